@@ -1,0 +1,23 @@
+"""Which module implements each top-level noun of the `tvoxcc` command.
+
+Add a line here when a capability brings a new noun; keep it sorted.
+"""
+
+from tvoxcc.cli.main import register
+
+register("activity", "tvoxcc.cli.activity:activity")
+register("agent", "tvoxcc.cli.agent:agent")
+register("asterisk", "tvoxcc.cli.asterisk:asterisk")
+register("config", "tvoxcc.cli.config:config")
+register("db", "tvoxcc.cli.db:db")
+register("demo", "tvoxcc.cli.demo:demo")
+register("export", "tvoxcc.cli.tenant_io:export_tenant")
+register("group", "tvoxcc.cli.group:group")
+register("import", "tvoxcc.cli.tenant_io:import_tenant")
+register("init", "tvoxcc.cli.init:init")
+register("lab", "tvoxcc.cli.lab:lab")
+register("queue", "tvoxcc.cli.queue:queue")
+register("service", "tvoxcc.cli.service:service")
+register("skill", "tvoxcc.cli.skill:skill")
+register("tenant", "tvoxcc.cli.tenant:tenant")
+register("user", "tvoxcc.cli.user:user")

@@ -1,0 +1,189 @@
+"""Typed, validated settings: one TOML file, overridden by environment variables.
+
+Environment overrides use ``TVOXCC_<SECTION>__<KEY>`` (double underscore between levels), e.g.
+``TVOXCC_DATABASE__URL=postgresql://...`` or ``TVOXCC_ASTERISK__ARI_PASSWORD=...``.
+Secrets are ``SecretStr``: they print as ``**********`` in reprs, logs and ``--json`` output.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_CONFIG_PATH = Path("/etc/tvoxcc/tvoxcc.toml")
+ENV_PREFIX = "TVOXCC_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    # sqlite:///path/file.db (embedded default) or postgresql://user:pass@host:port/db
+    url: SecretStr = SecretStr("sqlite:////var/lib/tvoxcc/tvoxcc.db")
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if not raw.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+
+class AsteriskSettings(_Section):
+    ari_url: str = "http://127.0.0.1:8088"
+    ari_user: str = "tvoxcc"
+    ari_password: SecretStr = SecretStr("change-me")
+    ari_app: str = "tvoxcc"
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(5038, ge=1, le=65535)
+    ami_user: str = "tvoxcc"
+    ami_secret: SecretStr = SecretStr("change-me")
+    sip_host: str = "127.0.0.1"
+    sip_port: int = Field(5060, ge=1, le=65535)
+    rtp_start: int = Field(10000, ge=1024, le=65535)
+    rtp_end: int = Field(10999, ge=1024, le=65535)
+    # Where `tvoxcc asterisk render` writes configs when --out is not given.
+    config_dir: Path = Path("/etc/asterisk")
+
+    @field_validator("ari_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class AgiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(4573, ge=1, le=65535)
+    request_timeout: float = Field(30.0, gt=0)
+
+
+class MailAccount(_Section):
+    tenant: str
+    service: str
+    imap_host: str
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_user: str
+    imap_password: SecretStr
+    imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    folder: str = "INBOX"
+    address: str
+
+
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(587, ge=1, le=65535)
+    user: str | None = None
+    password: SecretStr | None = None
+    tls: Literal["ssl", "starttls", "none"] = "starttls"
+
+
+class MailSettings(_Section):
+    smtp: SmtpSettings = SmtpSettings()
+    accounts: tuple[MailAccount, ...] = ()
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: Path | None = None
+
+
+class LabSettings(_Section):
+    # Kept outside the repo: the debootstrap root and its zstd tarball are ~100 MiB.
+    cache_dir: Path = Path("/var/cache/tvoxcc-lab")
+    mirror: str | None = None  # default: the first Debian mirror in this machine's apt sources
+
+
+class Settings(_Section):
+    data_dir: Path = Path("/var/lib/tvoxcc")
+    database: DatabaseSettings = DatabaseSettings()
+    asterisk: AsteriskSettings = AsteriskSettings()
+    agi: AgiSettings = AgiSettings()
+    mail: MailSettings = MailSettings()
+    logging: LoggingSettings = LoggingSettings()
+    lab: LabSettings = LabSettings()
+
+    def redacted(self) -> dict[str, Any]:
+        """A JSON-safe dump with every secret masked."""
+        return self.model_dump(mode="json")
+
+
+class ConfigError(Exception):
+    """A config problem; ``problems`` holds one ``key: why`` line per bad key."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(ENV_PREFIX + "CONFIG")
+    return Path(from_env) if from_env else DEFAULT_CONFIG_PATH
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG" or "__" not in name:
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return tree
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _problems(error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "(top)"
+        lines.append(f"{key}: {item['msg']}")
+    return lines
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_file: bool = False,
+) -> Settings:
+    """Read the TOML file (missing is fine unless ``require_file``), apply env overrides, validate."""
+    file = config_path(path)
+    data: dict[str, Any] = {}
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(file), [f"not valid TOML: {exc}"]) from exc
+        except OSError as exc:
+            raise ConfigError(str(file), [f"cannot read: {exc.strerror}"]) from exc
+    elif require_file:
+        raise ConfigError(str(file), ["file not found"])
+    data = _merge(data, _env_overrides(os.environ if environ is None else environ))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(str(file), _problems(exc)) from exc
