@@ -1,0 +1,70 @@
+"""Engines and sessions: SQLite (aiosqlite) by default, PostgreSQL (asyncpg) in production."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from tvoxcc.store.tenancy import scope_to_tenant
+
+
+def async_url(url: str) -> URL:
+    """Map the URLs admins write (sqlite:///…, postgresql://…) to our async drivers."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # Foreign keys are off by default in SQLite; WAL lets the services read while the CLI writes.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
+        Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(target, echo=echo)
+    if target.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class Store:
+    """The shared SQL store. ``session()`` sees everything (admin work); ``tenant(id)`` sees one tenant."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str, *, echo: bool = False) -> Store:
+        return cls(make_engine(url, echo=echo))
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def tenant(self, tenant_id: int) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            scope_to_tenant(session, tenant_id)
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,62 @@
+"""Every table of the shared store. Import models from here."""
+
+from tvoxcc.store.base import Base, TenantScoped
+from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactPhone
+from tvoxcc.store.models.followups import Callback, NpsAnswer
+from tvoxcc.store.models.interactions import CHANNELS, DIRECTIONS, Interaction, InteractionEvent
+from tvoxcc.store.models.org import (
+    ActivityCode,
+    Agent,
+    AgentGroup,
+    AgentSkill,
+    Did,
+    GroupMember,
+    Queue,
+    QueueMember,
+    QueueSkill,
+    Service,
+    Skill,
+    Tenant,
+    User,
+)
+from tvoxcc.store.models.support import (
+    TICKET_STATUSES,
+    Attachment,
+    KbArticle,
+    KbArticleVersion,
+    Ticket,
+    TicketMessage,
+)
+
+__all__ = [
+    "CHANNELS",
+    "DIRECTIONS",
+    "TICKET_STATUSES",
+    "ActivityCode",
+    "Agent",
+    "AgentGroup",
+    "AgentSkill",
+    "Attachment",
+    "Base",
+    "Callback",
+    "Contact",
+    "ContactEmail",
+    "ContactPhone",
+    "Did",
+    "GroupMember",
+    "Interaction",
+    "InteractionEvent",
+    "KbArticle",
+    "KbArticleVersion",
+    "NpsAnswer",
+    "Queue",
+    "QueueMember",
+    "QueueSkill",
+    "Service",
+    "Skill",
+    "Tenant",
+    "TenantScoped",
+    "Ticket",
+    "TicketMessage",
+    "User",
+]

@@ -1,0 +1,85 @@
+"""Support tickets with their messages and attachments, and the Knowledge Base."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tvoxcc.store.base import Base, TenantScoped, Timestamped
+from tvoxcc.store.types import utcnow
+
+TICKET_STATUSES = ("new", "open", "pending-customer", "solved", "closed")
+
+
+class Ticket(TenantScoped, Timestamped, Base):
+    __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column()  # per tenant, shown as T-<number>
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), default=None)
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), default=None)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None)
+    assignee_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    priority: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_response_due: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_due: Mapped[datetime | None] = mapped_column(default=None)
+    first_responded_at: Mapped[datetime | None] = mapped_column(default=None)
+    solved_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TicketMessage(TenantScoped, Timestamped, Base):
+    __tablename__ = "ticket_messages"
+    __table_args__ = (UniqueConstraint("tenant_id", "message_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), default=None)
+    kind: Mapped[str] = mapped_column(String(16))  # inbound | outbound | note
+    author: Mapped[str] = mapped_column(String(254), default="")
+    message_id: Mapped[str | None] = mapped_column(String(500), default=None)  # RFC 5322 Message-ID
+    in_reply_to: Mapped[str | None] = mapped_column(String(500), default=None)
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+
+
+class Attachment(TenantScoped, Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("ticket_messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column()
+    content_id: Mapped[str | None] = mapped_column(String(255), default=None)  # inline images
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class KbArticle(TenantScoped, Timestamped, Base):
+    __tablename__ = "kb_articles"
+    __table_args__ = (UniqueConstraint("tenant_id", "slug"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    visibility: Mapped[str] = mapped_column(String(16), default="internal")  # public | internal
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | published
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KbArticleVersion(TenantScoped, Timestamped, Base):
+    __tablename__ = "kb_article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column()
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64), default="")
