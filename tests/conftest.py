@@ -1,0 +1,81 @@
+"""Shared fixtures: a database URL per backend (SQLite file and a real PostgreSQL server)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers.postgres import PostgresServer, find_pg_bin, start_postgres
+from tvoxcc.store.engine import Store
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def missing(reason: str) -> None:
+    """In CI a missing real component fails the run; on a laptop it skips."""
+    if IN_CI:
+        pytest.fail(f"CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    if find_pg_bin() is None:
+        missing("PostgreSQL server not installed (apt-get install postgresql)")
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+_db_counter = itertools.count()
+
+
+def _create_pg_database(server: PostgresServer) -> str:
+    name = f"t{os.getpid()}_{next(_db_counter)}"
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(server.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-qc",
+            f"CREATE DATABASE {name}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return server.url(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend, one per test."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tvoxcc.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return _create_pg_database(server)
+
+
+@pytest.fixture
+def migrated_url(db_url: str) -> str:
+    from tvoxcc.store.migrate import upgrade
+
+    upgrade(db_url)
+    return db_url
+
+
+@pytest.fixture
+async def store(migrated_url: str) -> AsyncIterator[Store]:
+    s = Store.from_url(migrated_url)
+    yield s
+    await s.dispose()

@@ -1,0 +1,138 @@
+"""A private PostgreSQL server for tests: its own cluster in a temp dir, on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+
+
+def find_pg_bin() -> Path | None:
+    for directory in PG_BIN_DIRS:
+        if (directory / "initdb").exists() and (directory / "postgres").exists():
+            return directory
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class PostgresServer:
+    base: Path
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for clients.
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _as_postgres() -> dict[str, str]:
+    # initdb and postgres refuse to run as root.
+    return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+
+
+def start_postgres() -> PostgresServer:
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        raise FileNotFoundError("PostgreSQL server binaries not found under /usr/lib/postgresql")
+    base = Path(tempfile.mkdtemp(prefix="tvoxcc-pg-"))
+    base.chmod(0o755)  # the server drops to the postgres user: every directory must be traversable
+    data, sockets = base / "data", base / "run"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+        shutil.chown(sockets, "postgres", "postgres")
+    subprocess.run(
+        [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+        **_as_postgres(),  # type: ignore[arg-type]
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={sockets}",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(base / "server.log", "wb"),  # noqa: SIM115 - owned by the child
+        start_new_session=True,
+        **_as_postgres(),  # type: ignore[arg-type]
+    )
+    server = PostgresServer(base, port, process)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"postgres exited: {(base / 'server.log').read_text()[-2000:]}")
+        # The port opens before queries work: poll with a real query.
+        ready = subprocess.run(
+            [
+                str(bin_dir / "psql") if (bin_dir / "psql").exists() else "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-Atc",
+                "select 1",
+            ],
+            capture_output=True,
+        )
+        if ready.returncode == 0:
+            return server
+        time.sleep(0.1)
+    server.stop()
+    raise TimeoutError("postgres did not accept queries within 20 s")
