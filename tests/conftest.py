@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import Tvox, make_tvox
 from tests.servers.postgres import PostgresServer, find_pg_bin, start_postgres
 from tvoxcc.store.engine import Store
 
@@ -79,3 +80,15 @@ async def store(migrated_url: str) -> AsyncIterator[Store]:
     s = Store.from_url(migrated_url)
     yield s
     await s.dispose()
+
+
+@pytest.fixture
+def tvox(tmp_path: Path) -> Tvox:
+    """The CLI on a fresh SQLite database."""
+    return make_tvox(tmp_path)
+
+
+@pytest.fixture
+def tvox_any(tmp_path: Path, db_url: str) -> Tvox:
+    """The CLI on a fresh database of each backend (SQLite, PostgreSQL)."""
+    return make_tvox(tmp_path, db_url)

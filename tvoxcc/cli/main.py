@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from typing import Any
 
 import click
+
+from tvoxcc.admin.errors import AdminError
 
 # noun -> "module:attribute"; modules are imported only when their command runs,
 # so `tvoxcc --help` stays fast and a broken optional module cannot break the rest.
@@ -22,6 +26,15 @@ class LazyGroup(click.Group):
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # Every refused change or bad input, from any command: one line per problem, exit 1.
+        try:
+            return super().invoke(ctx)
+        except AdminError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(1)
 
 
 def register(name: str, target: str) -> None:

@@ -1,0 +1,116 @@
+"""Checks across a tenant document: duplicates and references. Pure functions, no I/O.
+
+Every problem is one line ``path: why``, the path as it stands in the YAML file
+(``queues[2].skills.english``), so an admin can find it at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Literal
+
+from tvoxcc.admin.spec import TenantDoc
+
+Kind = Literal["service", "skill", "group", "queue", "agent", "activity-code"]
+
+
+def _duplicates(section: str, field: str, values: Iterable[str]) -> list[str]:
+    values = list(values)
+    counts = Counter(values)
+    problems = []
+    for index, value in enumerate(values):
+        if counts[value] > 1:
+            first = values.index(value)
+            if index != first:
+                problems.append(f"{section}[{index}].{field}: duplicate {value!r} (also {section}[{first}])")
+    return problems
+
+
+def check_document(doc: TenantDoc) -> list[str]:
+    problems: list[str] = []
+    problems += _duplicates("services", "name", (s.name for s in doc.services))
+    problems += _duplicates("skills", "name", (s.name for s in doc.skills))
+    problems += _duplicates("groups", "name", (g.name for g in doc.groups))
+    problems += _duplicates("queues", "name", (q.name for q in doc.queues))
+    problems += _duplicates("agents", "name", (a.name for a in doc.agents))
+    problems += _duplicates("agents", "extension", (a.extension for a in doc.agents))
+    problems += _duplicates("users", "username", (u.username for u in doc.users))
+    problems += _duplicates("activity_codes", "code", (c.code for c in doc.activity_codes))
+    problems += _duplicates("activity_codes", "name", (c.name for c in doc.activity_codes))
+
+    seen_dids: dict[str, str] = {}
+    for i, service in enumerate(doc.services):
+        for j, did in enumerate(service.dids):
+            path = f"services[{i}].dids[{j}]"
+            if did in seen_dids:
+                problems.append(f"{path}: DID {did!r} already routes to {seen_dids[did]}")
+            seen_dids[did] = f"service {service.name!r}"
+
+    services = {s.name for s in doc.services}
+    skills = {s.name for s in doc.skills}
+    groups = {g.name for g in doc.groups}
+    queues = {q.name for q in doc.queues}
+    agents = {a.name for a in doc.agents}
+
+    for i, queue in enumerate(doc.queues):
+        path = f"queues[{i}]"
+        if queue.service not in services:
+            problems.append(f"{path}.service: unknown service {queue.service!r}")
+        for skill in queue.skills:
+            if skill not in skills:
+                problems.append(f"{path}.skills.{skill}: unknown skill {skill!r}")
+        previous = None
+        for k, rule in enumerate(queue.relax):
+            if previous and (rule.after_seconds <= previous[0] or rule.min_level >= previous[1]):
+                problems.append(
+                    f"{path}.relax[{k}]: each rule must come later and accept a lower level than the one before"
+                )
+            previous = (rule.after_seconds, rule.min_level)
+        for k, overflow in enumerate(queue.overflow):
+            if overflow.action == "queue" and overflow.target not in queues:
+                problems.append(f"{path}.overflow[{k}].target: unknown queue {overflow.target!r}")
+            elif overflow.action == "queue" and overflow.target == queue.name:
+                problems.append(f"{path}.overflow[{k}].target: a queue cannot overflow into itself")
+
+    for i, agent in enumerate(doc.agents):
+        path = f"agents[{i}]"
+        for skill in agent.skills:
+            if skill not in skills:
+                problems.append(f"{path}.skills.{skill}: unknown skill {skill!r}")
+        problems += _duplicates(f"{path}.queues", "queue", (m.queue for m in agent.queues))
+        for k, membership in enumerate(agent.queues):
+            if membership.queue not in queues:
+                problems.append(f"{path}.queues[{k}]: unknown queue {membership.queue!r}")
+        for k, group in enumerate(agent.groups):
+            if group not in groups:
+                problems.append(f"{path}.groups[{k}]: unknown group {group!r}")
+        if not any(agent.capacity.values()):
+            problems.append(f"{path}.capacity: the agent could never take any work (all capacities are 0)")
+
+    for i, user in enumerate(doc.users):
+        if user.agent is not None and user.agent not in agents:
+            problems.append(f"users[{i}].agent: unknown agent {user.agent!r}")
+    return problems
+
+
+def references(doc: TenantDoc, kind: Kind, name: str) -> list[str]:
+    """What in the document still refers to ``name``; removing it must refuse while this is not empty."""
+    found: list[str] = []
+    if kind == "service":
+        found += [f"queue {q.name!r}" for q in doc.queues if q.service == name]
+    elif kind == "skill":
+        found += [f"queue {q.name!r}" for q in doc.queues if name in q.skills]
+        found += [f"agent {a.name!r}" for a in doc.agents if name in a.skills]
+    elif kind == "group":
+        found += [f"agent {a.name!r}" for a in doc.agents if name in a.groups]
+    elif kind == "queue":
+        found += [f"agent {a.name!r}" for a in doc.agents if any(m.queue == name for m in a.queues)]
+        found += [
+            f"queue {q.name!r} (overflow)"
+            for q in doc.queues
+            if any(o.action == "queue" and o.target == name for o in q.overflow)
+        ]
+    elif kind == "agent":
+        found += [f"user {u.username!r}" for u in doc.users if u.agent == name]
+    return found

@@ -1,0 +1,209 @@
+"""A whole tenant as code: the document `tvoxcc export` writes and `tvoxcc import` reads.
+
+Every CLI change goes through the same document too (read, change, validate, write), so the CLI and
+the YAML file can never disagree on what is valid. These models check each value on its own;
+tvoxcc.admin.checks checks how the values refer to each other.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+Name = Annotated[str, Field(pattern=NAME_RE.pattern, description="lower-case letters, digits, - and _")]
+Level = Annotated[int, Field(ge=1, le=10)]
+Seconds = Annotated[int, Field(ge=0, le=86_400)]
+
+Channel = Literal["voice", "mail", "chat", "sms", "callback", "video"]
+Strategy = Literal["longest-idle", "fewest-handled", "round-robin", "ring-all", "linear", "weighted-random"]
+Role = Literal["admin", "supervisor", "agent", "support"]
+
+STRATEGIES: tuple[str, ...] = Strategy.__args__  # type: ignore[attr-defined]
+CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
+ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+
+_TIMEZONES = frozenset(available_timezones())
+_DID_RE = re.compile(r"^\+?[0-9]{2,15}$")
+
+
+def _voice_only() -> list[Channel]:
+    return ["voice"]
+
+
+def _one_call() -> dict[Channel, int]:
+    return {"voice": 1}
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TenantSpec(Spec):
+    name: Name
+    display_name: str = ""
+    timezone: str = "UTC"
+    country: str = Field("IT", description="ISO 3166 region used to normalise local phone numbers")
+    language: str = Field("en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if value not in _TIMEZONES:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Rome)")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown country code {value!r} (use ISO 3166 alpha-2, e.g. IT)")
+        return value.upper()
+
+
+class ServiceSpec(Spec):
+    name: Name
+    display_name: str = ""
+    channels: list[Channel] = Field(default_factory=_voice_only, min_length=1)
+    priority: int = Field(0, ge=0, le=100)
+    sl_threshold_seconds: int = Field(20, ge=1, le=3600)
+    language: str | None = Field(None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    dids: list[str] = Field(default_factory=list)
+
+    @field_validator("dids")
+    @classmethod
+    def _dids(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _DID_RE.match(value):
+                raise ValueError(f"bad DID {value!r}: digits only, optional leading +, 2 to 15 digits")
+        return values
+
+
+class SkillSpec(Spec):
+    name: Name
+    description: str = ""
+
+
+class GroupSpec(Spec):
+    name: Name
+    description: str = ""
+
+
+class ActivityCodeSpec(Spec):
+    code: str = Field(pattern=r"^[0-9]{1,4}$", description="dialled after the pause feature code")
+    name: Name
+    kind: Literal["pause", "disposition"] = "pause"
+    productive: bool = False
+
+
+class RelaxRule(Spec):
+    """After a contact has waited ``after_seconds``, accept agents with at least ``min_level``."""
+
+    after_seconds: Annotated[int, Field(ge=1, le=86_400)]
+    min_level: Level
+
+
+class OverflowRule(Spec):
+    when: Literal["wait", "length", "no-agents"]
+    after_seconds: int | None = Field(None, ge=1, le=86_400)
+    length: int | None = Field(None, ge=1, le=100_000)
+    action: Literal["queue", "ivr", "voicemail", "callback"]
+    target: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> OverflowRule:
+        if self.when == "wait" and self.after_seconds is None:
+            raise ValueError("when=wait needs after_seconds")
+        if self.when == "length" and self.length is None:
+            raise ValueError("when=length needs length")
+        if self.action in ("queue", "ivr") and not self.target:
+            raise ValueError(f"action={self.action} needs a target")
+        return self
+
+
+class QueueSpec(Spec):
+    name: Name
+    service: Name
+    strategy: Strategy = "longest-idle"
+    priority: int = Field(0, ge=0, le=100)
+    wrapup_seconds: Seconds = 10
+    ring_timeout_seconds: int = Field(15, ge=5, le=300)
+    max_wait_seconds: int | None = Field(None, ge=10, le=86_400)
+    sl_threshold_seconds: int | None = Field(None, ge=1, le=3600)
+    record: bool = False
+    moh_class: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    announce_every_seconds: int = Field(30, ge=0, le=600)
+    rona_pause: bool = True
+    skills: dict[Name, Level] = Field(default_factory=dict)
+    relax: list[RelaxRule] = Field(default_factory=list)
+    overflow: list[OverflowRule] = Field(default_factory=list)
+
+
+class Membership(Spec):
+    queue: Name
+    penalty: int = Field(0, ge=0, le=100)
+    weight: int = Field(1, ge=1, le=1000)
+
+
+class AgentSpec(Spec):
+    name: Name
+    display_name: str = ""
+    extension: str = Field(pattern=r"^[0-9]{2,8}$", description="2 to 8 digits")
+    sip_password: SecretStr | None = Field(None, min_length=8)
+    skills: dict[Name, Level] = Field(default_factory=dict)
+    queues: list[Membership] = Field(default_factory=list)
+    groups: list[Name] = Field(default_factory=list)
+    capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] = Field(default_factory=_one_call)
+    voice_blocks_others: bool = True
+
+    @field_validator("queues", mode="before")
+    @classmethod
+    def _plain_queue_names(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"queue": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+class UserSpec(Spec):
+    username: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._@-]{0,63}$")]
+    role: Role
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
+    agent: Name | None = None
+    password_hash: SecretStr | None = None
+
+
+class TenantDoc(Spec):
+    tenant: TenantSpec
+    services: list[ServiceSpec] = Field(default_factory=list)
+    skills: list[SkillSpec] = Field(default_factory=list)
+    activity_codes: list[ActivityCodeSpec] = Field(default_factory=list)
+    groups: list[GroupSpec] = Field(default_factory=list)
+    queues: list[QueueSpec] = Field(default_factory=list)
+    agents: list[AgentSpec] = Field(default_factory=list)
+    users: list[UserSpec] = Field(default_factory=list)
+
+    def dump(self, *, with_secrets: bool = False) -> dict[str, Any]:
+        """Plain data for YAML/JSON, defaults left out so a file stays short and readable."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        data["tenant"] = self.tenant.model_dump(mode="json")
+        for agent_data, agent in zip(data.get("agents", []), self.agents, strict=True):
+            if with_secrets and agent.sip_password is not None:
+                agent_data["sip_password"] = agent.sip_password.get_secret_value()
+            else:
+                agent_data.pop("sip_password", None)
+            agent_data["queues"] = [
+                m.queue if (m.penalty, m.weight) == (0, 1) else m.model_dump(exclude_defaults=True)
+                for m in agent.queues
+            ]
+            if not agent_data["queues"]:
+                del agent_data["queues"]
+        for user_data, user in zip(data.get("users", []), self.users, strict=True):
+            if with_secrets and user.password_hash is not None:
+                user_data["password_hash"] = user.password_hash.get_secret_value()
+            else:
+                user_data.pop("password_hash", None)
+        return data
