@@ -23,9 +23,7 @@ class Callback(TenantScoped, Base):
     placed_as_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), default=None)
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(default=None)
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending|dialing|done|failed|cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|dialing|done|failed|cancelled
     attempts: Mapped[int] = mapped_column(default=0)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -37,9 +35,7 @@ class NpsAnswer(TenantScoped, Base):
         CheckConstraint("second_score IS NULL OR second_score BETWEEN 0 AND 10", name="second_score_range"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    interaction_id: Mapped[int | None] = mapped_column(
-        ForeignKey("interactions.id"), default=None, index=True
-    )
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), default=None, index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
     score: Mapped[int] = mapped_column()
     second_score: Mapped[int | None] = mapped_column(default=None)

@@ -98,9 +98,7 @@ def upgrade() -> None:
         sa.Column("merged_into_id", sa.Integer(), nullable=True),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("created_at", tvoxcc.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["merged_into_id"], ["contacts.id"], name=op.f("fk_contacts_merged_into_id_contacts")
-        ),
+        sa.ForeignKeyConstraint(["merged_into_id"], ["contacts.id"], name=op.f("fk_contacts_merged_into_id_contacts")),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_contacts_tenant_id_tenants"), ondelete="RESTRICT"
         ),
@@ -444,9 +442,7 @@ def upgrade() -> None:
         sa.Column("closed_at", tvoxcc.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("created_at", tvoxcc.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["assignee_agent_id"], ["agents.id"], name=op.f("fk_tickets_assignee_agent_id_agents")
-        ),
+        sa.ForeignKeyConstraint(["assignee_agent_id"], ["agents.id"], name=op.f("fk_tickets_assignee_agent_id_agents")),
         sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_tickets_contact_id_contacts")),
         sa.ForeignKeyConstraint(["queue_id"], ["queues.id"], name=op.f("fk_tickets_queue_id_queues")),
         sa.ForeignKeyConstraint(["service_id"], ["services.id"], name=op.f("fk_tickets_service_id_services")),
@@ -486,25 +482,17 @@ def upgrade() -> None:
             name=op.f("fk_interactions_activity_code_id_activity_codes"),
         ),
         sa.ForeignKeyConstraint(["agent_id"], ["agents.id"], name=op.f("fk_interactions_agent_id_agents")),
-        sa.ForeignKeyConstraint(
-            ["contact_id"], ["contacts.id"], name=op.f("fk_interactions_contact_id_contacts")
-        ),
+        sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_interactions_contact_id_contacts")),
         sa.ForeignKeyConstraint(["queue_id"], ["queues.id"], name=op.f("fk_interactions_queue_id_queues")),
-        sa.ForeignKeyConstraint(
-            ["service_id"], ["services.id"], name=op.f("fk_interactions_service_id_services")
-        ),
+        sa.ForeignKeyConstraint(["service_id"], ["services.id"], name=op.f("fk_interactions_service_id_services")),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_interactions_tenant_id_tenants"), ondelete="RESTRICT"
         ),
-        sa.ForeignKeyConstraint(
-            ["ticket_id"], ["tickets.id"], name=op.f("fk_interactions_ticket_id_tickets")
-        ),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name=op.f("fk_interactions_ticket_id_tickets")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_interactions")),
     )
     with op.batch_alter_table("interactions", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_interactions_contact", ["tenant_id", "contact_id", "offered_at"], unique=False
-        )
+        batch_op.create_index("ix_interactions_contact", ["tenant_id", "contact_id", "offered_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_interactions_external_id"), ["external_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_interactions_tenant_id"), ["tenant_id"], unique=False)
         batch_op.create_index("ix_interactions_tenant_offered", ["tenant_id", "offered_at"], unique=False)
@@ -524,9 +512,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("completed_at", tvoxcc.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contact_id"], ["contacts.id"], name=op.f("fk_callbacks_contact_id_contacts")
-        ),
+        sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_callbacks_contact_id_contacts")),
         sa.ForeignKeyConstraint(
             ["placed_as_id"], ["interactions.id"], name=op.f("fk_callbacks_placed_as_id_interactions")
         ),
@@ -534,9 +520,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["requested_by_id"], ["interactions.id"], name=op.f("fk_callbacks_requested_by_id_interactions")
         ),
-        sa.ForeignKeyConstraint(
-            ["service_id"], ["services.id"], name=op.f("fk_callbacks_service_id_services")
-        ),
+        sa.ForeignKeyConstraint(["service_id"], ["services.id"], name=op.f("fk_callbacks_service_id_services")),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_callbacks_tenant_id_tenants"), ondelete="RESTRICT"
         ),
@@ -555,18 +539,14 @@ def upgrade() -> None:
         sa.Column("queue_id", sa.Integer(), nullable=True),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["agent_id"], ["agents.id"], name=op.f("fk_interaction_events_agent_id_agents")
-        ),
+        sa.ForeignKeyConstraint(["agent_id"], ["agents.id"], name=op.f("fk_interaction_events_agent_id_agents")),
         sa.ForeignKeyConstraint(
             ["interaction_id"],
             ["interactions.id"],
             name=op.f("fk_interaction_events_interaction_id_interactions"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["queue_id"], ["queues.id"], name=op.f("fk_interaction_events_queue_id_queues")
-        ),
+        sa.ForeignKeyConstraint(["queue_id"], ["queues.id"], name=op.f("fk_interaction_events_queue_id_queues")),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
@@ -576,9 +556,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_interaction_events")),
     )
     with op.batch_alter_table("interaction_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_interaction_events_interaction_id"), ["interaction_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_interaction_events_interaction_id"), ["interaction_id"], unique=False)
         batch_op.create_index("ix_interaction_events_tenant_at", ["tenant_id", "at"], unique=False)
         batch_op.create_index(batch_op.f("ix_interaction_events_tenant_id"), ["tenant_id"], unique=False)
 
@@ -671,7 +649,6 @@ def upgrade() -> None:
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_attachments_message_id"), ["message_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_attachments_tenant_id"), ["tenant_id"], unique=False)
-
 
 
 def downgrade() -> None:
