@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tvoxcc's demo and tests need, only those missing. Idempotent; needs root.
+#   postgresql            real PostgreSQL for the store tests (started privately by the tests)
+#   debootstrap zstd      the lab: Asterisk 22 from Debian sid in a chroot, cached as a zstd tarball
+#   sip-tester            sipp: SIP callers and agent phones in tests
+#   baresip-core          a real softphone for agent tests
+#   iproute2              ss, to check what the lab binds
+set -euo pipefail
+PACKAGES=(python3-venv postgresql debootstrap zstd sip-tester baresip-core iproute2 make)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+# python3-venv may be provided by the interpreter itself (pyenv builds): no need for Debian's then.
+if python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  missing=("${missing[@]/python3-venv}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: missing Debian packages (${missing[*]}); run as root to install them" >&2
+  exit 1
+fi
+echo "system packages: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "system packages: done"
