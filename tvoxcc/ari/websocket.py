@@ -1,0 +1,165 @@
+"""The ARI events websocket: typed events out, automatic reconnect in.
+
+Auth is an ``Authorization: Basic`` header on the upgrade request (Asterisk's res_ari checks it
+exactly like ``api_key``), so passwords with ``@ : % & #`` or non-ASCII work and never sit in a URL.
+On any drop we yield ``Disconnected``, wait an exponential backoff with jitter (capped), reconnect
+and yield ``Connected(reconnect=True)`` so the application can resync channels and bridges it may
+have missed. A 401/403 is not retried: a wrong password never heals by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from tvoxcc.ari.errors import AriAuthError
+from tvoxcc.ari.events import Connected, Disconnected, StreamItem, parse_event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before reconnect attempt ``n`` (0-based): ``initial * factor**n`` capped, minus up to ``jitter``.
+
+    Jitter spreads reconnects of many clients after an Asterisk restart; it only shortens a delay,
+    so ``cap`` is a true upper bound.
+    """
+
+    initial: float = 0.5
+    factor: float = 2.0
+    cap: float = 30.0
+    jitter: float = 0.25
+
+    def delay(self, attempt: int, rnd: float) -> float:
+        base = min(self.cap, self.initial * self.factor ** min(attempt, 64))
+        return base * (1.0 - self.jitter * rnd)
+
+
+def ws_url(ari_url: str) -> str:
+    base = ari_url.rstrip("/")
+    if base.startswith("https://"):
+        return "wss://" + base[len("https://") :] + "/ari/events"
+    return "ws://" + base.removeprefix("http://") + "/ari/events"
+
+
+DEFAULT_BACKOFF = Backoff()
+
+
+class AriEvents:
+    """``async for item in AriEvents(...)`` yields ``Connected``, typed events and ``Disconnected``, forever."""
+
+    def __init__(
+        self,
+        ari_url: str,
+        user: str,
+        password: str,
+        app: str,
+        *,
+        subscribe_all: bool = False,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        heartbeat: float = 15.0,
+        connect_timeout: float = 10.0,
+        session: aiohttp.ClientSession | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.url = ws_url(ari_url)
+        self.app = app
+        self.subscribe_all = subscribe_all
+        self.backoff = backoff
+        self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        # Heartbeat pings detect a silently dead peer (Asterisk killed -9, cable pulled).
+        self._heartbeat = heartbeat
+        self._connect_timeout = connect_timeout
+        self._session = session
+        self._sleep = sleep
+        self._rng = rng
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._closed = False
+        self.connects = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and not self._ws.closed
+
+    async def close(self) -> None:
+        """Stop: the iterator ends after the current item."""
+        self._closed = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    def __aiter__(self) -> AsyncIterator[StreamItem]:
+        return self._run()
+
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        params = {"app": self.app, "subscribeAll": "true" if self.subscribe_all else "false"}
+        return await self._session.ws_connect(
+            self.url,
+            params=params,
+            headers=self._headers,
+            heartbeat=self._heartbeat,
+            timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
+            max_msg_size=16 * 1024 * 1024,
+        )
+
+    async def _run(self) -> AsyncIterator[StreamItem]:
+        attempt = 0
+        while not self._closed:
+            try:
+                async with asyncio.timeout(self._connect_timeout):
+                    ws = await self._connect()
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status in (401, 403):
+                    raise AriAuthError("events websocket refused the ARI credentials", status=exc.status) from exc
+                reason = f"handshake {exc.status}"
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            else:
+                self._ws = ws
+                self.connects += 1
+                attempt = 0
+                log.info("ARI events connected to %s app=%s", self.url, self.app)
+                try:
+                    yield Connected(application=self.app, reconnect=self.connects > 1)
+                    reason = ""
+                    async for item in self._read(ws):
+                        yield item
+                    reason = f"closed (code {ws.close_code})"
+                    if ws.exception() is not None:
+                        reason = f"{type(ws.exception()).__name__}: {ws.exception()}"
+                finally:
+                    self._ws = None
+                    await ws.close()
+                if self._closed:
+                    return
+                log.warning("ARI events websocket lost: %s", reason)
+                yield Disconnected(application=self.app, reason=reason)
+            if self._closed:
+                return
+            delay = self.backoff.delay(attempt, self._rng())
+            attempt += 1
+            log.info("ARI events: reconnect in %.1fs (%s)", delay, reason)
+            await self._sleep(delay)
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> AsyncIterator[StreamItem]:
+        async for msg in ws:
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                continue  # BINARY never comes from Asterisk; CLOSE/ERROR end the loop themselves
+            try:
+                data = json.loads(msg.data)
+            except ValueError:
+                log.warning("ARI events: dropped a non-JSON message (%d bytes)", len(msg.data))
+                continue
+            if isinstance(data, dict):
+                yield parse_event(data)
