@@ -1,0 +1,1 @@
+"""IVR: declarative flows per tenant service, their validation and a pure interpreter."""
