@@ -160,6 +160,13 @@ class AgentSpec(Spec):
     capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] = Field(default_factory=_one_call)
     voice_blocks_others: bool = True
 
+    @field_validator("sip_password")
+    @classmethod
+    def _writable_in_pjsip_conf(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and re.search(r"[\s;\[\]\"#]", value.get_secret_value()):
+            raise ValueError("no spaces, quotes, '#', ';' or brackets (it is written into pjsip.conf)")
+        return value
+
     @field_validator("queues", mode="before")
     @classmethod
     def _plain_queue_names(cls, value: Any) -> Any:
