@@ -64,6 +64,11 @@ class AgiServer:
         self._routes[key] = handler
 
     @property
+    def active(self) -> int:
+        """Connections being served right now (tests and health checks)."""
+        return len(self._tasks)
+
+    @property
     def routes(self) -> Mapping[str, Handler]:
         return dict(self._routes)
 
