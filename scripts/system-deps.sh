@@ -5,8 +5,9 @@
 #   sip-tester            sipp: SIP callers and agent phones in tests
 #   baresip-core          a real softphone for agent tests
 #   iproute2              ss, to check what the lab binds
+#   espeak-ng sox         `tvoxcc prompts render`: prompt text to 8 kHz audio
 set -euo pipefail
-PACKAGES=(python3-venv postgresql debootstrap zstd sip-tester baresip-core iproute2 make)
+PACKAGES=(python3-venv postgresql debootstrap zstd sip-tester baresip-core iproute2 make espeak-ng sox)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from tvoxcc.admin.spec import TenantDoc
+from tvoxcc.ivr.checks import check_flow
 
 Kind = Literal["service", "skill", "group", "queue", "agent", "activity-code"]
 
@@ -91,6 +92,18 @@ def check_document(doc: TenantDoc) -> list[str]:
     for i, user in enumerate(doc.users):
         if user.agent is not None and user.agent not in agents:
             problems.append(f"users[{i}].agent: unknown agent {user.agent!r}")
+
+    problems += _duplicates("prompts", "name+language", (f"{p.name}/{p.language}" for p in doc.prompts))
+    problems += _duplicates("ivrs", "service", (f.service for f in doc.ivrs))
+    prompt_names = {p.name for p in doc.prompts}
+
+    def prompt_exists(name: str) -> bool:
+        return name.startswith(("sound:", "digits:")) or name in prompt_names
+
+    for i, flow in enumerate(doc.ivrs):
+        if flow.service not in services:
+            problems.append(f"ivrs[{i}].service: unknown service {flow.service!r}")
+        problems += [f"ivrs[{i}].{p}" for p in check_flow(flow, queues=queues, prompt_exists=prompt_exists)]
     return problems
 
 
@@ -99,6 +112,7 @@ def references(doc: TenantDoc, kind: Kind, name: str) -> list[str]:
     found: list[str] = []
     if kind == "service":
         found += [f"queue {q.name!r}" for q in doc.queues if q.service == name]
+        found += [f"the IVR of service {f.service!r}" for f in doc.ivrs if f.service == name]
     elif kind == "skill":
         found += [f"queue {q.name!r}" for q in doc.queues if name in q.skills]
         found += [f"agent {a.name!r}" for a in doc.agents if name in a.skills]
@@ -106,6 +120,12 @@ def references(doc: TenantDoc, kind: Kind, name: str) -> list[str]:
         found += [f"agent {a.name!r}" for a in doc.agents if name in a.groups]
     elif kind == "queue":
         found += [f"agent {a.name!r}" for a in doc.agents if any(m.queue == name for m in a.queues)]
+        found += [
+            f"the IVR of service {f.service!r} (node {node_id!r})"
+            for f in doc.ivrs
+            for node_id, node in f.nodes.items()
+            if getattr(node, "queue", None) == name
+        ]
         found += [
             f"queue {q.name!r} (overflow)"
             for q in doc.queues

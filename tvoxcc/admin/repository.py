@@ -19,6 +19,7 @@ from tvoxcc.admin.spec import (
     GroupSpec,
     Membership,
     OverflowRule,
+    PromptSpec,
     QueueSpec,
     RelaxRule,
     ServiceSpec,
@@ -27,6 +28,7 @@ from tvoxcc.admin.spec import (
     TenantSpec,
     UserSpec,
 )
+from tvoxcc.ivr.nodes import Flow
 from tvoxcc.store.models import (
     ActivityCode,
     Agent,
@@ -37,7 +39,9 @@ from tvoxcc.store.models import (
     GroupMember,
     Interaction,
     InteractionEvent,
+    IvrFlow,
     NpsAnswer,
+    Prompt,
     Queue,
     QueueMember,
     QueueSkill,
@@ -47,6 +51,7 @@ from tvoxcc.store.models import (
     Ticket,
     User,
 )
+from tvoxcc.store.types import utcnow
 
 M = TypeVar("M")
 
@@ -80,6 +85,8 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
         selectinload(Agent.groups).selectinload(GroupMember.group),
     )
     users = await _rows(session, User, tid)
+    prompts = await _rows(session, Prompt, tid)
+    flows = await _rows(session, IvrFlow, tid)
     service_name = {s.id: s.name for s in services}
     agent_name = {a.id: a.name for a in agents}
     return TenantDoc(
@@ -154,6 +161,8 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
             )
             for u in users
         ],
+        prompts=[PromptSpec(name=p.name, language=p.language, text=p.text) for p in prompts],
+        ivrs=[Flow.model_validate({**f.definition, "service": service_name[f.service_id]}) for f in flows],
     )
 
 
@@ -273,6 +282,7 @@ class _Writer:
         queues = await self._write_queues(doc, services, skills)
         agents = await self._write_agents(doc, skills, queues, groups)
         await self._write_users(doc, agents, prune=prune)
+        await self._write_voice(doc, services, prune=prune)
         if prune:
             await self._prune("agent", agents, {a.name for a in doc.agents})
             await self._prune("queue", queues, {q.name for q in doc.queues})
@@ -369,6 +379,28 @@ class _Writer:
             agents[spec.name] = agent
         await s.flush()
         return agents
+
+    async def _write_voice(self, doc: TenantDoc, services: dict[str, Service], *, prune: bool) -> None:
+        s = self.session
+        prompts = {(p.name, p.language): p for p in await _rows(s, Prompt, self.tid)}
+        for spec in doc.prompts:
+            row = prompts.pop((spec.name, spec.language), None) or Prompt(
+                tenant_id=self.tid, name=spec.name, language=spec.language
+            )
+            row.text = spec.text
+            s.add(row)
+        flows = {f.service_id: f for f in await _rows(s, IvrFlow, self.tid)}
+        for flow in doc.ivrs:
+            service_id = services[flow.service].id
+            row2 = flows.pop(service_id, None) or IvrFlow(tenant_id=self.tid, service_id=service_id)
+            definition = flow.model_dump(mode="json", by_alias=True, exclude={"service"})
+            if row2.definition != definition:
+                row2.definition, row2.updated_at = definition, utcnow()
+            s.add(row2)
+        if prune:
+            for leftover in [*prompts.values(), *flows.values()]:
+                await s.delete(leftover)
+        await s.flush()
 
     async def _write_users(self, doc: TenantDoc, agents: dict[str, Agent], *, prune: bool) -> None:
         users = await self._by_name(User, key="username")

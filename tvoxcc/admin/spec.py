@@ -14,6 +14,8 @@ from zoneinfo import available_timezones
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from tvoxcc.ivr.nodes import Flow
+
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 Name = Annotated[str, Field(pattern=NAME_RE.pattern, description="lower-case letters, digits, - and _")]
 Level = Annotated[int, Field(ge=1, le=10)]
@@ -183,6 +185,14 @@ class UserSpec(Spec):
     password_hash: SecretStr | None = None
 
 
+class PromptSpec(Spec):
+    """Text of a tenant prompt; `tvoxcc prompts render` turns it into 8 kHz audio per language."""
+
+    name: Name
+    language: str = Field("en", pattern=r"^[a-z]{2}$")
+    text: str = Field(min_length=1, max_length=2000)
+
+
 class TenantDoc(Spec):
     tenant: TenantSpec
     services: list[ServiceSpec] = Field(default_factory=list)
@@ -192,10 +202,12 @@ class TenantDoc(Spec):
     queues: list[QueueSpec] = Field(default_factory=list)
     agents: list[AgentSpec] = Field(default_factory=list)
     users: list[UserSpec] = Field(default_factory=list)
+    prompts: list[PromptSpec] = Field(default_factory=list)
+    ivrs: list[Flow] = Field(default_factory=list)
 
     def dump(self, *, with_secrets: bool = False) -> dict[str, Any]:
         """Plain data for YAML/JSON, defaults left out so a file stays short and readable."""
-        data = self.model_dump(mode="json", exclude_defaults=True)
+        data = self.model_dump(mode="json", exclude_defaults=True, by_alias=True)
         data["tenant"] = self.tenant.model_dump(mode="json")
         for agent_data, agent in zip(data.get("agents", []), self.agents, strict=True):
             if with_secrets and agent.sip_password is not None:

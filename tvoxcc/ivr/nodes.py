@@ -23,13 +23,13 @@ class _Node(BaseModel):
 
 
 class Play(_Node):
-    type: Literal["play"] = "play"
+    type: Literal["play"]
     prompts: list[str] = Field(min_length=1)
     next: NodeId
 
 
 class Menu(_Node):
-    type: Literal["menu"] = "menu"
+    type: Literal["menu"]
     prompts: list[str] = Field(min_length=1)
     options: dict[Digit, NodeId] = Field(min_length=1)
     timeout_seconds: float = Field(5.0, gt=0, le=60)
@@ -42,7 +42,7 @@ class Menu(_Node):
 class Collect(_Node):
     """Collect digits into a variable (a customer code, an account number…)."""
 
-    type: Literal["collect"] = "collect"
+    type: Literal["collect"]
     prompts: list[str] = Field(min_length=1)
     variable: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
     min_digits: int = Field(1, ge=1, le=32)
@@ -69,7 +69,7 @@ class Collect(_Node):
 class TimeCondition(_Node):
     """Weekly opening hours and holidays, in the tenant's time zone."""
 
-    type: Literal["time"] = "time"
+    type: Literal["time"]
     hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[str]]
     holidays: list[Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$|^\d{2}-\d{2}$")]] = Field(default_factory=list)
     open: NodeId
@@ -87,7 +87,7 @@ class TimeCondition(_Node):
 
 
 class Language(_Node):
-    type: Literal["language"] = "language"
+    type: Literal["language"]
     prompts: list[str] = Field(min_length=1)
     options: dict[Digit, Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = Field(min_length=1)
     timeout_seconds: float = Field(5.0, gt=0, le=60)
@@ -97,7 +97,7 @@ class Language(_Node):
 class Branch(_Node):
     """Branch on what is known of the caller: ``vip``, ``known``, ``open_tickets``, ``caller``, a variable."""
 
-    type: Literal["branch"] = "branch"
+    type: Literal["branch"]
     field: Annotated[str, Field(pattern=r"^(vip|known|open_tickets|caller|language|var\.[a-z][a-z0-9_]*)$")]
     op: Literal["is-true", "is-false", "eq", "ne", "gt", "lt", "startswith"] = "is-true"
     value: str | int | None = None
@@ -110,7 +110,7 @@ class Branch(_Node):
 class SetRouting(_Node):
     """Priority and skills the queue will use for this contact."""
 
-    type: Literal["set"] = "set"
+    type: Literal["set"]
     priority: int | None = Field(None, ge=0, le=100)
     skills: dict[str, Annotated[int, Field(ge=1, le=10)]] = Field(default_factory=dict)
     variables: dict[str, str] = Field(default_factory=dict)
@@ -118,31 +118,31 @@ class SetRouting(_Node):
 
 
 class ToQueue(_Node):
-    type: Literal["queue"] = "queue"
+    type: Literal["queue"]
     queue: str
 
 
 class Transfer(_Node):
-    type: Literal["transfer"] = "transfer"
+    type: Literal["transfer"]
     destination: Annotated[str, Field(pattern=r"^\+?[0-9*#]{2,20}$")]
 
 
 class Voicemail(_Node):
     """Record a message; it becomes a support ticket with the recording attached."""
 
-    type: Literal["voicemail"] = "voicemail"
+    type: Literal["voicemail"]
     prompts: list[str] = Field(default_factory=lambda: ["sound:vm-intro"])
     max_seconds: int = Field(120, ge=5, le=600)
 
 
 class RequestCallback(_Node):
-    type: Literal["callback"] = "callback"
+    type: Literal["callback"]
     queue: str
     prompts: list[str] = Field(default_factory=lambda: ["sound:thank-you-for-calling"])
 
 
 class Hangup(_Node):
-    type: Literal["hangup"] = "hangup"
+    type: Literal["hangup"]
     prompts: list[str] = Field(default_factory=list)
 
 

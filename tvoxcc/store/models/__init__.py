@@ -4,6 +4,7 @@ from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactPhone
 from tvoxcc.store.models.followups import Callback, NpsAnswer
 from tvoxcc.store.models.interactions import CHANNELS, DIRECTIONS, Interaction, InteractionEvent
+from tvoxcc.store.models.ivr import IvrFlow, Prompt
 from tvoxcc.store.models.org import (
     ActivityCode,
     Agent,
@@ -46,9 +47,11 @@ __all__ = [
     "GroupMember",
     "Interaction",
     "InteractionEvent",
+    "IvrFlow",
     "KbArticle",
     "KbArticleVersion",
     "NpsAnswer",
+    "Prompt",
     "Queue",
     "QueueMember",
     "QueueSkill",

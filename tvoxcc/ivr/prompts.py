@@ -1,0 +1,58 @@
+"""Tenant prompts: text turned into 8 kHz mono audio with espeak-ng and sox, and media names for ARI.
+
+A new tenant gets a working voice menu without a studio; a recorded file dropped in the same place
+(same name, .wav or .gsm) replaces the synthetic one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+# espeak-ng voice per language code (what Debian's espeak-ng-data ships).
+VOICES = {"en": "en", "it": "it", "de": "de", "fr": "fr", "es": "es", "pt": "pt", "nl": "nl"}
+
+
+class PromptRenderError(Exception):
+    pass
+
+
+def media_for(prompt: str, tenant: str) -> str:
+    """The ARI media URI of a prompt name used in a flow."""
+    if prompt.startswith(("sound:", "digits:", "number:", "recording:", "tone:")):
+        return prompt
+    return f"sound:tvoxcc/{tenant}/{prompt}"
+
+
+def prompt_path(sounds_dir: Path, tenant: str, language: str, name: str) -> Path:
+    # Asterisk looks for <sounds>/<channel language>/<file> first, so one media name serves every language.
+    return sounds_dir / language / "tvoxcc" / tenant / f"{name}.wav"
+
+
+def render_prompt(text: str, language: str, target: Path) -> None:
+    espeak, sox = shutil.which("espeak-ng"), shutil.which("sox")
+    if espeak is None or sox is None:
+        raise PromptRenderError("espeak-ng and sox are needed: apt-get install espeak-ng sox")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.chmod(0o755)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        spoken = subprocess.run(
+            [espeak, "-v", VOICES.get(language, "en"), "-s", "150", "-w", str(raw), "--", text],
+            capture_output=True,
+            text=True,
+        )
+        if spoken.returncode != 0:
+            raise PromptRenderError(f"espeak-ng failed: {spoken.stderr.strip()[:200]}")
+        partial = target.with_suffix(".tmp.wav")
+        converted = subprocess.run(
+            [sox, str(raw), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(partial)],
+            capture_output=True,
+            text=True,
+        )
+        if converted.returncode != 0:
+            raise PromptRenderError(f"sox failed: {converted.stderr.strip()[:200]}")
+        partial.chmod(0o644)
+        partial.replace(target)
