@@ -120,7 +120,7 @@ def test_plain_function_route_is_rejected() -> None:
     ("payload", "log_part"),
     [
         (b"agi_network: yes\nagi_channel: X\n\n", "no agi_network_script"),
-        (b"\n", "empty header block"),
+        (b"\n\n\n\n", "empty header block"),
         (b"\x00\xff\xfeGET / HTTP/1.1\r\nHost: x\r\n\r\n", "not an agi_ header"),
         (b"agi_network: yes\n" + b"x" * 20000 + b"\n\n", "too long"),
         (headers("nowhere"), "unknown route 'nowhere'"),

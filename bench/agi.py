@@ -1,0 +1,133 @@
+"""FastAGI throughput and latency: tvoxcc's AgiServer vs panoramisk's bare FastAGI Application.
+
+Each server runs in its own process (so the client's CPU is not charged to it). The client opens
+N concurrent workers; each request = connect, the agi_* header block Asterisk sends, two commands
+(SET VARIABLE, GET VARIABLE) answered like Asterisk, then waits for the server to close.
+Prints requests/s and latency percentiles per server; the last line is the ratio ours/baseline.
+
+    .venv/bin/python bench/agi.py [--concurrency 4] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADERS = (
+    b"agi_network: yes\nagi_network_script: bench\nagi_request: agi://127.0.0.1/bench\n"
+    b"agi_channel: PJSIP/bench-00000001\nagi_language: en\nagi_type: PJSIP\nagi_uniqueid: 1700000000.1\n"
+    b"agi_version: 22.0.0\nagi_callerid: 0612345678\nagi_calleridname: Bench\nagi_callingpres: 0\n"
+    b"agi_callingani2: 0\nagi_callington: 0\nagi_callingtns: 0\nagi_dnid: 800\nagi_rdnis: unknown\n"
+    b"agi_context: tvoxcc-inbound\nagi_extension: 800\nagi_priority: 2\nagi_enhanced: 0.0\n"
+    b"agi_accountcode: \nagi_threadid: 140000000000000\nagi_arg_1: acme\n\n"
+)
+
+
+# -- servers (run in a child process) ------------------------------------------------------
+async def serve_ours(port: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    from tvoxcc.agi import AgiRequest, AgiServer
+
+    async def bench(request: AgiRequest) -> None:
+        await request.set_variable("X", "1")
+        await request.get_variable("Y")
+
+    server = AgiServer()
+    server.add_route("bench", bench)
+    await server.start("127.0.0.1", port)
+    print("ready", flush=True)
+    await server.serve_forever()
+
+
+async def serve_panoramisk(port: int) -> None:
+    from panoramisk.fast_agi import Application
+
+    async def bench(request: object) -> None:
+        await request.send_command('SET VARIABLE X "1"')  # type: ignore[attr-defined]
+        await request.send_command("GET VARIABLE Y")  # type: ignore[attr-defined]
+
+    app = Application()
+    app.add_route("bench", bench)
+    server = await asyncio.start_server(app.handler, "127.0.0.1", port)
+    print("ready", flush=True)
+    await server.serve_forever()
+
+
+# -- client ----------------------------------------------------------------------------------
+async def one_request(port: int) -> float:
+    start = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(HEADERS)
+    await reader.readline()
+    writer.write(b"200 result=1\n")
+    await reader.readline()
+    writer.write(b"200 result=1 (value)\n")
+    await reader.read()  # the server closes when the route returns
+    writer.close()
+    return time.perf_counter() - start
+
+
+async def load(port: int, concurrency: int, seconds: float) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        while time.perf_counter() < stop:
+            latencies.append(await one_request(port))
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(latencies) / (time.perf_counter() - begin), latencies
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] * 1000 if len(values) > 1 else 0.0
+
+
+async def measure(kind: str, port: int, concurrency: int, seconds: float) -> tuple[float, float]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--serve", kind, "--port", str(port), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        await asyncio.wait_for(proc.stdout.readline(), 10)  # "ready"
+        await load(port, concurrency, 0.5)  # warm up
+        rps, lat = await load(port, concurrency, seconds)
+    finally:
+        proc.terminate()
+        await proc.wait()
+    p50, p99 = p(lat, 0.5), p(lat, 0.99)
+    print(f"{kind:<11} {rps:9.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   ({len(lat)} requests)")
+    return rps, p99
+
+
+async def main_async(concurrency: int, seconds: float) -> None:
+    print(f"FastAGI bench: {concurrency} concurrent clients, {seconds:g} s each, 2 commands per request")
+    base_rps, _ = await measure("panoramisk", 14573, concurrency, seconds)
+    ours_rps, ours_p99 = await measure("tvoxcc", 14574, concurrency, seconds)
+    verdict = "ok" if ours_rps >= 0.8 * base_rps and ours_p99 <= 5.0 else "BELOW TARGET (>=0.8x, p99<=5ms)"
+    print(f"ratio tvoxcc/panoramisk: {ours_rps / base_rps:.2f}x req/s, tvoxcc p99 {ours_p99:.2f} ms: {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--serve", choices=["tvoxcc", "panoramisk"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve == "tvoxcc":
+        asyncio.run(serve_ours(args.port))
+    elif args.serve == "panoramisk":
+        asyncio.run(serve_panoramisk(args.port))
+    else:
+        asyncio.run(main_async(args.concurrency, args.seconds))
+
+
+if __name__ == "__main__":
+    main()
