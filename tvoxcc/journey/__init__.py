@@ -1,0 +1,1 @@
+"""Customer Journey: contact matching and the timeline of every interaction."""

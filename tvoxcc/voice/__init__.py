@@ -1,0 +1,1 @@
+"""The voice service: the Stasis application that owns every inbound call (`tvoxcc voice run`)."""

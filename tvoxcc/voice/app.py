@@ -1,0 +1,166 @@
+"""The Stasis application: ARI events in, one CallSession task per channel.
+
+After every (re)connect it asks Asterisk which channels are in the app and resumes those it does not
+know (the service was restarted or killed): their IVR starts again from the top on the same interaction,
+and a call that was already queued goes back to its queue. Nobody is hung up by us and nobody is left in
+silence; callers who arrived while the service was down were served by the dialplan fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from tvoxcc.ari import AriClient, AriError, Connected, Disconnected, StreamItem
+from tvoxcc.ari import events as ev
+from tvoxcc.ivr import events as ivr
+from tvoxcc.ivr.commands import EnterQueue
+from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.directory import Directory, UnknownRoute
+from tvoxcc.voice.handoff import HoldingQueue, QueueHandoff
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class VoiceApp:
+    def __init__(
+        self,
+        ari: AriClient,
+        directory: Directory,
+        *,
+        handoff: QueueHandoff | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.ari = ari
+        self.directory = directory
+        self.handoff = handoff or HoldingQueue(ari)
+        self.clock = clock
+        self.calls: dict[str, CallSession] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.ready = asyncio.Event()  # set once connected and resynchronised
+
+    async def run(self) -> None:
+        stream = self.ari.events()
+        try:
+            async for item in stream:
+                await self.dispatch(item)
+        finally:
+            await stream.close()
+            for task in self.tasks.values():
+                task.cancel()
+
+    async def dispatch(self, item: StreamItem) -> None:
+        match item:
+            case Connected():
+                await self.resync()
+                self.ready.set()
+            case Disconnected():
+                self.ready.clear()
+            case ev.StasisStart(channel=channel, args=args):
+                if channel.id not in self.calls:
+                    await self.begin(channel.id, channel.caller.number, args)
+            case ev.ChannelDtmfReceived(channel=channel, digit=digit):
+                self._feed(channel.id, ivr.Dtmf(digit))
+            case ev.PlaybackFinished(playback=playback):
+                channel_id = playback.id.rpartition(":")[0]
+                self._feed(channel_id, ivr.PlaybackDone(CallSession.token_of(playback.id)))
+            case ev.RecordingFinished(recording=recording) | ev.RecordingFailed(recording=recording):
+                self._recording_done(recording.name, float(recording.duration))
+            case ev.StasisEnd(channel=channel) | ev.ChannelDestroyed(channel=channel):
+                await self._gone(channel.id)
+            case _:
+                pass
+
+    def _feed(self, channel_id: str, event: ivr.IvrEvent) -> None:
+        call = self.calls.get(channel_id)
+        if call is not None:
+            call.feed(event)
+
+    def _recording_done(self, name: str, seconds: float) -> None:
+        for call in self.calls.values():
+            token = call.recordings.get(name)
+            if token is not None:
+                call.feed(ivr.RecordingDone(token, seconds))
+
+    async def _gone(self, channel_id: str) -> None:
+        call = self.calls.pop(channel_id, None)
+        if call is not None:
+            call.feed(ivr.CallerHungUp())
+        await self.handoff.left(channel_id)
+
+    async def begin(self, channel_id: str, caller_number: str, args: tuple[str, ...], *, resumed: bool = False) -> None:
+        if len(args) < 2:
+            log.warning("channel %s entered Stasis without (tenant, service) arguments: fallback", channel_id)
+            await self._fallback(channel_id)
+            return
+        try:
+            route = await self.directory.route(args[0], args[1])
+        except UnknownRoute as exc:
+            log.warning("channel %s: %s: fallback", channel_id, exc)
+            await self._fallback(channel_id)
+            return
+        caller = await self.directory.identify(route, caller_number)
+        call = CallSession(
+            channel_id, route, caller, self.ari, self.directory, self.handoff, self.clock, resumed=resumed
+        )
+        self.calls[channel_id] = call
+        task = asyncio.create_task(self._guard(call), name=f"call-{channel_id}")
+        self.tasks[channel_id] = task
+
+    async def _guard(self, call: CallSession) -> None:
+        try:
+            await call.run()
+        finally:
+            self.tasks.pop(call.channel_id, None)
+            if self.calls.get(call.channel_id) is call and (call.state is None or call.state.outcome != "queue"):
+                self.calls.pop(call.channel_id, None)
+
+    async def resync(self) -> None:
+        """Take back the channels still in our Stasis app that no task owns."""
+        try:
+            app = await self.ari.applications.get(self.ari.app)
+        except AriError as exc:
+            log.warning("resync: cannot list the app's channels: %s", exc)
+            return
+        for channel_id in app.channel_ids:
+            if channel_id in self.calls or channel_id in self.tasks:
+                continue
+            try:
+                channel = await self.ari.channels.get(channel_id)
+                tenant = await self.ari.channels.get_variable(channel_id, "TVOXCC_TENANT")
+                service = await self.ari.channels.get_variable(channel_id, "TVOXCC_SERVICE")
+            except AriError:
+                continue  # hung up meanwhile
+            queue = await self.directory.queued_in(channel_id)
+            log.info(
+                "resuming channel %s (%s/%s)%s", channel_id, tenant, service, f" in queue {queue}" if queue else ""
+            )
+            if queue is None:
+                await self.begin(channel_id, channel.caller.number, (tenant, service), resumed=True)
+            else:
+                await self._requeue(channel_id, channel.caller.number, tenant, service, queue)
+
+    async def _requeue(self, channel_id: str, number: str, tenant: str, service: str, queue: str) -> None:
+        try:
+            route = await self.directory.route(tenant, service)
+        except UnknownRoute:
+            await self._fallback(channel_id)
+            return
+        caller = await self.directory.identify(route, number)
+        call = CallSession(channel_id, route, caller, self.ari, self.directory, self.handoff, self.clock, resumed=True)
+        call.interaction_id = await self.directory.open_interaction(route, caller, channel_id, self.clock())
+        self.calls[channel_id] = call
+        await self.handoff.enter(call, EnterQueue(queue, 0, (), (), caller.info.language))
+
+    async def _fallback(self, channel_id: str) -> None:
+        with contextlib.suppress(AriError):
+            await self.ari.channels.continue_in_dialplan(
+                channel_id, context="tvoxcc-fallback", extension="s", priority=1
+            )

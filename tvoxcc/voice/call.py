@@ -1,0 +1,165 @@
+"""One inbound call: its own task, its own event queue, the IVR interpreter's state, and the ARI calls.
+
+The interpreter decides; this file only executes its commands and turns ARI events into IVR events.
+A failure here ends this call (handed to the dialplan fallback when the channel still exists) and never
+touches another call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tvoxcc.ari import AriClient, AriError, NotFound
+from tvoxcc.ivr import commands as c
+from tvoxcc.ivr.events import CallerHungUp, IvrEvent, TimerFired
+from tvoxcc.ivr.interpreter import IvrState, handle, start
+from tvoxcc.ivr.prompts import media_for
+from tvoxcc.voice.directory import Caller, Directory, Route
+from tvoxcc.voice.handoff import QueueHandoff
+
+log = logging.getLogger(__name__)
+
+FALLBACK_CONTEXT = "tvoxcc-fallback"
+
+
+@dataclass
+class CallSession:
+    channel_id: str
+    route: Route
+    caller: Caller
+    ari: AriClient
+    directory: Directory
+    handoff: QueueHandoff
+    clock: Callable[[], datetime]
+    resumed: bool = False
+    interaction_id: int = 0
+    state: IvrState | None = None
+    events: asyncio.Queue[IvrEvent] = field(default_factory=asyncio.Queue)
+    timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    recordings: dict[str, str] = field(default_factory=dict)  # ARI recording name -> IVR token
+    ended: bool = False
+
+    def playback_id(self, token: str) -> str:
+        # Unique across calls; the IVR token is the part after the last ':'.
+        return f"{self.channel_id}:{token}"
+
+    @staticmethod
+    def token_of(playback_id: str) -> str:
+        return playback_id.rsplit(":", 1)[-1]
+
+    def feed(self, event: IvrEvent) -> None:
+        self.events.put_nowait(event)
+
+    async def run(self) -> None:
+        now = self.clock()
+        self.interaction_id = await self.directory.open_interaction(self.route, self.caller, self.channel_id, now)
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("call %s failed; handing it to the dialplan fallback", self.channel_id)
+            await self._fallback()
+        finally:
+            for handle_ in self.timers.values():
+                handle_.cancel()
+            # Once queued, the queue owns the call and closes its interaction.
+            if self.ended or (self.state is not None and self.state.phase == "done" and self.state.outcome != "queue"):
+                await self.directory.close(self.route, self.interaction_id, self.clock(), self._outcome())
+
+    def _outcome(self) -> str:
+        if self.state is None or self.state.outcome is None:
+            return "abandoned-in-ivr"
+        return "abandoned-in-ivr" if self.state.outcome == "caller-hangup" else self.state.outcome
+
+    async def _run(self) -> None:
+        flow = self.route.flow
+        if flow is None:
+            log.warning("service %s/%s has no IVR: fallback", self.route.tenant, self.route.service)
+            await self._fallback()
+            return
+        self.state, commands = start(flow, self.caller.info, self.clock())
+        if self.resumed:
+            commands = [cmd for cmd in commands if not isinstance(cmd, c.Answer)]
+        await self._execute(commands)
+        while self.state.phase != "done":
+            event = await self.events.get()
+            self.state, commands = handle(flow, self.caller.info, self.state, event, self.clock())
+            await self._execute(commands)
+            if isinstance(event, CallerHungUp):
+                self.ended = True
+                return
+
+    async def _execute(self, commands: list[c.Command]) -> None:
+        for command in commands:
+            if self.ended:
+                return
+            try:
+                await self._do(command)
+            except NotFound:
+                # The channel (or a playback) is already gone: the hang-up event follows.
+                log.info("call %s: %s on a gone channel", self.channel_id, type(command).__name__)
+
+    async def _do(self, command: c.Command) -> None:
+        ari, route, now = self.ari, self.route, self.clock()
+        match command:
+            case c.Answer():
+                await ari.channels.answer(self.channel_id)
+            case c.Play(playback_id=token, prompts=prompts, language=language):
+                media = [media_for(p, route.tenant) for p in prompts]
+                await ari.channels.play(self.channel_id, media, lang=language, playback_id=self.playback_id(token))
+            case c.StopPlayback(playback_id=token):
+                with contextlib.suppress(NotFound):
+                    await ari.playbacks.stop(self.playback_id(token))
+            case c.StartTimer(token=token, seconds=seconds):
+                loop = asyncio.get_running_loop()
+                self.timers[token] = loop.call_later(seconds, self.feed, TimerFired(token))
+            case c.CancelTimer(token=token):
+                timer = self.timers.pop(token, None)
+                if timer is not None:
+                    timer.cancel()
+            case c.Record(name=token, max_seconds=seconds):
+                name = f"tvoxcc-vm-{self.channel_id}-{token}".replace(".", "-")
+                self.recordings[name] = token
+                await ari.channels.record(
+                    self.channel_id,
+                    name,
+                    max_duration_seconds=seconds,
+                    beep=True,
+                    terminate_on="#",
+                    if_exists="overwrite",
+                )
+            case c.Note(kind=kind, data=data):
+                await self.directory.log(route, self.interaction_id, kind, now, data)
+            case c.EnterQueue():
+                await self.directory.set_outcome(route, self.interaction_id, "queued")
+                await self.handoff.enter(self, command)
+            case c.TransferTo(destination=destination):
+                await self.directory.set_outcome(route, self.interaction_id, "transferred")
+                await ari.channels.continue_in_dialplan(
+                    self.channel_id, context=f"tvoxcc-agents-{route.tenant}", extension=destination, priority=1
+                )
+            case c.CallbackRequest(queue=queue, number=number):
+                await self.directory.request_callback(route, self.interaction_id, queue, number, now)
+            case c.VoicemailTicket(recording=token, duration_seconds=seconds, caller=caller):
+                name = next(n for n, t in self.recordings.items() if t == token)
+                audio = await ari.recordings.stored_file(name)
+                ticket = await self.directory.voicemail_ticket(route, self.interaction_id, caller, audio, seconds, now)
+                await self.directory.log(route, self.interaction_id, "voicemail-ticket", now, {"ticket": ticket})
+                with contextlib.suppress(AriError):
+                    await ari.recordings.delete_stored(name)
+            case c.HangupCall():
+                with contextlib.suppress(NotFound):
+                    await ari.channels.hangup(self.channel_id)
+
+    async def _fallback(self) -> None:
+        """Never leave a caller in silence: the dialplan fallback plays a message (see dialplan/)."""
+        with contextlib.suppress(AriError):
+            await self.ari.channels.continue_in_dialplan(
+                self.channel_id, context=FALLBACK_CONTEXT, extension="s", priority=1
+            )
