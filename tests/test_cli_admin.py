@@ -70,8 +70,14 @@ def test_secrets_stay_out_of_listings_but_can_be_asked_for(acme: Tvox) -> None:
         (("agent", "add", "-t", "acme", "mario", "--extension", "209"), "agent 'mario' already exists"),
         (("agent", "add", "-t", "acme", "luigi", "--extension", "2x1"), "agent.extension"),
         (("agent", "add", "-t", "acme", "luigi", "--extension", "201"), "duplicate '201'"),
-        (("agent", "add", "-t", "acme", "luigi", "--extension", "202", "--skill", "english=11"), "agent.skills.english"),
-        (("agent", "add", "-t", "acme", "luigi", "--extension", "202", "--skill", "french=3"), "unknown skill 'french'"),
+        (
+            ("agent", "add", "-t", "acme", "luigi", "--extension", "202", "--skill", "english=11"),
+            "agent.skills.english",
+        ),
+        (
+            ("agent", "add", "-t", "acme", "luigi", "--extension", "202", "--skill", "french=3"),
+            "unknown skill 'french'",
+        ),
         (("agent", "add", "-t", "acme", "luigi", "--extension", "202", "--skill", "english"), "expected KEY=VALUE"),
         (("service", "add", "-t", "acme", "support", "--did", "+39 02 1234"), "bad DID"),
         (("service", "add", "-t", "acme", "support", "--did", "0299990000"), "already routes to"),
