@@ -52,7 +52,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     )
     assert settings.agi.port == 4600
     assert settings.asterisk.ari_password.get_secret_value() == "from-env"
-    with pytest.raises(ConfigError, match="agi.port"):
+    with pytest.raises(ConfigError, match=r"agi\.port"):
         load_settings(file, {"TVOXCC_AGI__PORT": "not-a-port"})
 
 
