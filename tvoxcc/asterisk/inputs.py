@@ -1,0 +1,160 @@
+"""Plain, frozen values that drive config rendering (no store, no I/O).
+
+The store adapter (tvoxcc.asterisk.from_store) builds a ``RenderInput``; tests build one by hand.
+Names end up in Asterisk config section and context names, so they are checked here, once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from tvoxcc.config import Settings
+
+# Section/context names: no spaces, brackets, commas or semicolons can reach an Asterisk config file.
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_EXTENSION = re.compile(r"^[0-9]{2,10}$")
+_NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
+_SECRET_FORBIDDEN = re.compile(r"[\s;\[\]\"]")
+
+
+class RenderInputError(ValueError):
+    """A value that cannot be written safely into an Asterisk config file."""
+
+
+def _check(pattern: re.Pattern[str], value: str, what: str) -> None:
+    if not pattern.fullmatch(value):
+        raise RenderInputError(f"{what} {value!r} is not allowed (expected {pattern.pattern})")
+
+
+def _check_secret(value: str, what: str) -> None:
+    if not value or _SECRET_FORBIDDEN.search(value):
+        raise RenderInputError(f"{what} must be non-empty without spaces, quotes, ';' or brackets")
+
+
+@dataclass(frozen=True)
+class AgentPhone:
+    """One agent's SIP phone; the endpoint name is unique across tenants."""
+
+    tenant: str
+    name: str
+    extension: str
+    password: str = field(repr=False)
+    display_name: str = ""
+
+    def __post_init__(self) -> None:
+        _check(_NAME, self.tenant, "tenant")
+        _check(_NAME, self.name, "agent name")
+        _check(_EXTENSION, self.extension, "extension")
+        _check_secret(self.password, f"password of {self.tenant}/{self.name}")
+        if any(c in self.display_name for c in '"\n;'):
+            raise RenderInputError(f"display name of {self.tenant}/{self.name} has a quote, ';' or newline")
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.tenant}-{self.name}"
+
+
+@dataclass(frozen=True)
+class Did:
+    """An inbound number routed to a tenant's service (through the Stasis app)."""
+
+    number: str
+    tenant: str
+    service: str
+
+    def __post_init__(self) -> None:
+        _check(_NUMBER, self.number, "DID")
+        _check(_NAME, self.tenant, "tenant")
+        _check(_NAME, self.service, "service")
+
+
+@dataclass(frozen=True)
+class RenderInput:
+    """Everything the templates need; sorted on creation so output is deterministic."""
+
+    ari_bind: str
+    ari_port: int
+    ari_user: str
+    ari_password: str = field(repr=False)
+    ari_app: str
+    ami_bind: str
+    ami_port: int
+    ami_user: str
+    ami_secret: str = field(repr=False)
+    sip_bind: str
+    sip_port: int
+    rtp_start: int
+    rtp_end: int
+    agi_host: str
+    agi_port: int
+    agents: tuple[AgentPhone, ...] = ()
+    dids: tuple[Did, ...] = ()
+    # An unauthenticated endpoint matched by From user; its calls only reach tvoxcc-inbound.
+    # None renders no such endpoint (production trunks are configured by the admin).
+    caller_endpoint: str | None = "caller"
+
+    def __post_init__(self) -> None:
+        for what in ("ari_user", "ari_app", "ami_user"):
+            _check(_NAME, getattr(self, what), what)
+        if self.caller_endpoint is not None:
+            _check(_NAME, self.caller_endpoint, "caller endpoint")
+        _check_secret(self.ari_password, "ARI password")
+        _check_secret(self.ami_secret, "AMI secret")
+        if self.rtp_start >= self.rtp_end:
+            raise RenderInputError("rtp_start must be below rtp_end")
+        object.__setattr__(self, "agents", tuple(sorted(self.agents, key=lambda a: (a.tenant, a.name))))
+        object.__setattr__(self, "dids", tuple(sorted(self.dids, key=lambda d: d.number)))
+        self._check_unique()
+
+    def _check_unique(self) -> None:
+        endpoints = [a.endpoint for a in self.agents]
+        if self.caller_endpoint is not None:
+            endpoints.append(self.caller_endpoint)
+        if len(set(endpoints)) != len(endpoints):
+            raise RenderInputError("two SIP endpoints would have the same name")
+        per_tenant = [(a.tenant, a.extension) for a in self.agents]
+        if len(set(per_tenant)) != len(per_tenant):
+            raise RenderInputError("two agents of one tenant share an extension")
+        numbers = [d.number for d in self.dids]
+        if len(set(numbers)) != len(numbers):
+            raise RenderInputError("a DID is listed twice")
+
+    @property
+    def tenants(self) -> tuple[str, ...]:
+        return tuple(sorted({a.tenant for a in self.agents}))
+
+    def agents_of(self, tenant: str) -> tuple[AgentPhone, ...]:
+        return tuple(a for a in self.agents if a.tenant == tenant)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        agents: tuple[AgentPhone, ...] = (),
+        dids: tuple[Did, ...] = (),
+        caller_endpoint: str | None = "caller",
+    ) -> RenderInput:
+        ast = settings.asterisk
+        url = urlsplit(ast.ari_url)
+        return cls(
+            ari_bind=url.hostname or "127.0.0.1",
+            ari_port=url.port or (443 if url.scheme == "https" else 80),
+            ari_user=ast.ari_user,
+            ari_password=ast.ari_password.get_secret_value(),
+            ari_app=ast.ari_app,
+            ami_bind=ast.ami_host,
+            ami_port=ast.ami_port,
+            ami_user=ast.ami_user,
+            ami_secret=ast.ami_secret.get_secret_value(),
+            sip_bind=ast.sip_host,
+            sip_port=ast.sip_port,
+            rtp_start=ast.rtp_start,
+            rtp_end=ast.rtp_end,
+            agi_host=settings.agi.host,
+            agi_port=settings.agi.port,
+            agents=agents,
+            dids=dids,
+            caller_endpoint=caller_endpoint,
+        )
