@@ -1,0 +1,97 @@
+"""The voice service's store side: routes, caller matching in E.164, the interaction log, resume points."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.cli import Tvox
+from tvoxcc.journey.phones import to_e164
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.voice.directory import Directory, UnknownRoute
+
+FLOW = Path(__file__).parent / "data" / "sales-ivr.yaml"
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "e164"),
+    [
+        ("02 1234 5678", "IT", "+390212345678"),
+        ("0039 02 1234 5678", "DE", "+390212345678"),
+        ("+49 30 123456", "IT", "+4930123456"),
+        ("3471234567", "IT", "+393471234567"),
+        ("201", "IT", None),
+        ("anonymous", "IT", None),
+    ],
+)
+def test_phone_numbers_normalise_to_e164(raw: str, country: str, e164: str | None) -> None:
+    assert to_e164(raw, country) == e164
+
+
+@pytest.fixture
+def acme_url(tvox: Tvox) -> str:
+    tvox.ok("tenant", "add", "acme", "--timezone", "Europe/Rome", "--language", "it")
+    tvox.ok("service", "add", "-t", "acme", "sales", "--did", "1000")
+    tvox.ok("queue", "add", "-t", "acme", "sales-it", "--service", "sales")
+    for name in ("welcome", "main-menu", "enter-code", "closed"):
+        tvox.ok("prompts", "set", "-t", "acme", name, "--text", name)
+    tvox.ok("ivr", "set", "acme", "sales", str(FLOW))
+    return f"sqlite:///{tvox.config.parent / 'data' / 'tvoxcc.db'}"
+
+
+@pytest.fixture
+async def directory(acme_url: str) -> Directory:
+    store = Store.from_url(acme_url)
+    async with store.session() as s:
+        tenant = (await s.execute(select(m.Tenant))).scalar_one()
+        vip = m.Contact(tenant_id=tenant.id, display_name="Big Customer", vip=True, language="en")
+        vip.phones.append(m.ContactPhone(tenant_id=tenant.id, number="+390212345678"))
+        s.add(vip)
+        await s.flush()
+        s.add(m.Ticket(tenant_id=tenant.id, number=1, contact_id=vip.id, status="open"))
+        s.add(m.Ticket(tenant_id=tenant.id, number=2, contact_id=vip.id, status="closed"))
+        await s.commit()
+    return Directory(store)
+
+
+async def test_route_and_caller_identification(directory: Directory) -> None:
+    route = await directory.route("acme", "sales")
+    assert (route.tenant, route.service, route.timezone, route.language) == ("acme", "sales", "Europe/Rome", "it")
+    assert route.flow is not None and route.flow.start == "hours"
+    known = await directory.identify(route, "02 1234 5678")
+    assert known.number == "+390212345678" and known.contact_id is not None
+    assert (known.info.vip, known.info.known, known.info.open_tickets, known.info.language) == (True, True, 1, "en")
+    stranger = await directory.identify(route, "caller")
+    assert (stranger.number, stranger.contact_id, stranger.info.known, stranger.info.language) == (
+        "caller", None, False, "it"
+    )  # fmt: skip
+    with pytest.raises(UnknownRoute):
+        await directory.route("acme", "nope")
+
+
+async def test_interaction_log_resume_and_queue_point(directory: Directory) -> None:
+    route = await directory.route("acme", "sales")
+    caller = await directory.identify(route, "+390212345678")
+    first = await directory.open_interaction(route, caller, "1700000000.1", NOW)
+    await directory.log(route, first, "queued", NOW, {"queue": "sales-it"})
+    assert await directory.queued_in("1700000000.1") == "sales-it"
+    assert await directory.open_interaction(route, caller, "1700000000.1", NOW) == first  # a resume, not a new one
+    ticket = await directory.voicemail_ticket(route, first, caller.number, b"RIFF....WAVE", 7.0, NOW)
+    await directory.request_callback(route, first, "sales-it", caller.number, NOW)
+    await directory.close(route, first, NOW, "voicemail")
+    assert await directory.queued_in("1700000000.1") is None  # ended calls are not resumed
+    async with directory.store.tenant(route.tenant_id) as s:
+        interaction = (await s.execute(select(m.Interaction))).scalar_one()
+        kinds = (await s.execute(select(m.InteractionEvent.kind).order_by(m.InteractionEvent.id))).scalars().all()
+        attachment = (await s.execute(select(m.Attachment))).scalar_one()
+        callback = (await s.execute(select(m.Callback))).scalar_one()
+    assert (interaction.outcome, interaction.ended_at, interaction.from_address) == ("voicemail", NOW, "+390212345678")
+    assert kinds == ["offered", "queued", "resumed", "ended"]
+    assert ticket == 3 and attachment.data == b"RIFF....WAVE" and attachment.content_type == "audio/wav"
+    assert (callback.number, callback.status, callback.requested_by_id) == ("+390212345678", "pending", first)
+    await directory.store.dispose()
