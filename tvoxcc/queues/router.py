@@ -750,37 +750,49 @@ class Router:
     def _run_timers(self, now: float) -> None:
         timers = self._timers
         while timers and timers[0][0] <= now:
-            _, _, kind, ref, token, extra = heapq.heappop(timers)
-            if kind == _WRAPUP_END:
-                agent = self.agents.get(ref)
-                if agent is not None and agent.wrapup_token == token and agent.wrapup_until:
-                    self._wrapup_over(agent)
-                continue
-            item = self.items.get(ref)
-            if item is None:
-                continue
-            if kind == _RELAX:
-                if item.wait_token == token:
-                    self._relax(item)
-            elif kind == _OFFER_TIMEOUT:
-                if item.offer_token == token and item.status is ItemStatus.OFFERED:
-                    for agent_id in list(item.offered_to):
-                        if item.offer_token != token:
-                            break  # the last RONA re-offered the item: a new ring with its own timer
-                        self._rona(item, agent_id)
-            elif kind == _CALLBACK_RETRY:
-                if item.queue_token == token and item.status is ItemStatus.CALLBACK_PENDING:
-                    self._enter_waiting(item, self.queues[item.queue])
+            due: list[Timer] = []
+            while timers and timers[0][0] <= now:
+                due.append(heapq.heappop(timers))
+            # Stages first: a stage is a function of time, so every decision taken while the other timers
+            # fire (an agent freed by a RONA picking an item…) must already see all stages due by now.
+            relaxed: list[Item] = []
+            for _, _, kind, ref, token, _ in due:
+                item = self.items.get(ref) if kind == _RELAX else None
+                if item is not None and item.wait_token == token:
+                    q = self.queues[item.queue]
+                    self._leave_waiting(item, q)
+                    self._enter_waiting(item, q)
+                    self._event(EventKind.ITEM_RELAXED, queue=item.queue, item_id=item.item_id, value=item.stage)
+                    relaxed.append(item)
+            for timer in due:
+                if timer[2] != _RELAX:
+                    self._fire(timer)
+            for item in relaxed:
+                if item.status is ItemStatus.WAITING:
                     self._route_item(item)
-            elif item.queue_token == token:
-                self._wait_timer(item, kind, token, extra)
 
-    def _relax(self, item: Item) -> None:
-        q = self.queues[item.queue]
-        self._leave_waiting(item, q)
-        self._enter_waiting(item, q)
-        self._event(EventKind.ITEM_RELAXED, queue=item.queue, item_id=item.item_id, value=item.stage)
-        self._route_item(item)
+    def _fire(self, timer: Timer) -> None:
+        _, _, kind, ref, token, extra = timer
+        if kind == _WRAPUP_END:
+            agent = self.agents.get(ref)
+            if agent is not None and agent.wrapup_token == token and agent.wrapup_until:
+                self._wrapup_over(agent)
+            return
+        item = self.items.get(ref)
+        if item is None:
+            return
+        if kind == _OFFER_TIMEOUT:
+            if item.offer_token == token and item.status is ItemStatus.OFFERED:
+                for agent_id in list(item.offered_to):
+                    if item.offer_token != token:
+                        break  # the last RONA re-offered the item: a new ring with its own timer
+                    self._rona(item, agent_id)
+        elif kind == _CALLBACK_RETRY:
+            if item.queue_token == token and item.status is ItemStatus.CALLBACK_PENDING:
+                self._enter_waiting(item, self.queues[item.queue])
+                self._route_item(item)
+        elif item.queue_token == token:
+            self._wait_timer(item, kind, token, extra)
 
     def _wait_timer(self, item: Item, kind: int, token: int, extra: int) -> None:
         if item.channel is Channel.CALLBACK:

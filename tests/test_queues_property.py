@@ -1,0 +1,194 @@
+"""Thousands of random events: invariants hold, and the indexed router decides like the linear scan."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from tvoxcc.queues.model import (
+    CAPACITY_CHANNEL,
+    AgentConfig,
+    Channel,
+    ItemStatus,
+    Offer,
+    Outputs,
+    OverflowAction,
+    OverflowRule,
+    OverflowWhen,
+    QueueConfig,
+    RelaxRule,
+    RouterError,
+    Strategy,
+    WorkItem,
+)
+from tvoxcc.queues.reference import LinearScanRouter
+from tvoxcc.queues.router import Router
+from tvoxcc.queues.skills import qualifies, required_levels, stage_at
+
+SKILLS = ("en", "it", "billing")
+CHANNELS = (Channel.VOICE, Channel.VOICE, Channel.CHAT, Channel.MAIL)
+
+
+def build(router: Router, strategy: Strategy, rng: random.Random) -> None:
+    relax = (RelaxRule(20, 3), RelaxRule(45, 1))
+    queues = [
+        QueueConfig("q0", strategy, {"en": 5}, relax, wrapup_s=3, ring_timeout_s=10, max_wait_s=300),
+        QueueConfig("q1", strategy, {"it": 4, "billing": 6}, relax[:1], priority=2, wrapup_s=0, rona_pause=False),
+        QueueConfig(
+            "q2",
+            strategy,
+            {},
+            overflow=(
+                OverflowRule(OverflowWhen.WAIT, OverflowAction.QUEUE, "q0", after_s=40),
+                OverflowRule(OverflowWhen.LENGTH, OverflowAction.VOICEMAIL, length=6),
+            ),
+            channel_priority={Channel.CHAT: 3},
+            wrapup_s=5,
+        ),
+        QueueConfig(
+            "q3", strategy, {"billing": 2}, overflow=(OverflowRule(OverflowWhen.NO_AGENTS, OverflowAction.IVR, "menu"),)
+        ),
+    ]
+    for queue in queues:
+        router.add_queue(queue, 0)
+    for n in range(10):
+        capacity = rng.choice(
+            [
+                {Channel.VOICE: 1},
+                {Channel.VOICE: 1, Channel.CHAT: 3},
+                {Channel.CHAT: 2, Channel.MAIL: 5, Channel.VOICE: 1},
+            ]
+        )
+        skills = {s: rng.randint(1, 9) for s in SKILLS if rng.random() < 0.7}
+        router.add_agent(AgentConfig(f"a{n}", capacity, rng.random() < 0.8, skills), 0)
+        for queue in rng.sample(queues, rng.randint(1, 3)):
+            router.add_member(f"a{n}", queue.name, 0, penalty=rng.randint(0, 3), weight=rng.randint(1, 4))
+
+
+def random_call(router: Router, rng: random.Random, now: float, n: int) -> tuple[str, tuple[object, ...]]:
+    """Pick a call that fits the current state (most of the time) and return (method, args)."""
+    items = list(router.items.values())
+    agents = list(router.agents.values())
+    by_status: dict[ItemStatus, list[str]] = {}
+    for item in items:
+        by_status.setdefault(item.status, []).append(item.item_id)
+    roll = rng.random()
+    agent = rng.choice(agents).agent_id
+    if roll < 0.25:
+        work = WorkItem(
+            f"i{n}",
+            rng.choice(["q0", "q1", "q2", "q3"]),
+            rng.choice(CHANNELS),
+            rng.choice([0, 0, 0, 5]),
+            caller_id="06",
+        )
+        return "enqueue", (work, now)
+    if roll < 0.40 and by_status.get(ItemStatus.OFFERED):
+        item = router.items[rng.choice(by_status[ItemStatus.OFFERED])]
+        target = rng.choice(sorted(item.offered_to))
+        return ("accept" if rng.random() < 0.8 else "ring_no_answer"), (item.item_id, target, now)
+    if roll < 0.55 and by_status.get(ItemStatus.CONNECTED):
+        return "complete", (rng.choice(by_status[ItemStatus.CONNECTED]), now)
+    if roll < 0.60 and by_status.get(ItemStatus.WAITING):
+        return "abandon", (rng.choice(by_status[ItemStatus.WAITING]), now)
+    if roll < 0.63 and by_status.get(ItemStatus.WAITING):
+        return "request_callback", (rng.choice(by_status[ItemStatus.WAITING]), now)
+    if roll < 0.68 and by_status.get(ItemStatus.DIALING):
+        method = "callback_answered" if rng.random() < 0.7 else "callback_failed"
+        return method, (rng.choice(by_status[ItemStatus.DIALING]), now)
+    if roll < 0.74:
+        return ("pause", (agent, now, "BRK")) if rng.random() < 0.2 else ("unpause", (agent, now))
+    if roll < 0.78:
+        return ("login", (agent, now)) if rng.random() < 0.6 else ("logout", (agent, now))
+    if roll < 0.82:
+        return "set_skill", (agent, rng.choice(SKILLS), rng.choice([None, 1, 3, 5, 8]), now)
+    if roll < 0.85:
+        queue = rng.choice(["q0", "q1", "q2", "q3"])
+        if queue in router.agents[agent].members:
+            return "remove_member", (agent, queue, now)
+        return "add_member", (agent, queue, now)
+    if roll < 0.87:
+        return "end_wrapup", (agent, now)
+    return "tick", (now,)
+
+
+def check_invariants(router: Router, now: float, connects: Counter[str]) -> None:
+    held: dict[str, Counter[Channel]] = {a: Counter() for a in router.agents}
+    for item in router.items.values():
+        cap = CAPACITY_CHANNEL[item.channel]
+        if item.status is ItemStatus.OFFERED:
+            for agent_id in item.offered_to:
+                held[agent_id][cap] += 1
+        if item.status in (ItemStatus.CONNECTED, ItemStatus.DIALING):
+            assert item.agent_id is not None
+            held[item.agent_id][cap] += 1
+    for agent in router.agents.values():
+        for channel, count in held[agent.agent_id].items():
+            assert agent.load.get(channel, 0) == count, (agent.agent_id, channel)
+            assert count <= agent.capacity.get(channel, 0) or agent.logged_in is False, "over capacity"
+        assert agent.available == agent.takeable()
+        assert agent.status == agent.derived_status()
+    assert all(count == 1 for count in connects.values()), "an item was connected twice"
+    # Work-conserving: no waiting item has an eligible agent with room for it.
+    for item in router.items.values():
+        if item.status is not ItemStatus.WAITING:
+            continue
+        q = router.queues[item.queue]
+        required = required_levels(q.config.skills, q.config.relax, stage_at(q.config.relax, item.queued_at, now))
+        for member in q.members.values():
+            agent = router.agents[member.agent_id]
+            eligible = agent.can_take(CAPACITY_CHANNEL[item.channel]) and qualifies(agent.skills, required)
+            assert not eligible, f"{item.item_id} waits while {agent.agent_id} could take it"
+
+
+def run(router: Router, method: str, args: tuple[object, ...]) -> Outputs | str:
+    try:
+        out: Outputs = getattr(router, method)(*args)
+    except RouterError as error:
+        return str(error)
+    return out
+
+
+@pytest.mark.parametrize(
+    "strategy", [Strategy.LONGEST_IDLE, Strategy.FEWEST_HANDLED, Strategy.LINEAR, Strategy.ROUND_ROBIN]
+)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_events_keep_invariants_and_match_the_linear_scan(strategy: Strategy, seed: int) -> None:
+    rng = random.Random(seed)
+    fast, slow = Router(random.Random(0)), LinearScanRouter(random.Random(0))
+    build(fast, strategy, random.Random(seed))
+    build(slow, strategy, random.Random(seed))
+    for agent_id in fast.agents:
+        fast.login(agent_id, 0)
+        slow.login(agent_id, 0)
+    now = 0.0
+    connects: Counter[str] = Counter()
+    offered = 0
+    for n in range(6000):
+        now += rng.choice([0, 0, 0.5, 1, 2, 5, 11])
+        method, args = random_call(fast, rng, now, n)
+        got, expected = run(fast, method, args), run(slow, method, args)
+        assert got == expected, (n, method, args)
+        if isinstance(got, Outputs):
+            connects.update(line.split("|")[1] for line in got.queue_log if "|CONNECT|" in line)
+            offered += sum(isinstance(c, Offer) for c in got.commands)
+        check_invariants(fast, now, connects)
+    assert offered > 400 and len(connects) > 150  # the run exercised the router, not just errors
+
+
+def test_ring_all_and_weighted_random_keep_the_invariants() -> None:
+    for strategy in (Strategy.RING_ALL, Strategy.WEIGHTED_RANDOM):
+        rng = random.Random(9)
+        router = Router(random.Random(5))
+        build(router, strategy, random.Random(9))
+        for agent_id in router.agents:
+            router.login(agent_id, 0)
+        now, connects = 0.0, Counter[str]()
+        for n in range(2000):
+            now += rng.choice([0, 1, 3, 7])
+            out = run(router, *random_call(router, rng, now, n))
+            if isinstance(out, Outputs):
+                connects.update(line.split("|")[1] for line in out.queue_log if "|CONNECT|" in line)
+            check_invariants(router, now, connects)
