@@ -1,0 +1,136 @@
+"""`tvoxcc lab`: a real Asterisk 22 in a Debian sid chroot, for the demo and the tests (root only)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from tvoxcc.asterisk.inputs import RenderInput
+from tvoxcc.config import ConfigError, Settings, load_settings
+from tvoxcc.lab.errors import LabError
+from tvoxcc.lab.lab import Lab
+
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings((ctx.find_root().obj or {}).get("config_path"))
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _say(message: str) -> None:
+    click.echo(f"lab: {message}", err=True)
+
+
+def _lab(ctx: click.Context) -> Lab:
+    settings = _settings(ctx)
+    state_dir: Path | None = ctx.obj.get("lab_state_dir")
+    return Lab(settings, state_dir, _say) if state_dir else Lab.default(settings, _say)
+
+
+def _render_input(settings: Settings) -> RenderInput:
+    from tvoxcc.asterisk.source import render_input
+
+    try:
+        return render_input(settings, _say)
+    except Exception as exc:  # the demo should still get an Asterisk; say why it is bare
+        why = f"{type(exc).__name__}: {_first_line(exc)}"
+        _say(f"cannot read agents/DIDs from the store ({why}): rendering without them")
+        return RenderInput.from_settings(settings)
+
+
+@click.group()
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="This lab's root, PID file and logs. Default: <data_dir>/lab.",
+)
+@click.pass_context
+def lab(ctx: click.Context, state_dir: Path | None) -> None:
+    """Run a real Asterisk 22 on loopback (Debian sid chroot; first start builds a cached image)."""
+    ctx.ensure_object(dict)
+    ctx.obj["lab_state_dir"] = state_dir.resolve() if state_dir else None
+
+
+@lab.command()
+@click.pass_context
+def up(ctx: click.Context) -> None:
+    """Build or reuse the image, render configs, start Asterisk, wait until ARI answers."""
+    instance = _lab(ctx)
+    try:
+        instance.up(_render_input(instance.settings))
+    except LabError as exc:
+        _fail(str(exc))
+
+
+@lab.command()
+@click.pass_context
+def down(ctx: click.Context) -> None:
+    """Stop the Asterisk this lab started (by its PID file)."""
+    try:
+        if _lab(ctx).down() is None:
+            _say("not running")
+    except LabError as exc:
+        _fail(str(exc))
+
+
+@lab.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Is the lab's Asterisk running and answering ARI? Exit 3 when it is not running."""
+    data = _lab(ctx).status()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        for key in ("running", "pid", "ari_ok", "asterisk_version", "ari_url", "sip", "ami", "state_dir", "image"):
+            click.echo(f"{key}: {data[key]}")
+    if not data["running"]:
+        sys.exit(3)
+
+
+@lab.command()
+@click.option("-n", "--lines", default=50, show_default=True, help="How many lines to show.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C to stop).")
+@click.pass_context
+def logs(ctx: click.Context, lines: int, follow: bool) -> None:
+    """Asterisk's log (var/log/asterisk/full in the lab root)."""
+    instance = _lab(ctx)
+    click.echo(instance.log_tail(lines))
+    if not follow:
+        return
+    path = instance.full_log
+    position = path.stat().st_size if path.exists() else 0
+    try:
+        while True:
+            time.sleep(0.5)
+            if not path.exists():
+                continue
+            size = path.stat().st_size
+            if size < position:  # rotated or a fresh root
+                position = 0
+            if size > position:
+                with path.open("rb") as handle:
+                    handle.seek(position)
+                    click.echo(handle.read().decode("utf-8", "replace"), nl=False)
+                position = size
+    except KeyboardInterrupt:
+        pass
