@@ -109,6 +109,7 @@ class Router:
         q.waiting.clear()
         for member in q.members.values():
             member.tier = q.compute_tier(self.agents[member.agent_id].skills)
+            self._file_member(q, member, self.agents[member.agent_id])
         for item in waiting:
             item.queue_token += 1
             item.key = (-q.effective_priority(item.channel, item.contact_priority), item.arrived_at, item.key[2])
@@ -190,6 +191,8 @@ class Router:
         agent.capacity = dict(capacity)
         if voice_blocks_others is not None:
             agent.voice_blocks_others = voice_blocks_others
+        for member in agent.members.values():
+            self._file_member(self.queues[member.queue], member, agent)
         self._event(EventKind.CAPACITY_CHANGED, agent_id=agent_id, detail=repr(sorted(agent.capacity.items())))
         self._refresh(agent)
         self._route_agent(agent)
@@ -449,7 +452,10 @@ class Router:
     # ------------------------------------------------------------------ decisions (overridden by reference.py)
 
     def _pick_agents(self, q: QueueState, item: Item) -> list[str]:
-        tiers = q.agent_tiers(CAPACITY_CHANNEL[item.channel], self.agents)[: item.stage + 1]
+        all_tiers = q.agents.get(CAPACITY_CHANNEL[item.channel])
+        if all_tiers is None:
+            return []  # no member has capacity on this channel
+        tiers = all_tiers[: item.stage + 1]
         if q.config.strategy is Strategy.RING_ALL:
             return all_agents(tiers, item.tried) or all_agents(tiers, ())
         chosen = select_agent(tiers, q.rr_last, self.rng, item.tried)
@@ -715,6 +721,11 @@ class Router:
             self._event(EventKind.AGENT_STATUS, agent_id=agent.agent_id, detail=status)
 
     def _file_member(self, q: QueueState, member: Member, agent: Agent) -> None:
+        # An index exists for every capacity channel some member has: it is built when the first such
+        # member joins, never on the decision path.
+        for channel, capacity in agent.capacity.items():
+            if capacity > 0 and channel not in q.agents:
+                q.agent_tiers(channel, self.agents)
         if member.tier is None:
             return
         for channel, tiers in q.agents.items():

@@ -232,7 +232,7 @@ class QueueState:
         return len(self.order.get(channel, ()))
 
     def agent_tiers(self, channel: Channel, agents: Mapping[str, Agent]) -> list[AgentIndex]:
-        """The tier indexes for a capacity channel, built from the members the first time it is used."""
+        """The tier indexes for a capacity channel, built from the current members the first time."""
         tiers = self.agents.get(channel)
         if tiers is None:
             tiers = [new_index(self.config.strategy) for _ in range(self.stages)]
