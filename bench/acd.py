@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tvoxcc.queues.model import (  # noqa: E402
+from tvoxcc.queues.model import (
     AgentConfig,
     Channel,
     Offer,
@@ -39,9 +39,9 @@ from tvoxcc.queues.model import (  # noqa: E402
     Strategy,
     WorkItem,
 )
-from tvoxcc.queues.reference import LinearScanRouter  # noqa: E402
-from tvoxcc.queues.router import Router  # noqa: E402
-from tvoxcc.queues.state import Agent, Item, QueueState  # noqa: E402
+from tvoxcc.queues.reference import LinearScanRouter
+from tvoxcc.queues.router import Router
+from tvoxcc.queues.state import Agent, Item, QueueState
 
 AGENTS, QUEUES, SKILLS, TEAMS = 10_000, 500, 50, 100
 STRATEGIES = [Strategy.LONGEST_IDLE] * 6 + [Strategy.FEWEST_HANDLED, Strategy.ROUND_ROBIN, Strategy.LINEAR]
