@@ -171,3 +171,14 @@ async def test_connection_refused_is_unavailable() -> None:
             await client.asterisk.ping()
     finally:
         await client.close()
+
+
+async def test_stored_recording_file_is_bytes(fake: tuple[Fake, AriClient]) -> None:
+    f, client = fake
+    f.body = "RIFF-audio"  # json-encoded by the fake; we only check the raw bytes pass through
+    data = await client.recordings.stored_file("vm/1")
+    assert f.requests[-1].raw_path == "/ari/recordings/stored/vm%2F1/file"
+    assert data == b'"RIFF-audio"'
+    f.status = 404
+    with pytest.raises(NotFound):
+        await client.recordings.stored_file("gone")

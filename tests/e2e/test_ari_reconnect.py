@@ -1,6 +1,6 @@
 """The ARI events websocket survives an Asterisk restart: Disconnected, backoff, Connected(reconnect=True).
 
-Restarts the lab Asterisk (``lab.down()`` then ``lab.up()``), so it runs last in this module.
+Restarts the lab Asterisk (``lab.lab.down()`` then ``lab.lab.up(lab.current)``) on the session's lab.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ async def test_events_websocket_reconnects_after_restart(lab: Any) -> None:
             first = await _next(stream, Connected, 10)
             assert isinstance(first, Connected) and not first.reconnect
 
-            await asyncio.to_thread(lab.down)
+            await asyncio.to_thread(lab.lab.down)
             lost = await _next(stream, Disconnected, 15)
             assert isinstance(lost, Disconnected) and lost.reason
 
-            await asyncio.to_thread(lab.up)
+            await asyncio.to_thread(lab.lab.up, lab.current)
             back = await _next(stream, Connected, 30)
             assert isinstance(back, Connected) and back.reconnect
             # The app is registered again: Asterisk knows it, REST works on the same client.

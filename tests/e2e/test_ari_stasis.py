@@ -24,32 +24,17 @@ from tvoxcc.ari.events import (
 pytestmark = pytest.mark.asterisk
 
 
-def did_of(lab: Any) -> tuple[str, str, str]:
-    """The lab's first DID as (number, tenant, service)."""
-    dids = getattr(lab, "dids", None)
-    if dids:
-        d = dids[0]
-        return d.number, d.tenant, d.service
-    return "800", "acme", "sales"
+def call_with_digit(sipp: Sipp, number: str) -> tuple[int | None, str]:
+    """The caller of tests/e2e/phones.py: call, send RFC2833 '1', wait for our BYE; exit code and logs."""
+    run = sipp.call(number, "1", hangup="them", wait_ms=1500)
+    return run.returncode, run.errors
 
 
-def call_with_digit(lab: Any, number: str) -> tuple[int | None, str]:
-    """The sipp caller of tests/e2e/phones.py: call, send RFC2833 '1', wait for our BYE.
-
-    Returns sipp's exit code and its logs (read before ``cleanup`` removes them).
-    """
-    sipp = Sipp(lab.settings.asterisk.sip_host, lab.settings.asterisk.sip_port)
-    try:
-        run = sipp.call(number, "1", hangup="them", wait_ms=1500)
-        return run.returncode, run.errors
-    finally:
-        sipp.cleanup()
-
-
-async def test_call_answer_play_dtmf_hangup(lab: Any) -> None:
+async def test_call_answer_play_dtmf_hangup(lab: Any, sipp: Sipp) -> None:
     if SIPP is None:
         pytest.skip("sipp not installed (apt-get install sip-tester)")
-    number, tenant, service = did_of(lab)
+    did = lab.dids[0]
+    number, tenant, service = did.number, did.tenant, did.service
     seen: list[StreamItem] = []
     done = asyncio.Event()
     connected = asyncio.Event()
@@ -77,7 +62,7 @@ async def test_call_answer_play_dtmf_hangup(lab: Any) -> None:
         task = asyncio.create_task(app())
         try:
             await asyncio.wait_for(connected.wait(), 10)
-            code, sipp_log = await asyncio.to_thread(call_with_digit, lab, number)
+            code, sipp_log = await asyncio.to_thread(call_with_digit, sipp, number)
             await asyncio.wait_for(done.wait(), 10)
         finally:
             await events.close()

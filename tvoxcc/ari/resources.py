@@ -43,6 +43,10 @@ class RecordingsApi:
     async def get_stored(self, name: str) -> StoredRecording:
         return StoredRecording.from_json(await self._http.request("GET", f"/recordings/stored/{seg(name)}"))
 
+    async def stored_file(self, name: str) -> bytes:
+        """The audio bytes of a stored recording (in its recorded format, e.g. WAV)."""
+        return await self._http.request_bytes("GET", f"/recordings/stored/{seg(name)}/file")
+
     async def delete_stored(self, name: str) -> None:
         await self._http.request("DELETE", f"/recordings/stored/{seg(name)}")
 

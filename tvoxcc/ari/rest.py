@@ -65,6 +65,19 @@ class AriHttp:
         if self._own_session and self._session is not None and not self._session.closed:
             await self._session.close()
 
+    async def request_bytes(self, method: str, path: str) -> bytes:
+        """A request whose 2xx body is binary (e.g. a stored recording's audio file)."""
+        url = self.base_url + path
+        try:
+            async with self.session.request(method, url, headers=self._headers, timeout=self._timeout) as resp:
+                body = await resp.read()
+                if 200 <= resp.status < 300:
+                    return body
+                text = body.decode("utf-8", errors="replace")
+                raise error_for_status(resp.status, _message(text, resp.reason), method=method, path=path)
+        except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
+            raise AriUnavailable(f"{type(exc).__name__}: {exc}", method=method, path=path) from exc
+
     async def request(
         self,
         method: str,
