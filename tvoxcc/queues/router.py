@@ -466,6 +466,7 @@ class Router:
 
     def _pick_item(self, agent: Agent) -> Item | None:
         best: WaitEntry | None = None
+        items = self.items
         available = agent.available
         for member in agent.members.values():
             tier = member.tier
@@ -480,20 +481,17 @@ class Router:
                     if stages is None:
                         continue
                     for stage in range(tier, len(stages)):
-                        entry = self._head(stages[stage])
-                        if entry is not None and (best is None or entry[0] < best[0]):
-                            best = entry
-        return None if best is None else self.items[best[2]]
-
-    def _head(self, heap: list[WaitEntry]) -> WaitEntry | None:
-        items = self.items
-        while heap:
-            entry = heap[0]
-            item = items.get(entry[2])
-            if item is not None and item.wait_token == entry[1]:
-                return entry
-            heapq.heappop(heap)
-        return None
+                        heap = stages[stage]
+                        # Inlined head-of-heap with lazy deletion: this loop is the hot path of a freed agent.
+                        while heap:
+                            entry = heap[0]
+                            item = items.get(entry[2])
+                            if item is not None and item.wait_token == entry[1]:
+                                if best is None or entry[0] < best[0]:
+                                    best = entry
+                                break
+                            heapq.heappop(heap)
+        return None if best is None else items[best[2]]
 
     # ------------------------------------------------------------------ routing
 
@@ -635,6 +633,9 @@ class Router:
         if item.status is not ItemStatus.WAITING:
             return
         item.wait_token += 1  # its heap entry is now stale
+        heap = q.waiting[item.channel][item.stage]
+        while heap and heap[0][2] == item.item_id:
+            heapq.heappop(heap)  # usually it was the head: drop it now rather than in a later decision
         order = q.order[item.channel]
         index = bisect.bisect_left(order, item.key)
         item.position = index + 1
