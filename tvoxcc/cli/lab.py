@@ -13,7 +13,7 @@ import click
 from tvoxcc.asterisk.inputs import RenderInput
 from tvoxcc.config import ConfigError, Settings, load_settings
 from tvoxcc.lab.errors import LabError
-from tvoxcc.lab.lab import Lab
+from tvoxcc.lab.lab import Lab, require_root
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
@@ -76,6 +76,7 @@ def up(ctx: click.Context) -> None:
     """Build or reuse the image, render configs, start Asterisk, wait until ARI answers."""
     instance = _lab(ctx)
     try:
+        require_root()  # before touching the store: a refusal is one line
         instance.up(_render_input(instance.settings))
     except LabError as exc:
         _fail(str(exc))

@@ -1,0 +1,201 @@
+"""SIP phones for e2e tests, played by sipp: callers (UAC with RFC2833 DTMF) and agents (REGISTER, answer).
+
+sipp sends no audio of its own (only the DTMF pcaps), so Asterisk's Answer() waits ~500 ms for media:
+leave a little time before expecting anything. Scenarios are XML templates in tests/e2e/scenarios/,
+filled in here and written to a temp dir.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Literal
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+SIPP = shutil.which("sipp")
+PCAP_DIRS = (Path("/usr/share/sip-tester"), Path("/usr/share/sip-tester/pcap"))
+PCAP_NAMES = {**{str(d): f"dtmf_2833_{d}" for d in range(10)}, "*": "dtmf_2833_star", "#": "dtmf_2833_pound"}
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def dtmf_pcap(digit: str) -> Path:
+    name = PCAP_NAMES[digit]
+    for directory in PCAP_DIRS:
+        path = directory / f"{name}.pcap"
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"{name}.pcap not found (dpkg -L sip-tester)")
+
+
+def _fill(name: str, **values: object) -> str:
+    return Template((SCENARIOS / name).read_text()).substitute({k: str(v) for k, v in values.items()})
+
+
+def _dtmf_block(digits: str, gap_ms: int) -> str:
+    # Each pcap holds one RFC2833 event (~250 ms of packets); play_pcap_audio returns at once, so pause.
+    lines = []
+    for digit in digits:
+        lines.append(f'  <nop><action><exec play_pcap_audio="{dtmf_pcap(digit)}"/></action></nop>')
+        lines.append(f'  <pause milliseconds="{gap_ms}"/>')
+    return "\n".join(lines)
+
+
+def caller_scenario(
+    number: str,
+    digits: str = "",
+    *,
+    user: str = "caller",
+    wait_ms: int = 1000,
+    gap_ms: int = 400,
+    hangup: Literal["us", "them"] = "us",
+    bye_timeout_ms: int = 20000,
+) -> str:
+    ending = _fill(
+        "caller_bye.xml" if hangup == "us" else "caller_wait_bye.xml", user=user, bye_timeout_ms=bye_timeout_ms
+    )
+    return _fill(
+        "caller.xml",
+        number=number,
+        user=user,
+        hangup=hangup,
+        wait_ms=wait_ms,
+        dtmf=_dtmf_block(digits, gap_ms),
+        ending=ending,
+    )
+
+
+@dataclass
+class SippRun:
+    """One sipp process; ``returncode`` 0 means every call of the scenario succeeded."""
+
+    args: list[str]
+    workdir: Path
+    process: subprocess.Popen[str]
+    output: str = ""
+    returncode: int | None = None
+
+    def wait(self, timeout: float = 60.0) -> SippRun:
+        try:
+            self.output, _ = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.output, _ = self.process.communicate()
+        self.returncode = self.process.returncode
+        return self
+
+    @property
+    def errors(self) -> str:
+        """sipp's error log and message trace, for assertion messages."""
+        parts = [self.output[-3000:]]
+        for path in sorted(self.workdir.glob("*.log")):
+            parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}")
+        return "\n".join(parts)
+
+    def check(self) -> SippRun:
+        assert self.returncode == 0, f"sipp {' '.join(self.args[-6:])} failed ({self.returncode}):\n{self.errors}"
+        return self
+
+
+@dataclass
+class Sipp:
+    """Runs sipp against one Asterisk (host:port); every run gets its own temp dir for scenario and logs."""
+
+    sip_host: str
+    sip_port: int
+    runs: list[SippRun] = field(default_factory=list)
+
+    def start(
+        self, scenario: str, *, local_port: int | None = None, service: str = "s", timeout_s: int = 60
+    ) -> SippRun:
+        if SIPP is None:
+            raise FileNotFoundError("sipp not installed (apt-get install sip-tester)")
+        workdir = Path(tempfile.mkdtemp(prefix="tvoxcc-sipp-"))
+        (workdir / "scenario.xml").write_text(scenario)
+        args = [
+            SIPP,
+            f"{self.sip_host}:{self.sip_port}",
+            "-sf",
+            str(workdir / "scenario.xml"),
+            "-s",
+            service,
+            "-i",
+            "127.0.0.1",
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(free_udp_port()),
+            "-p",
+            str(local_port or free_udp_port()),
+            "-m",
+            "1",
+            "-l",
+            "1",
+            "-nostdin",
+            "-aa",  # answer OPTIONS/NOTIFY/INFO/UPDATE: Asterisk may qualify or notify
+            "-timeout",
+            f"{timeout_s}s",
+            "-timeout_error",
+            "-trace_err",
+            "-error_file",
+            str(workdir / "errors.log"),
+            "-trace_msg",
+            "-message_file",
+            str(workdir / "messages.log"),
+        ]
+        process = subprocess.Popen(
+            args, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        run = SippRun(args, workdir, process)
+        self.runs.append(run)
+        return run
+
+    def call(self, number: str, digits: str = "", *, hangup: Literal["us", "them"] = "us", **kw: int) -> SippRun:
+        """Call ``number`` as the test caller, send ``digits``, hang up; blocks until sipp exits."""
+        return self.start(caller_scenario(number, digits, hangup=hangup, **kw), service=number).wait()
+
+    def register(self, user: str, password: str, *, port: int, expires: int = 300) -> SippRun:
+        scenario = _fill("register.xml", user=user, password=password, expires=expires)
+        return self.start(scenario, local_port=port, timeout_s=15).wait(30)
+
+    def answer(self, user: str, *, port: int, ring_ms: int = 200, bye_timeout_ms: int = 30000) -> SippRun:
+        """An agent phone waiting on ``port`` (the one it registered from); returns at once."""
+        scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms)
+        return self.start(scenario, local_port=port)
+
+    def cleanup(self) -> None:
+        for run in self.runs:
+            if run.process.poll() is None:
+                run.process.kill()
+                run.process.wait()
+            shutil.rmtree(run.workdir, ignore_errors=True)
+        self.runs.clear()
+
+
+@dataclass
+class SippAgent:
+    """An agent phone: registers with digest auth, then answers calls on the same port."""
+
+    sipp: Sipp
+    user: str
+    password: str = field(repr=False)
+    port: int = field(default_factory=free_udp_port)
+
+    def register(self, expires: int = 300) -> SippRun:
+        return self.sipp.register(self.user, self.password, port=self.port, expires=expires)
+
+    def unregister(self) -> SippRun:
+        return self.register(expires=0)
+
+    def answer(self, ring_ms: int = 200) -> SippRun:
+        return self.sipp.answer(self.user, port=self.port, ring_ms=ring_ms)
