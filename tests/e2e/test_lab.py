@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +14,7 @@ from tests.e2e.conftest import PASSWORD, LabHandle
 from tests.e2e.phones import Sipp, SippAgent, caller_scenario
 from tvoxcc.cli.main import cli
 from tvoxcc.lab import process
+from tvoxcc.lab.mirror import debian_mirror
 
 asterisk = pytest.mark.asterisk
 
@@ -128,8 +130,22 @@ def test_lab_down_stops_its_own_process_and_up_starts_again(lab: LabHandle) -> N
     assert lab.endpoint("acme-alice")["state"] == "offline"
 
 
-def test_lab_refuses_to_run_without_root(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+def test_lab_refuses_to_run_without_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr("os.geteuid", lambda: 1000)
     result = CliRunner().invoke(cli, ["lab", "--state-dir", str(tmp_path), "up"], env={"TVOXCC_CONFIG": "/nonexistent"})
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == ["error: the lab needs root (debootstrap and chroot): run it as root"]
+
+
+def test_mirror_comes_from_the_machines_apt_sources(tmp_path: Path) -> None:
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d/debian.sources").write_text(
+        "Types: deb\n# a comment\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm\nComponents: main\n"
+    )
+    assert debian_mirror(tmp_path) == "http://mirror.example/debian"
+    (tmp_path / "sources.list.d/debian.sources").unlink()
+    (tmp_path / "sources.list").write_text("deb [arch=amd64] http://other.example/debian bookworm main\n")
+    assert debian_mirror(tmp_path) == "http://other.example/debian"
+    (tmp_path / "sources.list").unlink()
+    assert debian_mirror(tmp_path) == "http://deb.debian.org/debian"

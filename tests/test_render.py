@@ -1,0 +1,112 @@
+"""Asterisk config rendering: byte-for-byte golden files, deterministic order, unsafe values refused.
+
+Regenerate the golden files after an intended template change with TVOXCC_UPDATE_GOLDEN=1 and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput, RenderInputError
+from tvoxcc.asterisk.render import SECRET_FILES, render_all, write_configs
+from tvoxcc.config import Settings
+
+GOLDEN = Path(__file__).parent / "golden"
+
+SETTINGS = Settings.model_validate(
+    {
+        "asterisk": {
+            "ari_url": "http://127.0.0.1:8088",
+            "ari_password": "ari-secret",
+            "ami_secret": "ami-secret",
+            "sip_port": 5060,
+            "rtp_start": 10000,
+            "rtp_end": 10999,
+        },
+        "agi": {"host": "127.0.0.1", "port": 4573},
+    }
+)
+AGENTS = (
+    AgentPhone("acme", "bob", "1002", "bob-pw", "Bob Builder"),
+    AgentPhone("beta", "alice", "1001", "beta-alice-pw"),
+    AgentPhone("acme", "alice", "1001", "alice-pw", "Alice Acme"),
+)
+DIDS = (Did("5552000", "beta", "support"), Did("+3225551000", "acme", "sales"), Did("5551000", "acme", "sales"))
+
+
+def golden_input() -> RenderInput:
+    return RenderInput.from_settings(SETTINGS, AGENTS, DIDS)
+
+
+def test_rendered_files_match_golden() -> None:
+    rendered = render_all(golden_input())
+    if os.environ.get("TVOXCC_UPDATE_GOLDEN"):
+        GOLDEN.mkdir(exist_ok=True)
+        for name, text in rendered.items():
+            (GOLDEN / name).write_text(text)
+    assert sorted(rendered) == sorted(p.name for p in GOLDEN.iterdir())
+    for name, text in rendered.items():
+        assert text == (GOLDEN / name).read_text(), f"{name} differs from tests/golden/{name}"
+
+
+def test_input_order_does_not_change_output() -> None:
+    shuffled = RenderInput.from_settings(SETTINGS, tuple(reversed(AGENTS)), tuple(reversed(DIDS)))
+    assert render_all(shuffled) == render_all(golden_input())
+
+
+def test_endpoint_names_are_unique_across_tenants() -> None:
+    pjsip = render_all(golden_input())["pjsip.conf"]
+    assert "[acme-alice](tvoxcc-endpoint)" in pjsip and "[beta-alice](tvoxcc-endpoint)" in pjsip
+    assert pjsip.count("max_contacts = 1") == 3
+
+
+def test_wildcard_sip_bind_leaves_media_address_to_asterisk() -> None:
+    settings = SETTINGS.model_copy(update={"asterisk": SETTINGS.asterisk.model_copy(update={"sip_host": "0.0.0.0"})})
+    pjsip = render_all(RenderInput.from_settings(settings))["pjsip.conf"]
+    assert "media_address" not in pjsip and "bind = 0.0.0.0:5060" in pjsip
+
+
+def test_no_caller_endpoint_when_disabled() -> None:
+    pjsip = render_all(RenderInput.from_settings(SETTINGS, caller_endpoint=None))["pjsip.conf"]
+    assert "context = tvoxcc-inbound" not in pjsip
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: AgentPhone("ac me", "bob", "1002", "pw"), "tenant"),
+        (lambda: AgentPhone("acme", "bob]", "1002", "pw"), "agent name"),
+        (lambda: AgentPhone("acme", "bob", "10a", "pw"), "extension"),
+        (lambda: AgentPhone("acme", "bob", "1002", "pw;x"), "password"),
+        (lambda: AgentPhone("acme", "bob", "1002", "pw", 'Bob "B"'), "display name"),
+        (lambda: Did("555-1000", "acme", "sales"), "DID"),
+        (lambda: RenderInput.from_settings(SETTINGS, (AGENTS[0], AGENTS[0])), "same name"),
+        (lambda: RenderInput.from_settings(SETTINGS, (), (DIDS[0], DIDS[0])), "twice"),
+        (
+            lambda: RenderInput.from_settings(SETTINGS, (AGENTS[0], AgentPhone("acme", "zed", "1002", "pw"))),
+            "share an extension",
+        ),
+    ],
+)
+def test_unsafe_values_are_refused(build: object, message: str) -> None:
+    assert callable(build)
+    with pytest.raises(RenderInputError, match=message):
+        build()
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    text = repr(golden_input())
+    assert "ari-secret" not in text and "ami-secret" not in text and "alice-pw" not in text
+
+
+def test_write_configs_keeps_secret_files_private(tmp_path: Path) -> None:
+    written = write_configs(golden_input(), tmp_path, group_id=os.getgid())
+    assert {p.name for p in written} == set(render_all(golden_input()))
+    for path in written:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o640 if path.name in SECRET_FILES else 0o644), path.name
+    assert not list(tmp_path.glob(".*tmp"))
