@@ -134,6 +134,19 @@ class Lab:
         wide = process.wildcard_listeners(pid, own_udp)
         if wide:
             raise LabError(f"Asterisk listens on every address ({', '.join(wide)}): refusing to keep it running")
+        # ARI may have answered from another process holding the port: make sure the ports are this one's.
+        ari_port = RenderInput.from_settings(self.settings).ari_port
+        wanted = {("tcp", ari_port): "ARI", ("tcp", ast.ami_port): "AMI", ("udp", ast.sip_port): "SIP"}
+        deadline = time.monotonic() + 5.0  # modules may still be loading when ARI first answers
+        while True:
+            own = {(proto, port) for proto, _, port in process.sockets(pid)}
+            taken = [f"{what} {proto}/{port}" for (proto, port), what in wanted.items() if (proto, port) not in own]
+            if not taken:
+                return
+            if time.monotonic() > deadline:
+                where = f"in use by another process? (see {self.full_log})"
+                raise LabError(f"Asterisk could not bind {', '.join(taken)}: {where}")
+            time.sleep(0.1)
 
     def down(self) -> int | None:
         """Stop the Asterisk of the PID file (SIGTERM, then SIGKILL); returns its PID, None if none ran."""

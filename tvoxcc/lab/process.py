@@ -118,18 +118,21 @@ def _ephemeral_range() -> range:
         return range(32768, 61000)
 
 
-def wildcard_sockets(pid: int) -> list[tuple[str, str, int]]:
-    """Sockets of ``pid`` bound to every address (0.0.0.0, [::], *) as (proto, address, port)."""
+def sockets(pid: int) -> list[tuple[str, str, int]]:
+    """Listening TCP and bound UDP sockets of ``pid`` as (proto, address, port), from `ss`."""
     result = subprocess.run(["ss", "-lntupH"], capture_output=True, text=True, check=False)
     found = []
     for line in result.stdout.splitlines():
         match = _SS_LINE.match(line)
-        if not match or f"pid={pid}," not in match.group(3):
-            continue
-        address = match.group(2)
-        if address.startswith(("0.0.0.0:", "[::]:", "*:")):
+        if match and f"pid={pid}," in match.group(3):
+            address = match.group(2)
             found.append((match.group(1), address, int(address.rsplit(":", 1)[1])))
     return found
+
+
+def wildcard_sockets(pid: int) -> list[tuple[str, str, int]]:
+    """Sockets of ``pid`` bound to every address (0.0.0.0, [::], *)."""
+    return [s for s in sockets(pid) if s[1].startswith(("0.0.0.0:", "[::]:", "*:"))]
 
 
 def wildcard_listeners(pid: int, own_udp_ports: frozenset[int]) -> list[str]:
