@@ -52,7 +52,7 @@ class AsteriskSettings(_Section):
     rtp_end: int = Field(10999, ge=1024, le=65535)
     # Where `tvoxcc asterisk render` writes configs when --out is not given.
     config_dir: Path = Path("/etc/asterisk")
-    # Asterisk's sound folder; `tvoxcc prompts render` writes <lang>/tvoxcc/<tenant>/<name>.wav below it.
+    # Asterisk's sound folder; `tvoxcc prompts render` writes tvoxcc/<tenant>/<lang>/<name>.wav below it.
     sounds_dir: Path = Path("/usr/share/asterisk/sounds")
 
     @field_validator("ari_url")

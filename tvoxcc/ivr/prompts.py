@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 # espeak-ng voice per language code (what Debian's espeak-ng-data ships).
@@ -19,16 +20,23 @@ class PromptRenderError(Exception):
     pass
 
 
-def media_for(prompt: str, tenant: str) -> str:
-    """The ARI media URI of a prompt name used in a flow."""
+def media_for(prompt: str, tenant: str, language: str, available: Mapping[str, Collection[str]]) -> str:
+    """The ARI media URI of a prompt name used in a flow, in ``language`` when the tenant has it.
+
+    ``available`` maps each tenant prompt to its languages; a prompt missing in the caller's language is
+    played in another one rather than not at all.
+    """
     if prompt.startswith(("sound:", "digits:", "number:", "recording:", "tone:")):
         return prompt
-    return f"sound:tvoxcc/{tenant}/{prompt}"
+    languages = available.get(prompt, ())
+    chosen = language if language in languages or not languages else sorted(languages)[0]
+    return f"sound:tvoxcc/{tenant}/{chosen}/{prompt}"
 
 
 def prompt_path(sounds_dir: Path, tenant: str, language: str, name: str) -> Path:
-    # Asterisk looks for <sounds>/<channel language>/<file> first, so one media name serves every language.
-    return sounds_dir / language / "tvoxcc" / tenant / f"{name}.wav"
+    # Our own folder per tenant and language: Debian's sounds/<lang> entries are symlinks into
+    # /etc/alternatives, which a host-side writer into a chroot must not follow.
+    return sounds_dir / "tvoxcc" / tenant / language / f"{name}.wav"
 
 
 def render_prompt(text: str, language: str, target: Path) -> None:

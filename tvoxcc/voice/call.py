@@ -111,7 +111,7 @@ class CallSession:
             case c.Answer():
                 await ari.channels.answer(self.channel_id)
             case c.Play(playback_id=token, prompts=prompts, language=language):
-                media = [media_for(p, route.tenant) for p in prompts]
+                media = [media_for(p, route.tenant, language, route.prompts) for p in prompts]
                 await ari.channels.play(self.channel_id, media, lang=language, playback_id=self.playback_id(token))
             case c.StopPlayback(playback_id=token):
                 with contextlib.suppress(NotFound):

@@ -29,6 +29,7 @@ class Route:
     country: str
     language: str
     flow: Flow | None  # None: the service has no IVR
+    prompts: dict[str, frozenset[str]]  # tenant prompt name -> languages it exists in
 
 
 class UnknownRoute(Exception):
@@ -63,8 +64,24 @@ class Directory:
             stored = (
                 await session.execute(select(m.IvrFlow.definition).where(m.IvrFlow.service_id == s.id))
             ).scalar_one_or_none()
+            rows = (
+                await session.execute(select(m.Prompt.name, m.Prompt.language).where(m.Prompt.tenant_id == t.id))
+            ).all()
+        prompts: dict[str, set[str]] = {}
+        for name, language in rows:
+            prompts.setdefault(name, set()).add(language)
         flow = Flow.model_validate({**stored, "service": s.name}) if stored else None
-        return Route(t.name, t.id, s.name, s.id, t.timezone, t.country, s.language or t.language, flow)
+        return Route(
+            t.name,
+            t.id,
+            s.name,
+            s.id,
+            t.timezone,
+            t.country,
+            s.language or t.language,
+            flow,
+            {name: frozenset(langs) for name, langs in prompts.items()},
+        )
 
     async def identify(self, route: Route, raw_number: str) -> Caller:
         number = to_e164(raw_number, route.country) or raw_number
