@@ -16,6 +16,8 @@ from pathlib import Path
 from string import Template
 from typing import Literal
 
+from tests.e2e.dtmf import renumbered
+
 SCENARIOS = Path(__file__).parent / "scenarios"
 SIPP = shutil.which("sipp")
 PCAP_DIRS = (Path("/usr/share/sip-tester"), Path("/usr/share/sip-tester/pcap"))
@@ -44,9 +46,12 @@ def _fill(name: str, **values: object) -> str:
 
 def _dtmf_block(digits: str, gap_ms: int) -> str:
     # Each pcap holds one RFC2833 event (~250 ms of packets); play_pcap_audio returns at once, so pause.
+    # The pcaps are renumbered (tests/e2e/dtmf.py) so that no digit is dropped as a late packet.
     lines = []
-    for digit in digits:
-        lines.append(f'  <nop><action><exec play_pcap_audio="{dtmf_pcap(digit)}"/></action></nop>')
+    folder = Path(tempfile.mkdtemp(prefix="tvoxcc-dtmf-"))
+    for index, digit in enumerate(digits):
+        pcap = renumbered(dtmf_pcap(digit), folder / f"{index}.pcap", index)
+        lines.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
         lines.append(f'  <pause milliseconds="{gap_ms}"/>')
     return "\n".join(lines)
 

@@ -164,7 +164,7 @@ class Directory:
             row = await session.get(m.Interaction, interaction_id)
             if row is None or row.ended_at is not None:
                 return
-            row.ended_at, row.outcome = now, row.outcome or outcome
+            row.ended_at, row.outcome = now, outcome
             session.add(
                 m.InteractionEvent(interaction_id=interaction_id, kind="ended", at=now, data={"outcome": outcome})
             )

@@ -1,0 +1,86 @@
+"""The voice service run in-process against the lab, with a clock the test sets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from tvoxcc.ari import AriClient
+from tvoxcc.config import Settings
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.voice.app import VoiceApp
+from tvoxcc.voice.directory import Directory
+
+
+@dataclass
+class SettableClock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@asynccontextmanager
+async def running_voice(settings: Settings, clock: SettableClock) -> AsyncIterator[VoiceApp]:
+    store = Store.from_url(settings.database.url.get_secret_value())
+    async with AriClient.from_settings(settings) as ari:
+        app = VoiceApp(ari, Directory(store), clock=clock)
+        task = asyncio.create_task(app.run())
+        try:
+            await asyncio.wait_for(app.ready.wait(), 10)
+            yield app
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await store.dispose()
+
+
+async def interactions(settings: Settings) -> list[dict[str, Any]]:
+    """Every voice interaction with its events, oldest first."""
+    store = Store.from_url(settings.database.url.get_secret_value())
+    try:
+        async with store.session() as session:
+            rows = (await session.execute(select(m.Interaction).order_by(m.Interaction.id))).scalars().all()
+            out = []
+            for row in rows:
+                events = (
+                    await session.execute(
+                        select(m.InteractionEvent).where(m.InteractionEvent.interaction_id == row.id)
+                        .order_by(m.InteractionEvent.id)
+                    )
+                ).scalars().all()  # fmt: skip
+                out.append(
+                    {
+                        "id": row.id,
+                        "channel_id": row.external_id,
+                        "outcome": row.outcome,
+                        "ended": row.ended_at is not None,
+                        "ticket_id": row.ticket_id,
+                        "events": [(e.kind, e.data) for e in events],
+                    }
+                )
+            return out
+    finally:
+        await store.dispose()
+
+
+def path_of(interaction: dict[str, Any]) -> list[str]:
+    return [data["node"] for kind, data in interaction["events"] if kind == "ivr-node"]
+
+
+async def wait_until_ended(settings: Settings, count: int, within: float = 15.0) -> list[dict[str, Any]]:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        rows = await interactions(settings)
+        if len(rows) >= count and all(r["ended"] for r in rows[-count:]):
+            return rows
+        if asyncio.get_running_loop().time() > deadline:
+            return rows
+        await asyncio.sleep(0.2)
