@@ -121,8 +121,15 @@ class Sipp:
     runs: list[SippRun] = field(default_factory=list)
 
     def start(
-        self, scenario: str, *, local_port: int | None = None, service: str = "s", timeout_s: int = 60
+        self,
+        scenario: str,
+        *,
+        local_port: int | None = None,
+        service: str = "s",
+        timeout_s: int = 60,
+        calls: int = 1,
     ) -> SippRun:
+        """Run ``scenario`` ``calls`` times at once (one sipp process: no port races between processes)."""
         if SIPP is None:
             raise FileNotFoundError("sipp not installed (apt-get install sip-tester)")
         workdir = Path(tempfile.mkdtemp(prefix="tvoxcc-sipp-"))
@@ -143,9 +150,11 @@ class Sipp:
             "-p",
             str(local_port or free_udp_port()),
             "-m",
-            "1",
+            str(calls),
             "-l",
-            "1",
+            str(calls),
+            "-r",
+            str(max(calls, 1)),
             "-nostdin",
             "-aa",  # answer OPTIONS/NOTIFY/INFO/UPDATE: Asterisk may qualify or notify
             "-timeout",
