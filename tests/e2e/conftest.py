@@ -10,7 +10,7 @@ Fixture ``lab`` (session) yields a ``LabHandle``:
   .render_input(agents=, dids=)  a RenderInput on the lab's settings
   .ari(path) / .channels() / .endpoint(resource)  what Asterisk sees, over ARI (plain urllib)
   .log_mark() / .log_since(mark)  Asterisk's "full" log from a point on
-  .sipp          a tests.e2e.phones.Sipp aimed at the lab (caller calls, agent phones)
+  .sipp          a tvoxcc.lab.sipp.Sipp aimed at the lab (caller calls, agent phones)
 Fixture ``sipp`` (function) gives a fresh Sipp whose leftover processes are killed after the test.
 """
 
@@ -34,11 +34,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.phones import Sipp, free_udp_port
 from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput
 from tvoxcc.asterisk.reload import reload_asterisk
 from tvoxcc.config import Settings, load_settings
 from tvoxcc.lab.lab import Lab
+from tvoxcc.lab.sipp import Sipp, free_udp_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 LAB_CACHE = Path(os.environ.get("TVOXCC_LAB_CACHE", "/var/cache/tvoxcc-lab"))

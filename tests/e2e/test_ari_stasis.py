@@ -1,6 +1,6 @@
 """A SIP call reaches a minimal Stasis app of ours: answer, play a prompt, get RFC2833 DTMF, hang up.
 
-The caller is the sipp UAC of tests/e2e/phones.py: INVITE to the lab's DID, after the answer it
+The caller is the sipp UAC of tvoxcc/lab/sipp.py: INVITE to the lab's DID, after the answer it
 plays sipp's ``dtmf_2833_1.pcap`` (RFC2833 digit 1) and waits for our BYE.
 """
 
@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.phones import SIPP, Sipp
 from tvoxcc.ari import AriClient, Connected, StreamItem
 from tvoxcc.ari.events import (
     ChannelDtmfReceived,
@@ -20,12 +19,13 @@ from tvoxcc.ari.events import (
     StasisEnd,
     StasisStart,
 )
+from tvoxcc.lab.sipp import SIPP, Sipp
 
 pytestmark = pytest.mark.asterisk
 
 
 def call_with_digit(sipp: Sipp, number: str) -> tuple[int | None, str]:
-    """The caller of tests/e2e/phones.py: call, send RFC2833 '1', wait for our BYE; exit code and logs."""
+    """The caller of tvoxcc/lab/sipp.py: call, send RFC2833 '1', wait for our BYE; exit code and logs."""
     run = sipp.call(number, "1", hangup="them", wait_ms=1500)
     return run.returncode, run.errors
 

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.e2e.conftest import PASSWORD, LabHandle
-from tests.e2e.phones import Sipp, SippAgent, caller_scenario
 from tvoxcc.cli.main import cli
 from tvoxcc.lab import process
 from tvoxcc.lab.mirror import debian_mirror
+from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
 
 asterisk = pytest.mark.asterisk
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.cli import Tvox
-from tests.e2e.phones import Sipp
 from tests.e2e.voice import SettableClock, interactions, path_of, running_voice, wait_until_ended
+from tvoxcc.lab.sipp import Sipp
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.cli import Tvox
-from tests.e2e.phones import caller_scenario
 from tests.e2e.voice import interactions, path_of, wait_until_ended
+from tvoxcc.lab.sipp import caller_scenario
 
 pytestmark = pytest.mark.asterisk
 
@@ -35,14 +35,15 @@ def start_voice(lab: Any, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_registered(lab: Any, log: Path, within: float = 15.0) -> None:
-    # After a SIGKILL Asterisk keeps the app listed while it still has channels: only use this at start.
+def wait_ready(log: Path, times: int, within: float = 15.0) -> None:
+    # Asterisk lists an app in /applications even with no websocket connected (an earlier run, a
+    # SIGKILL): the service's own "ready" line is the only sure sign that it listens.
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if "tvoxcc" in [app["name"] for app in lab.ari("applications")]:
+        if log.exists() and log.read_text().count("voice service ready") >= times:
             return
         time.sleep(0.1)
-    raise AssertionError(f"Stasis app not registered after {within}s\n{log.read_text()[-3000:]}")
+    raise AssertionError(f"voice service not ready after {within}s\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ async def test_sigkill_with_20_callers_in_the_ivr(lab: Any, sipp: Any, hold_flow
     before = len(await interactions(lab.settings))
     voice = start_voice(lab, log)
     try:
-        wait_registered(lab, log)
+        wait_ready(log, 1)
         callers = sipp.start(
             caller_scenario("5551000", wait_ms=16000, hangup="us"), service="5551000", timeout_s=60, calls=CALLERS
         )
@@ -78,6 +79,8 @@ async def test_sigkill_with_20_callers_in_the_ivr(lab: Any, sipp: Any, hold_flow
         assert len(in_stasis) == CALLERS  # Asterisk kept every caller while we were gone
 
         voice = start_voice(lab, log)
+        wait_ready(log, 2)
+        assert f"{CALLERS} call(s) resumed" in log.read_text()
         finished = await asyncio.to_thread(callers.wait, 60)
         rows = (await wait_until_ended(lab.settings, len(await interactions(lab.settings)) - before))[before:]
     finally:

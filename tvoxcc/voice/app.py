@@ -59,8 +59,9 @@ class VoiceApp:
     async def dispatch(self, item: StreamItem) -> None:
         match item:
             case Connected():
-                await self.resync()
+                resumed = await self.resync()
                 self.ready.set()
+                log.info("voice service ready (app %s, %d call(s) resumed)", self.ari.app, resumed)
             case Disconnected():
                 self.ready.clear()
             case ev.StasisStart(channel=channel, args=args):
@@ -122,13 +123,14 @@ class VoiceApp:
             if self.calls.get(call.channel_id) is call and (call.state is None or call.state.outcome != "queue"):
                 self.calls.pop(call.channel_id, None)
 
-    async def resync(self) -> None:
-        """Take back the channels still in our Stasis app that no task owns."""
+    async def resync(self) -> int:
+        """Take back the channels still in our Stasis app that no task owns; returns how many."""
         try:
             app = await self.ari.applications.get(self.ari.app)
         except AriError as exc:
             log.warning("resync: cannot list the app's channels: %s", exc)
-            return
+            return 0
+        resumed = 0
         for channel_id in app.channel_ids:
             if channel_id in self.calls or channel_id in self.tasks:
                 continue
@@ -146,6 +148,8 @@ class VoiceApp:
                 await self.begin(channel_id, channel.caller.number, (tenant, service), resumed=True)
             else:
                 await self._requeue(channel_id, channel.caller.number, tenant, service, queue)
+            resumed += 1
+        return resumed
 
     async def _requeue(self, channel_id: str, number: str, tenant: str, service: str, queue: str) -> None:
         try:

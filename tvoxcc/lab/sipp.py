@@ -1,7 +1,7 @@
-"""SIP phones for e2e tests, played by sipp: callers (UAC with RFC2833 DTMF) and agents (REGISTER, answer).
+"""SIP phones for e2e tests and the demo, played by sipp: callers (UAC with RFC2833 DTMF) and agents (REGISTER, answer).
 
 sipp sends no audio of its own (only the DTMF pcaps), so Asterisk's Answer() waits ~500 ms for media:
-leave a little time before expecting anything. Scenarios are XML templates in tests/e2e/scenarios/,
+leave a little time before expecting anything. Scenarios are XML templates in tvoxcc/lab/scenarios/,
 filled in here and written to a temp dir.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from string import Template
 from typing import Literal
 
-from tests.e2e.dtmf import renumbered
+from tvoxcc.lab.dtmf import renumbered
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 SIPP = shutil.which("sipp")
@@ -46,7 +46,7 @@ def _fill(name: str, **values: object) -> str:
 
 def _dtmf_block(digits: str, gap_ms: int) -> str:
     # Each pcap holds one RFC2833 event (~250 ms of packets); play_pcap_audio returns at once, so pause.
-    # The pcaps are renumbered (tests/e2e/dtmf.py) so that no digit is dropped as a late packet.
+    # The pcaps are renumbered (tvoxcc/lab/dtmf.py) so that no digit is dropped as a late packet.
     lines = []
     folder = Path(tempfile.mkdtemp(prefix="tvoxcc-dtmf-"))
     for index, digit in enumerate(digits):
@@ -174,9 +174,21 @@ class Sipp:
         self.runs.append(run)
         return run
 
-    def call(self, number: str, digits: str = "", *, hangup: Literal["us", "them"] = "us", **kw: int) -> SippRun:
+    def call(
+        self,
+        number: str,
+        digits: str = "",
+        *,
+        hangup: Literal["us", "them"] = "us",
+        wait_ms: int = 1000,
+        gap_ms: int = 400,
+        bye_timeout_ms: int = 20000,
+    ) -> SippRun:
         """Call ``number`` as the test caller, send ``digits``, hang up; blocks until sipp exits."""
-        return self.start(caller_scenario(number, digits, hangup=hangup, **kw), service=number).wait()
+        scenario = caller_scenario(
+            number, digits, hangup=hangup, wait_ms=wait_ms, gap_ms=gap_ms, bye_timeout_ms=bye_timeout_ms
+        )
+        return self.start(scenario, service=number).wait()
 
     def register(self, user: str, password: str, *, port: int, expires: int = 300) -> SippRun:
         scenario = _fill("register.xml", user=user, password=password, expires=expires)
