@@ -141,3 +141,22 @@ def test_import_dry_run_and_bad_files(tvox: Tvox, tmp_path: Path) -> None:
     source.write_text("- just a list\n")
     assert "expected a mapping" in tvox.fails("import", str(source))
     assert tvox("import", str(tmp_path / "missing.yaml")).exit_code != 0
+
+
+def test_import_merges_with_what_is_stored(tvox: Tvox, tmp_path: Path) -> None:
+    full = tmp_path / "acme.yaml"
+    full.write_text(TENANT)
+    tvox.ok("import", str(full))
+    partial = tmp_path / "partial.yaml"
+    partial.write_text(
+        "tenant: {name: acme, timezone: Europe/Rome, country: IT, language: it, display_name: ACME S.p.A.}\n"
+        "queues:\n  - {name: sales-it, service: sales, wrapup_seconds: 30}\n"
+        "agents:\n  - {name: luca, extension: '205', queues: [sales-en]}\n"
+    )
+    tvox.ok("import", str(partial))
+    exported = yaml.safe_load(tvox.ok("export", "acme"))
+    queues = {q["name"]: q for q in exported["queues"]}
+    assert queues["sales-it"]["wrapup_seconds"] == 30 and "skills" not in queues["sales-it"]  # replaced whole
+    assert "sales-en" in queues  # kept
+    assert [a["name"] for a in exported["agents"]] == ["mario", "anna", "luca"]
+    assert "anna-secret-1" in tvox.ok("export", "acme", "--with-secrets")  # a kept agent keeps its password

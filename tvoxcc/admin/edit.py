@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,12 +49,49 @@ async def _write(session: AsyncSession, doc: TenantDoc) -> None:
     await session.commit()
 
 
-async def import_document(store: Store, doc: TenantDoc) -> None:
-    """Upsert a whole tenant; nothing the file leaves out is removed."""
+# How items of each section are matched between a file and the store.
+KEYS: dict[str, Callable[[Any], Any]] = {
+    "services": lambda x: x.name,
+    "skills": lambda x: x.name,
+    "activity_codes": lambda x: x.name,
+    "groups": lambda x: x.name,
+    "queues": lambda x: x.name,
+    "agents": lambda x: x.name,
+    "users": lambda x: x.username,
+    "prompts": lambda x: (x.name, x.language),
+    "ivrs": lambda x: x.service,
+}
+
+
+def merge_documents(stored: TenantDoc, incoming: TenantDoc) -> TenantDoc:
+    """The stored tenant with the file's items added or replacing those with the same key."""
+    merged = stored.model_copy(deep=True)
+    merged.tenant = incoming.tenant
+    for section, key in KEYS.items():
+        items = {key(item): item for item in getattr(merged, section)}
+        for item in getattr(incoming, section):
+            items[key(item)] = item
+        setattr(merged, section, list(items.values()))
+    return merged
+
+
+async def import_document(store: Store, doc: TenantDoc, *, dry_run: bool = False) -> None:
+    """Upsert a tenant: what the file has is added or replaced, what it leaves out is kept.
+
+    The file may refer to what is already stored (a queue file naming a stored service): references
+    are checked on the merged tenant. All or nothing.
+    """
     async with store.session() as session:
         try:
-            await write_document(session, doc, prune=False)
+            try:
+                stored = await read_document(session, doc.tenant.name)
+            except AdminError:
+                stored = None  # a new tenant
+            await write_document(session, merge_documents(stored, doc) if stored else doc, prune=False)
         except BaseException:
             await session.rollback()
             raise
-        await session.commit()
+        if dry_run:
+            await session.rollback()
+        else:
+            await session.commit()

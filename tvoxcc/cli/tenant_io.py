@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from tvoxcc.admin.edit import import_document, validation_problems
 from tvoxcc.admin.errors import AdminError
-from tvoxcc.admin.repository import read_document, write_document
+from tvoxcc.admin.repository import read_document
 from tvoxcc.admin.spec import TenantDoc
 from tvoxcc.cli._common import emit_yaml, fail, with_store
 from tvoxcc.store.engine import Store
@@ -51,20 +51,17 @@ def parse_document(text: str, source: str) -> TenantDoc:
 @click.option("--dry-run", is_flag=True, help="Check everything, change nothing.")
 @click.pass_context
 def import_tenant(ctx: click.Context, file: Path, dry_run: bool) -> None:
-    """Create or update a tenant from a YAML file. All or nothing: on any error nothing changes."""
+    """Create or update a tenant from a YAML file: items in the file are added or replaced, the rest is kept.
+
+    All or nothing: on any error nothing changes and every problem is listed with its path in the file.
+    """
     try:
         text = click.get_text_stream("stdin").read() if str(file) == "-" else file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{file}: cannot read: {exc}")
 
     async def go(store: Store) -> None:
-        doc = parse_document(text, str(file))
-        if not dry_run:
-            await import_document(store, doc)
-            return
-        async with store.session() as session:
-            await write_document(session, doc, prune=False)
-            await session.rollback()
+        await import_document(store, parse_document(text, str(file)), dry_run=dry_run)
 
     with_store(ctx, go)
     click.echo(f"{file}: {'valid, nothing changed (dry run)' if dry_run else 'imported'}")
