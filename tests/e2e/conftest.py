@@ -19,10 +19,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import random
 import secrets
 import shutil
-import socket
 import tempfile
 import urllib.error
 import urllib.parse
@@ -37,8 +35,9 @@ import pytest
 from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput
 from tvoxcc.asterisk.reload import reload_asterisk
 from tvoxcc.config import Settings, load_settings
+from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.lab import Lab
-from tvoxcc.lab.sipp import Sipp, free_udp_port
+from tvoxcc.lab.sipp import Sipp
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 LAB_CACHE = Path(os.environ.get("TVOXCC_LAB_CACHE", "/var/cache/tvoxcc-lab"))
@@ -57,49 +56,6 @@ def _missing(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI: {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _write_toml(base: Path, state_dir: Path) -> Path:
-    # RTP below the ephemeral range, in a random block: parallel sessions rarely share one.
-    rtp_start = random.randrange(20000, 30000, 200)
-    config = base / "tvoxcc.toml"
-    config.write_text(
-        f"""data_dir = "{base / "data"}"
-
-[database]
-url = "sqlite:///{base / "tvoxcc.db"}"
-
-[asterisk]
-ari_url = "http://127.0.0.1:{free_tcp_port()}"
-ari_user = "tvoxcc"
-ari_password = "{secrets.token_hex(12)}"
-ari_app = "tvoxcc"
-ami_host = "127.0.0.1"
-ami_port = {free_tcp_port()}
-ami_user = "tvoxcc"
-ami_secret = "{secrets.token_hex(12)}"
-sip_host = "127.0.0.1"
-sip_port = {free_udp_port()}
-rtp_start = {rtp_start}
-rtp_end = {rtp_start + 199}
-config_dir = "{state_dir / "root/etc/asterisk"}"
-
-[agi]
-host = "127.0.0.1"
-port = {free_tcp_port()}
-
-[lab]
-cache_dir = "{LAB_CACHE}"
-"""
-    )
-    return config
 
 
 @dataclass
@@ -182,7 +138,7 @@ def lab() -> Iterator[LabHandle]:
     base = Path(tempfile.mkdtemp(prefix="tvoxcc-lab-"))
     base.chmod(0o755)  # Asterisk drops to its own user: every directory on the path must be traversable
     state_dir = base / "lab"
-    config_path = _write_toml(base, state_dir)
+    config_path = write_lab_config(base, state_dir, LAB_CACHE)
     settings = load_settings(config_path)
     instance = Lab(settings, state_dir)
     handle = LabHandle(settings, config_path, state_dir, instance)

@@ -31,7 +31,8 @@ class SettableClock:
 async def running_voice(settings: Settings, clock: SettableClock) -> AsyncIterator[VoiceApp]:
     store = Store.from_url(settings.database.url.get_secret_value())
     async with AriClient.from_settings(settings) as ari:
-        app = VoiceApp(ari, Directory(store), clock=clock)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        app = VoiceApp(ari, Directory(store), clock=clock, queue_log=settings.data_dir / "queue_log")
         task = asyncio.create_task(app.run())
         try:
             await asyncio.wait_for(app.ready.wait(), 10)

@@ -26,7 +26,8 @@ async def serve(settings: Settings) -> None:
     from tvoxcc.voice.directory import Directory
 
     async with open_store(settings) as store, AriClient.from_settings(settings) as ari:
-        app = VoiceApp(ari, Directory(store))
+        app = VoiceApp(ari, Directory(store), queue_log=settings.data_dir / "queue_log")
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         runner = asyncio.create_task(app.run())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

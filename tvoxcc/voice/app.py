@@ -13,14 +13,17 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tvoxcc.ari import AriClient, AriError, Connected, Disconnected, StreamItem
 from tvoxcc.ari import events as ev
 from tvoxcc.ivr import events as ivr
 from tvoxcc.ivr.commands import EnterQueue
+from tvoxcc.voice.acd import AcdQueue
+from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.call import CallSession
 from tvoxcc.voice.directory import Directory, UnknownRoute
-from tvoxcc.voice.handoff import HoldingQueue, QueueHandoff
+from tvoxcc.voice.handoff import QueueHandoff
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +40,18 @@ class VoiceApp:
         *,
         handoff: QueueHandoff | None = None,
         clock: Callable[[], datetime] = utc_now,
+        queue_log: Path | None = None,
     ) -> None:
         self.ari = ari
         self.directory = directory
-        self.handoff = handoff or HoldingQueue(ari)
         self.clock = clock
+        self.handoff = handoff or AcdQueue(ari, AcdDirectory(directory.store), clock, queue_log=queue_log)
         self.calls: dict[str, CallSession] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.ready = asyncio.Event()  # set once connected and resynchronised
 
     async def run(self) -> None:
+        await self.handoff.start()
         stream = self.ari.events()
         try:
             async for item in stream:
@@ -55,18 +60,24 @@ class VoiceApp:
             await stream.close()
             for task in self.tasks.values():
                 task.cancel()
+            await self.handoff.close()
 
     async def dispatch(self, item: StreamItem) -> None:
         match item:
             case Connected():
                 resumed = await self.resync()
+                await self.handoff.on_connected()
                 self.ready.set()
                 log.info("voice service ready (app %s, %d call(s) resumed)", self.ari.app, resumed)
             case Disconnected():
                 self.ready.clear()
             case ev.StasisStart(channel=channel, args=args):
+                if await self.handoff.on_stasis_start(channel.id, args):
+                    return
                 if channel.id not in self.calls:
                     await self.begin(channel.id, channel.caller.number, args)
+            case ev.EndpointStateChange(endpoint=endpoint):
+                await self.handoff.on_endpoint(endpoint.resource, endpoint.state)
             case ev.ChannelDtmfReceived(channel=channel, digit=digit):
                 self._feed(channel.id, ivr.Dtmf(digit))
             case ev.PlaybackFinished(playback=playback):

@@ -1,0 +1,153 @@
+"""The ACD on real calls: sipp callers queue from the IVR, registered sipp agents ring and answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.cli import Tvox
+from tests.e2e.voice import SettableClock, interactions, running_voice, wait_until_ended
+from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+
+pytestmark = pytest.mark.asterisk
+
+DATA = Path(__file__).parents[1] / "data"
+DID = "5551000"
+
+
+class Clock(SettableClock):
+    """Real time (the router's timers need it to move), on a Monday morning in Rome (the IVR is open)."""
+
+    def __call__(self) -> datetime:
+        return datetime(2026, 3, 2, 9, 0, tzinfo=UTC).replace(second=0) + (datetime.now(UTC) - self.now)
+
+
+@pytest.fixture(scope="module")
+def acme(lab: Any) -> Iterator[Any]:
+    tvox = Tvox(lab.config_path)
+    tvox.ok("import", str(DATA / "e2e-acme.yaml"))
+    tvox.ok("import", str(DATA / "e2e-acme-agents.yaml"))
+    tvox.ok("prompts", "render", "-t", "acme")
+    yield lab
+
+
+@pytest.fixture
+def phones(acme: Any, sipp: Sipp) -> Iterator[dict[str, SippAgent]]:
+    password = next(a.password for a in acme.agents if a.endpoint == "acme-alice")
+    agents = {name: SippAgent(sipp, f"acme-{name}", password) for name in ("alice", "bob")}
+    yield agents
+    sipp.cleanup()  # phones still waiting for a call hold their ports: free them to unregister
+    for agent in agents.values():
+        agent.unregister().check()
+
+
+async def online(lab: Any, endpoint: str, within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while lab.endpoint(endpoint)["state"] != "online":
+        assert time.monotonic() < deadline, f"{endpoint} did not come online"
+        await asyncio.sleep(0.1)
+
+
+def caller(sipp: Sipp, hold_ms: int) -> Any:
+    """A caller pressing 1 (sales) and staying ``hold_ms`` on the line before hanging up."""
+    return sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=hold_ms, hangup="us"), service=DID)
+
+
+async def agent_names(settings: Any) -> dict[int, str]:
+    store = Store.from_url(settings.database.url.get_secret_value())
+    async with store.session() as session:
+        rows = dict((await session.execute(select(m.Agent.id, m.Agent.name))).all())
+    await store.dispose()
+    return rows
+
+
+async def answered_by(settings: Any, row: dict[str, Any]) -> str | None:
+    store = Store.from_url(settings.database.url.get_secret_value())
+    async with store.session() as session:
+        interaction = await session.get(m.Interaction, row["id"])
+    await store.dispose()
+    assert interaction is not None
+    names = await agent_names(settings)
+    return names.get(interaction.agent_id) if interaction.agent_id else None
+
+
+async def register(acme: Any, phones: dict[str, SippAgent], *names: str) -> None:
+    for name in names:
+        await asyncio.to_thread(phones[name].register().check)
+        await online(acme, f"acme-{name}")
+        await asyncio.sleep(0.3)  # the ACD logs agents in in this order: alice is the longest idle
+
+
+async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:
+    before = len(await interactions(acme.settings))
+    async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+        await register(acme, phones, "alice", "bob")
+        ringing = {name: phones[name].answer(ring_ms=300) for name in ("alice", "bob")}
+        first = await asyncio.to_thread(caller(sipp, 4000).wait, 30)
+        rows = await wait_until_ended(acme.settings, 1)
+        first.check()
+        ringing["alice"].wait(10).check()  # alice answered and got the BYE when the caller hung up
+        assert ringing["bob"].process.poll() is None  # bob's phone never rang
+        row = rows[before]
+        assert await answered_by(acme.settings, row) == "alice"
+        assert row["outcome"] == "answered"
+        kinds = [k for k, _ in row["events"]]
+        assert kinds.index("item-queued") < kinds.index("item-offered") < kinds.index("item-connected")
+        assert kinds.index("item-completed") < kinds.index("ended")
+    queue_log = acme.settings.data_dir / "queue_log"
+    assert not queue_log.exists() or "CONNECT" in queue_log.read_text()
+
+
+async def test_wrapup_is_respected_before_the_next_call(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:
+    before = len(await interactions(acme.settings))
+    async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+        await register(acme, phones, "alice")
+        answering = phones["alice"].answer(ring_ms=200)
+        first = await asyncio.to_thread(caller(sipp, 3000).wait, 30)
+        first.check()
+        ended_first = time.monotonic()
+        await asyncio.to_thread(answering.wait, 10)  # the phone's port is free again for the next call
+        phones["alice"].answer(ring_ms=200)
+        second = await asyncio.to_thread(caller(sipp, 7000).wait, 30)
+        second.check()
+        rows = await wait_until_ended(acme.settings, 2)
+    a, b = rows[before], rows[before + 1]
+    assert await answered_by(acme.settings, a) == "alice", [k for k, _ in a["events"]]
+    assert await answered_by(acme.settings, b) == "alice", [k for k, _ in b["events"]]
+    offered = [d["router_at"] for k, d in b["events"] if k == "item-offered"]
+    completed = [d["router_at"] for k, d in a["events"] if k == "item-completed"]
+    assert offered and completed and offered[0] - completed[0] >= 3.0  # the queue's 3 s wrap-up
+    assert time.monotonic() - ended_first >= 3.0
+
+
+async def test_an_agent_who_does_not_answer_is_skipped_and_paused(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    before = len(await interactions(acme.settings))
+    async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+        await register(acme, phones, "alice", "bob")
+        phones["alice"].answer(ring_ms=20000)  # rings, never answers within the 5 s ring timeout
+        phones["bob"].answer(ring_ms=200)
+        call = await asyncio.to_thread(caller(sipp, 9000).wait, 40)
+        call.check()
+        rows = await wait_until_ended(acme.settings, 1)
+    row = rows[before]
+    assert await answered_by(acme.settings, row) == "bob"
+    kinds = [k for k, _ in row["events"]]
+    assert kinds.count("item-offered") == 2 and "ring-no-answer" in kinds
+    store = Store.from_url(acme.settings.database.url.get_secret_value())
+    async with store.session() as session:
+        paused = (
+            await session.execute(select(m.InteractionEvent.data).where(m.InteractionEvent.kind == "agent-paused"))
+        ).scalars().all()  # fmt: skip
+    await store.dispose()
+    assert any(d["detail"] == "RONA" for d in paused)

@@ -1,0 +1,335 @@
+"""The ACD bound to real calls: callers wait in a holding bridge, the router picks the agent, ARI rings it.
+
+The router (tvoxcc.queues) decides everything; this adapter only turns its commands into ARI calls and
+ARI events into router calls:
+- Offer -> originate the agent's PJSIP endpoint into our app (caller's number, queue name as caller name);
+- the agent answers (its leg enters Stasis) -> accept -> caller and agent in a mixing bridge;
+- the leg ends before answering (or the router's ring timer fires) -> ring-no-answer (RONA pause);
+- either side hangs up -> complete (wrap-up follows) or abandon.
+Agents are routable while logged in, and an agent phone's reachability (ARI endpoint state) logs it in
+or out; the feature codes of the FastAGI service log agents in, out and pause them by hand.
+Router events are stored as interaction events and written to an Asterisk-compatible queue_log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from tvoxcc.ari import AriClient, AriError, NotFound
+from tvoxcc.ivr.commands import EnterQueue
+from tvoxcc.queues import model as q
+from tvoxcc.queues.router import Router
+from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
+from tvoxcc.voice.call import CallSession
+
+log = logging.getLogger(__name__)
+
+AGENT_LEG = "tvoxcc-agent"
+
+
+@dataclass
+class Leg:
+    channel_id: str
+    item_id: str
+    agent_id: str
+    answered: bool = False
+
+
+@dataclass
+class Waiting:
+    call: CallSession
+    queue: QueueKey
+    bridge_id: str | None = None  # the mixing bridge once connected
+    legs: dict[str, Leg] = field(default_factory=dict)  # agent id -> ringing or answered leg
+
+
+class AcdQueue:
+    def __init__(
+        self,
+        ari: AriClient,
+        acd: AcdDirectory,
+        clock: Callable[[], datetime],
+        *,
+        queue_log: Path | None = None,
+        rng: random.Random | None = None,
+        tick_seconds: float = 0.5,
+    ) -> None:
+        self.ari = ari
+        self.acd = acd
+        self.clock = clock
+        self.router = Router(rng or random.Random())
+        self.queue_log = queue_log
+        self.tick_seconds = tick_seconds
+        self.holding: dict[str, str] = {}  # queue key -> holding bridge id
+        self.items: dict[str, Waiting] = {}  # item id (= caller channel id) -> call
+        self.legs: dict[str, Leg] = {}  # agent leg channel id -> leg
+        self._ticker: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()  # router calls and their commands happen one at a time
+
+    def _now(self) -> float:
+        return self.clock().timestamp()
+
+    async def start(self) -> None:
+        """Load queues and agents from the store into the router; start the timer task."""
+        now = self._now()
+        for config in await self.acd.queue_configs():
+            self.router.add_queue(config, now)
+        for agent, memberships in await self.acd.agent_configs():
+            self.router.add_agent(agent, now)
+            for queue, penalty, weight in memberships:
+                self.router.add_member(agent.agent_id, queue, now, penalty=penalty, weight=weight)
+        self._ticker = asyncio.create_task(self._tick_forever(), name="acd-tick")
+
+    async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+        for bridge_id in self.holding.values():
+            with contextlib.suppress(AriError):
+                await self.ari.bridges.destroy(bridge_id)
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            try:
+                await self._apply(lambda now: self.router.tick(now))
+            except Exception:
+                log.exception("ACD tick failed")
+
+    async def _apply(self, step: Callable[[float], q.Outputs]) -> q.Outputs | None:
+        """Run one router call and carry out what it produced; None when the router refused it."""
+        async with self._lock:
+            try:
+                outputs = step(self._now())
+            except q.RouterError as exc:
+                log.info("ACD: %s", exc)
+                return None
+            await self._record(outputs)
+            for command in outputs.commands:
+                try:
+                    await self._execute(command)
+                except NotFound:
+                    log.info("ACD: %s on a gone channel", type(command).__name__)
+                except AriError as exc:
+                    log.warning("ACD: %s failed: %s", type(command).__name__, exc)
+            for event in outputs.events:
+                if event.kind is q.EventKind.RING_NO_ANSWER and event.item_id and event.agent_id:
+                    await self._drop_leg(event.item_id, event.agent_id)  # the router's ring timer fired
+            return outputs
+
+    async def _record(self, outputs: q.Outputs) -> None:
+        if self.queue_log is not None and outputs.queue_log:
+            with self.queue_log.open("a", encoding="utf-8") as handle:
+                handle.writelines(line + "\n" for line in outputs.queue_log)
+        for event in outputs.events:
+            waiting = self.items.get(event.item_id or "")
+            interaction = waiting.call.interaction_id if waiting else None
+            await self.acd.store_event(event, interaction, self.clock())
+
+    # -- the voice service's side ------------------------------------------------------------------
+
+    async def enter(self, call: CallSession, command: EnterQueue) -> None:
+        key = QueueKey(call.route.tenant, command.queue)
+        bridge_id = await self._holding(key)
+        await self.ari.bridges.add_channel(bridge_id, call.channel_id)
+        self.items[call.channel_id] = Waiting(call, key)
+        await call.directory.log(call.route, call.interaction_id, "queued", call.clock(), {"queue": command.queue})
+        work = q.WorkItem(
+            item_id=call.channel_id,
+            queue=key.router_name,
+            channel=q.Channel.VOICE,
+            contact_priority=command.priority + (10 if call.caller.info.vip else 0),
+            caller_id=call.caller.number,
+        )
+        await self._apply(lambda now: self.router.enqueue(work, now))
+
+    async def _holding(self, key: QueueKey) -> str:
+        if key.router_name not in self.holding:
+            bridge = await self.ari.bridges.create(type="holding", name=f"tvoxcc-hold-{key.router_name}")
+            await self.ari.bridges.moh_start(bridge.id)
+            self.holding[key.router_name] = bridge.id
+        return self.holding[key.router_name]
+
+    async def on_stasis_start(self, channel_id: str, args: tuple[str, ...]) -> bool:
+        """An agent leg we originated was answered. Returns False for channels that are not ours."""
+        if not args or args[0] != AGENT_LEG:
+            return False
+        leg = self.legs.get(channel_id)
+        waiting = self.items.get(leg.item_id) if leg else None
+        if leg is None or waiting is None:
+            with contextlib.suppress(AriError):
+                await self.ari.channels.hangup(channel_id)  # answered too late: the caller is gone
+            return True
+        accepted = await self._apply(
+            lambda now: self.router.accept(leg.item_id, leg.agent_id, now, bridged_id=channel_id)
+        )
+        if accepted is None:  # ring-all: another agent was first
+            self.legs.pop(channel_id, None)
+            await self._hangup(channel_id)
+            return True
+        leg.answered = True
+        await self._connect(waiting, leg)
+        return True
+
+    async def _connect(self, waiting: Waiting, leg: Leg) -> None:
+        call = waiting.call
+        with contextlib.suppress(AriError):
+            await self.ari.bridges.remove_channel(self.holding[waiting.queue.router_name], call.channel_id)
+        bridge = await self.ari.bridges.create(type="mixing", name=f"tvoxcc-call-{call.channel_id}")
+        waiting.bridge_id = bridge.id
+        await self.ari.bridges.add_channel(bridge.id, [call.channel_id, leg.channel_id])
+        await self.acd.answered(call, waiting.queue, leg.agent_id, self.clock())
+
+    async def left(self, channel_id: str) -> None:
+        """A channel hung up or left Stasis: a caller, or one of our agent legs."""
+        leg = self.legs.pop(channel_id, None)
+        if leg is not None:
+            await self._leg_gone(leg)
+            return
+        waiting = self.items.get(channel_id)
+        if waiting is None:
+            return
+        connected = next((lg for lg in waiting.legs.values() if lg.answered), None)
+        if connected is not None:
+            await self._apply(lambda now: self.router.complete(channel_id, now, by_caller=True))
+            self.legs.pop(connected.channel_id, None)
+            await self._hangup(connected.channel_id)
+            outcome = "answered"
+        else:
+            await self._apply(lambda now: self.router.abandon(channel_id, now))
+            outcome = "abandoned"
+        self.items.pop(channel_id, None)  # only now: the router's events above are stored with the call
+        await self._destroy(waiting.bridge_id)
+        call = waiting.call
+        await call.directory.close(call.route, call.interaction_id, call.clock(), outcome)
+
+    async def _leg_gone(self, leg: Leg) -> None:
+        waiting = self.items.get(leg.item_id)
+        if waiting is not None:
+            waiting.legs.pop(leg.agent_id, None)
+        if not leg.answered:
+            await self._apply(lambda now: self.router.ring_no_answer(leg.item_id, leg.agent_id, now))
+            return
+        # The agent hung up a connected call: the caller's side ends too.
+        await self._apply(lambda now: self.router.complete(leg.item_id, now, by_caller=False))
+        if waiting is not None:
+            self.items.pop(leg.item_id, None)  # after the router call, so its events find the call
+            await self._hangup(waiting.call.channel_id)
+            await self._destroy(waiting.bridge_id)
+            call = waiting.call
+            await call.directory.close(call.route, call.interaction_id, call.clock(), "answered")
+
+    async def on_endpoint(self, resource: str, state: str) -> None:
+        """An agent phone registered (online) or went away (offline)."""
+        if resource not in self.router.agents:
+            return
+        if state == "online":
+            await self._apply(lambda now: self.router.login(resource, now, interface=f"PJSIP/{resource}"))
+        elif state == "offline":
+            await self._apply(lambda now: self.router.logout(resource, now))
+
+    async def on_connected(self) -> None:
+        """After every (re)connect: follow agent phones' reachability and log in those already online."""
+        with contextlib.suppress(AriError):
+            await self.ari.applications.subscribe(self.ari.app, "endpoint:PJSIP")
+        try:
+            endpoints = await self.ari.endpoints.list("PJSIP")
+        except AriError as exc:
+            log.warning("ACD: cannot list endpoints: %s", exc)
+            return
+        for endpoint in endpoints:
+            await self.on_endpoint(endpoint.resource, endpoint.state)
+
+    # -- router commands -----------------------------------------------------------------------------
+
+    async def _execute(self, command: q.Command) -> None:
+        match command:
+            case q.Offer(item_id=item_id, agent_id=agent_id, queue=queue, ring_timeout_s=ring):
+                await self._ring(item_id, agent_id, queue, ring)
+            case q.CancelOffer(item_id=item_id, agent_id=agent_id):
+                await self._drop_leg(item_id, agent_id)
+            case q.PauseAgent(agent_id=agent_id, reason=reason):
+                log.info("ACD: agent %s paused (%s)", agent_id, reason)
+            case q.Overflow(item_id=item_id, action=action, target=target):
+                await self._overflow(item_id, action, target)
+            case q.ExitQueue(item_id=item_id, reason=reason):
+                waiting = self.items.pop(item_id, None)
+                if waiting is not None:
+                    log.info("ACD: call %s leaves the queue (%s)", item_id, reason)
+                    await self._fallback(item_id)
+            case q.PlaceCallback(item_id=item_id):
+                # Outbound trunks are configured by the admin; until one is, a callback stays stored.
+                log.warning("ACD: callback %s is due but no outbound route is configured", item_id)
+            case q.StartWrapup() | q.EndWrapup():
+                pass  # stored as events; nothing to do on the phone
+
+    async def _ring(self, item_id: str, agent_id: str, queue: str, ring_timeout_s: float) -> None:
+        waiting = self.items.get(item_id)
+        if waiting is None:
+            return
+        channel_id = f"{AGENT_LEG}-{uuid.uuid4().hex[:16]}"
+        leg = Leg(channel_id, item_id, agent_id)
+        self.legs[channel_id] = leg
+        waiting.legs[agent_id] = leg
+        caller = waiting.call.caller.number
+        try:
+            await self.ari.channels.originate(
+                f"PJSIP/{agent_id}",
+                app=self.ari.app,
+                app_args=f"{AGENT_LEG},{item_id}",
+                caller_id=f'"{queue.split("/", 1)[-1]}" <{caller}>',
+                ring_timeout=int(ring_timeout_s) + 5,  # the router's own ring timer decides first
+                channel_id=channel_id,
+            )
+        except AriError as exc:
+            log.warning("ACD: cannot ring %s: %s", agent_id, exc)
+            self.legs.pop(channel_id, None)
+            waiting.legs.pop(agent_id, None)
+            await self._apply(lambda now: self.router.ring_no_answer(item_id, agent_id, now))
+
+    async def _drop_leg(self, item_id: str, agent_id: str) -> None:
+        waiting = self.items.get(item_id)
+        leg = waiting.legs.pop(agent_id, None) if waiting else None
+        if leg is not None and not leg.answered:
+            self.legs.pop(leg.channel_id, None)
+            await self._hangup(leg.channel_id)
+
+    async def _overflow(self, item_id: str, action: q.OverflowAction, target: str | None) -> None:
+        waiting = self.items.get(item_id)
+        if waiting is None:
+            return
+        if action is q.OverflowAction.QUEUE and target is not None:
+            waiting.queue = QueueKey(waiting.queue.tenant, target)  # the router moved the item itself
+            return
+        if action is q.OverflowAction.CALLBACK:
+            call = waiting.call
+            await call.directory.request_callback(
+                call.route, call.interaction_id, waiting.queue.name, call.caller.number, self.clock()
+            )
+            return
+        # ivr / voicemail targets: the caller leaves the queue for the dialplan fallback.
+        self.items.pop(item_id, None)
+        await self._fallback(item_id)
+
+    async def _fallback(self, channel_id: str) -> None:
+        with contextlib.suppress(AriError):
+            await self.ari.channels.continue_in_dialplan(
+                channel_id, context="tvoxcc-fallback", extension="s", priority=1
+            )
+
+    async def _hangup(self, channel_id: str) -> None:
+        with contextlib.suppress(AriError):
+            await self.ari.channels.hangup(channel_id)
+
+    async def _destroy(self, bridge_id: str | None) -> None:
+        if bridge_id is not None:
+            with contextlib.suppress(AriError):
+                await self.ari.bridges.destroy(bridge_id)

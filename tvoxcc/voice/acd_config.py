@@ -1,0 +1,135 @@
+"""The store side of the ACD: queue and agent configuration for the router, and what it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tvoxcc.queues import model as q
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.voice.call import CallSession
+
+
+@dataclass(frozen=True)
+class QueueKey:
+    """A tenant's queue. The router holds every tenant's queues, so its names carry the tenant."""
+
+    tenant: str
+    name: str
+
+    @property
+    def router_name(self) -> str:
+        return f"{self.tenant}/{self.name}"
+
+
+def agent_id(tenant: str, name: str) -> str:
+    # The PJSIP endpoint name of the agent's phone (tvoxcc.asterisk.inputs.AgentPhone.endpoint).
+    return f"{tenant}-{name}"
+
+
+Membership = tuple[str, int, int]  # router queue name, penalty, weight
+
+
+class AcdDirectory:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._agents: dict[str, tuple[int, int]] = {}  # router agent id -> (tenant id, agent row id)
+        self._queues: dict[str, tuple[int, int]] = {}  # router queue name -> (tenant id, queue row id)
+
+    async def queue_configs(self) -> list[q.QueueConfig]:
+        async with self.store.session() as session:
+            rows = await session.execute(
+                select(m.Queue, m.Tenant.name, m.Service.priority)
+                .join(m.Tenant, m.Tenant.id == m.Queue.tenant_id)
+                .join(m.Service, m.Service.id == m.Queue.service_id)
+                .options(selectinload(m.Queue.skills).selectinload(m.QueueSkill.skill))
+            )
+            configs = []
+            for queue, tenant, service_priority in rows.all():
+                key = QueueKey(tenant, queue.name)
+                self._queues[key.router_name] = (queue.tenant_id, queue.id)
+                configs.append(
+                    q.QueueConfig(
+                        name=key.router_name,
+                        strategy=q.Strategy(queue.strategy),
+                        skills={s.skill.name: s.min_level for s in queue.skills},
+                        relax=tuple(q.RelaxRule(r["after_seconds"], r["min_level"]) for r in queue.skill_relax),
+                        overflow=tuple(
+                            q.OverflowRule(
+                                q.OverflowWhen(o["when"]),
+                                q.OverflowAction(o["action"]),
+                                f"{tenant}/{o['target']}" if o["action"] == "queue" else o.get("target"),
+                                o.get("after_seconds"),
+                                o.get("length"),
+                            )
+                            for o in queue.overflow
+                        ),
+                        priority=queue.priority,
+                        service_priority=service_priority,
+                        wrapup_s=queue.wrapup_s,
+                        ring_timeout_s=queue.ring_timeout_s,
+                        max_wait_s=queue.max_wait_s,
+                        rona_pause=queue.rona_pause,
+                    )
+                )
+            return configs
+
+    async def agent_configs(self) -> list[tuple[q.AgentConfig, list[Membership]]]:
+        async with self.store.session() as session:
+            rows = await session.execute(
+                select(m.Agent, m.Tenant.name)
+                .join(m.Tenant, m.Tenant.id == m.Agent.tenant_id)
+                .options(
+                    selectinload(m.Agent.skills).selectinload(m.AgentSkill.skill),
+                    selectinload(m.Agent.memberships).selectinload(m.QueueMember.queue),
+                )
+            )
+            out = []
+            for agent, tenant in rows.all():
+                ident = agent_id(tenant, agent.name)
+                self._agents[ident] = (agent.tenant_id, agent.id)
+                config = q.AgentConfig(
+                    agent_id=ident,
+                    capacity={q.Channel(k): v for k, v in agent.capacity.items()},
+                    voice_blocks_others=agent.voice_blocks_others,
+                    skills={s.skill.name: s.level for s in agent.skills},
+                )
+                members = [
+                    (QueueKey(tenant, mb.queue.name).router_name, mb.penalty, mb.weight) for mb in agent.memberships
+                ]
+                out.append((config, members))
+            return out
+
+    async def store_event(self, event: q.Event, interaction_id: int | None, now: datetime) -> None:
+        """A router event as an interaction event of its tenant (statistics are computed from these)."""
+        owner = self._agents.get(event.agent_id or "") or self._queues.get(event.queue or "")
+        if owner is None:
+            return
+        tenant_id = owner[0]
+        agent_row = self._agents.get(event.agent_id or "", (0, None))[1]
+        queue_row = self._queues.get(event.queue or "", (0, None))[1]
+        async with self.store.tenant(tenant_id) as session:
+            session.add(
+                m.InteractionEvent(
+                    at=now,
+                    kind=str(event.kind),
+                    interaction_id=interaction_id,
+                    agent_id=agent_row,
+                    queue_id=queue_row,
+                    data={"detail": event.detail, "value": event.value, "router_at": event.at},
+                )
+            )
+            await session.commit()
+
+    async def answered(self, call: CallSession, queue: QueueKey, agent: str, now: datetime) -> None:
+        async with self.store.tenant(call.route.tenant_id) as session:
+            row = await session.get(m.Interaction, call.interaction_id)
+            if row is not None:
+                row.answered_at = now
+                row.agent_id = self._agents.get(agent, (0, None))[1]
+                row.queue_id = self._queues.get(queue.router_name, (0, None))[1]
+                await session.commit()
