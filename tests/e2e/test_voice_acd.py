@@ -100,6 +100,8 @@ async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, 
         row = rows[before]
         assert await answered_by(acme.settings, row) == "alice"
         assert row["outcome"] == "answered"
+        # Each digit reaches the IVR once (endpoint subscriptions must not repeat the caller's events).
+        assert [d["digit"] for k, d in row["events"] if k == "ivr-input"] == ["1"]
         kinds = [k for k, _ in row["events"]]
         assert kinds.index("item-queued") < kinds.index("item-offered") < kinds.index("item-connected")
         assert kinds.index("item-completed") < kinds.index("ended")

@@ -65,7 +65,9 @@ def caller_scenario(
     gap_ms: int = 400,
     hangup: Literal["us", "them"] = "us",
     bye_timeout_ms: int = 20000,
+    hold_ms: int = 0,
 ) -> str:
+    """A caller scenario; ``hold_ms`` is how long the caller stays on the line after the last digit."""
     ending = _fill(
         "caller_bye.xml" if hangup == "us" else "caller_wait_bye.xml", user=user, bye_timeout_ms=bye_timeout_ms
     )
@@ -75,7 +77,7 @@ def caller_scenario(
         user=user,
         hangup=hangup,
         wait_ms=wait_ms,
-        dtmf=_dtmf_block(digits, gap_ms),
+        dtmf=_dtmf_block(digits, gap_ms) + (f'\n  <pause milliseconds="{hold_ms}"/>' if hold_ms else ""),
         ending=ending,
     )
 

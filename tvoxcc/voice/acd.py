@@ -238,8 +238,12 @@ class AcdQueue:
 
     async def on_connected(self) -> None:
         """After every (re)connect: follow agent phones' reachability and log in those already online."""
-        with contextlib.suppress(AriError):
-            await self.ari.applications.subscribe(self.ari.app, "endpoint:PJSIP")
+        # Each agent's endpoint, not all of PJSIP: a subscription to an endpoint also delivers the events of
+        # its channels, so "endpoint:PJSIP" would hand us every caller's DTMF a second time.
+        sources = [f"endpoint:PJSIP/{agent}" for agent in sorted(self.router.agents)]
+        if sources:
+            with contextlib.suppress(AriError):
+                await self.ari.applications.subscribe(self.ari.app, sources)
         try:
             endpoints = await self.ari.endpoints.list("PJSIP")
         except AriError as exc:

@@ -1,0 +1,34 @@
+"""`tvoxcc demo` end to end: its own lab, the demo tenant, a caller walking the IVR to the agent."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import LAB_CACHE
+
+pytestmark = pytest.mark.asterisk
+
+
+def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: object) -> None:
+    # `lab` first: the shared fixture builds the cached Asterisk root (or fails/skips the run properly).
+    base = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "tvoxcc", "demo", "--dir", str(base), "--lab-cache", str(LAB_CACHE)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k != "TVOXCC_CONFIG"},
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    assert "ivr-input        node=main, digit=2" in out
+    assert [line.split("digit=")[1] for line in out.splitlines() if "node=code, digit=" in line] == ["1", "2", "3"]
+    assert "Outcome: answered; answered by Mario Rossi" in out
+    assert "|acme/sales-it|acme-mario|CONNECT|" in out
+    assert "Asterisk stopped" in out

@@ -1,0 +1,154 @@
+"""`tvoxcc demo`: the whole main host on one machine, end to end, on the embedded SQLite store.
+
+A real Asterisk 22 (the lab), the demo tenant imported from demo/acme.yaml with its IVR and prompts
+rendered to audio, the voice service with the ACD, an agent phone (sipp) that registers and answers,
+and a caller (sipp) who walks the IVR by DTMF to the agent. It ends by printing the call's journey.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from tvoxcc.admin.edit import import_document
+from tvoxcc.ari import AriClient
+from tvoxcc.asterisk.from_store import render_input_from_store
+from tvoxcc.cli.tenant_io import parse_document
+from tvoxcc.config import Settings, load_settings
+from tvoxcc.ivr.prompts import prompt_path, render_prompt
+from tvoxcc.lab.config import write_lab_config
+from tvoxcc.lab.lab import Lab
+from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.store.migrate import upgrade
+from tvoxcc.voice.app import VoiceApp
+from tvoxcc.voice.directory import Directory
+
+DEMO_TENANT = Path(__file__).resolve().parents[1] / "demo" / "acme.yaml"
+DID = "+390299990000"
+AGENT = ("mario", "demo-mario-1")
+
+
+class Demo:
+    def __init__(self, base: Path, cache_dir: Path, say: Callable[[str], None]) -> None:
+        self.base = base
+        self.say = say
+        base.mkdir(parents=True, exist_ok=True)
+        base.chmod(0o755)  # Asterisk drops to its own user inside the lab
+        for stale in ("tvoxcc.db", "tvoxcc.db-wal", "tvoxcc.db-shm", "data"):
+            path = base / stale
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        self.config = write_lab_config(base, base / "lab", cache_dir)
+        self.settings: Settings = load_settings(self.config)
+        self.store = Store.from_url(self.settings.database.url.get_secret_value())
+        self.lab = Lab(self.settings, base / "lab", say=say)
+
+    async def run(self) -> None:
+        started = time.monotonic()
+        self.say(f"demo: config {self.config} (SQLite store {self.base / 'tvoxcc.db'})")
+        await asyncio.to_thread(upgrade, self.settings.database.url.get_secret_value())
+        await import_document(self.store, parse_document(DEMO_TENANT.read_text(), str(DEMO_TENANT)))
+        self.say("demo: tenant 'acme' imported (services, queue, agents, prompts, IVR)")
+        inp = await render_input_from_store(self.settings, caller_endpoint="caller")
+        await asyncio.to_thread(self.lab.up, inp)
+        await self._render_prompts()
+        try:
+            await self._call()
+        finally:
+            await asyncio.to_thread(self.lab.down)
+            await self.store.dispose()
+        self.say(f"demo: done in {time.monotonic() - started:.1f} s")
+
+    async def _render_prompts(self) -> None:
+        async with self.store.session() as session:
+            rows = (await session.execute(select(m.Prompt.name, m.Prompt.language, m.Prompt.text))).all()
+        for name, language, text in rows:
+            await asyncio.to_thread(
+                render_prompt, text, language, prompt_path(self.settings.asterisk.sounds_dir, "acme", language, name)
+            )
+        self.say(f"demo: {len(rows)} prompts rendered to 8 kHz audio with espeak-ng")
+
+    async def _call(self) -> None:
+        ast = self.settings.asterisk
+        sipp = Sipp(ast.sip_host, ast.sip_port)
+        async with AriClient.from_settings(self.settings) as ari:
+            app = VoiceApp(ari, Directory(self.store), queue_log=self.base / "data" / "queue_log")
+            (self.base / "data").mkdir(exist_ok=True)
+            service = asyncio.create_task(app.run())
+            try:
+                await asyncio.wait_for(app.ready.wait(), 15)
+                self.say("demo: voice service connected to Asterisk (ARI app 'tvoxcc')")
+                agent = SippAgent(sipp, f"acme-{AGENT[0]}", AGENT[1])
+                await asyncio.to_thread(agent.register().check)
+                answering = agent.answer(ring_ms=1000)
+                await asyncio.sleep(0.5)
+                self.say("demo: agent mario's phone registered (PJSIP acme-mario) and is logged in to sales-it")
+                self.say(f"demo: a caller dials {DID}, hears the menu, presses 2, enters customer code 123")
+                scenario = caller_scenario(DID, "2123", wait_ms=2500, gap_ms=700, hold_ms=6000, hangup="us")
+                caller = sipp.start(scenario, service=DID)
+                await asyncio.to_thread(caller.wait, 60)
+                caller.check()
+                await asyncio.to_thread(answering.wait, 15)
+                await asyncio.sleep(1.0)
+            finally:
+                service.cancel()
+                await asyncio.gather(service, return_exceptions=True)
+                sipp.cleanup()
+        await self._journey()
+
+    async def _journey(self) -> None:
+        async with self.store.session() as session:
+            interaction = (
+                (await session.execute(select(m.Interaction).order_by(m.Interaction.id.desc()))).scalars().first()
+            )
+            if interaction is None:
+                raise RuntimeError("the demo call left no interaction in the store")
+            events = (
+                (
+                    await session.execute(
+                        select(m.InteractionEvent)
+                        .where(m.InteractionEvent.interaction_id == interaction.id)
+                        .order_by(m.InteractionEvent.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            agent = await session.get(m.Agent, interaction.agent_id) if interaction.agent_id else None
+            total = (await session.execute(select(func.count()).select_from(m.Interaction))).scalar_one()
+        start = interaction.offered_at
+        self.say("")
+        self.say(f"Journey of call {interaction.external_id} from {interaction.from_address}:")
+        for event in events:
+            detail = ", ".join(f"{k}={v}" for k, v in event.data.items() if k not in ("router_at", "value") and v)
+            self.say(f"  +{(event.at - start).total_seconds():5.1f} s  {event.kind:<16} {detail}")
+        talked = (
+            (interaction.ended_at - interaction.answered_at).total_seconds()
+            if interaction.answered_at and interaction.ended_at
+            else 0
+        )
+        self.say(
+            f"Outcome: {interaction.outcome}; answered by {agent.display_name if agent else 'nobody'}"
+            f" after {(interaction.answered_at - start).total_seconds() if interaction.answered_at else 0:.1f} s,"
+            f" talked {talked:.1f} s. Interactions stored: {total}."
+        )
+        queue_log = self.base / "data" / "queue_log"
+        if queue_log.exists():
+            self.say(f"queue_log ({queue_log}):")
+            for line in queue_log.read_text().splitlines():
+                self.say(f"  {line}")
+        if interaction.agent_id is None:
+            raise RuntimeError("the demo call did not reach the agent")
+
+
+def run_demo(base: Path, cache_dir: Path, say: Callable[[str], None]) -> None:
+    demo = Demo(base, cache_dir, say)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(demo.run())
