@@ -17,7 +17,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tvoxcc.admin.edit import import_document
-from tvoxcc.ari import AriClient
 from tvoxcc.asterisk.from_store import render_input_from_store
 from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
@@ -28,8 +27,7 @@ from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.migrate import upgrade
-from tvoxcc.voice.app import VoiceApp
-from tvoxcc.voice.directory import Directory
+from tvoxcc.voice.service import main_host
 
 DEMO_TENANT = Path(__file__).resolve().parents[1] / "demo" / "acme.yaml"
 DID = "+390299990000"
@@ -78,12 +76,8 @@ class Demo:
     async def _call(self) -> None:
         ast = self.settings.asterisk
         sipp = Sipp(ast.sip_host, ast.sip_port)
-        async with AriClient.from_settings(self.settings) as ari:
-            app = VoiceApp(ari, Directory(self.store), queue_log=self.base / "data" / "queue_log")
-            (self.base / "data").mkdir(exist_ok=True)
-            service = asyncio.create_task(app.run())
+        async with main_host(self.settings, self.store):
             try:
-                await asyncio.wait_for(app.ready.wait(), 15)
                 self.say("demo: voice service connected to Asterisk (ARI app 'tvoxcc')")
                 agent = SippAgent(sipp, f"acme-{AGENT[0]}", AGENT[1])
                 await asyncio.to_thread(agent.register().check)
@@ -98,8 +92,6 @@ class Demo:
                 await asyncio.to_thread(answering.wait, 15)
                 await asyncio.sleep(1.0)
             finally:
-                service.cancel()
-                await asyncio.gather(service, return_exceptions=True)
                 sipp.cleanup()
         await self._journey()
 
@@ -139,7 +131,7 @@ class Demo:
             f" after {(interaction.answered_at - start).total_seconds() if interaction.answered_at else 0:.1f} s,"
             f" talked {talked:.1f} s. Interactions stored: {total}."
         )
-        queue_log = self.base / "data" / "queue_log"
+        queue_log = self.settings.data_dir / "queue_log"
         if queue_log.exists():
             self.say(f"queue_log ({queue_log}):")
             for line in queue_log.read_text().splitlines():

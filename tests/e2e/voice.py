@@ -11,12 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tvoxcc.ari import AriClient
 from tvoxcc.config import Settings
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.app import VoiceApp
-from tvoxcc.voice.directory import Directory
+from tvoxcc.voice.service import main_host
 
 
 @dataclass
@@ -29,18 +28,13 @@ class SettableClock:
 
 @asynccontextmanager
 async def running_voice(settings: Settings, clock: SettableClock) -> AsyncIterator[VoiceApp]:
+    """The main host's services (Stasis app, ACD, FastAGI) in this process, on the test's clock."""
     store = Store.from_url(settings.database.url.get_secret_value())
-    async with AriClient.from_settings(settings) as ari:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        app = VoiceApp(ari, Directory(store), clock=clock, queue_log=settings.data_dir / "queue_log")
-        task = asyncio.create_task(app.run())
-        try:
-            await asyncio.wait_for(app.ready.wait(), 10)
+    try:
+        async with main_host(settings, store, clock=clock) as app:
             yield app
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await store.dispose()
+    finally:
+        await store.dispose()
 
 
 async def interactions(settings: Settings) -> list[dict[str, Any]]:

@@ -21,22 +21,15 @@ def setup_logging(settings: Settings) -> None:
 
 
 async def serve(settings: Settings) -> None:
-    from tvoxcc.ari import AriClient
-    from tvoxcc.voice.app import VoiceApp
-    from tvoxcc.voice.directory import Directory
+    from tvoxcc.voice.service import main_host
 
-    async with open_store(settings) as store, AriClient.from_settings(settings) as ari:
-        app = VoiceApp(ari, Directory(store), queue_log=settings.data_dir / "queue_log")
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        runner = asyncio.create_task(app.run())
+    async with open_store(settings) as store, main_host(settings, store):
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        done, _ = await asyncio.wait([runner, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
-        if runner in done:
-            runner.result()  # an auth error or a bug: surface it
-        runner.cancel()
+        logging.getLogger(__name__).info("FastAGI on %s:%d", settings.agi.host, settings.agi.port)
+        await stop.wait()
         logging.getLogger(__name__).info("voice service stopping; calls stay in Asterisk and resume on restart")
 
 
@@ -48,7 +41,10 @@ def voice() -> None:
 @voice.command("run")
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """Serve inbound calls until SIGTERM. Calls survive a restart of this service."""
+    """Serve inbound calls (Stasis app) and agent feature codes (FastAGI) until SIGTERM.
+
+    Calls survive a restart of this service: they are resumed when it connects again.
+    """
     settings = settings_of(ctx)
     setup_logging(settings)
     asyncio.run(serve(settings))

@@ -201,6 +201,11 @@ class Sipp:
         scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms)
         return self.start(scenario, local_port=port)
 
+    def dial(self, user: str, password: str, number: str, *, listen_ms: int = 15000) -> SippRun:
+        """An agent phone dials ``number`` (a feature code) with digest auth; blocks until sipp exits."""
+        scenario = _fill("agent_dial.xml", user=user, password=password, number=number, listen_ms=listen_ms)
+        return self.start(scenario, service=number, timeout_s=30).wait(40)
+
     def cleanup(self) -> None:
         for run in self.runs:
             if run.process.poll() is None:
@@ -227,3 +232,7 @@ class SippAgent:
 
     def answer(self, ring_ms: int = 200) -> SippRun:
         return self.sipp.answer(self.user, port=self.port, ring_ms=ring_ms)
+
+    def dial(self, number: str, listen_ms: int = 15000) -> SippRun:
+        """Dial a feature code from another port (this one may be answering calls)."""
+        return self.sipp.dial(self.user, self.password, number, listen_ms=listen_ms)

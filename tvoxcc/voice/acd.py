@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from tvoxcc.agi.routes.agent import AgentRefused
 from tvoxcc.ari import AriClient, AriError, NotFound
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.queues import model as q
@@ -73,12 +74,15 @@ class AcdQueue:
         self.legs: dict[str, Leg] = {}  # agent leg channel id -> leg
         self._ticker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # router calls and their commands happen one at a time
+        self.pause_codes: dict[str, dict[str, str]] = {}  # tenant -> dialled code -> activity name
+        self.endpoint_states: dict[str, str] = {}  # agent phone -> last reported state
 
     def _now(self) -> float:
         return self.clock().timestamp()
 
     async def start(self) -> None:
         """Load queues and agents from the store into the router; start the timer task."""
+        self.pause_codes = await self.acd.pause_codes()
         now = self._now()
         for config in await self.acd.queue_configs():
             self.router.add_queue(config, now)
@@ -104,12 +108,17 @@ class AcdQueue:
             except Exception:
                 log.exception("ACD tick failed")
 
-    async def _apply(self, step: Callable[[float], q.Outputs]) -> q.Outputs | None:
-        """Run one router call and carry out what it produced; None when the router refused it."""
+    async def _apply(self, step: Callable[[float], q.Outputs], *, strict: bool = False) -> q.Outputs | None:
+        """Run one router call and carry out what it produced; None when the router refused it.
+
+        ``strict``: a refusal raises AgentRefused (an agent's own request, answered with a prompt).
+        """
         async with self._lock:
             try:
                 outputs = step(self._now())
             except q.RouterError as exc:
+                if strict:
+                    raise AgentRefused(str(exc)) from exc
                 log.info("ACD: %s", exc)
                 return None
             await self._record(outputs)
@@ -228,8 +237,16 @@ class AcdQueue:
             await call.directory.close(call.route, call.interaction_id, call.clock(), "answered")
 
     async def on_endpoint(self, resource: str, state: str) -> None:
-        """An agent phone registered (online) or went away (offline)."""
+        """An agent phone registered (online) or went away (offline).
+
+        Asterisk also reports an endpoint's state when its channels change (a feature code call): only a
+        change of state logs the agent in or out, so *72 is not undone by the phone's next call.
+        """
         if resource not in self.router.agents:
+            return
+        previous = self.endpoint_states.get(resource)
+        self.endpoint_states[resource] = state
+        if previous == state:
             return
         if state == "online":
             await self._apply(lambda now: self.router.login(resource, now, interface=f"PJSIP/{resource}"))
@@ -251,6 +268,37 @@ class AcdQueue:
             return
         for endpoint in endpoints:
             await self.on_endpoint(endpoint.resource, endpoint.state)
+
+    # -- agent feature codes (FastAGI routes, tvoxcc.agi.routes.agent) ------------------------------
+
+    def _known(self, agent_id: str) -> str:
+        if agent_id not in self.router.agents:
+            raise AgentRefused(f"unknown agent {agent_id!r}")
+        return agent_id
+
+    async def agent_login(self, agent_id: str) -> None:
+        agent = self._known(agent_id)
+        await self._apply(lambda now: self.router.login(agent, now, interface=f"PJSIP/{agent}"), strict=True)
+
+    async def agent_logout(self, agent_id: str) -> None:
+        agent = self._known(agent_id)
+        await self._apply(lambda now: self.router.logout(agent, now), strict=True)
+
+    async def agent_pause(self, agent_id: str, code: str) -> str:
+        agent = self._known(agent_id)
+        tenant = self.acd.tenant_of(agent)
+        name = self.pause_codes.get(tenant, {}).get(code)
+        if name is None:
+            raise AgentRefused(f"no pause code {code!r} in tenant {tenant!r}")
+        await self._apply(lambda now: self.router.pause(agent, now, name), strict=True)
+        return name
+
+    async def agent_unpause(self, agent_id: str) -> None:
+        agent = self._known(agent_id)
+        await self._apply(lambda now: self.router.unpause(agent, now), strict=True)
+
+    async def agent_status(self, agent_id: str) -> str:
+        return str(self.router.agent_status(self._known(agent_id)))
 
     # -- router commands -----------------------------------------------------------------------------
 

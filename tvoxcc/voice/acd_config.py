@@ -39,6 +39,7 @@ class AcdDirectory:
         self.store = store
         self._agents: dict[str, tuple[int, int]] = {}  # router agent id -> (tenant id, agent row id)
         self._queues: dict[str, tuple[int, int]] = {}  # router queue name -> (tenant id, queue row id)
+        self._tenant_names: dict[int, str] = {}
 
     async def queue_configs(self) -> list[q.QueueConfig]:
         async with self.store.session() as session:
@@ -103,6 +104,25 @@ class AcdDirectory:
                 ]
                 out.append((config, members))
             return out
+
+    def tenant_of(self, agent: str) -> str:
+        return self._tenant_names.get(self._agents.get(agent, (0, 0))[0], "")
+
+    async def pause_codes(self) -> dict[str, dict[str, str]]:
+        """Per tenant, the pause activity codes an agent dials after *73."""
+        async with self.store.session() as session:
+            rows = await session.execute(
+                select(m.Tenant.id, m.Tenant.name, m.ActivityCode.code, m.ActivityCode.name)
+                .join(m.ActivityCode, m.ActivityCode.tenant_id == m.Tenant.id)
+                .where(m.ActivityCode.kind == "pause")
+            )
+            codes: dict[str, dict[str, str]] = {}
+            for tenant_id, tenant, code, name in rows.all():
+                self._tenant_names[tenant_id] = tenant
+                codes.setdefault(tenant, {})[code] = name
+            for tenant_id, tenant in (await session.execute(select(m.Tenant.id, m.Tenant.name))).all():
+                self._tenant_names[tenant_id] = tenant
+            return codes
 
     async def store_event(self, event: q.Event, interaction_id: int | None, now: datetime) -> None:
         """A router event as an interaction event of its tenant (statistics are computed from these)."""

@@ -1,0 +1,49 @@
+"""The main host's services in one process: the Stasis app (IVR + ACD) and the FastAGI server.
+
+They share the ACD, so a feature code dialled by an agent (FastAGI) changes its state at once for the
+calls the Stasis app is routing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from tvoxcc.agi.routes.agent import agent_routes
+from tvoxcc.agi.server import build_server
+from tvoxcc.ari import AriClient
+from tvoxcc.config import Settings
+from tvoxcc.store.engine import Store
+from tvoxcc.voice.acd import AcdQueue
+from tvoxcc.voice.acd_config import AcdDirectory
+from tvoxcc.voice.app import VoiceApp, utc_now
+from tvoxcc.voice.directory import Directory
+
+
+@asynccontextmanager
+async def main_host(
+    settings: Settings, store: Store, *, clock: Callable[[], datetime] = utc_now, ready_within: float = 15.0
+) -> AsyncIterator[VoiceApp]:
+    """Run until the block exits; yields once connected to Asterisk and serving FastAGI."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with AriClient.from_settings(settings) as ari:
+        acd = AcdQueue(ari, AcdDirectory(store), clock, queue_log=settings.data_dir / "queue_log")
+        app = VoiceApp(ari, Directory(store), handoff=acd, clock=clock)
+        agi = build_server(settings, agent_routes(acd))
+        await agi.start(settings.agi.host, settings.agi.port)
+        runner = asyncio.create_task(app.run(), name="voice-app")
+        try:
+            ready = asyncio.create_task(app.ready.wait())
+            done, _ = await asyncio.wait([runner, ready], timeout=ready_within, return_when=asyncio.FIRST_COMPLETED)
+            if runner in done:
+                runner.result()  # the app stopped before it was ready: raise why
+            if ready not in done:
+                ready.cancel()
+                raise TimeoutError(f"not connected to Asterisk ARI at {settings.asterisk.ari_url} in {ready_within} s")
+            yield app
+        finally:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            await agi.close()
