@@ -5,6 +5,7 @@ from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactPhone
 from tvoxcc.store.models.followups import Callback, NpsAnswer
 from tvoxcc.store.models.interactions import CHANNELS, DIRECTIONS, Interaction, InteractionEvent
 from tvoxcc.store.models.ivr import IvrFlow, Prompt
+from tvoxcc.store.models.mail import OUTBOX_STATUSES, MailboxState, MailRejection, OutboxMail
 from tvoxcc.store.models.org import (
     ActivityCode,
     Agent,
@@ -50,7 +51,11 @@ __all__ = [
     "IvrFlow",
     "KbArticle",
     "KbArticleVersion",
+    "MailRejection",
+    "MailboxState",
     "NpsAnswer",
+    "OUTBOX_STATUSES",
+    "OutboxMail",
     "Prompt",
     "Queue",
     "QueueMember",
