@@ -1,0 +1,168 @@
+"""A scripted day at a two-queue tenant in Rome, and the figures worked out by hand for it.
+
+The data lives here as plain values so the store and CLI tests can insert the very same day.
+Day D = 2026-03-10 (CET, UTC+1). Thresholds: SL 20 s, short abandon 5 s. Wrap-up: sales 10 s, support 30 s.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tvoxcc.insight.buckets import split
+from tvoxcc.insight.metrics import compute, totals
+from tvoxcc.insight.model import Contact, Dataset, Dimension, Event, Interval, NpsScore, Params
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+def t(clock: str, day: int = 10) -> datetime:
+    h, m, s = (int(x) for x in clock.split(":"))
+    return datetime(2026, 3, day, h, m, s, tzinfo=ROME)
+
+
+D, D1 = t("00:00:00"), t("00:00:00", 11)
+QUEUE_SERVICE = {"sales": "s-sales", "support": "s-care"}
+
+
+def c(id_: int, queue: str | None, offered: str, answered: str | None, ended: str, **kw: object) -> Contact:
+    end_day = kw.pop("end_day", 10)
+    service = QUEUE_SERVICE.get(queue or "", "s-sales")
+    return Contact(
+        id=id_,
+        channel=str(kw.pop("channel", "voice")),
+        offered_at=t(offered),
+        service=service,
+        queue=queue,
+        agent=kw.pop("agent", None),  # type: ignore[arg-type]
+        answered_at=t(answered) if answered else None,
+        ended_at=t(ended, int(end_day)),  # type: ignore[call-overload]
+        outcome=str(kw.pop("outcome", "answered" if answered else "abandoned")),
+    )
+
+
+CONTACTS = (
+    c(1, "sales", "09:00:00", "09:00:10", "09:05:10", agent="mario"),  # wait 10, talk 300, wrap 15 measured
+    c(2, "sales", "09:10:00", "09:10:30", "09:12:30", agent="mario"),  # wait 30 > SL, talk 120, wrap 10 (queue)
+    c(3, "sales", "09:20:00", None, "09:20:03"),  # short abandon (3 s)
+    c(4, "sales", "09:30:00", None, "09:30:15"),  # abandon within SL (15 s)
+    c(5, "sales", "09:40:00", None, "09:41:00"),  # abandon (60 s)
+    # spans midnight: counted on D, talk 600 whole, wait exactly 20 s = within SL, wrap 30 (queue)
+    c(6, "support", "23:58:00", "23:58:20", "00:08:20", agent="luigi", end_day=11),
+    c(7, "support", "10:00:00", "10:00:05", "10:03:05", agent="luigi", outcome="transferred"),  # wrap 40 (value)
+    c(8, None, "11:00:00", None, "11:01:00", outcome="abandoned-in-ivr"),  # never queued: not offered
+    c(9, "sales", "12:00:00", None, "12:01:05", outcome="callback"),  # became a callback: not abandoned
+    c(10, "support", "13:00:00", "13:30:00", "13:40:00", agent="mario", channel="mail"),  # wait 1800, talk 600
+)
+
+EVENTS = (
+    Event(t("09:05:10"), "item-completed", 1, "mario", "sales", value=300),
+    Event(t("09:05:10"), "wrapup-started", None, "mario"),
+    Event(t("09:05:25"), "wrapup-ended", None, "mario"),
+    Event(t("09:12:30"), "item-completed", 2, "mario", "sales", value=120),
+    Event(t("09:10:15"), "ring-no-answer", 2, "luigi", "sales"),
+    Event(t("10:03:05"), "item-completed", 7, "luigi", "support", value=180),
+    Event(t("10:03:05"), "wrapup-started", None, "luigi", value=40),
+    Event(t("12:01:00"), "callback-requested", 9, None, "sales", detail="+39021234"),
+    Event(t("14:00:00"), "callback-answered", 9, "mario", "sales"),
+    # pauses: one left open from the day before, lunch, and a break across midnight ended by logging out
+    Event(t("23:00:00", 9), "agent-paused", None, "mario", detail="meeting"),
+    Event(t("00:30:00"), "agent-unpaused", None, "mario"),
+    Event(t("12:30:00"), "agent-paused", None, "mario", detail="lunch"),
+    Event(t("13:15:00"), "agent-unpaused", None, "mario"),
+    Event(t("23:50:00"), "agent-paused", None, "luigi", detail="break"),
+    Event(t("00:10:00", 11), "agent-logged-out", None, "luigi"),
+)
+
+NPS = (
+    NpsScore(10, t("09:06:00"), 1, "mario"),
+    NpsScore(6, t("09:13:00"), 2, "mario"),
+    NpsScore(8, t("00:09:00", 11), 6, "luigi"),  # answered after midnight, counts with its call on D
+    NpsScore(9, t("10:04:00"), 7, None),  # no agent on the answer: the contact's agent (luigi)
+)
+
+DAY = Dataset(CONTACTS, EVENTS, NPS, QUEUE_SERVICE)
+WRAPUP = {"sales": 10.0, "support": 30.0}
+
+
+def params(interval: Interval = Interval.DAY) -> Params:
+    return Params(
+        start=D,
+        end=t("00:00:00", 12),
+        interval=interval,
+        tz=ROME,
+        sl_threshold_s=20,
+        short_abandon_s=5,
+        wrapup_s=WRAPUP,
+    )
+
+
+def test_tenant_day_figures_match_the_hand_computed_ones() -> None:
+    rows = compute(DAY, params(), Dimension.TENANT)
+    assert list(rows) == [("all", D), ("all", D1)]
+    f = rows[("all", D)]
+    assert (f.offered, f.answered, f.abandoned, f.short_abandoned) == (9, 5, 2, 1)
+    assert f.service_level == pytest.approx(3 / 8 * 100)  # ids 1, 6 (exactly 20 s), 7 over 9 - 1
+    assert f.service_level_abandons == pytest.approx(4 / 8 * 100)  # + id 4 abandoned at 15 s
+    assert f.asa_s == pytest.approx((10 + 30 + 20 + 5 + 1800) / 5)
+    assert f.longest_wait_s == 1800
+    assert f.handled == 5 and f.talk_s == 300 + 120 + 600 + 180 + 600
+    assert f.wrapup_s == 15 + 10 + 30 + 40 + 30
+    assert f.aht_s == pytest.approx((1800 + 125) / 5)
+    assert f.pause_s == {"meeting": 1800, "lunch": 2700, "break": 600}
+    assert (f.callbacks_requested, f.callbacks_completed, f.transfers, f.rona) == (1, 1, 1, 1)
+    assert (f.promoters, f.passives, f.detractors) == (2, 1, 1) and f.nps == pytest.approx(25.0)
+    after = rows[("all", D1)]
+    assert after.offered == 0 and after.talk_s == 0 and after.pause_s == {"break": 600}
+
+
+def test_by_agent_puts_unanswered_calls_on_the_none_row_and_rona_on_the_ringing_agent() -> None:
+    rows = compute(DAY, params(), Dimension.AGENT)
+    mario, luigi, nobody = rows[("mario", D)], rows[("luigi", D)], rows[("-", D)]
+    assert (mario.offered, mario.answered, mario.rona, mario.callbacks_completed) == (3, 3, 0, 1)
+    assert mario.pause_s == {"meeting": 1800, "lunch": 2700} and mario.nps == 0
+    assert (luigi.offered, luigi.answered, luigi.rona, luigi.transfers) == (2, 2, 1, 1)
+    assert luigi.nps == 50 and luigi.pause_s == {"break": 600}
+    assert (nobody.offered, nobody.abandoned, nobody.short_abandoned, nobody.callbacks_requested) == (4, 2, 1, 1)
+    assert totals(rows.values()).offered == 9
+
+
+def test_by_queue_service_and_channel() -> None:
+    queues = compute(DAY, params(), Dimension.QUEUE)
+    sales, support = queues[("sales", D)], queues[("support", D)]
+    assert (sales.offered, sales.answered, sales.service_level) == (6, 2, 20.0)
+    assert (sales.rona, sales.callbacks_requested, sales.callbacks_completed) == (1, 1, 1)
+    assert (support.offered, support.answered) == (3, 3)
+    assert support.service_level == pytest.approx(200 / 3)
+    assert sales.pause_s == {}  # pauses belong to agents
+    services = compute(DAY, params(), Dimension.SERVICE)
+    assert services[("s-sales", D)].offered == 6 and services[("s-care", D)].rona == 0
+    channels = compute(DAY, params(), Dimension.CHANNEL)
+    assert channels[("voice", D)].offered == 8 and channels[("mail", D)].asa_s == 1800
+
+
+def test_hourly_rows_bucket_calls_by_offer_time_and_cut_pauses_at_the_hour() -> None:
+    rows = compute(DAY, params(Interval.HOUR), Dimension.INTERVAL)
+    late = rows[("all", t("23:00:00"))]
+    assert late.offered == 1 and late.talk_s == 600  # the midnight call stays in its offer hour
+    assert late.pause_s == {"break": 600}
+    assert rows[("all", t("00:00:00", 11))].pause_s == {"break": 600}
+    assert rows[("all", t("09:00:00"))].offered == 5
+    quarter = compute(DAY, params(Interval.QUARTER), Dimension.INTERVAL)
+    assert quarter[("all", t("09:00:00"))].offered == 2 and quarter[("all", t("09:15:00"))].offered == 1
+
+
+def test_day_buckets_follow_the_tenant_clock_across_dst() -> None:
+    spring = datetime(2026, 3, 29, tzinfo=ROME)
+    pieces = list(split(spring, datetime(2026, 3, 30, tzinfo=ROME), Interval.DAY, ROME))
+    assert pieces == [(spring, 23 * 3600)]
+    # 00:00 to 04:00 on the clock is three real hours: 02:00 does not exist that night
+    hours = list(split(spring, spring + timedelta(hours=4), Interval.HOUR, ROME))
+    assert [(b.hour, s) for b, s in hours] == [(0, 3600), (1, 3600), (3, 3600)]
+
+
+def test_an_empty_report_has_no_rows_and_no_ratios() -> None:
+    assert compute(Dataset(), params(), Dimension.QUEUE) == {}
+    assert totals([]).service_level is None and totals([]).nps is None

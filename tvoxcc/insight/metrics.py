@@ -1,0 +1,300 @@
+"""Contact-center figures from interactions and their events: a pure function of its inputs.
+
+Definitions (every figure is per row key = (dimension value, interval bucket)):
+
+- **Bucketing.** Contact figures (offered … AHT, transfers, NPS) are bucketed by the contact's
+  ``offered_at`` in the tenant's time zone: a call offered at 23:58 and ended at 00:05 counts, with
+  all its talk and wrap-up time, on the day it was offered. Event figures (RONA, callbacks) are bucketed
+  by the event's time. Pause time is state time: it is cut at bucket boundaries and clipped to the report.
+- **offered**: inbound contacts that reached a queue (``queue`` set). Contacts that never left the IVR
+  are not offered to agents and do not count.
+- **answered**: offered with ``answered_at``. **wait** = (answered_at, else ended_at) − offered_at: for
+  voice the IVR time is part of the wait (the SQL path measures the same way, so both agree).
+- **abandoned**: offered, ended, not answered, not transferred and not turned into a callback, with
+  wait ≥ the short-abandon threshold. Shorter ones are **short_abandoned** (mis-dials, not lost
+  customers) and are left out of abandoned and of the service-level denominator.
+- **service_level** = answered with wait ≤ T / (offered − short_abandoned), in %.
+  **service_level_abandons** = (answered within T + abandoned within T) / (offered − short_abandoned):
+  the variant where a caller who gave up before T does not count against the center.
+- **ASA** = Σ wait of answered / answered. **longest_wait**: the largest wait of any offered contact.
+- **AHT** = (Σ talk + Σ wrap-up) / handled, handled = answered and ended; talk = ended_at − answered_at.
+  Wrap-up: a ``wrapup-started`` … ``wrapup-ended`` pair of the agent after the contact's
+  ``item-completed`` (the ACD's StartWrapup/EndWrapup); a lone ``wrapup-started`` with a value (seconds);
+  else the queue's configured wrap-up (``Params.wrapup_s``).
+- **pause_s** by activity code: from ``agent-paused`` (data.detail = code) to the next ``agent-unpaused``,
+  ``agent-logged-out`` or ``agent-paused`` (a code change) of the same agent; open at the end → clipped.
+  Pause time belongs to agents only: rows by queue, service or channel have none.
+- **callbacks_requested/completed**: ``callback-requested`` / ``callback-answered`` events.
+- **NPS** = (promoters 9–10 − detractors 0–6) / answers × 100; the survey counts on its contact's row
+  (its agent: the score's agent, else the contact's).
+- **transfers**: contacts with outcome ``transferred`` or a ``transferred`` event, once each. An answered
+  call that was transferred stays answered, an unanswered one is not abandoned.
+- **rona**: ``ring-no-answer`` events, on the row of the agent who did not answer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+
+from tvoxcc.insight.buckets import bucket_start, seconds, split
+from tvoxcc.insight.model import Contact, Dataset, Dimension, Event, Params
+
+NONE = "-"  # the row of contacts without a value for the dimension (e.g. unanswered calls by agent)
+ALL = "all"
+
+PAUSED, UNPAUSED, LOGGED_OUT = "agent-paused", "agent-unpaused", "agent-logged-out"
+COMPLETED, WRAPUP_STARTED, WRAPUP_ENDED = "item-completed", "wrapup-started", "wrapup-ended"
+CALLBACK_REQUESTED, CALLBACK_ANSWERED = "callback-requested", "callback-answered"
+RONA, TRANSFERRED = "ring-no-answer", "transferred"
+
+Key = tuple[str, datetime]
+
+
+@dataclass(slots=True)
+class Figures:
+    """Sums and counts; ratios are properties so rows can be merged into totals by adding."""
+
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    answered_in_sl: int = 0
+    abandoned_in_sl: int = 0
+    wait_answered_s: float = 0.0
+    longest_wait_s: float = 0.0
+    handled: int = 0
+    talk_s: float = 0.0
+    wrapup_s: float = 0.0
+    pause_s: dict[str, float] = field(default_factory=dict)
+    callbacks_requested: int = 0
+    callbacks_completed: int = 0
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+    transfers: int = 0
+    rona: int = 0
+
+    def add(self, other: Figures) -> None:
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "longest_wait_s":
+                self.longest_wait_s = max(mine, theirs)
+            elif isinstance(mine, dict):
+                for code, spent in theirs.items():
+                    mine[code] = mine.get(code, 0.0) + spent
+            else:
+                setattr(self, f.name, mine + theirs)
+
+    @property
+    def sl_base(self) -> int:
+        return self.offered - self.short_abandoned
+
+    @property
+    def service_level(self) -> float | None:
+        return _pct(self.answered_in_sl, self.sl_base)
+
+    @property
+    def service_level_abandons(self) -> float | None:
+        return _pct(self.answered_in_sl + self.abandoned_in_sl, self.sl_base)
+
+    @property
+    def abandon_rate(self) -> float | None:
+        return _pct(self.abandoned, self.sl_base)
+
+    @property
+    def asa_s(self) -> float | None:
+        return self.wait_answered_s / self.answered if self.answered else None
+
+    @property
+    def aht_s(self) -> float | None:
+        return (self.talk_s + self.wrapup_s) / self.handled if self.handled else None
+
+    @property
+    def nps_answers(self) -> int:
+        return self.promoters + self.passives + self.detractors
+
+    @property
+    def nps(self) -> float | None:
+        return _pct(self.promoters - self.detractors, self.nps_answers)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return 100.0 * part / whole if whole else None
+
+
+def compute(data: Dataset, params: Params, by: Dimension) -> dict[Key, Figures]:
+    """Every row of a report: (dimension value, interval bucket) -> figures, sorted by key."""
+    rows: defaultdict[Key, Figures] = defaultdict(Figures)
+    contacts = {c.id: c for c in data.contacts}
+    per_contact: defaultdict[int, list[Event]] = defaultdict(list)
+    for e in data.events:
+        if e.interaction_id is not None:
+            per_contact[e.interaction_id].append(e)
+    wrapups = _wrapups(data.events)
+
+    def bucket(at: datetime) -> datetime:
+        return bucket_start(at, params.interval, params.tz)
+
+    for c in data.contacts:
+        if params.start <= c.offered_at < params.end:
+            _count_contact(rows[(_contact_key(c, by), bucket(c.offered_at))], c, per_contact[c.id], wrapups, params)
+
+    for e in data.events:
+        if not params.start <= e.at < params.end or e.kind not in (RONA, CALLBACK_REQUESTED, CALLBACK_ANSWERED):
+            continue
+        group = _event_key(e, contacts.get(e.interaction_id or -1), data.queue_service, by)
+        if group is None:
+            continue
+        figures = rows[(group, bucket(e.at))]
+        if e.kind == RONA:
+            figures.rona += 1
+        elif e.kind == CALLBACK_REQUESTED:
+            figures.callbacks_requested += 1
+        else:
+            figures.callbacks_completed += 1
+
+    for score in data.nps:
+        contact = contacts.get(score.interaction_id or -1)
+        at = contact.offered_at if contact is not None else score.answered_at
+        if not params.start <= at < params.end:
+            continue
+        group = _nps_key(score.agent, contact, by)
+        figures = rows[(group, bucket(at))]
+        if score.score >= 9:
+            figures.promoters += 1
+        elif score.score >= 7:
+            figures.passives += 1
+        else:
+            figures.detractors += 1
+
+    if by in (Dimension.AGENT, Dimension.TENANT, Dimension.INTERVAL):
+        for agent, code, begin, end in _pauses(data.events, params):
+            group = agent if by is Dimension.AGENT else ALL
+            for slot, spent in split(begin, end, params.interval, params.tz):
+                pauses = rows[(group, slot)].pause_s
+                pauses[code] = pauses.get(code, 0.0) + spent
+    return dict(sorted(rows.items()))
+
+
+def totals(rows: Iterable[Figures]) -> Figures:
+    total = Figures()
+    for figures in rows:
+        total.add(figures)
+    return total
+
+
+def _count_contact(f: Figures, c: Contact, events: list[Event], wrapups: Mapping[int, float], params: Params) -> None:
+    kinds = {e.kind for e in events}
+    if c.outcome == TRANSFERRED or TRANSFERRED in kinds:
+        f.transfers += 1
+    if c.direction != "inbound" or c.queue is None:
+        return
+    f.offered += 1
+    end = c.answered_at or c.ended_at
+    wait = seconds(c.offered_at, end) if end is not None else None
+    if wait is not None:
+        f.longest_wait_s = max(f.longest_wait_s, wait)
+    within = wait is not None and wait <= params.sl_threshold_s
+    if c.answered_at is not None and wait is not None:
+        f.answered += 1
+        f.wait_answered_s += wait
+        f.answered_in_sl += within
+        if c.ended_at is not None:
+            f.handled += 1
+            f.talk_s += seconds(c.answered_at, c.ended_at)
+            f.wrapup_s += wrapups.get(c.id, params.wrapup_s.get(c.queue, 0.0))
+        return
+    gave_up = (
+        c.ended_at is not None
+        and c.outcome not in (TRANSFERRED, "callback")
+        and not kinds & {TRANSFERRED, CALLBACK_REQUESTED}
+    )
+    if gave_up and wait is not None:
+        if wait < params.short_abandon_s:
+            f.short_abandoned += 1
+        else:
+            f.abandoned += 1
+            f.abandoned_in_sl += within
+
+
+def _contact_key(c: Contact, by: Dimension) -> str:
+    value = {
+        Dimension.SERVICE: c.service,
+        Dimension.QUEUE: c.queue,
+        Dimension.CHANNEL: c.channel,
+        Dimension.AGENT: c.agent,
+    }.get(by, ALL)
+    return value or NONE
+
+
+def _event_key(e: Event, c: Contact | None, queue_service: Mapping[str, str], by: Dimension) -> str | None:
+    queue = e.queue or (c.queue if c else None)
+    if by is Dimension.AGENT:
+        return e.agent or NONE
+    if by is Dimension.QUEUE:
+        return queue or NONE
+    if by is Dimension.SERVICE:
+        return (queue_service.get(queue) if queue else None) or (c.service if c else None) or NONE
+    if by is Dimension.CHANNEL:
+        return c.channel if c else None  # an event without its contact has no channel: left out
+    return ALL
+
+
+def _nps_key(agent: str | None, c: Contact | None, by: Dimension) -> str:
+    if by is Dimension.AGENT:
+        return agent or (c.agent if c else None) or NONE
+    if c is None:
+        return ALL if by in (Dimension.TENANT, Dimension.INTERVAL) else NONE
+    return _contact_key(c, by)
+
+
+def _wrapups(events: Iterable[Event]) -> dict[int, float]:
+    """Measured wrap-up seconds per contact, from each agent's completed → wrap-up started/ended events."""
+    by_agent: defaultdict[str, list[Event]] = defaultdict(list)
+    for e in events:
+        if e.agent and e.kind in (COMPLETED, WRAPUP_STARTED, WRAPUP_ENDED):
+            by_agent[e.agent].append(e)
+    result: dict[int, float] = {}
+    for agent_events in by_agent.values():
+        last_completed: int | None = None
+        open_: tuple[int, Event] | None = None
+        for e in sorted(agent_events, key=lambda e: e.at):
+            if e.kind == COMPLETED:
+                last_completed = e.interaction_id
+            elif e.kind == WRAPUP_STARTED:
+                owner = e.interaction_id or last_completed
+                if open_ is not None and open_[1].value is not None:
+                    result[open_[0]] = open_[1].value
+                open_ = (owner, e) if owner is not None else None
+            elif open_ is not None:  # wrapup-ended
+                result[open_[0]] = seconds(open_[1].at, e.at)
+                open_ = None
+        if open_ is not None and open_[1].value is not None:
+            result[open_[0]] = open_[1].value
+    return result
+
+
+def _pauses(events: Iterable[Event], params: Params) -> list[tuple[str, str, datetime, datetime]]:
+    """(agent, code, begin, end) pause spans clipped to the report; events before it tell who was paused."""
+    spans: list[tuple[str, str, datetime, datetime]] = []
+    open_: dict[str, tuple[str, datetime]] = {}
+
+    def close(agent: str, at: datetime) -> None:
+        started = open_.pop(agent, None)
+        if started is None:
+            return
+        begin, end = max(started[1], params.start), min(at, params.end)
+        if begin < end:
+            spans.append((agent, started[0], begin, end))
+
+    for e in sorted((e for e in events if e.agent and e.kind in (PAUSED, UNPAUSED, LOGGED_OUT)), key=lambda e: e.at):
+        assert e.agent is not None
+        close(e.agent, e.at)
+        if e.kind == PAUSED:
+            open_[e.agent] = (e.detail or NONE, e.at)
+    for agent in list(open_):
+        close(agent, params.end)
+    return spans
