@@ -1,0 +1,50 @@
+"""An in-process SMTP server (aiosmtpd) that keeps every mail it accepts; stop/start simulates an outage."""
+
+from __future__ import annotations
+
+import email
+import threading
+from email.message import Message
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tvoxcc.mail.lab_dovecot import free_port
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.mails: list[Message] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        with self.lock:
+            self.mails.append(email.message_from_bytes(content))
+        return "250 OK"
+
+
+class SmtpSink:
+    def __init__(self) -> None:
+        self.port = free_port()  # Controller(port=0) does not work: pick one and keep it across restarts
+        self.handler = _Collector()
+        self.controller: Controller | None = None
+
+    @property
+    def mails(self) -> list[Message]:
+        with self.handler.lock:
+            return list(self.handler.mails)
+
+    def start(self) -> None:
+        controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        controller.start()
+        self.controller = controller
+
+    def stop(self) -> None:
+        controller, self.controller = self.controller, None
+        if controller is not None:
+            controller.stop()
+
+    def settings(self) -> dict[str, Any]:
+        return {"host": "127.0.0.1", "port": self.port, "tls": "none"}

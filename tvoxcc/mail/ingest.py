@@ -1,0 +1,190 @@
+"""Mail in: every new mail of an IMAP folder becomes a ticket message (or a stored rejection) exactly once.
+
+Each mail is stored in its own transaction together with the folder's ``last_uid``: a crash or a cut
+connection resumes after the last stored mail, never skipping one and never storing one twice;
+Message-ID dedup covers a renumbered folder (new UIDVALIDITY) and the same mail in two folders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tvoxcc.config import MailAccount
+from tvoxcc.mail.imap import ImapFolder, mailbox_key
+from tvoxcc.mail.parse import parse_mail
+from tvoxcc.mail.templates import MailTemplates
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.support.tickets import IngestOutcome, Mailbox, TicketError, ingest_mail
+
+log = logging.getLogger(__name__)
+
+FETCH_BATCH = 50
+
+
+@dataclass
+class IngestStats:
+    new_tickets: int = 0
+    added: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    reconnects: int = 0
+
+    def count(self, outcome: IngestOutcome) -> None:
+        field = {"new-ticket": "new_tickets", "added": "added", "duplicate": "duplicates", "rejected": "rejected"}[
+            outcome.action
+        ]
+        setattr(self, field, getattr(self, field) + 1)
+
+    @property
+    def stored(self) -> int:
+        return self.new_tickets + self.added + self.rejected
+
+
+async def resolve_mailbox(store: Store, account: MailAccount) -> Mailbox:
+    async with store.session() as session:
+        tenant = (await session.execute(select(m.Tenant).where(m.Tenant.name == account.tenant))).scalar_one_or_none()
+        if tenant is None:
+            raise TicketError(f"mail account {mailbox_key(account)}: unknown tenant {account.tenant!r}")
+        service_id = (
+            await session.execute(
+                select(m.Service.id).where(m.Service.tenant_id == tenant.id, m.Service.name == account.service)
+            )
+        ).scalar_one_or_none()
+        if service_id is None:
+            raise TicketError(
+                f"mail account {mailbox_key(account)}: tenant {account.tenant!r} has no service {account.service!r}"
+            )
+    return Mailbox(
+        tenant.id,
+        tenant.name,
+        tenant.display_name or tenant.name,
+        tenant.language,
+        service_id,
+        account.address,
+        mailbox_key(account),
+    )
+
+
+class MailboxIngester:
+    def __init__(
+        self,
+        store: Store,
+        account: MailAccount,
+        box: Mailbox,
+        templates: MailTemplates,
+        *,
+        clock: Callable[[], datetime],
+        poll_interval: float = 30.0,
+        reconnect_delay: float = 1.0,
+    ) -> None:
+        self.store, self.account, self.box, self.templates = store, account, box, templates
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.reconnect_delay = reconnect_delay
+        self.stats = IngestStats()
+        self._thread_stop = threading.Event()
+
+    async def _state(self, session: AsyncSession) -> m.MailboxState:
+        found = (
+            await session.execute(select(m.MailboxState).where(m.MailboxState.mailbox == self.box.key))
+        ).scalar_one_or_none()
+        if found is None:
+            found = m.MailboxState(mailbox=self.box.key, updated_at=self.clock())
+            session.add(found)
+        return found
+
+    async def _sync_uidvalidity(self, uidvalidity: int) -> int:
+        """The UID to resume after; a renumbered folder starts over (Message-ID dedup prevents doubles)."""
+        async with self.store.tenant(self.box.tenant_id) as session:
+            state = await self._state(session)
+            if state.uidvalidity != uidvalidity:
+                if state.uidvalidity:
+                    log.warning(
+                        "%s: UIDVALIDITY changed %d -> %d, rescanning", self.box.key, state.uidvalidity, uidvalidity
+                    )
+                state.uidvalidity, state.last_uid, state.updated_at = uidvalidity, 0, self.clock()
+            last_uid = state.last_uid
+            await session.commit()
+            return last_uid
+
+    async def _store_one(self, uidvalidity: int, uid: int, raw: bytes) -> None:
+        parsed = parse_mail(raw)
+        for attempt in range(3):
+            try:
+                async with self.store.tenant(self.box.tenant_id) as session:
+                    state = await self._state(session)
+                    if state.uidvalidity != uidvalidity or uid <= state.last_uid:
+                        return  # stored by an earlier pass
+                    outcome = await ingest_mail(
+                        session, self.box, parsed, uid=uid, now=self.clock(), templates=self.templates
+                    )
+                    state.last_uid, state.updated_at = uid, self.clock()
+                    await session.commit()
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                continue  # a concurrent writer took the ticket number or the Message-ID: look again
+            self.stats.count(outcome)
+            if outcome.action == "rejected":
+                log.info("%s uid %d: no ticket: %s", self.box.key, uid, outcome.reason)
+            return
+
+    async def catch_up(self, folder: ImapFolder, uidvalidity: int) -> int:
+        """Store every mail after the last stored UID; returns how many UIDs were handled."""
+        last_uid = await self._sync_uidvalidity(uidvalidity)
+        uids = await asyncio.to_thread(folder.uids_after, last_uid)
+        for start in range(0, len(uids), FETCH_BATCH):
+            chunk = uids[start : start + FETCH_BATCH]
+            raws = await asyncio.to_thread(folder.fetch, chunk)
+            for uid in chunk:
+                if uid in raws:  # expunged between SEARCH and FETCH: nothing to store
+                    await self._store_one(uidvalidity, uid, raws[uid])
+        return len(uids)
+
+    async def ingest_once(self) -> int:
+        """Connect, store what is new, disconnect. For the CLI, the demo and tests."""
+        folder = ImapFolder(self.account)
+        try:
+            uidvalidity = await asyncio.to_thread(folder.open)
+            return await self.catch_up(folder, uidvalidity)
+        finally:
+            await asyncio.to_thread(folder.close)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: catch up, then IDLE (or poll) for news; reconnect with backoff on any failure."""
+        delay = self.reconnect_delay
+        while not stop.is_set():
+            folder = ImapFolder(self.account)
+            try:
+                uidvalidity = await asyncio.to_thread(folder.open)
+                delay = self.reconnect_delay
+                while not stop.is_set():
+                    await self.catch_up(folder, uidvalidity)
+                    self._thread_stop.clear()
+                    waiter = asyncio.create_task(
+                        asyncio.to_thread(folder.wait_for_news, self.poll_interval, self._thread_stop)
+                    )
+                    stopper = asyncio.create_task(stop.wait())
+                    await asyncio.wait([waiter, stopper], return_when=asyncio.FIRST_COMPLETED)
+                    self._thread_stop.set()
+                    stopper.cancel()
+                    await waiter
+            except Exception as exc:
+                if stop.is_set():
+                    break
+                self.stats.reconnects += 1
+                log.warning("%s: %s: %s; reconnecting in %.1fs", self.box.key, type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+            finally:
+                await asyncio.to_thread(folder.close)

@@ -1,0 +1,90 @@
+"""Draining the durable outbox: due mails are sent, failures retried with exponential backoff.
+
+Delivery is at-least-once: a row is marked sent in its own commit right after the SMTP server
+accepted it. A crash in between resends it once more with the same Message-ID, which mail clients
+and our own ingest (Message-ID dedup) treat as the same mail. While SMTP is down nothing is lost:
+rows stay queued and are retried at 5 s, 10 s, 20 s… up to 10 minutes apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Protocol
+
+from sqlalchemy import select
+
+from tvoxcc.mail.smtp import build_message
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+
+log = logging.getLogger(__name__)
+
+BASE_DELAY = timedelta(seconds=5)
+MAX_DELAY = timedelta(minutes=10)
+MAX_ATTEMPTS = 50  # about 8 hours of retries, then the row is 'failed' for an admin to look at
+
+
+class MailSender(Protocol):
+    async def send(self, msg: EmailMessage) -> None: ...
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    failed: int = 0  # attempts that failed this pass (rows stay queued unless out of attempts)
+
+
+def backoff(attempts: int) -> timedelta:
+    delay: timedelta = BASE_DELAY * (2 ** max(0, attempts - 1))
+    return min(delay, MAX_DELAY)
+
+
+async def drain_outbox(
+    store: Store, sender: MailSender, *, now: Callable[[], datetime], batch: int = 100
+) -> DrainResult:
+    """One pass over every tenant's due mails. Stops early at the first failure: SMTP is likely down."""
+    result = DrainResult()
+    async with store.session() as session:
+        due = (
+            (
+                await session.execute(
+                    select(m.OutboxMail.id)
+                    .where(m.OutboxMail.status == "queued", m.OutboxMail.next_attempt_at <= now())
+                    .order_by(m.OutboxMail.id)
+                    .limit(batch)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for row_id in due:
+        async with store.session() as session:
+            row = await session.get(m.OutboxMail, row_id)
+            if row is None or row.status != "queued":
+                continue  # another drainer took it
+            try:
+                await sender.send(build_message(row))
+            except Exception as exc:
+                row.attempts += 1
+                row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                row.next_attempt_at = now() + backoff(row.attempts)
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = "failed"
+                await session.commit()
+                log.warning(
+                    "outbox mail %s to %s not sent (attempt %d): %s",
+                    row.id,
+                    row.to_address,
+                    row.attempts,
+                    row.last_error,
+                )
+                result.failed += 1
+                break
+            row.status, row.sent_at, row.attempts = "sent", now(), row.attempts + 1
+            await session.commit()
+            result.sent += 1
+    return result

@@ -1,0 +1,53 @@
+"""Sending one mail with aiosmtplib, configured from [mail.smtp]."""
+
+from __future__ import annotations
+
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from aiosmtplib import send
+
+from tvoxcc.config import SmtpSettings
+from tvoxcc.store.models import OutboxMail
+
+
+def build_message(row: OutboxMail) -> EmailMessage:
+    """The RFC 5322 mail for an outbox row: its Message-ID, In-Reply-To and References make replies thread."""
+    msg = EmailMessage()
+    msg["From"] = row.from_address
+    msg["To"] = row.to_address
+    msg["Subject"] = row.subject
+    msg["Message-ID"] = row.message_id
+    msg["Date"] = format_datetime(row.created_at)
+    if row.in_reply_to:
+        msg["In-Reply-To"] = row.in_reply_to
+    if row.references:
+        msg["References"] = " ".join(row.references)
+    # Our own mails must not trigger auto-replies (RFC 3834) — and our filter drops any that come back.
+    msg["Auto-Submitted"] = "auto-replied" if row.kind == "ack" else "no"
+    msg.set_content(row.body_text)
+    return msg
+
+
+class SmtpSender:
+    def __init__(
+        self, settings: SmtpSettings, *, timeout: float = 15.0, tls_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self.tls_context = tls_context
+
+    async def send(self, msg: EmailMessage) -> None:
+        s = self.settings
+        await send(
+            msg,
+            hostname=s.host,
+            port=s.port,
+            username=s.user,
+            password=s.password.get_secret_value() if s.password else None,
+            use_tls=s.tls == "ssl",
+            start_tls=s.tls == "starttls",
+            tls_context=self.tls_context,
+            timeout=self.timeout,
+        )

@@ -1,0 +1,210 @@
+"""What agents do with tickets: list the queue, read a thread, reply, add a note, change the status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tvoxcc.mail.templates import MailTemplates
+from tvoxcc.store import models as m
+from tvoxcc.support.ids import new_message_id
+from tvoxcc.support.threading import after_agent_reply, check_status_change, ticket_tag, with_tag
+from tvoxcc.support.tickets import MakeId, TicketError, queue_outbound
+
+WORKING_STATUSES = ("new", "open", "pending-customer")
+
+
+async def ticket_by_number(session: AsyncSession, number: int) -> m.Ticket:
+    ticket = (await session.execute(select(m.Ticket).where(m.Ticket.number == number))).scalar_one_or_none()
+    if ticket is None:
+        raise TicketError(f"no ticket T-{number}")
+    return ticket
+
+
+async def queue_rows(session: AsyncSession, *, include_all: bool = False) -> list[dict[str, Any]]:
+    query = select(m.Ticket, m.ContactEmail.email).outerjoin(
+        m.ContactEmail, m.ContactEmail.contact_id == m.Ticket.contact_id
+    )
+    if not include_all:
+        query = query.where(m.Ticket.status.in_(WORKING_STATUSES))
+    rows = (await session.execute(query.order_by(m.Ticket.number))).all()
+    seen: dict[int, dict[str, Any]] = {}
+    for ticket, email in rows:
+        seen.setdefault(
+            ticket.number,
+            {
+                "number": f"T-{ticket.number}",
+                "status": ticket.status,
+                "customer": email or "",
+                "subject": ticket.subject,
+                "updated": ticket.updated_at.isoformat(timespec="seconds"),
+            },
+        )
+    return list(seen.values())
+
+
+async def thread_of(session: AsyncSession, number: int) -> dict[str, Any]:
+    ticket = await ticket_by_number(session, number)
+    messages = (
+        (
+            await session.execute(
+                select(m.TicketMessage).where(m.TicketMessage.ticket_id == ticket.id).order_by(m.TicketMessage.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    ids = [msg.id for msg in messages]
+    attachments = (
+        (await session.execute(select(m.Attachment).where(m.Attachment.message_id.in_(ids)))).scalars().all()
+        if ids
+        else []
+    )
+    outbox = {
+        o.message_id: o.status
+        for o in (await session.execute(select(m.OutboxMail).where(m.OutboxMail.ticket_id == ticket.id))).scalars()
+    }
+    return {
+        "number": f"T-{ticket.number}",
+        "status": ticket.status,
+        "subject": ticket.subject,
+        "messages": [
+            {
+                "kind": msg.kind,
+                "author": msg.author,
+                "at": msg.created_at.isoformat(timespec="seconds"),
+                "subject": msg.subject,
+                "message_id": msg.message_id,
+                "in_reply_to": msg.in_reply_to,
+                "delivery": outbox.get(msg.message_id or ""),
+                "body": msg.body_text,
+                "attachments": [
+                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                    for a in attachments
+                    if a.message_id == msg.id
+                ],
+            }
+            for msg in messages
+        ],
+    }
+
+
+async def _mailbox_address(session: AsyncSession, ticket: m.Ticket) -> str:
+    # The address the customer first wrote to is the one we answer from.
+    address = (
+        await session.execute(
+            select(m.Interaction.to_address)
+            .where(m.Interaction.ticket_id == ticket.id, m.Interaction.direction == "inbound")
+            .order_by(m.Interaction.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if not address:
+        raise TicketError(f"ticket T-{ticket.number} has no inbound mail to answer")
+    return address
+
+
+async def reply(
+    session: AsyncSession,
+    number: int,
+    body: str,
+    *,
+    tenant_name: str,
+    tenant_display: str,
+    agent: str,
+    now: datetime,
+    templates: MailTemplates,
+    make_id: MakeId = new_message_id,
+) -> m.OutboxMail:
+    """Queue an agent's answer quoting the customer's last mail; the ticket waits for the customer."""
+    if not body.strip():
+        raise TicketError("empty reply: nothing queued")
+    ticket = await ticket_by_number(session, number)
+    if ticket.status == "closed":
+        raise TicketError(f"ticket T-{number} is closed")
+    last = (
+        await session.execute(
+            select(m.TicketMessage)
+            .where(m.TicketMessage.ticket_id == ticket.id, m.TicketMessage.kind == "inbound")
+            .order_by(m.TicketMessage.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if last is None:
+        raise TicketError(f"ticket T-{number} has no customer mail to answer")
+    contact = await session.get(m.Contact, ticket.contact_id) if ticket.contact_id else None
+    language = contact.language if contact is not None else None
+    text = templates.render(
+        "reply",
+        tenant_name,
+        language,
+        body=body.strip(),
+        agent=agent,
+        tenant_display=tenant_display,
+        tag=ticket_tag(number),
+        quoted=last.body_text,
+        quoted_author=last.author,
+        quoted_date=last.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    outbox = await queue_outbound(
+        session,
+        ticket,
+        kind="reply",
+        from_address=await _mailbox_address(session, ticket),
+        to_address=last.author,
+        subject=f"Re: {with_tag(ticket.subject, number)}",
+        body=text,
+        replying_to=last,
+        author=agent,
+        now=now,
+        make_id=make_id,
+    )
+    ticket.status = after_agent_reply(ticket.status)
+    ticket.first_responded_at = ticket.first_responded_at or now
+    ticket.updated_at = now
+    return outbox
+
+
+async def note(session: AsyncSession, number: int, body: str, *, agent: str, now: datetime) -> None:
+    """An internal note: part of the thread and the journey, never mailed."""
+    if not body.strip():
+        raise TicketError("empty note")
+    ticket = await ticket_by_number(session, number)
+    interaction = m.Interaction(
+        channel="mail",
+        direction="internal",
+        ticket_id=ticket.id,
+        contact_id=ticket.contact_id,
+        service_id=ticket.service_id,
+        offered_at=now,
+        created_at=now,
+    )
+    session.add(interaction)
+    await session.flush()
+    session.add(
+        m.TicketMessage(
+            ticket_id=ticket.id,
+            interaction_id=interaction.id,
+            kind="note",
+            author=agent[:254],
+            body_text=body.strip(),
+            created_at=now,
+        )
+    )
+    ticket.updated_at = now
+
+
+async def set_status(session: AsyncSession, number: int, status: str, *, now: datetime) -> str:
+    ticket = await ticket_by_number(session, number)
+    problem = check_status_change(ticket.status, status)
+    if problem:
+        raise TicketError(f"T-{number}: {problem}")
+    previous, ticket.status, ticket.updated_at = ticket.status, status, now
+    if status == "solved":
+        ticket.solved_at = now
+    if status == "closed":
+        ticket.closed_at = now
+    return previous

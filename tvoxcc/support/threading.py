@@ -1,0 +1,80 @@
+"""Which ticket a mail belongs to, and what a message does to a ticket's status. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+TICKET_TAG = re.compile(r"\[#T-(\d{1,9})\]")
+STATUSES = ("new", "open", "pending-customer", "solved", "closed")
+
+
+def ticket_tag(number: int) -> str:
+    return f"[#T-{number}]"
+
+
+def tagged_number(subject: str) -> int | None:
+    match = TICKET_TAG.search(subject)
+    return int(match.group(1)) if match else None
+
+
+def with_tag(subject: str, number: int) -> str:
+    """The subject carrying the ticket's tag exactly once, with one 'Re:'-free base."""
+    base = TICKET_TAG.sub("", subject).strip()
+    return f"{ticket_tag(number)} {base}".strip()
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    ticket_id: int | None  # None: open a new ticket
+    reason: str  # in-reply-to | references | subject-tag | new
+
+
+def choose_thread(
+    in_reply_to: str | None,
+    references: Sequence[str],
+    subject: str,
+    ticket_of_message: Mapping[str, int],
+    ticket_of_number: Mapping[int, int],
+    closed_tickets: frozenset[int] = frozenset(),
+) -> ThreadChoice:
+    """Headers first (the most specific, newest reference wins), then the subject tag, else a new ticket.
+
+    ``ticket_of_message`` maps known Message-IDs to ticket ids, ``ticket_of_number`` ticket numbers to ids.
+    A closed ticket is never reopened by mail: the customer gets a new ticket.
+    """
+    if in_reply_to and in_reply_to in ticket_of_message:
+        found = ticket_of_message[in_reply_to]
+        if found not in closed_tickets:
+            return ThreadChoice(found, "in-reply-to")
+    for ref in reversed(references):
+        found_ref = ticket_of_message.get(ref)
+        if found_ref is not None and found_ref not in closed_tickets:
+            return ThreadChoice(found_ref, "references")
+    number = tagged_number(subject)
+    if number is not None and number in ticket_of_number:
+        found_tag = ticket_of_number[number]
+        if found_tag not in closed_tickets:
+            return ThreadChoice(found_tag, "subject-tag")
+    return ThreadChoice(None, "new")
+
+
+def after_customer_message(status: str) -> str:
+    """A customer writing again means the ball is back with us."""
+    return "open" if status in ("pending-customer", "solved") else status
+
+
+def after_agent_reply(status: str) -> str:
+    return "pending-customer" if status != "closed" else status
+
+
+def check_status_change(current: str, wanted: str) -> str | None:
+    """Why an agent may not move a ticket from ``current`` to ``wanted``, or None when allowed."""
+    if wanted not in STATUSES:
+        return f"unknown status {wanted!r}: use one of {', '.join(STATUSES)}"
+    if current == "closed" and wanted != "closed":
+        return "a closed ticket stays closed: a new mail from the customer opens a new ticket"
+    if wanted == "new" and current != "new":
+        return "a ticket cannot go back to 'new'"
+    return None
