@@ -1,0 +1,323 @@
+"""Loading a tenant's facts for a time range, and the report's basic counts aggregated in SQL.
+
+Two paths:
+
+- ``load_dataset`` reads interactions by ``(tenant_id, offered_at)`` and only the event kinds the core
+  uses by ``(tenant_id, at)`` (both indexed), so ``tvoxcc.insight.metrics`` can compute every figure.
+- ``basic_counts`` leaves the rows in the database: it groups by the dimension and by 15-minute UTC slot
+  in SQL, and rolls slots up to the tenant's local intervals in Python. Every real time zone is offset
+  from UTC by a multiple of 15 minutes, so the roll-up is exact for 15m/1h/1d intervals without SQL time
+  zone support (SQLite has none). It gives the contact counts, waits and talk time; not pauses, NPS, RONA.
+  It tells abandons from transfers and callbacks by the interaction's outcome only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from tvoxcc.admin.errors import AdminError
+from tvoxcc.insight.buckets import bucket_start
+from tvoxcc.insight.metrics import (
+    ALL,
+    CALLBACK_ANSWERED,
+    CALLBACK_REQUESTED,
+    COMPLETED,
+    LOGGED_OUT,
+    NONE,
+    PAUSED,
+    RONA,
+    TRANSFERRED,
+    UNPAUSED,
+    WRAPUP_ENDED,
+    WRAPUP_STARTED,
+    Figures,
+    Key,
+)
+from tvoxcc.insight.model import Contact, Dataset, Dimension, Event, Interval, NpsScore, Params
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+
+QUEUED = "item-queued"
+# Only the kinds the core reads: IVR nodes, digits and offers are most of the log and are not needed.
+USED_KINDS = (
+    QUEUED,
+    COMPLETED,
+    WRAPUP_STARTED,
+    WRAPUP_ENDED,
+    PAUSED,
+    UNPAUSED,
+    LOGGED_OUT,
+    CALLBACK_REQUESTED,
+    CALLBACK_ANSWERED,
+    RONA,
+    TRANSFERRED,
+)
+# A call offered before the end of the range may end, be surveyed or wrapped up after it; a pause begun
+# before the start may still be running. Events this far outside the range are read for that.
+MARGIN = timedelta(days=1)
+SLOT_S = 900
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: int
+    name: str
+    tz: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    services: dict[int, str]
+    queues: dict[int, str]
+    agents: dict[int, str]
+    queue_service: dict[str, str]  # queue name -> service name
+    wrapup_s: dict[str, float]  # queue name -> configured wrap-up
+
+
+async def find_tenant(store: Store, name: str) -> Tenant:
+    async with store.session() as session:
+        row = (await session.execute(select(m.Tenant.id, m.Tenant.timezone).where(m.Tenant.name == name))).first()
+    if row is None:
+        raise AdminError(f"unknown tenant {name!r}")
+    return Tenant(row.id, name, ZoneInfo(row.timezone or "UTC"))
+
+
+async def load_names(store: Store, tenant_id: int) -> Names:
+    async with store.tenant(tenant_id) as s:
+        services = {r.id: r.name for r in await s.execute(select(m.Service.id, m.Service.name))}
+        queue_rows = (await s.execute(select(m.Queue.id, m.Queue.name, m.Queue.service_id, m.Queue.wrapup_s))).all()
+        agents = {r.id: r.name for r in await s.execute(select(m.Agent.id, m.Agent.name))}
+    return Names(
+        services=services,
+        queues={r.id: r.name for r in queue_rows},
+        agents=agents,
+        queue_service={r.name: services[r.service_id] for r in queue_rows if r.service_id in services},
+        wrapup_s={r.name: float(r.wrapup_s) for r in queue_rows},
+    )
+
+
+async def load_dataset(store: Store, tenant_id: int, start: datetime, end: datetime, names: Names) -> Dataset:
+    """The contacts offered in [start, end) with the events and surveys the core needs for them."""
+    async with store.tenant(tenant_id) as s:
+        events = (
+            await s.execute(
+                select(
+                    m.InteractionEvent.at,
+                    m.InteractionEvent.kind,
+                    m.InteractionEvent.interaction_id,
+                    m.InteractionEvent.agent_id,
+                    m.InteractionEvent.queue_id,
+                    m.InteractionEvent.data,
+                ).where(
+                    m.InteractionEvent.tenant_id == tenant_id,
+                    m.InteractionEvent.at >= start - MARGIN,
+                    m.InteractionEvent.at < end + MARGIN,
+                    m.InteractionEvent.kind.in_(USED_KINDS),
+                )
+            )
+        ).all()
+        rows = (
+            await s.execute(
+                select(
+                    m.Interaction.id,
+                    m.Interaction.channel,
+                    m.Interaction.direction,
+                    m.Interaction.service_id,
+                    m.Interaction.queue_id,
+                    m.Interaction.agent_id,
+                    m.Interaction.offered_at,
+                    m.Interaction.answered_at,
+                    m.Interaction.ended_at,
+                    m.Interaction.outcome,
+                ).where(
+                    m.Interaction.tenant_id == tenant_id,
+                    m.Interaction.offered_at >= start,
+                    m.Interaction.offered_at < end,
+                )
+            )
+        ).all()
+        nps_rows = (
+            await s.execute(
+                select(m.NpsAnswer.score, m.NpsAnswer.answered_at, m.NpsAnswer.interaction_id, m.NpsAnswer.agent_id)
+                .where(m.NpsAnswer.tenant_id == tenant_id)
+                .where(m.NpsAnswer.answered_at >= start - MARGIN, m.NpsAnswer.answered_at < end + MARGIN)
+            )
+        ).all()
+    # An abandoned call has no queue on its row (set when answered): its first item-queued event says.
+    queued: dict[int, int] = {}
+    for e in sorted(events, key=lambda e: e.at):
+        if e.kind == QUEUED and e.interaction_id is not None and e.queue_id is not None:
+            queued.setdefault(e.interaction_id, e.queue_id)
+    contacts = []
+    for r in rows:
+        queue = names.queues.get(r.queue_id or queued.get(r.id, -1))
+        service = names.services.get(r.service_id or -1) or (names.queue_service.get(queue) if queue else None)
+        contacts.append(
+            Contact(
+                id=r.id,
+                channel=r.channel,
+                direction=r.direction,
+                offered_at=r.offered_at,
+                service=service,
+                queue=queue,
+                agent=names.agents.get(r.agent_id or -1),
+                answered_at=r.answered_at,
+                ended_at=r.ended_at,
+                outcome=r.outcome,
+            )
+        )
+    return Dataset(
+        contacts=tuple(contacts),
+        events=tuple(_event(e, names) for e in events),
+        nps=tuple(
+            NpsScore(r.score, r.answered_at, r.interaction_id, names.agents.get(r.agent_id or -1)) for r in nps_rows
+        ),
+        queue_service=names.queue_service,
+    )
+
+
+def _event(e: Any, names: Names) -> Event:
+    data = e.data if isinstance(e.data, dict) else {}
+    value = data.get("value")
+    return Event(
+        at=e.at,
+        kind=e.kind,
+        interaction_id=e.interaction_id,
+        agent=names.agents.get(e.agent_id or -1),
+        queue=names.queues.get(e.queue_id or -1),
+        detail=str(data.get("detail") or ""),
+        value=float(value) if isinstance(value, int | float) else None,
+    )
+
+
+def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
+    if dialect == "sqlite":
+        return cast(func.strftime("%s", column), Integer)
+    return func.extract("epoch", column)
+
+
+def _seconds(begin: Any, end: Any, dialect: str) -> ColumnElement[Any]:
+    if dialect == "sqlite":
+        # julianday is a float of days: rounding to the millisecond keeps a 20.000 s wait at exactly 20
+        return func.round((func.julianday(end) - func.julianday(begin)) * 86400.0, 3)
+    return cast(func.extract("epoch", end - begin), Float)
+
+
+async def basic_counts(store: Store, tenant_id: int, params: Params, by: Dimension, names: Names) -> dict[Key, Figures]:
+    """Offered/answered/abandoned/SL/ASA/talk per (dimension value, interval), aggregated by the database."""
+    async with store.tenant(tenant_id) as s:
+        rows = await _aggregate(s, store.engine.dialect.name, tenant_id, params, by)
+    label = {
+        Dimension.QUEUE: names.queues,
+        Dimension.AGENT: names.agents,
+        Dimension.SERVICE: names.services,
+    }.get(by)
+    result: defaultdict[Key, Figures] = defaultdict(Figures)
+    for r in rows:
+        slot = datetime.fromtimestamp(int(r.slot) * SLOT_S, UTC)
+        if label is not None:
+            group = label.get(r.grp, NONE) if r.grp is not None else NONE
+        else:
+            group = str(r.grp) if r.grp is not None else NONE
+        result[(group, bucket_start(slot, params.interval, params.tz))].add(
+            Figures(
+                offered=int(r.offered),
+                answered=int(r.answered or 0),
+                abandoned=int(r.abandoned or 0),
+                short_abandoned=int(r.short_abandoned or 0),
+                answered_in_sl=int(r.answered_in_sl or 0),
+                abandoned_in_sl=int(r.abandoned_in_sl or 0),
+                wait_answered_s=float(r.wait_answered or 0),
+                longest_wait_s=float(r.longest_wait or 0),
+                handled=int(r.handled or 0),
+                talk_s=float(r.talk or 0),
+            )
+        )
+    return dict(sorted(result.items()))
+
+
+async def _aggregate(s: AsyncSession, dialect: str, tenant_id: int, params: Params, by: Dimension) -> list[Any]:
+    i = m.Interaction
+    first_queue = (
+        select(m.InteractionEvent.interaction_id.label("iid"), func.min(m.InteractionEvent.queue_id).label("qid"))
+        .where(
+            m.InteractionEvent.tenant_id == tenant_id,
+            m.InteractionEvent.at >= params.start,
+            m.InteractionEvent.at < params.end + MARGIN,
+            m.InteractionEvent.kind == QUEUED,
+        )
+        .group_by(m.InteractionEvent.interaction_id)
+        .subquery()
+    )
+    queue = func.coalesce(i.queue_id, first_queue.c.qid)
+    group: Any = {
+        Dimension.QUEUE: queue,
+        Dimension.AGENT: i.agent_id,
+        Dimension.SERVICE: i.service_id,
+        Dimension.CHANNEL: i.channel,
+    }.get(by, literal(ALL))
+    wait = _seconds(i.offered_at, func.coalesce(i.answered_at, i.ended_at), dialect)
+    answered = i.answered_at.is_not(None)
+    gave_up = and_(
+        i.answered_at.is_(None),
+        i.ended_at.is_not(None),
+        or_(i.outcome.is_(None), i.outcome.not_in((TRANSFERRED, "callback"))),
+    )
+    within = wait <= params.sl_threshold_s
+    short = wait < params.short_abandon_s
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.sum(case((condition, 1), else_=0))
+
+    slot = (
+        _epoch(i.offered_at, dialect) / SLOT_S
+        if dialect == "sqlite"
+        else func.floor(_epoch(i.offered_at, dialect) / SLOT_S)
+    )
+    stmt = (
+        select(
+            group.label("grp"),
+            slot.label("slot"),
+            func.count().label("offered"),
+            count(answered).label("answered"),
+            count(and_(gave_up, ~short)).label("abandoned"),
+            count(and_(gave_up, short)).label("short_abandoned"),
+            count(and_(answered, within)).label("answered_in_sl"),
+            count(and_(gave_up, ~short, within)).label("abandoned_in_sl"),
+            func.sum(case((answered, wait), else_=0.0)).label("wait_answered"),
+            func.max(wait).label("longest_wait"),
+            count(and_(answered, i.ended_at.is_not(None))).label("handled"),
+            func.sum(
+                case((and_(answered, i.ended_at.is_not(None)), _seconds(i.answered_at, i.ended_at, dialect)), else_=0.0)
+            ).label("talk"),
+        )
+        .select_from(i)
+        .outerjoin(first_queue, first_queue.c.iid == i.id)
+        .where(
+            i.tenant_id == tenant_id,
+            i.offered_at >= params.start,
+            i.offered_at < params.end,
+            i.direction == "inbound",
+            queue.is_not(None),
+        )
+        .group_by(group, slot)
+    )
+    return list((await s.execute(stmt)).all())
+
+
+def day_range(first: datetime, last: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[first local midnight, the local midnight after ``last``) as UTC."""
+    start = datetime(first.year, first.month, first.day, tzinfo=tz)
+    end = datetime(last.year, last.month, last.day, tzinfo=tz).replace(tzinfo=None) + timedelta(days=1)
+    return start.astimezone(UTC), end.replace(tzinfo=tz).astimezone(UTC)
+
+
+__all__ = ["Interval", "Names", "Tenant", "basic_counts", "day_range", "find_tenant", "load_dataset", "load_names"]
