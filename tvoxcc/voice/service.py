@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from tvoxcc.agi.routes.agent import agent_routes
+from tvoxcc.agi.routes import all_routes
 from tvoxcc.agi.server import build_server
 from tvoxcc.ari import AriClient
 from tvoxcc.config import Settings
@@ -31,7 +31,7 @@ async def main_host(
     async with AriClient.from_settings(settings) as ari:
         acd = AcdQueue(ari, AcdDirectory(store), clock, queue_log=settings.data_dir / "queue_log")
         app = VoiceApp(ari, Directory(store), handoff=acd, clock=clock)
-        agi = build_server(settings, agent_routes(acd))
+        agi = build_server(settings, all_routes(store, acd))
         await agi.start(settings.agi.host, settings.agi.port)
         runner = asyncio.create_task(app.run(), name="voice-app")
         try:
