@@ -7,6 +7,7 @@ passwords. Started in its own session and stopped by process group: its children
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -142,10 +143,8 @@ class LabDovecot:
                 process.wait(5)
         if process is not None:
             # imap children keep serving clients after the master exits: end the whole group.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             if process.stderr:
                 process.stderr.close()
         if remove:

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.support.ids import new_message_id
-from tvoxcc.support.threading import after_agent_reply, check_status_change, ticket_tag, with_tag
+from tvoxcc.support.threading import STATUSES, after_agent_reply, check_status_change, ticket_tag, with_tag
 from tvoxcc.support.tickets import MakeId, TicketError, queue_outbound
 
 WORKING_STATUSES = ("new", "open", "pending-customer")
+STATUS_CHOICES = STATUSES
 
 
 async def ticket_by_number(session: AsyncSession, number: int) -> m.Ticket:

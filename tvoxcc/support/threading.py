@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 TICKET_TAG = re.compile(r"\[#T-(\d{1,9})\]")
+# Re:, Fwd:, and their Italian, German and Nordic forms (R:, I:, AW:, WG:, SV:), repeated.
+_REPLY_PREFIXES = re.compile(r"^(?:(?:re|fwd?|r|i|aw|wg|sv)\s*:\s*)+", re.IGNORECASE)
 STATUSES = ("new", "open", "pending-customer", "solved", "closed")
 
 
@@ -20,8 +22,9 @@ def tagged_number(subject: str) -> int | None:
 
 
 def with_tag(subject: str, number: int) -> str:
-    """The subject carrying the ticket's tag exactly once, with one 'Re:'-free base."""
-    base = TICKET_TAG.sub("", subject).strip()
+    """The subject carrying the ticket's tag exactly once, without the reply prefixes mail clients stack up."""
+    base = " ".join(TICKET_TAG.sub("", subject).split())
+    base = _REPLY_PREFIXES.sub("", base)
     return f"{ticket_tag(number)} {base}".strip()
 
 

@@ -1,0 +1,220 @@
+"""`tvoxcc support`: the mail service (IMAP in, SMTP out) and the ticket desk."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from tvoxcc.admin.errors import AdminError
+from tvoxcc.cli._common import (
+    emit_json,
+    emit_table,
+    json_option,
+    open_store,
+    run,
+    settings_of,
+    tenant_option,
+    with_store,
+)
+from tvoxcc.mail.service import run_once, run_service, templates_for
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.store.types import utcnow
+from tvoxcc.support import desk
+from tvoxcc.support.tickets import TicketError
+
+number_argument = click.argument("number")
+
+
+def _number(text: str) -> int:
+    digits = text.upper().removeprefix("T-").removeprefix("#T-")
+    if not digits.isdigit():
+        raise AdminError(f"bad ticket number {text!r}: use e.g. T-1001 or 1001")
+    return int(digits)
+
+
+async def _tenant(store: Store, name: str) -> m.Tenant:
+    async with store.session() as session:
+        tenant = (await session.execute(select(m.Tenant).where(m.Tenant.name == name))).scalar_one_or_none()
+    if tenant is None:
+        raise AdminError(f"unknown tenant {name!r}")
+    return tenant
+
+
+def _on_desk(ctx: click.Context, tenant_name: str, action: Any) -> Any:
+    """Run ``action(session, tenant)`` in one tenant-scoped transaction; a TicketError is a one-line error."""
+
+    async def go(store: Store) -> Any:
+        tenant = await _tenant(store, tenant_name)
+        async with store.tenant(tenant.id) as session:
+            try:
+                result = await action(session, tenant)
+            except TicketError as exc:
+                raise AdminError(str(exc)) from exc
+            await session.commit()
+            return result
+
+    return with_store(ctx, go)
+
+
+def _text(file: str | None, message: str | None, what: str) -> str:
+    if message is not None:
+        return message
+    if file == "-":
+        return click.get_text_stream("stdin").read()
+    if file is not None:
+        try:
+            return Path(file).read_text()
+        except OSError as exc:
+            raise AdminError(f"cannot read {file}: {exc.strerror}") from exc
+    edited = click.edit(f"\n# Write the {what} above. Lines starting with '#' are dropped.\n")
+    if edited is None:
+        raise AdminError(f"no {what} written: nothing done")
+    return "\n".join(line for line in edited.splitlines() if not line.startswith("#"))
+
+
+text_options = [
+    click.option("--file", "-f", "file", help="Read the text from FILE ('-' for stdin); default: $EDITOR."),
+    click.option("--message", "-m", "message", help="The text itself."),
+    click.option("--agent", default="agent", show_default=True, help="Who writes it."),
+]
+
+
+def _with_text_options(command: Any) -> Any:
+    for option in reversed(text_options):
+        command = option(command)
+    return command
+
+
+@click.group()
+def support() -> None:
+    """Mail channel and support tickets."""
+
+
+@support.command("run")
+@click.option("--once", is_flag=True, help="One ingest pass over every mailbox and one outbox pass, then exit.")
+@click.option("--poll", default=30.0, show_default=True, help="Seconds between checks when the server has no IDLE.")
+@click.pass_context
+def run_(ctx: click.Context, once: bool, poll: float) -> None:
+    """The Support host service: ingest every configured mailbox and send the outbox, until SIGTERM."""
+    settings = settings_of(ctx)
+    if not settings.mail.accounts:
+        raise AdminError("no [[mail.accounts]] configured: nothing to ingest")
+    logging.basicConfig(level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def go() -> None:
+        async with open_store(settings) as store:
+            try:
+                if once:
+                    stats, drained = await run_once(settings, store)
+                    click.echo(
+                        f"new tickets {stats.new_tickets}, added {stats.added}, rejected {stats.rejected}, "
+                        f"duplicates {stats.duplicates}; sent {drained.sent}, send failures {drained.failed}"
+                    )
+                    return
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(sig, stop.set)
+                await run_service(settings, store, stop, poll_interval=poll)
+            except TicketError as exc:
+                raise AdminError(str(exc)) from exc
+
+    run(go())
+
+
+@support.command("queue")
+@tenant_option
+@click.option("--all", "include_all", is_flag=True, help="Solved and closed tickets too.")
+@json_option
+@click.pass_context
+def queue(ctx: click.Context, tenant: str, include_all: bool, as_json: bool) -> None:
+    """Tickets waiting for work (new, open, pending-customer)."""
+    rows = _on_desk(ctx, tenant, lambda s, _t: desk.queue_rows(s, include_all=include_all))
+    emit_json(rows) if as_json else emit_table(rows, ["number", "status", "customer", "subject", "updated"])
+
+
+@support.command("show")
+@tenant_option
+@number_argument
+@json_option
+@click.pass_context
+def show(ctx: click.Context, tenant: str, number: str, as_json: bool) -> None:
+    """A ticket's whole thread: mails in and out, notes, attachments."""
+    data = _on_desk(ctx, tenant, lambda s, _t: desk.thread_of(s, _number(number)))
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"{data['number']}  [{data['status']}]  {data['subject']}")
+    for msg in data["messages"]:
+        delivery = f" ({msg['delivery']})" if msg["delivery"] else ""
+        click.echo(f"\n--- {msg['at']}  {msg['kind']}{delivery}  {msg['author']}")
+        click.echo(msg["body"].rstrip())
+        for a in msg["attachments"]:
+            click.echo(f"[attachment] {a['filename']} ({a['content_type']}, {a['size']} bytes)")
+
+
+@support.command("reply")
+@tenant_option
+@number_argument
+@_with_text_options
+@click.pass_context
+def reply(ctx: click.Context, tenant: str, number: str, file: str | None, message: str | None, agent: str) -> None:
+    """Queue a reply mail quoting the thread; the ticket becomes pending-customer."""
+    body = _text(file, message, "reply")
+    templates = templates_for(settings_of(ctx))
+
+    async def go(session: Any, t: m.Tenant) -> str:
+        row = await desk.reply(
+            session,
+            _number(number),
+            body,
+            tenant_name=t.name,
+            tenant_display=t.display_name or t.name,
+            agent=agent,
+            now=utcnow(),
+            templates=templates,
+        )
+        return row.to_address
+
+    to = _on_desk(ctx, tenant, go)
+    click.echo(f"reply to {to} queued for T-{_number(number)}; status pending-customer")
+
+
+@support.command("note")
+@tenant_option
+@number_argument
+@_with_text_options
+@click.pass_context
+def note(ctx: click.Context, tenant: str, number: str, file: str | None, message: str | None, agent: str) -> None:
+    """Add an internal note (never mailed)."""
+    body = _text(file, message, "note")
+    _on_desk(ctx, tenant, lambda s, _t: desk.note(s, _number(number), body, agent=agent, now=utcnow()))
+    click.echo(f"note added to T-{_number(number)}")
+
+
+@support.command("status")
+@tenant_option
+@number_argument
+@click.argument("status", type=click.Choice(desk.STATUS_CHOICES))
+@click.pass_context
+def status(ctx: click.Context, tenant: str, number: str, status: str) -> None:
+    """Set a ticket's status."""
+    previous = _on_desk(ctx, tenant, lambda s, _t: desk.set_status(s, _number(number), status, now=utcnow()))
+    click.echo(f"T-{_number(number)}: {previous} -> {status}")
+
+
+@support.command("close")
+@tenant_option
+@number_argument
+@click.pass_context
+def close(ctx: click.Context, tenant: str, number: str) -> None:
+    """Close a ticket for good (a new mail from the customer opens a new one)."""
+    previous = _on_desk(ctx, tenant, lambda s, _t: desk.set_status(s, _number(number), "closed", now=utcnow()))
+    click.echo(f"T-{_number(number)}: {previous} -> closed")
