@@ -153,3 +153,43 @@ async def test_an_agent_who_does_not_answer_is_skipped_and_paused(
         ).scalars().all()  # fmt: skip
     await store.dispose()
     assert any(d["detail"] == "RONA" for d in paused)
+
+
+async def test_a_vip_jumps_the_line(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:
+    before = len(await interactions(acme.settings))
+    async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+        await register(acme, phones, "alice")
+        answering = phones["alice"].answer(ring_ms=200)
+        busy = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=7000, hangup="us"), service=DID)
+        await asyncio.sleep(2.5)  # alice is on the first call
+        plain = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=16000, hangup="us"), service=DID)
+        await asyncio.sleep(1.5)
+        vip = sipp.start(caller_scenario(DID, "5", wait_ms=800, gap_ms=14000, hangup="us"), service=DID)
+        await asyncio.to_thread(answering.wait, 20)  # the first call is over: alice's phone answers again
+        phones["alice"].answer(ring_ms=200)
+        for run in (busy, plain, vip):
+            await asyncio.to_thread(run.wait, 40)
+            run.check()
+        rows = await wait_until_ended(acme.settings, 3)
+    first, second, third = rows[before : before + 3]
+    assert await answered_by(acme.settings, first) == "alice"
+    assert await answered_by(acme.settings, third) == "alice"  # the VIP, queued last, went first
+    assert second["outcome"] == "abandoned" and "item-offered" not in [k for k, _ in second["events"]]
+
+
+async def test_overflow_moves_the_call_to_the_backup_queue(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:
+    before = len(await interactions(acme.settings))
+    async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+        await register(acme, phones, "bob")  # bob serves sales-backup; nobody serves sales-overflow
+        phones["bob"].answer(ring_ms=200)
+        run = await asyncio.to_thread(
+            sipp.start(caller_scenario(DID, "6", wait_ms=800, gap_ms=8000, hangup="us"), service=DID).wait, 30
+        )
+        run.check()
+        rows = await wait_until_ended(acme.settings, 1)
+    row = rows[before]
+    kinds = [k for k, _ in row["events"]]
+    assert await answered_by(acme.settings, row) == "bob", " ".join(kinds)
+    assert kinds.index("item-overflowed") < kinds.index("item-connected")
+    waited = [d["router_at"] for k, d in row["events"] if k in ("item-queued", "item-overflowed")]
+    assert waited[-1] - waited[0] >= 3.0  # the rule: after 3 s of waiting

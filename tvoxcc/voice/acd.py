@@ -48,6 +48,7 @@ class Leg:
 class Waiting:
     call: CallSession
     queue: QueueKey
+    holding_id: str  # the holding bridge it waits in (kept across an overflow to another queue)
     bridge_id: str | None = None  # the mixing bridge once connected
     legs: dict[str, Leg] = field(default_factory=dict)  # agent id -> ringing or answered leg
 
@@ -149,7 +150,7 @@ class AcdQueue:
         key = QueueKey(call.route.tenant, command.queue)
         bridge_id = await self._holding(key)
         await self.ari.bridges.add_channel(bridge_id, call.channel_id)
-        self.items[call.channel_id] = Waiting(call, key)
+        self.items[call.channel_id] = Waiting(call, key, bridge_id)
         await call.directory.log(call.route, call.interaction_id, "queued", call.clock(), {"queue": command.queue})
         work = q.WorkItem(
             item_id=call.channel_id,
@@ -191,7 +192,7 @@ class AcdQueue:
     async def _connect(self, waiting: Waiting, leg: Leg) -> None:
         call = waiting.call
         with contextlib.suppress(AriError):
-            await self.ari.bridges.remove_channel(self.holding[waiting.queue.router_name], call.channel_id)
+            await self.ari.bridges.remove_channel(waiting.holding_id, call.channel_id)
         bridge = await self.ari.bridges.create(type="mixing", name=f"tvoxcc-call-{call.channel_id}")
         waiting.bridge_id = bridge.id
         await self.ari.bridges.add_channel(bridge.id, [call.channel_id, leg.channel_id])
@@ -359,7 +360,8 @@ class AcdQueue:
         if waiting is None:
             return
         if action is q.OverflowAction.QUEUE and target is not None:
-            waiting.queue = QueueKey(waiting.queue.tenant, target)  # the router moved the item itself
+            # The router moved the item itself; its target is a router name ("tenant/queue").
+            waiting.queue = QueueKey(waiting.queue.tenant, target.split("/", 1)[-1])
             return
         if action is q.OverflowAction.CALLBACK:
             call = waiting.call

@@ -55,7 +55,13 @@ class VoiceApp:
         stream = self.ari.events()
         try:
             async for item in stream:
-                await self.dispatch(item)
+                try:
+                    await self.dispatch(item)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # One event's failure (one call's) must never stop the service for every other call.
+                    log.exception("voice: handling %s failed", type(item).__name__)
         finally:
             await stream.close()
             for task in self.tasks.values():
