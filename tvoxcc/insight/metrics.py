@@ -176,7 +176,8 @@ def compute(data: Dataset, params: Params, by: Dimension) -> dict[Key, Figures]:
             for slot, spent in split(begin, end, params.interval, params.tz):
                 pauses = rows[(group, slot)].pause_s
                 pauses[code] = pauses.get(code, 0.0) + spent
-    return dict(sorted(rows.items()))
+    empty = Figures()  # e.g. the row an IVR-only contact touched: nothing to show
+    return {key: f for key, f in sorted(rows.items()) if f != empty}
 
 
 def totals(rows: Iterable[Figures]) -> Figures:

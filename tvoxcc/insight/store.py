@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -313,7 +313,7 @@ async def _aggregate(s: AsyncSession, dialect: str, tenant_id: int, params: Para
     return list((await s.execute(stmt)).all())
 
 
-def day_range(first: datetime, last: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+def day_range(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """[first local midnight, the local midnight after ``last``) as UTC."""
     start = datetime(first.year, first.month, first.day, tzinfo=tz)
     end = datetime(last.year, last.month, last.day, tzinfo=tz).replace(tzinfo=None) + timedelta(days=1)

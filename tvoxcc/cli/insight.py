@@ -1,0 +1,99 @@
+"""`tvoxcc insight`: contact-center statistics from the stored interactions and events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+from tvoxcc.cli._common import fail, tenant_option, with_store
+from tvoxcc.insight.api import build_report, day_summary
+from tvoxcc.insight.model import Dimension, Interval
+from tvoxcc.insight.report import Report, to_csv, to_html, to_json, to_table
+from tvoxcc.insight.store import find_tenant
+from tvoxcc.store.engine import Store
+
+RENDER = {"table": to_table, "csv": to_csv, "json": to_json, "html": to_html}
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date: use YYYY-MM-DD")
+
+
+@click.group()
+def insight() -> None:
+    """Reports and summaries: service level, ASA, AHT, abandons, pauses, NPS."""
+
+
+@insight.command("report")
+@tenant_option
+@click.option("--from", "first", required=True, help="First local day, YYYY-MM-DD.")
+@click.option("--to", "last", help="Last local day, YYYY-MM-DD (default: --from).")
+@click.option("--by", type=click.Choice([d.value for d in Dimension]), default="queue", show_default=True)
+@click.option("--interval", type=click.Choice([i.value for i in Interval]), default="1d", show_default=True)
+@click.option("--sl-threshold", type=click.FloatRange(min=0), default=20.0, show_default=True, help="Seconds.")
+@click.option(
+    "--short-abandon",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds; shorter not counted.",
+)
+@click.option("--format", "fmt", type=click.Choice(list(RENDER)), default="table", show_default=True)
+@click.option("--basic", is_flag=True, help="Counts and waits only, aggregated by the database (fast on big days).")
+@click.pass_context
+def report(
+    ctx: click.Context,
+    tenant: str,
+    first: str,
+    last: str | None,
+    by: str,
+    interval: str,
+    sl_threshold: float,
+    short_abandon: float,
+    fmt: str,
+    basic: bool,
+) -> None:
+    """Figures per queue, agent, service, channel or interval over local days."""
+    start = _date(first, "--from")
+    assert start is not None
+    end = _date(last, "--to") or start
+    if start > end:
+        fail(f"--from {start.isoformat()} is after --to {end.isoformat()}")
+
+    async def go(store: Store) -> Report:
+        return await build_report(
+            store,
+            tenant,
+            start,
+            end,
+            Dimension(by),
+            interval=Interval(interval),
+            sl_threshold_s=sl_threshold,
+            short_abandon_s=short_abandon,
+            basic=basic,
+        )
+
+    click.echo(RENDER[fmt](with_store(ctx, go)).rstrip("\n"))
+
+
+@insight.command("summary")
+@tenant_option
+@click.option("--date", "day", help="Local day, YYYY-MM-DD (default: today in the tenant's time zone).")
+@click.option("--sl-threshold", type=click.FloatRange(min=0), default=20.0, show_default=True, help="Seconds.")
+@click.pass_context
+def summary(ctx: click.Context, tenant: str, day: str | None, sl_threshold: float) -> None:
+    """A one-screen summary of a day: offered, answered, abandoned, SL, ASA, AHT, NPS per queue."""
+    chosen = _date(day, "--date")
+
+    async def go(store: Store) -> str:
+        # The clock is read here, at the edge: "today" is the tenant's local date.
+        when = chosen or datetime.now((await find_tenant(store, tenant)).tz).date()
+        return await day_summary(store, tenant, when, sl_threshold_s=sl_threshold)
+
+    click.echo(with_store(ctx, go))

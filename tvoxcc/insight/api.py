@@ -1,0 +1,67 @@
+"""One call per question, from the store to finished figures: what the CLI, the demo and the web use.
+
+text = await day_summary(store, "acme", date(2026, 3, 10))      # the demo's one-screen summary
+report = await build_report(store, "acme", first, last, Dimension.QUEUE)
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from tvoxcc.admin.errors import AdminError
+from tvoxcc.insight.metrics import compute
+from tvoxcc.insight.model import Dimension, Interval, Params
+from tvoxcc.insight.report import Report, summary
+from tvoxcc.insight.store import basic_counts, day_range, find_tenant, load_dataset, load_names
+from tvoxcc.store.engine import Store
+
+
+async def build_report(
+    store: Store,
+    tenant: str,
+    first: date,
+    last: date,
+    by: Dimension,
+    *,
+    interval: Interval = Interval.DAY,
+    sl_threshold_s: float = 20.0,
+    short_abandon_s: float = 5.0,
+    basic: bool = False,
+) -> Report:
+    """Figures for the tenant's local days first..last; ``basic`` aggregates in SQL (counts, waits only)."""
+    if first > last:
+        raise AdminError(f"--from {first.isoformat()} is after --to {last.isoformat()}")
+    row = await find_tenant(store, tenant)
+    start, end = day_range(first, last, row.tz)
+    names = await load_names(store, row.id)
+    params = Params(
+        start=start,
+        end=end,
+        interval=interval,
+        tz=row.tz,
+        sl_threshold_s=sl_threshold_s,
+        short_abandon_s=short_abandon_s,
+        wrapup_s=names.wrapup_s,
+    )
+    # A one-day report by day would plot a single point: its charts go by the hour instead.
+    plot = replace(params, interval=Interval.HOUR) if interval is Interval.DAY and first == last else params
+    if basic:
+        rows = await basic_counts(store, row.id, params, by, names)
+        series = await basic_counts(store, row.id, plot, Dimension.INTERVAL, names)
+    else:
+        data = await load_dataset(store, row.id, start, end, names)
+        rows = compute(data, params, by)
+        series = compute(data, plot, Dimension.INTERVAL)
+    return Report(tenant, first, last, by, params, rows, series, basic)
+
+
+async def day_summary(
+    store: Store, tenant: str, day: date, *, sl_threshold_s: float = 20.0, short_abandon_s: float = 5.0
+) -> str:
+    """The one-screen summary of a tenant's day (offered, answered, abandoned, SL, ASA, AHT, NPS per queue)."""
+    report = await build_report(
+        store, tenant, day, day, Dimension.QUEUE, sl_threshold_s=sl_threshold_s, short_abandon_s=short_abandon_s
+    )
+    queues = {group: figures for (group, _), figures in report.rows.items()}
+    return summary(tenant, day, report.params, report.total, queues)
