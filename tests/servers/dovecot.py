@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from tvoxcc.mail.lab_dovecot import LabDovecot, find_dovecot, start_dovecot
+from pydantic import SecretStr
 
-__all__ = ["LabDovecot", "dovecot_or_missing"]
+from tvoxcc.config import MailAccount
+from tvoxcc.mail.lab_dovecot import LabDovecot, find_dovecot, start_dovecot
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+
+__all__ = ["SUPPORT_ADDRESS", "LabDovecot", "account_for", "dovecot_or_missing", "seed_acme"]
 
 
 def dovecot_or_missing(users: dict[str, str]) -> LabDovecot:
@@ -13,3 +18,31 @@ def dovecot_or_missing(users: dict[str, str]) -> LabDovecot:
     if find_dovecot() is None:
         missing("Dovecot not installed (apt-get install dovecot-imapd)")
     return start_dovecot(users)
+
+
+SUPPORT_ADDRESS = "support@acme.test"
+
+
+def account_for(server: LabDovecot, user: str = "support") -> MailAccount:
+    """The [[mail.accounts]] entry for a user of the test Dovecot, on tenant acme / service support."""
+    return MailAccount(
+        tenant="acme",
+        service="support",
+        imap_host=server.host,
+        imap_port=server.port,
+        imap_user=user,
+        imap_password=SecretStr(server.users[user]),
+        imap_tls="none",
+        address=SUPPORT_ADDRESS,
+    )
+
+
+async def seed_acme(store: Store) -> int:
+    """Tenant acme with a mail service 'support'; returns the tenant id."""
+    async with store.session() as session:
+        tenant = m.Tenant(name="acme", display_name="ACME S.p.A.")
+        session.add(tenant)
+        await session.flush()
+        session.add(m.Service(tenant_id=tenant.id, name="support", channels=["mail"]))
+        await session.commit()
+        return tenant.id

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import email
 import threading
-from email.message import Message
+from email import policy
+from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -16,12 +17,14 @@ from tvoxcc.mail.lab_dovecot import free_port
 class _Collector:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.mails: list[Message] = []
+        self.mails: list[EmailMessage] = []
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         with self.lock:
-            self.mails.append(email.message_from_bytes(content))
+            mail = email.message_from_bytes(content, policy=policy.default)
+            assert isinstance(mail, EmailMessage)
+            self.mails.append(mail)
         return "250 OK"
 
 
@@ -32,7 +35,7 @@ class SmtpSink:
         self.controller: Controller | None = None
 
     @property
-    def mails(self) -> list[Message]:
+    def mails(self) -> list[EmailMessage]:
         with self.handler.lock:
             return list(self.handler.mails)
 
