@@ -102,8 +102,20 @@ def records(report: Report) -> list[dict[str, Any]]:
         {name: group, "interval": _interval_label(at, report.params.interval), **values(f, report.basic)}
         for (group, at), f in report.rows.items()
     ]
-    out.append({name: "total", "interval": "", **values(report.total, report.basic)})
+    # by interval the group is always the whole tenant: the total row is named in the interval column
+    out.append(
+        {
+            name: "total",
+            "interval": "total" if report.by is Dimension.INTERVAL else "",
+            **values(report.total, report.basic),
+        }
+    )
     return out
+
+
+def header(report: Report) -> list[str]:
+    lead = ["interval"] if report.by is Dimension.INTERVAL else [report.by.value, "interval"]
+    return [*lead, *report.columns]
 
 
 def to_json(report: Report) -> str:
@@ -132,30 +144,30 @@ def _cell(value: Any) -> str:
 
 
 def to_csv(report: Report) -> str:
-    header = [report.by.value, "interval", *report.columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    names = header(report)
+    writer.writerow(names)
     for record in records(report):
-        writer.writerow(["" if record.get(c) is None else _cell(record.get(c)) for c in header])
+        writer.writerow(["" if record.get(c) is None else _cell(record.get(c)) for c in names])
     return buffer.getvalue()
 
 
 def to_table(report: Report) -> str:
-    header = [report.by.value, "interval", *report.columns]
-    cells = [[_cell(r.get(c)) for c in header] for r in records(report)]
-    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    names = header(report)
+    cells = [[_cell(r.get(c)) for c in names] for r in records(report)]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(names)]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(names, widths, strict=True)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
 
 
 def to_html(report: Report) -> str:
     """A page that needs nothing else: inline CSS, the table, SL over time and volume vs abandons in SVG."""
-    header = [report.by.value, "interval", *report.columns]
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    names = header(report)
+    head = "".join(f"<th>{escape(h)}</th>" for h in names)
     body = "\n".join(
-        "<tr>" + "".join(f"<td>{escape(_cell(r.get(c)))}</td>" for c in header) + "</tr>" for r in records(report)
+        "<tr>" + "".join(f"<td>{escape(_cell(r.get(c)))}</td>" for c in names) + "</tr>" for r in records(report)
     )
     series = sorted(report.series.items())
     labels = [at.strftime("%H:%M") if report.first == report.last else _short(at) for (_, at), _ in series]
