@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from tests.cli import Tvox
+from tests.cli import make_tvox
 from tvoxcc.agi import AgiRequest, AgiServer
 from tvoxcc.agi.routes import all_routes
 from tvoxcc.agi.routes._common import guarded
@@ -107,14 +109,24 @@ class Acme:
     interaction_id: int
 
 
-@pytest.fixture
-def acme_url(tvox: Tvox) -> str:
-    """The CLI runs its own event loop: set the tenant up before the async fixture starts one."""
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """acme set up once through the CLI (its own event loop, and the slow part); each test gets a copy."""
+    tvox = make_tvox(tmp_path_factory.mktemp("acme"))
     tvox.ok("tenant", "add", "acme", "--country", "IT", "--language", "it")
     tvox.ok("service", "add", "-t", "acme", "sales", "--did", "+390299990000")
     tvox.ok("queue", "add", "-t", "acme", "sales-it", "--service", "sales")
     tvox.ok("agent", "add", "-t", "acme", "mario", "--extension", "201")
-    return f"sqlite:///{tvox.config.parent / 'data' / 'tvoxcc.db'}"
+    return tvox.config.parent / "data" / "tvoxcc.db"
+
+
+@pytest.fixture
+def acme_url(template_db: Path, tmp_path: Path) -> str:
+    for suffix in ("", "-wal"):  # WAL mode: a not yet checkpointed tail lives next to the file
+        source = template_db.with_name(template_db.name + suffix)
+        if source.exists():
+            shutil.copy(source, tmp_path / f"tvoxcc.db{suffix}")
+    return f"sqlite:///{tmp_path / 'tvoxcc.db'}"
 
 
 @pytest.fixture
@@ -242,9 +254,10 @@ async def test_survey_two_bad_answers_end_cleanly_without_storing(acme: Acme) ->
     assert await rows(acme.store, m.NpsAnswer) == []
 
 
-async def test_survey_uses_linkedid_and_tenant_prompts(acme: Acme, tvox: Tvox) -> None:
-    args = ("prompts", "set", "-t", "acme", "survey-question", "-l", "it", "--text", "Quanto ci consiglierebbe?")
-    await asyncio.to_thread(tvox.ok, *args)
+async def test_survey_uses_linkedid_and_tenant_prompts(acme: Acme) -> None:
+    async with acme.store.tenant(acme.tenant_id) as s:
+        s.add(m.Prompt(name="survey-question", language="it", text="Quanto ci consiglierebbe?"))
+        await s.commit()
     peer = Peer(keys=["0"], variables={"CHANNEL(linkedid)": CHANNEL_ID})
     await talk(acme.server, "survey", peer=peer, agi_uniqueid="1772442000.99")
     assert peer.played()[0] == "tvoxcc/acme/it/survey-question"
