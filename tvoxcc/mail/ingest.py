@@ -1,6 +1,6 @@
 """Mail in: every new mail of an IMAP folder becomes a ticket message (or a stored rejection) exactly once.
 
-Each mail is stored in its own transaction together with the folder's ``last_uid``: a crash or a cut
+Mails are stored in the same transaction that advances the folder's ``last_uid``: a crash or a cut
 connection resumes after the last stored mail, never skipping one and never storing one twice;
 Message-ID dedup covers a renumbered folder (new UIDVALIDITY) and the same mail in two folders.
 """
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.config import MailAccount
 from tvoxcc.mail.imap import ImapFolder, mailbox_key
-from tvoxcc.mail.parse import parse_mail
+from tvoxcc.mail.parse import ParsedMail, parse_mail
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -86,11 +86,13 @@ class MailboxIngester:
         clock: Callable[[], datetime],
         poll_interval: float = 30.0,
         reconnect_delay: float = 1.0,
+        max_reconnect_delay: float = 60.0,
     ) -> None:
         self.store, self.account, self.box, self.templates = store, account, box, templates
         self.clock = clock
         self.poll_interval = poll_interval
         self.reconnect_delay = reconnect_delay
+        self.max_reconnect_delay = max_reconnect_delay
         self.stats = IngestStats()
         self._thread_stop = threading.Event()
 
@@ -117,27 +119,42 @@ class MailboxIngester:
             await session.commit()
             return last_uid
 
-    async def _store_one(self, uidvalidity: int, uid: int, raw: bytes) -> None:
-        parsed = parse_mail(raw)
-        for attempt in range(3):
-            try:
-                async with self.store.tenant(self.box.tenant_id) as session:
-                    state = await self._state(session)
-                    if state.uidvalidity != uidvalidity or uid <= state.last_uid:
-                        return  # stored by an earlier pass
-                    outcome = await ingest_mail(
-                        session, self.box, parsed, uid=uid, now=self.clock(), templates=self.templates
-                    )
-                    state.last_uid, state.updated_at = uid, self.clock()
-                    await session.commit()
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-                continue  # a concurrent writer took the ticket number or the Message-ID: look again
+    async def _store(self, uidvalidity: int, batch: list[tuple[int, bytes]]) -> None:
+        """Store a batch of mails and advance ``last_uid`` past them in one transaction (one fsync per batch).
+
+        If any mail of the batch collides with a concurrent writer (ticket number, Message-ID), the batch
+        is rolled back and stored again one mail per transaction, where a retry sees the other write.
+        """
+        parsed = [(uid, parse_mail(raw)) for uid, raw in batch]
+        try:
+            await self._store_parsed(uidvalidity, parsed)
+        except IntegrityError:
+            for one in parsed:
+                for attempt in range(3):
+                    try:
+                        await self._store_parsed(uidvalidity, [one])
+                        break
+                    except IntegrityError:
+                        if attempt == 2:
+                            raise
+
+    async def _store_parsed(self, uidvalidity: int, parsed: list[tuple[int, ParsedMail]]) -> None:
+        outcomes: list[tuple[int, IngestOutcome]] = []
+        async with self.store.tenant(self.box.tenant_id) as session:
+            state = await self._state(session)
+            for uid, mail in parsed:
+                if state.uidvalidity != uidvalidity or uid <= state.last_uid:
+                    continue  # stored by an earlier pass
+                outcome = await ingest_mail(
+                    session, self.box, mail, uid=uid, now=self.clock(), templates=self.templates
+                )
+                outcomes.append((uid, outcome))
+                state.last_uid, state.updated_at = uid, self.clock()
+            await session.commit()
+        for uid, outcome in outcomes:
             self.stats.count(outcome)
             if outcome.action == "rejected":
                 log.info("%s uid %d: no ticket: %s", self.box.key, uid, outcome.reason)
-            return
 
     async def catch_up(self, folder: ImapFolder, uidvalidity: int) -> int:
         """Store every mail after the last stored UID; returns how many UIDs were handled."""
@@ -146,9 +163,8 @@ class MailboxIngester:
         for start in range(0, len(uids), FETCH_BATCH):
             chunk = uids[start : start + FETCH_BATCH]
             raws = await asyncio.to_thread(folder.fetch, chunk)
-            for uid in chunk:
-                if uid in raws:  # expunged between SEARCH and FETCH: nothing to store
-                    await self._store_one(uidvalidity, uid, raws[uid])
+            # A UID missing from the answer was expunged between SEARCH and FETCH: nothing to store.
+            await self._store(uidvalidity, [(uid, raws[uid]) for uid in chunk if uid in raws])
         return len(uids)
 
     async def ingest_once(self) -> int:
@@ -183,8 +199,8 @@ class MailboxIngester:
                 if stop.is_set():
                     break
                 self.stats.reconnects += 1
-                log.warning("%s: %s: %s; reconnecting in %.1fs", self.box.key, type(exc).__name__, exc, delay)
+                log.warning("%s: %s: %s; reconnecting in %.2fs", self.box.key, type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+                delay = min(delay * 2, self.max_reconnect_delay)
             finally:
                 await asyncio.to_thread(folder.close)
