@@ -1,0 +1,111 @@
+"""`tvoxcc support`: the service against real Dovecot and SMTP, and the desk commands on its tickets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli import Tvox
+from tests.servers.dovecot import SUPPORT_ADDRESS, LabDovecot, dovecot_or_missing
+from tests.servers.smtp import SmtpSink
+
+
+@pytest.fixture
+def dovecot() -> Iterator[LabDovecot]:
+    server = dovecot_or_missing({"support": "cli-pw"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def desk(tvox: Tvox, dovecot: LabDovecot, smtp: SmtpSink) -> Tvox:
+    with tvox.config.open("a") as config:
+        config.write(
+            f'\n[mail.smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\ntls = "none"\n\n'
+            f'[[mail.accounts]]\ntenant = "acme"\nservice = "support"\nimap_host = "127.0.0.1"\n'
+            f'imap_port = {dovecot.port}\nimap_user = "support"\nimap_password = "cli-pw"\nimap_tls = "none"\n'
+            f'address = "{SUPPORT_ADDRESS}"\n'
+        )
+    tvox.ok("tenant", "add", "acme", "--display-name", "ACME S.p.A.")
+    tvox.ok("service", "add", "-t", "acme", "support", "--channel", "mail")
+    return tvox
+
+
+def customer_mail(n: int) -> bytes:
+    return (
+        f"From: Bob <bob@example.com>\r\nTo: {SUPPORT_ADDRESS}\r\nSubject: Order {n} late\r\n"
+        f"Message-ID: <o{n}@example.com>\r\n\r\nWhere is order {n}?\r\n"
+    ).encode()
+
+
+def test_desk_commands(desk: Tvox, dovecot: LabDovecot, smtp: SmtpSink, tmp_path: Path) -> None:
+    dovecot.deliver("support", [customer_mail(1), customer_mail(2)])
+    out = desk.ok("support", "run", "--once")
+    assert "new tickets 2" in out and "sent 2" in out
+    queue = json.loads(desk.ok("support", "queue", "-t", "acme", "--json"))
+    assert [(t["number"], t["status"], t["customer"]) for t in queue] == [
+        ("T-1001", "new", "bob@example.com"),
+        ("T-1002", "new", "bob@example.com"),
+    ]
+
+    answer = tmp_path / "answer.txt"
+    answer.write_text("It ships tomorrow.\n")
+    assert "queued" in desk.ok("support", "reply", "-t", "acme", "T-1001", "--file", str(answer), "--agent", "mario")
+    desk.ok("support", "note", "-t", "acme", "1001", "-m", "Checked with the warehouse.")
+    desk.ok("support", "run", "--once")
+    assert smtp.mails[-1]["In-Reply-To"] == "<o1@example.com>" and "It ships tomorrow." in smtp.mails[-1].get_content()
+
+    thread = json.loads(desk.ok("support", "show", "-t", "acme", "T-1001", "--json"))
+    assert thread["status"] == "pending-customer"
+    assert [(msg["kind"], msg["delivery"]) for msg in thread["messages"]] == [
+        ("inbound", None),
+        ("outbound", "sent"),
+        ("outbound", "sent"),
+        ("note", None),
+    ]
+    assert "Where is order 1?" in desk.ok("support", "show", "-t", "acme", "1001")
+
+    assert "new -> solved" in desk.ok("support", "status", "-t", "acme", "1002", "solved")
+    assert "pending-customer -> closed" in desk.ok("support", "close", "-t", "acme", "1001")
+    assert [t["number"] for t in json.loads(desk.ok("support", "queue", "-t", "acme", "--json"))] == []
+    assert len(json.loads(desk.ok("support", "queue", "-t", "acme", "--all", "--json"))) == 2
+
+    assert "is closed" in desk.fails("support", "reply", "-t", "acme", "1001", "-m", "again")
+    assert "no ticket T-4242" in desk.fails("support", "show", "-t", "acme", "4242")
+    assert "closed ticket stays closed" in desk.fails("support", "status", "-t", "acme", "1001", "open")
+    assert "unknown tenant" in desk.fails("support", "queue", "-t", "nobody")
+    assert "bad ticket number" in desk.fails("support", "show", "-t", "acme", "x12")
+
+
+def test_run_service_until_sigterm(desk: Tvox, dovecot: LabDovecot, smtp: SmtpSink) -> None:
+    env = {**os.environ, "TVOXCC_CONFIG": str(desk.config)}
+    service = subprocess.Popen(
+        [sys.executable, "-m", "tvoxcc", "support", "run"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        dovecot.deliver("support", customer_mail(7))
+        deadline = time.monotonic() + 15
+        while not smtp.mails and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert smtp.mails and smtp.mails[0]["Subject"] == "Re: [#T-1001] Order 7 late"
+    finally:
+        service.send_signal(signal.SIGTERM)
+        _, err = service.communicate(timeout=10)
+    assert service.returncode == 0, err
+    assert "cli-pw" not in err  # no secrets in the logs
