@@ -155,3 +155,18 @@ async def test_hostile_corpus_through_imap(store: Store, acme: int, dovecot: Lab
     )
     accepted = len(names) - len(reasons)
     assert mailbox.stats.new_tickets == accepted and outbox == accepted  # acks only for real tickets
+    async with store.tenant(acme) as session:
+        files = (await session.execute(select(m.Attachment.filename, m.Attachment.content_id, m.Attachment.size))).all()
+    assert ("logo.png", "logo@x", 17) in files and ("invoice.pdf", None, 13) in files
+
+
+async def test_renumbered_folder_is_rescanned_without_doubles(store: Store, acme: int, dovecot: LabDovecot) -> None:
+    dovecot.deliver("support", [customer_mail(f"<r{i}@customer.test>", f"R {i}", "x") for i in range(3)])
+    mailbox = await ingester(store, dovecot)
+    await mailbox.ingest_once()
+    async with store.tenant(acme) as session:
+        state = (await session.execute(select(m.MailboxState))).scalar_one()
+        state.uidvalidity += 1  # as if the server had renumbered the folder
+        await session.commit()
+    assert await mailbox.ingest_once() == 3
+    assert (mailbox.stats.new_tickets, mailbox.stats.duplicates) == (3, 3)
