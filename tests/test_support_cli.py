@@ -81,7 +81,11 @@ def test_desk_commands(desk: Tvox, dovecot: LabDovecot, smtp: SmtpSink, tmp_path
     ]
     assert "Where is order 1?" in desk.ok("support", "show", "-t", "acme", "1001")
 
-    assert "new -> solved" in desk.ok("support", "status", "-t", "acme", "1002", "solved")
+    assert "unknown agent 'ghost'" in desk.fails("support", "assign", "-t", "acme", "1002", "ghost")
+    desk.ok("agent", "add", "-t", "acme", "mario", "--extension", "201")
+    desk.ok("support", "assign", "-t", "acme", "1002", "mario")
+    assert json.loads(desk.ok("support", "queue", "-t", "acme", "--json"))[1]["agent"] == "mario"
+    assert "open -> solved" in desk.ok("support", "status", "-t", "acme", "1002", "solved")
     assert "pending-customer -> closed" in desk.ok("support", "close", "-t", "acme", "1001")
     assert [t["number"] for t in json.loads(desk.ok("support", "queue", "-t", "acme", "--json"))] == []
     assert len(json.loads(desk.ok("support", "queue", "-t", "acme", "--all", "--json"))) == 2

@@ -137,7 +137,7 @@ def run_(ctx: click.Context, once: bool, poll: float) -> None:
 def queue(ctx: click.Context, tenant: str, include_all: bool, as_json: bool) -> None:
     """Tickets waiting for work (new, open, pending-customer)."""
     rows = _on_desk(ctx, tenant, lambda s, _t: desk.queue_rows(s, include_all=include_all))
-    emit_json(rows) if as_json else emit_table(rows, ["number", "status", "customer", "subject", "updated"])
+    emit_json(rows) if as_json else emit_table(rows, ["number", "status", "customer", "agent", "subject", "updated"])
 
 
 @support.command("show")
@@ -218,3 +218,14 @@ def close(ctx: click.Context, tenant: str, number: str) -> None:
     """Close a ticket for good (a new mail from the customer opens a new one)."""
     previous = _on_desk(ctx, tenant, lambda s, _t: desk.set_status(s, _number(number), "closed", now=utcnow()))
     click.echo(f"T-{_number(number)}: {previous} -> closed")
+
+
+@support.command("assign")
+@tenant_option
+@number_argument
+@click.argument("agent", required=False)
+@click.pass_context
+def assign(ctx: click.Context, tenant: str, number: str, agent: str | None) -> None:
+    """Give a ticket to AGENT (no AGENT: unassign). Automatic routing through the ACD is not wired yet."""
+    _on_desk(ctx, tenant, lambda s, _t: desk.assign(s, _number(number), agent, now=utcnow()))
+    click.echo(f"T-{_number(number)} assigned to {agent}" if agent else f"T-{_number(number)} unassigned")

@@ -26,20 +26,23 @@ async def ticket_by_number(session: AsyncSession, number: int) -> m.Ticket:
 
 
 async def queue_rows(session: AsyncSession, *, include_all: bool = False) -> list[dict[str, Any]]:
-    query = select(m.Ticket, m.ContactEmail.email).outerjoin(
-        m.ContactEmail, m.ContactEmail.contact_id == m.Ticket.contact_id
+    query = (
+        select(m.Ticket, m.ContactEmail.email, m.Agent.name)
+        .outerjoin(m.ContactEmail, m.ContactEmail.contact_id == m.Ticket.contact_id)
+        .outerjoin(m.Agent, m.Agent.id == m.Ticket.assignee_agent_id)
     )
     if not include_all:
         query = query.where(m.Ticket.status.in_(WORKING_STATUSES))
     rows = (await session.execute(query.order_by(m.Ticket.number))).all()
     seen: dict[int, dict[str, Any]] = {}
-    for ticket, email in rows:
+    for ticket, email, agent in rows:
         seen.setdefault(
             ticket.number,
             {
                 "number": f"T-{ticket.number}",
                 "status": ticket.status,
                 "customer": email or "",
+                "agent": agent or "",
                 "subject": ticket.subject,
                 "updated": ticket.updated_at.isoformat(timespec="seconds"),
             },
@@ -209,3 +212,16 @@ async def set_status(session: AsyncSession, number: int, status: str, *, now: da
     if status == "closed":
         ticket.closed_at = now
     return previous
+
+
+async def assign(session: AsyncSession, number: int, agent_name: str | None, *, now: datetime) -> None:
+    """Hand a ticket to an agent by hand (None: unassign). Routing through the ACD comes later."""
+    ticket = await ticket_by_number(session, number)
+    agent_id = None
+    if agent_name is not None:
+        agent_id = (await session.execute(select(m.Agent.id).where(m.Agent.name == agent_name))).scalar_one_or_none()
+        if agent_id is None:
+            raise TicketError(f"unknown agent {agent_name!r}")
+    ticket.assignee_agent_id, ticket.updated_at = agent_id, now
+    if agent_id is not None and ticket.status == "new":
+        ticket.status = "open"  # someone is on it
