@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
-
 from tvoxcc.config import MailAccount
 from tvoxcc.mail.lab_dovecot import LabDovecot, find_dovecot, start_dovecot
 from tvoxcc.store import models as m
@@ -25,16 +23,7 @@ SUPPORT_ADDRESS = "support@acme.test"
 
 def account_for(server: LabDovecot, user: str = "support") -> MailAccount:
     """The [[mail.accounts]] entry for a user of the test Dovecot, on tenant acme / service support."""
-    return MailAccount(
-        tenant="acme",
-        service="support",
-        imap_host=server.host,
-        imap_port=server.port,
-        imap_user=user,
-        imap_password=SecretStr(server.users[user]),
-        imap_tls="none",
-        address=SUPPORT_ADDRESS,
-    )
+    return server.account(user, tenant="acme", service="support", address=SUPPORT_ADDRESS)
 
 
 async def seed_acme(store: Store) -> int:

@@ -142,14 +142,19 @@ class MailboxIngester:
         outcomes: list[tuple[int, IngestOutcome]] = []
         async with self.store.tenant(self.box.tenant_id) as session:
             state = await self._state(session)
+            if state.uidvalidity != uidvalidity:
+                return  # renumbered meanwhile: the next pass starts over
+            last_uid = state.last_uid
             for uid, mail in parsed:
-                if state.uidvalidity != uidvalidity or uid <= state.last_uid:
+                if uid <= last_uid:
                     continue  # stored by an earlier pass
                 outcome = await ingest_mail(
                     session, self.box, mail, uid=uid, now=self.clock(), templates=self.templates
                 )
                 outcomes.append((uid, outcome))
-                state.last_uid, state.updated_at = uid, self.clock()
+            if outcomes:
+                # Set once, at the end: a dirty state row would be re-flushed by every autoflush of the batch.
+                state.last_uid, state.updated_at = outcomes[-1][0], self.clock()
             await session.commit()
         for uid, outcome in outcomes:
             self.stats.count(outcome)

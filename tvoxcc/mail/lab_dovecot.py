@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imapclient import IMAPClient
+from pydantic import SecretStr
+
+from tvoxcc.config import MailAccount
 
 MAIL_UID = 5000
 
@@ -82,6 +85,20 @@ class LabDovecot:
         client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
         client.login(user, self.users[user])
         return client
+
+    def account(self, user: str, *, tenant: str, service: str, address: str, folder: str = "INBOX") -> MailAccount:
+        """The [[mail.accounts]] entry that ingests this user's folder (plain IMAP on loopback)."""
+        return MailAccount(
+            tenant=tenant,
+            service=service,
+            imap_host=self.host,
+            imap_port=self.port,
+            imap_user=user,
+            imap_password=SecretStr(self.users[user]),
+            imap_tls="none",
+            folder=folder,
+            address=address,
+        )
 
     def deliver(self, user: str, raw: bytes | list[bytes], folder: str = "INBOX") -> None:
         """APPEND one mail, or many at once (MULTIAPPEND: ~5x faster for seeding)."""

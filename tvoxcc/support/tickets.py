@@ -174,7 +174,8 @@ async def ingest_mail(
         created_at=now,
     )
     session.add(message)
-    await session.flush()
+    if mail.attachments:
+        await session.flush()  # the attachments need the message's id
     for a in mail.attachments:
         session.add(
             m.Attachment(
