@@ -51,3 +51,13 @@ class SmtpSender:
             tls_context=self.tls_context,
             timeout=self.timeout,
         )
+
+
+class MemorySender:
+    """Keeps mails instead of sending them: for the demo and dry runs, where no SMTP server is wanted."""
+
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+
+    async def send(self, msg: EmailMessage) -> None:
+        self.sent.append(msg)
