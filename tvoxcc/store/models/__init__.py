@@ -33,6 +33,7 @@ from tvoxcc.store.models.support import (
 __all__ = [
     "CHANNELS",
     "DIRECTIONS",
+    "OUTBOX_STATUSES",
     "TICKET_STATUSES",
     "ActivityCode",
     "Agent",
@@ -54,7 +55,6 @@ __all__ = [
     "MailRejection",
     "MailboxState",
     "NpsAnswer",
-    "OUTBOX_STATUSES",
     "OutboxMail",
     "Prompt",
     "Queue",
