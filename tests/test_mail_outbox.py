@@ -92,3 +92,24 @@ async def test_smtp_down_then_up_delivers_every_mail_once(store: Store, smtp: Sm
     assert attempts[1] == 3 and attempts[2] == 2  # refused while down (first one retried after 5 s), then sent
     replies = [mail for mail in smtp.mails if "Answer to" in mail.get_content()]
     assert all(mail["In-Reply-To"].startswith("<h") for mail in replies)
+
+
+async def test_permanent_refusal_fails_the_mail_at_once_and_others_go_out(store: Store, smtp: SmtpSink) -> None:
+    tenant_id = await seed_acme(store)
+    clock = Clock()
+    box = Mailbox(tenant_id, "acme", "ACME", "en", None, SUPPORT_ADDRESS, "test")
+    async with store.tenant(tenant_id) as session:
+        for who in ("gone", "ok"):
+            raw = f"From: {who}@example.com\r\nSubject: hi\r\nMessage-ID: <{who}@example.com>\r\n\r\nHi.\r\n"
+            await ingest_mail(session, box, parse_mail(raw.encode()), uid=None, now=clock(), templates=MailTemplates())
+        await session.commit()
+    smtp.handler.refused.add("gone@example.com")
+    smtp.start()
+    result = await drain_outbox(
+        store, SmtpSender(SmtpSettings(host="127.0.0.1", port=smtp.port, tls="none")), now=clock
+    )
+    assert (result.sent, result.failed) == (1, 1)
+    async with store.tenant(tenant_id) as session:
+        rows = {r.to_address: r for r in (await session.execute(select(m.OutboxMail))).scalars()}
+    assert rows["gone@example.com"].status == "failed" and "550" in (rows["gone@example.com"].last_error or "")
+    assert rows["ok@example.com"].status == "sent" and [mail["To"] for mail in smtp.mails] == ["ok@example.com"]

@@ -18,6 +18,15 @@ class _Collector:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.mails: list[EmailMessage] = []
+        self.refused: set[str] = set()  # recipients answered with a permanent 550
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""

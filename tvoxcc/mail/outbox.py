@@ -3,7 +3,8 @@
 Delivery is at-least-once: a row is marked sent in its own commit right after the SMTP server
 accepted it. A crash in between resends it once more with the same Message-ID, which mail clients
 and our own ingest (Message-ID dedup) treat as the same mail. While SMTP is down nothing is lost:
-rows stay queued and are retried at 5 s, 10 s, 20 s… up to 10 minutes apart.
+rows stay queued and are retried at 5 s, 10 s, 20 s… up to 10 minutes apart. A permanent refusal
+(5xx) marks the row 'failed' at once, with the server's answer in ``last_error``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
+from aiosmtplib import SMTPRecipientsRefused, SMTPResponseException
 from sqlalchemy import select
 
 from tvoxcc.mail.smtp import build_message
@@ -36,6 +38,13 @@ class MailSender(Protocol):
 class DrainResult:
     sent: int = 0
     failed: int = 0  # attempts that failed this pass (rows stay queued unless out of attempts)
+
+
+def is_permanent(exc: Exception) -> bool:
+    """A 5xx answer (unknown recipient, refused content): retrying cannot help, an admin must look."""
+    if isinstance(exc, SMTPRecipientsRefused):
+        return all(e.code >= 500 for e in exc.recipients)
+    return isinstance(exc, SMTPResponseException) and exc.code >= 500
 
 
 def backoff(attempts: int) -> timedelta:
@@ -72,7 +81,8 @@ async def drain_outbox(
                 row.attempts += 1
                 row.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 row.next_attempt_at = now() + backoff(row.attempts)
-                if row.attempts >= MAX_ATTEMPTS:
+                permanent = is_permanent(exc)
+                if permanent or row.attempts >= MAX_ATTEMPTS:
                     row.status = "failed"
                 await session.commit()
                 log.warning(
@@ -83,6 +93,8 @@ async def drain_outbox(
                     row.last_error,
                 )
                 result.failed += 1
+                if permanent:
+                    continue  # this mail is refused, the server works: go on with the others
                 break
             row.status, row.sent_at, row.attempts = "sent", now(), row.attempts + 1
             await session.commit()
