@@ -67,7 +67,8 @@ def test_desk_commands(desk: Tvox, dovecot: LabDovecot, smtp: SmtpSink, tmp_path
     answer = tmp_path / "answer.txt"
     answer.write_text("It ships tomorrow.\n")
     assert "queued" in desk.ok("support", "reply", "-t", "acme", "T-1001", "--file", str(answer), "--agent", "mario")
-    desk.ok("support", "note", "-t", "acme", "1001", "-m", "Checked with the warehouse.")
+    edited = desk("support", "note", "-t", "acme", "1001", env={"EDITOR": "sed -i 1iChecked_with_the_warehouse."})
+    assert edited.exit_code == 0, edited.output  # the note written in $EDITOR
     desk.ok("support", "run", "--once")
     assert smtp.mails[-1]["In-Reply-To"] == "<o1@example.com>" and "It ships tomorrow." in smtp.mails[-1].get_content()
 
