@@ -13,7 +13,7 @@ from tvoxcc.admin.errors import AdminError
 from tvoxcc.insight.metrics import compute
 from tvoxcc.insight.model import Dimension, Interval, Params
 from tvoxcc.insight.report import Report, summary
-from tvoxcc.insight.store import basic_counts, day_range, find_tenant, load_dataset, load_names
+from tvoxcc.insight.store import basic_slots, day_range, find_tenant, load_dataset, load_names, roll_up
 from tvoxcc.store.engine import Store
 
 
@@ -47,8 +47,10 @@ async def build_report(
     # A one-day report by day would plot a single point: its charts go by the hour instead.
     plot = replace(params, interval=Interval.HOUR) if interval is Interval.DAY and first == last else params
     if basic:
-        rows = await basic_counts(store, row.id, params, by, names)
-        series = await basic_counts(store, row.id, plot, Dimension.INTERVAL, names)
+        # one query: its 15-minute slots roll up both to the report's rows and to the plots' series
+        slots = await basic_slots(store, row.id, params, by, names)
+        rows = roll_up(slots, params.interval, params.tz)
+        series = roll_up(slots, plot.interval, params.tz, by_group=False)
     else:
         data = await load_dataset(store, row.id, start, end, names)
         rows = compute(data, params, by)

@@ -211,104 +211,130 @@ def _seconds(begin: Any, end: Any, dialect: str) -> ColumnElement[Any]:
     return cast(func.extract("epoch", end - begin), Float)
 
 
-async def basic_counts(store: Store, tenant_id: int, params: Params, by: Dimension, names: Names) -> dict[Key, Figures]:
-    """Offered/answered/abandoned/SL/ASA/talk per (dimension value, interval), aggregated by the database."""
-    async with store.tenant(tenant_id) as s:
+Slots = list[tuple[str, datetime, Figures]]  # (dimension value, 15-minute UTC slot, figures)
+
+
+async def basic_slots(store: Store, tenant_id: int, params: Params, by: Dimension, names: Names) -> Slots:
+    """Offered/answered/abandoned/SL/ASA/talk per dimension value and 15-minute slot, summed by the database."""
+    # A plain session, filtered by tenant explicitly: the tenant session would add tenant_id = :t to the
+    # correlated queue lookup too, and SQLite then scans the tenant's whole event log per call.
+    async with store.session() as s:
         rows = await _aggregate(s, store.engine.dialect.name, tenant_id, params, by)
     label = {
         Dimension.QUEUE: names.queues,
         Dimension.AGENT: names.agents,
         Dimension.SERVICE: names.services,
     }.get(by)
-    result: defaultdict[Key, Figures] = defaultdict(Figures)
+    slots: Slots = []
     for r in rows:
-        slot = datetime.fromtimestamp(int(r.slot) * SLOT_S, UTC)
-        if label is not None:
-            group = label.get(r.grp, NONE) if r.grp is not None else NONE
-        else:
-            group = str(r.grp) if r.grp is not None else NONE
-        result[(group, bucket_start(slot, params.interval, params.tz))].add(
-            Figures(
-                offered=int(r.offered),
-                answered=int(r.answered or 0),
-                abandoned=int(r.abandoned or 0),
-                short_abandoned=int(r.short_abandoned or 0),
-                answered_in_sl=int(r.answered_in_sl or 0),
-                abandoned_in_sl=int(r.abandoned_in_sl or 0),
-                wait_answered_s=float(r.wait_answered or 0),
-                longest_wait_s=float(r.longest_wait or 0),
-                handled=int(r.handled or 0),
-                talk_s=float(r.talk or 0),
-            )
+        named = label.get(r.grp) if label is not None else r.grp
+        group = NONE if named is None else str(named)
+        figures = Figures(
+            offered=int(r.offered),
+            answered=int(r.answered or 0),
+            abandoned=int(r.abandoned or 0),
+            short_abandoned=int(r.short_abandoned or 0),
+            answered_in_sl=int(r.answered_in_sl or 0),
+            abandoned_in_sl=int(r.abandoned_in_sl or 0),
+            wait_answered_s=float(r.wait_answered or 0),
+            longest_wait_s=float(r.longest_wait or 0),
+            handled=int(r.handled or 0),
+            talk_s=float(r.talk or 0),
         )
+        slots.append((group, datetime.fromtimestamp(int(r.slot) * SLOT_S, UTC), figures))
+    return slots
+
+
+def roll_up(slots: Slots, interval: Interval, tz: ZoneInfo, *, by_group: bool = True) -> dict[Key, Figures]:
+    """15-minute UTC slots into the tenant's local intervals (every zone's offset is a multiple of 15')."""
+    result: defaultdict[Key, Figures] = defaultdict(Figures)
+    for group, slot, figures in slots:
+        result[(group if by_group else ALL, bucket_start(slot, interval, tz))].add(figures)
     return dict(sorted(result.items()))
 
 
+async def basic_counts(store: Store, tenant_id: int, params: Params, by: Dimension, names: Names) -> dict[Key, Figures]:
+    """``basic_slots`` rolled up to the report's intervals."""
+    return roll_up(await basic_slots(store, tenant_id, params, by, names), params.interval, params.tz)
+
+
 async def _aggregate(s: AsyncSession, dialect: str, tenant_id: int, params: Params, by: Dimension) -> list[Any]:
-    i = m.Interaction
+    i, e = m.Interaction, m.InteractionEvent
+    # Only unanswered calls lack a queue on their row; COALESCE evaluates this lookup (by the indexed
+    # interaction_id) for those alone, instead of joining every item-queued event of the range.
     first_queue = (
-        select(m.InteractionEvent.interaction_id.label("iid"), func.min(m.InteractionEvent.queue_id).label("qid"))
-        .where(
-            m.InteractionEvent.tenant_id == tenant_id,
-            m.InteractionEvent.at >= params.start,
-            m.InteractionEvent.at < params.end + MARGIN,
-            m.InteractionEvent.kind == QUEUED,
-        )
-        .group_by(m.InteractionEvent.interaction_id)
-        .subquery()
+        select(e.queue_id)
+        .where(e.interaction_id == i.id, e.kind == QUEUED, e.queue_id.is_not(None))
+        .order_by(e.at)
+        .limit(1)
+        .scalar_subquery()
     )
-    queue = func.coalesce(i.queue_id, first_queue.c.qid)
+    queue = func.coalesce(i.queue_id, first_queue)
     group: Any = {
         Dimension.QUEUE: queue,
         Dimension.AGENT: i.agent_id,
         Dimension.SERVICE: i.service_id,
         Dimension.CHANNEL: i.channel,
     }.get(by, literal(ALL))
-    wait = _seconds(i.offered_at, func.coalesce(i.answered_at, i.ended_at), dialect)
-    answered = i.answered_at.is_not(None)
+    # floor division: SQLAlchemy's "/" is true division, which would make every call its own slot
+    slot = (
+        func.floor(_epoch(i.offered_at, dialect) / SLOT_S)
+        if dialect != "sqlite"
+        else _epoch(i.offered_at, dialect) // SLOT_S
+    )
     gave_up = and_(
         i.answered_at.is_(None),
         i.ended_at.is_not(None),
         or_(i.outcome.is_(None), i.outcome.not_in((TRANSFERRED, "callback"))),
     )
-    within = wait <= params.sl_threshold_s
-    short = wait < params.short_abandon_s
-
-    def count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-        return func.sum(case((condition, 1), else_=0))
-
-    slot = (
-        _epoch(i.offered_at, dialect) / SLOT_S
-        if dialect == "sqlite"
-        else func.floor(_epoch(i.offered_at, dialect) / SLOT_S)
-    )
-    stmt = (
+    # Each row's values are computed once in an inner query; the outer one only sums them.
+    base = (
         select(
             group.label("grp"),
+            queue.label("queue"),
             slot.label("slot"),
-            func.count().label("offered"),
-            count(answered).label("answered"),
-            count(and_(gave_up, ~short)).label("abandoned"),
-            count(and_(gave_up, short)).label("short_abandoned"),
-            count(and_(answered, within)).label("answered_in_sl"),
-            count(and_(gave_up, ~short, within)).label("abandoned_in_sl"),
-            func.sum(case((answered, wait), else_=0.0)).label("wait_answered"),
-            func.max(wait).label("longest_wait"),
-            count(and_(answered, i.ended_at.is_not(None))).label("handled"),
-            func.sum(
-                case((and_(answered, i.ended_at.is_not(None)), _seconds(i.answered_at, i.ended_at, dialect)), else_=0.0)
+            _seconds(i.offered_at, func.coalesce(i.answered_at, i.ended_at), dialect).label("wait"),
+            case((i.answered_at.is_not(None), 1), else_=0).label("answered"),
+            case((gave_up, 1), else_=0).label("gave_up"),
+            case(
+                (
+                    and_(i.answered_at.is_not(None), i.ended_at.is_not(None)),
+                    _seconds(i.answered_at, i.ended_at, dialect),
+                ),
+                else_=None,
             ).label("talk"),
         )
-        .select_from(i)
-        .outerjoin(first_queue, first_queue.c.iid == i.id)
         .where(
             i.tenant_id == tenant_id,
             i.offered_at >= params.start,
             i.offered_at < params.end,
             i.direction == "inbound",
-            queue.is_not(None),
         )
-        .group_by(group, slot)
+        .subquery()
+    )
+    b = base.c
+    within, short = b.wait <= params.sl_threshold_s, b.wait < params.short_abandon_s
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.sum(case((condition, 1), else_=0))
+
+    stmt = (
+        select(
+            b.grp,
+            b.slot,
+            func.count().label("offered"),
+            func.sum(b.answered).label("answered"),
+            count(and_(b.gave_up == 1, ~short)).label("abandoned"),
+            count(and_(b.gave_up == 1, short)).label("short_abandoned"),
+            count(and_(b.answered == 1, within)).label("answered_in_sl"),
+            count(and_(b.gave_up == 1, ~short, within)).label("abandoned_in_sl"),
+            func.sum(case((b.answered == 1, b.wait), else_=0.0)).label("wait_answered"),
+            func.max(b.wait).label("longest_wait"),
+            func.count(b.talk).label("handled"),
+            func.sum(b.talk).label("talk"),
+        )
+        .where(b.queue.is_not(None))
+        .group_by(b.grp, b.slot)
     )
     return list((await s.execute(stmt)).all())
 
@@ -320,4 +346,15 @@ def day_range(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime
     return start.astimezone(UTC), end.replace(tzinfo=tz).astimezone(UTC)
 
 
-__all__ = ["Interval", "Names", "Tenant", "basic_counts", "day_range", "find_tenant", "load_dataset", "load_names"]
+__all__ = [
+    "Names",
+    "Slots",
+    "Tenant",
+    "basic_counts",
+    "basic_slots",
+    "day_range",
+    "find_tenant",
+    "load_dataset",
+    "load_names",
+    "roll_up",
+]
