@@ -171,7 +171,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     tid = await populate(store, args.count, args.seed)
     async with store.session() as s:
         await s.execute(text("ANALYZE"))  # fresh statistics, as a production database would have
-    report = await build_report(store, "bench", DAY, DAY, Dimension.QUEUE, basic=True)
+    report = await build_report(store, "bench", DAY, DAY, Dimension.QUEUE, basic=True, plots=False)
     total = report.total
     print(
         f"day: offered {total.offered:,}, answered {total.answered:,}, abandoned {total.abandoned:,}, "
@@ -181,13 +181,16 @@ async def run(args: argparse.Namespace, url: str) -> None:
     basic = min(
         [
             await timed(
-                "report --basic (SQL path)", build_report(store, "bench", DAY, DAY, Dimension.QUEUE, basic=True)
+                "report --basic (SQL path)",
+                build_report(store, "bench", DAY, DAY, Dimension.QUEUE, basic=True, plots=False),
             )
             for _ in range(3)
         ]
     )
     if not args.skip_full:
-        await timed("report (full core, every figure)", build_report(store, "bench", DAY, DAY, Dimension.QUEUE))
+        await timed(
+            "report (full core, every figure)", build_report(store, "bench", DAY, DAY, Dimension.QUEUE, plots=False)
+        )
     await store.dispose()
     print(f"ratio report --basic / raw SQL: {basic / baseline:.2f}x")
 

@@ -77,6 +77,7 @@ def report(
             sl_threshold_s=sl_threshold,
             short_abandon_s=short_abandon,
             basic=basic,
+            plots=fmt == "html",
         )
 
     click.echo(RENDER[fmt](with_store(ctx, go)).rstrip("\n"))

@@ -28,8 +28,12 @@ async def build_report(
     sl_threshold_s: float = 20.0,
     short_abandon_s: float = 5.0,
     basic: bool = False,
+    plots: bool = True,
 ) -> Report:
-    """Figures for the tenant's local days first..last; ``basic`` aggregates in SQL (counts, waits only)."""
+    """Figures for the tenant's local days first..last; ``basic`` aggregates in SQL (counts, waits only).
+
+    ``plots`` also computes the whole tenant per interval (``Report.series``) for the HTML charts.
+    """
     if first > last:
         raise AdminError(f"--from {first.isoformat()} is after --to {last.isoformat()}")
     row = await find_tenant(store, tenant)
@@ -50,11 +54,11 @@ async def build_report(
         # one query: its 15-minute slots roll up both to the report's rows and to the plots' series
         slots = await basic_slots(store, row.id, params, by, names)
         rows = roll_up(slots, params.interval, params.tz)
-        series = roll_up(slots, plot.interval, params.tz, by_group=False)
+        series = roll_up(slots, plot.interval, params.tz, by_group=False) if plots else {}
     else:
         data = await load_dataset(store, row.id, start, end, names)
         rows = compute(data, params, by)
-        series = compute(data, plot, Dimension.INTERVAL)
+        series = compute(data, plot, Dimension.INTERVAL) if plots else {}
     return Report(tenant, first, last, by, params, rows, series, basic)
 
 
@@ -63,7 +67,14 @@ async def day_summary(
 ) -> str:
     """The one-screen summary of a tenant's day (offered, answered, abandoned, SL, ASA, AHT, NPS per queue)."""
     report = await build_report(
-        store, tenant, day, day, Dimension.QUEUE, sl_threshold_s=sl_threshold_s, short_abandon_s=short_abandon_s
+        store,
+        tenant,
+        day,
+        day,
+        Dimension.QUEUE,
+        sl_threshold_s=sl_threshold_s,
+        short_abandon_s=short_abandon_s,
+        plots=False,
     )
     queues = {group: figures for (group, _), figures in report.rows.items()}
     return summary(tenant, day, report.params, report.total, queues)
