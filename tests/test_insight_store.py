@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import pytest
 
 from tests.test_insight_day import CONTACTS, DAY, EVENTS, NPS, QUEUE_SERVICE, D, params, t
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.insight.api import day_summary
 from tvoxcc.insight.metrics import compute
 from tvoxcc.insight.model import Dimension, Interval
 from tvoxcc.insight.store import basic_counts, find_tenant, load_dataset, load_names
@@ -146,3 +148,12 @@ async def test_a_range_only_reads_its_own_contacts(store: Store) -> None:
     names = await load_names(store, tenant_id)
     data = await load_dataset(store, tenant_id, t("09:00:00"), t("09:30:00"), names)
     assert len(data.contacts) == 3  # offered 09:00, 09:10, 09:20; 09:30 is the end, excluded
+
+
+async def test_day_summary_is_one_call_for_the_demo(store: Store) -> None:
+    await insert_day(store)
+    text = await day_summary(store, "acme", date(2026, 3, 10))
+    lines = text.splitlines()
+    assert len(lines) == 5  # title, header, all, sales, support
+    assert lines[2].split() == ["all", "9", "5", "2", "37.5%", "373s", "385s", "+25"]
+    assert lines[4].split()[:3] == ["support", "3", "3"]
