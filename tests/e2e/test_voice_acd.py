@@ -80,6 +80,14 @@ async def answered_by(settings: Any, row: dict[str, Any]) -> str | None:
     return names.get(interaction.agent_id) if interaction.agent_id else None
 
 
+async def recording_of(settings: Any, row: dict[str, Any]) -> str | None:
+    store = Store.from_url(settings.database.url.get_secret_value())
+    async with store.session() as session:
+        interaction = await session.get(m.Interaction, row["id"])
+    await store.dispose()
+    return interaction.recording if interaction else None
+
+
 async def register(acme: Any, phones: dict[str, SippAgent], *names: str) -> None:
     for name in names:
         await asyncio.to_thread(phones[name].register().check)
@@ -100,6 +108,8 @@ async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, 
         row = rows[before]
         assert await answered_by(acme.settings, row) == "alice"
         assert row["outcome"] == "answered"
+        recording = await recording_of(acme.settings, row)
+        assert recording is not None and acme.ari(f"recordings/stored/{recording}")["format"] == "wav"
         # Each digit reaches the IVR once (endpoint subscriptions must not repeat the caller's events).
         assert [d["digit"] for k, d in row["events"] if k == "ivr-input"] == ["1"]
         kinds = [k for k, _ in row["events"]]
@@ -157,14 +167,17 @@ async def test_an_agent_who_does_not_answer_is_skipped_and_paused(
 
 async def test_a_vip_jumps_the_line(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:
     before = len(await interactions(acme.settings))
+    mark = acme.log_mark()
     async with running_voice(acme.settings, Clock(datetime.now(UTC))):
         await register(acme, phones, "alice")
         answering = phones["alice"].answer(ring_ms=200)
-        busy = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=7000, hangup="us"), service=DID)
+        busy = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=6000, hangup="us"), service=DID)
+        # Timeline (s): busy 0-7 with alice, wrap-up to 10; plain waits 2.5-24.5; the VIP waits from 4 and is
+        # offered first at ~10, talks until ~25; plain hangs up before alice is free again (~28).
         await asyncio.sleep(2.5)  # alice is on the first call
-        plain = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=16000, hangup="us"), service=DID)
+        plain = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=21000, hangup="us"), service=DID)
         await asyncio.sleep(1.5)
-        vip = sipp.start(caller_scenario(DID, "5", wait_ms=800, gap_ms=14000, hangup="us"), service=DID)
+        vip = sipp.start(caller_scenario(DID, "5", wait_ms=800, gap_ms=20000, hangup="us"), service=DID)
         await asyncio.to_thread(answering.wait, 20)  # the first call is over: alice's phone answers again
         phones["alice"].answer(ring_ms=200)
         for run in (busy, plain, vip):
@@ -175,6 +188,8 @@ async def test_a_vip_jumps_the_line(acme: Any, sipp: Sipp, phones: dict[str, Sip
     assert await answered_by(acme.settings, first) == "alice"
     assert await answered_by(acme.settings, third) == "alice"  # the VIP, queued last, went first
     assert second["outcome"] == "abandoned" and "item-offered" not in [k for k, _ in second["events"]]
+    log = acme.log_since(mark)  # waiting callers heard their position every 3 s
+    assert "queue-youarenext" in log and "queue-thereare" in log
 
 
 async def test_overflow_moves_the_call_to_the_backup_queue(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:

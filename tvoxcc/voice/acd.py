@@ -24,11 +24,12 @@ from datetime import datetime
 from pathlib import Path
 
 from tvoxcc.agi.routes.agent import AgentRefused
-from tvoxcc.ari import AriClient, AriError, NotFound
+from tvoxcc.ari import AriBadRequest, AriClient, AriError, Conflict, InvalidRequest, NotFound
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
 from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
+from tvoxcc.voice.announce import announcement
 from tvoxcc.voice.call import CallSession
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ class Waiting:
     queue: QueueKey
     holding_id: str  # the holding bridge it waits in (kept across an overflow to another queue)
     bridge_id: str | None = None  # the mixing bridge once connected
+    next_announce: float = 0.0  # when to tell the caller their position and wait again
+    announcing: str | None = None  # the announcement playback, stopped before the call is bridged
+    connecting: bool = False  # an agent answered: no more announcements
     legs: dict[str, Leg] = field(default_factory=dict)  # agent id -> ringing or answered leg
 
 
@@ -106,8 +110,28 @@ class AcdQueue:
             await asyncio.sleep(self.tick_seconds)
             try:
                 await self._apply(lambda now: self.router.tick(now))
+                await self._announce()
             except Exception:
                 log.exception("ACD tick failed")
+
+    async def _announce(self) -> None:
+        """Periodic position and estimated-wait announcements (the queue's announce_every_seconds)."""
+        now = self._now()
+        for item_id, waiting in list(self.items.items()):
+            if waiting.connecting or now < waiting.next_announce:
+                continue
+            every = self.acd.announce_every.get(waiting.queue.router_name, 0)
+            waiting.next_announce = now + every if every else float("inf")
+            try:
+                estimate = self.router.estimate(item_id)
+            except q.RouterError:
+                continue
+            playback_id = f"{item_id}:announce-{uuid.uuid4().hex[:8]}"
+            with contextlib.suppress(AriError):
+                await self.ari.channels.play(
+                    item_id, announcement(estimate), lang=waiting.call.caller.info.language, playback_id=playback_id
+                )
+                waiting.announcing = playback_id
 
     async def _apply(self, step: Callable[[float], q.Outputs], *, strict: bool = False) -> q.Outputs | None:
         """Run one router call and carry out what it produced; None when the router refused it.
@@ -150,7 +174,10 @@ class AcdQueue:
         key = QueueKey(call.route.tenant, command.queue)
         bridge_id = await self._holding(key)
         await self.ari.bridges.add_channel(bridge_id, call.channel_id)
-        self.items[call.channel_id] = Waiting(call, key, bridge_id)
+        waiting = Waiting(call, key, bridge_id)
+        every = self.acd.announce_every.get(key.router_name, 0)
+        waiting.next_announce = self._now() + every if every else float("inf")
+        self.items[call.channel_id] = waiting
         await call.directory.log(call.route, call.interaction_id, "queued", call.clock(), {"queue": command.queue})
         work = q.WorkItem(
             item_id=call.channel_id,
@@ -191,12 +218,44 @@ class AcdQueue:
 
     async def _connect(self, waiting: Waiting, leg: Leg) -> None:
         call = waiting.call
+        waiting.connecting = True  # before any await: the announcer runs meanwhile
+        if waiting.announcing is not None:
+            # A channel still playing an announcement cannot join the agent's bridge.
+            with contextlib.suppress(AriError):
+                await self.ari.playbacks.stop(waiting.announcing)
+            waiting.announcing = None
         with contextlib.suppress(AriError):
             await self.ari.bridges.remove_channel(waiting.holding_id, call.channel_id)
         bridge = await self.ari.bridges.create(type="mixing", name=f"tvoxcc-call-{call.channel_id}")
         waiting.bridge_id = bridge.id
-        await self.ari.bridges.add_channel(bridge.id, [call.channel_id, leg.channel_id])
-        await self.acd.answered(call, waiting.queue, leg.agent_id, self.clock())
+        try:
+            await self._join(bridge.id, [call.channel_id, leg.channel_id])
+        except AriError as exc:
+            # The caller hung up while the agent answered: its hang-up event ends the item.
+            log.info("ACD: call %s could not be bridged to %s: %s", call.channel_id, leg.agent_id, exc)
+            await self._hangup(leg.channel_id)
+            return
+        recording = None
+        if waiting.queue.router_name in self.acd.recorded:
+            recording = f"tvoxcc-call-{call.channel_id}".replace(".", "-")
+            try:
+                await self.ari.bridges.record(bridge.id, recording, format="wav", if_exists="overwrite")
+            except AriError as exc:
+                log.warning("ACD: cannot record call %s: %s", call.channel_id, exc)
+                recording = None
+        await self.acd.answered(call, waiting.queue, leg.agent_id, self.clock(), recording=recording)
+
+    async def _join(self, bridge_id: str, channels: list[str], attempts: int = 10) -> None:
+        # A stopped announcement releases the channel a moment later: until then Asterisk answers
+        # "Channel not found" to addChannel. Retry briefly rather than drop a call an agent answered.
+        for attempt in range(attempts):
+            try:
+                await self.ari.bridges.add_channel(bridge_id, channels)
+                return
+            except (AriBadRequest, Conflict, InvalidRequest):
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.1)
 
     async def left(self, channel_id: str) -> None:
         """A channel hung up or left Stasis: a caller, or one of our agent legs."""

@@ -40,6 +40,8 @@ class AcdDirectory:
         self._agents: dict[str, tuple[int, int]] = {}  # router agent id -> (tenant id, agent row id)
         self._queues: dict[str, tuple[int, int]] = {}  # router queue name -> (tenant id, queue row id)
         self._tenant_names: dict[int, str] = {}
+        self.announce_every: dict[str, int] = {}  # router queue name -> seconds (0: never)
+        self.recorded: set[str] = set()  # router queue names whose calls are recorded
 
     async def queue_configs(self) -> list[q.QueueConfig]:
         async with self.store.session() as session:
@@ -53,6 +55,9 @@ class AcdDirectory:
             for queue, tenant, service_priority in rows.all():
                 key = QueueKey(tenant, queue.name)
                 self._queues[key.router_name] = (queue.tenant_id, queue.id)
+                self.announce_every[key.router_name] = queue.announce_every_s
+                if queue.record:
+                    self.recorded.add(key.router_name)
                 configs.append(
                     q.QueueConfig(
                         name=key.router_name,
@@ -145,11 +150,14 @@ class AcdDirectory:
             )
             await session.commit()
 
-    async def answered(self, call: CallSession, queue: QueueKey, agent: str, now: datetime) -> None:
+    async def answered(
+        self, call: CallSession, queue: QueueKey, agent: str, now: datetime, *, recording: str | None = None
+    ) -> None:
         async with self.store.tenant(call.route.tenant_id) as session:
             row = await session.get(m.Interaction, call.interaction_id)
             if row is not None:
                 row.answered_at = now
                 row.agent_id = self._agents.get(agent, (0, None))[1]
                 row.queue_id = self._queues.get(queue.router_name, (0, None))[1]
+                row.recording = recording
                 await session.commit()
