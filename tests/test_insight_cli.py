@@ -99,3 +99,11 @@ def test_bad_input_is_one_error_line_and_exit_1(day: Tvox, args: tuple[str, ...]
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [result.output.strip()]
     assert result.output.startswith("error:") and message in result.output
+
+
+def test_refresh_then_basic_report_reads_the_slots(day: Tvox) -> None:
+    assert "rebuilt slots of 'acme' from 2026-03-10 08:00" in day.ok("insight", "refresh", "--tenant", "acme")
+    basic = json.loads(day.ok("insight", "report", *DAY, "--by", "queue", "--basic", "--format", "json"))
+    rows = {r["queue"]: r for r in basic["rows"]}
+    assert rows["sales"]["offered"] == 6 and rows["total"]["sl_pct"] == 37.5
+    assert "error: unknown tenant 'nobody'" in day.fails("insight", "refresh", "--tenant", "nobody")

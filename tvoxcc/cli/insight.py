@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import click
 
 from tvoxcc.cli._common import fail, tenant_option, with_store
+from tvoxcc.insight import slots
 from tvoxcc.insight.api import build_report, day_summary
 from tvoxcc.insight.model import Dimension, Interval
 from tvoxcc.insight.report import Report, to_csv, to_html, to_json, to_table
@@ -98,3 +99,30 @@ def summary(ctx: click.Context, tenant: str, day: str | None, sl_threshold: floa
         return await day_summary(store, tenant, when, sl_threshold_s=sl_threshold)
 
     click.echo(with_store(ctx, go))
+
+
+@insight.command("refresh")
+@tenant_option
+@click.option("--sl-threshold", type=click.FloatRange(min=0), default=20.0, show_default=True, help="Seconds.")
+@click.option("--short-abandon", type=click.FloatRange(min=0), default=5.0, show_default=True, help="Seconds.")
+@click.option("--rebuild", is_flag=True, help="Rebuild every slot, not only the last day's.")
+@click.pass_context
+def refresh(ctx: click.Context, tenant: str, sl_threshold: float, short_abandon: float, rebuild: bool) -> None:
+    """Bring the pre-aggregated 15-minute slots up to now (`report --basic` reads them when they cover it)."""
+
+    async def go(store: Store) -> tuple[datetime, datetime]:
+        row = await find_tenant(store, tenant)
+        return await slots.refresh(
+            store,
+            row.id,
+            datetime.now(UTC),  # the clock is read here, at the edge
+            sl_threshold_s=sl_threshold,
+            short_abandon_s=short_abandon,
+            rebuild=rebuild,
+        )
+
+    start, end = with_store(ctx, go)
+    if start >= end:
+        click.echo(f"slots of {tenant!r} are up to date")
+    else:
+        click.echo(f"rebuilt slots of {tenant!r} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")

@@ -10,10 +10,11 @@ from dataclasses import replace
 from datetime import date
 
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.insight import slots as stored_slots
 from tvoxcc.insight.metrics import compute
 from tvoxcc.insight.model import Dimension, Interval, Params
 from tvoxcc.insight.report import Report, summary
-from tvoxcc.insight.store import basic_slots, day_range, find_tenant, load_dataset, load_names, roll_up
+from tvoxcc.insight.store import basic_slots, day_range, find_tenant, load_dataset, load_names, roll_up, to_slots
 from tvoxcc.store.engine import Store
 
 
@@ -52,7 +53,11 @@ async def build_report(
     plot = replace(params, interval=Interval.HOUR) if interval is Interval.DAY and first == last else params
     if basic:
         # one query: its 15-minute slots roll up both to the report's rows and to the plots' series
-        slots = await basic_slots(store, row.id, params, by, names)
+        # the pre-aggregated slots when a refresh covers the range with these thresholds, else live
+        if await stored_slots.covers(store, row.id, params):
+            slots = to_slots(await stored_slots.read(store, row.id, params, by), by, names)
+        else:
+            slots = await basic_slots(store, row.id, params, by, names)
         rows = roll_up(slots, params.interval, params.tz)
         series = roll_up(slots, plot.interval, params.tz, by_group=False) if plots else {}
     else:

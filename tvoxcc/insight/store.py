@@ -14,13 +14,13 @@ Two paths:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Float, Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from tvoxcc.admin.errors import AdminError
@@ -219,15 +219,23 @@ async def basic_slots(store: Store, tenant_id: int, params: Params, by: Dimensio
     # A plain session, filtered by tenant explicitly: the tenant session would add tenant_id = :t to the
     # correlated queue lookup too, and SQLite then scans the tenant's whole event log per call.
     async with store.session() as s:
-        rows = await _aggregate(s, store.engine.dialect.name, tenant_id, params, by)
+        query = aggregate_query(store.engine.dialect.name, tenant_id, params, group_columns(by))
+        rows = (await s.execute(query)).all()
+    return to_slots(rows, by, names)
+
+
+def to_slots(rows: Iterable[Any], by: Dimension, names: Names) -> Slots:
+    """Aggregate rows (group value first unless by tenant/interval; ``slot`` a number or a datetime)."""
     label = {
         Dimension.QUEUE: names.queues,
         Dimension.AGENT: names.agents,
         Dimension.SERVICE: names.services,
     }.get(by)
+    grouped = bool(group_columns(by))
     slots: Slots = []
     for r in rows:
-        named = label.get(r.grp) if label is not None else r.grp
+        value = r[0] if grouped else ALL
+        named = label.get(value) if label is not None and isinstance(value, int) else value
         group = NONE if named is None else str(named)
         figures = Figures(
             offered=int(r.offered),
@@ -241,7 +249,8 @@ async def basic_slots(store: Store, tenant_id: int, params: Params, by: Dimensio
             handled=int(r.handled or 0),
             talk_s=float(r.talk or 0),
         )
-        slots.append((group, datetime.fromtimestamp(int(r.slot) * SLOT_S, UTC), figures))
+        at = r.slot if isinstance(r.slot, datetime) else datetime.fromtimestamp(int(r.slot) * SLOT_S, UTC)
+        slots.append((group, at, figures))
     return slots
 
 
@@ -258,7 +267,20 @@ async def basic_counts(store: Store, tenant_id: int, params: Params, by: Dimensi
     return roll_up(await basic_slots(store, tenant_id, params, by, names), params.interval, params.tz)
 
 
-async def _aggregate(s: AsyncSession, dialect: str, tenant_id: int, params: Params, by: Dimension) -> list[Any]:
+def group_columns(by: Dimension) -> tuple[str, ...]:
+    return {
+        Dimension.QUEUE: ("queue",),
+        Dimension.AGENT: ("agent",),
+        Dimension.SERVICE: ("service",),
+        Dimension.CHANNEL: ("channel",),
+    }.get(by, ())
+
+
+def aggregate_query(dialect: str, tenant_id: int, params: Params, groups: tuple[str, ...]) -> Select[Any]:
+    """Basic counts of inbound queued interactions offered in the range, grouped by ``groups`` + slot.
+
+    ``groups`` names columns among queue, agent, service, channel; the slot is ``floor(epoch / 900)``.
+    """
     i, e = m.Interaction, m.InteractionEvent
     # Only unanswered calls lack a queue on their row; COALESCE evaluates this lookup (by the indexed
     # interaction_id) for those alone, instead of joining every item-queued event of the range.
@@ -269,19 +291,9 @@ async def _aggregate(s: AsyncSession, dialect: str, tenant_id: int, params: Para
         .limit(1)
         .scalar_subquery()
     )
-    queue = func.coalesce(i.queue_id, first_queue)
-    group: Any = {
-        Dimension.QUEUE: queue,
-        Dimension.AGENT: i.agent_id,
-        Dimension.SERVICE: i.service_id,
-        Dimension.CHANNEL: i.channel,
-    }.get(by, literal(ALL))
     # floor division: SQLAlchemy's "/" is true division, which would make every call its own slot
-    slot = (
-        func.floor(_epoch(i.offered_at, dialect) / SLOT_S)
-        if dialect != "sqlite"
-        else _epoch(i.offered_at, dialect) // SLOT_S
-    )
+    epoch = _epoch(i.offered_at, dialect)
+    slot = func.floor(epoch / SLOT_S) if dialect != "sqlite" else epoch // SLOT_S
     gave_up = and_(
         i.answered_at.is_(None),
         i.ended_at.is_not(None),
@@ -290,8 +302,10 @@ async def _aggregate(s: AsyncSession, dialect: str, tenant_id: int, params: Para
     # Each row's values are computed once in an inner query; the outer one only sums them.
     base = (
         select(
-            group.label("grp"),
-            queue.label("queue"),
+            func.coalesce(i.queue_id, first_queue).label("queue"),
+            i.agent_id.label("agent"),
+            i.service_id.label("service"),
+            i.channel.label("channel"),
             slot.label("slot"),
             _seconds(i.offered_at, func.coalesce(i.answered_at, i.ended_at), dialect).label("wait"),
             case((i.answered_at.is_not(None), 1), else_=0).label("answered"),
@@ -318,9 +332,10 @@ async def _aggregate(s: AsyncSession, dialect: str, tenant_id: int, params: Para
     def count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
         return func.sum(case((condition, 1), else_=0))
 
-    stmt = (
+    keys = [b[name] for name in groups]
+    return (
         select(
-            b.grp,
+            *keys,
             b.slot,
             func.count().label("offered"),
             func.sum(b.answered).label("answered"),
@@ -334,9 +349,8 @@ async def _aggregate(s: AsyncSession, dialect: str, tenant_id: int, params: Para
             func.sum(b.talk).label("talk"),
         )
         .where(b.queue.is_not(None))
-        .group_by(b.grp, b.slot)
+        .group_by(*keys, b.slot)
     )
-    return list((await s.execute(stmt)).all())
 
 
 def day_range(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -3,6 +3,7 @@
 from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactPhone
 from tvoxcc.store.models.followups import Callback, NpsAnswer
+from tvoxcc.store.models.insight import InsightRefresh, InsightSlot
 from tvoxcc.store.models.interactions import CHANNELS, DIRECTIONS, Interaction, InteractionEvent
 from tvoxcc.store.models.ivr import IvrFlow, Prompt
 from tvoxcc.store.models.mail import OUTBOX_STATUSES, MailboxState, MailRejection, OutboxMail
@@ -47,6 +48,8 @@ __all__ = [
     "ContactPhone",
     "Did",
     "GroupMember",
+    "InsightRefresh",
+    "InsightSlot",
     "Interaction",
     "InteractionEvent",
     "IvrFlow",
