@@ -122,3 +122,19 @@ async def test_callback_request_is_stored(acme: Any, sipp: Sipp) -> None:
         ).scalar_one()
     await store.dispose()
     assert (callback.number, callback.status) == ("caller", "pending")
+
+
+async def test_transfer_hands_the_call_to_an_extension(acme: Any, sipp: Sipp) -> None:
+    mark = acme.log_mark()
+    # A short gap after the digit: sipp takes a BYE during a pause for an unexpected message.
+    run, row = await _one_call(acme, sipp, MONDAY_10, "7", wait_ms=1000, gap_ms=50, hangup="them")
+    run.check()  # extension 1001 (alice) is not registered: the dialplan hangs up after trying her
+    assert path_of(row) == ["hours", "main", "operator"]
+    assert row["outcome"] == "transfer"
+    assert 'Dial("PJSIP/caller-' in acme.log_since(mark) and "PJSIP/acme-alice" in acme.log_since(mark)
+
+
+async def test_language_choice_is_kept_for_the_rest_of_the_call(acme: Any, sipp: Sipp) -> None:
+    run, row = await _one_call(acme, sipp, MONDAY_10, "81", wait_ms=1000, hangup="us")
+    run.check()
+    assert path_of(row) == ["hours", "main", "lang", "lang-check", "sales"]  # the branch saw language "it"
