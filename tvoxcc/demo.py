@@ -2,7 +2,8 @@
 
 A real Asterisk 22 (the lab), the demo tenant imported from demo/acme.yaml with its IVR and prompts
 rendered to audio, the voice service with the ACD, an agent phone (sipp) that registers and answers,
-and a caller (sipp) who walks the IVR by DTMF to the agent. It ends by printing the call's journey.
+and a caller (sipp) who walks the IVR by DTMF to the agent; it prints the call's journey. Then a customer's
+mail, through a real Dovecot, becomes a support ticket with its acknowledgement (tvoxcc.demo_mail).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tvoxcc.admin.edit import import_document
 from tvoxcc.asterisk.from_store import render_input_from_store
 from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
+from tvoxcc.demo_mail import mail_becomes_ticket
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
 from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.lab import Lab
@@ -59,6 +61,7 @@ class Demo:
         await self._render_prompts()
         try:
             await self._call()
+            await mail_becomes_ticket(self.store, self.say)
         finally:
             await asyncio.to_thread(self.lab.down)
             await self.store.dispose()

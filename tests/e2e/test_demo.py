@@ -1,4 +1,4 @@
-"""`tvoxcc demo` end to end: its own lab, the demo tenant, a caller walking the IVR to the agent."""
+"""`tvoxcc demo` end to end: its own lab, a caller walking the IVR to the agent, a mail becoming a ticket."""
 
 from __future__ import annotations
 
@@ -31,4 +31,6 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert [line.split("digit=")[1] for line in out.splitlines() if "node=code, digit=" in line] == ["1", "2", "3"]
     assert "Outcome: answered; answered by Mario Rossi" in out
     assert "|acme/sales-it|acme-mario|CONNECT|" in out
+    assert "Ticket T-1001 (new): Order 4711 has not arrived" in out
+    assert "Acknowledgement sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived" in out
     assert "Asterisk stopped" in out

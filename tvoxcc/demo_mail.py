@@ -1,0 +1,57 @@
+"""The demo's Support-host part: a customer mail, through a real Dovecot, becomes a ticket with an answer.
+
+A private Dovecot (tvoxcc.mail.lab_dovecot) receives the customer's mail; one ingest pass turns it into
+ticket T-1001 with its acknowledgement queued in the outbox; one outbox pass "sends" it (kept in memory:
+the demo has no mail relay to reach) so the demo can print what the customer would receive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from tvoxcc.mail.ingest import MailboxIngester, resolve_mailbox
+from tvoxcc.mail.lab_dovecot import start_dovecot
+from tvoxcc.mail.outbox import drain_outbox
+from tvoxcc.mail.smtp import MemorySender
+from tvoxcc.mail.templates import MailTemplates
+from tvoxcc.store.engine import Store
+from tvoxcc.store.types import utcnow
+from tvoxcc.support import desk
+
+SUPPORT_ADDRESS = "sales@acme.test"
+
+
+def customer_mail() -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Giulia Verdi <giulia.verdi@example.test>"
+    msg["To"] = SUPPORT_ADDRESS
+    msg["Subject"] = "Order 4711 has not arrived"
+    msg["Message-ID"] = make_msgid(domain="example.test")
+    msg.set_content("Hello,\nmy order 4711 was due on Monday and has not arrived yet. Can you check?\nGiulia\n")
+    return bytes(msg)
+
+
+async def mail_becomes_ticket(store: Store, say: Callable[[str], None]) -> None:
+    server = await asyncio.to_thread(start_dovecot, {"sales": "demo-mail-pw"})
+    try:
+        server.deliver("sales", customer_mail())
+        say(f"demo: Dovecot on 127.0.0.1:{server.port}; a customer's mail is in sales@acme.test's inbox")
+        account = server.account("sales", tenant="acme", service="sales", address=SUPPORT_ADDRESS)
+        box = await resolve_mailbox(store, account)
+        await MailboxIngester(store, account, box, MailTemplates(), clock=utcnow).ingest_once()
+        sender = MemorySender()
+        await drain_outbox(store, sender, now=utcnow)
+        async with store.tenant(box.tenant_id) as session:
+            rows = await desk.queue_rows(session)
+            thread = await desk.thread_of(session, int(str(rows[0]["number"]).removeprefix("T-")))
+    finally:
+        await asyncio.to_thread(server.stop)
+    say("")
+    say(f"Ticket {thread['number']} ({thread['status']}): {thread['subject']}")
+    for message in thread["messages"]:
+        say(f"  {message['kind']:<8} {message['author']}: {message['subject']}")
+    for sent in sender.sent:
+        say(f"Acknowledgement sent to {sent['To']}: {sent['Subject']}")
