@@ -13,7 +13,9 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -22,6 +24,7 @@ from tvoxcc.asterisk.from_store import render_input_from_store
 from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
 from tvoxcc.demo_mail import mail_becomes_ticket
+from tvoxcc.insight.api import day_summary
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
 from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.lab import Lab
@@ -62,10 +65,17 @@ class Demo:
         try:
             await self._call()
             await mail_becomes_ticket(self.store, self.say)
+            await self._insight()
         finally:
             await asyncio.to_thread(self.lab.down)
             await self.store.dispose()
         self.say(f"demo: done in {time.monotonic() - started:.1f} s")
+
+    async def _insight(self) -> None:
+        today = datetime.now(ZoneInfo("Europe/Rome")).date()  # the demo tenant's time zone
+        self.say("")
+        self.say(await day_summary(self.store, "acme", today))
+        self.say("Reports: tvoxcc insight report -t acme --from TODAY --by queue --format table|csv|json|html")
 
     async def _render_prompts(self) -> None:
         async with self.store.session() as session:

@@ -139,6 +139,13 @@ async def test_wrapup_is_respected_before_the_next_call(acme: Any, sipp: Sipp, p
     completed = [d["router_at"] for k, d in a["events"] if k == "item-completed"]
     assert offered and completed and offered[0] - completed[0] >= 3.0  # the queue's 3 s wrap-up
     assert time.monotonic() - ended_first >= 3.0
+    store = Store.from_url(acme.settings.database.url.get_secret_value())
+    async with store.session() as session:
+        wrapups = (
+            await session.execute(select(m.InteractionEvent.data).where(m.InteractionEvent.kind == "wrapup-started"))
+        ).scalars().all()  # fmt: skip
+    await store.dispose()
+    assert any(abs(d["value"] - 3.0) < 0.01 for d in wrapups)  # stored for Insight's AHT
 
 
 async def test_an_agent_who_does_not_answer_is_skipped_and_paused(

@@ -380,8 +380,11 @@ class AcdQueue:
             case q.PlaceCallback(item_id=item_id):
                 # Outbound trunks are configured by the admin; until one is, a callback stays stored.
                 log.warning("ACD: callback %s is due but no outbound route is configured", item_id)
-            case q.StartWrapup() | q.EndWrapup():
-                pass  # stored as events; nothing to do on the phone
+            case q.StartWrapup(agent_id=agent_id, until=until):
+                now = self._now()
+                await self.acd.store_wrapup(agent_id, "wrapup-started", until - now, now, self.clock())
+            case q.EndWrapup(agent_id=agent_id):
+                await self.acd.store_wrapup(agent_id, "wrapup-ended", None, self._now(), self.clock())
 
     async def _ring(self, item_id: str, agent_id: str, queue: str, ring_timeout_s: float) -> None:
         waiting = self.items.get(item_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -131,21 +132,34 @@ class AcdDirectory:
 
     async def store_event(self, event: q.Event, interaction_id: int | None, now: datetime) -> None:
         """A router event as an interaction event of its tenant (statistics are computed from these)."""
-        owner = self._agents.get(event.agent_id or "") or self._queues.get(event.queue or "")
+        data = {"detail": event.detail, "value": event.value, "router_at": event.at}
+        await self._store(str(event.kind), event.agent_id, event.queue, interaction_id, now, data)
+
+    async def store_wrapup(self, agent: str, kind: str, seconds: float | None, router_at: float, now: datetime) -> None:
+        """``wrapup-started`` (with its length) / ``wrapup-ended``: Insight counts wrap-up into AHT from these."""
+        await self._store(kind, agent, None, None, now, {"detail": "", "value": seconds, "router_at": router_at})
+
+    async def _store(
+        self,
+        kind: str,
+        agent: str | None,
+        queue: str | None,
+        interaction_id: int | None,
+        now: datetime,
+        data: dict[str, Any],
+    ) -> None:
+        owner = self._agents.get(agent or "") or self._queues.get(queue or "")
         if owner is None:
             return
-        tenant_id = owner[0]
-        agent_row = self._agents.get(event.agent_id or "", (0, None))[1]
-        queue_row = self._queues.get(event.queue or "", (0, None))[1]
-        async with self.store.tenant(tenant_id) as session:
+        async with self.store.tenant(owner[0]) as session:
             session.add(
                 m.InteractionEvent(
                     at=now,
-                    kind=str(event.kind),
+                    kind=kind,
                     interaction_id=interaction_id,
-                    agent_id=agent_row,
-                    queue_id=queue_row,
-                    data={"detail": event.detail, "value": event.value, "router_at": event.at},
+                    agent_id=self._agents.get(agent or "", (0, None))[1],
+                    queue_id=self._queues.get(queue or "", (0, None))[1],
+                    data=data,
                 )
             )
             await session.commit()
