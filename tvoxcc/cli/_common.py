@@ -54,7 +54,7 @@ async def open_store(settings: Settings, *, check_schema: bool = True) -> Any:
         try:
             revision = await current_revision(url)
         except Exception as exc:
-            raise AdminError(f"cannot open the database: {type(exc).__name__}: {_first_line(exc)}") from exc
+            raise AdminError(f"cannot open the database: {type(exc).__name__}: {first_line(exc)}") from exc
         if revision != head_revision():
             raise AdminError("the database is not initialised or not up to date: run `tvoxcc db upgrade`")
     store = Store.from_url(url, echo=settings.database.echo)
@@ -64,7 +64,7 @@ async def open_store(settings: Settings, *, check_schema: bool = True) -> Any:
         await store.dispose()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else ""
 

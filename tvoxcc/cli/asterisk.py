@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from tvoxcc.asterisk.inputs import RenderInput, RenderInputError
-from tvoxcc.config import ConfigError, Settings, load_settings
-
-EXIT_ERROR = 1
-EXIT_CONFIG = 2
-
-
-def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings((ctx.find_root().obj or {}).get("config_path"))
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_CONFIG)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else ""
+from tvoxcc.cli._common import fail, first_line, settings_of
+from tvoxcc.config import Settings
 
 
 def _say(message: str) -> None:
@@ -42,9 +21,9 @@ def _render_input(settings: Settings) -> RenderInput:
     try:
         return render_input(settings, _say)
     except RenderInputError as exc:
-        _fail(f"cannot render: {exc}")
+        fail(f"cannot render: {exc}")
     except Exception as exc:
-        _fail(f"cannot read agents/DIDs from the store: {type(exc).__name__}: {_first_line(exc)}")
+        fail(f"cannot read agents/DIDs from the store: {type(exc).__name__}: {first_line(exc)}")
 
 
 def _dir_gid(config_dir: Path) -> int | None:
@@ -63,7 +42,7 @@ def _write(settings: Settings, out_dir: Path) -> None:
     try:
         written = write_configs(inp, out_dir, group_id=_dir_gid(out_dir))
     except OSError as exc:
-        _fail(f"cannot write configs into {out_dir}: {exc.strerror or exc}")
+        fail(f"cannot write configs into {out_dir}: {exc.strerror or exc}")
     _say(f"wrote {len(written)} files into {out_dir} ({len(inp.agents)} agent phones, {len(inp.dids)} DIDs)")
 
 
@@ -82,7 +61,7 @@ def asterisk() -> None:
 @click.pass_context
 def render(ctx: click.Context, out_dir: Path | None) -> None:
     """Write http/ari/manager/pjsip/rtp/modules/extensions.conf (and friends) for an Asterisk you run."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     _write(settings, out_dir or settings.asterisk.config_dir)
 
 
@@ -93,10 +72,10 @@ def reload(ctx: click.Context) -> None:
     from tvoxcc.asterisk.ami_command import AmiError
     from tvoxcc.asterisk.reload import reload_asterisk
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     _write(settings, settings.asterisk.config_dir)
     try:
         reload_asterisk(settings.asterisk)
     except AmiError as exc:
-        _fail(f"configs written but Asterisk was not reloaded: {exc}")
+        fail(f"configs written but Asterisk was not reloaded: {exc}")
     _say(f"Asterisk reloaded (AMI {settings.asterisk.ami_host}:{settings.asterisk.ami_port})")

@@ -6,34 +6,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from tvoxcc.asterisk.inputs import RenderInput
-from tvoxcc.config import ConfigError, Settings, load_settings
+from tvoxcc.cli._common import fail, first_line, settings_of
+from tvoxcc.config import Settings
 from tvoxcc.lab.errors import LabError
 from tvoxcc.lab.lab import Lab, require_root
-
-EXIT_ERROR = 1
-EXIT_CONFIG = 2
-
-
-def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings((ctx.find_root().obj or {}).get("config_path"))
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_CONFIG)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else ""
 
 
 def _say(message: str) -> None:
@@ -41,7 +21,7 @@ def _say(message: str) -> None:
 
 
 def _lab(ctx: click.Context) -> Lab:
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     state_dir: Path | None = ctx.obj.get("lab_state_dir")
     return Lab(settings, state_dir, _say) if state_dir else Lab.default(settings, _say)
 
@@ -52,7 +32,7 @@ def _render_input(settings: Settings) -> RenderInput:
     try:
         return render_input(settings, _say)
     except Exception as exc:  # the demo should still get an Asterisk; say why it is bare
-        why = f"{type(exc).__name__}: {_first_line(exc)}"
+        why = f"{type(exc).__name__}: {first_line(exc)}"
         _say(f"cannot read agents/DIDs from the store ({why}): rendering without them")
         return RenderInput.from_settings(settings)
 
@@ -79,7 +59,7 @@ def up(ctx: click.Context) -> None:
         require_root()  # before touching the store: a refusal is one line
         instance.up(_render_input(instance.settings))
     except LabError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @lab.command()
@@ -90,7 +70,7 @@ def down(ctx: click.Context) -> None:
         if _lab(ctx).down() is None:
             _say("not running")
     except LabError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @lab.command()
