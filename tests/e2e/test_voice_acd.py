@@ -88,6 +88,17 @@ async def recording_of(settings: Any, row: dict[str, Any]) -> str | None:
     return interaction.recording if interaction else None
 
 
+async def connected_leg(lab: Any, endpoint: str, within: float = 15.0) -> str:
+    """The id of the agent's channel once it is up (answered)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for channel in lab.channels():
+            if channel["name"].startswith(f"PJSIP/{endpoint}-") and channel["state"] == "Up":
+                return str(channel["id"])
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{endpoint} never answered")
+
+
 async def register(acme: Any, phones: dict[str, SippAgent], *names: str) -> None:
     for name in names:
         await asyncio.to_thread(phones[name].register().check)
@@ -215,3 +226,31 @@ async def test_overflow_moves_the_call_to_the_backup_queue(acme: Any, sipp: Sipp
     assert kinds.index("item-overflowed") < kinds.index("item-connected")
     waited = [d["router_at"] for k, d in row["events"] if k in ("item-queued", "item-overflowed")]
     assert waited[-1] - waited[0] >= 3.0  # the rule: after 3 s of waiting
+
+
+async def test_caller_goes_to_the_survey_when_the_agent_hangs_up(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    before = len(await interactions(acme.settings))
+    async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+        await register(acme, phones, "bob")  # sales-backup (via sales-overflow) asks for the survey
+        phones["bob"].answer(ring_ms=200)
+        # "6": the overflowing queue; silence while queued, answered, and bob hangs up; then "9" in the survey.
+        digits = "6" + "." * 16 + "9"
+        scenario = caller_scenario(DID, digits, wait_ms=800, gap_ms=500, hangup="them", bye_timeout_ms=20000)
+        caller_run = sipp.start(scenario, service=DID)
+        leg = await connected_leg(acme, "acme-bob")
+        acme.ari(f"channels/{leg}", "DELETE")  # bob hangs up (his phone gets Asterisk's BYE)
+        run = await asyncio.to_thread(caller_run.wait, 40)
+        run.check()  # the survey thanked the caller and hung up
+        rows = await wait_until_ended(acme.settings, 1)
+    row = rows[before]
+    assert await answered_by(acme.settings, row) == "bob"
+    store = Store.from_url(acme.settings.database.url.get_secret_value())
+    async with store.session() as session:
+        answer = (
+            await session.execute(select(m.NpsAnswer).where(m.NpsAnswer.interaction_id == row["id"]))
+        ).scalar_one()
+        bob = (await session.execute(select(m.Agent.id).where(m.Agent.name == "bob"))).scalar_one()
+    await store.dispose()
+    assert (answer.score, answer.agent_id) == (9, bob)

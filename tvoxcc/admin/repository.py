@@ -128,6 +128,7 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
                 moh_class=q.moh_class,
                 announce_every_seconds=q.announce_every_s,
                 rona_pause=q.rona_pause,
+                survey=q.survey,
                 skills={qs.skill.name: qs.min_level for qs in sorted(q.skills, key=lambda x: x.skill.name)},
                 relax=[RelaxRule.model_validate(r) for r in q.skill_relax],
                 overflow=[OverflowRule.model_validate(r) for r in q.overflow],
@@ -316,7 +317,7 @@ class _Writer:
             q.strategy, q.priority, q.wrapup_s = spec.strategy, spec.priority, spec.wrapup_seconds
             q.ring_timeout_s, q.max_wait_s = spec.ring_timeout_seconds, spec.max_wait_seconds
             q.sl_threshold_s, q.record, q.moh_class = spec.sl_threshold_seconds, spec.record, spec.moh_class
-            q.announce_every_s, q.rona_pause = spec.announce_every_seconds, spec.rona_pause
+            q.announce_every_s, q.rona_pause, q.survey = spec.announce_every_seconds, spec.rona_pause, spec.survey
             q.skill_relax = [r.model_dump() for r in spec.relax]
             q.overflow = [o.model_dump(exclude_none=True) for o in spec.overflow]
             current = {qs.skill_id: qs for qs in q.skills}

@@ -140,6 +140,7 @@ class QueueSpec(Spec):
     moh_class: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     announce_every_seconds: int = Field(30, ge=0, le=600)
     rona_pause: bool = True
+    survey: bool = False  # after the agent hangs up, the caller goes to the NPS survey
     skills: dict[Name, Level] = Field(default_factory=dict)
     relax: list[RelaxRule] = Field(default_factory=list)
     overflow: list[OverflowRule] = Field(default_factory=list)

@@ -45,13 +45,15 @@ def _fill(name: str, **values: object) -> str:
 
 
 def _dtmf_block(digits: str, gap_ms: int) -> str:
+    """RFC2833 digits, each followed by ``gap_ms``; a "." is a pause of ``gap_ms`` without a digit."""
     # Each pcap holds one RFC2833 event (~250 ms of packets); play_pcap_audio returns at once, so pause.
     # The pcaps are renumbered (tvoxcc/lab/dtmf.py) so that no digit is dropped as a late packet.
     lines = []
     folder = Path(tempfile.mkdtemp(prefix="tvoxcc-dtmf-"))
     for index, digit in enumerate(digits):
-        pcap = renumbered(dtmf_pcap(digit), folder / f"{index}.pcap", index)
-        lines.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
+        if digit != ".":
+            pcap = renumbered(dtmf_pcap(digit), folder / f"{index}.pcap", index)
+            lines.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
         lines.append(f'  <pause milliseconds="{gap_ms}"/>')
     return "\n".join(lines)
 

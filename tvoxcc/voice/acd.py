@@ -287,14 +287,21 @@ class AcdQueue:
         if not leg.answered:
             await self._apply(lambda now: self.router.ring_no_answer(leg.item_id, leg.agent_id, now))
             return
-        # The agent hung up a connected call: the caller's side ends too.
+        # The agent hung up a connected call: the caller goes to the survey when the queue asks for
+        # one (the dialplan's tvoxcc-survey finds the interaction by the caller's channel), else hangs up.
         await self._apply(lambda now: self.router.complete(leg.item_id, now, by_caller=False))
         if waiting is not None:
             self.items.pop(leg.item_id, None)  # after the router call, so its events find the call
-            await self._hangup(waiting.call.channel_id)
-            await self._destroy(waiting.bridge_id)
             call = waiting.call
             await call.directory.close(call.route, call.interaction_id, call.clock(), "answered")
+            await self._destroy(waiting.bridge_id)
+            if waiting.queue.router_name in self.acd.surveyed:
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.continue_in_dialplan(
+                        call.channel_id, context="tvoxcc-survey", extension="s", priority=1
+                    )
+                    return
+            await self._hangup(call.channel_id)
 
     async def on_endpoint(self, resource: str, state: str) -> None:
         """An agent phone registered (online) or went away (offline).

@@ -43,6 +43,7 @@ class AcdDirectory:
         self._tenant_names: dict[int, str] = {}
         self.announce_every: dict[str, int] = {}  # router queue name -> seconds (0: never)
         self.recorded: set[str] = set()  # router queue names whose calls are recorded
+        self.surveyed: set[str] = set()  # router queue names whose callers get the NPS survey
 
     async def queue_configs(self) -> list[q.QueueConfig]:
         async with self.store.session() as session:
@@ -59,6 +60,8 @@ class AcdDirectory:
                 self.announce_every[key.router_name] = queue.announce_every_s
                 if queue.record:
                     self.recorded.add(key.router_name)
+                if queue.survey:
+                    self.surveyed.add(key.router_name)
                 configs.append(
                     q.QueueConfig(
                         name=key.router_name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tvoxcc.store.base import Base, TenantScoped, Timestamped
@@ -69,6 +70,8 @@ class Queue(TenantScoped, Timestamped, Base):
     moh_class: Mapped[str] = mapped_column(String(64), default="default")
     announce_every_s: Mapped[int] = mapped_column(default=30)
     rona_pause: Mapped[bool] = mapped_column(default=True)
+    # After the agent hangs up, the caller goes to the NPS survey (dialplan context tvoxcc-survey).
+    survey: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     # Relaxation and overflow rules, validated by tvoxcc.admin before they are stored.
     skill_relax: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     overflow: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
