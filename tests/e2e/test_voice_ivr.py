@@ -77,7 +77,7 @@ async def test_out_of_hours_branch_follows_the_injected_clock(acme: Any, sipp: S
 
 
 async def test_invalid_input_retries_then_takes_the_final_action(acme: Any, sipp: Sipp) -> None:
-    run, row = await _one_call(acme, sipp, MONDAY_10, "77", wait_ms=1000, hangup="them")
+    run, row = await _one_call(acme, sipp, MONDAY_10, "99", wait_ms=1000, hangup="them")  # 9: not an option
     run.check()
     assert path_of(row) == ["hours", "main", "bye"]
     assert [k for k, _ in row["events"]].count("ivr-failed") == 1
