@@ -30,7 +30,7 @@ from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
 from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
 from tvoxcc.voice.announce import announcement
-from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.call import CallSession, send_to_fallback
 
 log = logging.getLogger(__name__)
 
@@ -443,10 +443,7 @@ class AcdQueue:
         await self._fallback(item_id)
 
     async def _fallback(self, channel_id: str) -> None:
-        with contextlib.suppress(AriError):
-            await self.ari.channels.continue_in_dialplan(
-                channel_id, context="tvoxcc-fallback", extension="s", priority=1
-            )
+        await send_to_fallback(self.ari, channel_id)
 
     async def _hangup(self, channel_id: str) -> None:
         with contextlib.suppress(AriError):

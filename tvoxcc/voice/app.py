@@ -9,7 +9,6 @@ silence; callers who arrived while the service was down were served by the dialp
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from tvoxcc.ivr import events as ivr
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
-from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.call import CallSession, send_to_fallback
 from tvoxcc.voice.directory import Directory, UnknownRoute
 from tvoxcc.voice.handoff import QueueHandoff
 
@@ -181,7 +180,4 @@ class VoiceApp:
         await self.handoff.enter(call, EnterQueue(queue, 0, (), (), caller.info.language))
 
     async def _fallback(self, channel_id: str) -> None:
-        with contextlib.suppress(AriError):
-            await self.ari.channels.continue_in_dialplan(
-                channel_id, context="tvoxcc-fallback", extension="s", priority=1
-            )
+        await send_to_fallback(self.ari, channel_id)

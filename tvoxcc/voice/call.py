@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 FALLBACK_CONTEXT = "tvoxcc-fallback"
 
 
+async def send_to_fallback(ari: AriClient, channel_id: str) -> None:
+    """Never leave a caller in silence: the dialplan fallback plays a message (see dialplan/)."""
+    with contextlib.suppress(AriError):
+        await ari.channels.continue_in_dialplan(channel_id, context=FALLBACK_CONTEXT, extension="s", priority=1)
+
+
 @dataclass
 class CallSession:
     channel_id: str
@@ -158,8 +164,4 @@ class CallSession:
                     await ari.channels.hangup(self.channel_id)
 
     async def _fallback(self) -> None:
-        """Never leave a caller in silence: the dialplan fallback plays a message (see dialplan/)."""
-        with contextlib.suppress(AriError):
-            await self.ari.channels.continue_in_dialplan(
-                self.channel_id, context=FALLBACK_CONTEXT, extension="s", priority=1
-            )
+        await send_to_fallback(self.ari, self.channel_id)
