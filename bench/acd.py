@@ -49,36 +49,44 @@ STRATEGIES += [Strategy.WEIGHTED_RANDOM]
 HANDLE_S = {Channel.VOICE: 150.0, Channel.CHAT: 240.0, Channel.MAIL: 300.0}
 
 
-class TimedRouter(Router):
-    samples: list[int]
+class Timing:
+    """Decision timing shared by both routers: each sample is tagged with the router call it happened in."""
 
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__(rng)  # type: ignore[call-arg]  # the router's, next in the MRO
+        self.samples: list[int] = []
+        self.tags: list[str] = []
+        self.call = "setup"
+
+    def _timed_pick_agents(self, chosen: list[str], start: int) -> list[str]:
+        self.samples.append(time.perf_counter_ns() - start)
+        self.tags.append(f"{self.call}/item->agent")
+        return chosen
+
+    def _timed_pick_item(self, chosen: Item | None, start: int) -> Item | None:
+        self.samples.append(time.perf_counter_ns() - start)
+        self.tags.append(f"{self.call}/agent->item")
+        return chosen
+
+
+class TimedRouter(Timing, Router):
     def _pick_agents(self, q: QueueState, item: Item) -> list[str]:
         start = time.perf_counter_ns()
-        chosen = super()._pick_agents(q, item)
-        self.samples.append(time.perf_counter_ns() - start)
-        return chosen
+        return self._timed_pick_agents(super()._pick_agents(q, item), start)
 
     def _pick_item(self, agent: Agent) -> Item | None:
         start = time.perf_counter_ns()
-        chosen = super()._pick_item(agent)
-        self.samples.append(time.perf_counter_ns() - start)
-        return chosen
+        return self._timed_pick_item(super()._pick_item(agent), start)
 
 
-class TimedLinearRouter(LinearScanRouter):
-    samples: list[int]
-
+class TimedLinearRouter(Timing, LinearScanRouter):
     def _pick_agents(self, q: QueueState, item: Item) -> list[str]:
         start = time.perf_counter_ns()
-        chosen = super()._pick_agents(q, item)
-        self.samples.append(time.perf_counter_ns() - start)
-        return chosen
+        return self._timed_pick_agents(super()._pick_agents(q, item), start)
 
     def _pick_item(self, agent: Agent) -> Item | None:
         start = time.perf_counter_ns()
-        chosen = super()._pick_item(agent)
-        self.samples.append(time.perf_counter_ns() - start)
-        return chosen
+        return self._timed_pick_item(super()._pick_item(agent), start)
 
 
 def build(router: Router, seed: int) -> list[str]:
@@ -122,19 +130,24 @@ class Result:
     events: int = 0
     call_ns: list[int] = field(default_factory=list)
     decision_ns: list[int] = field(default_factory=list)
+    decision_tags: list[str] = field(default_factory=list)  # "<router call>/<decision>" for each sample
     wall_s: float = 0.0
     peak_bytes: int = 0
 
 
-def simulate(router: Router, seed: int, max_events: int, samples: list[int]) -> Result:
+TimedRouters = TimedRouter | TimedLinearRouter
+
+
+def simulate(router: TimedRouters, seed: int, max_events: int) -> Result:
     """Drive the router with a seeded arrival/answer/talk/abandon mix; time every router call."""
     rng = random.Random(seed + 1)
     arrivals = build(router, seed)
     # Long-lived state is built: keep the cyclic GC from rescanning it (what a long-running server does).
     gc.collect()
     gc.freeze()
-    samples.clear()  # building logs agents in and routes nothing, but keep only the run's decisions
-    result = Result(decision_ns=samples)
+    # Building logs agents in and routes nothing; keep only the run's decisions.
+    router.samples, router.tags = [], []
+    result = Result(decision_ns=router.samples, decision_tags=router.tags)
     pending: list[tuple[float, int, str, str, str]] = []  # (at, seq, what, item, agent)
     seq = 0
     rate = 62.0  # arrivals per second: about 95% of the staffed capacity for this mix
@@ -191,6 +204,7 @@ def simulate(router: Router, seed: int, max_events: int, samples: list[int]) -> 
                     method, args = router.abandon, (item_id, now)
             else:
                 continue
+        router.call = method.__name__
         start = time.perf_counter_ns()
         try:
             out = method(*args)  # type: ignore[operator]
@@ -208,11 +222,9 @@ def percentile(values: list[int], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1000.0
 
 
-def peak_memory(router_class: type[Router], seed: int, events: int) -> int:
+def peak_memory(router_class: type[TimedRouters], seed: int, events: int) -> int:
     tracemalloc.start()
-    router = router_class(random.Random(seed))
-    router.samples = []  # type: ignore[attr-defined]
-    simulate(router, seed, events, router.samples)  # type: ignore[attr-defined]
+    simulate(router_class(random.Random(seed)), seed, events)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak
@@ -230,25 +242,42 @@ def report(name: str, result: Result) -> None:
     )
 
 
+def breakdown(name: str, result: Result) -> None:
+    """Decision latency per router call and decision kind, and each kind's share of the slowest 1%."""
+    p99 = percentile(result.decision_ns, 0.99) * 1000
+    by_tag: dict[str, list[int]] = {}
+    for ns, tag in zip(result.decision_ns, result.decision_tags, strict=True):
+        by_tag.setdefault(tag, []).append(ns)
+    tail = sum(ns > p99 for ns in result.decision_ns) or 1
+    print(f"{name:>8} by kind: {'decisions':>9} {'p50 µs':>7} {'p99 µs':>7} {'of tail':>7}")
+    for tag, samples in sorted(by_tag.items(), key=lambda pair: -len(pair[1])):
+        in_tail = sum(ns > p99 for ns in samples)
+        print(
+            f"  {tag:<32} {len(samples):>9,} {percentile(samples, 0.5):>7.1f} {percentile(samples, 0.99):>7.1f} "
+            f"{100 * in_tail / tail:>6.1f}%"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run (a few seconds)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--breakdown", action="store_true", help="decision latency per router call and kind")
     args = parser.parse_args()
     events, baseline_events, memory_events = (20_000, 5_000, 2_000) if args.quick else (250_000, 60_000, 10_000)
     print(f"{AGENTS:,} agents, {QUEUES} queues, {SKILLS} skills; seed {args.seed}", flush=True)
 
-    fast = TimedRouter(random.Random(args.seed))
-    fast.samples = []
-    ours = simulate(fast, args.seed, events, fast.samples)
+    ours = simulate(TimedRouter(random.Random(args.seed)), args.seed, events)
     ours.peak_bytes = peak_memory(TimedRouter, args.seed, memory_events)
     report("router", ours)
+    if args.breakdown:
+        breakdown("router", ours)
 
-    slow = TimedLinearRouter(random.Random(args.seed))
-    slow.samples = []
-    base = simulate(slow, args.seed, baseline_events, slow.samples)
+    base = simulate(TimedLinearRouter(random.Random(args.seed)), args.seed, baseline_events)
     base.peak_bytes = peak_memory(TimedLinearRouter, args.seed, memory_events)
     report("baseline", base)
+    if args.breakdown:
+        breakdown("baseline", base)
 
     def ratio(fraction: float) -> float:
         return percentile(base.decision_ns, fraction) / percentile(ours.decision_ns, fraction)
