@@ -10,6 +10,7 @@ import bisect
 from collections.abc import Mapping
 
 from tvoxcc.queues.ewt import HandleTimeAverage
+from tvoxcc.queues.lines import StagedLines
 from tvoxcc.queues.model import (
     BLOCKING_CHANNELS,
     AgentConfig,
@@ -164,7 +165,7 @@ class Item:
         self.position = 0  # last known position, for the log when it leaves while ringing
         self.orig_position = 0
         self.queue_token = 0  # bumped when the item changes queue or leaves: stale timers see it
-        self.wait_token = 0  # bumped when the item leaves a waiting heap: stale heap entries see it
+        self.wait_token = 0  # bumped when the item leaves a waiting line: its stale relax timer sees it
         self.offer_token = 0
         self.offered_to: dict[str, float] = {}  # agent -> when the offer started
         self.offered_at = 0.0
@@ -172,9 +173,6 @@ class Item:
         self.tried: set[str] = set()  # agents that did not answer it: tried last
         self.agent_id: str | None = None
         self.connected_at = 0.0
-
-
-WaitEntry = tuple[Key, int, str]  # (order key, wait_token, item id)
 
 
 class QueueState:
@@ -199,8 +197,9 @@ class QueueState:
         self.rr_last = -1  # round-robin memory: position of the last member offered an item
         # capacity channel -> one index per tier of available, qualifying members (created on first use)
         self.agents: dict[Channel, list[AgentIndex]] = {}
-        # item channel -> one heap per stage of waiting items, ordered by (priority, arrival)
-        self.waiting: dict[Channel, list[list[WaitEntry]]] = {}
+        # capacity channel -> waiting items in one sorted line per stage, ordered by (priority, arrival); a
+        # callback waits with the calls (it takes voice capacity), so a voice agent reads one set of lines
+        self.waiting: dict[Channel, StagedLines] = {}
         # item channel -> sorted order keys of waiting items, for positions and lengths
         self.order: dict[Channel, list[Key]] = {}
         self.waiting_items: dict[str, Item] = {}  # for the rare whole-queue walks (queue emptied, reconfigured)

@@ -1,9 +1,9 @@
 """Indexes of the agents available for one (queue, capacity channel, tier), one kind per strategy.
 
 Every index answers "which available agent does this strategy pick" without scanning the members:
-- HeapIndex: a binary heap ordered by the strategy key (longest-idle, fewest-handled, linear, ring-all)
-  with lazy invalidation: ``_present`` holds each agent's current key, heap entries whose key differs are
-  stale and dropped when they reach the top, so an update is one push and a removal one dict delete;
+- OrderedIndex: a sorted list by strategy key (longest-idle, fewest-handled, linear, ring-all) with exact
+  removal by bisection, so its head is always the pick and a decision never pops stale entries (a lazy
+  heap left them to whichever decision came next, which made the latency tail);
 - RingIndex: sorted member positions for round-robin with memory (next position after the last offered);
 - WeightedIndex: a Fenwick tree of member weights for weighted random (O(log n) draw and update).
 An item at stage s looks at the indexes of tiers 0..s; ``select_agent`` merges them per strategy.
@@ -12,7 +12,6 @@ An item at stage s looks at the indexes of tiers 0..s; ``select_agent`` merges t
 from __future__ import annotations
 
 import bisect
-import heapq
 import random
 from collections.abc import Collection, Iterator, Sequence
 
@@ -21,63 +20,46 @@ from tvoxcc.queues.model import Strategy
 Key = tuple[float, ...]
 
 
-class HeapIndex:
-    __slots__ = ("_heap", "_present")
+class OrderedIndex:
+    """Available agents sorted by (strategy key, agent), with exact removal: the head is always the pick."""
+
+    __slots__ = ("_entries", "_key_of")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[Key, str]] = []
-        self._present: dict[str, Key] = {}
+        self._entries: list[tuple[Key, str]] = []
+        self._key_of: dict[str, Key] = {}
 
     def __len__(self) -> int:
-        return len(self._present)
+        return len(self._key_of)
 
     def __contains__(self, agent_id: object) -> bool:
-        return agent_id in self._present
+        return agent_id in self._key_of
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._present)
+        return iter(self._key_of)
 
     def put(self, agent_id: str, key: Key, position: int, weight: int) -> None:
-        if self._present.get(agent_id) == key:
-            return
-        self._present[agent_id] = key
-        heapq.heappush(self._heap, (key, agent_id))
-        if len(self._heap) > 2 * len(self._present) + 64:
-            # Too many stale entries: rebuild from the live keys so memory stays O(members).
-            self._heap = [(k, a) for a, k in self._present.items()]
-            heapq.heapify(self._heap)
+        entries = self._entries
+        old = self._key_of.get(agent_id)
+        if old is not None:
+            if old == key:
+                return
+            del entries[bisect.bisect_left(entries, (old, agent_id))]
+        self._key_of[agent_id] = key
+        bisect.insort(entries, (key, agent_id))
 
     def discard(self, agent_id: str) -> None:
-        self._present.pop(agent_id, None)
+        old = self._key_of.pop(agent_id, None)
+        if old is not None:
+            entries = self._entries
+            del entries[bisect.bisect_left(entries, (old, agent_id))]
 
     def best(self, exclude: Collection[str]) -> tuple[Key, str] | None:
-        heap, present = self._heap, self._present
-        while heap:
-            key, agent_id = heap[0]
-            if present.get(agent_id) != key:
-                heapq.heappop(heap)
-            elif agent_id in exclude:
-                return self._best_slow(exclude)
-            else:
-                return key, agent_id
-        return None
-
-    def _best_slow(self, exclude: Collection[str]) -> tuple[Key, str] | None:
-        # Excluded agents are few (the ones that just did not answer): pop them aside and push them back.
-        heap, present = self._heap, self._present
-        aside: list[tuple[Key, str]] = []
-        found: tuple[Key, str] | None = None
-        while heap:
-            entry = heapq.heappop(heap)
-            if present.get(entry[1]) != entry[0]:
-                continue
-            aside.append(entry)
+        """The first agent in order not in ``exclude`` (the few who just did not answer the item)."""
+        for entry in self._entries:
             if entry[1] not in exclude:
-                found = entry
-                break
-        for entry in aside:
-            heapq.heappush(heap, entry)
-        return found
+                return entry
+        return None
 
 
 class RingIndex:
@@ -191,7 +173,7 @@ class WeightedIndex:
         return self._agent_at[position]
 
 
-AgentIndex = HeapIndex | RingIndex | WeightedIndex
+AgentIndex = OrderedIndex | RingIndex | WeightedIndex
 
 
 def new_index(strategy: Strategy) -> AgentIndex:
@@ -199,16 +181,16 @@ def new_index(strategy: Strategy) -> AgentIndex:
         return RingIndex()
     if strategy is Strategy.WEIGHTED_RANDOM:
         return WeightedIndex()
-    return HeapIndex()
+    return OrderedIndex()
 
 
 def select_agent(tiers: Sequence[AgentIndex], rr_last: int, rng: random.Random, exclude: Collection[str]) -> str | None:
     """The agent the strategy picks among the given tiers (all of them are eligible)."""
     first = tiers[0]
-    if isinstance(first, HeapIndex):
+    if isinstance(first, OrderedIndex):
         best: tuple[Key, str] | None = None
         for index in tiers:
-            assert isinstance(index, HeapIndex)
+            assert isinstance(index, OrderedIndex)
             if index:
                 candidate = index.best(exclude)
                 if candidate is not None and (best is None or candidate < best):

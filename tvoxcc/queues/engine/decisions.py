@@ -3,17 +3,16 @@
 Neither scans agents or items:
 - an item looking for agents reads the heads of the agent indexes of its capacity channel for tiers
   0..its stage (tvoxcc.queues.strategies);
-- an agent looking for an item reads the heads of the waiting lines of stages >= its tier, for each of
-  its queues and the item channels it has room on.
+- an agent looking for an item reads, for each of its queues that has items waiting and each capacity
+  channel it has room on, the best waiting entry among the stages its tier qualifies for.
 """
 
 from __future__ import annotations
 
-import heapq
-
 from tvoxcc.queues.engine.waiting import WaitingLines
-from tvoxcc.queues.model import CAPACITY_CHANNEL, ITEM_CHANNELS, Strategy
-from tvoxcc.queues.state import Agent, Item, QueueState, WaitEntry
+from tvoxcc.queues.lines import WaitEntry
+from tvoxcc.queues.model import CAPACITY_CHANNEL, Strategy
+from tvoxcc.queues.state import Agent, Item, QueueState
 from tvoxcc.queues.strategies import all_agents, select_agent
 
 
@@ -32,30 +31,24 @@ class Decisions(WaitingLines):
         return [] if chosen is None else [chosen]
 
     def _pick_item(self, agent: Agent) -> Item | None:
+        # The hot path of a freed agent: at a given moment most queues have nobody waiting, so such a queue
+        # costs one check; any other costs one read per capacity channel with room (the best entry its tier
+        # may take, kept by the lines).
         best: WaitEntry | None = None
-        items = self.items
+        queues = self.queues
         available = agent.available
         for member in agent.members.values():
             tier = member.tier
             if tier is None:
                 continue
-            waiting = self.queues[member.queue].waiting
-            if not waiting:
+            q = queues[member.queue]
+            if not q.waiting_items:
                 continue
+            waiting = q.waiting
             for cap in available:
-                for channel in ITEM_CHANNELS[cap]:
-                    stages = waiting.get(channel)
-                    if stages is None:
-                        continue
-                    for stage in range(tier, len(stages)):
-                        heap = stages[stage]
-                        # Inlined head-of-heap with lazy deletion: this loop is the hot path of a freed agent.
-                        while heap:
-                            entry = heap[0]
-                            item = items.get(entry[2])
-                            if item is not None and item.wait_token == entry[1]:
-                                if best is None or entry[0] < best[0]:
-                                    best = entry
-                                break
-                            heapq.heappop(heap)
-        return None if best is None else items[best[2]]
+                lines = waiting.get(cap)
+                if lines is not None:
+                    head = lines.best_from[tier]
+                    if head is not None and (best is None or head[0] < best[0]):
+                        best = head
+        return None if best is None else self.items[best[1]]

@@ -1,18 +1,20 @@
-"""The waiting lines: items ordered by (priority, arrival) per (queue, item channel, relaxation stage).
+"""Items entering and leaving the waiting lines of a queue (tvoxcc.queues.lines), and being forgotten.
 
-An item waits in the line of the stage its wait has reached, so an agent of tier t reads the heads of
-stages t and up; a relax timer moves it one stage on. A sorted list of order keys per (queue, channel)
-gives positions and lengths.
+An item waits in the line of its (queue, capacity channel) and of the relaxation stage its wait has
+reached; a relax timer moves it one stage on. It leaves its line the moment it is offered, relaxed or
+gone: lines are sorted lists with exact removal, not heaps with lazy deletion, so the decision of a freed
+agent never pays for stale entries left by earlier events. A sorted list of order keys per (queue, item
+channel) gives positions and lengths.
 """
 
 from __future__ import annotations
 
 import bisect
-import heapq
 
 from tvoxcc.queues.engine.availability import AgentAvailability
 from tvoxcc.queues.engine.base import RELAX
-from tvoxcc.queues.model import ItemStatus
+from tvoxcc.queues.lines import StagedLines
+from tvoxcc.queues.model import CAPACITY_CHANNEL, ItemStatus
 from tvoxcc.queues.skills import stage_at
 from tvoxcc.queues.state import Item, QueueState
 
@@ -23,10 +25,11 @@ class WaitingLines(AgentAvailability):
         item.status = ItemStatus.WAITING
         item.stage = stage_at(relax, item.queued_at, self._now)
         item.wait_token += 1
-        stages = q.waiting.get(item.channel)
-        if stages is None:
-            stages = q.waiting[item.channel] = [[] for _ in range(q.stages)]
-        heapq.heappush(stages[item.stage], (item.key, item.wait_token, item.item_id))
+        cap = CAPACITY_CHANNEL[item.channel]
+        lines = q.waiting.get(cap)
+        if lines is None:
+            lines = q.waiting[cap] = StagedLines(q.stages)
+        lines.add(item.stage, (item.key, item.item_id))
         order = q.order.get(item.channel)
         if order is None:
             order = q.order[item.channel] = []
@@ -38,10 +41,8 @@ class WaitingLines(AgentAvailability):
     def _leave_waiting(self, item: Item, q: QueueState) -> None:
         if item.status is not ItemStatus.WAITING:
             return
-        item.wait_token += 1  # its heap entry is now stale
-        heap = q.waiting[item.channel][item.stage]
-        while heap and heap[0][2] == item.item_id:
-            heapq.heappop(heap)  # usually it was the head: drop it now rather than in a later decision
+        item.wait_token += 1  # its relax timer is now stale
+        q.waiting[CAPACITY_CHANNEL[item.channel]].remove(item.stage, (item.key, item.item_id))
         order = q.order[item.channel]
         index = bisect.bisect_left(order, item.key)
         item.position = index + 1
