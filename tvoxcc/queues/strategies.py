@@ -56,7 +56,10 @@ class OrderedIndex:
 
     def best(self, exclude: Collection[str]) -> tuple[Key, str] | None:
         """The first agent in order not in ``exclude`` (the few who just did not answer the item)."""
-        for entry in self._entries:
+        entries = self._entries
+        if not exclude:
+            return entries[0] if entries else None
+        for entry in entries:
             if entry[1] not in exclude:
                 return entry
         return None
@@ -106,10 +109,11 @@ class RingIndex:
 
 
 class WeightedIndex:
-    __slots__ = ("_agent_at", "_tree", "_weight_of")
+    __slots__ = ("_agent_at", "_total", "_tree", "_weight_of")
 
     def __init__(self) -> None:
         self._tree: list[int] = [0] * 65  # Fenwick tree, 1-based, over member positions
+        self._total = 0  # kept on every change: a draw needs it for every tier, a prefix walk each is slow
         self._weight_of: dict[str, tuple[int, int]] = {}  # agent -> (position, weight)
         self._agent_at: dict[int, str] = {}
 
@@ -145,20 +149,17 @@ class WeightedIndex:
         self._weight_of[agent_id] = (position, weight)
         self._agent_at[position] = agent_id
         self._add(position, weight)
+        self._total += weight
 
     def discard(self, agent_id: str) -> None:
         entry = self._weight_of.pop(agent_id, None)
         if entry is not None:
             del self._agent_at[entry[0]]
             self._add(entry[0], -entry[1])
+            self._total -= entry[1]
 
     def total(self) -> int:
-        total, i = 0, len(self._tree) - 1
-        tree = self._tree
-        while i > 0:
-            total += tree[i]
-            i -= i & -i
-        return total
+        return self._total
 
     def find(self, target: int) -> str:
         """The agent whose cumulative weight range holds ``target`` (0 <= target < total)."""
@@ -191,17 +192,16 @@ def select_agent(tiers: Sequence[AgentIndex], rr_last: int, rng: random.Random, 
         best: tuple[Key, str] | None = None
         for index in tiers:
             assert isinstance(index, OrderedIndex)
-            if index:
-                candidate = index.best(exclude)
-                if candidate is not None and (best is None or candidate < best):
-                    best = candidate
+            candidate = index.best(exclude)
+            if candidate is not None and (best is None or candidate < best):
+                best = candidate
         return None if best is None else best[1]
     if isinstance(first, RingIndex):
         # Distance going round from the last offered position decides across tiers.
         nearest: tuple[int, str] | None = None
         for index in tiers:
             assert isinstance(index, RingIndex)
-            found = index.next_after(rr_last, exclude) if index else None
+            found = index.next_after(rr_last, exclude)
             if found is not None:
                 distance = found[0] - rr_last if found[0] > rr_last else found[0] - rr_last + (1 << 62)
                 if nearest is None or distance < nearest[0]:
@@ -211,6 +211,8 @@ def select_agent(tiers: Sequence[AgentIndex], rr_last: int, rng: random.Random, 
 
 
 def _weighted(tiers: Sequence[AgentIndex], rng: random.Random, exclude: Collection[str]) -> str | None:
+    if not exclude:
+        return _draw([index for index in tiers if isinstance(index, WeightedIndex)], rng)
     weighted = [index for index in tiers if isinstance(index, WeightedIndex) and index]
     removed: list[tuple[WeightedIndex, str, int, int]] = []
     try:
@@ -221,19 +223,26 @@ def _weighted(tiers: Sequence[AgentIndex], rng: random.Random, exclude: Collecti
                 if entry is not None:
                     removed.append((index, agent_id, entry[0], entry[1]))
                     index.discard(agent_id)
-        totals = [index.total() for index in weighted]
-        grand = sum(totals)
-        if grand <= 0:
-            return None
-        target = int(rng.random() * grand)
-        for index, total in zip(weighted, totals, strict=True):
-            if target < total:
-                return index.find(target)
-            target -= total
-        return None  # pragma: no cover - target < grand always lands in a tree
+        return _draw(weighted, rng)
     finally:
         for index, agent_id, position, weight in removed:
             index.put(agent_id, (), position, weight)
+
+
+def _draw(weighted: Sequence[WeightedIndex], rng: random.Random) -> str | None:
+    """One draw over the tiers' trees, proportional to weight (one rng.random() call when any weight)."""
+    grand = 0
+    for index in weighted:
+        grand += index._total
+    if grand <= 0:
+        return None
+    target = int(rng.random() * grand)
+    for index in weighted:
+        total = index._total
+        if target < total:
+            return index.find(target)
+        target -= total
+    return None  # pragma: no cover - target < grand always lands in a tree
 
 
 def all_agents(tiers: Sequence[AgentIndex], exclude: Collection[str]) -> list[str]:
