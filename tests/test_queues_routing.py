@@ -12,6 +12,7 @@ from tvoxcc.queues.model import (
     QueueConfig,
     RelaxRule,
     StartWrapup,
+    Strategy,
 )
 
 SALES = QueueConfig("q", skills={"sales": 5}, relax=(RelaxRule(30, 3), RelaxRule(60, 1)), wrapup_s=0)
@@ -171,3 +172,70 @@ def test_capacity_change_is_live() -> None:
     router = router_with([QueueConfig("q")], ["a"])
     router.enqueue(item("chat1", "q", Channel.CHAT), 1)
     assert offers(router.set_capacity("a", {Channel.VOICE: 1, Channel.CHAT: 2}, 2)) == [("chat1", "a")]
+
+
+def test_a_freed_agent_takes_the_best_item_its_tier_allows_across_stages() -> None:
+    queue = QueueConfig("q", skills={"sales": 5}, relax=(RelaxRule(10, 3),), wrapup_s=0)
+    senior, junior = AgentConfig("senior", skills={"sales": 7}), AgentConfig("junior", skills={"sales": 3})
+    router = router_with([queue], [senior, junior])
+    router.pause("senior", 0, "x")
+    router.pause("junior", 0, "x")
+    router.enqueue(call("old"), 0)
+    router.tick(10)  # old reaches stage 1: the junior qualifies for it now
+    router.enqueue(call("vip", contact_priority=9), 15)  # stage 0: seniors only, but first in order
+    assert offers(router.unpause("junior", 16)) == [("old", "junior")]
+    router.accept("old", "junior", 16)
+    router.enqueue(call("next"), 17)
+    router.tick(27)  # next relaxes too; vip (relaxed at 25) comes first for anyone now
+    assert offers(router.unpause("senior", 28)) == [("vip", "senior")]
+
+
+def test_same_priority_and_arrival_time_keep_the_order_of_arrival() -> None:
+    router = router_with([QueueConfig("q", wrapup_s=0)], ["a"], login=False)
+    for name in ("x", "y", "z"):
+        router.enqueue(call(name), 5)
+    assert [router.estimate(n).position for n in ("x", "y", "z")] == [1, 2, 3]
+    assert offers(router.login("a", 6)) == [("x", "a")]
+    router.accept("x", "a", 6)
+    assert offers(router.complete("x", 7)) == [("y", "a")]
+
+
+def test_wrap_up_follows_the_queue_of_the_completed_item() -> None:
+    router = router_with([QueueConfig("short", wrapup_s=5), QueueConfig("long", wrapup_s=30)], ["a"])
+    router.enqueue(call("c1", "long"), 0)
+    router.accept("c1", "a", 1)
+    router.enqueue(call("c2", "short"), 2)
+    assert StartWrapup("a", 40) in router.complete("c1", 10).commands
+    assert offers(router.tick(39)) == []
+    assert offers(router.tick(40)) == [("c2", "a")]
+    router.accept("c2", "a", 40)
+    assert StartWrapup("a", 55) in router.complete("c2", 50).commands
+
+
+def test_live_queue_reconfiguration_retiers_members_and_restages_waiting_items() -> None:
+    three_stages = QueueConfig("q", skills={"s": 5}, relax=(RelaxRule(30, 3), RelaxRule(60, 1)), wrapup_s=0)
+    agents = [
+        AgentConfig("hi", skills={"s": 9}),
+        AgentConfig("mid", skills={"s": 3}),
+        AgentConfig("lo", skills={"s": 1}),
+    ]
+    router = router_with([three_stages], agents)
+    for agent_id in ("hi", "mid", "lo"):
+        router.pause(agent_id, 0, "x")
+    router.enqueue(call("c1"), 0)
+    router.unpause("mid", 1)
+    # Two stages now, and level 3 is enough from the start: mid (tier 1 before) takes c1 at once.
+    out = router.update_queue(QueueConfig("q", skills={"s": 3}, relax=(RelaxRule(30, 1),), wrapup_s=0), 2)
+    assert offers(out) == [("c1", "mid")]
+    router.accept("c1", "mid", 2)
+    router.unpause("lo", 3)
+    router.enqueue(call("c2"), 4)
+    assert offers(router.tick(33.9)) == []
+    assert offers(router.tick(34)) == [("c2", "lo")]  # the new relax rule (level 1 after 30 s) applies
+    assert router.items["c2"].stage == 1
+
+
+def test_live_strategy_change_rebuilds_the_agent_indexes() -> None:
+    router = router_with([QueueConfig("q", wrapup_s=0)], ["a", "b", "c"])
+    router.update_queue(QueueConfig("q", strategy=Strategy.RING_ALL, wrapup_s=0), 1)
+    assert sorted(offers(router.enqueue(call("c1"), 2))) == [("c1", "a"), ("c1", "b"), ("c1", "c")]

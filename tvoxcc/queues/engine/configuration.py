@@ -28,8 +28,11 @@ class Configuration(Timers):
         q.config = config
         q.agents.clear()
         q.waiting.clear()
+        # Every tier first: filing the first member builds the indexes from all members' tiers, which must
+        # already be the new ones (an old tier may not even exist any more when the relax rules changed).
         for member in q.members.values():
             member.tier = q.compute_tier(self.agents[member.agent_id].skills)
+        for member in q.members.values():
             self._file_member(q, member, self.agents[member.agent_id])
         for item in waiting:
             item.queue_token += 1
