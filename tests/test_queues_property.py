@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 
 import pytest
 
+from tvoxcc.queues.lines import WaitEntry
 from tvoxcc.queues.model import (
     CAPACITY_CHANNEL,
     AgentConfig,
@@ -131,6 +133,7 @@ def check_invariants(router: Router, now: float, connects: Counter[str]) -> None
         assert agent.available == agent.takeable()
         assert agent.status == agent.derived_status()
     assert all(count == 1 for count in connects.values()), "an item was connected twice"
+    check_lines(router)
     # Work-conserving: no waiting item has an eligible agent with room for it.
     for item in router.items.values():
         if item.status is not ItemStatus.WAITING:
@@ -141,6 +144,24 @@ def check_invariants(router: Router, now: float, connects: Counter[str]) -> None
             agent = router.agents[member.agent_id]
             eligible = agent.can_take(CAPACITY_CHANNEL[item.channel]) and qualifies(agent.skills, required)
             assert not eligible, f"{item.item_id} waits while {agent.agent_id} could take it"
+
+
+def check_lines(router: Router) -> None:
+    """Each waiting item is in exactly one line (its capacity channel and stage), lines hold nothing else, and
+    each tier's best entry is the first of the lines it may take from."""
+    for q in router.queues.values():
+        expected: dict[Channel, set[tuple[int, WaitEntry]]] = {}
+        for item in q.waiting_items.values():
+            assert item.status is ItemStatus.WAITING
+            expected.setdefault(CAPACITY_CHANNEL[item.channel], set()).add((item.stage, (item.key, item.item_id)))
+        assert set(expected) <= set(q.waiting)
+        for cap, staged in q.waiting.items():
+            got = {(stage, entry) for stage, line in enumerate(staged.lines) for entry in line}
+            assert got == expected.get(cap, set()), (q.config.name, cap)
+            assert all(line == sorted(line) for line in staged.lines)
+            for tier in range(len(staged.lines)):
+                heads = [line[0] for line in staged.lines[tier:] if line]
+                assert staged.best_from[tier] == (min(heads) if heads else None)
 
 
 def run(router: Router, method: str, args: tuple[object, ...]) -> Outputs | str:
@@ -192,3 +213,37 @@ def test_ring_all_and_weighted_random_keep_the_invariants() -> None:
             if isinstance(out, Outputs):
                 connects.update(line.split("|")[1] for line in out.queue_log if "|CONNECT|" in line)
             check_invariants(router, now, connects)
+
+
+def reconfigured(router: Router, rng: random.Random) -> QueueConfig:
+    """A live variant of one queue: other levels, relax rules, strategy (one the linear scan mirrors), wrap-up."""
+    config = router.queues[rng.choice(["q0", "q1", "q2", "q3"])].config
+    skills = {skill: max(1, level + rng.choice([-3, -1, 1, 2])) for skill, level in config.skills.items()}
+    relax = rng.choice([(), (RelaxRule(15, 2),), (RelaxRule(10, 4), RelaxRule(30, 2), RelaxRule(50, 1))])
+    strategy = rng.choice([Strategy.LONGEST_IDLE, Strategy.FEWEST_HANDLED, Strategy.LINEAR, Strategy.ROUND_ROBIN])
+    return dataclasses.replace(config, skills=skills, relax=relax, strategy=strategy, wrapup_s=rng.choice([0, 4]))
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_live_queue_changes_keep_invariants_and_match_the_linear_scan(seed: int) -> None:
+    rng = random.Random(seed)
+    fast, slow = Router(random.Random(0)), LinearScanRouter(random.Random(0))
+    build(fast, Strategy.LONGEST_IDLE, random.Random(seed))
+    build(slow, Strategy.LONGEST_IDLE, random.Random(seed))
+    for agent_id in fast.agents:
+        fast.login(agent_id, 0)
+        slow.login(agent_id, 0)
+    now, connects, changes = 0.0, Counter[str](), 0
+    for n in range(3000):
+        now += rng.choice([0, 0, 1, 2, 5, 11])
+        if rng.random() < 0.03:
+            method, args = "update_queue", (reconfigured(fast, rng), now)
+            changes += 1
+        else:
+            method, args = random_call(fast, rng, now, n)
+        got, expected = run(fast, method, args), run(slow, method, args)
+        assert got == expected, (n, method, args)
+        if isinstance(got, Outputs):
+            connects.update(line.split("|")[1] for line in got.queue_log if "|CONNECT|" in line)
+        check_invariants(fast, now, connects)
+    assert changes > 50 and len(connects) > 60  # the run exercised routing, not just reconfiguration
