@@ -14,9 +14,11 @@ from tvoxcc.queues.model import (
     OverflowAction,
     OverflowRule,
     OverflowWhen,
+    PauseAgent,
     PlaceCallback,
     QueueConfig,
     RouterError,
+    Strategy,
 )
 
 W = OverflowWhen
@@ -194,3 +196,43 @@ def test_every_state_change_emits_an_event() -> None:
         EventKind.AGENT_STATUS,  # wrap-up
         EventKind.AGENT_STATUS,  # available
     ]
+
+
+def test_overflow_between_queues_stops_after_the_hop_limit() -> None:
+    ping = QueueConfig("ping", overflow=(OverflowRule(W.NO_AGENTS, A.QUEUE, "pong"),))
+    pong = QueueConfig("pong", overflow=(OverflowRule(W.NO_AGENTS, A.QUEUE, "ping"),))
+    router = router_with([ping, pong], [], login=False)
+    router.max_overflow_hops = 3
+    out = router.enqueue(call("c1", "ping"), 0)
+    assert [c.from_queue for c in out.commands if isinstance(c, Overflow)] == ["ping", "pong", "ping"]
+    assert out.queue_log == ["0|c1|pong|NONE|ENTERQUEUE|||1"]  # the fourth queue entered keeps it
+    assert router.items["c1"].queue == "pong"
+
+
+def test_ring_all_nobody_answers_every_ringing_agent_is_paused_and_the_item_waits() -> None:
+    queue = QueueConfig("q", strategy=Strategy.RING_ALL, ring_timeout_s=10, rona_pause_code="NOANSWER")
+    router = router_with([queue], ["a", "b"])
+    router.enqueue(call("c1"), 0)
+    out = router.tick(10)
+    assert sorted(c.agent_id for c in out.commands if isinstance(c, PauseAgent)) == ["a", "b"]
+    assert {c.reason for c in out.commands if isinstance(c, PauseAgent)} == {"NOANSWER"}
+    assert [e.kind for e in out.events].count(EventKind.ITEM_REQUEUED) == 1
+    assert router.items["c1"].status == "waiting" and offers(out) == []
+    assert offers(router.unpause("b", 20)) == [("c1", "b")]
+
+
+def test_an_unanswered_callback_is_requeued_as_a_call_at_its_place() -> None:
+    router = router_with([QueueConfig("q", wrapup_s=0)], ["a", "b"])
+    router.pause("b", 0, "x")
+    router.enqueue(call("busy"), 0)
+    router.accept("busy", "a", 0)
+    router.enqueue(call("first", caller_id="0611"), 1)
+    router.request_callback("first", 2)
+    router.enqueue(call("second"), 3)
+    router.complete("busy", 10)  # a is reserved while "first" is called back
+    assert offers(router.callback_answered("first", 20)) == [("first", "a")]
+    out = router.ring_no_answer("first", "a", 25)
+    assert router.items["first"].channel is Channel.VOICE  # the customer is on the line now
+    assert EventKind.ITEM_REQUEUED in [e.kind for e in out.events]
+    assert router.estimate("first").position == 1 and router.estimate("second").position == 2
+    assert offers(router.unpause("b", 26)) == [("first", "b")]
