@@ -236,3 +236,21 @@ def test_an_unanswered_callback_is_requeued_as_a_call_at_its_place() -> None:
     assert EventKind.ITEM_REQUEUED in [e.kind for e in out.events]
     assert router.estimate("first").position == 1 and router.estimate("second").position == 2
     assert offers(router.unpause("b", 26)) == [("first", "b")]
+
+
+def test_calls_and_callbacks_share_one_line_in_arrival_order() -> None:
+    router = router_with([QueueConfig("q", wrapup_s=0)], ["a"])
+    router.enqueue(call("busy"), 0)
+    router.accept("busy", "a", 0)
+    router.enqueue(call("older"), 1)
+    router.enqueue(call("newer", caller_id="0644"), 2)
+    router.request_callback("newer", 3)
+    router.enqueue(call("vip", contact_priority=5, caller_id="0655"), 4)
+    router.request_callback("vip", 5)
+    out = router.complete("busy", 10)
+    assert out.commands[-1] == PlaceCallback("vip", "a", "q", "0655")  # priority first, callback or not
+    router.callback_answered("vip", 11)
+    router.accept("vip", "a", 12)
+    assert offers(router.complete("vip", 20)) == [("older", "a")]  # then arrival: the call before the callback
+    router.accept("older", "a", 21)
+    assert router.complete("older", 30).commands[-1] == PlaceCallback("newer", "a", "q", "0644")
