@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tvoxcc.insight.buckets import split
-from tvoxcc.insight.metrics import compute, totals
-from tvoxcc.insight.metrics import first_contact_resolution
+from tvoxcc.insight.metrics import compute, first_contact_resolution, totals
 from tvoxcc.insight.model import (
     CallbackRequest,
     Contact,

@@ -11,7 +11,7 @@ from datetime import date
 
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.insight import slots as stored_slots
-from tvoxcc.insight.metrics import compute
+from tvoxcc.insight.metrics import compute, totals
 from tvoxcc.insight.model import Dimension, Interval, Params
 from tvoxcc.insight.report import Report, summary
 from tvoxcc.insight.store import basic_slots, day_range, find_tenant, load_dataset, load_names, roll_up, to_slots
@@ -79,7 +79,8 @@ async def day_summary(
         Dimension.QUEUE,
         sl_threshold_s=sl_threshold_s,
         short_abandon_s=short_abandon_s,
-        plots=False,
     )
-    queues = {group: figures for (group, _), figures in report.rows.items()}
-    return summary(tenant, day, report.params, report.total, queues)
+    # queue rows with nothing offered (callbacks or tickets without a queue) are not queue lines
+    queues = {group: figures for (group, _), figures in report.rows.items() if figures.offered}
+    # agent state time, callbacks and tickets of the whole tenant: the plots' series sum to it
+    return summary(tenant, day, report.params, report.total, queues, tenant_wide=totals(report.series.values()))
