@@ -53,11 +53,15 @@ async def build_report(
     plot = replace(params, interval=Interval.HOUR) if interval is Interval.DAY and first == last else params
     if basic:
         # one query: its 15-minute slots roll up both to the report's rows and to the plots' series
-        # the pre-aggregated slots when a refresh covers the range with these thresholds, else live
-        if await stored_slots.covers(store, row.id, params):
-            slots = to_slots(await stored_slots.read(store, row.id, params, by), by, names)
-        else:
+        # the pre-aggregated slots as far as a refresh built them with these thresholds, the rest live
+        upto = await stored_slots.built_until(store, row.id, params)
+        if upto is None:
             slots = await basic_slots(store, row.id, params, by, names)
+        else:
+            head = replace(params, end=min(params.end, upto))
+            slots = to_slots(await stored_slots.read(store, row.id, head, by), by, names)
+            if upto < params.end:  # slot-aligned: the live tail starts where the slots stop
+                slots += await basic_slots(store, row.id, replace(params, start=upto), by, names)
         rows = roll_up(slots, params.interval, params.tz)
         series = roll_up(slots, plot.interval, params.tz, by_group=False) if plots else {}
     else:

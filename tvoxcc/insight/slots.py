@@ -6,7 +6,8 @@ since. A call that stays open longer than the margin is counted as it was at the
 it; a full rebuild (``refresh(..., rebuild=True)``) fixes that. Slots are kept per pair of thresholds,
 because answered-in-SL and short abandons depend on them.
 
-``covers``/``read`` let the report's basic path use the slots when they cover its range.
+``built_until``/``read`` let the report's basic path use the slots for the part of its range they cover
+(the rest, e.g. the current quarter-hour of today, is aggregated live); ``covers`` says if that is all of it.
 """
 
 from __future__ import annotations
@@ -121,6 +122,18 @@ def _slot_at(slot: Any, dialect: str) -> Any:
         # the text form SQLAlchemy stores on SQLite, microseconds included, so range comparisons hold
         return func.datetime(slot * SLOT_S, "unixepoch").op("||")(".000000")
     return func.to_timestamp(slot * SLOT_S)
+
+
+async def built_until(store: Store, tenant_id: int, params: Params) -> datetime | None:
+    """Where the slots of these thresholds stop, when they start early enough for the range; else None.
+
+    A report reads the slots up to there and aggregates the rest (today's last minutes) live.
+    """
+    async with store.session() as s:
+        state = await s.get(m.InsightRefresh, (tenant_id, float(params.sl_threshold_s), float(params.short_abandon_s)))
+    if state is None or state.built_from > params.start or state.built_to <= params.start:
+        return None
+    return state.built_to
 
 
 async def covers(store: Store, tenant_id: int, params: Params) -> bool:
