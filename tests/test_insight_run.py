@@ -60,6 +60,7 @@ async def slot_offered(store: Store, tenant_id: int, slot: datetime) -> int:
             select(func.coalesce(func.sum(m.InsightSlot.offered), 0)).where(
                 m.InsightSlot.tenant_id == tenant_id,
                 m.InsightSlot.sl_threshold_s == 20.0,
+                m.InsightSlot.dimension == "queue",
                 m.InsightSlot.slot_at == slot,
             )
         )
