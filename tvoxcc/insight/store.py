@@ -362,8 +362,12 @@ def to_slots(rows: Iterable[Any], by: Dimension, names: Names) -> Slots:
 def roll_up(slots: Slots, interval: Interval, tz: ZoneInfo, *, by_group: bool = True) -> dict[Key, Figures]:
     """15-minute UTC slots into the tenant's local intervals (every zone's offset is a multiple of 15')."""
     result: defaultdict[Key, Figures] = defaultdict(Figures)
+    buckets: dict[datetime, datetime] = {}  # one time-zone conversion per slot, not per row
     for group, slot, figures in slots:
-        result[(group if by_group else ALL, bucket_start(slot, interval, tz))].add(figures)
+        bucket = buckets.get(slot)
+        if bucket is None:
+            bucket = buckets[slot] = bucket_start(slot, interval, tz)
+        result[(group if by_group else ALL, bucket)].add(figures)
     return dict(sorted(result.items()))
 
 
