@@ -56,6 +56,8 @@ def test_csv_by_agent_and_the_basic_sql_path(day: Tvox) -> None:
     basic = json.loads(day.ok("insight", "report", *DAY, "--by", "interval", "--basic", "--format", "json"))
     assert basic["rows"][0]["offered"] == 9 and basic["rows"][0]["sl_pct"] == 37.5
     assert basic["rows"][0]["aht_s"] is None and "nps" not in basic["rows"][0]
+    assert (basic["rows"][0]["callbacks_requested"], basic["rows"][0]["callbacks_completed"]) == (2, 1)
+    assert (basic["rows"][0]["tickets_resolved"], basic["rows"][0]["fcr_pct"]) == (5, 40.0)
 
 
 def test_hourly_table(day: Tvox) -> None:

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.test_insight_day import CALLBACKS, CONTACTS, DAY, EVENTS, NPS, QUEUE_SERVICE, TICKETS, D, params, t
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.insight.api import day_summary
+from tvoxcc.insight.followups import followup_slots
 from tvoxcc.insight.metrics import compute
 from tvoxcc.insight.model import Dimension, Interval
-from tvoxcc.insight.store import basic_counts, find_tenant, load_dataset, load_names
+from tvoxcc.insight.store import basic_counts, find_tenant, load_dataset, load_names, roll_up
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -29,6 +30,7 @@ BASIC = (
     "handled",
     "talk_s",
 )
+FOLLOWUPS = ("callbacks_requested", "callbacks_completed", "tickets_resolved", "tickets_fcr")
 
 
 async def insert_day(store: Store, name: str = "acme") -> int:
@@ -199,7 +201,9 @@ async def test_the_stored_day_gives_the_hand_checked_figures(store: Store, by: D
         assert got[key] == figures, key
 
 
-@pytest.mark.parametrize("by", [Dimension.INTERVAL, Dimension.QUEUE, Dimension.AGENT, Dimension.CHANNEL])
+@pytest.mark.parametrize(
+    "by", [Dimension.INTERVAL, Dimension.QUEUE, Dimension.AGENT, Dimension.CHANNEL, Dimension.SERVICE]
+)
 @pytest.mark.parametrize("interval", [Interval.DAY, Interval.QUARTER])
 async def test_the_sql_aggregate_agrees_with_the_core_on_basic_counts(
     store: Store, by: Dimension, interval: Interval
@@ -214,6 +218,17 @@ async def test_the_sql_aggregate_agrees_with_the_core_on_basic_counts(
     for key, figures in full.items():
         for name in BASIC:
             assert getattr(fast[key], name) == pytest.approx(getattr(figures, name)), (key, name)
+    # callbacks and tickets, aggregated in SQL too
+    followups = roll_up(await followup_slots(store, tenant.id, p, by, names), p.interval, p.tz)
+    core = {
+        k: f
+        for k, f in compute(DAY, p, by).items()
+        if f.callbacks_requested + f.callbacks_completed + f.tickets_resolved
+    }
+    assert followups.keys() == core.keys()
+    for key, figures in core.items():
+        for name in FOLLOWUPS:
+            assert getattr(followups[key], name) == getattr(figures, name), (key, name)
     if by is Dimension.INTERVAL and interval is Interval.DAY:
         assert fast[("all", D)].offered == 9 and fast[("all", D)].service_level == 37.5
 

@@ -11,6 +11,7 @@ from datetime import date
 
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.insight import slots as stored_slots
+from tvoxcc.insight.followups import followup_slots
 from tvoxcc.insight.metrics import compute, totals
 from tvoxcc.insight.model import Dimension, Interval, Params
 from tvoxcc.insight.report import Report, summary
@@ -62,6 +63,7 @@ async def build_report(
             slots = to_slots(await stored_slots.read(store, row.id, head, by), by, names)
             if upto < params.end:  # slot-aligned: the live tail starts where the slots stop
                 slots += await basic_slots(store, row.id, replace(params, start=upto), by, names)
+        slots += await followup_slots(store, row.id, params, by, names)  # small tables: always live
         rows = roll_up(slots, params.interval, params.tz)
         series = roll_up(slots, plot.interval, params.tz, by_group=False) if plots else {}
     else:

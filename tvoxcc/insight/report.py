@@ -40,7 +40,13 @@ COLUMNS = (
     "pause_s",
     "state_s",
 )
-BASIC_COLUMNS = COLUMNS[:9]
+BASIC_COLUMNS = (
+    *COLUMNS[:9],
+    "callbacks_requested",
+    "callbacks_completed",
+    "tickets_resolved",
+    "fcr_pct",
+)
 # bottom to top in the agent state stack: handling first, so occupancy reads off the lower part
 STATE_COLOURS = (
     ("busy", "#d62728"),
@@ -90,6 +96,12 @@ def values(f: Figures, basic: bool = False) -> dict[str, Any]:
     if basic:
         # the SQL path has talk time but no wrap-up: AHT would be understated, so it is left out
         row["aht_s"] = None
+        row.update(
+            callbacks_requested=f.callbacks_requested,
+            callbacks_completed=f.callbacks_completed,
+            tickets_resolved=f.tickets_resolved,
+            fcr_pct=_round(f.fcr),
+        )
         return row
     row.update(
         transfers=f.transfers,
