@@ -33,6 +33,18 @@ def test_json_report_by_queue(day: Tvox) -> None:
     assert rows["sales"]["offered"] == 6 and rows["sales"]["sl_pct"] == 20.0 and rows["sales"]["rona"] == 1
     assert rows["total"]["offered"] == 9 and rows["total"]["sl_pct"] == 37.5 and rows["total"]["nps"] == 25.0
     assert rows["total"]["asa_s"] == 373.0 and rows["total"]["aht_s"] == 385.0
+    assert rows["-"]["offered"] == 0 and rows["-"]["tickets_resolved"] == 5 and rows["-"]["fcr_pct"] == 40.0
+    assert rows["sales"]["callbacks_requested"] == 1 and rows["-"]["callbacks_requested"] == 1
+    assert rows["total"]["occupancy_pct"] is None  # agent states are not a queue's
+
+
+def test_json_report_by_agent_has_occupancy_and_state_time(day: Tvox) -> None:
+    data = json.loads(day.ok("insight", "report", *DAY, "--by", "agent", "--format", "json"))
+    rows = {r["agent"]: r for r in data["rows"]}
+    assert rows["mario"]["occupancy_pct"] == 3.7  # 1075 / 28800
+    assert rows["mario"]["state_s"] == {"available": 27725, "busy": 1020, "paused": 4500, "wrap-up": 55}
+    assert rows["luigi"]["tickets_resolved"] == 2 and rows["luigi"]["fcr_pct"] == 0.0
+    assert rows["total"]["occupancy_pct"] == 1.6 and rows["total"]["fcr_pct"] == 40.0
 
 
 def test_csv_by_agent_and_the_basic_sql_path(day: Tvox) -> None:
@@ -44,6 +56,8 @@ def test_csv_by_agent_and_the_basic_sql_path(day: Tvox) -> None:
     basic = json.loads(day.ok("insight", "report", *DAY, "--by", "interval", "--basic", "--format", "json"))
     assert basic["rows"][0]["offered"] == 9 and basic["rows"][0]["sl_pct"] == 37.5
     assert basic["rows"][0]["aht_s"] is None and "nps" not in basic["rows"][0]
+    assert (basic["rows"][0]["callbacks_requested"], basic["rows"][0]["callbacks_completed"]) == (2, 1)
+    assert (basic["rows"][0]["tickets_resolved"], basic["rows"][0]["fcr_pct"]) == (5, 40.0)
 
 
 def test_hourly_table(day: Tvox) -> None:
@@ -64,16 +78,21 @@ class _Tags(HTMLParser):
         self.tags.append(tag)
 
 
-def test_html_is_self_contained_with_two_svg_charts(day: Tvox) -> None:
+def test_html_is_self_contained_with_three_svg_charts(day: Tvox) -> None:
     page = day.ok("insight", "report", *DAY, "--format", "html")
     parser = _Tags()
     parser.feed(page)
-    assert parser.tags.count("svg") == 2 and "table" in parser.tags and "script" not in parser.tags
+    assert parser.tags.count("svg") == 3 and "table" in parser.tags and "script" not in parser.tags
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     charts = re.findall(r"<svg.*?</svg>", page, re.S)
     for chart in charts:
         ET.fromstring(chart)  # each chart is well-formed XML
     assert "Service level" in charts[0] and "polyline" in charts[0] and "<rect" in charts[1]
+    # the 10:00 bars: 2 offered, 0 abandoned; the agent stack by hour: 09:00 busy 420 s, 10:00 busy 180 s
+    assert "<title>10:00 offered: 1</title>" in charts[1] and "<title>09:00 abandoned: 2</title>" in charts[1]
+    assert "Agent states" in charts[2]
+    assert "<title>09:00 busy: 0.12</title>" in charts[2] and "<title>10:00 busy: 0.05</title>" in charts[2]
+    assert "<title>09:00 reserved: 0.00</title>" in charts[2]  # luigi rang 15 s
 
 
 def test_summary(day: Tvox) -> None:
@@ -82,6 +101,7 @@ def test_summary(day: Tvox) -> None:
     assert lines[0].startswith("acme on 2026-03-10 (Europe/Rome)")
     assert lines[2].split() == ["all", "9", "5", "2", "37.5%", "373s", "385s", "+25"]
     assert lines[3].split()[:5] == ["sales", "6", "2", "2", "20.0%"]
+    assert lines[5].startswith("agents: occupancy 1.6%, paused 5100s; callbacks 2 requested, 1 completed")
 
 
 @pytest.mark.parametrize(
@@ -102,7 +122,8 @@ def test_bad_input_is_one_error_line_and_exit_1(day: Tvox, args: tuple[str, ...]
 
 
 def test_refresh_then_basic_report_reads_the_slots(day: Tvox) -> None:
-    assert "rebuilt slots of 'acme' from 2026-03-10 08:00" in day.ok("insight", "refresh", "--tenant", "acme")
+    # from the first interaction: ticket 3's mail of the day before, 20:00 in Rome
+    assert "rebuilt slots of 'acme' from 2026-03-09 19:00" in day.ok("insight", "refresh", "--tenant", "acme")
     basic = json.loads(day.ok("insight", "report", *DAY, "--by", "queue", "--basic", "--format", "json"))
     rows = {r["queue"]: r for r in basic["rows"]}
     assert rows["sales"]["offered"] == 6 and rows["total"]["sl_pct"] == 37.5

@@ -6,13 +6,15 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.test_insight_day import CONTACTS, DAY, EVENTS, NPS, QUEUE_SERVICE, D, params, t
+from tests.test_insight_day import CALLBACKS, CONTACTS, DAY, EVENTS, NPS, QUEUE_SERVICE, TICKETS, D, params, t
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.insight.api import day_summary
+from tvoxcc.insight.followups import followup_slots
 from tvoxcc.insight.metrics import compute
 from tvoxcc.insight.model import Dimension, Interval
-from tvoxcc.insight.store import basic_counts, find_tenant, load_dataset, load_names
+from tvoxcc.insight.store import basic_counts, find_tenant, load_dataset, load_names, roll_up
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -28,6 +30,7 @@ BASIC = (
     "handled",
     "talk_s",
 )
+FOLLOWUPS = ("callbacks_requested", "callbacks_completed", "tickets_resolved", "tickets_fcr")
 
 
 async def insert_day(store: Store, name: str = "acme") -> int:
@@ -89,6 +92,35 @@ async def insert_day(store: Store, name: str = "acme") -> int:
                     data={"detail": e.detail, "value": e.value},
                 )
             )
+        for cb in CALLBACKS:
+            placed = None
+            if cb.completed_at is not None:  # the call back to the customer, answered by the agent
+                placed = m.Interaction(
+                    tenant_id=tenant.id,
+                    channel="voice",
+                    direction="outbound",
+                    agent_id=agents[cb.agent].id if cb.agent else None,
+                    offered_at=cb.completed_at,
+                    answered_at=cb.completed_at,
+                )
+                s.add(placed)
+                await s.flush()
+            s.add(
+                m.Callback(
+                    tenant_id=tenant.id,
+                    number="+39021234",
+                    requested_by_id=ids[cb.requested_by] if cb.requested_by else None,
+                    queue_id=queues[cb.queue].id if cb.queue else None,
+                    service_id=services[cb.service].id if cb.service else None,
+                    requested_at=cb.requested_at,
+                    completed_at=cb.completed_at,
+                    status="done" if cb.completed_at else "pending",
+                    placed_as_id=placed.id if placed else None,
+                )
+            )
+        await insert_tickets(
+            s, tenant.id, {n: sv.id for n, sv in services.items()}, {n: a.id for n, a in agents.items()}
+        )
         for n in NPS:
             s.add(
                 m.NpsAnswer(
@@ -103,7 +135,57 @@ async def insert_day(store: Store, name: str = "acme") -> int:
         return tenant.id
 
 
-@pytest.mark.parametrize("by", [Dimension.TENANT, Dimension.QUEUE, Dimension.AGENT, Dimension.SERVICE])
+async def insert_tickets(s: AsyncSession, tenant_id: int, services: dict[str, int], agents: dict[str, int]) -> None:
+    """The scripted tickets as the support desk stores them: acks and replies go through the outbox."""
+    for ticket in TICKETS:
+        row = m.Ticket(
+            tenant_id=tenant_id,
+            number=1000 + ticket.id,
+            service_id=services[ticket.service] if ticket.service else None,
+            assignee_agent_id=agents[ticket.agent] if ticket.agent else None,
+            subject=f"ticket {ticket.id}",
+            status="solved",
+            solved_at=ticket.resolved_at,
+        )
+        s.add(row)
+        await s.flush()
+        for n, p in enumerate(ticket.posts):
+            message_id = f"<t{ticket.id}-{n}@example.com>"
+            kind = {"auto": "outbound", "reply": "outbound"}.get(p.kind, p.kind)
+            via = m.Interaction(tenant_id=tenant_id, channel="mail", direction="internal", offered_at=p.at)
+            s.add(via)
+            await s.flush()
+            s.add(
+                m.TicketMessage(
+                    tenant_id=tenant_id,
+                    ticket_id=row.id,
+                    interaction_id=via.id,
+                    kind=kind,
+                    message_id=message_id,
+                    author="system" if p.kind == "auto" else "someone",
+                    created_at=p.at,
+                )
+            )
+            if kind == "outbound":
+                s.add(
+                    m.OutboxMail(
+                        tenant_id=tenant_id,
+                        ticket_id=row.id,
+                        kind="ack" if p.kind == "auto" else "reply",
+                        message_id=message_id,
+                        from_address="help@example.com",
+                        to_address="c@example.com",
+                        subject="re",
+                        body_text="",
+                    )
+                )
+    # an open ticket with a reply: not resolved, never counted
+    s.add(m.Ticket(tenant_id=tenant_id, number=999, subject="open", status="open"))
+
+
+@pytest.mark.parametrize(
+    "by", [Dimension.TENANT, Dimension.QUEUE, Dimension.AGENT, Dimension.SERVICE, Dimension.CHANNEL]
+)
 async def test_the_stored_day_gives_the_hand_checked_figures(store: Store, by: Dimension) -> None:
     await insert_day(store)
     await insert_day(store, "globex")  # another tenant's identical day must not leak in
@@ -111,7 +193,7 @@ async def test_the_stored_day_gives_the_hand_checked_figures(store: Store, by: D
     names = await load_names(store, tenant.id)
     p = params()
     data = await load_dataset(store, tenant.id, p.start, p.end, names)
-    assert len(data.contacts) == len(CONTACTS)
+    assert sum(c.direction == "inbound" for c in data.contacts) == len(CONTACTS)  # + ticket mails, callbacks
     got = compute(data, replace(p, wrapup_s=names.wrapup_s), by)
     want = compute(DAY, p, by)
     assert got.keys() == want.keys()
@@ -119,7 +201,9 @@ async def test_the_stored_day_gives_the_hand_checked_figures(store: Store, by: D
         assert got[key] == figures, key
 
 
-@pytest.mark.parametrize("by", [Dimension.INTERVAL, Dimension.QUEUE, Dimension.AGENT, Dimension.CHANNEL])
+@pytest.mark.parametrize(
+    "by", [Dimension.INTERVAL, Dimension.QUEUE, Dimension.AGENT, Dimension.CHANNEL, Dimension.SERVICE]
+)
 @pytest.mark.parametrize("interval", [Interval.DAY, Interval.QUARTER])
 async def test_the_sql_aggregate_agrees_with_the_core_on_basic_counts(
     store: Store, by: Dimension, interval: Interval
@@ -134,6 +218,17 @@ async def test_the_sql_aggregate_agrees_with_the_core_on_basic_counts(
     for key, figures in full.items():
         for name in BASIC:
             assert getattr(fast[key], name) == pytest.approx(getattr(figures, name)), (key, name)
+    # callbacks and tickets, aggregated in SQL too
+    followups = roll_up(await followup_slots(store, tenant.id, p, by, names), p.interval, p.tz)
+    core = {
+        k: f
+        for k, f in compute(DAY, p, by).items()
+        if f.callbacks_requested + f.callbacks_completed + f.tickets_resolved
+    }
+    assert followups.keys() == core.keys()
+    for key, figures in core.items():
+        for name in FOLLOWUPS:
+            assert getattr(followups[key], name) == getattr(figures, name), (key, name)
     if by is Dimension.INTERVAL and interval is Interval.DAY:
         assert fast[("all", D)].offered == 9 and fast[("all", D)].service_level == 37.5
 
@@ -147,13 +242,19 @@ async def test_a_range_only_reads_its_own_contacts(store: Store) -> None:
     tenant_id = await insert_day(store)
     names = await load_names(store, tenant_id)
     data = await load_dataset(store, tenant_id, t("09:00:00"), t("09:30:00"), names)
-    assert len(data.contacts) == 3  # offered 09:00, 09:10, 09:20; 09:30 is the end, excluded
+    assert [c.direction for c in data.contacts].count(
+        "inbound"
+    ) == 3  # offered 09:00, 09:10, 09:20; 09:30 is the end, excluded
 
 
 async def test_day_summary_is_one_call_for_the_demo(store: Store) -> None:
     await insert_day(store)
     text = await day_summary(store, "acme", date(2026, 3, 10))
     lines = text.splitlines()
-    assert len(lines) == 5  # title, header, all, sales, support
+    assert len(lines) == 6  # title, header, all, sales, support, agents/callbacks/tickets
+    assert lines[5] == (
+        "agents: occupancy 1.6%, paused 5100s; callbacks 2 requested, 1 completed; tickets 5 resolved, "
+        "first-contact 40.0%"
+    )  # occupancy (1075 + 220) / (28800 + 53400)
     assert lines[2].split() == ["all", "9", "5", "2", "37.5%", "373s", "385s", "+25"]
     assert lines[4].split()[:3] == ["support", "3", "3"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from datetime import UTC, date, datetime
 
 import click
 
-from tvoxcc.cli._common import fail, tenant_option, with_store
-from tvoxcc.insight import slots
+from tvoxcc.cli._common import fail, open_store, run, settings_of, tenant_option, with_store
+from tvoxcc.insight import runner, slots
 from tvoxcc.insight.api import build_report, day_summary
 from tvoxcc.insight.model import Dimension, Interval
 from tvoxcc.insight.report import Report, to_csv, to_html, to_json, to_table
@@ -126,3 +129,34 @@ def refresh(ctx: click.Context, tenant: str, sl_threshold: float, short_abandon:
         click.echo(f"slots of {tenant!r} are up to date")
     else:
         click.echo(f"rebuilt slots of {tenant!r} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
+
+
+@insight.command("run")
+@click.option(
+    "--every",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds between refreshes.",
+)
+@click.option("--once", is_flag=True, help="One refresh of every tenant, then exit.")
+@click.pass_context
+def run_(ctx: click.Context, every: float, once: bool) -> None:
+    """The Insight service: refresh every tenant's 15-minute slots on a timer, until SIGTERM."""
+    settings = settings_of(ctx)
+    logging.basicConfig(level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def go() -> None:
+        async with open_store(settings) as store:
+            if once:
+                done = await runner.refresh_all(store, datetime.now(UTC))
+                click.echo(f"refreshed {len(done)} tenant slot sets ({sum(r.rebuilt for r in done)} rebuilt)")
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            # the clock is read here, at the edge, once per tick
+            await runner.run_service(store, stop, every_s=every, clock=lambda: datetime.now(UTC))
+
+    run(go())

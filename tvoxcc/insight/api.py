@@ -11,7 +11,8 @@ from datetime import date
 
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.insight import slots as stored_slots
-from tvoxcc.insight.metrics import compute
+from tvoxcc.insight.followups import followup_slots
+from tvoxcc.insight.metrics import compute, totals
 from tvoxcc.insight.model import Dimension, Interval, Params
 from tvoxcc.insight.report import Report, summary
 from tvoxcc.insight.store import basic_slots, day_range, find_tenant, load_dataset, load_names, roll_up, to_slots
@@ -53,11 +54,16 @@ async def build_report(
     plot = replace(params, interval=Interval.HOUR) if interval is Interval.DAY and first == last else params
     if basic:
         # one query: its 15-minute slots roll up both to the report's rows and to the plots' series
-        # the pre-aggregated slots when a refresh covers the range with these thresholds, else live
-        if await stored_slots.covers(store, row.id, params):
-            slots = to_slots(await stored_slots.read(store, row.id, params, by), by, names)
-        else:
+        # the pre-aggregated slots as far as a refresh built them with these thresholds, the rest live
+        upto = await stored_slots.built_until(store, row.id, params)
+        if upto is None:
             slots = await basic_slots(store, row.id, params, by, names)
+        else:
+            head = replace(params, end=min(params.end, upto))
+            slots = to_slots(await stored_slots.read(store, row.id, head, by), by, names)
+            if upto < params.end:  # slot-aligned: the live tail starts where the slots stop
+                slots += await basic_slots(store, row.id, replace(params, start=upto), by, names)
+        slots += await followup_slots(store, row.id, params, by, names)  # small tables: always live
         rows = roll_up(slots, params.interval, params.tz)
         series = roll_up(slots, plot.interval, params.tz, by_group=False) if plots else {}
     else:
@@ -79,7 +85,8 @@ async def day_summary(
         Dimension.QUEUE,
         sl_threshold_s=sl_threshold_s,
         short_abandon_s=short_abandon_s,
-        plots=False,
     )
-    queues = {group: figures for (group, _), figures in report.rows.items()}
-    return summary(tenant, day, report.params, report.total, queues)
+    # queue rows with nothing offered (callbacks or tickets without a queue) are not queue lines
+    queues = {group: figures for (group, _), figures in report.rows.items() if figures.offered}
+    # agent state time, callbacks and tickets of the whole tenant: the plots' series sum to it
+    return summary(tenant, day, report.params, report.total, queues, tenant_wide=totals(report.series.values()))

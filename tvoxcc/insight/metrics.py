@@ -24,7 +24,20 @@ Definitions (every figure is per row key = (dimension value, interval bucket)):
 - **pause_s** by activity code: from ``agent-paused`` (data.detail = code) to the next ``agent-unpaused``,
   ``agent-logged-out`` or ``agent-paused`` (a code change) of the same agent; open at the end → clipped.
   Pause time belongs to agents only: rows by queue, service or channel have none.
-- **callbacks_requested/completed**: ``callback-requested`` / ``callback-answered`` events.
+- **callbacks_requested/completed**: from the callbacks table, which every path writes (IVR menu, AGI
+  ``callback`` route, queue overflow to callback): requested by ``requested_at``, completed by
+  ``completed_at`` (on the completing agent's row). The router's ``callback-requested`` events are not
+  counted again (an overflow writes both). A contact that asked for a callback is not abandoned.
+- **Agent state time** (``state_s``) from the ACD's ``agent-status`` events (detail = available, reserved,
+  busy, wrap-up, paused, logged-out): each state lasts until the agent's next status event; cut at
+  bucket boundaries, clipped to the report, on agent/tenant/interval rows only (like pauses).
+  **occupancy** = handling (busy + wrap-up) / staffed (available + reserved + busy + wrap-up), in %:
+  pause and logged-out time are neither.
+- **First-contact resolution (tickets)**: a ticket counts as **resolved** in the bucket of its
+  resolution (solved, else closed); it is **resolved at first contact** when its thread has exactly one
+  agent reply and no customer message after that reply (acknowledgements and internal notes do not count;
+  a ticket closed with no reply is not). **fcr** = first-contact / resolved, in %. Rows: the ticket's
+  assignee, queue, service and channel.
 - **NPS** = (promoters 9–10 − detractors 0–6) / answers × 100; the survey counts on its contact's row
   (its agent: the score's agent, else the contact's).
 - **transfers**: contacts with outcome ``transferred`` or a ``transferred`` event, once each. An answered
@@ -40,7 +53,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from tvoxcc.insight.buckets import bucket_start, seconds, split
-from tvoxcc.insight.model import Contact, Dataset, Dimension, Event, Params
+from tvoxcc.insight.model import CallbackRequest, Contact, Dataset, Dimension, Event, Params, Ticket
 
 NONE = "-"  # the row of contacts without a value for the dimension (e.g. unanswered calls by agent)
 ALL = "all"
@@ -49,6 +62,8 @@ PAUSED, UNPAUSED, LOGGED_OUT = "agent-paused", "agent-unpaused", "agent-logged-o
 COMPLETED, WRAPUP_STARTED, WRAPUP_ENDED = "item-completed", "wrapup-started", "wrapup-ended"
 CALLBACK_REQUESTED, CALLBACK_ANSWERED = "callback-requested", "callback-answered"
 RONA, TRANSFERRED = "ring-no-answer", "transferred"
+AGENT_STATUS = "agent-status"
+HANDLING, STAFFED_IDLE = ("busy", "wrap-up"), ("available", "reserved")
 
 Key = tuple[str, datetime]
 
@@ -76,6 +91,9 @@ class Figures:
     detractors: int = 0
     transfers: int = 0
     rona: int = 0
+    state_s: dict[str, float] = field(default_factory=dict)
+    tickets_resolved: int = 0
+    tickets_fcr: int = 0
 
     def add(self, other: Figures) -> None:
         for f in fields(self):
@@ -113,6 +131,23 @@ class Figures:
         return (self.talk_s + self.wrapup_s) / self.handled if self.handled else None
 
     @property
+    def handling_s(self) -> float:
+        return sum(self.state_s.get(s, 0.0) for s in HANDLING)
+
+    @property
+    def staffed_s(self) -> float:
+        return self.handling_s + sum(self.state_s.get(s, 0.0) for s in STAFFED_IDLE)
+
+    @property
+    def occupancy(self) -> float | None:
+        staffed = self.staffed_s
+        return 100.0 * self.handling_s / staffed if staffed else None
+
+    @property
+    def fcr(self) -> float | None:
+        return _pct(self.tickets_fcr, self.tickets_resolved)
+
+    @property
     def nps_answers(self) -> int:
         return self.promoters + self.passives + self.detractors
 
@@ -134,6 +169,7 @@ def compute(data: Dataset, params: Params, by: Dimension) -> dict[Key, Figures]:
         if e.interaction_id is not None:
             per_contact[e.interaction_id].append(e)
     wrapups = _wrapups(data.events)
+    called_back = {cb.requested_by for cb in data.callbacks if cb.requested_by is not None}
 
     slots: dict[int, datetime] = {}
 
@@ -148,21 +184,32 @@ def compute(data: Dataset, params: Params, by: Dimension) -> dict[Key, Figures]:
 
     for c in data.contacts:
         if params.start <= c.offered_at < params.end:
-            _count_contact(rows[(_contact_key(c, by), bucket(c.offered_at))], c, per_contact[c.id], wrapups, params)
+            _count_contact(
+                rows[(_contact_key(c, by), bucket(c.offered_at))], c, per_contact[c.id], wrapups, params, called_back
+            )
 
     for e in data.events:
-        if not params.start <= e.at < params.end or e.kind not in (RONA, CALLBACK_REQUESTED, CALLBACK_ANSWERED):
+        if not params.start <= e.at < params.end or e.kind != RONA:
             continue
         group = _event_key(e, contacts.get(e.interaction_id or -1), data.queue_service, by)
-        if group is None:
-            continue
-        figures = rows[(group, bucket(e.at))]
-        if e.kind == RONA:
-            figures.rona += 1
-        elif e.kind == CALLBACK_REQUESTED:
-            figures.callbacks_requested += 1
-        else:
-            figures.callbacks_completed += 1
+        if group is not None:
+            rows[(group, bucket(e.at))].rona += 1
+
+    for cb in data.callbacks:
+        if params.start <= cb.requested_at < params.end:
+            group = _callback_key(cb, None, contacts.get(cb.requested_by or -1), by)
+            if group is not None:
+                rows[(group, bucket(cb.requested_at))].callbacks_requested += 1
+        if cb.completed_at is not None and params.start <= cb.completed_at < params.end:
+            group = _callback_key(cb, cb.agent, contacts.get(cb.requested_by or -1), by)
+            if group is not None:
+                rows[(group, bucket(cb.completed_at))].callbacks_completed += 1
+
+    for ticket in data.tickets:
+        if params.start <= ticket.resolved_at < params.end:
+            figures = rows[(_ticket_key(ticket, by), bucket(ticket.resolved_at))]
+            figures.tickets_resolved += 1
+            figures.tickets_fcr += first_contact_resolution(ticket)
 
     for score in data.nps:
         contact = contacts.get(score.interaction_id or -1)
@@ -184,6 +231,11 @@ def compute(data: Dataset, params: Params, by: Dimension) -> dict[Key, Figures]:
             for slot, spent in split(begin, end, params.interval, params.tz):
                 pauses = rows[(group, slot)].pause_s
                 pauses[code] = pauses.get(code, 0.0) + spent
+        for agent, state, begin, end in _states(data.events, params):
+            group = agent if by is Dimension.AGENT else ALL
+            for slot, spent in split(begin, end, params.interval, params.tz):
+                states = rows[(group, slot)].state_s
+                states[state] = states.get(state, 0.0) + spent
     empty = Figures()  # e.g. the row an IVR-only contact touched: nothing to show
     return {key: f for key, f in sorted(rows.items()) if f != empty}
 
@@ -195,7 +247,14 @@ def totals(rows: Iterable[Figures]) -> Figures:
     return total
 
 
-def _count_contact(f: Figures, c: Contact, events: list[Event], wrapups: Mapping[int, float], params: Params) -> None:
+def _count_contact(
+    f: Figures,
+    c: Contact,
+    events: list[Event],
+    wrapups: Mapping[int, float],
+    params: Params,
+    called_back: set[int],
+) -> None:
     kinds = {e.kind for e in events}
     if c.outcome == TRANSFERRED or TRANSFERRED in kinds:
         f.transfers += 1
@@ -220,6 +279,7 @@ def _count_contact(f: Figures, c: Contact, events: list[Event], wrapups: Mapping
         c.ended_at is not None
         and c.outcome not in (TRANSFERRED, "callback")
         and not kinds & {TRANSFERRED, CALLBACK_REQUESTED}
+        and c.id not in called_back
     )
     if gave_up and wait is not None:
         if wait < params.short_abandon_s:
@@ -250,6 +310,37 @@ def _event_key(e: Event, c: Contact | None, queue_service: Mapping[str, str], by
     if by is Dimension.CHANNEL:
         return c.channel if c else None  # an event without its contact has no channel: left out
     return ALL
+
+
+def _callback_key(cb: CallbackRequest, agent: str | None, c: Contact | None, by: Dimension) -> str | None:
+    if by is Dimension.AGENT:
+        return agent or NONE
+    if by is Dimension.QUEUE:
+        return cb.queue or (c.queue if c else None) or NONE
+    if by is Dimension.SERVICE:
+        return cb.service or (c.service if c else None) or NONE
+    if by is Dimension.CHANNEL:
+        return c.channel if c else "voice"  # a callback is a phone call back
+    return ALL
+
+
+def _ticket_key(t: Ticket, by: Dimension) -> str:
+    value = {
+        Dimension.SERVICE: t.service,
+        Dimension.QUEUE: t.queue,
+        Dimension.CHANNEL: t.channel,
+        Dimension.AGENT: t.agent,
+    }.get(by, ALL)
+    return value or NONE
+
+
+def first_contact_resolution(ticket: Ticket) -> bool:
+    """Exactly one agent reply, and no customer message after it (notes and automatic mails ignored)."""
+    posts = sorted(ticket.posts, key=lambda p: p.at)
+    replies = [p for p in posts if p.kind == "reply"]
+    if len(replies) != 1:
+        return False
+    return not any(p.kind == "inbound" and p.at > replies[0].at for p in posts)
 
 
 def _nps_key(agent: str | None, c: Contact | None, by: Dimension) -> str:
@@ -286,24 +377,44 @@ def _wrapups(events: Iterable[Event]) -> dict[int, float]:
     return result
 
 
+def _states(events: Iterable[Event], params: Params) -> list[tuple[str, str, datetime, datetime]]:
+    """(agent, state, begin, end) spans from ``agent-status`` events, clipped to the report; no logged-out."""
+    spans: list[tuple[str, str, datetime, datetime]] = []
+    open_: dict[str, tuple[str, datetime]] = {}
+    for e in sorted((e for e in events if e.agent and e.kind == AGENT_STATUS), key=lambda e: e.at):
+        assert e.agent is not None
+        _close(spans, open_, e.agent, e.at, params)
+        if e.detail and e.detail != "logged-out":
+            open_[e.agent] = (e.detail, e.at)
+    for agent in list(open_):
+        _close(spans, open_, agent, params.end, params)
+    return spans
+
+
+def _close(
+    spans: list[tuple[str, str, datetime, datetime]],
+    open_: dict[str, tuple[str, datetime]],
+    agent: str,
+    at: datetime,
+    params: Params,
+) -> None:
+    started = open_.pop(agent, None)
+    if started is None:
+        return
+    begin, end = max(started[1], params.start), min(at, params.end)
+    if begin < end:
+        spans.append((agent, started[0], begin, end))
+
+
 def _pauses(events: Iterable[Event], params: Params) -> list[tuple[str, str, datetime, datetime]]:
     """(agent, code, begin, end) pause spans clipped to the report; events before it tell who was paused."""
     spans: list[tuple[str, str, datetime, datetime]] = []
     open_: dict[str, tuple[str, datetime]] = {}
-
-    def close(agent: str, at: datetime) -> None:
-        started = open_.pop(agent, None)
-        if started is None:
-            return
-        begin, end = max(started[1], params.start), min(at, params.end)
-        if begin < end:
-            spans.append((agent, started[0], begin, end))
-
     for e in sorted((e for e in events if e.agent and e.kind in (PAUSED, UNPAUSED, LOGGED_OUT)), key=lambda e: e.at):
         assert e.agent is not None
-        close(e.agent, e.at)
+        _close(spans, open_, e.agent, e.at, params)
         if e.kind == PAUSED:
             open_[e.agent] = (e.detail or NONE, e.at)
     for agent in list(open_):
-        close(agent, params.end)
+        _close(spans, open_, agent, params.end, params)
     return spans

@@ -72,12 +72,47 @@ class NpsScore:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """One Callback row: every path that takes a callback (IVR, AGI route, queue overflow) stores one."""
+
+    requested_at: datetime
+    requested_by: int | None = None  # the interaction that asked for it
+    queue: str | None = None
+    service: str | None = None
+    completed_at: datetime | None = None  # set once the callback reached the customer (status done)
+    agent: str | None = None  # the agent who completed it (the placed interaction's agent)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPost:
+    """One message of a ticket's thread: ``inbound`` (customer), ``reply`` (agent), ``auto`` (ack…), ``note``."""
+
+    at: datetime
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A ticket resolved (solved, else closed) at ``resolved_at``, with its thread, for first-contact resolution."""
+
+    id: int
+    resolved_at: datetime
+    posts: tuple[TicketPost, ...] = ()
+    channel: str = "mail"
+    service: str | None = None
+    queue: str | None = None
+    agent: str | None = None  # the assignee
+
+
+@dataclass(frozen=True, slots=True)
 class Dataset:
     contacts: tuple[Contact, ...] = ()
     events: tuple[Event, ...] = ()
     nps: tuple[NpsScore, ...] = ()
     # queue name -> service name, so events that only name a queue can be attributed to a service
     queue_service: Mapping[str, str] = field(default_factory=dict)
+    callbacks: tuple[CallbackRequest, ...] = ()
+    tickets: tuple[Ticket, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

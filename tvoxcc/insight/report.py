@@ -16,7 +16,7 @@ from typing import Any
 
 from tvoxcc.insight.metrics import Figures, Key, totals
 from tvoxcc.insight.model import Dimension, Interval, Params
-from tvoxcc.insight.svg import bar_chart, line_chart
+from tvoxcc.insight.svg import bar_chart, line_chart, stacked_chart
 
 COLUMNS = (
     "offered",
@@ -34,9 +34,27 @@ COLUMNS = (
     "callbacks_completed",
     "nps",
     "nps_answers",
+    "occupancy_pct",
+    "tickets_resolved",
+    "fcr_pct",
     "pause_s",
+    "state_s",
 )
-BASIC_COLUMNS = COLUMNS[:9]
+BASIC_COLUMNS = (
+    *COLUMNS[:9],
+    "callbacks_requested",
+    "callbacks_completed",
+    "tickets_resolved",
+    "fcr_pct",
+)
+# bottom to top in the agent state stack: handling first, so occupancy reads off the lower part
+STATE_COLOURS = (
+    ("busy", "#d62728"),
+    ("wrap-up", "#ff7f0e"),
+    ("reserved", "#bcbd22"),
+    ("available", "#2ca02c"),
+    ("paused", "#7f7f7f"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +96,12 @@ def values(f: Figures, basic: bool = False) -> dict[str, Any]:
     if basic:
         # the SQL path has talk time but no wrap-up: AHT would be understated, so it is left out
         row["aht_s"] = None
+        row.update(
+            callbacks_requested=f.callbacks_requested,
+            callbacks_completed=f.callbacks_completed,
+            tickets_resolved=f.tickets_resolved,
+            fcr_pct=_round(f.fcr),
+        )
         return row
     row.update(
         transfers=f.transfers,
@@ -86,7 +110,11 @@ def values(f: Figures, basic: bool = False) -> dict[str, Any]:
         callbacks_completed=f.callbacks_completed,
         nps=_round(f.nps),
         nps_answers=f.nps_answers,
+        occupancy_pct=_round(f.occupancy),
+        tickets_resolved=f.tickets_resolved,
+        fcr_pct=_round(f.fcr),
         pause_s={code: round(s) for code, s in sorted(f.pause_s.items())},
+        state_s={state: round(s) for state, s in sorted(f.state_s.items())},
     )
     return row
 
@@ -180,6 +208,11 @@ def to_html(report: Report) -> str:
             ("abandoned", [f.abandoned for _, f in series], "#d62728"),
         ],
     )
+    states = stacked_chart(
+        "Agent states (hours)",
+        labels,
+        [(state, [f.state_s.get(state, 0.0) / 3600 for _, f in series], colour) for state, colour in STATE_COLOURS],
+    )
     title = f"{report.tenant}: {report.first.isoformat()} – {report.last.isoformat()} by {report.by.value}"
     p = report.params
     return f"""<!DOCTYPE html>
@@ -196,6 +229,7 @@ abandons shorter than {p.short_abandon_s:g} s not counted. Calls count in the in
 <h2>Over time</h2>
 {sl}
 {volume}
+{states}
 </body></html>
 """
 
@@ -212,8 +246,16 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}%"
 
 
-def summary(tenant: str, day: date, params: Params, total: Figures, queues: Mapping[str, Figures]) -> str:
-    """The one-screen summary of a day: the tenant's figures, then one line per queue."""
+def summary(
+    tenant: str,
+    day: date,
+    params: Params,
+    total: Figures,
+    queues: Mapping[str, Figures],
+    *,
+    tenant_wide: Figures | None = None,
+) -> str:
+    """The one-screen summary of a day: the tenant's figures, one line per queue, then agents and tickets."""
     header = ("", "OFFERED", "ANSWERED", "ABANDONED", "SL", "ASA", "AHT", "NPS")
     rows = [("all", total), *sorted(queues.items())]
     cells = [
@@ -237,4 +279,11 @@ def summary(tenant: str, day: date, params: Params, total: Figures, queues: Mapp
     ]
     for c in cells:
         lines.append("  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(c, widths, strict=True))))
+    if tenant_wide is not None:
+        f = tenant_wide
+        lines.append(
+            f"agents: occupancy {_pct(f.occupancy)}, paused {_seconds(sum(f.pause_s.values()))}; "
+            f"callbacks {f.callbacks_requested} requested, {f.callbacks_completed} completed; "
+            f"tickets {f.tickets_resolved} resolved, first-contact {_pct(f.fcr)}"
+        )
     return "\n".join(line.rstrip() for line in lines)

@@ -6,18 +6,21 @@ since. A call that stays open longer than the margin is counted as it was at the
 it; a full rebuild (``refresh(..., rebuild=True)``) fixes that. Slots are kept per pair of thresholds,
 because answered-in-SL and short abandons depend on them.
 
-``covers``/``read`` let the report's basic path use the slots when they cover its range.
+``built_until``/``read`` let the report's basic path use the slots for the part of its range they cover
+(the rest, e.g. the current quarter-hour of today, is aggregated live); ``covers`` says if that is all of it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, literal, select
 
 from tvoxcc.insight.model import Dimension, Params
 from tvoxcc.insight.store import MARGIN, SLOT_S, aggregate_query, group_columns
+
+__all__ = ["MARGIN", "built_until", "covers", "read", "refresh"]
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -49,8 +52,13 @@ async def refresh(
     sl_threshold_s: float = 20.0,
     short_abandon_s: float = 5.0,
     rebuild: bool = False,
+    margin: timedelta = MARGIN,
 ) -> tuple[datetime, datetime]:
-    """Rebuild the slots that may have changed, up to the slot ``now`` is in; returns the range rebuilt."""
+    """Rebuild the slots that may have changed, up to the slot ``now`` is in; returns the range rebuilt.
+
+    ``margin``: how far back before the last refresh's end slots are rebuilt (calls offered then may have
+    been answered or ended since). ``insight run`` uses a short one on most ticks and the full day hourly.
+    """
     end = floor_slot(now)
     key = (tenant_id, float(sl_threshold_s), float(short_abandon_s))
     dialect = store.engine.dialect.name
@@ -62,7 +70,7 @@ async def refresh(
             ).scalar_one_or_none()
             start = floor_slot(first) if first is not None else end
         else:
-            start = max(state.built_from, floor_slot(state.built_to - MARGIN))
+            start = max(state.built_from, floor_slot(state.built_to - margin))
         if start < end:
             await s.execute(
                 delete(m.InsightSlot).where(
@@ -86,6 +94,8 @@ async def refresh(
             target = ["tenant_id", "sl_threshold_s", "short_abandon_s", "slot_at", "queue_id", "agent_id"]
             target += ["service_id", "channel", *COLUMNS]
             await s.execute(insert(m.InsightSlot).from_select(target, source))
+            for group in ALL_GROUPS:
+                await s.execute(_roll_up(tenant_id, key[1], key[2], start, end, group))
         # built from the first interaction on: there is nothing to aggregate before it
         built_from = EPOCH if state is None or rebuild else min(state.built_from, start)
         if state is None:
@@ -116,11 +126,57 @@ _AGG_NAMES = (
 )
 
 
+def _roll_up(tenant_id: int, sl: float, short: float, start: datetime, end: datetime, group: str) -> Any:
+    """INSERT … SELECT of the combination rows of [start, end) summed to one dimension (rows named ``group``)."""
+    t = m.InsightSlot
+    column = {"queue": t.queue_id, "agent": t.agent_id, "service": t.service_id, "channel": t.channel}[group]
+    sums = [func.max(t.longest_wait_s) if c == "longest_wait_s" else func.sum(getattr(t, c)) for c in COLUMNS]
+    source = (
+        select(
+            literal(tenant_id),
+            literal(sl),
+            literal(short),
+            t.slot_at,
+            literal(group),
+            column,
+            *([] if group == "channel" else [literal("")]),
+            *sums,
+        )
+        .where(
+            t.tenant_id == tenant_id,
+            t.sl_threshold_s == sl,
+            t.short_abandon_s == short,
+            t.dimension == "",
+            t.slot_at >= start,
+            t.slot_at < end,
+        )
+        .group_by(t.slot_at, column)
+    )
+    target = ["tenant_id", "sl_threshold_s", "short_abandon_s", "slot_at", "dimension", f"{group}_id"]
+    if group == "channel":
+        target[-1] = "channel"
+    else:
+        target.append("channel")
+    return insert(t).from_select([*target, *COLUMNS], source)
+
+
 def _slot_at(slot: Any, dialect: str) -> Any:
     if dialect == "sqlite":
         # the text form SQLAlchemy stores on SQLite, microseconds included, so range comparisons hold
         return func.datetime(slot * SLOT_S, "unixepoch").op("||")(".000000")
     return func.to_timestamp(slot * SLOT_S)
+
+
+async def built_until(store: Store, tenant_id: int, params: Params) -> datetime | None:
+    """Where the slots of these thresholds stop, when they start early enough for the range; else None.
+
+    A report reads the slots up to there and aggregates the rest (today's last minutes) live.
+    """
+    async with store.session() as s:
+        state = await s.get(m.InsightRefresh, (tenant_id, float(params.sl_threshold_s), float(params.short_abandon_s)))
+    if state is None or state.built_from > params.start or state.built_to <= params.start:
+        return None
+    return state.built_to
 
 
 async def covers(store: Store, tenant_id: int, params: Params) -> bool:
@@ -133,7 +189,10 @@ async def read(store: Store, tenant_id: int, params: Params, by: Dimension) -> l
     """Rows shaped like the live aggregate's (group value, slot number, sums) from the stored slots."""
     t = m.InsightSlot
     column = {"queue": t.queue_id, "agent": t.agent_id, "service": t.service_id, "channel": t.channel}
-    keys = [column[g] for g in group_columns(by)]
+    groups = group_columns(by)
+    keys = [column[g] for g in groups]
+    # the tenant's figures are the sum of its queues' (every aggregated call has a queue)
+    dimension = groups[0] if groups else "queue"
     stmt = (
         select(
             *keys,
@@ -149,6 +208,7 @@ async def read(store: Store, tenant_id: int, params: Params, by: Dimension) -> l
             t.tenant_id == tenant_id,
             t.sl_threshold_s == float(params.sl_threshold_s),
             t.short_abandon_s == float(params.short_abandon_s),
+            t.dimension == dimension,
             and_(t.slot_at >= params.start, t.slot_at < params.end),
         )
         .group_by(*keys, t.slot_at)

@@ -21,13 +21,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, Integer, Select, and_, case, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.insight.buckets import bucket_start
 from tvoxcc.insight.metrics import (
+    AGENT_STATUS,
     ALL,
-    CALLBACK_ANSWERED,
     CALLBACK_REQUESTED,
     COMPLETED,
     LOGGED_OUT,
@@ -41,7 +43,18 @@ from tvoxcc.insight.metrics import (
     Figures,
     Key,
 )
-from tvoxcc.insight.model import Contact, Dataset, Dimension, Event, Interval, NpsScore, Params
+from tvoxcc.insight.model import (
+    CallbackRequest,
+    Contact,
+    Dataset,
+    Dimension,
+    Event,
+    Interval,
+    NpsScore,
+    Params,
+    Ticket,
+    TicketPost,
+)
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -56,9 +69,9 @@ USED_KINDS = (
     UNPAUSED,
     LOGGED_OUT,
     CALLBACK_REQUESTED,
-    CALLBACK_ANSWERED,
     RONA,
     TRANSFERRED,
+    AGENT_STATUS,
 )
 # A call offered before the end of the range may end, be surveyed or wrapped up after it; a pause begun
 # before the start may still be running. Events this far outside the range are read for that.
@@ -151,6 +164,8 @@ async def load_dataset(store: Store, tenant_id: int, start: datetime, end: datet
                 .where(m.NpsAnswer.answered_at >= start - MARGIN, m.NpsAnswer.answered_at < end + MARGIN)
             )
         ).all()
+        callbacks = await _callbacks(s, tenant_id, start, end, names)
+        tickets = await _tickets(s, tenant_id, start, end, names)
     # An abandoned call has no queue on its row (set when answered): its first item-queued event says.
     queued: dict[int, int] = {}
     for e in sorted(events, key=lambda e: e.at):
@@ -181,7 +196,97 @@ async def load_dataset(store: Store, tenant_id: int, start: datetime, end: datet
             NpsScore(r.score, r.answered_at, r.interaction_id, names.agents.get(r.agent_id or -1)) for r in nps_rows
         ),
         queue_service=names.queue_service,
+        callbacks=callbacks,
+        tickets=tickets,
     )
+
+
+async def _callbacks(
+    s: AsyncSession, tenant_id: int, start: datetime, end: datetime, names: Names
+) -> tuple[CallbackRequest, ...]:
+    """Callbacks requested or completed in the range, with the agent of the interaction that completed them."""
+    cb, placed = m.Callback, aliased(m.Interaction)
+    rows = (
+        await s.execute(
+            select(cb.requested_at, cb.requested_by_id, cb.queue_id, cb.service_id, cb.completed_at, placed.agent_id)
+            .outerjoin(placed, placed.id == cb.placed_as_id)
+            .where(
+                cb.tenant_id == tenant_id,
+                or_(
+                    and_(cb.requested_at >= start, cb.requested_at < end),
+                    and_(cb.status == "done", cb.completed_at >= start, cb.completed_at < end),
+                ),
+            )
+        )
+    ).all()
+    return tuple(
+        CallbackRequest(
+            requested_at=r.requested_at,
+            requested_by=r.requested_by_id,
+            queue=names.queues.get(r.queue_id or -1),
+            service=names.services.get(r.service_id or -1),
+            completed_at=r.completed_at if r.completed_at is not None else None,
+            agent=names.agents.get(r.agent_id or -1),
+        )
+        for r in rows
+    )
+
+
+async def _tickets(s: AsyncSession, tenant_id: int, start: datetime, end: datetime, names: Names) -> tuple[Ticket, ...]:
+    """Tickets resolved (solved, else closed) in the range, with their thread's kinds of message."""
+    t = m.Ticket
+    resolved = func.coalesce(t.solved_at, t.closed_at)
+    rows = (
+        await s.execute(
+            select(t.id, resolved.label("resolved_at"), t.service_id, t.queue_id, t.assignee_agent_id).where(
+                t.tenant_id == tenant_id, resolved >= start, resolved < end
+            )
+        )
+    ).all()
+    if not rows:
+        return ()
+    msg, box, via = m.TicketMessage, m.OutboxMail, m.Interaction
+    posts: defaultdict[int, list[TicketPost]] = defaultdict(list)
+    channel: dict[int, str] = {}
+    ids = [r.id for r in rows]
+    for chunk in range(0, len(ids), 500):  # bounded IN lists
+        found = await s.execute(
+            select(msg.ticket_id, msg.created_at, msg.kind, box.kind.label("sent_as"), via.channel)
+            .outerjoin(box, and_(box.tenant_id == msg.tenant_id, box.message_id == msg.message_id))
+            .outerjoin(via, via.id == msg.interaction_id)
+            .where(msg.tenant_id == tenant_id, msg.ticket_id.in_(ids[chunk : chunk + 500]))
+            .order_by(msg.created_at, msg.id)
+        )
+        for p in found.all():
+            posts[p.ticket_id].append(TicketPost(p.created_at, _post_kind(p.kind, p.sent_as)))
+            if p.kind == "inbound" and p.channel:
+                channel.setdefault(p.ticket_id, p.channel)
+    return tuple(
+        Ticket(
+            id=r.id,
+            resolved_at=_aware(r.resolved_at),
+            posts=tuple(posts[r.id]),
+            channel=channel.get(r.id, "mail"),
+            service=names.services.get(r.service_id or -1),
+            queue=names.queues.get(r.queue_id or -1),
+            agent=names.agents.get(r.assignee_agent_id or -1),
+        )
+        for r in rows
+    )
+
+
+def _post_kind(kind: str, sent_as: str | None) -> str:
+    """inbound, note, or an outbound mail: an agent's ``reply``, else automatic (the acknowledgement)."""
+    if kind != "outbound":
+        return kind
+    return "reply" if sent_as in (None, "reply") else "auto"
+
+
+def _aware(at: datetime | str) -> datetime:
+    """COALESCE of two UTC datetime columns comes back untyped on SQLite (text): read it as UTC."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _event(e: Any, names: Names) -> Event:
@@ -257,8 +362,12 @@ def to_slots(rows: Iterable[Any], by: Dimension, names: Names) -> Slots:
 def roll_up(slots: Slots, interval: Interval, tz: ZoneInfo, *, by_group: bool = True) -> dict[Key, Figures]:
     """15-minute UTC slots into the tenant's local intervals (every zone's offset is a multiple of 15')."""
     result: defaultdict[Key, Figures] = defaultdict(Figures)
+    buckets: dict[datetime, datetime] = {}  # one time-zone conversion per slot, not per row
     for group, slot, figures in slots:
-        result[(group if by_group else ALL, bucket_start(slot, interval, tz))].add(figures)
+        bucket = buckets.get(slot)
+        if bucket is None:
+            bucket = buckets[slot] = bucket_start(slot, interval, tz)
+        result[(group if by_group else ALL, bucket)].add(figures)
     return dict(sorted(result.items()))
 
 

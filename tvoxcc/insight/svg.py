@@ -83,3 +83,31 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Seq
     parts += _labels(labels)
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def stacked_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float], str]]) -> str:
+    """One bar per interval, the series stacked bottom to top in the order given, with a legend."""
+    heights = [sum(values[i] for _, values, _ in series) for i in range(len(labels))]
+    top = float(max(heights, default=0) or 1)
+    parts = _frame(title, round(top, 2), "")
+    bar_w = (W - PAD_L - PAD_R) / max(len(labels), 1) * 0.8
+    for i, label in enumerate(labels):
+        base = 0.0
+        for name, values, colour in series:
+            v = values[i]
+            if v <= 0:
+                continue
+            y_top, y_bottom = _y(base + v, top), _y(base, top)
+            parts.append(
+                f'<rect x="{_x(i, len(labels)) - bar_w / 2:.1f}" y="{y_top:.1f}" width="{bar_w:.1f}" '
+                f'height="{y_bottom - y_top:.1f}" fill="{colour}"><title>{escape(label)} {escape(name)}: '
+                f"{v:.2f}</title></rect>"
+            )
+            base += v
+    for s_index, (name, _, colour) in enumerate(series):
+        lx = W - PAD_R - 90 * (len(series) - s_index)
+        parts.append(f'<rect x="{lx}" y="8" width="10" height="10" fill="{colour}"/>')
+        parts.append(f'<text x="{lx + 14}" y="17" font-size="11">{escape(name)}</text>')
+    parts += _labels(labels)
+    parts.append("</svg>")
+    return "\n".join(parts)
