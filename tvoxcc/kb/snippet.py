@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from tvoxcc.kb.text import fold, spans
 
-WINDOW = 24  # words in a snippet
+WIDTH = 160  # characters in a snippet
+CONTEXT = 30  # characters shown before the first hit
 _MARKDOWN = [
     (re.compile(r"```.*?\n|```"), " "),  # code fences (the code stays)
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images -> alt text
@@ -37,37 +38,59 @@ class Piece:
     hit: bool
 
 
-def _is_hit(word: str, terms: Sequence[tuple[str, bool]]) -> bool:
-    return any(word.startswith(t) if prefix else word == t for t, prefix in terms)
+def _pattern(exact: set[str], prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
+    words = [re.escape(t) for t in sorted(exact) if t.isascii()]
+    words += [re.escape(t) + r"[^\W_]*" for t in prefixes if t.isascii()]
+    if not words:
+        return None
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(words) + r")(?![^\W_])", re.IGNORECASE)
 
 
-def snippet(text: str, terms: Sequence[tuple[str, bool]], *, window: int = WINDOW) -> list[Piece]:
-    """The ``window`` words of ``text`` holding the most distinct searched words, hits marked."""
-    folded = [(fold(t), prefix) for t, prefix in terms]
-    found = list(spans(text))
-    if not found:
-        return [Piece(text[:200], False)] if text else []
-    hits = [_is_hit(w, folded) for _, _, w in found]
-    best, best_score = 0, (-1, -1)
-    for start in range(max(1, len(found) - window + 1)):
-        inside = [found[i][2] for i in range(start, min(len(found), start + window)) if hits[i]]
+def hits_in(text: str, terms: Sequence[tuple[str, bool]]) -> list[tuple[int, int, str]]:
+    """(start, end, folded word) of every searched word in ``text``."""
+    exact = {fold(t) for t, prefix in terms if not prefix}
+    prefixes = tuple(fold(t) for t, prefix in terms if prefix)
+    if text.isascii():  # the common case, done by one regular expression
+        pattern = _pattern(exact, prefixes)
+        return [(m.start(), m.end(), m.group().lower()) for m in pattern.finditer(text)] if pattern else []
+    return [(b, e, w) for b, e, w in spans(text) if w in exact or (bool(prefixes) and w.startswith(prefixes))]
+
+
+def _cut(text: str, start: int, width: int) -> tuple[int, int]:
+    """A window of about ``width`` characters from ``start``, moved to whole words."""
+    start = max(0, min(start, len(text) - width))
+    if start > 0:
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < start + 20 else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start else end
+    return start, end
+
+
+def snippet(text: str, terms: Sequence[tuple[str, bool]], *, width: int = WIDTH) -> list[Piece]:
+    """About ``width`` characters of ``text`` holding the most distinct searched words, hits marked."""
+    hits = hits_in(text, terms)
+    best, best_score = _cut(text, 0, width), (-1, -1)
+    for begin, _, _ in hits:  # the best window starts a little before one of the hits
+        window = _cut(text, begin - CONTEXT, width)
+        inside = [w for b, e, w in hits if b >= window[0] and e <= window[1]]
         score = (len(set(inside)), len(inside))
         if score > best_score:
-            best, best_score = start, score
-    last = min(len(found), best + window) - 1
-    pieces: list[Piece] = [Piece("… ", False)] if best > 0 else []
-    cursor = found[best][0]
-    for i in range(best, last + 1):
-        begin, end, _ = found[i]
-        if hits[i]:
-            if begin > cursor:
-                pieces.append(Piece(text[cursor:begin], False))
-            pieces.append(Piece(text[begin:end], True))
-            cursor = end
-    tail_end = found[last][1] if last < len(found) - 1 else len(text)
-    if tail_end > cursor:
-        pieces.append(Piece(text[cursor:tail_end], False))
-    if last < len(found) - 1:
+            best, best_score = window, score
+    start, end = best
+    pieces: list[Piece] = [Piece("… ", False)] if start > 0 else []
+    cursor = start
+    for b, e, _ in hits:
+        if b >= start and e <= end:
+            if b > cursor:
+                pieces.append(Piece(text[cursor:b], False))
+            pieces.append(Piece(text[b:e], True))
+            cursor = e
+    if end > cursor:
+        pieces.append(Piece(text[cursor:end], False))
+    if end < len(text):
         pieces.append(Piece(" …", False))
     return pieces
 

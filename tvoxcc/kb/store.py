@@ -227,7 +227,8 @@ async def search(session: AsyncSession, query: SearchQuery, filters: Filters, *,
         return []
     dialect = session.get_bind().dialect.name
     sql, params = search_sql(dialect, query, _tenant_id(session), filters, limit)
-    rows = (await session.execute(text(sql), params)).all()
+    connection = await session.connection()  # the session's transaction, without the ORM layer: plain rows
+    rows = (await connection.execute(text(sql), params)).all()
     terms = query.terms()
     hits = []
     for slug, title, body, language, tags, visibility, status, version, score in rows:

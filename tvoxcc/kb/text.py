@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 
 WORD = re.compile(r"[^\W_]+")
 MAX_WORD = 64  # longer "words" are noise (base64, hashes): cut, so a hostile query stays cheap
@@ -18,8 +19,11 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+@lru_cache(maxsize=8192)
 def fold(word: str) -> str:
     """Case- and accent-insensitive form, for comparing a word in a text with a search term."""
+    if word.isascii():
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -32,4 +36,5 @@ def words(text: str) -> list[str]:
 def spans(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, folded word) for every word of ``text``, positions in ``text`` itself."""
     for match in WORD.finditer(text):
-        yield match.start(), match.end(), fold(normalize(match.group()))
+        word = match.group()
+        yield match.start(), match.end(), word.lower() if word.isascii() else fold(normalize(word))
