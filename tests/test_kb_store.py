@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import insert
 
 from tests.test_kb_core import HOSTILE
 from tvoxcc.kb import store as kb
@@ -13,6 +15,7 @@ from tvoxcc.kb.query import parse_query
 from tvoxcc.kb.snippet import render
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.migrate import upgrade
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -170,3 +173,29 @@ async def test_suggestions_for_a_ticket(store: Store) -> None:
         assert [h.slug for h in hits] == ["late-delivery"]
         with pytest.raises(KbError, match="no ticket T-9"):
             await kb.suggest(s, 9)
+
+
+def test_migration_indexes_articles_written_before_it(db_url: str) -> None:
+    async def write_old_article() -> int:
+        store = Store.from_url(db_url)
+        (tid,) = await tenants(store, "acme")
+        row = {"tenant_id": tid, "slug": "old", "title": "Legacy fax setup", "body": "Dial 9 first", "language": "en",
+               "tags": [], "visibility": "internal", "status": "published", "version": 1, "created_at": NOW,
+               "updated_at": NOW}  # fmt: skip
+        async with store.session() as s:
+            await s.execute(insert(m.KbArticle.__table__), [row])
+            await s.commit()
+        await store.dispose()
+        return tid
+
+    async def search_fax(tid: int) -> list[str]:
+        store = Store.from_url(db_url)
+        try:
+            return await find(store, tid, "fax")
+        finally:
+            await store.dispose()
+
+    upgrade(db_url, "0005")
+    tid = asyncio.run(write_old_article())
+    upgrade(db_url)  # 0006 indexes what is already there
+    assert asyncio.run(search_fax(tid)) == ["old"]
