@@ -173,6 +173,7 @@ def test_snippet_marks_the_best_window() -> None:
         "More " + "filler " * 60
     )
     assert "#" not in text and "](" not in text and "**" not in text
+    assert plain_text("_emph_ and `code` in rete_ufficio") == "emph and code in rete_ufficio"
     pieces = snippet(text, [("toner", False), ("print", True)])
     shown = render(pieces, "[", "]")
     assert "[toner]" in shown and "[printer]" in shown

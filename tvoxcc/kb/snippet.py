@@ -20,7 +20,7 @@ _MARKDOWN = [
     (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links -> their text
     (re.compile(r"<[^>\n]{1,200}>"), " "),  # inline HTML tags
     (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", re.M), ""),  # headings, quotes, list markers
-    (re.compile(r"[*_`~]+"), ""),  # emphasis and code marks
+    (re.compile(r"[*`~]+|(?<![^\W_])_+|_+(?![^\W_])"), ""),  # emphasis and code marks (not snake_case)
     (re.compile(r"\s+"), " "),
 ]
 
