@@ -199,3 +199,18 @@ def test_migration_indexes_articles_written_before_it(db_url: str) -> None:
     tid = asyncio.run(write_old_article())
     upgrade(db_url)  # 0006 indexes what is already there
     assert asyncio.run(search_fax(tid)) == ["old"]
+
+
+async def test_filters_after_ranking_never_lose_a_result(store: Store) -> None:
+    """SQLite ranks a prefix of candidates first: drafts outranking every published article must not hide it."""
+    (tid,) = await tenants(store, "acme")
+    async with store.tenant(tid) as s:
+        for n in range(45):
+            await kb.add_article(s, ArticleFields(f"draft-{n}", f"Alpha draft {n}", "alpha alpha"), author="x", now=NOW)
+        await s.commit()
+    await publish(store, tid, ArticleFields("published", "Something else", "One mention of alpha, far down."))
+    assert await find(store, tid, "alpha") == ["published"]
+    async with store.tenant(tid) as s:
+        drafts = await kb.search(s, parse_query("alpha"), kb.Filters(include_drafts=True), limit=5)
+    assert [h.slug for h in drafts] == ["draft-0", "draft-1", "draft-2", "draft-3", "draft-4"]
+    assert drafts[0].score >= drafts[4].score

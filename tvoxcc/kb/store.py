@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tvoxcc.kb.article import (
     ArticleFields,
@@ -221,14 +221,50 @@ def search_sql(
     return sql, params
 
 
+FTS5_FIRST = (
+    "SELECT rowid, rank FROM kb_articles_fts WHERE kb_articles_fts MATCH :match "
+    f"AND rank MATCH 'bm25({BM25_WEIGHTS})' ORDER BY rank LIMIT :fetch"
+)
+ROWS_BY_ID = (
+    "SELECT a.id, a.slug, a.title, a.body, a.language, a.tags, a.visibility, a.status, a.version FROM kb_articles a "
+    "WHERE a.id IN :ids AND a.tenant_id = :tenant"
+)
+OVERFETCH = 3  # candidates ranked per result wanted, before the filters
+
+
+async def _fts5_ranked_first(
+    connection: AsyncConnection, query: SearchQuery, tenant_id: int, filters: Filters, limit: int
+) -> list[tuple[Any, ...]] | None:
+    """FTS5 ranks fastest on its own (``ORDER BY rank``): take the best candidates there, then filter them.
+
+    The candidates are a prefix of the ranking, so when enough of them pass the filters those are exactly the
+    best results; otherwise (or when the prefix was cut short) None tells the caller to run the full statement.
+    """
+    fetch = limit * OVERFETCH + 10
+    match = f'tenant_id : "{tenant_id}" AND {{title body tags}} : ({fts5_match(query)})'
+    ranked = (await connection.execute(text(FTS5_FIRST), {"match": match, "fetch": fetch})).all()
+    if not ranked:
+        return []
+    rank_of = {rowid: rank for rowid, rank in ranked}
+    params: dict[str, Any] = {"ids": list(rank_of), "tenant": tenant_id}
+    statement = text(ROWS_BY_ID + _filter_sql(filters, params, "sqlite")).bindparams(bindparam("ids", expanding=True))
+    found = sorted((await connection.execute(statement, params)).all(), key=lambda r: (rank_of[r[0]], r[0]))
+    if len(found) < limit and len(ranked) == fetch:
+        return None
+    return [(*r[1:], -rank_of[r[0]]) for r in found[:limit]]
+
+
 async def search(session: AsyncSession, query: SearchQuery, filters: Filters, *, limit: int = 10) -> list[Hit]:
     """Ranked articles of the session's tenant matching ``query``, each with a highlighted snippet."""
     if query.empty:
         return []
     dialect = session.get_bind().dialect.name
-    sql, params = search_sql(dialect, query, _tenant_id(session), filters, limit)
+    tenant_id = _tenant_id(session)
     connection = await session.connection()  # the session's transaction, without the ORM layer: plain rows
-    rows = (await connection.execute(text(sql), params)).all()
+    rows = await _fts5_ranked_first(connection, query, tenant_id, filters, limit) if dialect == "sqlite" else None
+    if rows is None:
+        sql, params = search_sql(dialect, query, tenant_id, filters, limit)
+        rows = [tuple(r) for r in (await connection.execute(text(sql), params)).all()]
     terms = query.terms()
     hits = []
     for slug, title, body, language, tags, visibility, status, version, score in rows:
