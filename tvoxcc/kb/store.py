@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tvoxcc.kb.article import (
@@ -221,13 +221,15 @@ def search_sql(
     return sql, params
 
 
+# FTS5 ranks fastest on its own (ORDER BY rank inside the index): the best candidates come from there, and
+# only they are joined and filtered. ``candidates`` says whether that prefix of the ranking was cut short.
 FTS5_FIRST = (
-    "SELECT rowid, rank FROM kb_articles_fts WHERE kb_articles_fts MATCH :match "
-    f"AND rank MATCH 'bm25({BM25_WEIGHTS})' ORDER BY rank LIMIT :fetch"
-)
-ROWS_BY_ID = (
-    "SELECT a.id, a.slug, a.title, a.body, a.language, a.tags, a.visibility, a.status, a.version FROM kb_articles a "
-    "WHERE a.id IN :ids AND a.tenant_id = :tenant"
+    "WITH top AS MATERIALIZED (SELECT rowid AS id, rank FROM kb_articles_fts WHERE kb_articles_fts MATCH :match "
+    f"AND rank MATCH 'bm25({BM25_WEIGHTS})' ORDER BY rank LIMIT :fetch) "
+    "SELECT a.slug, a.title, a.body, a.language, a.tags, a.visibility, a.status, a.version, -top.rank, "
+    "(SELECT count(*) FROM top) AS candidates "
+    "FROM top JOIN kb_articles a ON a.id = top.id WHERE a.tenant_id = :tenant{where} "
+    "ORDER BY top.rank, a.id LIMIT :limit"
 )
 OVERFETCH = 3  # candidates ranked per result wanted, before the filters
 
@@ -235,23 +237,19 @@ OVERFETCH = 3  # candidates ranked per result wanted, before the filters
 async def _fts5_ranked_first(
     connection: AsyncConnection, query: SearchQuery, tenant_id: int, filters: Filters, limit: int
 ) -> list[tuple[Any, ...]] | None:
-    """FTS5 ranks fastest on its own (``ORDER BY rank``): take the best candidates there, then filter them.
+    """The best results from a prefix of the ranking, or None when that prefix may not hold them all.
 
-    The candidates are a prefix of the ranking, so when enough of them pass the filters those are exactly the
-    best results; otherwise (or when the prefix was cut short) None tells the caller to run the full statement.
+    The candidates are the best-ranked matches, so when ``limit`` of them pass the filters those are exactly
+    the best results; when fewer pass and the prefix was cut short, the caller runs the full statement.
     """
     fetch = limit * OVERFETCH + 10
-    match = f'tenant_id : "{tenant_id}" AND {{title body tags}} : ({fts5_match(query)})'
-    ranked = (await connection.execute(text(FTS5_FIRST), {"match": match, "fetch": fetch})).all()
-    if not ranked:
-        return []
-    rank_of = {rowid: rank for rowid, rank in ranked}
-    params: dict[str, Any] = {"ids": list(rank_of), "tenant": tenant_id}
-    statement = text(ROWS_BY_ID + _filter_sql(filters, params, "sqlite")).bindparams(bindparam("ids", expanding=True))
-    found = sorted((await connection.execute(statement, params)).all(), key=lambda r: (rank_of[r[0]], r[0]))
-    if len(found) < limit and len(ranked) == fetch:
-        return None
-    return [(*r[1:], -rank_of[r[0]]) for r in found[:limit]]
+    params: dict[str, Any] = {"tenant": tenant_id, "limit": limit, "fetch": fetch}
+    params["match"] = f'tenant_id : "{tenant_id}" AND {{title body tags}} : ({fts5_match(query)})'
+    sql = FTS5_FIRST.format(where=_filter_sql(filters, params, "sqlite"))
+    rows = (await connection.execute(text(sql), params)).all()
+    if len(rows) < limit and (not rows or rows[0][-1] == fetch):
+        return None  # none passed (the prefix may have been all drafts) or too few of a full prefix
+    return [tuple(r[:-1]) for r in rows]
 
 
 async def search(session: AsyncSession, query: SearchQuery, filters: Filters, *, limit: int = 10) -> list[Hit]:
