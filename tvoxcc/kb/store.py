@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tvoxcc.kb.article import (
@@ -294,7 +294,3 @@ async def suggest(
     terms = significant_terms(subject, messages)
     hits = await search(session, any_of(terms), Filters(public_only=public_only), limit=limit)
     return terms, hits
-
-
-async def count_articles(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(m.KbArticle))).scalar_one())
