@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import insert
 
 from tests.test_kb_core import HOSTILE
@@ -15,7 +16,7 @@ from tvoxcc.kb.query import parse_query
 from tvoxcc.kb.snippet import render
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.store.migrate import upgrade
+from tvoxcc.store.migrate import MIGRATIONS, upgrade
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -195,7 +196,8 @@ def test_migration_indexes_articles_written_before_it(db_url: str) -> None:
         finally:
             await store.dispose()
 
-    upgrade(db_url, "0005")
+    before = ScriptDirectory(str(MIGRATIONS)).get_revision("0006").down_revision  # re-chained when merged
+    upgrade(db_url, str(before))
     tid = asyncio.run(write_old_article())
     upgrade(db_url)  # 0006 indexes what is already there
     assert asyncio.run(search_fax(tid)) == ["old"]
