@@ -23,6 +23,7 @@ from tvoxcc.admin.edit import import_document
 from tvoxcc.asterisk.from_store import render_input_from_store
 from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
+from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import mail_becomes_ticket
 from tvoxcc.insight.api import day_summary
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
@@ -65,6 +66,7 @@ class Demo:
         try:
             await self._call()
             await mail_becomes_ticket(self.store, self.say)
+            await kb_suggests_articles(self.store, self.say)
             await self._insight()
         finally:
             await asyncio.to_thread(self.lab.down)

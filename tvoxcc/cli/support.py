@@ -22,6 +22,7 @@ from tvoxcc.cli._common import (
     tenant_option,
     with_store,
 )
+from tvoxcc.kb import store as kb
 from tvoxcc.mail.service import run_once, run_service, templates_for
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -147,7 +148,13 @@ def queue(ctx: click.Context, tenant: str, include_all: bool, as_json: bool) -> 
 @click.pass_context
 def show(ctx: click.Context, tenant: str, number: str, as_json: bool) -> None:
     """A ticket's whole thread: mails in and out, notes, attachments."""
-    data = _on_desk(ctx, tenant, lambda s, _t: desk.thread_of(s, _number(number)))
+
+    async def go(session: Any, _t: m.Tenant) -> tuple[dict[str, Any], list[kb.Hit]]:
+        thread = await desk.thread_of(session, _number(number))
+        return thread, (await kb.suggest(session, _number(number)))[1]  # Knowledge Base articles for it
+
+    data, hits = _on_desk(ctx, tenant, go)
+    data["suggested_articles"] = [{"slug": h.slug, "title": h.title, "visibility": h.visibility} for h in hits]
     if as_json:
         emit_json(data)
         return
@@ -158,6 +165,10 @@ def show(ctx: click.Context, tenant: str, number: str, as_json: bool) -> None:
         click.echo(msg["body"].rstrip())
         for a in msg["attachments"]:
             click.echo(f"[attachment] {a['filename']} ({a['content_type']}, {a['size']} bytes)")
+    if hits:
+        click.echo("\nSuggested articles (tvoxcc kb show -t TENANT SLUG):")
+        for h in hits:
+            click.echo(f"  {h.slug}  {h.title}  [{h.visibility}]")
 
 
 @support.command("reply")

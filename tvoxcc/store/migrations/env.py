@@ -14,9 +14,17 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _include(obj: object, name: str | None, kind: str, reflected: bool, _compare_to: object) -> bool:
+    # Full-text search objects live only in migration 0006 (FTS5 tables, PostgreSQL's tsvector column and
+    # index), not in the models: autogenerate must not offer to drop them.
+    return not (reflected and name is not None and (name.startswith("kb_articles_fts") or "search_vector" in name))
+
+
 def _run(connection: Connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode recreates tables instead.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, render_as_batch=True, include_object=_include
+    )
     with context.begin_transaction():
         context.run_migrations()
 

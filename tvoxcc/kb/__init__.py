@@ -1,0 +1,1 @@
+"""Knowledge Base: pure rules (articles, versions, search queries, snippets, suggestions) and the store adapter."""
