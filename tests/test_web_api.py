@@ -101,7 +101,8 @@ async def test_supervisor_sees_live_queues_and_agents_of_their_tenant(login: Log
     status, agents = await get(client, "/api/tenants/acme/agents")
     by_name = {a["name"]: a for a in agents}
     assert set(by_name) == {"alice", "bob"}
-    assert (by_name["bob"]["state"], by_name["bob"]["reason"], by_name["bob"]["in_state_s"]) == ("paused", "lunch", 60.0)
+    bob = by_name["bob"]
+    assert (bob["state"], bob["reason"], bob["in_state_s"]) == ("paused", "lunch", 60.0)
     assert (by_name["alice"]["state"], by_name["alice"]["in_state_s"]) == ("busy", 40.0)
     status, live = await get(client, "/api/tenants/acme/queues/support/live")
     assert status == 200 and [a["name"] for a in live["agents"]] == ["bob"]
