@@ -9,6 +9,7 @@ import signal
 import click
 from aiohttp import web
 
+from tvoxcc.admin.errors import AdminError
 from tvoxcc.cli._common import open_store, settings_of
 from tvoxcc.cli.voice import setup_logging
 from tvoxcc.config import Settings
@@ -25,7 +26,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
             try:
                 await site.start()
             except OSError as exc:
-                raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+                raise AdminError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
             if settings.web.secret is None:
                 logging.getLogger(__name__).warning("[web] secret not set: a random one is used until restart")
             logging.getLogger(__name__).info("web: wallboard on http://%s:%d/", host, port)
