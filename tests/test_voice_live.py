@@ -82,3 +82,31 @@ async def test_time_in_state_is_the_router_time_of_the_change(store: Store) -> N
         ["sales-it", "support"],
     )
     assert (alice.state, alice.since) == ("logged-out", clock())  # unchanged since the writer started
+
+
+async def test_on_postgresql_a_notify_wakes_the_web_app_before_its_next_poll(store: Store) -> None:
+    from tvoxcc.web.live import LiveHub
+
+    await seed(store)
+    clock = Clock()
+    hub = LiveHub(store, clock, poll_interval=60.0)  # polling alone would not see the change in this test
+    listening = await hub.listen()
+    if store.engine.dialect.name != "postgresql":
+        assert not listening  # SQLite has no NOTIFY: the web app polls
+        return
+    assert listening
+    hub_task = asyncio.create_task(hub.run())
+    try:
+        await asyncio.sleep(0.2)  # the first poll (nothing written yet) is done; the next is a minute away
+        router = router_of(clock)
+        writer = LiveWriter(store, router, clock, debounce=0.0)
+        await writer.start()
+        writer.changed(router.enqueue(q.WorkItem("c1", "acme/sales-it"), clock().timestamp()))
+        await writer.close()
+        async with store.session() as s:
+            acme = (await s.execute(select(m.Tenant.id).where(m.Tenant.name == "acme"))).scalar_one()
+        state = await hub.wait_change(acme, 0, 5.0)
+        assert state.version >= 1 and state.queues["sales-it"].waiting == 1
+    finally:
+        await hub.stop()
+        hub_task.cancel()

@@ -5,7 +5,8 @@ events the ACD calls ``LiveWriter.changed``; the writer notes when each agent's 
 own event time) and, at most once per ``debounce`` seconds, writes a snapshot of each tenant whose view
 changed: per queue the callers waiting and when the longest waiting one queued, per agent its state,
 pause reason and since when (tvoxcc.store.models.live). A burst of router events is one write; a lone
-event is written at once (leading edge), the rest of a burst at the end of the window.
+event is written at once (leading edge), the rest of a burst at the end of the window. On PostgreSQL each
+write also sends a NOTIFY, so the web app need not wait for its next poll.
 
 ``snapshot`` is pure (router state in, plain values out); the writer is the thin adapter around it.
 """
@@ -19,12 +20,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.models.live import NOTIFY_CHANNEL
 from tvoxcc.voice.acd_config import agent_id
 
 log = logging.getLogger(__name__)
@@ -175,6 +177,11 @@ class LiveWriter:
             else:
                 row.version += 1
                 row.written_at = self.clock()
+            if self.store.engine.dialect.name == "postgresql":
+                # Delivered at commit: web apps listening look at once instead of at their next poll.
+                await session.execute(
+                    text("SELECT pg_notify(:channel, :tenant)"), {"channel": NOTIFY_CHANNEL, "tenant": str(tenant_id)}
+                )
             await session.commit()
 
     async def close(self) -> None:

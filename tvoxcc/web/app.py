@@ -412,7 +412,7 @@ def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], dateti
     app[CONTEXT] = Context(store, settings, hub, data.FiguresCache(store), secret, clock, pages)
 
     async def lifecycle(_: web.Application) -> Any:
-        hub.start()
+        await hub.start()
         yield
         await hub.stop()
 

@@ -5,6 +5,9 @@ tenant whose version moved is loaded (its queue and agent rows) and announced to
 streams waiting on it. So an idle wallboard costs one tiny query per interval for the whole app, and an
 event reaches browsers within debounce (voice side, ≤ 0.1 s) + interval (≤ 0.25 s) + the write itself.
 
+On PostgreSQL the app also LISTENs to the writer's NOTIFY and polls at once when it arrives (the poll
+stays, as the fallback when the listening connection is lost).
+
 Times in the snapshot are on the voice service's clock. ``offset`` (voice clock − our clock, taken when a
 new version is seen) turns them into waits and times in state even when the two clocks disagree.
 """
@@ -17,11 +20,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.models.live import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,8 @@ class LiveHub:
         self.states: dict[int, TenantState] = {}
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._nudge = asyncio.Event()  # set by a NOTIFY: poll now
+        self._listener: Any = None  # the asyncpg connection that LISTENs (PostgreSQL only)
 
     def state(self, tenant_id: int) -> TenantState:
         return self.states.get(tenant_id, EMPTY)
@@ -103,16 +110,37 @@ class LiveHub:
 
     async def run(self) -> None:
         while True:
+            self._nudge.clear()
             try:
                 await self.poll_once()
             except Exception as exc:  # the database restarting must not stop the wallboard for good
                 log.warning("live snapshot poll failed: %s", type(exc).__name__)
-            await asyncio.sleep(self.poll_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudge.wait(), self.poll_interval)
 
-    def start(self) -> None:
+    async def listen(self) -> bool:
+        """On PostgreSQL, LISTEN to the writer's NOTIFY; False when the store cannot (SQLite) or it failed."""
+        url = self.store.engine.url
+        if url.get_backend_name() != "postgresql":
+            return False
+        import asyncpg  # type: ignore[import-untyped]
+
+        try:
+            self._listener = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+            await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._nudge.set())
+        except Exception as exc:
+            log.warning("live snapshot: cannot LISTEN (%s), polling only", type(exc).__name__)
+            return False
+        return True
+
+    async def start(self) -> None:
+        await self.listen()
         self._task = asyncio.create_task(self.run(), name="live-poll")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()

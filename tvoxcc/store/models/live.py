@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tvoxcc.store.base import Base
 
+NOTIFY_CHANNEL = "tvoxcc_live"  # PostgreSQL: the writer NOTIFYs it with the tenant id of each new snapshot
+
 
 class LiveTenant(Base):
     """One row per tenant: bumped with every snapshot of the tenant, so a reader polls one small table."""
