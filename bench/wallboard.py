@@ -3,10 +3,11 @@
 In one process, on a real store (SQLite file by default, or --db URL) and over real loopback HTTP:
 the router and LiveWriter as the voice service runs them (debounce 0.1 s), the web app (tvoxcc.web) polling
 the snapshot table every --poll seconds, and an aiohttp client logged in and reading the Server-Sent Events
-stream. Each round a caller enters (or leaves) the queue; the latency is from the router call to the
-``live`` event that shows the new waiting count. Rounds are spaced irregularly so they fall at every phase
-of the poll. The baseline is the poll interval itself (what a page polling the API at that interval would
-wait at worst, half of it on average); the last line is the ratio p50 latency / poll interval.
+stream. On PostgreSQL (--db postgresql://...) the writer's NOTIFY wakes the web app before its poll.
+Each round a caller enters (or leaves) the queue; the latency is from the router call to the ``live``
+event that shows the new waiting count. Rounds are spaced irregularly so they fall at every phase of the
+poll. The baseline is the poll interval itself (what a page polling the API at that interval would wait at
+worst, half of it on average); the last line is the ratio p50 latency / poll interval.
 """
 
 from __future__ import annotations

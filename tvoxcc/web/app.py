@@ -13,6 +13,7 @@ A new route — e.g. a contact's journey — gets the same checks by calling tho
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
@@ -307,17 +308,18 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
     tenant_id = config.tenant_id
     state = c.hub.state(tenant_id)
+    loop = asyncio.get_running_loop()
+    checked = loop.time()
     try:
         while True:
             await send("live", live_view(config, state, c.hub.voice_now(tenant_id), who, queue))
             await send("summary", await c.figures.get(config, c.clock(), agent))
-            version = state.version
-            state = await c.hub.wait_change(tenant_id, version, HEARTBEAT_S)
-            if state.version == version:  # idle: still logged in?
+            state = await c.hub.wait_change(tenant_id, state.version, HEARTBEAT_S)
+            if loop.time() - checked >= HEARTBEAT_S:  # still logged in? (and the configuration may have changed)
+                checked = loop.time()
                 if await auth.principal_of(c.store, request.cookies.get(auth.SESSION_COOKIE), c.clock()) is None:
                     break
-            else:
-                config = await data.tenant_config(c.store, config.name) or config  # agents may have changed
+                config = await data.tenant_config(c.store, config.name) or config
     except ConnectionResetError:
         pass  # the browser went away
     return response

@@ -66,6 +66,7 @@ class LiveHub:
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._nudge = asyncio.Event()  # set by a NOTIFY: poll now
+        self._stopping = False
         self._listener: Any = None  # the asyncpg connection that LISTENs (PostgreSQL only)
 
     def state(self, tenant_id: int) -> TenantState:
@@ -109,7 +110,7 @@ class LiveHub:
             return self.state(tenant_id)
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             self._nudge.clear()
             try:
                 await self.poll_once()
@@ -138,8 +139,10 @@ class LiveHub:
         self._task = asyncio.create_task(self.run(), name="live-poll")
 
     async def stop(self) -> None:
+        # Let a poll in flight finish rather than cancel it mid-query (the driver's thread would outlive us).
+        self._stopping = True
+        self._nudge.set()
         if self._task is not None:
-            self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self._listener is not None:
             with contextlib.suppress(Exception):
