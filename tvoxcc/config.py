@@ -105,6 +105,21 @@ class LabSettings(_Section):
     mirror: str | None = None  # default: the first Debian mirror in this machine's apt sources
 
 
+class WebSettings(_Section):
+    """`tvoxcc web run`: the wallboard and the JSON API (tvoxcc.web)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    # Signs the CSRF tokens of the login and logout forms. None: a random one per start (forms open
+    # before a restart then need a reload).
+    secret: SecretStr | None = None
+    # `Authorization: Bearer <token>` for /metrics. None: /metrics answers loopback clients and admins only.
+    metrics_token: SecretStr | None = None
+    poll_interval: float = Field(0.2, gt=0, le=5)  # seconds between looks at the live snapshot table
+    session_hours: float = Field(12.0, gt=0)
+    secure_cookies: bool = False  # True behind HTTPS: the session cookie is then never sent in clear
+
+
 class Settings(_Section):
     data_dir: Path = Path("/var/lib/tvoxcc")
     database: DatabaseSettings = DatabaseSettings()
@@ -113,6 +128,7 @@ class Settings(_Section):
     mail: MailSettings = MailSettings()
     logging: LoggingSettings = LoggingSettings()
     lab: LabSettings = LabSettings()
+    web: WebSettings = WebSettings()
 
     def redacted(self) -> dict[str, Any]:
         """A JSON-safe dump with every secret masked."""

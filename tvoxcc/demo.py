@@ -78,6 +78,8 @@ class Demo:
         self.say("")
         self.say(await day_summary(self.store, "acme", today))
         self.say("Reports: tvoxcc insight report -t acme --from TODAY --by queue --format table|csv|json|html")
+        web = self.settings.web
+        self.say(f"Wallboard: http://{web.host}:{web.port}/wallboard/acme (serve it: tvoxcc -c {self.config} web run)")
 
     async def _render_prompts(self) -> None:
         async with self.store.session() as session:

@@ -35,5 +35,6 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "Acknowledgement sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived" in out
     assert "  suggested: order-not-arrived — An order has not arrived [public]" in out  # the Knowledge Base
     assert "Asterisk stopped" in out
+    assert "Wallboard: http://127.0.0.1:8080/wallboard/acme" in out
     summary = next(line for line in out.splitlines() if line.startswith("sales-it") or line.startswith("all "))
     assert summary.split()[1:4] == ["1", "1", "0"]  # the day's Insight: offered, answered, abandoned

@@ -41,6 +41,11 @@ port = 4573
 
 [logging]
 level = "INFO"
+
+[web]
+host = "127.0.0.1"
+port = 8080
+secret = "{web_secret}"
 """
 
 
@@ -51,6 +56,7 @@ def write_config(path: Path, data_dir: Path, db_url: str) -> None:
         database_url=db_url,
         ari_password=secrets.token_urlsafe(18),
         ami_secret=secrets.token_urlsafe(18),
+        web_secret=secrets.token_urlsafe(32),
     )
     # Created 0600 from the first byte: the file holds secrets.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -81,6 +81,7 @@ class AcdQueue:
         self._lock = asyncio.Lock()  # router calls and their commands happen one at a time
         self.pause_codes: dict[str, dict[str, str]] = {}  # tenant -> dialled code -> activity name
         self.endpoint_states: dict[str, str] = {}  # agent phone -> last reported state
+        self.on_change: Callable[[q.Outputs], None] | None = None  # the wallboard's copy (tvoxcc.voice.live)
 
     def _now(self) -> float:
         return self.clock().timestamp()
@@ -146,6 +147,8 @@ class AcdQueue:
                     raise AgentRefused(str(exc)) from exc
                 log.info("ACD: %s", exc)
                 return None
+            if self.on_change is not None:
+                self.on_change(outputs)
             await self._record(outputs)
             for command in outputs.commands:
                 try:

@@ -20,6 +20,7 @@ from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.app import VoiceApp, utc_now
 from tvoxcc.voice.directory import Directory
+from tvoxcc.voice.live import LiveWriter
 
 
 @asynccontextmanager
@@ -31,6 +32,9 @@ async def main_host(
     async with AriClient.from_settings(settings) as ari:
         acd = AcdQueue(ari, AcdDirectory(store), clock, queue_log=settings.data_dir / "queue_log")
         app = VoiceApp(ari, Directory(store), handoff=acd, clock=clock)
+        live = LiveWriter(store, acd.router, clock)  # the wallboard's copy of the ACD's state
+        await live.start()
+        acd.on_change = live.changed
         agi = build_server(settings, all_routes(store, acd))
         await agi.start(settings.agi.host, settings.agi.port)
         runner = asyncio.create_task(app.run(), name="voice-app")
@@ -42,8 +46,10 @@ async def main_host(
             if ready not in done:
                 ready.cancel()
                 raise TimeoutError(f"not connected to Asterisk ARI at {settings.asterisk.ari_url} in {ready_within} s")
+            await live.flush()  # every tenant's view, replacing what a previous run left
             yield app
         finally:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
+            await live.close()
             await agi.close()

@@ -6,6 +6,7 @@ from tvoxcc.store.models.followups import Callback, NpsAnswer
 from tvoxcc.store.models.insight import InsightRefresh, InsightSlot
 from tvoxcc.store.models.interactions import CHANNELS, DIRECTIONS, Interaction, InteractionEvent
 from tvoxcc.store.models.ivr import IvrFlow, Prompt
+from tvoxcc.store.models.live import LiveAgent, LiveQueue, LiveTenant, WebSession
 from tvoxcc.store.models.mail import OUTBOX_STATUSES, MailboxState, MailRejection, OutboxMail
 from tvoxcc.store.models.org import (
     ActivityCode,
@@ -55,6 +56,9 @@ __all__ = [
     "IvrFlow",
     "KbArticle",
     "KbArticleVersion",
+    "LiveAgent",
+    "LiveQueue",
+    "LiveTenant",
     "MailRejection",
     "MailboxState",
     "NpsAnswer",
@@ -70,4 +74,5 @@ __all__ = [
     "Ticket",
     "TicketMessage",
     "User",
+    "WebSession",
 ]

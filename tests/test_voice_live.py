@@ -1,0 +1,112 @@
+"""The voice service's live snapshot: pure view of the router, debounced writes, state times (both backends)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from tests.web_world import Clock, router_of, seed
+from tvoxcc.queues import model as q
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.voice.live import LiveWriter, QueueLive, snapshot
+
+OWNERS_Q = {"acme/sales-it": (1, "sales-it"), "acme/support": (1, "support"), "beta/help": (2, "help")}
+OWNERS_A = {"acme-alice": (1, "alice"), "acme-bob": (1, "bob"), "beta-carol": (2, "carol")}
+
+
+def test_snapshot_counts_callers_on_hold_and_ringing_but_not_callbacks() -> None:
+    clock = Clock()
+    router = router_of(clock)
+    now = clock().timestamp()
+    router.login("acme-alice", now)
+    router.enqueue(q.WorkItem("ringing", "acme/sales-it"), now + 1)  # offered to alice at once
+    router.enqueue(q.WorkItem("held", "acme/sales-it"), now + 2)
+    router.enqueue(q.WorkItem("cb", "acme/support", channel=q.Channel.CALLBACK, callback_number="+39"), now + 3)
+    views = snapshot(router, OWNERS_Q, OWNERS_A, {"acme-alice": now + 1})
+    assert views[1].queues["sales-it"] == QueueLive(2, now + 1)
+    assert views[1].queues["support"] == QueueLive(0, None)
+    alice = views[1].agents["alice"]
+    assert (alice.state, alice.since, alice.queues) == ("reserved", now + 1, ("sales-it",))
+    assert views[2].agents["carol"].state == "logged-out" and set(views) == {1, 2}
+
+
+async def versions(store: Store) -> dict[int, int]:
+    async with store.session() as s:
+        return dict((await s.execute(select(m.LiveTenant.tenant_id, m.LiveTenant.version))).all())
+
+
+async def test_a_burst_of_changes_is_one_write_and_other_tenants_are_left_alone(store: Store) -> None:
+    await seed(store)
+    clock = Clock()
+    router = router_of(clock)
+    writer = LiveWriter(store, router, clock, debounce=0.3)
+    await writer.start()
+    await writer.flush()
+    async with store.session() as s:
+        tenants = dict((await s.execute(select(m.Tenant.name, m.Tenant.id))).all())
+    acme, beta = tenants["acme"], tenants["beta"]
+    assert await versions(store) == {acme: 1, beta: 1}
+    now = clock().timestamp()
+    for n in range(3):
+        writer.changed(router.enqueue(q.WorkItem(f"c{n}", "acme/sales-it"), now + n))
+    await asyncio.sleep(0.1)
+    assert await versions(store) == {acme: 1, beta: 1}  # inside the window: not yet
+    await asyncio.sleep(0.4)
+    assert await versions(store) == {acme: 2, beta: 1}  # one write for the burst, beta untouched
+    async with store.session() as s:
+        row = (await s.execute(select(m.LiveQueue).where(m.LiveQueue.queue == "sales-it"))).scalar_one()
+    assert row.waiting == 3 and row.oldest_at is not None and row.oldest_at.timestamp() == now
+    await writer.close()
+
+
+async def test_time_in_state_is_the_router_time_of_the_change(store: Store) -> None:
+    await seed(store)
+    clock = Clock()
+    router = router_of(clock)
+    writer = LiveWriter(store, router, clock, debounce=0.0)
+    await writer.start()
+    now = clock().timestamp()
+    writer.changed(router.login("acme-bob", now - 100))
+    writer.changed(router.pause("acme-bob", now - 42, "lunch"))
+    writer.changed(router.enqueue(q.WorkItem("c1", "beta/help"), now - 5))  # not bob's: his time stays
+    await writer.close()
+    async with store.session() as s:
+        bob = (await s.execute(select(m.LiveAgent).where(m.LiveAgent.agent == "bob"))).scalar_one()
+        alice = (await s.execute(select(m.LiveAgent).where(m.LiveAgent.agent == "alice"))).scalar_one()
+    assert (bob.state, bob.reason, bob.since.timestamp(), bob.queues) == (
+        "paused",
+        "lunch",
+        now - 42,
+        ["sales-it", "support"],
+    )
+    assert (alice.state, alice.since) == ("logged-out", clock())  # unchanged since the writer started
+
+
+async def test_on_postgresql_a_notify_wakes_the_web_app_before_its_next_poll(store: Store) -> None:
+    from tvoxcc.web.live import LiveHub
+
+    await seed(store)
+    clock = Clock()
+    hub = LiveHub(store, clock, poll_interval=60.0)  # polling alone would not see the change in this test
+    listening = await hub.listen()
+    if store.engine.dialect.name != "postgresql":
+        assert not listening  # SQLite has no NOTIFY: the web app polls
+        return
+    assert listening
+    hub_task = asyncio.create_task(hub.run())
+    try:
+        await asyncio.sleep(0.2)  # the first poll (nothing written yet) is done; the next is a minute away
+        router = router_of(clock)
+        writer = LiveWriter(store, router, clock, debounce=0.0)
+        await writer.start()
+        writer.changed(router.enqueue(q.WorkItem("c1", "acme/sales-it"), clock().timestamp()))
+        await writer.close()
+        async with store.session() as s:
+            acme = (await s.execute(select(m.Tenant.id).where(m.Tenant.name == "acme"))).scalar_one()
+        state = await hub.wait_change(acme, 0, 5.0)
+        assert state.version >= 1 and state.queues["sales-it"].waiting == 1
+    finally:
+        await hub.stop()
+        hub_task.cancel()

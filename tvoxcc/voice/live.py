@@ -1,0 +1,194 @@
+"""The ACD's live state copied to the store for the wallboard (the web app runs in another process).
+
+The router keeps who waits and what each agent does in memory. After every router call that produced
+events the ACD calls ``LiveWriter.changed``; the writer notes when each agent's state changed (the router's
+own event time) and, at most once per ``debounce`` seconds, writes a snapshot of each tenant whose view
+changed: per queue the callers waiting and when the longest waiting one queued, per agent its state,
+pause reason and since when (tvoxcc.store.models.live). A burst of router events is one write; a lone
+event is written at once (leading edge), the rest of a burst at the end of the window. On PostgreSQL each
+write also sends a NOTIFY, so the web app need not wait for its next poll.
+
+``snapshot`` is pure (router state in, plain values out); the writer is the thin adapter around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, text
+
+from tvoxcc.queues import model as q
+from tvoxcc.queues.router import Router
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.store.models.live import NOTIFY_CHANNEL
+from tvoxcc.voice.acd_config import agent_id
+
+log = logging.getLogger(__name__)
+
+ON_HOLD = frozenset({q.ItemStatus.WAITING, q.ItemStatus.OFFERED})  # the caller is on the line, not served yet
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLive:
+    waiting: int
+    oldest_at: float | None  # router time the longest waiting caller entered this queue
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLive:
+    state: str
+    reason: str | None
+    since: float  # router time
+    queues: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TenantLive:
+    queues: Mapping[str, QueueLive]
+    agents: Mapping[str, AgentLive]
+
+
+def snapshot(
+    router: Router,
+    queue_owner: Mapping[str, tuple[int, str]],
+    agent_owner: Mapping[str, tuple[int, str]],
+    since: Mapping[str, float],
+) -> dict[int, TenantLive]:
+    """Every tenant's live view. ``*_owner``: router name -> (tenant id, name in the tenant)."""
+    waiting: dict[str, list[float]] = {}
+    for item in router.items.values():
+        if item.status in ON_HOLD and item.channel is not q.Channel.CALLBACK:
+            waiting.setdefault(item.queue, []).append(item.queued_at)
+    queues: dict[int, dict[str, QueueLive]] = {}
+    for name in router.queues:
+        owner = queue_owner.get(name)
+        if owner is not None:
+            times = waiting.get(name, [])
+            queues.setdefault(owner[0], {})[owner[1]] = QueueLive(len(times), min(times) if times else None)
+    agents: dict[int, dict[str, AgentLive]] = {}
+    for ident, agent in router.agents.items():
+        owner = agent_owner.get(ident)
+        if owner is not None:
+            served = tuple(sorted(queue_owner[qn][1] for qn in agent.members if qn in queue_owner))
+            state = str(agent.status)
+            reason = agent.pause_code if agent.status is q.AgentStatus.PAUSED else None
+            agents.setdefault(owner[0], {})[owner[1]] = AgentLive(state, reason, since.get(ident, 0.0), served)
+    tenants = set(queues) | set(agents)
+    return {t: TenantLive(queues.get(t, {}), agents.get(t, {})) for t in tenants}
+
+
+def _at(router_time: float) -> datetime:
+    return datetime.fromtimestamp(router_time, UTC)
+
+
+class LiveWriter:
+    def __init__(self, store: Store, router: Router, clock: Callable[[], datetime], *, debounce: float = 0.1) -> None:
+        self.store = store
+        self.router = router
+        self.clock = clock
+        self.debounce = debounce
+        self.queue_owner: dict[str, tuple[int, str]] = {}
+        self.agent_owner: dict[str, tuple[int, str]] = {}
+        self.since: dict[str, float] = {}  # router agent id -> router time of its last change of state/reason
+        self._seen: dict[str, tuple[str, str | None]] = {}
+        self._written: dict[int, TenantLive] = {}
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+        self._last_write = float("-inf")
+        self._started = 0.0  # agents never seen changing state are in it since the writer started
+        self._lock = asyncio.Lock()  # one snapshot write at a time
+
+    async def start(self) -> None:
+        """Learn which tenant owns each router queue and agent (names in the router carry the tenant)."""
+        self._started = self.clock().timestamp()
+        async with self.store.session() as session:
+            tenants = dict((await session.execute(select(m.Tenant.id, m.Tenant.name))).all())
+            for tenant_id, name in (await session.execute(select(m.Queue.tenant_id, m.Queue.name))).all():
+                self.queue_owner[f"{tenants[tenant_id]}/{name}"] = (tenant_id, name)
+            for tenant_id, name in (await session.execute(select(m.Agent.tenant_id, m.Agent.name))).all():
+                self.agent_owner[agent_id(tenants[tenant_id], name)] = (tenant_id, name)
+
+    def changed(self, outputs: q.Outputs) -> None:
+        """Called by the ACD right after a router call (synchronously, so state times are exact)."""
+        for event in outputs.events:
+            agent = self.router.agents.get(event.agent_id or "")
+            if agent is None:
+                continue
+            seen = (str(agent.status), agent.pause_code if agent.status is q.AgentStatus.PAUSED else None)
+            if self._seen.get(agent.agent_id) != seen:
+                self._seen[agent.agent_id] = seen
+                self.since[agent.agent_id] = event.at
+        if outputs.events:
+            self._dirty = True
+            if self._task is None or self._task.done():
+                self._task = asyncio.create_task(self._flush_soon(), name="live-snapshot")
+
+    async def _flush_soon(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._dirty:
+            wait = self._last_write + self.debounce - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("live snapshot not written")
+                return
+
+    async def flush(self) -> None:
+        """Write the tenants whose view changed since the last write (all of them the first time)."""
+        async with self._lock:
+            self._dirty = False
+            self._last_write = asyncio.get_running_loop().time()
+            since = {ident: self.since.get(ident, self._started) for ident in self.router.agents}
+            views = snapshot(self.router, self.queue_owner, self.agent_owner, since)
+            for tenant_id, view in views.items():
+                if self._written.get(tenant_id) != view:
+                    await self._write(tenant_id, view)
+                    self._written[tenant_id] = view
+
+    async def _write(self, tenant_id: int, view: TenantLive) -> None:
+        async with self.store.session() as session:
+            await session.execute(delete(m.LiveQueue).where(m.LiveQueue.tenant_id == tenant_id))
+            await session.execute(delete(m.LiveAgent).where(m.LiveAgent.tenant_id == tenant_id))
+            for name, queue in view.queues.items():
+                oldest = None if queue.oldest_at is None else _at(queue.oldest_at)
+                session.add(m.LiveQueue(tenant_id=tenant_id, queue=name, waiting=queue.waiting, oldest_at=oldest))
+            for name, agent in view.agents.items():
+                session.add(
+                    m.LiveAgent(
+                        tenant_id=tenant_id,
+                        agent=name,
+                        state=agent.state,
+                        reason=agent.reason,
+                        since=_at(agent.since),
+                        queues=list(agent.queues),
+                    )
+                )
+            row = await session.get(m.LiveTenant, tenant_id)
+            if row is None:
+                session.add(m.LiveTenant(tenant_id=tenant_id, version=1, written_at=self.clock()))
+            else:
+                row.version += 1
+                row.written_at = self.clock()
+            if self.store.engine.dialect.name == "postgresql":
+                # Delivered at commit: web apps listening look at once instead of at their next poll.
+                await session.execute(
+                    text("SELECT pg_notify(:channel, :tenant)"), {"channel": NOTIFY_CHANNEL, "tenant": str(tenant_id)}
+                )
+            await session.commit()
+
+    async def close(self) -> None:
+        """Write what is pending (a change in the last debounce window is not lost)."""
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+        if self._dirty:
+            with contextlib.suppress(Exception):
+                await self.flush()

@@ -1,0 +1,46 @@
+"""Who may see what: pure rules over the logged-in user, used by every route.
+
+- admin: every tenant, everything;
+- supervisor: their tenant's queues, agents and figures;
+- agent (and support): in their tenant only the queues they serve and their own state and figures.
+Another tenant is answered as if it did not exist (404), never with its data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ADMIN, SUPERVISOR = "admin", "supervisor"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: int
+    username: str
+    role: str
+    tenant_id: int | None  # None: an admin of every tenant
+    tenant: str | None
+    agent: str | None = None  # the agent this user works as (name in the tenant)
+    agent_queues: frozenset[str] = frozenset()  # the queues that agent serves
+
+    @property
+    def sees_whole_tenant(self) -> bool:
+        return self.role in (ADMIN, SUPERVISOR)
+
+    def sees_tenant(self, tenant_id: int) -> bool:
+        return self.role == ADMIN or self.tenant_id == tenant_id
+
+    def sees_queue(self, queue: str) -> bool:
+        return self.sees_whole_tenant or queue in self.agent_queues
+
+    def sees_agent(self, agent: str) -> bool:
+        return self.sees_whole_tenant or agent == self.agent
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "username": self.username,
+            "role": self.role,
+            "tenant": self.tenant,
+            "agent": self.agent,
+            "queues": sorted(self.agent_queues) if not self.sees_whole_tenant else None,
+        }

@@ -1,0 +1,149 @@
+"""The web app's side of the live snapshot: poll which tenant changed, load it, wake its listeners.
+
+Every ``poll_interval`` one query reads ``live_tenants`` (a row per tenant: version, written_at); only a
+tenant whose version moved is loaded (its queue and agent rows) and announced to the Server-Sent-Event
+streams waiting on it. So an idle wallboard costs one tiny query per interval for the whole app, and an
+event reaches browsers within debounce (voice side, ≤ 0.1 s) + interval (≤ 0.25 s) + the write itself.
+
+On PostgreSQL the app also LISTENs to the writer's NOTIFY and polls at once when it arrives (the poll
+stays, as the fallback when the listening connection is lost).
+
+Times in the snapshot are on the voice service's clock. ``offset`` (voice clock − our clock, taken when a
+new version is seen) turns them into waits and times in state even when the two clocks disagree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.store.models.live import NOTIFY_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    waiting: int
+    oldest_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    state: str
+    reason: str | None
+    since: datetime
+    queues: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TenantState:
+    version: int = 0
+    written_at: datetime | None = None
+    offset: timedelta = timedelta(0)
+    queues: dict[str, QueueRow] = field(default_factory=dict)
+    agents: dict[str, AgentRow] = field(default_factory=dict)
+
+
+EMPTY = TenantState()
+
+
+class LiveHub:
+    def __init__(self, store: Store, clock: Callable[[], datetime], poll_interval: float = 0.2) -> None:
+        self.store = store
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.states: dict[int, TenantState] = {}
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._nudge = asyncio.Event()  # set by a NOTIFY: poll now
+        self._stopping = False
+        self._listener: Any = None  # the asyncpg connection that LISTENs (PostgreSQL only)
+
+    def state(self, tenant_id: int) -> TenantState:
+        return self.states.get(tenant_id, EMPTY)
+
+    def voice_now(self, tenant_id: int) -> datetime:
+        """Now on the clock of the voice service that wrote the tenant's snapshot."""
+        return self.clock() + self.state(tenant_id).offset
+
+    async def poll_once(self) -> set[int]:
+        """Load the tenants whose version moved; returns their ids."""
+        async with self.store.session() as session:
+            rows = (await session.execute(select(m.LiveTenant))).scalars().all()
+            moved = [r for r in rows if self.state(r.tenant_id).version != r.version]
+            loaded: dict[int, TenantState] = {}
+            for row in moved:
+                queues = (
+                    await session.execute(select(m.LiveQueue).where(m.LiveQueue.tenant_id == row.tenant_id))
+                ).scalars()
+                agents = (
+                    await session.execute(select(m.LiveAgent).where(m.LiveAgent.tenant_id == row.tenant_id))
+                ).scalars()
+                loaded[row.tenant_id] = TenantState(
+                    version=row.version,
+                    written_at=row.written_at,
+                    offset=row.written_at - self.clock(),
+                    queues={q.queue: QueueRow(q.waiting, q.oldest_at) for q in queues},
+                    agents={a.agent: AgentRow(a.state, a.reason, a.since, tuple(a.queues)) for a in agents},
+                )
+        if loaded:
+            async with self._changed:
+                self.states.update(loaded)
+                self._changed.notify_all()
+        return set(loaded)
+
+    async def wait_change(self, tenant_id: int, version: int, within: float) -> TenantState:
+        """The tenant's state once its version differs from ``version`` (or as it is after ``within`` s)."""
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.state(tenant_id).version != version), within)
+            return self.state(tenant_id)
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self._nudge.clear()
+            try:
+                await self.poll_once()
+            except Exception as exc:  # the database restarting must not stop the wallboard for good
+                log.warning("live snapshot poll failed: %s", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudge.wait(), self.poll_interval)
+
+    async def listen(self) -> bool:
+        """On PostgreSQL, LISTEN to the writer's NOTIFY; False when the store cannot (SQLite) or it failed."""
+        url = self.store.engine.url
+        if url.get_backend_name() != "postgresql":
+            return False
+        import asyncpg  # type: ignore[import-untyped]
+
+        try:
+            self._listener = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+            await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._nudge.set())
+        except Exception as exc:
+            log.warning("live snapshot: cannot LISTEN (%s), polling only", type(exc).__name__)
+            return False
+        return True
+
+    async def start(self) -> None:
+        await self.listen()
+        self._task = asyncio.create_task(self.run(), name="live-poll")
+
+    async def stop(self) -> None:
+        # Let a poll in flight finish rather than cancel it mid-query (the driver's thread would outlive us).
+        self._stopping = True
+        self._nudge.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
