@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tvoxcc.store.base import Base, TenantScoped, Timestamped
+from tvoxcc.store.types import utcnow
 
 
 class Contact(TenantScoped, Timestamped, Base):
@@ -16,7 +20,7 @@ class Contact(TenantScoped, Timestamped, Base):
     vip: Mapped[bool] = mapped_column(default=False)
     language: Mapped[str | None] = mapped_column(String(16), default=None)
     # A merged duplicate points at the survivor; its history is kept, not deleted.
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None, index=True)
     phones: Mapped[list[ContactPhone]] = relationship(cascade="all, delete-orphan")
     emails: Mapped[list[ContactEmail]] = relationship(cascade="all, delete-orphan")
 
@@ -36,3 +40,15 @@ class ContactEmail(TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(254))  # case-folded
+
+
+class ContactMerge(TenantScoped, Base):
+    """The log of a merge: what moved from the duplicate to the survivor, so history can be traced back."""
+
+    __tablename__ = "contact_merges"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    duplicate_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # {"interactions": [ids], "tickets": [...], "callbacks": [...], "phones": [...], "emails": [...], ...}
+    moved: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -17,7 +17,7 @@ class Callback(TenantScoped, Base):
     number: Mapped[str] = mapped_column(String(32))  # E.164 or an internal extension
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), default=None)
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), default=None)
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None, index=True)
     # The interaction that asked for it, and the one that carried it out.
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), default=None)
     placed_as_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), default=None)

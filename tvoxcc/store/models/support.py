@@ -20,7 +20,7 @@ class Ticket(TenantScoped, Timestamped, Base):
     number: Mapped[int] = mapped_column()  # per tenant, shown as T-<number>
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), default=None)
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), default=None)
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None, index=True)
     assignee_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
     subject: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[str] = mapped_column(String(20), default="new")
