@@ -297,7 +297,7 @@ def _ticket(t: TicketRow, messages: list[MessageRow], interactions: Mapping[int,
         counts[msg.kind] = counts.get(msg.kind, 0) + 1
     first = min(messages, key=lambda msg: msg.created_at, default=None)
     channel = "mail"
-    if first is not None and first.interaction_id in interactions:
+    if first is not None and first.interaction_id is not None and first.interaction_id in interactions:
         channel = interactions[first.interaction_id].channel
     last = max([t.updated_at, t.created_at, *(msg.created_at for msg in messages)])
     return TicketEntry(

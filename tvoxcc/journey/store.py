@@ -1,0 +1,266 @@
+"""The journey's store side, on a tenant-scoped session (``Store.tenant(id)``): a fixed number of queries
+per request, whatever the history's size (no query per interaction, ticket or contact).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from tvoxcc.journey.contacts import ContactNotFound, Ref, merged_family, resolve
+from tvoxcc.journey.rows import (
+    CallbackRow,
+    ContactRow,
+    EventRow,
+    InteractionRow,
+    JourneyRows,
+    MessageRow,
+    NpsRow,
+    TicketRow,
+)
+from tvoxcc.store import models as m
+
+# The events the timeline reads; the rest (ringing, RONA, relaxation…) stays in Insight.
+TIMELINE_EVENTS = (
+    "ivr-node",
+    "ivr-input",
+    "queued",
+    "item-queued",
+    "item-connected",
+    "voicemail-ticket",
+    "callback-requested",
+)
+
+
+async def tenant_country(session: AsyncSession) -> str:
+    """The tenant's default country for E.164 (the session's tenant: tenant sessions see only their own)."""
+    country = (await session.execute(select(m.Tenant.country))).scalar_one_or_none()
+    return country or "IT"
+
+
+async def load_contacts(session: AsyncSession, where: Any) -> dict[int, ContactRow]:
+    """Contacts matching ``where`` with their phones and e-mails: three queries."""
+    contacts = (await session.execute(select(m.Contact).where(where))).scalars().all()
+    if not contacts:
+        return {}
+    ids = select(m.Contact.id).where(where)
+    phones: dict[int, list[str]] = {}
+    for cid, number in await session.execute(
+        select(m.ContactPhone.contact_id, m.ContactPhone.number)
+        .where(m.ContactPhone.contact_id.in_(ids))
+        .order_by(m.ContactPhone.id)
+    ):
+        phones.setdefault(cid, []).append(number)
+    emails: dict[int, list[str]] = {}
+    for cid, email in await session.execute(
+        select(m.ContactEmail.contact_id, m.ContactEmail.email)
+        .where(m.ContactEmail.contact_id.in_(ids))
+        .order_by(m.ContactEmail.id)
+    ):
+        emails.setdefault(cid, []).append(email)
+    return {
+        c.id: ContactRow(
+            c.id,
+            c.tenant_id,
+            c.display_name,
+            c.company,
+            c.vip,
+            c.language,
+            c.merged_into_id,
+            tuple(phones.get(c.id, ())),
+            tuple(emails.get(c.id, ())),
+            c.created_at,
+        )
+        for c in contacts
+    }
+
+
+async def find_contact_id(session: AsyncSession, ref: Ref) -> int | None:
+    """The contact a reference names (before following merges); None when nobody has that address."""
+    if ref.contact_id is not None:
+        found = await session.execute(select(m.Contact.id).where(m.Contact.id == ref.contact_id))
+        return found.scalar_one_or_none()
+    if ref.phone is not None:
+        query = select(m.ContactPhone.contact_id).where(m.ContactPhone.number == ref.phone)
+    else:
+        # stored case-folded by the mail channel; an import may have kept capitals
+        query = select(m.ContactEmail.contact_id).where(func.lower(m.ContactEmail.email) == ref.email)
+    return (await session.execute(query.order_by(m.ContactEmail.id if ref.email else m.ContactPhone.id))).scalar()
+
+
+async def contact_and_family(session: AsyncSession, contact_id: int) -> tuple[ContactRow, set[int]]:
+    """The survivor an id resolves to (through merges) and every contact merged into it."""
+    links = {
+        cid: parent
+        for cid, parent in await session.execute(
+            select(m.Contact.id, m.Contact.merged_into_id).where(m.Contact.merged_into_id.is_not(None))
+        )
+    }
+    survivor_id = contact_id
+    seen: set[int] = set()
+    while links.get(survivor_id) is not None and survivor_id not in seen:
+        seen.add(survivor_id)
+        survivor_id = links[survivor_id]  # type: ignore[assignment]
+    contacts = await load_contacts(session, m.Contact.id.in_({contact_id, survivor_id}))
+    if contact_id not in contacts:
+        raise ContactNotFound(f"no contact {contact_id}")
+    survivor = resolve(contacts, contact_id)
+    return survivor, merged_family(links, survivor.id)
+
+
+async def load_rows(session: AsyncSession, contact_ids: Collection[int], addresses: Iterable[str] = ()) -> JourneyRows:
+    """Every row of these contacts' journeys, plus unmatched interactions from/to ``addresses``: 7 queries."""
+    addrs = sorted({a for a in addresses if a})
+    conditions: list[ColumnElement[bool]] = [m.Interaction.contact_id.in_(contact_ids)] if contact_ids else []
+    if addrs:
+        conditions.append(
+            m.Interaction.contact_id.is_(None)
+            & or_(m.Interaction.from_address.in_(addrs), m.Interaction.to_address.in_(addrs))
+        )
+    if not conditions:
+        return JourneyRows()
+    mine = or_(*conditions)
+    interaction_ids = select(m.Interaction.id).where(mine).scalar_subquery()
+    interactions = await _interactions(session, mine)
+    events = await _events(session, interaction_ids)
+    ticket_where = or_(
+        m.Ticket.id.in_(select(m.Interaction.ticket_id).where(mine, m.Interaction.ticket_id.is_not(None))),
+        m.Ticket.contact_id.in_(contact_ids) if contact_ids else false(),
+    )
+    tickets = await _tickets(session, ticket_where)
+    messages = [
+        MessageRow(r.ticket_id, r.kind, r.created_at, r.interaction_id)
+        for r in await session.execute(
+            select(
+                m.TicketMessage.ticket_id,
+                m.TicketMessage.kind,
+                m.TicketMessage.created_at,
+                m.TicketMessage.interaction_id,
+            ).where(m.TicketMessage.ticket_id.in_(select(m.Ticket.id).where(ticket_where)))
+        )
+    ]
+    callback_where: list[ColumnElement[bool]] = [m.Callback.requested_by_id.in_(interaction_ids)]
+    if contact_ids:
+        callback_where.append(m.Callback.contact_id.in_(contact_ids))
+    if addrs:
+        callback_where.append(m.Callback.contact_id.is_(None) & m.Callback.number.in_(addrs))
+    callbacks = await _callbacks(session, or_(*callback_where))
+    nps = [
+        NpsRow(r.interaction_id, r.score, r.answered_at, r.second_score)
+        for r in await session.execute(
+            select(m.NpsAnswer.interaction_id, m.NpsAnswer.score, m.NpsAnswer.answered_at, m.NpsAnswer.second_score)
+            .where(m.NpsAnswer.interaction_id.in_(interaction_ids))
+            .order_by(m.NpsAnswer.id)
+        )
+    ]
+    return JourneyRows(
+        tuple(interactions), tuple(events), tuple(tickets), tuple(messages), tuple(callbacks), tuple(nps)
+    )
+
+
+async def _interactions(session: AsyncSession, where: Any) -> list[InteractionRow]:
+    service, queue, agent = aliased(m.Service), aliased(m.Queue), aliased(m.Agent)
+    query = (
+        select(m.Interaction, service.name, queue.name, agent.name)
+        .outerjoin(service, service.id == m.Interaction.service_id)
+        .outerjoin(queue, queue.id == m.Interaction.queue_id)
+        .outerjoin(agent, agent.id == m.Interaction.agent_id)
+        .where(where)
+    )
+    return [
+        InteractionRow(
+            i.id,
+            i.channel,
+            i.offered_at,
+            i.direction,
+            i.contact_id,
+            i.ticket_id,
+            i.from_address,
+            i.to_address,
+            i.answered_at,
+            i.ended_at,
+            i.outcome,
+            i.recording,
+            service_name,
+            queue_name,
+            agent_name,
+        )
+        for i, service_name, queue_name, agent_name in (await session.execute(query)).all()
+    ]
+
+
+async def _events(session: AsyncSession, interaction_ids: Any) -> list[EventRow]:
+    queue, agent = aliased(m.Queue), aliased(m.Agent)
+    e = m.InteractionEvent
+    query = (
+        select(e.interaction_id, e.at, e.kind, queue.name, agent.name, e.data)
+        .outerjoin(queue, queue.id == e.queue_id)
+        .outerjoin(agent, agent.id == e.agent_id)
+        .where(e.interaction_id.in_(interaction_ids), e.kind.in_(TIMELINE_EVENTS))
+        .order_by(e.id)
+    )
+    return [
+        EventRow(iid, at, kind, q, a, data if isinstance(data, dict) else {})
+        for iid, at, kind, q, a, data in (await session.execute(query)).all()
+    ]
+
+
+async def _tickets(session: AsyncSession, where: Any) -> list[TicketRow]:
+    agent = aliased(m.Agent)
+    query = select(m.Ticket, agent.name).outerjoin(agent, agent.id == m.Ticket.assignee_agent_id).where(where)
+    return [
+        TicketRow(t.id, t.number, t.subject, t.status, t.created_at, t.updated_at, t.contact_id, name)
+        for t, name in (await session.execute(query)).all()
+    ]
+
+
+async def _callbacks(session: AsyncSession, where: Any) -> list[CallbackRow]:
+    queue = aliased(m.Queue)
+    query = select(m.Callback, queue.name).outerjoin(queue, queue.id == m.Callback.queue_id).where(where)
+    return [
+        CallbackRow(
+            c.id,
+            c.number,
+            c.requested_at,
+            c.status,
+            c.contact_id,
+            name,
+            c.requested_by_id,
+            c.placed_as_id,
+            c.due_at,
+            c.attempts,
+            c.completed_at,
+        )
+        for c, name in (await session.execute(query)).all()
+    ]
+
+
+async def interaction_counts(session: AsyncSession, start: datetime, end: datetime) -> dict[int | None, int]:
+    """Interactions offered in [start, end) per contact id (None: unmatched); internal calls left out."""
+    rows = await session.execute(
+        select(m.Interaction.contact_id, func.count())
+        .where(
+            m.Interaction.offered_at >= start,
+            m.Interaction.offered_at < end,
+            m.Interaction.direction != "internal",
+        )
+        .group_by(m.Interaction.contact_id)
+    )
+    return {cid: int(n) for cid, n in rows.all()}
+
+
+async def contacts_of_period(session: AsyncSession, start: datetime, end: datetime) -> dict[int, ContactRow]:
+    """The contacts the period's interactions point at, and the survivors of the merged ones among them."""
+    period = select(m.Interaction.contact_id).where(m.Interaction.offered_at >= start, m.Interaction.offered_at < end)
+    contacts = await load_contacts(session, m.Contact.id.in_(period))
+    missing = {c.merged_into_id for c in contacts.values()} - set(contacts) - {None}
+    while missing:  # a chain of merges is short: one round per link
+        more = await load_contacts(session, m.Contact.id.in_(missing))
+        contacts.update(more)
+        missing = {c.merged_into_id for c in more.values()} - set(contacts) - {None}
+    return contacts
