@@ -114,13 +114,12 @@ async def contact_and_family(session: AsyncSession, contact_id: int) -> tuple[Co
 
 
 async def load_rows(session: AsyncSession, contact_ids: Collection[int], addresses: Iterable[str] = ()) -> JourneyRows:
-    """Every row of these contacts' journeys, plus unmatched interactions from/to ``addresses``: 7 queries."""
+    """Every row of these contacts' journeys, plus unmatched interactions from ``addresses``: 6 queries."""
     addrs = sorted({a for a in addresses if a})
     conditions: list[ColumnElement[bool]] = [m.Interaction.contact_id.in_(contact_ids)] if contact_ids else []
     if addrs:
         conditions.append(
-            m.Interaction.contact_id.is_(None)
-            & or_(m.Interaction.from_address.in_(addrs), m.Interaction.to_address.in_(addrs))
+            m.Interaction.contact_id.is_(None) & m.Interaction.from_address.in_(addrs)
         )
     if not conditions:
         return JourneyRows()

@@ -50,8 +50,14 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tickets_contact_id"), ["contact_id"], unique=False)
 
+    with op.batch_alter_table("interactions", schema=None) as batch_op:
+        batch_op.create_index("ix_interactions_from", ["tenant_id", "from_address"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("interactions", schema=None) as batch_op:
+        batch_op.drop_index("ix_interactions_from")
+
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tickets_contact_id"))
 
