@@ -83,10 +83,13 @@ def test_duplicates_merge_and_reliability(data: tuple[Tvox, Seeded]) -> None:
     )
     assert tvox.ok("journey", "duplicates", *T).strip() == "(none)"
     after = tvox.ok("journey", "reliability", *T, "--from", "2026-03-10", "--to", "2026-03-12")
-    assert after.strip() == "Address book: 75.0% of 4 interactions matched to a known contact (75.0% to any contact)"
+    assert (
+        after.strip()
+        == "Address book: 75.0% of 4 inbound interactions matched to a known contact (75.0% to any contact)"
+    )
     summary = tvox.ok("insight", "summary", *T, "--date", "2026-03-10")
     assert summary.splitlines()[-1] == (
-        "Address book: 100.0% of 2 interactions matched to a known contact (100.0% to any contact)"
+        "Address book: 100.0% of 2 inbound interactions matched to a known contact (100.0% to any contact)"
     )
 
 

@@ -121,6 +121,8 @@ def test_reliability_counts_known_contacts_after_merges() -> None:
     result = reliability({None: 4, 1: 3, 2: 2, 3: 1, 99: 1}, contacts)
     assert (result.interactions, result.matched, result.known) == (11, 6, 4)
     assert (result.share, result.matched_share) == (36.4, 54.5)
-    assert result.line() == ("Address book: 36.4% of 11 interactions matched to a known contact (54.5% to any contact)")
+    assert result.line() == (
+        "Address book: 36.4% of 11 inbound interactions matched to a known contact (54.5% to any contact)"
+    )
     empty = reliability({}, {})
-    assert empty.share is None and empty.line() == "Address book: no interactions in the period"
+    assert empty.share is None and empty.line() == "Address book: no inbound interactions in the period"

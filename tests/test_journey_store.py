@@ -172,6 +172,10 @@ async def test_merge_into_a_merged_contact_is_refused_and_nothing_changes(store:
 
 
 async def test_duplicates_and_reliability(store: Store, seeded: Seeded) -> None:
+    async with store.tenant(seeded.tenant) as s:  # our own replies and internal calls are not counted
+        s.add(m.Interaction(channel="mail", direction="outbound", to_address="x@y.it", offered_at=t(11, 0)))
+        s.add(m.Interaction(channel="voice", direction="internal", from_address="201", offered_at=t(11, 0)))
+        await s.commit()
     async with store.tenant(seeded.tenant) as s:
         groups = await duplicates(s)
         before = await address_book_reliability(s, t(10, 0), t(13, 0))

@@ -26,7 +26,7 @@ from tvoxcc.config import Settings, load_settings
 from tvoxcc.demo_mail import mail_becomes_ticket
 from tvoxcc.insight.api import day_summary
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
-from tvoxcc.journey.api import screen_pop_for
+from tvoxcc.journey.api import reliability_of_days, screen_pop_for
 from tvoxcc.journey.render import pop_text
 from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.lab import Lab
@@ -79,6 +79,7 @@ class Demo:
         today = datetime.now(ZoneInfo("Europe/Rome")).date()  # the demo tenant's time zone
         self.say("")
         self.say(await day_summary(self.store, "acme", today))
+        self.say((await reliability_of_days(self.store, "acme", today, today)).line())
         self.say("Reports: tvoxcc insight report -t acme --from TODAY --by queue --format table|csv|json|html")
 
     async def _render_prompts(self) -> None:

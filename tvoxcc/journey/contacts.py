@@ -176,7 +176,7 @@ def find_duplicates(contacts: Iterable[ContactRow], country: str) -> list[Duplic
 
 @dataclass(frozen=True, slots=True)
 class Reliability:
-    """Address-book reliability: the share of a period's interactions matched to a known contact."""
+    """Address-book reliability: the share of a period's inbound interactions matched to a known contact."""
 
     interactions: int
     matched: int  # with any contact
@@ -201,9 +201,9 @@ class Reliability:
 
     def line(self) -> str:
         if not self.interactions:
-            return "Address book: no interactions in the period"
+            return "Address book: no inbound interactions in the period"
         return (
-            f"Address book: {self.share:.1f}% of {self.interactions} interactions matched to a known contact"
+            f"Address book: {self.share:.1f}% of {self.interactions} inbound interactions matched to a known contact"
             f" ({self.matched_share:.1f}% to any contact)"
         )
 

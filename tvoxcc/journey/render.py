@@ -79,7 +79,8 @@ def pop_text(pop: ScreenPop, tz: tzinfo) -> str:
     if contact is not None and (contact.company or contact.language):
         lines.append(f"  company {contact.company or '-'}, language {contact.language or '-'}")
     channels = ", ".join(f"{k} {v}" for k, v in pop.by_channel.items()) or "none"
-    lines.append(f"  {pop.contacts} contacts ({channels}); last agent {pop.last_agent or '-'}")
+    counted = f"{pop.contacts} contact{'' if pop.contacts == 1 else 's'}"
+    lines.append(f"  {counted} ({channels}); last agent {pop.last_agent or '-'}")
     nps = "-" if pop.nps_last is None else f"{pop.nps_last} (average {pop.nps_average})"
     lines.append(f"  NPS {nps}; pending callbacks {pop.pending_callbacks}")
     if pop.open_tickets:

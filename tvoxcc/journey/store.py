@@ -118,9 +118,7 @@ async def load_rows(session: AsyncSession, contact_ids: Collection[int], address
     addrs = sorted({a for a in addresses if a})
     conditions: list[ColumnElement[bool]] = [m.Interaction.contact_id.in_(contact_ids)] if contact_ids else []
     if addrs:
-        conditions.append(
-            m.Interaction.contact_id.is_(None) & m.Interaction.from_address.in_(addrs)
-        )
+        conditions.append(m.Interaction.contact_id.is_(None) & m.Interaction.from_address.in_(addrs))
     if not conditions:
         return JourneyRows()
     mine = or_(*conditions)
@@ -240,13 +238,17 @@ async def _callbacks(session: AsyncSession, where: Any) -> list[CallbackRow]:
 
 
 async def interaction_counts(session: AsyncSession, start: datetime, end: datetime) -> dict[int | None, int]:
-    """Interactions offered in [start, end) per contact id (None: unmatched); internal calls left out."""
+    """Inbound interactions offered in [start, end) per contact id (None: unmatched).
+
+    Only what customers start counts: our replies, acknowledgements and internal calls do not say how well
+    the address book knows who contacts us.
+    """
     rows = await session.execute(
         select(m.Interaction.contact_id, func.count())
         .where(
             m.Interaction.offered_at >= start,
             m.Interaction.offered_at < end,
-            m.Interaction.direction != "internal",
+            m.Interaction.direction == "inbound",
         )
         .group_by(m.Interaction.contact_id)
     )
@@ -255,7 +257,9 @@ async def interaction_counts(session: AsyncSession, start: datetime, end: dateti
 
 async def contacts_of_period(session: AsyncSession, start: datetime, end: datetime) -> dict[int, ContactRow]:
     """The contacts the period's interactions point at, and the survivors of the merged ones among them."""
-    period = select(m.Interaction.contact_id).where(m.Interaction.offered_at >= start, m.Interaction.offered_at < end)
+    period = select(m.Interaction.contact_id).where(
+        m.Interaction.offered_at >= start, m.Interaction.offered_at < end, m.Interaction.direction == "inbound"
+    )
     contacts = await load_contacts(session, m.Contact.id.in_(period))
     missing = {c.merged_into_id for c in contacts.values()} - set(contacts) - {None}
     while missing:  # a chain of merges is short: one round per link
