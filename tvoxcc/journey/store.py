@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -49,18 +49,27 @@ async def load_contacts(session: AsyncSession, where: Any) -> dict[int, ContactR
     if not contacts:
         return {}
     ids = select(m.Contact.id).where(where)
+    # No ORDER BY in SQL (it would steer SQLite to the tenant_id index): ordered here, by row id.
     phones: dict[int, list[str]] = {}
-    for cid, number in await session.execute(
-        select(m.ContactPhone.contact_id, m.ContactPhone.number)
-        .where(m.ContactPhone.contact_id.in_(ids))
-        .order_by(m.ContactPhone.id)
+    for _, cid, number in sorted(
+        (
+            await session.execute(
+                select(m.ContactPhone.id, m.ContactPhone.contact_id, m.ContactPhone.number).where(
+                    m.ContactPhone.contact_id.in_(ids)
+                )
+            )
+        ).all()
     ):
         phones.setdefault(cid, []).append(number)
     emails: dict[int, list[str]] = {}
-    for cid, email in await session.execute(
-        select(m.ContactEmail.contact_id, m.ContactEmail.email)
-        .where(m.ContactEmail.contact_id.in_(ids))
-        .order_by(m.ContactEmail.id)
+    for _, cid, email in sorted(
+        (
+            await session.execute(
+                select(m.ContactEmail.id, m.ContactEmail.contact_id, m.ContactEmail.email).where(
+                    m.ContactEmail.contact_id.in_(ids)
+                )
+            )
+        ).all()
     ):
         emails.setdefault(cid, []).append(email)
     return {
@@ -83,14 +92,20 @@ async def load_contacts(session: AsyncSession, where: Any) -> dict[int, ContactR
 async def find_contact_id(session: AsyncSession, ref: Ref) -> int | None:
     """The contact a reference names (before following merges); None when nobody has that address."""
     if ref.contact_id is not None:
-        found = await session.execute(select(m.Contact.id).where(m.Contact.id == ref.contact_id))
-        return found.scalar_one_or_none()
+        by_id = select(m.Contact.id).where(m.Contact.id == ref.contact_id)
+        return (await session.execute(by_id)).scalar_one_or_none()
     if ref.phone is not None:
-        query = select(m.ContactPhone.contact_id).where(m.ContactPhone.number == ref.phone)
-    else:
-        # stored case-folded by the mail channel; an import may have kept capitals
-        query = select(m.ContactEmail.contact_id).where(func.lower(m.ContactEmail.email) == ref.email)
-    return (await session.execute(query.order_by(m.ContactEmail.id if ref.email else m.ContactPhone.id))).scalar()
+        phone = select(m.ContactPhone.contact_id).where(m.ContactPhone.number == ref.phone)
+        return (await session.execute(phone)).scalar_one_or_none()
+    exact = select(m.ContactEmail.contact_id).where(m.ContactEmail.email == ref.email)
+    found = (await session.execute(exact)).scalar_one_or_none()
+    if found is None:  # stored case-folded by the mail channel; an import may have kept capitals
+        rows = await session.execute(
+            select(m.ContactEmail.id, m.ContactEmail.contact_id).where(func.lower(m.ContactEmail.email) == ref.email)
+        )
+        matches = sorted(rows.all())
+        found = matches[0][1] if matches else None
+    return found
 
 
 async def contact_and_family(session: AsyncSession, contact_id: int) -> tuple[ContactRow, set[int]]:
@@ -113,64 +128,83 @@ async def contact_and_family(session: AsyncSession, contact_id: int) -> tuple[Co
     return survivor, merged_family(links, survivor.id)
 
 
+CHUNK = 500  # ids per IN list: well under every driver's parameter limit
+
+
+def _chunks(ids: Iterable[int]) -> list[list[int]]:
+    ordered = sorted(set(ids))
+    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+
+
 async def load_rows(session: AsyncSession, contact_ids: Collection[int], addresses: Iterable[str] = ()) -> JourneyRows:
-    """Every row of these contacts' journeys, plus unmatched interactions from ``addresses``: 6 queries."""
+    """Every row of these contacts' journeys, plus unmatched interactions from ``addresses``.
+
+    About a dozen queries whatever the history's size. Each child table is read through a subquery of
+    interaction ids, on a ``(tenant_id, …)`` index: tenant sessions always filter on tenant_id, and a
+    long literal IN list or an OR across columns would make SQLite's planner (without statistics) take
+    the lone tenant_id index and read the whole tenant.
+    """
     addrs = sorted({a for a in addresses if a})
-    conditions: list[ColumnElement[bool]] = [m.Interaction.contact_id.in_(contact_ids)] if contact_ids else []
+    family = set(contact_ids)
+    selectors = []  # interaction ids: by contact, by address
+    if family:
+        selectors.append(select(m.Interaction.id).where(m.Interaction.contact_id.in_(family)))
+    if addrs:  # unmatched ones only: another contact's call from the same number is theirs
+        unmatched = m.Interaction.from_address.in_(addrs) & m.Interaction.contact_id.is_(None)
+        selectors.append(select(m.Interaction.id).where(unmatched))
+    interactions: dict[int, InteractionRow] = {}
+    if family:
+        interactions.update((r.id, r) for r in await _interactions(session, m.Interaction.contact_id.in_(family)))
     if addrs:
-        conditions.append(m.Interaction.contact_id.is_(None) & m.Interaction.from_address.in_(addrs))
-    if not conditions:
-        return JourneyRows()
-    mine = or_(*conditions)
-    interaction_ids = select(m.Interaction.id).where(mine).scalar_subquery()
-    interactions = await _interactions(session, mine)
-    events = await _events(session, interaction_ids)
-    ticket_where = or_(
-        m.Ticket.id.in_(select(m.Interaction.ticket_id).where(mine, m.Interaction.ticket_id.is_not(None))),
-        m.Ticket.contact_id.in_(contact_ids) if contact_ids else false(),
-    )
-    tickets = await _tickets(session, ticket_where)
+        interactions.update((r.id, r) for r in await _interactions(session, unmatched))
+    mine = set(interactions)  # the selectors are disjoint: no row is read twice
+    events = [e for sel in selectors for e in await _events(session, sel) if e.interaction_id in mine]
+    nps = [
+        NpsRow(r.interaction_id, r.score, r.answered_at, r.second_score)
+        for sel in selectors
+        for r in await session.execute(
+            select(
+                m.NpsAnswer.interaction_id, m.NpsAnswer.score, m.NpsAnswer.answered_at, m.NpsAnswer.second_score
+            ).where(m.NpsAnswer.interaction_id.in_(sel))
+        )
+        if r.interaction_id in mine
+    ]
+    tickets = {t.id: t for t in await _tickets(session, m.Ticket.contact_id.in_(family))} if family else {}
+    missing = {i.ticket_id for i in interactions.values() if i.ticket_id is not None} - set(tickets)
+    for chunk in _chunks(i for i in missing if i is not None):
+        tickets.update((t.id, t) for t in await _tickets(session, m.Ticket.id.in_(chunk)))
     messages = [
         MessageRow(r.ticket_id, r.kind, r.created_at, r.interaction_id)
+        for chunk in _chunks(tickets)
         for r in await session.execute(
             select(
                 m.TicketMessage.ticket_id,
                 m.TicketMessage.kind,
                 m.TicketMessage.created_at,
                 m.TicketMessage.interaction_id,
-            ).where(m.TicketMessage.ticket_id.in_(select(m.Ticket.id).where(ticket_where)))
+            ).where(m.TicketMessage.ticket_id.in_(chunk))
         )
     ]
-    callback_where: list[ColumnElement[bool]] = [m.Callback.requested_by_id.in_(interaction_ids)]
-    if contact_ids:
-        callback_where.append(m.Callback.contact_id.in_(contact_ids))
-    if addrs:
-        callback_where.append(m.Callback.contact_id.is_(None) & m.Callback.number.in_(addrs))
-    callbacks = await _callbacks(session, or_(*callback_where))
-    nps = [
-        NpsRow(r.interaction_id, r.score, r.answered_at, r.second_score)
-        for r in await session.execute(
-            select(m.NpsAnswer.interaction_id, m.NpsAnswer.score, m.NpsAnswer.answered_at, m.NpsAnswer.second_score)
-            .where(m.NpsAnswer.interaction_id.in_(interaction_ids))
-            .order_by(m.NpsAnswer.id)
-        )
-    ]
+    callbacks = {c.id: c for c in await _callbacks(session, m.Callback.contact_id.in_(family))} if family else {}
+    for sel in selectors:
+        for c in await _callbacks(session, m.Callback.requested_by_id.in_(sel)):
+            if c.requested_by_id in mine:
+                callbacks[c.id] = c
     return JourneyRows(
-        tuple(interactions), tuple(events), tuple(tickets), tuple(messages), tuple(callbacks), tuple(nps)
+        tuple(interactions.values()),
+        tuple(events),
+        tuple(tickets.values()),
+        tuple(messages),
+        tuple(callbacks.values()),
+        tuple(nps),
     )
 
 
 async def _interactions(session: AsyncSession, where: Any) -> list[InteractionRow]:
     service, queue, agent = aliased(m.Service), aliased(m.Queue), aliased(m.Agent)
+    i = m.Interaction
     query = (
-        select(m.Interaction, service.name, queue.name, agent.name)
-        .outerjoin(service, service.id == m.Interaction.service_id)
-        .outerjoin(queue, queue.id == m.Interaction.queue_id)
-        .outerjoin(agent, agent.id == m.Interaction.agent_id)
-        .where(where)
-    )
-    return [
-        InteractionRow(
+        select(
             i.id,
             i.channel,
             i.offered_at,
@@ -183,15 +217,19 @@ async def _interactions(session: AsyncSession, where: Any) -> list[InteractionRo
             i.ended_at,
             i.outcome,
             i.recording,
-            service_name,
-            queue_name,
-            agent_name,
+            service.name,
+            queue.name,
+            agent.name,
         )
-        for i, service_name, queue_name, agent_name in (await session.execute(query)).all()
-    ]
+        .outerjoin(service, service.id == i.service_id)
+        .outerjoin(queue, queue.id == i.queue_id)
+        .outerjoin(agent, agent.id == i.agent_id)
+        .where(where)
+    )
+    return [InteractionRow(*row) for row in (await session.execute(query)).all()]
 
 
-async def _events(session: AsyncSession, interaction_ids: Any) -> list[EventRow]:
+async def _events(session: AsyncSession, interaction_ids: Select[int]) -> list[EventRow]:
     queue, agent = aliased(m.Queue), aliased(m.Agent)
     e = m.InteractionEvent
     query = (
@@ -199,7 +237,6 @@ async def _events(session: AsyncSession, interaction_ids: Any) -> list[EventRow]
         .outerjoin(queue, queue.id == e.queue_id)
         .outerjoin(agent, agent.id == e.agent_id)
         .where(e.interaction_id.in_(interaction_ids), e.kind.in_(TIMELINE_EVENTS))
-        .order_by(e.id)
     )
     return [
         EventRow(iid, at, kind, q, a, data if isinstance(data, dict) else {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tvoxcc.store.base import Base, TenantScoped, Timestamped
@@ -14,13 +14,14 @@ from tvoxcc.store.types import utcnow
 
 class Contact(TenantScoped, Timestamped, Base):
     __tablename__ = "contacts"
+    __table_args__ = (Index("ix_contacts_merged", "tenant_id", "merged_into_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     company: Mapped[str] = mapped_column(String(200), default="")
     vip: Mapped[bool] = mapped_column(default=False)
     language: Mapped[str | None] = mapped_column(String(16), default=None)
     # A merged duplicate points at the survivor; its history is kept, not deleted.
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None, index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None)
     phones: Mapped[list[ContactPhone]] = relationship(cascade="all, delete-orphan")
     emails: Mapped[list[ContactEmail]] = relationship(cascade="all, delete-orphan")
 

@@ -1,8 +1,8 @@
-"""contact merges and contact indexes
+"""contact merges and journey indexes
 
 Revision ID: 0009
 Revises: 0005
-Create Date: 2026-11-22 07:59:36.413208
+Create Date: 2026-11-22 08:14:50.413522
 """
 
 from collections.abc import Sequence
@@ -42,30 +42,50 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contact_merges_tenant_id"), ["tenant_id"], unique=False)
 
     with op.batch_alter_table("callbacks", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_callbacks_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index("ix_callbacks_contact", ["tenant_id", "contact_id"], unique=False)
+        batch_op.create_index("ix_callbacks_requested_by", ["tenant_id", "requested_by_id"], unique=False)
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_contacts_merged_into_id"), ["merged_into_id"], unique=False)
+        batch_op.create_index("ix_contacts_merged", ["tenant_id", "merged_into_id"], unique=False)
 
-    with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_tickets_contact_id"), ["contact_id"], unique=False)
+    with op.batch_alter_table("interaction_events", schema=None) as batch_op:
+        batch_op.create_index("ix_interaction_events_interaction", ["tenant_id", "interaction_id"], unique=False)
 
     with op.batch_alter_table("interactions", schema=None) as batch_op:
         batch_op.create_index("ix_interactions_from", ["tenant_id", "from_address"], unique=False)
 
+    with op.batch_alter_table("nps_answers", schema=None) as batch_op:
+        batch_op.create_index("ix_nps_answers_interaction", ["tenant_id", "interaction_id"], unique=False)
+
+    with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_ticket_messages_ticket", ["tenant_id", "ticket_id"], unique=False)
+
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.create_index("ix_tickets_contact", ["tenant_id", "contact_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_index("ix_tickets_contact")
+
+    with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_messages_ticket")
+
+    with op.batch_alter_table("nps_answers", schema=None) as batch_op:
+        batch_op.drop_index("ix_nps_answers_interaction")
+
     with op.batch_alter_table("interactions", schema=None) as batch_op:
         batch_op.drop_index("ix_interactions_from")
 
-    with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_tickets_contact_id"))
+    with op.batch_alter_table("interaction_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_interaction_events_interaction")
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_contacts_merged_into_id"))
+        batch_op.drop_index("ix_contacts_merged")
 
     with op.batch_alter_table("callbacks", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_callbacks_contact_id"))
+        batch_op.drop_index("ix_callbacks_requested_by")
+        batch_op.drop_index("ix_callbacks_contact")
 
     with op.batch_alter_table("contact_merges", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contact_merges_tenant_id"))
