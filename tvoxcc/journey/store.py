@@ -36,6 +36,9 @@ TIMELINE_EVENTS = (
     "callback-requested",
 )
 
+# Names joined onto rows; built once, so SQLAlchemy's statement cache recognises every query.
+SERVICE, QUEUE, AGENT = aliased(m.Service), aliased(m.Queue), aliased(m.Agent)
+
 
 async def tenant_country(session: AsyncSession) -> str:
     """The tenant's default country for E.164 (the session's tenant: tenant sessions see only their own)."""
@@ -45,7 +48,9 @@ async def tenant_country(session: AsyncSession) -> str:
 
 async def load_contacts(session: AsyncSession, where: Any) -> dict[int, ContactRow]:
     """Contacts matching ``where`` with their phones and e-mails: three queries."""
-    contacts = (await session.execute(select(m.Contact).where(where))).scalars().all()
+    c = m.Contact
+    columns = (c.id, c.tenant_id, c.display_name, c.company, c.vip, c.language, c.merged_into_id, c.created_at)
+    contacts = (await session.execute(select(*columns).where(where))).all()
     if not contacts:
         return {}
     ids = select(m.Contact.id).where(where)
@@ -73,19 +78,10 @@ async def load_contacts(session: AsyncSession, where: Any) -> dict[int, ContactR
     ):
         emails.setdefault(cid, []).append(email)
     return {
-        c.id: ContactRow(
-            c.id,
-            c.tenant_id,
-            c.display_name,
-            c.company,
-            c.vip,
-            c.language,
-            c.merged_into_id,
-            tuple(phones.get(c.id, ())),
-            tuple(emails.get(c.id, ())),
-            c.created_at,
+        cid: ContactRow(
+            cid, tid, name, company, vip, language, into, tuple(phones.get(cid, ())), tuple(emails.get(cid, ())), at
         )
-        for c in contacts
+        for cid, tid, name, company, vip, language, into, at in contacts
     }
 
 
@@ -201,7 +197,7 @@ async def load_rows(session: AsyncSession, contact_ids: Collection[int], address
 
 
 async def _interactions(session: AsyncSession, where: Any) -> list[InteractionRow]:
-    service, queue, agent = aliased(m.Service), aliased(m.Queue), aliased(m.Agent)
+    service, queue, agent = SERVICE, QUEUE, AGENT
     i = m.Interaction
     query = (
         select(
@@ -230,7 +226,7 @@ async def _interactions(session: AsyncSession, where: Any) -> list[InteractionRo
 
 
 async def _events(session: AsyncSession, interaction_ids: Select[int]) -> list[EventRow]:
-    queue, agent = aliased(m.Queue), aliased(m.Agent)
+    queue, agent = QUEUE, AGENT
     e = m.InteractionEvent
     query = (
         select(e.interaction_id, e.at, e.kind, queue.name, agent.name, e.data)
@@ -245,7 +241,7 @@ async def _events(session: AsyncSession, interaction_ids: Select[int]) -> list[E
 
 
 async def _tickets(session: AsyncSession, where: Any) -> list[TicketRow]:
-    agent = aliased(m.Agent)
+    agent = AGENT
     query = select(m.Ticket, agent.name).outerjoin(agent, agent.id == m.Ticket.assignee_agent_id).where(where)
     return [
         TicketRow(t.id, t.number, t.subject, t.status, t.created_at, t.updated_at, t.contact_id, name)
@@ -254,7 +250,7 @@ async def _tickets(session: AsyncSession, where: Any) -> list[TicketRow]:
 
 
 async def _callbacks(session: AsyncSession, where: Any) -> list[CallbackRow]:
-    queue = aliased(m.Queue)
+    queue = QUEUE
     query = select(m.Callback, queue.name).outerjoin(queue, queue.id == m.Callback.queue_id).where(where)
     return [
         CallbackRow(
