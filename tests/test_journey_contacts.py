@@ -96,6 +96,7 @@ def test_known_contact_rule() -> None:
     assert not is_known(row(2, display_name="anna@x.it", emails=("anna@x.it",)))
     assert not is_known(row(3, display_name="+390212345678", phones=("+390212345678",)))
     assert not is_known(row(4)) and not is_known(row(5, display_name="other@x.it"))
+    assert not is_known(row(8, display_name="+39 (02) 1234-5678")) and is_known(row(9, display_name="caller"))
     assert is_known(row(6, display_name="anna@x.it", company="ACME")) and is_known(row(7, vip=True))
 
 

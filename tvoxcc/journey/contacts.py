@@ -127,22 +127,24 @@ def check_merge(survivor: ContactRow, duplicate: ContactRow, tenant_id: int) -> 
         raise MergeError(f"contact {duplicate.id} is already merged into contact {duplicate.merged_into_id}")
 
 
+NUMBER_CHARS = frozenset("0123456789+-() ./")
+
+
 def is_known(contact: ContactRow) -> bool:
     """A contact someone has identified, as opposed to an address we merely saw.
 
     Contacts come from two places: an admin (or an import) creates them with a name, and the mail channel
     creates one for every new sender, named after the From header's display name, else its bare address.
     The voice service never creates contacts: an unknown caller's interaction has no contact at all.
-    So a contact is **known** when it carries something a person gave: a display name that is not just
-    one of its own addresses or numbers, or a company, or the VIP flag.
+    So a contact is **known** when it carries something a person gave: a company, the VIP flag, or a
+    display name that is a name, not an e-mail address or a phone number (only digits and ``+-() ./``).
     """
     if contact.vip or contact.company.strip():
         return True
-    name = contact.display_name.strip().casefold()
+    name = contact.display_name.strip()
     if not name:
         return False
-    addresses = {a.casefold() for a in (*contact.emails, *contact.phones)}
-    return name not in addresses and normalise_email(name) is None
+    return normalise_email(name) is None and not set(name) <= NUMBER_CHARS
 
 
 @dataclass(frozen=True, slots=True)

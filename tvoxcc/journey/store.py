@@ -289,14 +289,23 @@ async def interaction_counts(session: AsyncSession, start: datetime, end: dateti
 
 
 async def contacts_of_period(session: AsyncSession, start: datetime, end: datetime) -> dict[int, ContactRow]:
-    """The contacts the period's interactions point at, and the survivors of the merged ones among them."""
+    """The contacts the period's inbound interactions point at, and the survivors of the merged ones.
+
+    Without phones and e-mails: ``is_known`` does not need them, and a period may touch many contacts.
+    """
     period = select(m.Interaction.contact_id).where(
         m.Interaction.offered_at >= start, m.Interaction.offered_at < end, m.Interaction.direction == "inbound"
     )
-    contacts = await load_contacts(session, m.Contact.id.in_(period))
+    contacts = await _bare_contacts(session, m.Contact.id.in_(period))
     missing = {c.merged_into_id for c in contacts.values()} - set(contacts) - {None}
     while missing:  # a chain of merges is short: one round per link
-        more = await load_contacts(session, m.Contact.id.in_(missing))
+        more = await _bare_contacts(session, m.Contact.id.in_(missing))
         contacts.update(more)
         missing = {c.merged_into_id for c in more.values()} - set(contacts) - {None}
     return contacts
+
+
+async def _bare_contacts(session: AsyncSession, where: Any) -> dict[int, ContactRow]:
+    c = m.Contact
+    query = select(c.id, c.tenant_id, c.display_name, c.company, c.vip, c.language, c.merged_into_id).where(where)
+    return {row[0]: ContactRow(*row) for row in (await session.execute(query)).all()}
