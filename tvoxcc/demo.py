@@ -27,6 +27,8 @@ from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import mail_becomes_ticket
 from tvoxcc.insight.api import day_summary
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
+from tvoxcc.journey.api import reliability_of_days, screen_pop_for
+from tvoxcc.journey.render import pop_text
 from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.lab import Lab
 from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
@@ -53,6 +55,7 @@ class Demo:
         self.settings: Settings = load_settings(self.config)
         self.store = Store.from_url(self.settings.database.url.get_secret_value())
         self.lab = Lab(self.settings, base / "lab", say=say)
+        self.caller_contact = (0, 0)  # (tenant id, contact id) of the demo caller, once stored
 
     async def run(self) -> None:
         started = time.monotonic()
@@ -60,6 +63,7 @@ class Demo:
         await asyncio.to_thread(upgrade, self.settings.database.url.get_secret_value())
         await import_document(self.store, parse_document(DEMO_TENANT.read_text(), str(DEMO_TENANT)))
         self.say("demo: tenant 'acme' imported (services, queue, agents, prompts, IVR)")
+        await self._address_book()
         inp = await render_input_from_store(self.settings, caller_endpoint="caller")
         await asyncio.to_thread(self.lab.up, inp)
         await self._render_prompts()
@@ -77,6 +81,7 @@ class Demo:
         today = datetime.now(ZoneInfo("Europe/Rome")).date()  # the demo tenant's time zone
         self.say("")
         self.say(await day_summary(self.store, "acme", today))
+        self.say((await reliability_of_days(self.store, "acme", today, today)).line())
         self.say("Reports: tvoxcc insight report -t acme --from TODAY --by queue --format table|csv|json|html")
         web = self.settings.web
         self.say(f"Wallboard: http://{web.host}:{web.port}/wallboard/acme (serve it: tvoxcc -c {self.config} web run)")
@@ -155,6 +160,26 @@ class Demo:
                 self.say(f"  {line}")
         if interaction.agent_id is None:
             raise RuntimeError("the demo call did not reach the agent")
+        await self._screen_pop()
+
+    async def _address_book(self) -> None:
+        """The caller is a customer: the lab's caller presents its SIP user ("caller") as its number."""
+        async with self.store.session() as session:
+            tenant = (await session.execute(select(m.Tenant).where(m.Tenant.name == "acme"))).scalar_one()
+            contact = m.Contact(tenant_id=tenant.id, display_name="Carla Bianchi", company="Bianchi Srl")
+            contact.phones.append(m.ContactPhone(tenant_id=tenant.id, number="caller"))
+            session.add(contact)
+            await session.commit()
+            self.caller_contact = (tenant.id, contact.id)
+
+    async def _screen_pop(self) -> None:
+        tenant_id, contact_id = self.caller_contact
+        async with self.store.tenant(tenant_id) as session:
+            pop = await screen_pop_for(session, str(contact_id))
+        self.say("")
+        self.say("Customer Journey summary (the screen pop): tvoxcc journey summary -t acme " + str(contact_id))
+        for line in pop_text(pop, ZoneInfo("Europe/Rome")).splitlines():
+            self.say(f"  {line}")
 
 
 def run_demo(base: Path, cache_dir: Path, say: Callable[[str], None]) -> None:

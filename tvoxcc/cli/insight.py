@@ -15,6 +15,7 @@ from tvoxcc.insight.api import build_report, day_summary
 from tvoxcc.insight.model import Dimension, Interval
 from tvoxcc.insight.report import Report, to_csv, to_html, to_json, to_table
 from tvoxcc.insight.store import find_tenant
+from tvoxcc.journey.api import reliability_of_days
 from tvoxcc.store.engine import Store
 
 RENDER = {"table": to_table, "csv": to_csv, "json": to_json, "html": to_html}
@@ -99,7 +100,9 @@ def summary(ctx: click.Context, tenant: str, day: str | None, sl_threshold: floa
     async def go(store: Store) -> str:
         # The clock is read here, at the edge: "today" is the tenant's local date.
         when = chosen or datetime.now((await find_tenant(store, tenant)).tz).date()
-        return await day_summary(store, tenant, when, sl_threshold_s=sl_threshold)
+        text = await day_summary(store, tenant, when, sl_threshold_s=sl_threshold)
+        book = await reliability_of_days(store, tenant, when, when)  # the Customer Journey's figure
+        return f"{text}\n{book.line()}"
 
     click.echo(with_store(ctx, go))
 

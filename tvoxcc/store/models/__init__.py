@@ -1,7 +1,7 @@
 """Every table of the shared store. Import models from here."""
 
 from tvoxcc.store.base import Base, TenantScoped
-from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactPhone
+from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone
 from tvoxcc.store.models.followups import Callback, NpsAnswer
 from tvoxcc.store.models.insight import InsightRefresh, InsightSlot
 from tvoxcc.store.models.interactions import CHANNELS, DIRECTIONS, Interaction, InteractionEvent
@@ -46,6 +46,7 @@ __all__ = [
     "Callback",
     "Contact",
     "ContactEmail",
+    "ContactMerge",
     "ContactPhone",
     "Did",
     "GroupMember",

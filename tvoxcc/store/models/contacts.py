@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tvoxcc.store.base import Base, TenantScoped, Timestamped
+from tvoxcc.store.types import utcnow
 
 
 class Contact(TenantScoped, Timestamped, Base):
     __tablename__ = "contacts"
+    __table_args__ = (Index("ix_contacts_merged", "tenant_id", "merged_into_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     company: Mapped[str] = mapped_column(String(200), default="")
@@ -36,3 +41,15 @@ class ContactEmail(TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(254))  # case-folded
+
+
+class ContactMerge(TenantScoped, Base):
+    """The log of a merge: what moved from the duplicate to the survivor, so history can be traced back."""
+
+    __tablename__ = "contact_merges"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    duplicate_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # {"interactions": [ids], "tickets": [...], "callbacks": [...], "phones": [...], "emails": [...], ...}
+    moved: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tvoxcc.store.base import Base, TenantScoped
@@ -13,6 +13,10 @@ from tvoxcc.store.types import utcnow
 
 class Callback(TenantScoped, Base):
     __tablename__ = "callbacks"
+    __table_args__ = (
+        Index("ix_callbacks_contact", "tenant_id", "contact_id"),
+        Index("ix_callbacks_requested_by", "tenant_id", "requested_by_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32))  # E.164 or an internal extension
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), default=None)
@@ -33,6 +37,7 @@ class NpsAnswer(TenantScoped, Base):
     __table_args__ = (
         CheckConstraint("score BETWEEN 0 AND 10", name="score_range"),
         CheckConstraint("second_score IS NULL OR second_score BETWEEN 0 AND 10", name="second_score_range"),
+        Index("ix_nps_answers_interaction", "tenant_id", "interaction_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), default=None, index=True)

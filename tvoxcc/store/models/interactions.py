@@ -20,6 +20,7 @@ class Interaction(TenantScoped, Timestamped, Base):
     __table_args__ = (
         Index("ix_interactions_tenant_offered", "tenant_id", "offered_at"),
         Index("ix_interactions_contact", "tenant_id", "contact_id", "offered_at"),
+        Index("ix_interactions_from", "tenant_id", "from_address"),  # an unknown caller's journey
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -45,7 +46,10 @@ class InteractionEvent(TenantScoped, Base):
     """Append-only: rows are inserted, never updated. Reports and the queue_log are built from it."""
 
     __tablename__ = "interaction_events"
-    __table_args__ = (Index("ix_interaction_events_tenant_at", "tenant_id", "at"),)
+    __table_args__ = (
+        Index("ix_interaction_events_tenant_at", "tenant_id", "at"),
+        Index("ix_interaction_events_interaction", "tenant_id", "interaction_id"),  # a call's events
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(32))  # offered, ivr, queued, ringing, answered, …

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tvoxcc.store.base import Base, TenantScoped, Timestamped
@@ -15,7 +15,8 @@ TICKET_STATUSES = ("new", "open", "pending-customer", "solved", "closed")
 
 class Ticket(TenantScoped, Timestamped, Base):
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+    # Tenant first: tenant sessions always filter on it, so a lone tenant_id index is never the better pick.
+    __table_args__ = (UniqueConstraint("tenant_id", "number"), Index("ix_tickets_contact", "tenant_id", "contact_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column()  # per tenant, shown as T-<number>
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), default=None)
@@ -35,7 +36,10 @@ class Ticket(TenantScoped, Timestamped, Base):
 
 class TicketMessage(TenantScoped, Timestamped, Base):
     __tablename__ = "ticket_messages"
-    __table_args__ = (UniqueConstraint("tenant_id", "message_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "message_id"),
+        Index("ix_ticket_messages_ticket", "tenant_id", "ticket_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), default=None)
