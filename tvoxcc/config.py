@@ -105,6 +105,14 @@ class LabSettings(_Section):
     mirror: str | None = None  # default: the first Debian mirror in this machine's apt sources
 
 
+class VoiceSettings(_Section):
+    """Callbacks: how often a customer who does not answer is tried, and how often stored requests are read."""
+
+    callback_attempts: int = Field(3, ge=1, le=20)
+    callback_retry_seconds: float = Field(300.0, ge=1, le=86_400)
+    callback_poll_seconds: float = Field(2.0, gt=0, le=3600)
+
+
 class Settings(_Section):
     data_dir: Path = Path("/var/lib/tvoxcc")
     database: DatabaseSettings = DatabaseSettings()
@@ -113,6 +121,7 @@ class Settings(_Section):
     mail: MailSettings = MailSettings()
     logging: LoggingSettings = LoggingSettings()
     lab: LabSettings = LabSettings()
+    voice: VoiceSettings = VoiceSettings()
 
     def redacted(self) -> dict[str, Any]:
         """A JSON-safe dump with every secret masked."""
