@@ -40,6 +40,25 @@ queues:
     service: sales
     overflow: [{when: wait, after_seconds: 2, action: ivr, target: leave-message}]
 """
+TO_CALLBACK = TO_VOICEMAIL.replace("action: ivr, target: leave-message", "action: callback")
+BUSY = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="tvoxcc busy customer">
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 486 Busy Here
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+</scenario>
+"""
 
 
 async def _execute(settings: Any, statement: Any) -> None:
@@ -76,6 +95,12 @@ def acme(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         asyncio.run(_execute(lab.settings, update(m.Callback).values(status="cancelled")))
         tvox.ok("import", str(DATA / "e2e-acme.yaml"))
         lab.reload(default)
+
+
+@pytest.fixture(autouse=True)
+def no_old_callbacks(acme: Any) -> None:
+    """The ACD takes back every request still held at start: each test begins without any."""
+    asyncio.run(_execute(acme.settings, update(m.Callback).values(status="cancelled")))
 
 
 @pytest.fixture
@@ -153,6 +178,13 @@ def to_voicemail(acme: Any, tmp_path: Path) -> Any:
     return acme  # the module's fixture puts e2e-acme.yaml back
 
 
+@pytest.fixture
+def to_callback(acme: Any, tmp_path: Path) -> Any:
+    (tmp_path / "cb.yaml").write_text(TO_CALLBACK)
+    Tvox(acme.config_path).ok("import", str(tmp_path / "cb.yaml"))
+    return acme
+
+
 async def test_overflow_hands_the_caller_to_the_ivr_voicemail(to_voicemail: Any, sipp: Sipp) -> None:
     settings = to_voicemail.settings
     before = len(await interactions(settings))
@@ -168,3 +200,42 @@ async def test_overflow_hands_the_caller_to_the_ivr_voicemail(to_voicemail: Any,
     assert kinds.index("item-queued") < kinds.index("item-overflowed") < kinds.index("voicemail-ticket"), kinds
     assert path_of(row)[-1] == "leave-message" and "overflowing" in path_of(row)
     assert row["outcome"] == "voicemail" and row["ticket_id"] is not None
+
+
+async def test_overflow_to_callback_keeps_the_request_and_lets_the_caller_go(to_callback: Any, sipp: Sipp) -> None:
+    settings = to_callback.settings
+    known = {r.id for r in await _callbacks(settings)}
+    before = len(await interactions(settings))
+    async with running_voice(settings, Clock(datetime.now(UTC))):
+        # Nobody serves sales-overflow: after 2 s the call becomes a callback at the same place in the
+        # queue; the caller hears the thank-you and is hung up on.
+        scenario = caller_scenario(DID, "6", wait_ms=800, gap_ms=500, hangup="them", bye_timeout_ms=20000)
+        run = await asyncio.to_thread(sipp.start(scenario, service=DID).wait, 30)
+        run.check()
+        rows = await wait_until_ended(settings, 1)
+        (request,) = [r for r in await _callbacks(settings) if r.id not in known]
+    row = rows[before]
+    kinds = [k for k, _ in row["events"]]
+    assert kinds.index("item-overflowed") < kinds.index("callback-requested"), kinds
+    assert row["outcome"] == "callback"
+    assert (request.status, request.attempts, request.requested_by_id) == ("queued", 0, row["id"])
+
+
+async def test_a_busy_customer_is_tried_again_then_the_callback_fails(acme: Any, sipp: Sipp, alice: SippAgent) -> None:
+    voice = acme.settings.voice.model_copy(update={"callback_attempts": 2, "callback_retry_seconds": 2.0})
+    settings = acme.settings.model_copy(update={"voice": voice})
+    known = {r.id for r in await _callbacks(settings)}
+    async with running_voice(settings, Clock(datetime.now(UTC))):
+        await asyncio.to_thread(alice.register().check)
+        await online(acme, "acme-alice")
+        customer = sipp.start(BUSY, local_port=CUSTOMER_PORT, calls=2)  # busy, twice
+        run = await asyncio.to_thread(sipp.call, DID, "4", hangup="them", wait_ms=800)
+        run.check()
+        (request,) = [r for r in await _callbacks(settings) if r.id not in known]
+        failed = await _status_of(settings, request.id, "failed", 20)
+        (await asyncio.to_thread(customer.wait, 10)).check()
+    assert (failed.status, failed.attempts) == ("failed", 2) and failed.completed_at is not None
+    attempts = [r for r in await interactions(settings) if r["channel_id"].startswith("tvoxcc-callback-")]
+    mine = [a for a in attempts if any(d.get("callback") == request.id for k, d in a["events"] if k == "dialing")]
+    assert [a["outcome"] for a in mine] == ["no-answer", "no-answer"]
+    assert all("callback-failed" in [k for k, _ in a["events"]] for a in mine)
