@@ -94,6 +94,7 @@ def acme(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         asyncio.run(_execute(lab.settings, update(m.Tenant).where(m.Tenant.name == "acme").values(outbound=None)))
         asyncio.run(_execute(lab.settings, update(m.Callback).values(status="cancelled")))
         tvox.ok("import", str(DATA / "e2e-acme.yaml"))
+        tvox.ok("import", str(DATA / "e2e-acme-agents.yaml"))
         lab.reload(default)
 
 
