@@ -607,22 +607,24 @@ class AcdQueue:
         if job is None or job.channel_id != channel_id:
             await self._hangup(channel_id)  # a stale attempt
             return
-        job.answered = True
+        # ARI events are handled one at a time: a hang-up meanwhile is seen after this returns, and fails the
+        # attempt unless the customer made it into the holding bridge (answered).
         try:
             route = await self.directory.route(job.tenant, job.service)
-        except UnknownRoute:
+            call = CallSession(channel_id, route, await self.directory.identify(route, job.number), self.ari,
+                               self.directory, self, self.clock)  # fmt: skip
+            key = QueueKey(job.tenant, job.queue)
+            holding = await self._holding(key)
+            await self.ari.bridges.add_channel(holding, channel_id)
+        except (UnknownRoute, AriError) as exc:
+            log.warning("ACD: callback %s answered but cannot be queued: %s", item_id, exc)
             await self._hangup(channel_id)
             return
-        call = CallSession(channel_id, route, await self.directory.identify(route, job.number), self.ari,
-                           self.directory, self, self.clock)  # fmt: skip
+        job.answered = True
         call.interaction_id = job.interaction_id or 0
-        key = QueueKey(job.tenant, job.queue)
-        holding = await self._holding(key)
-        try:
-            await self.ari.bridges.add_channel(holding, channel_id)
-        except AriError:
-            return  # gone already: its hang-up event fails the attempt
         self.items[item_id] = Waiting(call, key, holding, next_announce=float("inf"))
+        # Not taken again after a restart: the customer is (or was) on the line with us.
+        await self.book.finished(job, self.clock(), status="answered", outcome=None)
         await self._apply(lambda now: self.router.callback_answered(item_id, now))
 
     async def _callback_failed(self, item_id: str, outcome: str) -> None:
