@@ -297,6 +297,13 @@ async def test_callback_typed_number_confirmed(acme: Acme) -> None:
     assert (row.id, row.number, row.queue_id, row.status, row.requested_by_id, row.contact_id) == (
         int(sets["TVOXCC_CALLBACK_ID"]), "+393471234567", acme.queue_id, "pending", acme.interaction_id, None
     )  # fmt: skip
+    (event,) = [e for e in await rows(acme.store, m.InteractionEvent) if e.kind == "callback-requested"]
+    assert isinstance(event, m.InteractionEvent)
+    assert (event.interaction_id, event.queue_id, event.data["callback"]) == (
+        acme.interaction_id,
+        acme.queue_id,
+        row.id,
+    )
 
 
 async def test_callback_pound_alone_uses_caller_id_after_a_bad_try(acme: Acme) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput, RenderInputError
+from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput, RenderInputError, Trunk
 from tvoxcc.asterisk.render import SECRET_FILES, render_all, write_configs
 from tvoxcc.config import Settings
 
@@ -37,9 +37,11 @@ AGENTS = (
 )
 DIDS = (Did("5552000", "beta", "support"), Did("+3225551000", "acme", "sales"), Did("5551000", "acme", "sales"))
 
+TRUNKS = (Trunk("acme", "acme-pstn", "127.0.0.1", 5070),)
+
 
 def golden_input() -> RenderInput:
-    return RenderInput.from_settings(SETTINGS, AGENTS, DIDS)
+    return RenderInput.from_settings(SETTINGS, AGENTS, DIDS, trunks=TRUNKS)
 
 
 def test_rendered_files_match_golden() -> None:
@@ -54,7 +56,7 @@ def test_rendered_files_match_golden() -> None:
 
 
 def test_input_order_does_not_change_output() -> None:
-    shuffled = RenderInput.from_settings(SETTINGS, tuple(reversed(AGENTS)), tuple(reversed(DIDS)))
+    shuffled = RenderInput.from_settings(SETTINGS, tuple(reversed(AGENTS)), tuple(reversed(DIDS)), trunks=TRUNKS)
     assert render_all(shuffled) == render_all(golden_input())
 
 
@@ -110,3 +112,13 @@ def test_write_configs_keeps_secret_files_private(tmp_path: Path) -> None:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o640 if path.name in SECRET_FILES else 0o644), path.name
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_trunk_is_an_endpoint_with_a_contact_and_no_identify_section() -> None:
+    pjsip = render_all(golden_input())["pjsip.conf"]
+    assert "[acme-pstn](tvoxcc-endpoint)" in pjsip and "contact = sip:127.0.0.1:5070" in pjsip
+    assert "type = identify" not in pjsip  # matching by IP would take the agents on 127.0.0.1 for the trunk
+    with pytest.raises(RenderInputError, match="same name"):
+        RenderInput.from_settings(SETTINGS, AGENTS, DIDS, trunks=(Trunk("acme", "acme-bob", "127.0.0.1"),))
+    with pytest.raises(RenderInputError, match="trunk host"):
+        Trunk("acme", "pstn", "10.0.0.1;x=1")

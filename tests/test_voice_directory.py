@@ -91,7 +91,7 @@ async def test_interaction_log_resume_and_queue_point(directory: Directory) -> N
         attachment = (await s.execute(select(m.Attachment))).scalar_one()
         callback = (await s.execute(select(m.Callback))).scalar_one()
     assert (interaction.outcome, interaction.ended_at, interaction.from_address) == ("voicemail", NOW, "+390212345678")
-    assert kinds == ["offered", "queued", "resumed", "ended"]
+    assert kinds == ["offered", "queued", "resumed", "callback-requested", "ended"]  # Insight counts the request
     assert ticket == 3 and attachment.data == b"RIFF....WAVE" and attachment.content_type == "audio/wav"
     assert (callback.number, callback.status, callback.requested_by_id) == ("+390212345678", "pending", first)
     await directory.store.dispose()

@@ -120,6 +120,14 @@ class WebSettings(_Section):
     secure_cookies: bool = False  # True behind HTTPS: the session cookie is then never sent in clear
 
 
+class VoiceSettings(_Section):
+    """Callbacks: how often a customer who does not answer is tried, and how often stored requests are read."""
+
+    callback_attempts: int = Field(3, ge=1, le=20)
+    callback_retry_seconds: float = Field(300.0, ge=1, le=86_400)
+    callback_poll_seconds: float = Field(2.0, gt=0, le=3600)
+
+
 class Settings(_Section):
     data_dir: Path = Path("/var/lib/tvoxcc")
     database: DatabaseSettings = DatabaseSettings()
@@ -129,6 +137,7 @@ class Settings(_Section):
     logging: LoggingSettings = LoggingSettings()
     lab: LabSettings = LabSettings()
     web: WebSettings = WebSettings()
+    voice: VoiceSettings = VoiceSettings()
 
     def redacted(self) -> dict[str, Any]:
         """A JSON-safe dump with every secret masked."""

@@ -2,7 +2,9 @@
 
 A real Asterisk 22 (the lab), the demo tenant imported from demo/acme.yaml with its IVR and prompts
 rendered to audio, the voice service with the ACD, an agent phone (sipp) that registers and answers,
-and a caller (sipp) who walks the IVR by DTMF to the agent; it prints the call's journey. Then a customer's
+and a caller (sipp) who walks the IVR by DTMF to the agent; it prints the call's journey. A second caller asks
+to be called back: once the agent is free the customer (a sipp phone behind the tenant's PJSIP trunk) is
+dialled and bridged to the agent. Then a customer's
 mail, through a real Dovecot, becomes a support ticket with its acknowledgement (tvoxcc.demo_mail).
 """
 
@@ -31,10 +33,12 @@ from tvoxcc.journey.api import reliability_of_days, screen_pop_for
 from tvoxcc.journey.render import pop_text
 from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.lab import Lab
-from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
+from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario, free_udp_port
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.migrate import upgrade
+from tvoxcc.voice.acd import AcdQueue
+from tvoxcc.voice.app import VoiceApp
 from tvoxcc.voice.service import main_host
 
 DEMO_TENANT = Path(__file__).resolve().parents[1] / "demo" / "acme.yaml"
@@ -56,12 +60,16 @@ class Demo:
         self.store = Store.from_url(self.settings.database.url.get_secret_value())
         self.lab = Lab(self.settings, base / "lab", say=say)
         self.caller_contact = (0, 0)  # (tenant id, contact id) of the demo caller, once stored
+        self.customer_port = free_udp_port()  # the callback customer's phone, behind the trunk acme-pstn
 
     async def run(self) -> None:
         started = time.monotonic()
         self.say(f"demo: config {self.config} (SQLite store {self.base / 'tvoxcc.db'})")
         await asyncio.to_thread(upgrade, self.settings.database.url.get_secret_value())
-        await import_document(self.store, parse_document(DEMO_TENANT.read_text(), str(DEMO_TENANT)))
+        doc = parse_document(DEMO_TENANT.read_text(), str(DEMO_TENANT))
+        if doc.outbound is not None and doc.outbound.trunk is not None:
+            doc.outbound.trunk.port = self.customer_port
+        await import_document(self.store, doc)
         self.say("demo: tenant 'acme' imported (services, queue, agents, prompts, IVR)")
         await self._address_book()
         inp = await render_input_from_store(self.settings, caller_endpoint="caller")
@@ -98,7 +106,7 @@ class Demo:
     async def _call(self) -> None:
         ast = self.settings.asterisk
         sipp = Sipp(ast.sip_host, ast.sip_port)
-        async with main_host(self.settings, self.store):
+        async with main_host(self.settings, self.store) as app:
             try:
                 self.say("demo: voice service connected to Asterisk (ARI app 'tvoxcc')")
                 agent = SippAgent(sipp, f"acme-{AGENT[0]}", AGENT[1])
@@ -113,15 +121,51 @@ class Demo:
                 caller.check()
                 await asyncio.to_thread(answering.wait, 15)
                 await asyncio.sleep(1.0)
+                await self._callback(app, sipp, agent)
             finally:
                 sipp.cleanup()
         await self._journey()
+        await self._callback_outcome()
+
+    async def _callback(self, app: VoiceApp, sipp: Sipp, agent: SippAgent) -> None:
+        self.say("demo: a second caller presses 3 ('call me back') and hangs up; mario is in wrap-up")
+        customer = sipp.answer("customer", port=self.customer_port, ring_ms=1000)
+        # A short last gap: the thank-you is brief and a BYE during a sipp pause is "unexpected" for sipp.
+        scenario = caller_scenario(DID, "3", wait_ms=2500, gap_ms=50, hangup="them", bye_timeout_ms=30000)
+        (await asyncio.to_thread(sipp.start(scenario, service=DID).wait, 40)).check()
+        answering = agent.answer(ring_ms=1000)
+        acd = app.handoff
+        assert isinstance(acd, AcdQueue)
+        deadline = time.monotonic() + 30
+        while not any(leg.answered for leg in acd.legs.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the callback never reached the agent")
+            await asyncio.sleep(0.2)
+        leg = next(leg for leg in acd.legs.values() if leg.answered)
+        self.say("demo: the customer was dialled through trunk acme-pstn, answered, and is talking to mario")
+        await asyncio.sleep(2.0)
+        await app.ari.channels.hangup(leg.channel_id)  # mario hangs up
+        (await asyncio.to_thread(customer.wait, 15)).check()
+        await asyncio.to_thread(answering.wait, 15)
+
+    async def _callback_outcome(self) -> None:
+        async with self.store.session() as session:
+            row = (await session.execute(select(m.Callback))).scalars().first()
+            placed = await session.get(m.Interaction, row.placed_as_id) if row and row.placed_as_id else None
+            agent = await session.get(m.Agent, placed.agent_id) if placed and placed.agent_id else None
+        if row is None or placed is None:
+            raise RuntimeError("the demo callback was not placed")
+        self.say(
+            f"Callback to {row.number}: {row.status} after {row.attempts} attempt(s), answered by"
+            f" {agent.display_name if agent else 'nobody'} (outbound interaction {placed.id}: {placed.outcome})"
+        )
 
     async def _journey(self) -> None:
         async with self.store.session() as session:
-            interaction = (
-                (await session.execute(select(m.Interaction).order_by(m.Interaction.id.desc()))).scalars().first()
+            first_call = select(m.Interaction).where(
+                m.Interaction.direction == "inbound", m.Interaction.agent_id.is_not(None)
             )
+            interaction = (await session.execute(first_call.order_by(m.Interaction.id))).scalars().first()
             if interaction is None:
                 raise RuntimeError("the demo call left no interaction in the store")
             events = (

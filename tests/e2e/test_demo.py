@@ -31,6 +31,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert [line.split("digit=")[1] for line in out.splitlines() if "node=code, digit=" in line] == ["1", "2", "3"]
     assert "Outcome: answered; answered by Mario Rossi" in out
     assert "|acme/sales-it|acme-mario|CONNECT|" in out
+    assert "Callback to caller: done after 1 attempt(s), answered by Mario Rossi" in out
     assert "Ticket T-1001 (new): Order 4711 has not arrived" in out
     assert "Acknowledgement sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived" in out
     assert "  suggested: order-not-arrived — An order has not arrived [public]" in out  # the Knowledge Base

@@ -53,6 +53,7 @@ def check_document(doc: TenantDoc) -> list[str]:
     groups = {g.name for g in doc.groups}
     queues = {q.name for q in doc.queues}
     agents = {a.name for a in doc.agents}
+    ivr_nodes = {f.service: set(f.nodes) for f in doc.ivrs}
 
     for i, queue in enumerate(doc.queues):
         path = f"queues[{i}]"
@@ -73,6 +74,10 @@ def check_document(doc: TenantDoc) -> list[str]:
                 problems.append(f"{path}.overflow[{k}].target: unknown queue {overflow.target!r}")
             elif overflow.action == "queue" and overflow.target == queue.name:
                 problems.append(f"{path}.overflow[{k}].target: a queue cannot overflow into itself")
+            elif overflow.action == "ivr" and overflow.target not in ivr_nodes.get(queue.service, set()):
+                problems.append(
+                    f"{path}.overflow[{k}].target: no node {overflow.target!r} in the IVR of service {queue.service!r}"
+                )
 
     for i, agent in enumerate(doc.agents):
         path = f"agents[{i}]"

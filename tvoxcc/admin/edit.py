@@ -67,6 +67,7 @@ def merge_documents(stored: TenantDoc, incoming: TenantDoc) -> TenantDoc:
     """The stored tenant with the file's items added or replacing those with the same key."""
     merged = stored.model_copy(deep=True)
     merged.tenant = incoming.tenant
+    merged.outbound = incoming.outbound or merged.outbound
     for section, key in KEYS.items():
         items = {key(item): item for item in getattr(merged, section)}
         for item in getattr(incoming, section):

@@ -18,6 +18,7 @@ from tvoxcc.admin.spec import (
     AgentSpec,
     GroupSpec,
     Membership,
+    OutboundSpec,
     OverflowRule,
     PromptSpec,
     QueueSpec,
@@ -164,6 +165,7 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
         ],
         prompts=[PromptSpec(name=p.name, language=p.language, text=p.text) for p in prompts],
         ivrs=[Flow.model_validate({**f.definition, "service": service_name[f.service_id]}) for f in flows],
+        outbound=OutboundSpec.model_validate(tenant.outbound) if tenant.outbound else None,
     )
 
 
@@ -219,6 +221,8 @@ async def write_document(session: AsyncSession, doc: TenantDoc, *, prune: bool) 
     spec = doc.tenant
     tenant.display_name, tenant.timezone = spec.display_name, spec.timezone
     tenant.country, tenant.language = spec.country, spec.language
+    if doc.outbound is not None:  # a file without it keeps the stored one, like every other section
+        tenant.outbound = doc.outbound.model_dump(mode="json")
     session.add(tenant)
     await session.flush()
     writer = _Writer(session, tenant.id)

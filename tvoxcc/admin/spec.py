@@ -194,6 +194,23 @@ class PromptSpec(Spec):
     text: str = Field(min_length=1, max_length=2000)
 
 
+class TrunkSpec(Spec):
+    """A PJSIP trunk to the PSTN provider, rendered into pjsip.conf (endpoint + aor, no identify section)."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    host: str = Field(pattern=r"^[A-Za-z0-9.-]{1,253}$")
+    port: int = Field(5060, ge=1, le=65535)
+
+
+class OutboundSpec(Spec):
+    """How the tenant's calls out (callbacks) are dialled: ``endpoint`` with ``{number}`` in it."""
+
+    endpoint: str = Field(pattern=r"^[A-Za-z]+/[A-Za-z0-9_.@{}+-]*\{number\}[A-Za-z0-9_.@{}+-]*$")
+    caller_id: str = Field("", pattern=r"^\+?[0-9]{0,20}$")
+    trunk: TrunkSpec | None = None
+    ring_seconds: int = Field(30, ge=5, le=300)
+
+
 class TenantDoc(Spec):
     tenant: TenantSpec
     services: list[ServiceSpec] = Field(default_factory=list)
@@ -205,6 +222,7 @@ class TenantDoc(Spec):
     users: list[UserSpec] = Field(default_factory=list)
     prompts: list[PromptSpec] = Field(default_factory=list)
     ivrs: list[Flow] = Field(default_factory=list)
+    outbound: OutboundSpec | None = None  # none: callbacks stay stored, nobody is dialled
 
     def dump(self, *, with_secrets: bool = False) -> dict[str, Any]:
         """Plain data for YAML/JSON, defaults left out so a file stays short and readable."""

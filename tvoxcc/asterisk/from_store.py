@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput
+from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput, Trunk
 from tvoxcc.config import Settings
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -26,6 +26,14 @@ async def render_input_from_store(settings: Settings, *, caller_endpoint: str | 
                 AgentPhone(tenant, a.name, a.extension, a.sip_password, a.display_name) for tenant, a in agents.all()
             )
             numbers = tuple(Did(number, tenant, service) for number, tenant, service in dids.all())
+            outbound = await session.execute(
+                select(m.Tenant.name, m.Tenant.outbound).where(m.Tenant.outbound.is_not(None))
+            )
+            trunks = tuple(
+                Trunk(tenant, o["trunk"]["name"], o["trunk"]["host"], o["trunk"].get("port", 5060))
+                for tenant, o in outbound.all()
+                if o and o.get("trunk")
+            )
     finally:
         await store.dispose()
-    return RenderInput.from_settings(settings, phones, numbers, caller_endpoint=caller_endpoint)
+    return RenderInput.from_settings(settings, phones, numbers, caller_endpoint=caller_endpoint, trunks=trunks)

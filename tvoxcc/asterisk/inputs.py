@@ -70,6 +70,27 @@ class Did:
         _check(_NAME, self.service, "service")
 
 
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """A tenant's PJSIP trunk to the PSTN: calls out only (callbacks), so no identify-by-IP section,
+    which would take every phone on the same host (all of 127.0.0.1 in the lab) for the trunk."""
+
+    tenant: str
+    name: str
+    host: str
+    port: int = 5060
+
+    def __post_init__(self) -> None:
+        _check(_NAME, self.tenant, "tenant")
+        _check(_NAME, self.name, "trunk name")
+        _check(_HOST, self.host, "trunk host")
+        if not 0 < self.port < 65536:
+            raise RenderInputError(f"trunk port {self.port} is not a port")
+
+
 @dataclass(frozen=True)
 class RenderInput:
     """Everything the templates need; sorted on creation so output is deterministic."""
@@ -94,6 +115,7 @@ class RenderInput:
     # An unauthenticated endpoint matched by From user; its calls only reach tvoxcc-inbound.
     # None renders no such endpoint (production trunks are configured by the admin).
     caller_endpoint: str | None = "caller"
+    trunks: tuple[Trunk, ...] = ()
 
     def __post_init__(self) -> None:
         for what in ("ari_user", "ari_app", "ami_user"):
@@ -106,10 +128,11 @@ class RenderInput:
             raise RenderInputError("rtp_start must be below rtp_end")
         object.__setattr__(self, "agents", tuple(sorted(self.agents, key=lambda a: (a.tenant, a.name))))
         object.__setattr__(self, "dids", tuple(sorted(self.dids, key=lambda d: d.number)))
+        object.__setattr__(self, "trunks", tuple(sorted(self.trunks, key=lambda t: t.name)))
         self._check_unique()
 
     def _check_unique(self) -> None:
-        endpoints = [a.endpoint for a in self.agents]
+        endpoints = [a.endpoint for a in self.agents] + [t.name for t in self.trunks]
         if self.caller_endpoint is not None:
             endpoints.append(self.caller_endpoint)
         if len(set(endpoints)) != len(endpoints):
@@ -135,6 +158,7 @@ class RenderInput:
         agents: tuple[AgentPhone, ...] = (),
         dids: tuple[Did, ...] = (),
         caller_endpoint: str | None = "caller",
+        trunks: tuple[Trunk, ...] = (),
     ) -> RenderInput:
         ast = settings.asterisk
         url = urlsplit(ast.ari_url)
@@ -157,4 +181,5 @@ class RenderInput:
             agents=agents,
             dids=dids,
             caller_endpoint=caller_endpoint,
+            trunks=trunks,
         )

@@ -235,10 +235,15 @@ class _Step:
             self.enter(node.next)  # no choice: keep the default language
 
 
-def start(flow: Flow, info: CallerInfo, now: datetime) -> tuple[IvrState, list[c.Command]]:
-    state = IvrState(node=flow.start, language=flow.language or info.language)
-    step = _Step(flow, info, now, state, [c.Answer()])
-    step.enter(flow.start)
+def start(flow: Flow, info: CallerInfo, now: datetime, *, at: str | None = None) -> tuple[IvrState, list[c.Command]]:
+    """A call entering the flow; ``at``: a node other than the start (a queue's overflow hands the caller
+    back to the IVR there, without a new Answer)."""
+    node = flow.start if at is None else at
+    if node not in flow.nodes:
+        raise KeyError(f"no node {node!r} in the IVR of service {flow.service!r}")
+    state = IvrState(node=node, language=flow.language or info.language)
+    step = _Step(flow, info, now, state, [c.Answer()] if at is None else [])
+    step.enter(node)
     return step.state, step.out
 
 

@@ -6,6 +6,12 @@ ARI events into router calls:
 - the agent answers (its leg enters Stasis) -> accept -> caller and agent in a mixing bridge;
 - the leg ends before answering (or the router's ring timer fires) -> ring-no-answer (RONA pause);
 - either side hangs up -> complete (wrap-up follows) or abandon.
+Callbacks (tvoxcc.voice.callbacks): stored requests become callback items of the router; when one's turn
+comes the router reserves a free agent and says PlaceCallback -> the customer is dialled through the
+tenant's outbound route -> on answer they wait in the queue's holding bridge while the reserved agent
+rings (reserving first means the customer never waits for an agent who is not there; the agent waits a
+few seconds of ringing) -> bridged as above. No answer/busy -> the router retries later at the same place.
+Overflow to an IVR node or voicemail hands the caller back to the IVR interpreter (CallSession.continue_at).
 Agents are routable while logged in, and an agent phone's reachability (ARI endpoint state) logs it in
 or out; the feature codes of the FastAGI service log agents in, out and pause them by hand.
 Router events are stored as interaction events and written to an Asterisk-compatible queue_log.
@@ -15,26 +21,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from tvoxcc.agi.routes.agent import AgentRefused
 from tvoxcc.ari import AriBadRequest, AriClient, AriError, Conflict, InvalidRequest, NotFound
 from tvoxcc.ivr.commands import EnterQueue
+from tvoxcc.ivr.nodes import Flow
 from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
 from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
 from tvoxcc.voice.announce import announcement
 from tvoxcc.voice.call import CallSession, send_to_fallback
+from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, NotDiallable, OutboundRoute
+from tvoxcc.voice.directory import Directory, UnknownRoute
 
 log = logging.getLogger(__name__)
 
 AGENT_LEG = "tvoxcc-agent"
+CALLBACK_LEG = "tvoxcc-callback"
+CALLBACK_NOTICE = "sound:thank-you-for-calling"  # said before hanging up a caller whose queue turned into a callback
 
 
 @dataclass
@@ -67,11 +80,23 @@ class AcdQueue:
         queue_log: Path | None = None,
         rng: random.Random | None = None,
         tick_seconds: float = 0.5,
+        callback_attempts: int = 3,
+        callback_retry_s: float = 300.0,
+        callback_poll_s: float = 2.0,
     ) -> None:
         self.ari = ari
         self.acd = acd
         self.clock = clock
-        self.router = Router(rng or random.Random())
+        self.router = Router(
+            rng or random.Random(), callback_retry_s=callback_retry_s, callback_attempts=callback_attempts
+        )
+        self.directory = Directory(acd.store)
+        self.book = CallbackBook(acd.store)
+        self.callbacks: dict[str, CallbackJob] = {}  # router item id -> the callback it is
+        self.dialing: dict[str, str] = {}  # customer channel id -> callback item id
+        self.outbound: dict[str, OutboundRoute] = {}  # tenant -> how it dials out
+        self.callback_poll_s = callback_poll_s
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.queue_log = queue_log
         self.tick_seconds = tick_seconds
         self.holding: dict[str, str] = {}  # queue key -> holding bridge id
@@ -96,24 +121,39 @@ class AcdQueue:
             self.router.add_agent(agent, now)
             for queue, penalty, weight in memberships:
                 self.router.add_member(agent.agent_id, queue, now, penalty=penalty, weight=weight)
+        await self._take_callbacks(again=True)
         self._ticker = asyncio.create_task(self._tick_forever(), name="acd-tick")
 
     async def close(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for bridge_id in self.holding.values():
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
 
     async def _tick_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_poll = loop.time() + self.callback_poll_s
         while True:
             await asyncio.sleep(self.tick_seconds)
             try:
                 await self._apply(lambda now: self.router.tick(now))
                 await self._announce()
+                if loop.time() >= next_poll:
+                    next_poll = loop.time() + self.callback_poll_s
+                    await self._take_callbacks()
             except Exception:
                 log.exception("ACD tick failed")
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` after the current router call (it may call the router: the lock is not reentrant)."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _announce(self) -> None:
         """Periodic position and estimated-wait announcements (the queue's announce_every_seconds)."""
@@ -127,10 +167,11 @@ class AcdQueue:
                 estimate = self.router.estimate(item_id)
             except q.RouterError:
                 continue
-            playback_id = f"{item_id}:announce-{uuid.uuid4().hex[:8]}"
+            channel_id = waiting.call.channel_id  # a callback's item id is not its channel's
+            playback_id = f"{channel_id}:announce-{uuid.uuid4().hex[:8]}"
             with contextlib.suppress(AriError):
                 await self.ari.channels.play(
-                    item_id, announcement(estimate), lang=waiting.call.caller.info.language, playback_id=playback_id
+                    channel_id, announcement(estimate), lang=waiting.call.caller.info.language, playback_id=playback_id
                 )
                 waiting.announcing = playback_id
 
@@ -149,6 +190,9 @@ class AcdQueue:
                 return None
             if self.on_change is not None:
                 self.on_change(outputs)
+            for command in outputs.commands:
+                if isinstance(command, q.PlaceCallback):
+                    await self._open_attempt(command.item_id)  # first: the router's events go on its interaction
             await self._record(outputs)
             for command in outputs.commands:
                 try:
@@ -168,7 +212,8 @@ class AcdQueue:
                 handle.writelines(line + "\n" for line in outputs.queue_log)
         for event in outputs.events:
             waiting = self.items.get(event.item_id or "")
-            interaction = waiting.call.interaction_id if waiting else None
+            job = self.callbacks.get(event.item_id or "")
+            interaction = waiting.call.interaction_id if waiting else job.interaction_id if job else None
             await self.acd.store_event(event, interaction, self.clock())
 
     # -- the voice service's side ------------------------------------------------------------------
@@ -199,7 +244,10 @@ class AcdQueue:
         return self.holding[key.router_name]
 
     async def on_stasis_start(self, channel_id: str, args: tuple[str, ...]) -> bool:
-        """An agent leg we originated was answered. Returns False for channels that are not ours."""
+        """An agent leg or a callback we originated was answered. Returns False for channels that are not ours."""
+        if args and args[0] == CALLBACK_LEG:
+            await self._customer_answered(channel_id, args[1] if len(args) > 1 else "")
+            return True
         if not args or args[0] != AGENT_LEG:
             return False
         leg = self.legs.get(channel_id)
@@ -266,22 +314,31 @@ class AcdQueue:
         if leg is not None:
             await self._leg_gone(leg)
             return
-        waiting = self.items.get(channel_id)
+        item_id = self.dialing.pop(channel_id, None)
+        if item_id is None:
+            item_id = channel_id
+        else:
+            job = self.callbacks.get(item_id)
+            if job is not None and not job.answered:
+                await self._callback_failed(item_id, "no-answer")  # busy, no answer, or the trunk refused
+                return
+        waiting = self.items.get(item_id)
         if waiting is None:
             return
         connected = next((lg for lg in waiting.legs.values() if lg.answered), None)
         if connected is not None:
-            await self._apply(lambda now: self.router.complete(channel_id, now, by_caller=True))
+            await self._apply(lambda now: self.router.complete(item_id, now, by_caller=True))
             self.legs.pop(connected.channel_id, None)
             await self._hangup(connected.channel_id)
             outcome = "answered"
         else:
-            await self._apply(lambda now: self.router.abandon(channel_id, now))
+            await self._apply(lambda now: self.router.abandon(item_id, now))
             outcome = "abandoned"
-        self.items.pop(channel_id, None)  # only now: the router's events above are stored with the call
+        self.items.pop(item_id, None)  # only now: the router's events above are stored with the call
         await self._destroy(waiting.bridge_id)
         call = waiting.call
         await call.directory.close(call.route, call.interaction_id, call.clock(), outcome)
+        await self._callback_over(item_id, outcome)
 
     async def _leg_gone(self, leg: Leg) -> None:
         waiting = self.items.get(leg.item_id)
@@ -297,6 +354,7 @@ class AcdQueue:
             self.items.pop(leg.item_id, None)  # after the router call, so its events find the call
             call = waiting.call
             await call.directory.close(call.route, call.interaction_id, call.clock(), "answered")
+            await self._callback_over(leg.item_id, "answered")
             await self._destroy(waiting.bridge_id)
             if waiting.queue.router_name in self.acd.surveyed:
                 with contextlib.suppress(AriError):
@@ -386,10 +444,13 @@ class AcdQueue:
                 waiting = self.items.pop(item_id, None)
                 if waiting is not None:
                     log.info("ACD: call %s leaves the queue (%s)", item_id, reason)
-                    await self._fallback(item_id)
+                    await self._fallback(waiting.call.channel_id)
+                job = self.callbacks.pop(item_id, None)
+                if job is not None and waiting is None:  # no more attempts
+                    log.info("ACD: callback %s to %s failed (%s)", job.callback_id, job.number, reason)
+                    await self.book.finished(job, self.clock(), status="failed", outcome="no-answer")
             case q.PlaceCallback(item_id=item_id):
-                # Outbound trunks are configured by the admin; until one is, a callback stays stored.
-                log.warning("ACD: callback %s is due but no outbound route is configured", item_id)
+                await self._dial_customer(item_id)
             case q.StartWrapup(agent_id=agent_id, until=until):
                 now = self._now()
                 await self.acd.store_wrapup(agent_id, "wrapup-started", until - now, now, self.clock())
@@ -418,7 +479,7 @@ class AcdQueue:
             log.warning("ACD: cannot ring %s: %s", agent_id, exc)
             self.legs.pop(channel_id, None)
             waiting.legs.pop(agent_id, None)
-            await self._apply(lambda now: self.router.ring_no_answer(item_id, agent_id, now))
+            self._spawn(self._apply(lambda now: self.router.ring_no_answer(item_id, agent_id, now)))
 
     async def _drop_leg(self, item_id: str, agent_id: str) -> None:
         waiting = self.items.get(item_id)
@@ -435,15 +496,157 @@ class AcdQueue:
             # The router moved the item itself; its target is a router name ("tenant/queue").
             waiting.queue = QueueKey(waiting.queue.tenant, target.split("/", 1)[-1])
             return
-        if action is q.OverflowAction.CALLBACK:
-            call = waiting.call
-            await call.directory.request_callback(
-                call.route, call.interaction_id, waiting.queue.name, call.caller.number, self.clock()
-            )
-            return
-        # ivr / voicemail targets: the caller leaves the queue for the dialplan fallback.
         self.items.pop(item_id, None)
-        await self._fallback(item_id)
+        call = waiting.call
+        flow = call.route.flow
+        if action is q.OverflowAction.CALLBACK:
+            # The router keeps the item's place as a callback: store it, tell the caller, let them go.
+            callback_id = await call.directory.request_callback(
+                call.route,
+                call.interaction_id,
+                waiting.queue.name,
+                call.caller.number,
+                self.clock(),
+                status="queued",
+                event=False,  # the router's callback-requested event is stored with the call
+            )
+            route = call.route
+            self.callbacks[item_id] = CallbackJob(
+                item_id, callback_id, route.tenant, route.tenant_id, route.service, waiting.queue.name,
+                call.caller.number, call.interaction_id,
+            )  # fmt: skip
+            await call.directory.close(route, call.interaction_id, self.clock(), "callback")
+            notice = Flow.model_validate(
+                {
+                    "service": route.service,
+                    "start": "bye",
+                    "nodes": {"bye": {"type": "hangup", "prompts": [CALLBACK_NOTICE]}},
+                }
+            )
+            await self._back_to_ivr(waiting, "bye", notice)
+        elif action is q.OverflowAction.IVR and flow is not None and target in flow.nodes:
+            await self._back_to_ivr(waiting, target)
+        elif action is q.OverflowAction.VOICEMAIL:
+            # The IVR's voicemail: recorded, then a ticket with the recording. A target names the tenant's
+            # own voicemail node (its prompts); else a plain one.
+            if flow is not None and target in flow.nodes:
+                await self._back_to_ivr(waiting, target)
+            else:
+                voicemail = Flow.model_validate(
+                    {"service": call.route.service, "start": "voicemail", "nodes": {"voicemail": {"type": "voicemail"}}}
+                )
+                await self._back_to_ivr(waiting, "voicemail", voicemail)
+        else:
+            log.warning("ACD: overflow of %s to %s %r: no such target, fallback", item_id, action, target)
+            await self._fallback(call.channel_id)
+
+    async def _back_to_ivr(self, waiting: Waiting, node: str, flow: Flow | None = None) -> None:
+        call = waiting.call
+        if waiting.announcing is not None:
+            with contextlib.suppress(AriError):
+                await self.ari.playbacks.stop(waiting.announcing)
+        with contextlib.suppress(AriError):
+            await self.ari.bridges.remove_channel(waiting.holding_id, call.channel_id)
+        self._spawn(call.continue_at(node, flow))
+
+    # -- callbacks ---------------------------------------------------------------------------------
+
+    async def _take_callbacks(self, *, again: bool = False) -> None:
+        """Stored requests of tenants with an outbound route become callback items of their queue."""
+        self.outbound = await self.book.outbound_routes()
+        if not self.outbound:
+            return
+        for job in await self.book.take_pending(set(self.outbound), again=again):
+            if job.item_id in self.callbacks:
+                continue
+            self.callbacks[job.item_id] = job
+            work = q.WorkItem(
+                item_id=job.item_id,
+                queue=QueueKey(job.tenant, job.queue).router_name,
+                channel=q.Channel.CALLBACK,
+                callback_number=job.number,
+            )
+            if await self._apply(functools.partial(self._enqueue, work)) is None:
+                self.callbacks.pop(job.item_id, None)  # a queue made after the ACD started: later
+                await self.book.finished(job, self.clock(), status="pending", outcome=None)
+
+    def _enqueue(self, work: q.WorkItem, now: float) -> q.Outputs:
+        return self.router.enqueue(work, now)
+
+    async def _open_attempt(self, item_id: str) -> None:
+        job = self.callbacks.get(item_id)
+        route = self.outbound.get(job.tenant) if job else None
+        if job is None:
+            return
+        job.channel_id = f"{CALLBACK_LEG}-{uuid.uuid4().hex[:16]}"
+        job.answered = False
+        caller_id = route.caller_id if route else ""
+        job.interaction_id = await self.book.placing(job, job.channel_id, caller_id, self.clock())
+
+    async def _dial_customer(self, item_id: str) -> None:
+        job = self.callbacks.get(item_id)
+        route = self.outbound.get(job.tenant) if job else None
+        try:
+            if job is None or job.channel_id is None or route is None:
+                raise NotDiallable("no outbound route")
+            self.dialing[job.channel_id] = item_id
+            await self.ari.channels.originate(
+                route.dial(job.number),
+                app=self.ari.app,
+                app_args=f"{CALLBACK_LEG},{item_id}",
+                caller_id=route.caller_id or None,
+                ring_timeout=route.ring_seconds,
+                channel_id=job.channel_id,
+            )
+        except (AriError, NotDiallable) as exc:
+            log.warning("ACD: cannot call back %s: %s", item_id, exc)
+            if job is not None and job.channel_id is not None:
+                self.dialing.pop(job.channel_id, None)
+            self._spawn(self._callback_failed(item_id, "not-dialled"))
+
+    async def _customer_answered(self, channel_id: str, item_id: str) -> None:
+        """The customer picked up: they wait in the queue's holding bridge while the reserved agent rings."""
+        job = self.callbacks.get(item_id)
+        if job is None or job.channel_id != channel_id:
+            await self._hangup(channel_id)  # a stale attempt
+            return
+        # ARI events are handled one at a time: a hang-up meanwhile is seen after this returns, and fails the
+        # attempt unless the customer made it into the holding bridge (answered).
+        try:
+            route = await self.directory.route(job.tenant, job.service)
+            call = CallSession(channel_id, route, await self.directory.identify(route, job.number), self.ari,
+                               self.directory, self, self.clock)  # fmt: skip
+            key = QueueKey(job.tenant, job.queue)
+            holding = await self._holding(key)
+            await self.ari.bridges.add_channel(holding, channel_id)
+        except (UnknownRoute, AriError) as exc:
+            log.warning("ACD: callback %s answered but cannot be queued: %s", item_id, exc)
+            await self._hangup(channel_id)
+            return
+        job.answered = True
+        call.interaction_id = job.interaction_id or 0
+        self.items[item_id] = Waiting(call, key, holding, next_announce=float("inf"))
+        # Not taken again after a restart: the customer is (or was) on the line with us.
+        await self.book.finished(job, self.clock(), status="answered", outcome=None)
+        await self._apply(lambda now: self.router.callback_answered(item_id, now))
+
+    async def _callback_failed(self, item_id: str, outcome: str) -> None:
+        job = self.callbacks.get(item_id)
+        if job is None:
+            return
+        await self._apply(lambda now: self.router.callback_failed(item_id, now))
+        if item_id in self.callbacks:  # a retry comes (else ExitQueue ended it)
+            await self.book.finished(job, self.clock(), status="queued", outcome=outcome)
+
+    async def _callback_over(self, item_id: str, outcome: str) -> None:
+        """A callback's conversation ended (or the customer left before an agent answered)."""
+        job = self.callbacks.pop(item_id, None)
+        if job is None:
+            return
+        if outcome == "answered":
+            await self.book.finished(job, self.clock(), status="done", outcome=None, event="callback-completed")
+        else:
+            await self.book.finished(job, self.clock(), status="failed", outcome=None, event="callback-failed")
 
     async def _fallback(self, channel_id: str) -> None:
         await send_to_fallback(self.ari, channel_id)

@@ -18,6 +18,7 @@ from tvoxcc.ari import AriClient, AriError, NotFound
 from tvoxcc.ivr import commands as c
 from tvoxcc.ivr.events import CallerHungUp, IvrEvent, TimerFired
 from tvoxcc.ivr.interpreter import IvrState, handle, start
+from tvoxcc.ivr.nodes import Flow
 from tvoxcc.ivr.prompts import media_for
 from tvoxcc.voice.directory import Caller, Directory, Route
 from tvoxcc.voice.handoff import QueueHandoff
@@ -49,6 +50,8 @@ class CallSession:
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     recordings: dict[str, str] = field(default_factory=dict)  # ARI recording name -> IVR token
     ended: bool = False
+    flow: Flow | None = None  # the flow run instead of the service's IVR (a queue's voicemail overflow)
+    start_node: str | None = None  # where the IVR starts when not at the top (a queue's IVR overflow)
 
     def playback_id(self, token: str) -> str:
         # Unique across calls; the IVR token is the part after the last ':'.
@@ -64,6 +67,16 @@ class CallSession:
     async def run(self) -> None:
         now = self.clock()
         self.interaction_id = await self.directory.open_interaction(self.route, self.caller, self.channel_id, now)
+        await self._serve()
+
+    async def continue_at(self, node: str, flow: Flow | None = None) -> None:
+        """A queued call handed back to the IVR at ``node`` (of ``flow``, else the service's), same interaction."""
+        while not self.events.empty():
+            self.events.get_nowait()  # digits and playbacks heard in the queue are not IVR input
+        self.flow, self.start_node, self.state = flow, node, None
+        await self._serve()
+
+    async def _serve(self) -> None:
         try:
             await self._run()
         except asyncio.CancelledError:
@@ -84,12 +97,12 @@ class CallSession:
         return "abandoned-in-ivr" if self.state.outcome == "caller-hangup" else self.state.outcome
 
     async def _run(self) -> None:
-        flow = self.route.flow
+        flow = self.flow or self.route.flow
         if flow is None:
             log.warning("service %s/%s has no IVR: fallback", self.route.tenant, self.route.service)
             await self._fallback()
             return
-        self.state, commands = start(flow, self.caller.info, self.clock())
+        self.state, commands = start(flow, self.caller.info, self.clock(), at=self.start_node)
         if self.resumed:
             commands = [cmd for cmd in commands if not isinstance(cmd, c.Answer)]
         await self._execute(commands)

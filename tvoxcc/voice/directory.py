@@ -177,21 +177,45 @@ class Directory:
                 row.outcome = outcome
                 await session.commit()
 
-    async def request_callback(self, route: Route, interaction_id: int, queue: str, number: str, now: datetime) -> None:
+    async def request_callback(
+        self,
+        route: Route,
+        interaction_id: int,
+        queue: str,
+        number: str,
+        now: datetime,
+        *,
+        status: str = "pending",
+        event: bool = True,
+    ) -> int:
+        """Store a callback request; the ACD picks up ``pending`` ones (``queued``: it already holds it).
+
+        ``event``: also store the ``callback-requested`` interaction event Insight counts (the ACD's own
+        requests come with the router's event instead).
+        """
         async with self.store.tenant(route.tenant_id) as session:
             queue_id = (await session.execute(select(m.Queue.id).where(m.Queue.name == queue))).scalar_one_or_none()
             contact_id = (await session.get(m.Interaction, interaction_id)).contact_id  # type: ignore[union-attr]
-            session.add(
-                m.Callback(
-                    number=number,
-                    service_id=route.service_id,
-                    queue_id=queue_id,
-                    contact_id=contact_id,
-                    requested_by_id=interaction_id,
-                    requested_at=now,
-                )
+            row = m.Callback(
+                number=number,
+                service_id=route.service_id,
+                queue_id=queue_id,
+                contact_id=contact_id,
+                requested_by_id=interaction_id,
+                requested_at=now,
+                status=status,
             )
+            session.add(row)
+            await session.flush()
+            if event:
+                data = {"queue": queue, "number": number, "callback": row.id}
+                session.add(
+                    m.InteractionEvent(
+                        interaction_id=interaction_id, kind="callback-requested", at=now, queue_id=queue_id, data=data
+                    )
+                )
             await session.commit()
+            return row.id
 
     async def voicemail_ticket(
         self, route: Route, interaction_id: int, caller: str, audio: bytes, seconds: float, now: datetime

@@ -30,7 +30,16 @@ async def main_host(
     """Run until the block exits; yields once connected to Asterisk and serving FastAGI."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with AriClient.from_settings(settings) as ari:
-        acd = AcdQueue(ari, AcdDirectory(store), clock, queue_log=settings.data_dir / "queue_log")
+        voice = settings.voice
+        acd = AcdQueue(
+            ari,
+            AcdDirectory(store),
+            clock,
+            queue_log=settings.data_dir / "queue_log",
+            callback_attempts=voice.callback_attempts,
+            callback_retry_s=voice.callback_retry_seconds,
+            callback_poll_s=voice.callback_poll_seconds,
+        )
         app = VoiceApp(ari, Directory(store), handoff=acd, clock=clock)
         live = LiveWriter(store, acd.router, clock)  # the wallboard's copy of the ACD's state
         await live.start()

@@ -193,5 +193,17 @@ class CallStore:
                 requested_at=now,
             )
             session.add(row)
+            await session.flush()
+            # Insight counts requests from this event; the voice service's ACD dials the row (when it has a queue).
+            data = {"number": number, "callback": row.id, "route": "agi"}
+            session.add(
+                m.InteractionEvent(
+                    interaction_id=interaction_id,
+                    kind="callback-requested",
+                    at=now,
+                    queue_id=target.queue_id,
+                    data=data,
+                )
+            )
             await session.commit()
             return row.id

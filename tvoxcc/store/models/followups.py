@@ -27,7 +27,9 @@ class Callback(TenantScoped, Base):
     placed_as_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), default=None)
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(default=None)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|dialing|done|failed|cancelled
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending|queued|dialing|answered|done|failed|cancelled
     attempts: Mapped[int] = mapped_column(default=0)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -19,6 +19,8 @@ class Tenant(Timestamped, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     country: Mapped[str] = mapped_column(String(2), default="IT")  # default region for E.164
     language: Mapped[str] = mapped_column(String(16), default="en")
+    # tvoxcc.admin.spec.OutboundSpec as data: how callbacks are dialled (none: never).
+    outbound: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class Service(TenantScoped, Timestamped, Base):

@@ -1,0 +1,154 @@
+"""Callbacks on the voice side: how a tenant dials out, and the store side of each callback's life.
+
+A ``Callback`` row is stored by the IVR's callback node, the AGI ``callback`` route or a queue's callback
+overflow. The ACD reads the ``pending`` ones, keeps them in the router as callback work items (status
+``queued``), and when the router's ``PlaceCallback`` comes it dials the customer through the tenant's
+outbound route: every attempt is an outbound interaction (``placed_as``), the row counts ``attempts``
+and ends ``done`` (the customer talked to an agent) or ``failed``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+
+# What may replace {number} in a dial string: digits, a leading +, or an internal name (lab "caller").
+_DIALLABLE = re.compile(r"^\+?[A-Za-z0-9*#]{1,32}$")
+
+
+class NotDiallable(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class OutboundRoute:
+    """tvoxcc.admin.spec.OutboundSpec as the ACD uses it."""
+
+    endpoint: str  # e.g. PJSIP/{number}@acme-pstn
+    caller_id: str = ""
+    ring_seconds: int = 30
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> OutboundRoute:
+        return cls(str(data["endpoint"]), str(data.get("caller_id", "")), int(data.get("ring_seconds", 30)))
+
+    def dial(self, number: str) -> str:
+        if not _DIALLABLE.match(number):
+            raise NotDiallable(f"cannot dial {number!r}")
+        return self.endpoint.replace("{number}", number)
+
+
+@dataclass
+class CallbackJob:
+    """One callback the ACD holds; ``item_id`` is its router item (the caller's channel id for an overflow)."""
+
+    item_id: str
+    callback_id: int
+    tenant: str
+    tenant_id: int
+    service: str
+    queue: str
+    number: str
+    interaction_id: int | None  # the request's interaction, then the current attempt's
+    channel_id: str | None = None  # the attempt being dialled
+    answered: bool = False
+
+
+class CallbackBook:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def outbound_routes(self) -> dict[str, OutboundRoute]:
+        async with self.store.session() as session:
+            rows = await session.execute(select(m.Tenant.name, m.Tenant.outbound).where(m.Tenant.outbound.is_not(None)))
+            return {name: OutboundRoute.from_data(data) for name, data in rows.all() if data}
+
+    async def take_pending(self, tenants: set[str], *, again: bool = False) -> list[CallbackJob]:
+        """Pending requests of tenants that can dial out, oldest first, marked ``queued``.
+
+        ``again`` (at start): also those a previous run held (``queued``/``dialing``), which it lost.
+        Requests without a queue wait for one: the router needs a queue to find an agent.
+        """
+        statuses = ("pending", "queued", "dialing") if again else ("pending",)
+        async with self.store.session() as session:
+            rows = await session.execute(
+                select(m.Callback, m.Tenant.name, m.Service.name, m.Queue.name)
+                .join(m.Tenant, m.Tenant.id == m.Callback.tenant_id)
+                .join(m.Queue, m.Queue.id == m.Callback.queue_id)
+                .join(m.Service, m.Service.id == m.Queue.service_id)
+                .where(m.Callback.status.in_(statuses), m.Tenant.name.in_(sorted(tenants)))
+                .order_by(m.Callback.requested_at, m.Callback.id)
+            )
+            jobs = []
+            for row, tenant, service, queue in rows.all():
+                row.status = "queued"
+                jobs.append(
+                    CallbackJob(
+                        f"callback-{row.id}",
+                        row.id,
+                        tenant,
+                        row.tenant_id,
+                        service,
+                        queue,
+                        row.number,
+                        row.placed_as_id or row.requested_by_id,
+                    )
+                )
+            await session.commit()
+            return jobs
+
+    async def placing(self, job: CallbackJob, channel_id: str, caller_id: str, now: datetime) -> int:
+        """An attempt begins: a new outbound interaction, the row ``dialing``; returns the interaction."""
+        async with self.store.tenant(job.tenant_id) as session:
+            row = await session.get(m.Callback, job.callback_id)
+            assert row is not None
+            queue_id = (await session.execute(select(m.Queue.id).where(m.Queue.name == job.queue))).scalar_one_or_none()
+            interaction = m.Interaction(
+                channel="voice",
+                direction="outbound",
+                service_id=row.service_id,
+                queue_id=queue_id,
+                contact_id=row.contact_id,
+                external_id=channel_id,
+                from_address=caller_id,
+                to_address=job.number,
+                offered_at=now,
+            )
+            session.add(interaction)
+            await session.flush()
+            row.status, row.attempts, row.placed_as_id = "dialing", row.attempts + 1, interaction.id
+            data = {"callback": row.id, "number": job.number, "attempt": row.attempts}
+            session.add(m.InteractionEvent(interaction_id=interaction.id, kind="dialing", at=now, data=data))
+            await session.commit()
+            return interaction.id
+
+    async def finished(
+        self, job: CallbackJob, now: datetime, *, status: str, outcome: str | None, event: str | None = None
+    ) -> None:
+        """The row becomes ``status`` (``queued`` again after a failed attempt with a retry to come, ``done``,
+        ``failed``); the attempt's interaction, if one is open, ends with ``outcome``; ``event`` (e.g.
+        ``callback-completed``) is stored on that interaction."""
+        async with self.store.tenant(job.tenant_id) as session:
+            row = await session.get(m.Callback, job.callback_id)
+            if row is None:
+                return
+            row.status = status
+            if status in ("done", "failed"):
+                row.completed_at = now
+            interaction = await session.get(m.Interaction, job.interaction_id) if job.interaction_id else None
+            if interaction is not None and outcome is not None and interaction.ended_at is None:
+                interaction.ended_at, interaction.outcome = now, outcome
+                session.add(
+                    m.InteractionEvent(interaction_id=interaction.id, kind="ended", at=now, data={"outcome": outcome})
+                )
+            if event is not None:
+                data = {"callback": row.id, "attempts": row.attempts, "detail": outcome or status}
+                session.add(m.InteractionEvent(interaction_id=job.interaction_id, kind=event, at=now, data=data))
+            await session.commit()
