@@ -165,10 +165,21 @@ class MailboxIngester:
         """Store every mail after the last stored UID; returns how many UIDs were handled."""
         last_uid = await self._sync_uidvalidity(uidvalidity)
         uids = await asyncio.to_thread(folder.uids_after, last_uid)
-        for start in range(0, len(uids), FETCH_BATCH):
-            chunk = uids[start : start + FETCH_BATCH]
-            # Fetched and parsed in the worker thread, off the event loop.
-            await self._store(uidvalidity, await asyncio.to_thread(fetch_parsed, folder, chunk))
+        chunks = [uids[start : start + FETCH_BATCH] for start in range(0, len(uids), FETCH_BATCH)]
+        # The next batch is fetched and parsed in the worker thread while this one is stored.
+        fetching: asyncio.Future[list[tuple[int, ParsedMail]]] | None = None
+        try:
+            for index, chunk in enumerate(chunks):
+                parsed = await (fetching or asyncio.ensure_future(asyncio.to_thread(fetch_parsed, folder, chunk)))
+                fetching = None
+                if index + 1 < len(chunks):
+                    fetching = asyncio.ensure_future(asyncio.to_thread(fetch_parsed, folder, chunks[index + 1]))
+                await self._store(uidvalidity, parsed)
+        finally:
+            if fetching is not None:  # the caller closes the folder next: never under a running FETCH
+                await asyncio.wait([fetching])
+                if not fetching.cancelled():
+                    fetching.exception()  # retrieved: the failure that matters is the one already raised
         return len(uids)
 
     async def ingest_once(self) -> int:

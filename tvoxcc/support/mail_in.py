@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+import jinja2
 from sqlalchemy import ColumnElement, Select, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.mail.parse import ParsedMail, clean
-from tvoxcc.mail.templates import MailTemplates
+from tvoxcc.mail.templates import MailTemplates, render_chosen
 from tvoxcc.store import models as m
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.ids import new_message_id
@@ -152,6 +153,7 @@ class _Batch:
         self.closed: frozenset[int] = frozenset()
         self.next_number = 1001
         self._stand_in = 0
+        self.acks: dict[str, jinja2.Template] = {}
 
     def stand_in(self) -> int:
         self._stand_in -= 1
@@ -239,10 +241,12 @@ class _Batch:
     def acknowledge(self, ticket: _Ticket, mail: ParsedMail, contact: _Contact) -> None:
         """The new-ticket acknowledgement, as ``queue_outbound`` writes it: outbox row, thread message, interaction."""
         box, plan, now = self.box, self.plan, self.now
-        body = self.templates.render(
-            "ack",
-            box.tenant_name,
-            contact.language or box.language,
+        language = contact.language or box.language
+        chosen = self.acks.get(language)
+        if chosen is None:  # looked up once per batch: each lookup probes the override folders on disk
+            chosen = self.acks[language] = self.templates.choose("ack", box.tenant_name, language)
+        body = render_chosen(
+            chosen,
             name=mail.sender_name,
             tag=f"[#T-{ticket.number}]",
             tenant_display=box.tenant_display,
@@ -313,15 +317,23 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
 
 
 async def _insert(session: AsyncSession, model: type[m.Base], rows: list[dict[str, Any]], *, ids: bool) -> list[int]:
-    """One multi-row INSERT (executemany / insertmanyvalues); the new ids in the order of ``rows`` if asked."""
+    """One multi-row INSERT (insertmanyvalues); the new ids in the order of ``rows`` when asked for."""
     if not rows:
         return []
     table = _table(model)
     if not ids:
         await session.execute(insert(table), rows)
         return []
-    result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [int(i) for i in result.scalars().all()]
+    if session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL returns the ids in parameter order from one INSERT … SELECT … ORDER BY … RETURNING.
+        result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        return [int(i) for i in result.scalars().all()]
+    # SQLite cannot order RETURNING rows, and SQLAlchemy would fall back to one INSERT per row. SQLite has a
+    # single writer: take the ids after the highest. A concurrent writer that got there first makes the
+    # INSERT fail on the primary key (IntegrityError), and the caller retries: never a wrong id.
+    first = int((await session.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()) + 1
+    await session.execute(insert(table), [{**row, "id": first + i} for i, row in enumerate(rows)])
+    return list(range(first, first + len(rows)))
 
 
 async def _write(session: AsyncSession, plan: _Plan, now: datetime) -> None:
