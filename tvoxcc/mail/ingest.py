@@ -153,8 +153,11 @@ class MailboxIngester:
             todo = [(uid, mail) for uid, mail in parsed if uid > state.last_uid]  # the rest: stored by an earlier pass
             if not todo:
                 return
-            results = await ingest_mails(session, self.box, todo, now=self.clock(), templates=self.templates)
+            # Progress first: the UPDATE takes the write lock (SQLite) or the row lock (PostgreSQL) before the
+            # batch's lookups, so a concurrent writer cannot slip in between what it read and what it writes.
             state.last_uid, state.updated_at = todo[-1][0], self.clock()
+            await session.flush()
+            results = await ingest_mails(session, self.box, todo, now=self.clock(), templates=self.templates)
             await session.commit()
         for (uid, _), outcome in zip(todo, results, strict=True):
             self.stats.count(outcome)
