@@ -62,7 +62,9 @@ async def ingest(server: LabDovecot, url: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--db", "--database", dest="database", help="an empty database URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--db", "--database", dest="database", help="an empty database URL (default: a fresh SQLite file)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="tvoxcc-bench-"))
     url = args.database or f"sqlite:///{workdir / 'bench.db'}"
