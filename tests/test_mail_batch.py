@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from tests.servers.dovecot import SUPPORT_ADDRESS, seed_acme
+from tests.servers.dovecot import SUPPORT_ADDRESS, dovecot_or_missing, seed_acme
+from tvoxcc.mail.ingest import MailboxIngester, resolve_mailbox
 from tvoxcc.mail.parse import parse_mail
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.types import utcnow
 from tvoxcc.support.mail_in import ingest_mails
 from tvoxcc.support.tickets import Mailbox
 
@@ -98,3 +101,41 @@ async def test_one_batch_threads_dedups_and_shares_contacts(store: Store) -> Non
     assert sorted(k for k, _ in events) == ["mail-queued"] * 3 + ["offered"] * 6
     assert all(i.ticket_id in by_ticket and i.contact_id for i in inbound)
     assert rejected == ["bounce: sender mailer-daemon"]
+
+
+async def test_two_mailboxes_ingesting_at_once_store_each_mail_once(store: Store) -> None:
+    """Two ingesters write the same tables at once (ids are global across tenants): no mail lost or doubled."""
+    server = dovecot_or_missing({"acme": "pw-a", "beta": "pw-b"})
+    try:
+        acme = await seed_acme(store)
+        async with store.session() as session:
+            tenant = m.Tenant(name="beta")
+            session.add(tenant)
+            await session.flush()
+            session.add(m.Service(tenant_id=tenant.id, name="support", channels=["mail"]))
+            await session.commit()
+            beta = tenant.id
+        per_box = 450  # three batches each, so the two interleave
+        for user in ("acme", "beta"):
+            server.deliver(
+                user, [raw(f"<{user}{i}@c.test>", f"q {i}", sender=f"c{i % 7}@c.test") for i in range(per_box)]
+            )
+        ingesters = []
+        for user in ("acme", "beta"):
+            account = server.account(user, tenant=user, service="support", address=f"support@{user}.test")
+            box = await resolve_mailbox(store, account)
+            ingesters.append(MailboxIngester(store, account, box, MailTemplates(), clock=utcnow))
+        await asyncio.gather(*(i.ingest_once() for i in ingesters))
+    finally:
+        server.stop()
+    assert [(i.stats.new_tickets, i.stats.duplicates) for i in ingesters] == [(per_box, 0), (per_box, 0)]
+    for tenant_id, user in ((acme, "acme"), (beta, "beta")):
+        async with store.tenant(tenant_id) as session:
+            inbound = (
+                await session.execute(select(m.TicketMessage.message_id).where(m.TicketMessage.kind == "inbound"))
+            ).scalars()
+            numbers = (await session.execute(select(m.Ticket.number))).scalars().all()
+            outbox = (await session.execute(select(func.count()).select_from(m.OutboxMail))).scalar_one()
+            contacts = (await session.execute(select(func.count()).select_from(m.Contact))).scalar_one()
+        assert sorted(inbound) == sorted(f"<{user}{i}@c.test>" for i in range(per_box))
+        assert sorted(numbers) == list(range(1001, 1001 + per_box)) and outbox == per_box and contacts == 7
