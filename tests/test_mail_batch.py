@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.servers.dovecot import SUPPORT_ADDRESS, dovecot_or_missing, seed_acme
@@ -13,6 +14,7 @@ from tvoxcc.mail.parse import parse_mail
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.tenancy import TenantViolation
 from tvoxcc.store.types import utcnow
 from tvoxcc.support.mail_in import ingest_mails
 from tvoxcc.support.tickets import Mailbox
@@ -101,6 +103,11 @@ async def test_one_batch_threads_dedups_and_shares_contacts(store: Store) -> Non
     assert sorted(k for k, _ in events) == ["mail-queued"] * 3 + ["offered"] * 6
     assert all(i.ticket_id in by_ticket and i.contact_id for i in inbound)
     assert rejected == ["bounce: sender mailer-daemon"]
+
+    # The lookups rely on the session's tenant filter: an unscoped (admin) session is refused, not trusted.
+    async with store.session() as session:
+        with pytest.raises(TenantViolation, match="needs a session scoped to it"):
+            await ingest_mails(session, box, [(20, parse_mail(mails[0]))], now=NOW, templates=MailTemplates())
 
 
 async def test_two_mailboxes_ingesting_at_once_store_each_mail_once(store: Store) -> None:

@@ -414,8 +414,8 @@ async def ingest_mails(
 ) -> list[IngestOutcome]:
     """Each mail (with its IMAP UID, if any) becomes a ticket message, a duplicate or a stored rejection."""
     scoped = session_tenant(session.sync_session)
-    if scoped is not None and scoped != box.tenant_id:
-        raise TenantViolation(f"mailbox of tenant {box.tenant_id} cannot be written by tenant {scoped}")
+    if scoped != box.tenant_id:  # the bulk lookups rely on the session's tenant filter, the INSERTs name the tenant
+        raise TenantViolation(f"mail for tenant {box.tenant_id} needs a session scoped to it, not to {scoped}")
     batch = _Batch(box, _Plan(box.tenant_id), now, templates, make_id)
     await _load(session, batch, [mail for _, mail in mails])
     outcomes = [batch.add(uid, mail) for uid, mail in mails]
