@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -127,6 +128,7 @@ def main() -> None:
         print(f"ratio ingest/raw-fetch throughput: {(stored / ingest_s) / (fetched / raw_s):.4f}")
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
