@@ -1,6 +1,6 @@
 """Mail in: mails/s from a real Dovecot into tickets, against a raw imapclient FETCH of the same mails.
 
-    .venv/bin/python bench/mail.py [--count 1000] [--database URL]
+    .venv/bin/python bench/mail.py [--count 1000] [--db URL] [--phases]
 
 The baseline is the cheapest possible read of the folder (one UID FETCH of every body); the ratio
 says how much of the ingest time is our parsing, threading and store writes. Last line: the ratio.
@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from tvoxcc.mail.ingest import MailboxIngester, resolve_mailbox
+from tvoxcc.mail.imap import ImapFolder
+from tvoxcc.mail.ingest import FETCH_BATCH, MailboxIngester, resolve_mailbox
 from tvoxcc.mail.lab_dovecot import LabDovecot, start_dovecot
+from tvoxcc.mail.parse import parse_mail
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.migrate import upgrade
 from tvoxcc.store.types import utcnow
+from tvoxcc.support.mail_in import ingest_mails
+from tvoxcc.support.tickets import Mailbox
 
 ADDRESS = "support@bench.test"
 
@@ -59,10 +64,46 @@ async def ingest(server: LabDovecot, url: str) -> int:
         await store.dispose()
 
 
+async def phases(server: LabDovecot, url: str) -> dict[str, float]:
+    """Where the time goes, one phase after the other (no overlap), into a second tenant of the same store."""
+    spent = dict.fromkeys(("IMAP FETCH", "parse", "plan+lookups+INSERTs", "commit"), 0.0)
+    store = Store.from_url(url)
+    try:
+        async with store.session() as session:
+            tenant = m.Tenant(name="phases")
+            session.add(tenant)
+            await session.commit()
+        box = Mailbox(tenant.id, "phases", "phases", "en", None, ADDRESS, "phases")
+        templates = MailTemplates()
+        folder = ImapFolder(server.account("support", tenant="phases", service="support", address=ADDRESS))
+        folder.open()
+        uids = folder.uids_after(0)
+        for start in range(0, len(uids), FETCH_BATCH):
+            t0 = time.perf_counter()
+            raws = folder.fetch(uids[start : start + FETCH_BATCH])
+            t1 = time.perf_counter()
+            parsed = [(uid, parse_mail(raw)) for uid, raw in sorted(raws.items())]
+            t2 = time.perf_counter()
+            async with store.tenant(tenant.id) as session:
+                await ingest_mails(session, box, parsed, now=utcnow(), templates=templates)
+                t3 = time.perf_counter()
+                await session.commit()
+            t4 = time.perf_counter()
+            for name, seconds in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                spent[name] += seconds
+        folder.close()
+    finally:
+        await store.dispose()
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--database", help="an empty database URL (default: a fresh SQLite file)")
+    parser.add_argument("--phases", action="store_true", help="also time fetch, parse, store and commit one by one")
+    parser.add_argument(
+        "--db", "--database", dest="database", help="an empty database URL (default: a fresh SQLite file)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="tvoxcc-bench-"))
     url = args.database or f"sqlite:///{workdir / 'bench.db'}"
@@ -81,9 +122,13 @@ def main() -> None:
         ingest_s = time.perf_counter() - t0
         backend = url.split(":", 1)[0]
         print(f"ingest into tickets ({backend}): {stored} mails in {ingest_s:.3f} s = {stored / ingest_s:,.0f} mails/s")
+        if args.phases:
+            for name, seconds in asyncio.run(phases(server, url)).items():
+                print(f"  phase {name}: {seconds:.3f} s = {seconds / fetched * 1e6:,.0f} us/mail")
         print(f"ratio ingest/raw-fetch throughput: {(stored / ingest_s) / (fetched / raw_s):.4f}")
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

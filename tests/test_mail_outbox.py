@@ -19,7 +19,8 @@ from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.support import desk
-from tvoxcc.support.tickets import Mailbox, ingest_mail
+from tvoxcc.support.mail_in import ingest_mail
+from tvoxcc.support.tickets import Mailbox
 
 TICKETS = 5
 

@@ -77,6 +77,7 @@ class MailAccount(_Section):
     imap_user: str
     imap_password: SecretStr
     imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_cafile: Path | None = None  # PEM CA to verify the IMAP server with (default: the system CAs)
     folder: str = "INBOX"
     address: str
 
@@ -87,6 +88,7 @@ class SmtpSettings(_Section):
     user: str | None = None
     password: SecretStr | None = None
     tls: Literal["ssl", "starttls", "none"] = "starttls"
+    cafile: Path | None = None  # PEM CA to verify the SMTP server with (default: the system CAs)
 
 
 class MailSettings(_Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import ssl
 import threading
 from email import policy
 from email.message import EmailMessage
@@ -38,10 +39,11 @@ class _Collector:
 
 
 class SmtpSink:
-    def __init__(self) -> None:
+    def __init__(self, *, starttls: ssl.SSLContext | None = None) -> None:
         self.port = free_port()  # Controller(port=0) does not work: pick one and keep it across restarts
         self.handler = _Collector()
         self.controller: Controller | None = None
+        self.starttls = starttls  # server context: STARTTLS offered and required before MAIL FROM
 
     @property
     def mails(self) -> list[EmailMessage]:
@@ -49,7 +51,8 @@ class SmtpSink:
             return list(self.handler.mails)
 
     def start(self) -> None:
-        controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        tls: dict[str, Any] = {"tls_context": self.starttls, "require_starttls": True} if self.starttls else {}
+        controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **tls)
         controller.start()
         self.controller = controller
 

@@ -24,6 +24,7 @@ from tvoxcc.cli._common import (
 )
 from tvoxcc.kb import store as kb
 from tvoxcc.mail.service import run_once, run_service, templates_for
+from tvoxcc.mail.tls import MailTlsError
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
@@ -124,7 +125,7 @@ def run_(ctx: click.Context, once: bool, poll: float) -> None:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(sig, stop.set)
                 await run_service(settings, store, stop, poll_interval=poll)
-            except TicketError as exc:
+            except (TicketError, MailTlsError) as exc:  # a TLS refusal names the server and the CA, no secret
                 raise AdminError(str(exc)) from exc
 
     run(go())

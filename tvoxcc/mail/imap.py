@@ -11,6 +11,7 @@ from typing import Any
 from imapclient import IMAPClient
 
 from tvoxcc.config import MailAccount
+from tvoxcc.mail.tls import client_context, refused
 
 
 def mailbox_key(account: MailAccount) -> str:
@@ -31,12 +32,18 @@ class ImapFolder:
     def open(self) -> int:
         """Connect, log in and select the folder read-only (we never change flags); returns UIDVALIDITY."""
         a = self.account
-        client = IMAPClient(
-            a.imap_host, port=a.imap_port, ssl=a.imap_tls == "ssl", ssl_context=self.ssl_context, timeout=self.timeout
-        )
-        self.client = client
-        if a.imap_tls == "starttls":
-            client.starttls(self.ssl_context)
+        context = self.ssl_context
+        if context is None and a.imap_tls != "none":
+            context = client_context(a.imap_cafile)
+        try:
+            client = IMAPClient(
+                a.imap_host, port=a.imap_port, ssl=a.imap_tls == "ssl", ssl_context=context, timeout=self.timeout
+            )
+            self.client = client
+            if a.imap_tls == "starttls":
+                client.starttls(context)
+        except ssl.SSLCertVerificationError as exc:
+            raise refused(f"IMAP {mailbox_key(a)}", exc, a.imap_cafile) from exc
         client.login(a.imap_user, a.imap_password.get_secret_value())
         self.supports_idle = client.has_capability("IDLE")
         selected = client.select_folder(a.folder, readonly=True)

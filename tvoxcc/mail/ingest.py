@@ -24,11 +24,13 @@ from tvoxcc.mail.parse import ParsedMail, parse_mail
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.support.tickets import IngestOutcome, Mailbox, TicketError, ingest_mail
+from tvoxcc.support.mail_in import ingest_mails
+from tvoxcc.support.tickets import IngestOutcome, Mailbox, TicketError
 
 log = logging.getLogger(__name__)
 
-FETCH_BATCH = 50
+# UIDs per FETCH and per store transaction: one round trip and a fixed handful of statements per batch.
+FETCH_BATCH = 200
 
 
 @dataclass
@@ -48,6 +50,12 @@ class IngestStats:
     @property
     def stored(self) -> int:
         return self.new_tickets + self.added + self.rejected
+
+
+def fetch_parsed(folder: ImapFolder, uids: list[int]) -> list[tuple[int, ParsedMail]]:
+    """One FETCH for the UIDs, parsed, in UID order; a UID missing from the answer was expunged meanwhile."""
+    raws = folder.fetch(uids)
+    return [(uid, parse_mail(raws[uid])) for uid in uids if uid in raws]
 
 
 async def resolve_mailbox(store: Store, account: MailAccount) -> Mailbox:
@@ -119,13 +127,12 @@ class MailboxIngester:
             await session.commit()
             return last_uid
 
-    async def _store(self, uidvalidity: int, batch: list[tuple[int, bytes]]) -> None:
+    async def _store(self, uidvalidity: int, parsed: list[tuple[int, ParsedMail]]) -> None:
         """Store a batch of mails and advance ``last_uid`` past them in one transaction (one fsync per batch).
 
         If any mail of the batch collides with a concurrent writer (ticket number, Message-ID), the batch
         is rolled back and stored again one mail per transaction, where a retry sees the other write.
         """
-        parsed = [(uid, parse_mail(raw)) for uid, raw in batch]
         try:
             await self._store_parsed(uidvalidity, parsed)
         except IntegrityError:
@@ -139,24 +146,20 @@ class MailboxIngester:
                             raise
 
     async def _store_parsed(self, uidvalidity: int, parsed: list[tuple[int, ParsedMail]]) -> None:
-        outcomes: list[tuple[int, IngestOutcome]] = []
         async with self.store.tenant(self.box.tenant_id) as session:
             state = await self._state(session)
             if state.uidvalidity != uidvalidity:
                 return  # renumbered meanwhile: the next pass starts over
-            last_uid = state.last_uid
-            for uid, mail in parsed:
-                if uid <= last_uid:
-                    continue  # stored by an earlier pass
-                outcome = await ingest_mail(
-                    session, self.box, mail, uid=uid, now=self.clock(), templates=self.templates
-                )
-                outcomes.append((uid, outcome))
-            if outcomes:
-                # Set once, at the end: a dirty state row would be re-flushed by every autoflush of the batch.
-                state.last_uid, state.updated_at = outcomes[-1][0], self.clock()
+            todo = [(uid, mail) for uid, mail in parsed if uid > state.last_uid]  # the rest: stored by an earlier pass
+            if not todo:
+                return
+            # Progress first: the UPDATE takes the write lock (SQLite) or the row lock (PostgreSQL) before the
+            # batch's lookups, so a concurrent writer cannot slip in between what it read and what it writes.
+            state.last_uid, state.updated_at = todo[-1][0], self.clock()
+            await session.flush()
+            results = await ingest_mails(session, self.box, todo, now=self.clock(), templates=self.templates)
             await session.commit()
-        for uid, outcome in outcomes:
+        for (uid, _), outcome in zip(todo, results, strict=True):
             self.stats.count(outcome)
             if outcome.action == "rejected":
                 log.info("%s uid %d: no ticket: %s", self.box.key, uid, outcome.reason)
@@ -165,11 +168,21 @@ class MailboxIngester:
         """Store every mail after the last stored UID; returns how many UIDs were handled."""
         last_uid = await self._sync_uidvalidity(uidvalidity)
         uids = await asyncio.to_thread(folder.uids_after, last_uid)
-        for start in range(0, len(uids), FETCH_BATCH):
-            chunk = uids[start : start + FETCH_BATCH]
-            raws = await asyncio.to_thread(folder.fetch, chunk)
-            # A UID missing from the answer was expunged between SEARCH and FETCH: nothing to store.
-            await self._store(uidvalidity, [(uid, raws[uid]) for uid in chunk if uid in raws])
+        chunks = [uids[start : start + FETCH_BATCH] for start in range(0, len(uids), FETCH_BATCH)]
+        # The next batch is fetched and parsed in the worker thread while this one is stored.
+        fetching: asyncio.Future[list[tuple[int, ParsedMail]]] | None = None
+        try:
+            for index, chunk in enumerate(chunks):
+                parsed = await (fetching or asyncio.ensure_future(asyncio.to_thread(fetch_parsed, folder, chunk)))
+                fetching = None
+                if index + 1 < len(chunks):
+                    fetching = asyncio.ensure_future(asyncio.to_thread(fetch_parsed, folder, chunks[index + 1]))
+                await self._store(uidvalidity, parsed)
+        finally:
+            if fetching is not None:  # the caller closes the folder next: never under a running FETCH
+                await asyncio.wait([fetching])
+                if not fetching.cancelled():
+                    fetching.exception()  # retrieved: the failure that matters is the one already raised
         return len(uids)
 
     async def ingest_once(self) -> int:

@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from imapclient import IMAPClient
 from pydantic import SecretStr
@@ -45,7 +46,7 @@ log_path = {base}/dovecot.log
 info_log_path = {base}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_username_format = %Ln
@@ -66,7 +67,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 """
@@ -77,6 +79,7 @@ class LabDovecot:
     base: Path
     port: int
     users: dict[str, str]
+    imaps_port: int = 0  # IMAP over TLS, when started with a certificate (the plain port then offers STARTTLS)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     host = "127.0.0.1"
@@ -86,16 +89,27 @@ class LabDovecot:
         client.login(user, self.users[user])
         return client
 
-    def account(self, user: str, *, tenant: str, service: str, address: str, folder: str = "INBOX") -> MailAccount:
-        """The [[mail.accounts]] entry that ingests this user's folder (plain IMAP on loopback)."""
+    def account(
+        self,
+        user: str,
+        *,
+        tenant: str,
+        service: str,
+        address: str,
+        folder: str = "INBOX",
+        tls: Literal["ssl", "starttls", "none"] = "none",
+        cafile: Path | None = None,
+    ) -> MailAccount:
+        """The [[mail.accounts]] entry that ingests this user's folder (plain IMAP on loopback unless ``tls``)."""
         return MailAccount(
             tenant=tenant,
             service=service,
             imap_host=self.host,
-            imap_port=self.port,
+            imap_port=self.imaps_port if tls == "ssl" else self.port,
             imap_user=user,
             imap_password=SecretStr(self.users[user]),
-            imap_tls="none",
+            imap_tls=tls,
+            imap_cafile=cafile,
             folder=folder,
             address=address,
         )
@@ -168,8 +182,13 @@ class LabDovecot:
             shutil.rmtree(self.base, ignore_errors=True)
 
 
-def start_dovecot(users: dict[str, str], *, base: Path | None = None, port: int | None = None) -> LabDovecot:
-    """A running private Dovecot with these users (name -> password) and empty INBOXes."""
+def start_dovecot(
+    users: dict[str, str], *, base: Path | None = None, port: int | None = None, tls: tuple[Path, Path] | None = None
+) -> LabDovecot:
+    """A running private Dovecot with these users (name -> password) and empty INBOXes.
+
+    ``tls`` (certificate PEM, key PEM) adds IMAPS on ``imaps_port`` and STARTTLS on the plain port.
+    """
     base = base or Path(tempfile.mkdtemp(prefix="tvd-"))  # short: unix socket paths are limited
     base.mkdir(parents=True, exist_ok=True)
     base.chmod(0o755)  # Dovecot drops privileges: every directory on the path must be traversable
@@ -180,7 +199,14 @@ def start_dovecot(users: dict[str, str], *, base: Path | None = None, port: int 
         os.chown(base / "mail", MAIL_UID, MAIL_UID)
     port = port or free_port()
     (base / "users").write_text("".join(f"{name}:{{PLAIN}}{password}\n" for name, password in users.items()))
-    (base / "dovecot.conf").write_text(CONFIG.format(base=base, port=port, uid=MAIL_UID))
-    server = LabDovecot(base, port, dict(users))
+    ssl, imaps_port = "ssl = no", 0
+    if tls is not None:
+        shutil.copy(tls[0], base / "cert.pem")
+        shutil.copy(tls[1], base / "key.pem")
+        os.chmod(base / "key.pem", 0o600)
+        ssl, imaps_port = f"ssl = yes\nssl_cert = <{base}/cert.pem\nssl_key = <{base}/key.pem", free_port()
+    config = CONFIG.format(base=base, port=port, uid=MAIL_UID, ssl=ssl, imaps_port=imaps_port)
+    (base / "dovecot.conf").write_text(config)
+    server = LabDovecot(base, port, dict(users), imaps_port)
     server.start()
     return server

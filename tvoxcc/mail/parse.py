@@ -50,6 +50,8 @@ def decode_words(value: object) -> str:
     if value is None:
         return ""
     raw = str(value)
+    if "=?" not in raw:
+        return raw  # no encoded word: what decode_header/make_header would give back, without their cost
     try:
         return str(make_header(decode_header(raw)))
     except Exception:

@@ -6,9 +6,10 @@ import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from aiosmtplib import send
+from aiosmtplib import SMTPException, send
 
 from tvoxcc.config import SmtpSettings
+from tvoxcc.mail.tls import client_context, refused
 from tvoxcc.store.models import OutboxMail
 
 
@@ -40,17 +41,29 @@ class SmtpSender:
 
     async def send(self, msg: EmailMessage) -> None:
         s = self.settings
-        await send(
-            msg,
-            hostname=s.host,
-            port=s.port,
-            username=s.user,
-            password=s.password.get_secret_value() if s.password else None,
-            use_tls=s.tls == "ssl",
-            start_tls=s.tls == "starttls",
-            tls_context=self.tls_context,
-            timeout=self.timeout,
-        )
+        context = self.tls_context
+        if context is None and s.tls != "none":
+            context = client_context(s.cafile)
+        try:
+            await send(
+                msg,
+                hostname=s.host,
+                port=s.port,
+                username=s.user,
+                password=s.password.get_secret_value() if s.password else None,
+                use_tls=s.tls == "ssl",
+                start_tls=s.tls == "starttls",
+                tls_context=context,
+                timeout=self.timeout,
+            )
+        except ssl.SSLCertVerificationError as exc:
+            raise refused(f"SMTP {s.host}:{s.port}", exc, s.cafile) from exc
+        except SMTPException as exc:
+            # aiosmtplib wraps a failed handshake; the certificate error underneath is the one to tell.
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ssl.SSLCertVerificationError):
+                raise refused(f"SMTP {s.host}:{s.port}", cause, s.cafile) from exc
+            raise
 
 
 class MemorySender:

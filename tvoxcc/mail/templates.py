@@ -27,10 +27,18 @@ class MailTemplates:
             keep_trailing_newline=True,
         )
 
-    def render(self, template: str, tenant: str, language: str | None, **context: Any) -> str:
+    def choose(self, template: str, tenant: str, language: str | None) -> jinja2.Template:
+        """The template that applies (found on disk now); callers rendering many mails may keep it a while."""
         names = []
         for owner in (tenant, "default"):
             if language:
                 names.append(f"{owner}/{language}/{template}.txt.j2")
             names.append(f"{owner}/{template}.txt.j2")
-        return self.env.select_template(names).render(**context).strip() + "\n"
+        return self.env.select_template(names)
+
+    def render(self, template: str, tenant: str, language: str | None, **context: Any) -> str:
+        return render_chosen(self.choose(template, tenant, language), **context)
+
+
+def render_chosen(chosen: jinja2.Template, **context: Any) -> str:
+    return chosen.render(**context).strip() + "\n"
