@@ -27,7 +27,9 @@ from tvoxcc.store.models.support import (
     Attachment,
     KbArticle,
     KbArticleVersion,
+    SupportAgentState,
     Ticket,
+    TicketEvent,
     TicketMessage,
 )
 
@@ -65,9 +67,11 @@ __all__ = [
     "QueueSkill",
     "Service",
     "Skill",
+    "SupportAgentState",
     "Tenant",
     "TenantScoped",
     "Ticket",
+    "TicketEvent",
     "TicketMessage",
     "User",
 ]
