@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.support.ids import new_message_id
+from tvoxcc.support.sla_store import change_status, refresh_sla
 from tvoxcc.support.threading import STATUSES, after_agent_reply, check_status_change, ticket_tag, with_tag
 from tvoxcc.support.tickets import MakeId, TicketError, queue_outbound
 
@@ -166,9 +167,11 @@ async def reply(
         now=now,
         make_id=make_id,
     )
-    ticket.status = after_agent_reply(ticket.status)
-    ticket.first_responded_at = ticket.first_responded_at or now
-    ticket.updated_at = now
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+        session.add(m.TicketEvent(ticket_id=ticket.id, at=now, kind="first-response", data={"author": agent}))
+    change_status(session, ticket, after_agent_reply(ticket.status), now)
+    await refresh_sla(session, [ticket], now)
     return outbox
 
 
@@ -206,22 +209,29 @@ async def set_status(session: AsyncSession, number: int, status: str, *, now: da
     problem = check_status_change(ticket.status, status)
     if problem:
         raise TicketError(f"T-{number}: {problem}")
-    previous, ticket.status, ticket.updated_at = ticket.status, status, now
+    previous = change_status(session, ticket, status, now)
     if status == "solved":
         ticket.solved_at = now
     if status == "closed":
         ticket.closed_at = now
+    await refresh_sla(session, [ticket], now)
     return previous
 
 
 async def assign(session: AsyncSession, number: int, agent_name: str | None, *, now: datetime) -> None:
-    """Hand a ticket to an agent by hand (None: unassign). Routing through the ACD comes later."""
+    """Hand a ticket to an agent by hand (None: unassign), over the ACD and the agent's capacity."""
     ticket = await ticket_by_number(session, number)
     agent_id = None
     if agent_name is not None:
         agent_id = (await session.execute(select(m.Agent.id).where(m.Agent.name == agent_name))).scalar_one_or_none()
         if agent_id is None:
             raise TicketError(f"unknown agent {agent_name!r}")
+    take(session, ticket, agent_id, now, by="manual")
+
+
+def take(session: AsyncSession, ticket: m.Ticket, agent_id: int | None, now: datetime, *, by: str) -> None:
+    """Assign (or unassign) and record who decided: manual, next (the agent asked the ACD) or acd."""
     ticket.assignee_agent_id, ticket.updated_at = agent_id, now
+    session.add(m.TicketEvent(ticket_id=ticket.id, at=now, kind="assigned", agent_id=agent_id, data={"by": by}))
     if agent_id is not None and ticket.status == "new":
-        ticket.status = "open"  # someone is on it
+        change_status(session, ticket, "open", now, agent_id=agent_id)  # someone is on it

@@ -14,9 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.mail.parse import ParsedMail, clean
+from tvoxcc.mail.ratelimit import SenderLimit, rate_limit_reason
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.support.ids import new_message_id
+from tvoxcc.support.sla_store import change_status, status_event
 from tvoxcc.support.threading import after_customer_message, choose_thread, tagged_number, with_tag
 
 MakeId = Callable[[str], str]
@@ -37,6 +39,7 @@ class Mailbox:
     service_id: int | None
     address: str
     key: str  # user@host:port/folder, the MailboxState key
+    sender_limit: SenderLimit | None = None  # None: no per-sender rate limit
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ async def ingest_mail(
     if seen is not None:
         return IngestOutcome("duplicate", reason="message-id already stored")
     reason = mail.rejection or ("sent by this mailbox (loop)" if mail.sender == box.address.casefold() else None)
+    if reason is None and box.sender_limit is not None:
+        reason = await rate_limit_reason(session, box.sender_limit, mail.sender, now)
     if reason:
         session.add(
             m.MailRejection(
@@ -139,9 +144,9 @@ async def ingest_mail(
         )
         session.add(ticket)
         await session.flush()
+        session.add(status_event(ticket, "new", now))  # the SLA clocks start here
     else:
-        ticket.status = after_customer_message(ticket.status)
-        ticket.updated_at = now
+        change_status(session, ticket, after_customer_message(ticket.status), now)
     interaction = m.Interaction(
         channel="mail",
         direction="inbound",
