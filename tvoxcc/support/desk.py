@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
+from tvoxcc.store.types import utcnow
 from tvoxcc.support.ids import new_message_id
-from tvoxcc.support.sla_store import change_status, refresh_sla
+from tvoxcc.support.sla import Sla, describe, urgency_key
+from tvoxcc.support.sla_store import change_status, refresh_sla, sla_by_ticket
 from tvoxcc.support.threading import STATUSES, after_agent_reply, check_status_change, ticket_tag, with_tag
 from tvoxcc.support.tickets import MakeId, TicketError, queue_outbound
 
@@ -26,7 +28,30 @@ async def ticket_by_number(session: AsyncSession, number: int) -> m.Ticket:
     return ticket
 
 
-async def queue_rows(session: AsyncSession, *, include_all: bool = False) -> list[dict[str, Any]]:
+def _sla_fields(sla: Sla) -> dict[str, Any]:
+    clocks = {"first_response": sla.first_response, "resolution": sla.resolution}
+    urgent = sla.most_urgent()
+    return {
+        "sla": describe(urgent),
+        "sla_due": urgent.due.isoformat(timespec="seconds") if urgent is not None and urgent.due else None,
+        "breached": [name for name, c in clocks.items() if c is not None and c.breached],
+        "sla_clocks": {
+            name: {
+                "state": c.state,
+                "due": c.due.isoformat(timespec="seconds") if c.due else None,
+                "remaining_s": round(c.remaining_s),
+            }
+            for name, c in clocks.items()
+            if c is not None
+        },
+    }
+
+
+async def queue_rows(
+    session: AsyncSession, *, include_all: bool = False, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The mail queue, most urgent first: SLA breached, then least SLA time left, then priority, then age."""
+    now = now or utcnow()
     query = (
         select(m.Ticket, m.ContactEmail.email, m.Agent.name)
         .outerjoin(m.ContactEmail, m.ContactEmail.contact_id == m.Ticket.contact_id)
@@ -35,24 +60,30 @@ async def queue_rows(session: AsyncSession, *, include_all: bool = False) -> lis
     if not include_all:
         query = query.where(m.Ticket.status.in_(WORKING_STATUSES))
     rows = (await session.execute(query.order_by(m.Ticket.number))).all()
-    seen: dict[int, dict[str, Any]] = {}
+    seen: dict[int, tuple[m.Ticket, str, str]] = {}
     for ticket, email, agent in rows:
-        seen.setdefault(
-            ticket.number,
-            {
-                "number": f"T-{ticket.number}",
-                "status": ticket.status,
-                "customer": email or "",
-                "agent": agent or "",
-                "subject": ticket.subject,
-                "updated": ticket.updated_at.isoformat(timespec="seconds"),
-            },
-        )
-    return list(seen.values())
+        seen.setdefault(ticket.number, (ticket, email or "", agent or ""))
+    slas = await sla_by_ticket(session, [t for t, _, _ in seen.values()], now)
+    ordered = sorted(seen.values(), key=lambda r: urgency_key(slas[r[0].id], r[0].priority, r[0].created_at))
+    return [
+        {
+            "number": f"T-{ticket.number}",
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "customer": email,
+            "agent": agent,
+            "subject": ticket.subject,
+            "updated": ticket.updated_at.isoformat(timespec="seconds"),
+            **_sla_fields(slas[ticket.id]),
+        }
+        for ticket, email, agent in ordered
+    ]
 
 
-async def thread_of(session: AsyncSession, number: int) -> dict[str, Any]:
+async def thread_of(session: AsyncSession, number: int, *, now: datetime | None = None) -> dict[str, Any]:
     ticket = await ticket_by_number(session, number)
+    sla = (await sla_by_ticket(session, [ticket], now or utcnow()))[ticket.id]
+    agent = (await session.get(m.Agent, ticket.assignee_agent_id)) if ticket.assignee_agent_id else None
     messages = (
         (
             await session.execute(
@@ -76,6 +107,9 @@ async def thread_of(session: AsyncSession, number: int) -> dict[str, Any]:
         "number": f"T-{ticket.number}",
         "status": ticket.status,
         "subject": ticket.subject,
+        "priority": ticket.priority,
+        "agent": agent.name if agent is not None else "",
+        **_sla_fields(sla),
         "messages": [
             {
                 "kind": msg.kind,
