@@ -92,9 +92,7 @@ async def _staff(session: AsyncSession) -> tuple[list[StaffMember], dict[str, in
                 .where(m.Ticket.assignee_agent_id.is_not(None), m.Ticket.status.in_(HOLDING_STATUSES))
                 .group_by(m.Ticket.assignee_agent_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     last = dict(
         (
@@ -103,13 +101,9 @@ async def _staff(session: AsyncSession) -> tuple[list[StaffMember], dict[str, in
                 .where(m.TicketEvent.kind == "assigned", m.TicketEvent.agent_id.is_not(None))
                 .group_by(m.TicketEvent.agent_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
-    presence = dict(
-        (await session.execute(select(m.SupportAgentState.agent_id, m.SupportAgentState.state))).tuples().all()
-    )
+    presence = dict((await session.execute(select(m.SupportAgentState.agent_id, m.SupportAgentState.state))).all())
     staff = [
         StaffMember(
             name=a.name,
@@ -214,7 +208,7 @@ async def tick_tenant(session: AsyncSession, now: datetime, rng: random.Random) 
 async def tick(store: Store, now: datetime, rng: random.Random) -> list[Assignment]:
     """One tick over every tenant, each in its own transaction."""
     async with store.session() as session:
-        tenants = (await session.execute(select(m.Tenant.id, m.Tenant.name))).tuples().all()
+        tenants = (await session.execute(select(m.Tenant.id, m.Tenant.name))).all()
     assigned: list[Assignment] = []
     for tenant_id, name in tenants:
         async with store.tenant(tenant_id) as session:
