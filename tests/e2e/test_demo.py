@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,8 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert [line.split("digit=")[1] for line in out.splitlines() if "node=code, digit=" in line] == ["1", "2", "3"]
     assert "Outcome: answered; answered by Mario Rossi" in out
     assert "|acme/sales-it|acme-mario|CONNECT|" in out
-    assert "Ticket T-1001 (new): Order 4711 has not arrived" in out
+    assert "Ticket T-1001 (open): Order 4711 has not arrived" in out
+    assert re.search(r"ACD: T-1001 assigned to (anna|mario); first response due 20\d\d-", out), out[-2000:]
     assert "Acknowledgement sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived" in out
     assert "Asterisk stopped" in out
     summary = next(line for line in out.splitlines() if line.startswith("sales-it") or line.startswith("all "))
