@@ -71,6 +71,9 @@ def test_acd_routing_sla_and_sender_limit(desk: Tvox, dovecot: LabDovecot, smtp:
     assert all(t["sla"].startswith("due ") and t["breached"] == [] for t in queue)
     waiting = next(t["number"] for t in queue if not t["agent"])
     holder = queue[0]["agent"]
+    mine = json.loads(desk.ok("support", "queue", "-t", "acme", "--agent", holder, "--json"))
+    assert [t["number"] for t in mine] == sorted([queue[0]["number"], waiting])  # theirs + the unassigned one
+    assert "unknown agent 'ghost'" in desk.fails("support", "queue", "-t", "acme", "--agent", "ghost")
     table = desk.ok("support", "queue", "-t", "acme")
     assert "sla" in table.splitlines()[0].lower() and "due " in table
 

@@ -142,11 +142,12 @@ def run_(ctx: click.Context, once: bool, poll: float, dispatch_every: float) -> 
 @support.command("queue")
 @tenant_option
 @click.option("--all", "include_all", is_flag=True, help="Solved and closed tickets too.")
+@click.option("--agent", help="Only what waits for AGENT: their tickets and the unassigned ones of their queues.")
 @json_option
 @click.pass_context
-def queue(ctx: click.Context, tenant: str, include_all: bool, as_json: bool) -> None:
+def queue(ctx: click.Context, tenant: str, include_all: bool, agent: str | None, as_json: bool) -> None:
     """Tickets waiting for work (new, open, pending-customer), most urgent first (SLA, then priority, then age)."""
-    rows = _on_desk(ctx, tenant, lambda s, _t: desk.queue_rows(s, include_all=include_all, now=utcnow()))
+    rows = _on_desk(ctx, tenant, lambda s, _t: desk.queue_rows(s, include_all=include_all, now=utcnow(), agent=agent))
     if as_json:
         emit_json(rows)
         return

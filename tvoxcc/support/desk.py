@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -47,11 +48,36 @@ def _sla_fields(sla: Sla) -> dict[str, Any]:
     }
 
 
+async def _for_agent(session: AsyncSession, name: str) -> Callable[[m.Ticket], bool]:
+    """Which tickets concern agent ``name``: theirs, and the unassigned ones of their queues."""
+    agent_id = (await session.execute(select(m.Agent.id).where(m.Agent.name == name))).scalar_one_or_none()
+    if agent_id is None:
+        raise TicketError(f"unknown agent {name!r}")
+    mine = set(
+        (await session.execute(select(m.QueueMember.queue_id).where(m.QueueMember.agent_id == agent_id))).scalars()
+    )
+    first_queue: dict[int, int] = {}
+    for queue_id, service_id in (
+        await session.execute(select(m.Queue.id, m.Queue.service_id).order_by(m.Queue.name))
+    ).all():
+        first_queue.setdefault(service_id, queue_id)
+
+    def concerns(t: m.Ticket) -> bool:
+        if t.assignee_agent_id is not None:
+            return t.assignee_agent_id == agent_id
+        queue_id = t.queue_id if t.queue_id is not None else first_queue.get(t.service_id or 0)
+        return queue_id in mine
+
+    return concerns
+
+
 async def queue_rows(
-    session: AsyncSession, *, include_all: bool = False, now: datetime | None = None
+    session: AsyncSession, *, include_all: bool = False, now: datetime | None = None, agent: str | None = None
 ) -> list[dict[str, Any]]:
-    """The mail queue, most urgent first: SLA breached, then least SLA time left, then priority, then age."""
+    """The mail queue, most urgent first: SLA breached, then least SLA time left, then priority, then age.
+    ``agent``: only what waits for that agent (their tickets and the unassigned ones of their queues)."""
     now = now or utcnow()
+    concerns = await _for_agent(session, agent) if agent is not None else None
     query = (
         select(m.Ticket, m.ContactEmail.email, m.Agent.name)
         .outerjoin(m.ContactEmail, m.ContactEmail.contact_id == m.Ticket.contact_id)
@@ -61,8 +87,9 @@ async def queue_rows(
         query = query.where(m.Ticket.status.in_(WORKING_STATUSES))
     rows = (await session.execute(query.order_by(m.Ticket.number))).all()
     seen: dict[int, tuple[m.Ticket, str, str]] = {}
-    for ticket, email, agent in rows:
-        seen.setdefault(ticket.number, (ticket, email or "", agent or ""))
+    for ticket, email, agent_name in rows:
+        if concerns is None or concerns(ticket):
+            seen.setdefault(ticket.number, (ticket, email or "", agent_name or ""))
     slas = await sla_by_ticket(session, [t for t, _, _ in seen.values()], now)
     ordered = sorted(seen.values(), key=lambda r: urgency_key(slas[r[0].id], r[0].priority, r[0].created_at))
     return [
