@@ -92,3 +92,10 @@ def test_describe() -> None:
     clock = sla_of(history(), TARGETS, first_response_at=None, now=at(30)).first_response
     assert describe(clock) == "due 2026-03-02 11:00"
     assert describe(None) == ""
+
+
+def test_due_is_the_same_at_every_tick_to_the_microsecond() -> None:
+    odd = timedelta(microseconds=333_333)
+    h = [StatusChange(T0 + odd, "new"), StatusChange(at(7) + odd * 2, "pending-customer"), StatusChange(at(9), "open")]
+    dues = {sla_of(h, TARGETS, first_response_at=None, now=at(9) + odd * k).resolution.due for k in range(1, 50)}  # type: ignore[union-attr]
+    assert dues == {at(240) + odd + (at(9) - at(7) - odd * 2)}

@@ -61,36 +61,39 @@ class Sla:
         return min(live, key=lambda c: (c.state == "paused", c.remaining_s), default=None)
 
 
-def _elapsed(history: Sequence[StatusChange], until: datetime) -> tuple[float, bool, datetime | None]:
-    """Running seconds up to ``until``, whether the clock runs at ``until``, and since when it runs."""
-    total = 0.0
+def _elapsed(history: Sequence[StatusChange], until: datetime) -> tuple[timedelta, datetime | None]:
+    """Running time before the current run, and since when the clock runs at ``until`` (None: stopped).
+
+    Kept in timedeltas (exact microseconds), so the due time of a running clock is the same on every tick.
+    """
+    total = timedelta(0)
     running_since: datetime | None = None
     for change in history:
         if change.at > until:
             break
         if running_since is not None and change.status not in RUNNING_STATUSES:
-            total += (change.at - running_since).total_seconds()
+            total += change.at - running_since
             running_since = None
         elif running_since is None and change.status in RUNNING_STATUSES:
             running_since = change.at
-    if running_since is not None:
-        total += (until - running_since).total_seconds()
-        return total, True, running_since
-    return total, False, None
+    return total, running_since
 
 
 def _clock(target_minutes: int, history: Sequence[StatusChange], stop_at: datetime | None, now: datetime) -> Clock:
-    target_s = target_minutes * 60
+    target = timedelta(minutes=target_minutes)
     until = min(stop_at, now) if stop_at is not None else now
-    elapsed, running, _ = _elapsed(history, until)
-    if elapsed > target_s:
-        due = until - timedelta(seconds=elapsed - target_s) if running else None
-        return Clock(target_s, elapsed, "breached", due)
-    if stop_at is not None and stop_at <= now:
-        return Clock(target_s, elapsed, "met", None)
-    if running:
-        return Clock(target_s, elapsed, "running", now + timedelta(seconds=target_s - elapsed))
-    return Clock(target_s, elapsed, "paused", None)
+    before, running_since = _elapsed(history, until)
+    elapsed = before + (until - running_since if running_since is not None else timedelta(0))
+    done = stop_at is not None and stop_at <= now
+    if elapsed > target:
+        state = "breached"
+    elif done:
+        state = "met"
+    else:
+        state = "running" if running_since is not None else "paused"
+    # The due moment, while the clock runs (past it when breached); a stopped clock has none.
+    due = running_since + (target - before) if running_since is not None and not done else None
+    return Clock(target_minutes * 60, elapsed.total_seconds(), state, due)
 
 
 def sla_of(
