@@ -6,6 +6,11 @@ Also the per-sender rate limit end to end: a flood from one address makes no tic
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -100,3 +105,27 @@ def test_acd_routing_sla_and_sender_limit(desk: Tvox, dovecot: LabDovecot, smtp:
     assert "resolution_minutes" in desk.fails("service", "set", "-t", "acme", "support", "--resolution-minutes", "0")
     service = json.loads(desk.ok("service", "show", "-t", "acme", "support", "--json"))
     assert (service["first_response_minutes"], service["resolution_minutes"]) == (60, 480)
+
+
+def test_running_service_routes_new_tickets(desk: Tvox, dovecot: LabDovecot, smtp: SmtpSink) -> None:
+    env = {**os.environ, "TVOXCC_CONFIG": str(desk.config)}
+    service = subprocess.Popen(
+        [sys.executable, "-m", "tvoxcc", "support", "run", "--dispatch-every", "0.2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        dovecot.deliver("support", mail(1, "eve@example.com"))
+        deadline = time.monotonic() + 20
+        agent = ""
+        while not agent and time.monotonic() < deadline:
+            time.sleep(0.2)
+            queue = json.loads(desk.ok("support", "queue", "-t", "acme", "--json"))
+            agent = queue[0]["agent"] if queue else ""
+        assert agent in ("ann", "bob")
+    finally:
+        service.send_signal(signal.SIGTERM)
+        _, err = service.communicate(timeout=10)
+    assert service.returncode == 0, err
+    assert "T-1001 assigned to" in err and "by the ACD" in err
