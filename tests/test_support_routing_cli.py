@@ -98,6 +98,9 @@ def test_acd_routing_sla_and_sender_limit(desk: Tvox, dovecot: LabDovecot, smtp:
     thread = json.loads(desk.ok("support", "show", "-t", "acme", "T-1001", "--json"))
     assert thread["sla_clocks"]["first_response"]["state"] == "met"
 
+    assert "priority 0 -> 7" in desk.ok("support", "priority", "-t", "acme", "T-1002", "7")
+    assert "out of range" in desk.fails("support", "priority", "-t", "acme", "T-1002", "101")
+    assert json.loads(desk.ok("support", "show", "-t", "acme", "T-1002", "--json"))["priority"] == 7
     assert "paused for tickets" in desk.ok("support", "pause", "-t", "acme", "--agent", "ann")
     assert "available for tickets" in desk.ok("support", "login", "-t", "acme", "--agent", "ann")
     assert "unknown agent 'ghost'" in desk.fails("support", "next", "-t", "acme", "--agent", "ghost")

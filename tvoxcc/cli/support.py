@@ -228,6 +228,17 @@ def status(ctx: click.Context, tenant: str, number: str, status: str) -> None:
     click.echo(f"T-{_number(number)}: {previous} -> {status}")
 
 
+@support.command("priority")
+@tenant_option
+@number_argument
+@click.argument("priority", type=int)
+@click.pass_context
+def priority(ctx: click.Context, tenant: str, number: str, priority: int) -> None:
+    """Set a ticket's priority (0 to 100, higher is served first)."""
+    previous = _on_desk(ctx, tenant, lambda s, _t: desk.set_priority(s, _number(number), priority, now=utcnow()))
+    click.echo(f"T-{_number(number)}: priority {previous} -> {priority}")
+
+
 @support.command("close")
 @tenant_option
 @number_argument

@@ -279,6 +279,16 @@ async def set_status(session: AsyncSession, number: int, status: str, *, now: da
     return previous
 
 
+async def set_priority(session: AsyncSession, number: int, priority: int, *, now: datetime) -> int:
+    """Change a ticket's priority (higher first for the ACD and, after the SLA, in the queue); returns the old one."""
+    if not 0 <= priority <= 100:
+        raise TicketError(f"priority {priority} out of range: use 0 to 100")
+    ticket = await ticket_by_number(session, number)
+    previous, ticket.priority, ticket.updated_at = ticket.priority, priority, now
+    session.add(m.TicketEvent(ticket_id=ticket.id, at=now, kind="priority", data={"from": previous, "to": priority}))
+    return previous
+
+
 async def assign(session: AsyncSession, number: int, agent_name: str | None, *, now: datetime) -> None:
     """Hand a ticket to an agent by hand (None: unassign), over the ACD and the agent's capacity."""
     ticket = await ticket_by_number(session, number)
