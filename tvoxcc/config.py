@@ -94,6 +94,10 @@ class SmtpSettings(_Section):
 class MailSettings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     accounts: tuple[MailAccount, ...] = ()
+    # Per-sender rate limit: more than sender_limit mails within sender_window_minutes are rejected
+    # as "rate-limited" (no ticket, no acknowledgement). 0 turns it off.
+    sender_limit: int = Field(20, ge=0, le=100_000)
+    sender_window_minutes: int = Field(10, ge=1, le=10_080)
 
 
 class LoggingSettings(_Section):

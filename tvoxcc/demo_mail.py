@@ -1,13 +1,15 @@
 """The demo's Support-host part: a customer mail, through a real Dovecot, becomes a ticket with an answer.
 
 A private Dovecot (tvoxcc.mail.lab_dovecot) receives the customer's mail; one ingest pass turns it into
-ticket T-1001 with its acknowledgement queued in the outbox; one outbox pass "sends" it (kept in memory:
-the demo has no mail relay to reach) so the demo can print what the customer would receive.
+ticket T-1001 with its acknowledgement queued in the outbox; one ACD pass gives it to a support agent and
+starts its SLA clocks; one outbox pass "sends" the acknowledgement (kept in memory: the demo has no mail
+relay to reach) so the demo can print what the customer would receive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -20,6 +22,7 @@ from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
 from tvoxcc.support import desk
+from tvoxcc.support.dispatch_store import tick
 
 SUPPORT_ADDRESS = "sales@acme.test"
 
@@ -42,6 +45,7 @@ async def mail_becomes_ticket(store: Store, say: Callable[[str], None]) -> None:
         account = server.account("sales", tenant="acme", service="sales", address=SUPPORT_ADDRESS)
         box = await resolve_mailbox(store, account)
         await MailboxIngester(store, account, box, MailTemplates(), clock=utcnow).ingest_once()
+        await tick(store, utcnow(), random.Random())  # what `tvoxcc support run` does every few seconds
         sender = MemorySender()
         await drain_outbox(store, sender, now=utcnow)
         async with store.tenant(box.tenant_id) as session:
@@ -53,5 +57,7 @@ async def mail_becomes_ticket(store: Store, say: Callable[[str], None]) -> None:
     say(f"Ticket {thread['number']} ({thread['status']}): {thread['subject']}")
     for message in thread["messages"]:
         say(f"  {message['kind']:<8} {message['author']}: {message['subject']}")
+    first = thread["sla_clocks"].get("first_response", {})
+    say(f"ACD: {thread['number']} assigned to {thread['agent'] or 'nobody'}; first response due {first.get('due')}")
     for sent in sender.sent:
         say(f"Acknowledgement sent to {sent['To']}: {sent['Subject']}")

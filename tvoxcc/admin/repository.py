@@ -107,6 +107,8 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
                 sl_threshold_seconds=s.sl_threshold_s,
                 language=s.language,
                 dids=sorted(d.number for d in s.dids),
+                first_response_minutes=s.sla_first_response_min,
+                resolution_minutes=s.sla_resolution_min,
             )
             for s in services
         ],
@@ -262,6 +264,7 @@ class _Writer:
                 spec.priority,
             )
             svc.sl_threshold_s, svc.language = spec.sl_threshold_seconds, spec.language
+            svc.sla_first_response_min, svc.sla_resolution_min = spec.first_response_minutes, spec.resolution_minutes
             s.add(svc)
             services[spec.name] = svc
         skills = await self._by_name(Skill)

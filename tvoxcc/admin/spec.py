@@ -75,6 +75,9 @@ class ServiceSpec(Spec):
     sl_threshold_seconds: int = Field(20, ge=1, le=3600)
     language: str | None = Field(None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     dids: list[str] = Field(default_factory=list)
+    # Ticket SLA targets in calendar minutes (paused while the ticket waits on the customer); None: no target.
+    first_response_minutes: int | None = Field(None, ge=1, le=525_600)
+    resolution_minutes: int | None = Field(None, ge=1, le=525_600)
 
     @field_validator("dids")
     @classmethod

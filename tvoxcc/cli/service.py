@@ -8,7 +8,7 @@ service = entity_group(
         "service",
         "services",
         ServiceSpec,
-        ["channels", "priority", "sl_threshold_seconds", "dids"],
+        ["channels", "priority", "sl_threshold_seconds", "dids", "first_response_minutes", "resolution_minutes"],
         kind="service",
         help="Manage a tenant's services (lines of business) and their DIDs.",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
 from tvoxcc.support import desk
+from tvoxcc.support.dispatch_store import dispatch_forever, next_for, set_presence, tick
 from tvoxcc.support.tickets import TicketError
 
 number_argument = click.argument("number")
@@ -102,9 +104,12 @@ def support() -> None:
 @support.command("run")
 @click.option("--once", is_flag=True, help="One ingest pass over every mailbox and one outbox pass, then exit.")
 @click.option("--poll", default=30.0, show_default=True, help="Seconds between checks when the server has no IDLE.")
+@click.option(
+    "--dispatch-every", default=5.0, show_default=True, help="Seconds between ACD passes (routing, SLA breaches)."
+)
 @click.pass_context
-def run_(ctx: click.Context, once: bool, poll: float) -> None:
-    """The Support host service: ingest every configured mailbox and send the outbox, until SIGTERM."""
+def run_(ctx: click.Context, once: bool, poll: float, dispatch_every: float) -> None:
+    """The Support host service: ingest every mailbox, route tickets to support staff (ACD), send the outbox."""
     settings = settings_of(ctx)
     if not settings.mail.accounts:
         raise AdminError("no [[mail.accounts]] configured: nothing to ingest")
@@ -115,16 +120,21 @@ def run_(ctx: click.Context, once: bool, poll: float) -> None:
             try:
                 if once:
                     stats, drained = await run_once(settings, store)
+                    assigned = await tick(store, utcnow(), random.Random())
                     click.echo(
                         f"new tickets {stats.new_tickets}, added {stats.added}, rejected {stats.rejected}, "
-                        f"duplicates {stats.duplicates}; sent {drained.sent}, send failures {drained.failed}"
+                        f"duplicates {stats.duplicates}; sent {drained.sent}, send failures {drained.failed}; "
+                        f"assigned {len(assigned)}"
                     )
                     return
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(sig, stop.set)
-                await run_service(settings, store, stop, poll_interval=poll)
+                await asyncio.gather(
+                    run_service(settings, store, stop, poll_interval=poll),
+                    dispatch_forever(store, stop, clock=utcnow, interval=dispatch_every),
+                )
             except (TicketError, MailTlsError) as exc:  # a TLS refusal names the server and the CA, no secret
                 raise AdminError(str(exc)) from exc
 
@@ -134,12 +144,16 @@ def run_(ctx: click.Context, once: bool, poll: float) -> None:
 @support.command("queue")
 @tenant_option
 @click.option("--all", "include_all", is_flag=True, help="Solved and closed tickets too.")
+@click.option("--agent", help="Only what waits for AGENT: their tickets and the unassigned ones of their queues.")
 @json_option
 @click.pass_context
-def queue(ctx: click.Context, tenant: str, include_all: bool, as_json: bool) -> None:
-    """Tickets waiting for work (new, open, pending-customer)."""
-    rows = _on_desk(ctx, tenant, lambda s, _t: desk.queue_rows(s, include_all=include_all))
-    emit_json(rows) if as_json else emit_table(rows, ["number", "status", "customer", "agent", "subject", "updated"])
+def queue(ctx: click.Context, tenant: str, include_all: bool, agent: str | None, as_json: bool) -> None:
+    """Tickets waiting for work (new, open, pending-customer), most urgent first (SLA, then priority, then age)."""
+    rows = _on_desk(ctx, tenant, lambda s, _t: desk.queue_rows(s, include_all=include_all, now=utcnow(), agent=agent))
+    if as_json:
+        emit_json(rows)
+        return
+    emit_table(rows, ["number", "status", "priority", "sla", "customer", "agent", "subject", "updated"])
 
 
 @support.command("show")
@@ -151,7 +165,7 @@ def show(ctx: click.Context, tenant: str, number: str, as_json: bool) -> None:
     """A ticket's whole thread: mails in and out, notes, attachments."""
 
     async def go(session: Any, _t: m.Tenant) -> tuple[dict[str, Any], list[kb.Hit]]:
-        thread = await desk.thread_of(session, _number(number))
+        thread = await desk.thread_of(session, _number(number), now=utcnow())
         return thread, (await kb.suggest(session, _number(number)))[1]  # Knowledge Base articles for it
 
     data, hits = _on_desk(ctx, tenant, go)
@@ -160,6 +174,10 @@ def show(ctx: click.Context, tenant: str, number: str, as_json: bool) -> None:
         emit_json(data)
         return
     click.echo(f"{data['number']}  [{data['status']}]  {data['subject']}")
+    click.echo(f"agent: {data['agent'] or '-'}  priority: {data['priority']}")
+    for name, clock in data["sla_clocks"].items():
+        due = f", due {clock['due']}" if clock["due"] else ""
+        click.echo(f"SLA {name.replace('_', ' ')}: {clock['state']}{due} ({clock['remaining_s'] // 60} min left)")
     for msg in data["messages"]:
         delivery = f" ({msg['delivery']})" if msg["delivery"] else ""
         click.echo(f"\n--- {msg['at']}  {msg['kind']}{delivery}  {msg['author']}")
@@ -222,6 +240,17 @@ def status(ctx: click.Context, tenant: str, number: str, status: str) -> None:
     click.echo(f"T-{_number(number)}: {previous} -> {status}")
 
 
+@support.command("priority")
+@tenant_option
+@number_argument
+@click.argument("priority", type=int)
+@click.pass_context
+def priority(ctx: click.Context, tenant: str, number: str, priority: int) -> None:
+    """Set a ticket's priority (0 to 100, higher is served first)."""
+    previous = _on_desk(ctx, tenant, lambda s, _t: desk.set_priority(s, _number(number), priority, now=utcnow()))
+    click.echo(f"T-{_number(number)}: priority {previous} -> {priority}")
+
+
 @support.command("close")
 @tenant_option
 @number_argument
@@ -238,6 +267,37 @@ def close(ctx: click.Context, tenant: str, number: str) -> None:
 @click.argument("agent", required=False)
 @click.pass_context
 def assign(ctx: click.Context, tenant: str, number: str, agent: str | None) -> None:
-    """Give a ticket to AGENT (no AGENT: unassign). Automatic routing through the ACD is not wired yet."""
+    """Give a ticket to AGENT by hand (no AGENT: unassign); `support run` routes the others through the ACD."""
     _on_desk(ctx, tenant, lambda s, _t: desk.assign(s, _number(number), agent, now=utcnow()))
     click.echo(f"T-{_number(number)} assigned to {agent}" if agent else f"T-{_number(number)} unassigned")
+
+
+@support.command("next")
+@tenant_option
+@click.option("--agent", "agent", required=True, help="The support agent asking for work.")
+@json_option
+@click.pass_context
+def next_(ctx: click.Context, tenant: str, agent: str, as_json: bool) -> None:
+    """Take the ticket the ACD would give AGENT next (their queues and skills, priority, age; within capacity)."""
+    got = _on_desk(ctx, tenant, lambda s, _t: next_for(s, agent, utcnow(), random.Random()))
+    if as_json:
+        emit_json({"number": f"T-{got.number}", "agent": got.agent, "queue": got.queue} if got else None)
+    elif got is None:
+        click.echo(f"no ticket waiting for {agent}")
+    else:
+        click.echo(f"T-{got.number} assigned to {agent} (queue {got.queue})")
+
+
+def _presence_command(name: str, state: str, doc: str) -> None:
+    @support.command(name, help=doc)
+    @tenant_option
+    @click.option("--agent", "agent", required=True, help="The support agent.")
+    @click.pass_context
+    def command(ctx: click.Context, tenant: str, agent: str) -> None:
+        _on_desk(ctx, tenant, lambda s, _t: set_presence(s, agent, state, utcnow()))
+        click.echo(f"{agent}: {state} for tickets")
+
+
+_presence_command("login", "available", "AGENT takes tickets from the ACD again (the default).")
+_presence_command("pause", "paused", "AGENT gets no new tickets from the ACD (`support next` still works).")
+_presence_command("logout", "logged-out", "AGENT gets no new tickets from the ACD until `support login`.")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from pathlib import Path
 
 from tvoxcc.config import Settings
 from tvoxcc.mail.ingest import IngestStats, MailboxIngester, resolve_mailbox
 from tvoxcc.mail.outbox import DrainResult, MailSender, drain_outbox
+from tvoxcc.mail.ratelimit import SenderLimit
 from tvoxcc.mail.smtp import SmtpSender
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store.engine import Store
@@ -25,9 +27,16 @@ def templates_for(settings: Settings) -> MailTemplates:
 
 async def ingesters_for(settings: Settings, store: Store, *, poll_interval: float = 30.0) -> list[MailboxIngester]:
     templates = templates_for(settings)
+    mail = settings.mail
+    limit = SenderLimit(mail.sender_limit, mail.sender_window_minutes) if mail.sender_limit else None
     return [
         MailboxIngester(
-            store, account, await resolve_mailbox(store, account), templates, clock=utcnow, poll_interval=poll_interval
+            store,
+            account,
+            dataclasses.replace(await resolve_mailbox(store, account), sender_limit=limit),
+            templates,
+            clock=utcnow,
+            poll_interval=poll_interval,
         )
         for account in settings.mail.accounts
     ]

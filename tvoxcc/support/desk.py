@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
+from tvoxcc.store.types import utcnow
 from tvoxcc.support.ids import new_message_id
+from tvoxcc.support.sla import Sla, describe, urgency_key
+from tvoxcc.support.sla_store import change_status, refresh_sla, sla_by_ticket
 from tvoxcc.support.threading import STATUSES, after_agent_reply, check_status_change, ticket_tag, with_tag
 from tvoxcc.support.tickets import MakeId, TicketError, queue_outbound
 
@@ -25,7 +29,55 @@ async def ticket_by_number(session: AsyncSession, number: int) -> m.Ticket:
     return ticket
 
 
-async def queue_rows(session: AsyncSession, *, include_all: bool = False) -> list[dict[str, Any]]:
+def _sla_fields(sla: Sla) -> dict[str, Any]:
+    clocks = {"first_response": sla.first_response, "resolution": sla.resolution}
+    urgent = sla.most_urgent()
+    return {
+        "sla": describe(urgent),
+        "sla_due": urgent.due.isoformat(timespec="seconds") if urgent is not None and urgent.due else None,
+        "breached": [name for name, c in clocks.items() if c is not None and c.breached],
+        "sla_clocks": {
+            name: {
+                "state": c.state,
+                "due": c.due.isoformat(timespec="seconds") if c.due else None,
+                "remaining_s": round(c.remaining_s),
+            }
+            for name, c in clocks.items()
+            if c is not None
+        },
+    }
+
+
+async def _for_agent(session: AsyncSession, name: str) -> Callable[[m.Ticket], bool]:
+    """Which tickets concern agent ``name``: theirs, and the unassigned ones of their queues."""
+    agent_id = (await session.execute(select(m.Agent.id).where(m.Agent.name == name))).scalar_one_or_none()
+    if agent_id is None:
+        raise TicketError(f"unknown agent {name!r}")
+    mine = set(
+        (await session.execute(select(m.QueueMember.queue_id).where(m.QueueMember.agent_id == agent_id))).scalars()
+    )
+    first_queue: dict[int, int] = {}
+    for queue_id, service_id in (
+        await session.execute(select(m.Queue.id, m.Queue.service_id).order_by(m.Queue.name))
+    ).all():
+        first_queue.setdefault(service_id, queue_id)
+
+    def concerns(t: m.Ticket) -> bool:
+        if t.assignee_agent_id is not None:
+            return t.assignee_agent_id == agent_id
+        queue_id = t.queue_id if t.queue_id is not None else first_queue.get(t.service_id or 0)
+        return queue_id in mine
+
+    return concerns
+
+
+async def queue_rows(
+    session: AsyncSession, *, include_all: bool = False, now: datetime | None = None, agent: str | None = None
+) -> list[dict[str, Any]]:
+    """The mail queue, most urgent first: SLA breached, then least SLA time left, then priority, then age.
+    ``agent``: only what waits for that agent (their tickets and the unassigned ones of their queues)."""
+    now = now or utcnow()
+    concerns = await _for_agent(session, agent) if agent is not None else None
     query = (
         select(m.Ticket, m.ContactEmail.email, m.Agent.name)
         .outerjoin(m.ContactEmail, m.ContactEmail.contact_id == m.Ticket.contact_id)
@@ -34,24 +86,31 @@ async def queue_rows(session: AsyncSession, *, include_all: bool = False) -> lis
     if not include_all:
         query = query.where(m.Ticket.status.in_(WORKING_STATUSES))
     rows = (await session.execute(query.order_by(m.Ticket.number))).all()
-    seen: dict[int, dict[str, Any]] = {}
-    for ticket, email, agent in rows:
-        seen.setdefault(
-            ticket.number,
-            {
-                "number": f"T-{ticket.number}",
-                "status": ticket.status,
-                "customer": email or "",
-                "agent": agent or "",
-                "subject": ticket.subject,
-                "updated": ticket.updated_at.isoformat(timespec="seconds"),
-            },
-        )
-    return list(seen.values())
+    seen: dict[int, tuple[m.Ticket, str, str]] = {}
+    for ticket, email, agent_name in rows:
+        if concerns is None or concerns(ticket):
+            seen.setdefault(ticket.number, (ticket, email or "", agent_name or ""))
+    slas = await sla_by_ticket(session, [t for t, _, _ in seen.values()], now)
+    ordered = sorted(seen.values(), key=lambda r: urgency_key(slas[r[0].id], r[0].priority, r[0].created_at))
+    return [
+        {
+            "number": f"T-{ticket.number}",
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "customer": email,
+            "agent": agent,
+            "subject": ticket.subject,
+            "updated": ticket.updated_at.isoformat(timespec="seconds"),
+            **_sla_fields(slas[ticket.id]),
+        }
+        for ticket, email, agent in ordered
+    ]
 
 
-async def thread_of(session: AsyncSession, number: int) -> dict[str, Any]:
+async def thread_of(session: AsyncSession, number: int, *, now: datetime | None = None) -> dict[str, Any]:
     ticket = await ticket_by_number(session, number)
+    sla = (await sla_by_ticket(session, [ticket], now or utcnow()))[ticket.id]
+    agent = (await session.get(m.Agent, ticket.assignee_agent_id)) if ticket.assignee_agent_id else None
     messages = (
         (
             await session.execute(
@@ -75,6 +134,9 @@ async def thread_of(session: AsyncSession, number: int) -> dict[str, Any]:
         "number": f"T-{ticket.number}",
         "status": ticket.status,
         "subject": ticket.subject,
+        "priority": ticket.priority,
+        "agent": agent.name if agent is not None else "",
+        **_sla_fields(sla),
         "messages": [
             {
                 "kind": msg.kind,
@@ -166,9 +228,11 @@ async def reply(
         now=now,
         make_id=make_id,
     )
-    ticket.status = after_agent_reply(ticket.status)
-    ticket.first_responded_at = ticket.first_responded_at or now
-    ticket.updated_at = now
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+        session.add(m.TicketEvent(ticket_id=ticket.id, at=now, kind="first-response", data={"author": agent}))
+    change_status(session, ticket, after_agent_reply(ticket.status), now)
+    await refresh_sla(session, [ticket], now)
     return outbox
 
 
@@ -206,22 +270,39 @@ async def set_status(session: AsyncSession, number: int, status: str, *, now: da
     problem = check_status_change(ticket.status, status)
     if problem:
         raise TicketError(f"T-{number}: {problem}")
-    previous, ticket.status, ticket.updated_at = ticket.status, status, now
+    previous = change_status(session, ticket, status, now)
     if status == "solved":
         ticket.solved_at = now
     if status == "closed":
         ticket.closed_at = now
+    await refresh_sla(session, [ticket], now)
+    return previous
+
+
+async def set_priority(session: AsyncSession, number: int, priority: int, *, now: datetime) -> int:
+    """Change a ticket's priority (higher first for the ACD and, after the SLA, in the queue); returns the old one."""
+    if not 0 <= priority <= 100:
+        raise TicketError(f"priority {priority} out of range: use 0 to 100")
+    ticket = await ticket_by_number(session, number)
+    previous, ticket.priority, ticket.updated_at = ticket.priority, priority, now
+    session.add(m.TicketEvent(ticket_id=ticket.id, at=now, kind="priority", data={"from": previous, "to": priority}))
     return previous
 
 
 async def assign(session: AsyncSession, number: int, agent_name: str | None, *, now: datetime) -> None:
-    """Hand a ticket to an agent by hand (None: unassign). Routing through the ACD comes later."""
+    """Hand a ticket to an agent by hand (None: unassign), over the ACD and the agent's capacity."""
     ticket = await ticket_by_number(session, number)
     agent_id = None
     if agent_name is not None:
         agent_id = (await session.execute(select(m.Agent.id).where(m.Agent.name == agent_name))).scalar_one_or_none()
         if agent_id is None:
             raise TicketError(f"unknown agent {agent_name!r}")
+    take(session, ticket, agent_id, now, by="manual")
+
+
+def take(session: AsyncSession, ticket: m.Ticket, agent_id: int | None, now: datetime, *, by: str) -> None:
+    """Assign (or unassign) and record who decided: manual, next (the agent asked the ACD) or acd."""
     ticket.assignee_agent_id, ticket.updated_at = agent_id, now
+    session.add(m.TicketEvent(ticket_id=ticket.id, at=now, kind="assigned", agent_id=agent_id, data={"by": by}))
     if agent_id is not None and ticket.status == "new":
-        ticket.status = "open"  # someone is on it
+        change_status(session, ticket, "open", now, agent_id=agent_id)  # someone is on it

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.mail.parse import ParsedMail, clean
+from tvoxcc.mail.ratelimit import REASON as RATE_LIMITED
 from tvoxcc.mail.templates import MailTemplates, render_chosen
 from tvoxcc.store import models as m
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
@@ -76,6 +77,7 @@ class _Plan:
     attachments: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (message index, row)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[tuple[int, str]] = field(default_factory=list)  # (ticket key, new status): the SLA history
 
     def interaction(self, row: dict[str, Any]) -> int:
         self.interactions.append({**row, "tenant_id": self.tenant_id})
@@ -154,6 +156,7 @@ class _Batch:
         self.next_number = 1001
         self._stand_in = 0
         self.acks: dict[str, jinja2.Template] = {}
+        self.accepted: dict[str, int] = {}  # per sender: accepted mails in the rate limit's window, this batch too
 
     def stand_in(self) -> int:
         self._stand_in -= 1
@@ -171,6 +174,8 @@ class _Batch:
         if mail.message_id in self.seen:
             return IngestOutcome("duplicate", reason="message-id already stored")
         reason = mail.rejection or ("sent by this mailbox (loop)" if mail.sender == box.address.casefold() else None)
+        if reason is None and box.sender_limit is not None and box.sender_limit.exceeded(self.accepted.get(mail.sender, 0)):
+            reason = RATE_LIMITED
         if reason:
             plan.rejections.append(
                 {
@@ -184,6 +189,7 @@ class _Batch:
                 }
             )
             return IngestOutcome("rejected", reason=reason)
+        self.accepted[mail.sender] = self.accepted.get(mail.sender, 0) + 1
         contact = self.contact(mail.sender, mail.sender_name)
         choice = choose_thread(
             mail.in_reply_to, mail.references, mail.subject, self.ticket_of_message, self.ticket_of_number, self.closed
@@ -196,8 +202,12 @@ class _Batch:
             ticket.first_row = _new_ticket_row(ticket, mail, now)
             plan.tickets[ticket.key] = ticket
             self.ticket_of_number[ticket.number] = ticket.key
+            plan.statuses.append((ticket.key, "new"))  # the SLA clocks start here
         else:
-            ticket.status, ticket.touched = after_customer_message(ticket.status), True
+            status = after_customer_message(ticket.status)
+            if status != ticket.status:
+                plan.statuses.append((ticket.key, status))
+            ticket.status, ticket.touched = status, True
         inbound = plan.interaction(
             _interaction_row("inbound", ticket, contact.key, mail.message_id, mail.sender, clean(box.address, 254), now)
         )
@@ -314,6 +324,19 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
     # Per tenant (the session is tenant-scoped); a race with another writer hits the unique constraint and is retried.
     highest = (await session.execute(select(func.max(m.Ticket.number)))).scalar_one_or_none()
     batch.next_number = (highest or 1000) + 1
+    limit = batch.box.sender_limit
+    if limit is not None:  # accepted mails create inbound mail interactions; rejected ones never do
+        window = (
+            select(m.Interaction.from_address, func.count())
+            .where(
+                m.Interaction.offered_at > limit.window_start(batch.now),
+                m.Interaction.channel == "mail",
+                m.Interaction.direction == "inbound",
+            )
+            .group_by(m.Interaction.from_address)
+        )
+        senders = sorted({x.sender for x in mails if x.sender})
+        batch.accepted = {sender: int(n) for sender, n in await _in_chunks(session, window, m.Interaction.from_address, senders)}
 
 
 async def _insert(session: AsyncSession, model: type[m.Base], rows: list[dict[str, Any]], *, ids: bool) -> list[int]:
@@ -372,6 +395,17 @@ async def _write(session: AsyncSession, plan: _Plan, now: datetime) -> None:
 
     def real(ids: dict[int, int], key: int | None) -> int | None:
         return ids.get(key, key) if key is not None else None
+
+    await _insert(
+        session,
+        m.TicketEvent,
+        [
+            {"tenant_id": plan.tenant_id, "ticket_id": real(ticket_ids, key), "at": now, "kind": "status",
+             "agent_id": None, "data": {"to": status}}
+            for key, status in plan.statuses
+        ],
+        ids=False,
+    )
 
     for row in plan.interactions:
         row["ticket_id"] = real(ticket_ids, row["ticket_id"])

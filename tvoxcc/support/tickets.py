@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.mail.ratelimit import SenderLimit
 from tvoxcc.store import models as m
 from tvoxcc.support.ids import new_message_id
 
@@ -34,6 +35,7 @@ class Mailbox:
     service_id: int | None
     address: str
     key: str  # user@host:port/folder, the MailboxState key
+    sender_limit: SenderLimit | None = None  # None: no per-sender rate limit
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,9 @@ from tvoxcc.store.models.support import (
     Attachment,
     KbArticle,
     KbArticleVersion,
+    SupportAgentState,
     Ticket,
+    TicketEvent,
     TicketMessage,
 )
 
@@ -70,9 +72,11 @@ __all__ = [
     "QueueSkill",
     "Service",
     "Skill",
+    "SupportAgentState",
     "Tenant",
     "TenantScoped",
     "Ticket",
+    "TicketEvent",
     "TicketMessage",
     "User",
     "WebSession",

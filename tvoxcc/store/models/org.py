@@ -35,6 +35,9 @@ class Service(TenantScoped, Timestamped, Base):
     priority: Mapped[int] = mapped_column(default=0)
     sl_threshold_s: Mapped[int] = mapped_column(default=20)
     language: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Ticket SLA targets in minutes (None: no target), see tvoxcc.support.sla.
+    sla_first_response_min: Mapped[int | None] = mapped_column(default=None)
+    sla_resolution_min: Mapped[int | None] = mapped_column(default=None)
     dids: Mapped[list[Did]] = relationship(back_populates="service", cascade="all, delete-orphan")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tvoxcc.store.base import Base, TenantScoped, Timestamped
@@ -32,6 +34,34 @@ class Ticket(TenantScoped, Timestamped, Base):
     first_responded_at: Mapped[datetime | None] = mapped_column(default=None)
     solved_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set once a target is missed (tvoxcc.support.sla), so Insight counts breaches with a plain COUNT.
+    first_response_breached: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    resolution_breached: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+
+
+class TicketEvent(TenantScoped, Base):
+    """Append-only history of a ticket: status changes (the SLA clocks are computed from them),
+    assignments (by the ACD, `support next` or by hand), first response and SLA breaches."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_tenant_at", "tenant_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))  # status | assigned | first-response | sla-breached
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"), default=None)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SupportAgentState(TenantScoped, Base):
+    """Whether a support agent takes tickets from the ACD now; no row means available."""
+
+    __tablename__ = "support_agent_states"
+    __table_args__ = (UniqueConstraint("agent_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="available")  # available | paused | logged-out
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TicketMessage(TenantScoped, Timestamped, Base):

@@ -1,0 +1,134 @@
+"""SLA clocks of a ticket, from its status history: pure, the time is passed in.
+
+Two clocks per ticket, each with a target in minutes set on the ticket's service:
+- first response: runs from creation until the first agent reply;
+- resolution: runs until the ticket is solved (or closed); a reopened ticket's clock goes on from
+  where it stopped, so a ticket that was solved late stays breached.
+Both clocks run only while the ticket is ``new`` or ``open``: they pause while it is
+``pending-customer`` (waiting on the customer is not our time) and stand still while solved/closed.
+Minutes are calendar minutes (no business hours yet). A target is met when the work is done by the
+due moment itself; one second later it is breached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+RUNNING_STATUSES = frozenset({"new", "open"})
+DONE_STATUSES = frozenset({"solved", "closed"})
+
+
+@dataclass(frozen=True, slots=True)
+class SlaTargets:
+    first_response_minutes: int | None = None
+    resolution_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    at: datetime
+    status: str  # the status the ticket has from ``at`` on
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """One SLA clock at ``now``."""
+
+    target_s: int
+    elapsed_s: float  # running time spent so far
+    state: str  # running | paused | met | breached (breached: over target, done or not)
+    due: datetime | None  # when the target is (or was) reached if the clock keeps running; None while paused/met
+
+    @property
+    def remaining_s(self) -> float:
+        return self.target_s - self.elapsed_s
+
+    @property
+    def breached(self) -> bool:
+        return self.state == "breached"
+
+
+@dataclass(frozen=True, slots=True)
+class Sla:
+    first_response: Clock | None
+    resolution: Clock | None
+
+    def most_urgent(self) -> Clock | None:
+        """The clock to look at first: a breached or running one, the one with least time left."""
+        live = [c for c in (self.first_response, self.resolution) if c is not None and c.state != "met"]
+        return min(live, key=lambda c: (c.state == "paused", c.remaining_s), default=None)
+
+
+def _elapsed(history: Sequence[StatusChange], until: datetime) -> tuple[timedelta, datetime | None]:
+    """Running time before the current run, and since when the clock runs at ``until`` (None: stopped).
+
+    Kept in timedeltas (exact microseconds), so the due time of a running clock is the same on every tick.
+    """
+    total = timedelta(0)
+    running_since: datetime | None = None
+    for change in history:
+        if change.at > until:
+            break
+        if running_since is not None and change.status not in RUNNING_STATUSES:
+            total += change.at - running_since
+            running_since = None
+        elif running_since is None and change.status in RUNNING_STATUSES:
+            running_since = change.at
+    return total, running_since
+
+
+def _clock(target_minutes: int, history: Sequence[StatusChange], stop_at: datetime | None, now: datetime) -> Clock:
+    target = timedelta(minutes=target_minutes)
+    until = min(stop_at, now) if stop_at is not None else now
+    before, running_since = _elapsed(history, until)
+    elapsed = before + (until - running_since if running_since is not None else timedelta(0))
+    done = stop_at is not None and stop_at <= now
+    if elapsed > target:
+        state = "breached"
+    elif done:
+        state = "met"
+    else:
+        state = "running" if running_since is not None else "paused"
+    # The due moment, while the clock runs (past it when breached); a stopped clock has none.
+    due = running_since + (target - before) if running_since is not None and not done else None
+    return Clock(target_minutes * 60, elapsed.total_seconds(), state, due)
+
+
+def sla_of(
+    history: Sequence[StatusChange],
+    targets: SlaTargets,
+    *,
+    first_response_at: datetime | None,
+    now: datetime,
+) -> Sla:
+    """The ticket's clocks at ``now``. ``history`` is in time order, starting with the creation (status new)."""
+    resolution = None
+    if targets.resolution_minutes is not None:
+        done_at = history[-1].at if history and history[-1].status in DONE_STATUSES else None
+        resolution = _clock(targets.resolution_minutes, history, done_at, now)
+    first = None
+    if targets.first_response_minutes is not None:
+        first = _clock(targets.first_response_minutes, history, first_response_at, now)
+    return Sla(first, resolution)
+
+
+def urgency_key(sla: Sla, priority: int, created_at: datetime) -> tuple[int, float, int, datetime]:
+    """Sort key for the mail queue: breached first, then least time left, then priority, then age."""
+    clock = sla.most_urgent()
+    if clock is None:
+        return (3, 0.0, -priority, created_at)
+    rank = 0 if clock.breached else 1 if clock.state == "running" else 2
+    return (rank, clock.remaining_s, -priority, created_at)
+
+
+def describe(clock: Clock | None) -> str:
+    """Short text for listings: 'due 10:30', 'breached', 'paused 25m left', 'met'."""
+    if clock is None:
+        return ""
+    if clock.state == "running" and clock.due is not None:
+        return f"due {clock.due:%Y-%m-%d %H:%M}"
+    if clock.state == "paused":
+        return f"paused {max(0, int(clock.remaining_s // 60))}m left"
+    return clock.state
