@@ -19,7 +19,8 @@ from tvoxcc.store.engine import Store
 from tvoxcc.support import desk
 from tvoxcc.support.dispatch import Assignment
 from tvoxcc.support.dispatch_store import _apply, next_for, set_presence, snapshot, tick_tenant
-from tvoxcc.support.tickets import Mailbox, TicketError, ingest_mail
+from tvoxcc.support.mail_in import ingest_mail
+from tvoxcc.support.tickets import Mailbox, TicketError
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ADDRESS = "support@acme.test"

@@ -174,7 +174,11 @@ class _Batch:
         if mail.message_id in self.seen:
             return IngestOutcome("duplicate", reason="message-id already stored")
         reason = mail.rejection or ("sent by this mailbox (loop)" if mail.sender == box.address.casefold() else None)
-        if reason is None and box.sender_limit is not None and box.sender_limit.exceeded(self.accepted.get(mail.sender, 0)):
+        if (
+            reason is None
+            and box.sender_limit is not None
+            and box.sender_limit.exceeded(self.accepted.get(mail.sender, 0))
+        ):
             reason = RATE_LIMITED
         if reason:
             plan.rejections.append(
@@ -336,7 +340,9 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
             .group_by(m.Interaction.from_address)
         )
         senders = sorted({x.sender for x in mails if x.sender})
-        batch.accepted = {sender: int(n) for sender, n in await _in_chunks(session, window, m.Interaction.from_address, senders)}
+        batch.accepted = {
+            sender: int(n) for sender, n in await _in_chunks(session, window, m.Interaction.from_address, senders)
+        }
 
 
 async def _insert(session: AsyncSession, model: type[m.Base], rows: list[dict[str, Any]], *, ids: bool) -> list[int]:
@@ -400,8 +406,14 @@ async def _write(session: AsyncSession, plan: _Plan, now: datetime) -> None:
         session,
         m.TicketEvent,
         [
-            {"tenant_id": plan.tenant_id, "ticket_id": real(ticket_ids, key), "at": now, "kind": "status",
-             "agent_id": None, "data": {"to": status}}
+            {
+                "tenant_id": plan.tenant_id,
+                "ticket_id": real(ticket_ids, key),
+                "at": now,
+                "kind": "status",
+                "agent_id": None,
+                "data": {"to": status},
+            }
             for key, status in plan.statuses
         ],
         ids=False,

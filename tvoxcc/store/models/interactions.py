@@ -20,7 +20,8 @@ class Interaction(TenantScoped, Timestamped, Base):
     __table_args__ = (
         Index("ix_interactions_tenant_offered", "tenant_id", "offered_at"),
         Index("ix_interactions_contact", "tenant_id", "contact_id", "offered_at"),
-        Index("ix_interactions_sender", "tenant_id", "from_address", "offered_at"),  # per-sender mail limit; an unknown caller's journey
+        # per-sender mail limit; an unknown caller's journey
+        Index("ix_interactions_sender", "tenant_id", "from_address", "offered_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))

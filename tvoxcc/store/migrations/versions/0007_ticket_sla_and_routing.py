@@ -1,7 +1,7 @@
 """ticket SLA (service targets, breach flags, ticket events), support agent states, per-sender mail index
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-22 08:06:31.523476
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tvoxcc.store.types
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

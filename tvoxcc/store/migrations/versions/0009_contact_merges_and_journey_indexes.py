@@ -1,7 +1,7 @@
 """contact merges and journey indexes
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-22 08:14:50.413522
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tvoxcc.store.types
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -51,9 +51,6 @@ def upgrade() -> None:
     with op.batch_alter_table("interaction_events", schema=None) as batch_op:
         batch_op.create_index("ix_interaction_events_interaction", ["tenant_id", "interaction_id"], unique=False)
 
-    with op.batch_alter_table("interactions", schema=None) as batch_op:
-        batch_op.create_index("ix_interactions_from", ["tenant_id", "from_address"], unique=False)
-
     with op.batch_alter_table("nps_answers", schema=None) as batch_op:
         batch_op.create_index("ix_nps_answers_interaction", ["tenant_id", "interaction_id"], unique=False)
 
@@ -73,9 +70,6 @@ def downgrade() -> None:
 
     with op.batch_alter_table("nps_answers", schema=None) as batch_op:
         batch_op.drop_index("ix_nps_answers_interaction")
-
-    with op.batch_alter_table("interactions", schema=None) as batch_op:
-        batch_op.drop_index("ix_interactions_from")
 
     with op.batch_alter_table("interaction_events", schema=None) as batch_op:
         batch_op.drop_index("ix_interaction_events_interaction")

@@ -1,7 +1,7 @@
 """live wallboard snapshot and web sessions
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0009
 Create Date: 2026-11-22 07:56:56.161577
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tvoxcc.store.types
 
 revision: str = "0010"
-down_revision: str | None = "0005"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

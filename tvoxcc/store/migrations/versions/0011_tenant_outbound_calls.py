@@ -1,7 +1,7 @@
 """tenant outbound calls
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0010
 Create Date: 2026-11-22 08:13:05.238363
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0005"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
