@@ -285,6 +285,8 @@ class AcdQueue:
             # The caller hung up while the agent answered: its hang-up event ends the item.
             log.info("ACD: call %s could not be bridged to %s: %s", call.channel_id, leg.agent_id, exc)
             await self._hangup(leg.channel_id)
+            # The agent did pick up and the router counted the call connected: the interaction says who.
+            await self.acd.answered(call, waiting.queue, leg.agent_id, self.clock())
             return
         recording = None
         if waiting.queue.router_name in self.acd.recorded:
