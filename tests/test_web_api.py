@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from tests.web_world import PASSWORD, Clock, live_world, seed
 from tvoxcc.config import WebSettings
+from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.web.app import CONTEXT, build_app
 
@@ -226,3 +228,51 @@ async def test_metrics_need_a_token_or_an_admin(login: Login) -> None:
     assert 'tvoxcc_queue_abandoned_today{queue="sales-it",tenant="acme"} 1' in body
     assert (await get(await login("root"), "/metrics"))[0] == 200
     assert (await get(anon, "/healthz")) == (200, {"status": "ok"})
+
+
+async def _contacts(store: Store) -> tuple[int, int]:
+    """A known caller in acme (her answered call linked) and one in beta; their ids."""
+    async with store.session() as s:
+        tenants = {t.name: t.id for t in (await s.execute(select(m.Tenant))).scalars()}
+        carla = m.Contact(tenant_id=tenants["acme"], display_name="Carla Bianchi", vip=True)
+        carla.phones.append(m.ContactPhone(tenant_id=tenants["acme"], number="+390212345678"))
+        other = m.Contact(tenant_id=tenants["beta"], display_name="Beta Customer")
+        s.add_all([carla, other])
+        await s.flush()
+        answered = (await s.execute(select(m.Interaction).where(m.Interaction.outcome == "answered"))).scalar_one()
+        answered.contact_id, answered.from_address = carla.id, "+390212345678"
+        await s.commit()
+        return carla.id, other.id
+
+
+async def test_journey_and_screen_pop_by_role_and_tenant(world: Store, login: Login) -> None:
+    carla, other = await _contacts(world)
+    journey = f"/api/tenants/acme/contacts/{carla}/journey"
+    assert (await get(await login(None), journey))[0] == 401
+    for username in ("root", "sara", "al"):  # the agent too: the screen pop is for whoever takes the call
+        client = await login(username)
+        status, body = await get(client, journey)
+        assert status == 200, (username, body)
+        assert body["contact"]["display_name"] == "Carla Bianchi"
+        assert [(e["channel"], e["outcome"]) for e in body["entries"]] == [("voice", "answered")]
+        status, pop = await get(client, f"/api/tenants/acme/contacts/{carla}/pop")
+        assert status == 200 and pop["vip"] is True and pop["last_agent"] == "alice" and pop["contacts"] == 1
+    # the same caller asked by phone number in another format
+    status, body = await get(await login("sara"), "/api/tenants/acme/contacts/02%2012345678/journey")
+    assert status == 200 and body["contact"]["display_name"] == "Carla Bianchi"
+    # another tenant's supervisor and agent: as if acme did not exist
+    for username in ("bea", "cy"):
+        status, body = await get(await login(username), journey)
+        assert (status, set(body)) == (404, {"error"})
+    # beta's contact asked through acme: not found, never beta's data
+    status, body = await get(await login("sara"), f"/api/tenants/acme/contacts/{other}/journey")
+    assert status == 404 and "Beta" not in json.dumps(body)
+    sara = await login("sara")
+    assert (await get(sara, f"/api/tenants/acme/contacts/{carla}/journey?channel=mail"))[1]["entries"] == []
+    assert (await get(sara, f"/api/tenants/acme/contacts/{carla}/journey?from=2026-03-11"))[1]["entries"] == []
+    kept = (await get(sara, f"/api/tenants/acme/contacts/{carla}/journey?from=2026-03-10&to=2026-03-10"))[1]
+    assert len(kept["entries"]) == 1
+    for bad in ("?channel=fax", "?from=yesterday", "?from=2026-03-11&to=2026-03-10"):
+        status, body = await get(sara, journey + bad)
+        assert status == 400 and set(body) == {"error"}, (bad, body)
+    assert (await get(sara, "/api/tenants/acme/contacts/nobody@example.test/journey"))[0] == 404

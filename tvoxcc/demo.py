@@ -93,6 +93,8 @@ class Demo:
         self.say("Reports: tvoxcc insight report -t acme --from TODAY --by queue --format table|csv|json|html")
         web = self.settings.web
         self.say(f"Wallboard: http://{web.host}:{web.port}/wallboard/acme (serve it: tvoxcc -c {self.config} web run)")
+        contact = self.caller_contact[1]
+        self.say(f"Journey API: http://{web.host}:{web.port}/api/tenants/acme/contacts/{contact}/journey (and /pop)")
 
     async def _render_prompts(self) -> None:
         async with self.store.session() as session:

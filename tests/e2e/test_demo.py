@@ -39,6 +39,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "  suggested: order-not-arrived — An order has not arrived [public]" in out  # the Knowledge Base
     assert "Asterisk stopped" in out
     assert "Wallboard: http://127.0.0.1:8080/wallboard/acme" in out
+    assert "Journey API: http://127.0.0.1:8080/api/tenants/acme/contacts/1/journey" in out
     assert "contact 1 Carla Bianchi (caller)" in out and "last agent mario" in out  # the journey's screen pop
     assert "Address book: 100.0% of 3 inbound interactions matched to a known contact" in out
     summary = next(line for line in out.splitlines() if line.startswith("sales-it") or line.startswith("all "))

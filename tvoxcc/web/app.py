@@ -2,13 +2,7 @@
 
 Every tenant route goes through ``api_user`` (401 without a session) and ``visible_tenant`` (404 for a
 tenant that does not exist or that the user may not see), then filters by role (tvoxcc.web.access).
-A new route — e.g. a contact's journey — gets the same checks by calling those two in its handler:
-
-    async def journey(request: web.Request) -> web.Response:
-        who = await api_user(request)
-        config = await visible_tenant(request, who)
-        ...
-    app.router.add_get("/api/tenants/{tenant}/contacts/{contact}/journey", journey)
+A new route gets the same checks by calling those two first in its handler (see ``journey``).
 """
 
 from __future__ import annotations
@@ -31,10 +25,12 @@ from aiohttp import web
 from sqlalchemy import text
 
 from tvoxcc.config import WebSettings
+from tvoxcc.journey.contacts import ContactNotFound, JourneyError
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
 from tvoxcc.web import auth, data, metrics
 from tvoxcc.web.access import Principal
+from tvoxcc.web.journey import journey_json, screen_pop_json
 from tvoxcc.web.live import LiveHub
 from tvoxcc.web.views import TenantConfig, agent_views, agents_by_state, live_view, queue_views
 
@@ -291,6 +287,36 @@ async def summary(request: web.Request) -> web.Response:
     return web.json_response(await c.figures.get(config, c.clock(), own_agent(who)))
 
 
+async def journey(request: web.Request) -> web.Response:
+    """A contact's timeline (id, phone in any format or e-mail), filtered by ?channel=&from=&to=."""
+    who = await api_user(request)
+    config = await visible_tenant(request, who)
+    query = request.query
+    try:
+        body = await journey_json(
+            ctx(request).store, config, request.match_info["contact"], query.getall("channel", []),
+            query.get("from"), query.get("to"),
+        )  # fmt: skip
+    except ContactNotFound as exc:
+        raise json_error(404, str(exc)) from None
+    except JourneyError as exc:
+        raise json_error(400, str(exc)) from None
+    return web.json_response(body)
+
+
+async def screen_pop(request: web.Request) -> web.Response:
+    """The journey summary an agent sees when the contact's call or ticket is offered."""
+    who = await api_user(request)
+    config = await visible_tenant(request, who)
+    try:
+        body = await screen_pop_json(ctx(request).store, config, request.match_info["contact"])
+    except ContactNotFound as exc:
+        raise json_error(404, str(exc)) from None
+    except JourneyError as exc:
+        raise json_error(400, str(exc)) from None
+    return web.json_response(body)
+
+
 async def stream(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: ``live`` on every change of the tenant's snapshot, ``summary`` now and then."""
     who = await api_user(request)
@@ -434,6 +460,8 @@ def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], dateti
     r.add_get("/api/tenants/{tenant}/agents", agents)
     r.add_get("/api/tenants/{tenant}/summary", summary)
     r.add_get("/api/tenants/{tenant}/stream", stream)
+    r.add_get("/api/tenants/{tenant}/contacts/{contact}/journey", journey)
+    r.add_get("/api/tenants/{tenant}/contacts/{contact}/pop", screen_pop)
     r.add_get("/metrics", prometheus)
     r.add_get("/healthz", healthz)
     return app
