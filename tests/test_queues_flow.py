@@ -114,6 +114,23 @@ def test_a_failed_callback_is_retried_at_the_same_place() -> None:
     assert "c1" not in router.items
 
 
+def test_a_cancelled_callback_leaves_the_line_and_frees_its_reserved_agent() -> None:
+    router = router_with([QueueConfig("q", wrapup_s=0)], ["a"])
+    router.pause("a", 0, "x")
+    router.enqueue(call("c1", callback_number="0622"), 0)
+    router.enqueue(call("c2", callback_number="0623"), 0)
+    router.request_callback("c1", 1)
+    router.request_callback("c2", 1)
+    out = router.abandon("c2", 2)  # still pending: it just leaves
+    assert [e.kind for e in out.events] == [EventKind.ITEM_ABANDONED] and "c2" not in router.items
+    assert isinstance(router.unpause("a", 3).commands[-1], PlaceCallback)
+    assert router.agent_status("a") == "reserved"
+    out = router.abandon("c1", 4)  # cancelled while being dialled: the reserved agent is free again
+    assert "c1" not in router.items and router.agent_status("a") == "available"
+    assert out.queue_log == ["4|c1|q|NONE|ABANDON|1|1|4"]
+    assert offers(router.enqueue(call("c3"), 5)) == [("c3", "a")]  # and takes the next call at once
+
+
 def test_overflow_to_callback_keeps_the_place() -> None:
     q = QueueConfig("q", overflow=(OverflowRule(W.WAIT, A.CALLBACK, after_s=30),), max_wait_s=100)
     router = router_with([q], ["a"])

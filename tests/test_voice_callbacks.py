@@ -3,6 +3,8 @@ life as the ACD drives it (on SQLite and PostgreSQL), and the IVR entered at a n
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -157,6 +159,74 @@ async def test_a_callback_row_through_its_attempts(two_tenants: str) -> None:
         ]
         assert (asked, "callback-requested") in kinds and (attempts[1].id, "callback-completed") in kinds
         assert pending == "pending"
+    finally:
+        await store.dispose()
+
+
+async def test_operators_list_and_cancel_callbacks_and_a_cancelled_one_is_never_dialled(
+    two_tenants: str, tvox_any: Tvox
+) -> None:
+    store = Store.from_url(two_tenants)
+    directory, book = Directory(store), CallbackBook(store)
+    try:
+        route = await directory.route("acme", "sales")
+        ids = []
+        for n, number in enumerate(("+390212345678", "+390287654321", "+390211111111")):
+            asked = await directory.open_interaction(route, await directory.identify(route, number), f"1.{n}", NOW)
+            ids.append(await directory.request_callback(route, asked, "sales-it", number, NOW + timedelta(minutes=n)))
+        beta = await directory.route("beta", "main")
+        other = await directory.open_interaction(beta, await directory.identify(beta, "+3902111"), "2.1", NOW)
+        beta_id = await directory.request_callback(beta, other, "main-q", "+3902111", NOW)
+        taken = {j.callback_id: j for j in await book.take_pending({"acme"})}  # all three queued in an ACD
+        dialled = taken[ids[2]]
+        dialled.channel_id = "tvoxcc-callback-x"
+        assert await book.placing(dialled, dialled.channel_id, "", NOW) is not None
+    finally:
+        await store.dispose()
+
+    listed = json.loads(await asyncio.to_thread(tvox_any.ok, "callback", "list", "-t", "acme", "--json"))
+    assert [(c["id"], c["number"], c["status"], c["queue"]) for c in listed] == [
+        (ids[0], "+390212345678", "queued", "sales-it"),
+        (ids[1], "+390287654321", "queued", "sales-it"),
+        (ids[2], "+390211111111", "dialing", "sales-it"),
+    ]
+    assert [
+        c["id"] for c in json.loads(await asyncio.to_thread(tvox_any.ok, "callback", "list", "-t", "beta", "--json"))
+    ] == [beta_id]
+    assert f"callback {ids[1]} to +390287654321 cancelled" in await asyncio.to_thread(
+        tvox_any.ok, "callback", "cancel", "-t", "acme", str(ids[1])
+    )
+    assert "only a pending or queued one" in await asyncio.to_thread(
+        tvox_any.fails, "callback", "cancel", "-t", "acme", str(ids[2])
+    )
+    assert "is cancelled" in await asyncio.to_thread(tvox_any.fails, "callback", "cancel", "-t", "acme", str(ids[1]))
+    assert f"no callback {beta_id} in tenant 'acme'" in await asyncio.to_thread(
+        tvox_any.fails, "callback", "cancel", "-t", "acme", str(beta_id)
+    )
+    assert "unknown tenant" in await asyncio.to_thread(tvox_any.fails, "callback", "list", "-t", "nope")
+    table = await asyncio.to_thread(tvox_any.ok, "callback", "list", "-t", "acme")
+    assert table.splitlines()[0].split() == ["ID", "NUMBER", "CONTACT", "QUEUE", "STATUS", "ATTEMPTS", "REQUESTED_AT"]
+    assert str(ids[1]) not in [line.split()[0] for line in table.splitlines()[1:]]  # open ones only
+    cancelled = json.loads(
+        await asyncio.to_thread(tvox_any.ok, "callback", "list", "-t", "acme", "--status", "cancelled", "--json")
+    )
+    assert [c["id"] for c in cancelled] == [ids[1]] and cancelled[0]["completed_at"] is not None
+
+    store = Store.from_url(two_tenants)
+    book = CallbackBook(store)
+    try:
+        # The running ACD learns of it at its next poll; if its turn came first, no attempt starts.
+        assert await book.cancelled(set(ids)) == {ids[1]}
+        job = taken[ids[1]]
+        job.channel_id = "tvoxcc-callback-y"
+        assert await book.placing(job, job.channel_id, "", NOW) is None
+        await book.finished(job, NOW, status="failed", outcome="no-answer")  # the cancel stands
+        async with store.session() as session:
+            row = await session.get(m.Callback, ids[1])
+            outbound = (
+                await session.execute(select(m.Interaction.id).where(m.Interaction.to_address == "+390287654321"))
+            ).all()
+        assert row is not None and (row.status, row.attempts) == ("cancelled", 0) and outbound == []
     finally:
         await store.dispose()
 

@@ -39,6 +39,7 @@ from tvoxcc.store.engine import Store
 from tvoxcc.store.migrate import upgrade
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.app import VoiceApp
+from tvoxcc.voice.callback_admin import STATUSES, list_callbacks
 from tvoxcc.voice.service import main_host
 
 DEMO_TENANT = Path(__file__).resolve().parents[1] / "demo" / "acme.yaml"
@@ -161,6 +162,8 @@ class Demo:
             f"Callback to {row.number}: {row.status} after {row.attempts} attempt(s), answered by"
             f" {agent.display_name if agent else 'nobody'} (outbound interaction {placed.id}: {placed.outcome})"
         )
+        for cb in await list_callbacks(self.store, "acme", STATUSES):
+            self.say(f"  tvoxcc callback list -t acme --all: #{cb.id} {cb.number} {cb.queue} {cb.status}")
 
     async def _journey(self) -> None:
         async with self.store.session() as session:

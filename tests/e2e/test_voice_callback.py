@@ -240,3 +240,26 @@ async def test_a_busy_customer_is_tried_again_then_the_callback_fails(acme: Any,
     mine = [a for a in attempts if any(d.get("callback") == request.id for k, d in a["events"] if k == "dialing")]
     assert [a["outcome"] for a in mine] == ["no-answer", "no-answer"]
     assert all("callback-failed" in [k for k, _ in a["events"]] for a in mine)
+
+
+async def test_a_cancelled_callback_leaves_the_line_and_is_never_dialled(
+    acme: Any, sipp: Sipp, alice: SippAgent
+) -> None:
+    settings = acme.settings
+    known = {r.id for r in await _callbacks(settings)}
+    async with running_voice(settings, Clock(datetime.now(UTC))):
+        run = await asyncio.to_thread(sipp.call, DID, "4", hangup="them", wait_ms=800)
+        run.check()
+        (request,) = [r for r in await _callbacks(settings) if r.id not in known]
+        assert (await _status_of(settings, request.id, "queued", 10)).status == "queued"  # held by the ACD
+        out = await asyncio.to_thread(Tvox(acme.config_path).ok, "callback", "cancel", "-t", "acme", str(request.id))
+        assert f"callback {request.id} to " in out and "cancelled" in out
+        await asyncio.sleep(3.0)  # the ACD's next poll (every 2 s) takes it off the line
+        await asyncio.to_thread(alice.register().check)
+        await online(acme, "acme-alice")  # a free agent: had the item stayed, its turn would come now
+        await asyncio.sleep(3.0)
+        row = await _status_of(settings, request.id, "cancelled", 0)
+    assert (row.status, row.attempts, row.placed_as_id) == ("cancelled", 0, None)
+    rows = {r["id"]: r for r in await interactions(settings)}
+    kinds = [k for k, _ in rows[row.requested_by_id]["events"]]
+    assert "item-abandoned" in kinds and "callback-placed" not in kinds, kinds

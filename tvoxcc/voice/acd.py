@@ -554,7 +554,11 @@ class AcdQueue:
     # -- callbacks ---------------------------------------------------------------------------------
 
     async def _take_callbacks(self, *, again: bool = False) -> None:
-        """Stored requests of tenants with an outbound route become callback items of their queue."""
+        """Stored requests of tenants with an outbound route become callback items of their queue; those an
+        operator cancelled leave the line."""
+        waiting = {job.callback_id: item_id for item_id, job in self.callbacks.items() if job.channel_id is None}
+        for callback_id in await self.book.cancelled(waiting):
+            await self._cancel_callback(waiting[callback_id])
         self.outbound = await self.book.outbound_routes()
         if not self.outbound:
             return
@@ -583,11 +587,18 @@ class AcdQueue:
         job.channel_id = f"{CALLBACK_LEG}-{uuid.uuid4().hex[:16]}"
         job.answered = False
         caller_id = route.caller_id if route else ""
-        job.interaction_id = await self.book.placing(job, job.channel_id, caller_id, self.clock())
+        interaction_id = await self.book.placing(job, job.channel_id, caller_id, self.clock())
+        if interaction_id is None:  # cancelled by an operator since the last poll: never dial it
+            job.channel_id, job.cancelled = None, True
+            return
+        job.interaction_id = interaction_id
 
     async def _dial_customer(self, item_id: str) -> None:
         job = self.callbacks.get(item_id)
         route = self.outbound.get(job.tenant) if job else None
+        if job is not None and job.cancelled:
+            self._spawn(self._cancel_callback(item_id))  # after this router call: it frees the reserved agent
+            return
         try:
             if job is None or job.channel_id is None or route is None:
                 raise NotDiallable("no outbound route")
@@ -639,6 +650,13 @@ class AcdQueue:
         await self._apply(lambda now: self.router.callback_failed(item_id, now))
         if item_id in self.callbacks:  # a retry comes (else ExitQueue ended it)
             await self.book.finished(job, self.clock(), status="queued", outcome=outcome)
+
+    async def _cancel_callback(self, item_id: str) -> None:
+        job = self.callbacks.get(item_id)
+        if job is not None:
+            log.info("ACD: callback %s to %s cancelled", job.callback_id, job.number)
+            await self._apply(lambda now: self.router.abandon(item_id, now))
+            self.callbacks.pop(item_id, None)  # only now: the router's events are stored with the request
 
     async def _callback_over(self, item_id: str, outcome: str) -> None:
         """A callback's conversation ended (or the customer left before an agent answered)."""

@@ -10,6 +10,7 @@ and ends ``done`` (the customer talked to an agent) or ``failed``.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,7 @@ class CallbackJob:
     interaction_id: int | None  # the request's interaction, then the current attempt's
     channel_id: str | None = None  # the attempt being dialled
     answered: bool = False
+    cancelled: bool = False  # an operator cancelled it just as its turn came
 
 
 class CallbackBook:
@@ -104,11 +106,25 @@ class CallbackBook:
             await session.commit()
             return jobs
 
-    async def placing(self, job: CallbackJob, channel_id: str, caller_id: str, now: datetime) -> int:
-        """An attempt begins: a new outbound interaction, the row ``dialing``; returns the interaction."""
+    async def cancelled(self, callback_ids: Collection[int]) -> set[int]:
+        """Which of these callbacks an operator cancelled (`tvoxcc callback cancel`) since they were taken."""
+        if not callback_ids:
+            return set()
+        async with self.store.session() as session:
+            rows = await session.execute(
+                select(m.Callback.id).where(m.Callback.id.in_(sorted(callback_ids)), m.Callback.status == "cancelled")
+            )
+            return set(rows.scalars().all())
+
+    async def placing(self, job: CallbackJob, channel_id: str, caller_id: str, now: datetime) -> int | None:
+        """An attempt begins: a new outbound interaction, the row ``dialing``; returns the interaction.
+
+        None when the callback was cancelled meanwhile (or is gone): it must not be dialled.
+        """
         async with self.store.tenant(job.tenant_id) as session:
-            row = await session.get(m.Callback, job.callback_id)
-            assert row is not None
+            row = await session.get(m.Callback, job.callback_id, with_for_update=True)
+            if row is None or row.status == "cancelled":
+                return None
             queue_id = (await session.execute(select(m.Queue.id).where(m.Queue.name == job.queue))).scalar_one_or_none()
             interaction = m.Interaction(
                 channel="voice",
@@ -137,8 +153,8 @@ class CallbackBook:
         ``callback-completed``) is stored on that interaction."""
         async with self.store.tenant(job.tenant_id) as session:
             row = await session.get(m.Callback, job.callback_id)
-            if row is None:
-                return
+            if row is None or row.status == "cancelled":
+                return  # an operator's cancel stands
             row.status = status
             if status in ("done", "failed"):
                 row.completed_at = now

@@ -119,7 +119,7 @@ class ItemActions(Timers):
         return out
 
     def abandon(self, item_id: str, now: float) -> Outputs:
-        """The customer left while waiting or ringing (or cancelled a pending callback)."""
+        """The customer left while waiting or ringing, or a callback was cancelled (even while dialled)."""
         out = self._begin(now)
         item = self._item(item_id)
         q = self.queues[item.queue]
@@ -128,6 +128,13 @@ class ItemActions(Timers):
             self._leave_waiting(item, q)
         elif item.status is ItemStatus.OFFERED:
             released = self._cancel_offers(item, "abandoned")
+        elif item.status is ItemStatus.DIALING and item.agent_id is not None:
+            agent = self.agents[item.agent_id]  # reserved for the callback: free again
+            agent.release(CAPACITY_CHANNEL[item.channel])
+            agent.reserved -= 1
+            item.agent_id = None
+            self._refresh(agent)
+            released = [agent]
         elif item.status is not ItemStatus.CALLBACK_PENDING:
             raise RouterError(f"item {item_id!r} is {item.status}, not waiting")
         wait = now - item.queued_at
