@@ -22,6 +22,7 @@ from tvoxcc.insight.model import (
     Interval,
     NpsScore,
     Params,
+    SlaBreach,
     Ticket,
     TicketPost,
 )
@@ -184,7 +185,21 @@ TICKETS = (
     Ticket(7, t("09:00:00", 11), (post("09:00:00", "inbound"), post("10:00:00", "reply")), service="s-care"),
 )
 
-DAY = Dataset(CONTACTS, EVENTS, NPS, QUEUE_SERVICE, CALLBACKS, TICKETS)
+# SLA targets missed (ticket id, target, when the clock ran out): each on its ticket's rows, at that moment.
+BREACHED = (
+    (2, "first-response", t("08:30:00")),
+    (2, "resolution", t("11:15:00")),
+    (5, "resolution", t("12:15:00")),  # no assignee: the "-" agent row
+    (7, "first-response", t("00:30:00", 11)),  # after midnight: the next day
+)
+
+
+def breach(ticket_id: int, target: str, at: datetime) -> SlaBreach:
+    ticket = next(x for x in TICKETS if x.id == ticket_id)
+    return SlaBreach(at, target, ticket.channel, ticket.service, ticket.queue, ticket.agent)
+
+
+DAY = Dataset(CONTACTS, EVENTS, NPS, QUEUE_SERVICE, CALLBACKS, TICKETS, tuple(breach(*b) for b in BREACHED))
 WRAPUP = {"sales": 10.0, "support": 30.0}
 
 
@@ -219,12 +234,12 @@ def test_tenant_day_figures_match_the_hand_computed_ones() -> None:
         for s in ("available", "busy", "wrap-up", "paused", "reserved")
     }
     assert f.occupancy == pytest.approx(100 * (1075 + 220) / (28800 + 53400))
-    assert (f.tickets_resolved, f.tickets_fcr) == (5, 2) and f.fcr == 40.0
+    assert (f.tickets_resolved, f.tickets_fcr, f.sla_breaches) == (5, 2, 3) and f.fcr == 40.0
     assert (f.promoters, f.passives, f.detractors) == (2, 1, 1) and f.nps == pytest.approx(25.0)
     after = rows[("all", D1)]
     assert after.offered == 0 and after.talk_s == 0 and after.pause_s == {"break": 600}
     assert after.state_s == {"paused": 600} and after.occupancy is None
-    assert (after.tickets_resolved, after.tickets_fcr) == (1, 1)
+    assert (after.tickets_resolved, after.tickets_fcr, after.sla_breaches) == (1, 1, 1)
 
 
 def test_by_agent_puts_unanswered_calls_on_the_none_row_and_rona_on_the_ringing_agent() -> None:
@@ -239,6 +254,7 @@ def test_by_agent_puts_unanswered_calls_on_the_none_row_and_rona_on_the_ringing_
     assert luigi.nps == 50 and luigi.pause_s == {"break": 600}
     assert (nobody.offered, nobody.abandoned, nobody.short_abandoned, nobody.callbacks_requested) == (4, 2, 1, 2)
     assert nobody.state_s == {} and (nobody.tickets_resolved, nobody.tickets_fcr) == (1, 0)
+    assert (mario.sla_breaches, luigi.sla_breaches, nobody.sla_breaches) == (0, 2, 1)
     assert totals(rows.values()).offered == 9
 
 
@@ -257,6 +273,8 @@ def test_by_queue_service_and_channel() -> None:
     assert services[("s-sales", D)].callbacks_requested == 2 and services[("s-care", D)].fcr == 40.0
     channels = compute(DAY, params(), Dimension.CHANNEL)
     assert channels[("voice", D)].offered == 8 and channels[("mail", D)].asa_s == 1800
+    assert channels[("mail", D)].sla_breaches == 3 and services[("s-care", D)].sla_breaches == 3
+    assert queues[("-", D)].sla_breaches == 3 and sales.sla_breaches == 0
 
 
 def test_hourly_rows_bucket_calls_by_offer_time_and_cut_pauses_at_the_hour() -> None:

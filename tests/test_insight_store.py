@@ -8,7 +8,19 @@ from datetime import date
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.test_insight_day import CALLBACKS, CONTACTS, DAY, EVENTS, NPS, QUEUE_SERVICE, TICKETS, D, params, t
+from tests.test_insight_day import (
+    BREACHED,
+    CALLBACKS,
+    CONTACTS,
+    DAY,
+    EVENTS,
+    NPS,
+    QUEUE_SERVICE,
+    TICKETS,
+    D,
+    params,
+    t,
+)
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.insight.api import day_summary
 from tvoxcc.insight.followups import followup_slots
@@ -30,7 +42,7 @@ BASIC = (
     "handled",
     "talk_s",
 )
-FOLLOWUPS = ("callbacks_requested", "callbacks_completed", "tickets_resolved", "tickets_fcr")
+FOLLOWUPS = ("callbacks_requested", "callbacks_completed", "tickets_resolved", "tickets_fcr", "sla_breaches")
 
 
 async def insert_day(store: Store, name: str = "acme") -> int:
@@ -136,7 +148,9 @@ async def insert_day(store: Store, name: str = "acme") -> int:
 
 
 async def insert_tickets(s: AsyncSession, tenant_id: int, services: dict[str, int], agents: dict[str, int]) -> None:
-    """The scripted tickets as the support desk stores them: acks and replies go through the outbox."""
+    """The scripted tickets as the support desk stores them: acks and replies go through the outbox; the SLA
+    clock's breaches as its ticket events (a status event too, which is not a breach)."""
+    rows: dict[int, int] = {}
     for ticket in TICKETS:
         row = m.Ticket(
             tenant_id=tenant_id,
@@ -149,6 +163,8 @@ async def insert_tickets(s: AsyncSession, tenant_id: int, services: dict[str, in
         )
         s.add(row)
         await s.flush()
+        rows[ticket.id] = row.id
+        s.add(m.TicketEvent(tenant_id=tenant_id, ticket_id=row.id, at=ticket.resolved_at, kind="status", data={}))
         for n, p in enumerate(ticket.posts):
             message_id = f"<t{ticket.id}-{n}@example.com>"
             kind = {"auto": "outbound", "reply": "outbound"}.get(p.kind, p.kind)
@@ -179,6 +195,12 @@ async def insert_tickets(s: AsyncSession, tenant_id: int, services: dict[str, in
                         body_text="",
                     )
                 )
+    for ticket_id, target, at in BREACHED:
+        s.add(
+            m.TicketEvent(
+                tenant_id=tenant_id, ticket_id=rows[ticket_id], at=at, kind="sla-breached", data={"target": target}
+            )
+        )
     # an open ticket with a reply: not resolved, never counted
     s.add(m.Ticket(tenant_id=tenant_id, number=999, subject="open", status="open"))
 
@@ -223,7 +245,7 @@ async def test_the_sql_aggregate_agrees_with_the_core_on_basic_counts(
     core = {
         k: f
         for k, f in compute(DAY, p, by).items()
-        if f.callbacks_requested + f.callbacks_completed + f.tickets_resolved
+        if f.callbacks_requested + f.callbacks_completed + f.tickets_resolved + f.sla_breaches
     }
     assert followups.keys() == core.keys()
     for key, figures in core.items():
@@ -254,7 +276,7 @@ async def test_day_summary_is_one_call_for_the_demo(store: Store) -> None:
     assert len(lines) == 6  # title, header, all, sales, support, agents/callbacks/tickets
     assert lines[5] == (
         "agents: occupancy 1.6%, paused 5100s; callbacks 2 requested, 1 completed; tickets 5 resolved, "
-        "first-contact 40.0%"
+        "first-contact 40.0%, SLA breaches 3"
     )  # occupancy (1075 + 220) / (28800 + 53400)
     assert lines[2].split() == ["all", "9", "5", "2", "37.5%", "373s", "385s", "+25"]
     assert lines[4].split()[:3] == ["support", "3", "3"]

@@ -1,4 +1,4 @@
-"""Callbacks and ticket first-contact resolution aggregated in SQL, for the report's basic path.
+"""Callbacks, ticket first-contact resolution and SLA breaches aggregated in SQL, for the report's basic path.
 
 Both tables are small next to the call log (a callback or a resolved ticket per many calls), so they are
 aggregated live per 15-minute UTC slot, like ``store.aggregate_query``, and merged into its slots. The
@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tvoxcc.insight.metrics import ALL, NONE, Figures
 from tvoxcc.insight.model import Dimension, Params
-from tvoxcc.insight.store import SLOT_S, Names, Slots, _epoch
+from tvoxcc.insight.store import SLOT_S, Names, Slots, _epoch, first_inbound_channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -55,8 +55,30 @@ def callbacks_query(dialect: str, tenant_id: int, params: Params, by: Dimension,
     return query.group_by(*(g for g in group), "slot")
 
 
+def _ticket_columns() -> dict[Dimension, Any]:
+    t = m.Ticket
+    return {
+        Dimension.QUEUE: t.queue_id,
+        Dimension.SERVICE: t.service_id,
+        Dimension.AGENT: t.assignee_agent_id,
+        Dimension.CHANNEL: first_inbound_channel(t),
+    }
+
+
+def breaches_query(dialect: str, tenant_id: int, params: Params, by: Dimension) -> Select[Any]:
+    e, t = m.TicketEvent, m.Ticket
+    group = _group(by, _ticket_columns())
+    return (
+        select(*group, _slot(e.at, dialect).label("slot"), func.count().label("n"))
+        .select_from(e)
+        .join(t, t.id == e.ticket_id)
+        .where(e.tenant_id == tenant_id, e.kind == "sla-breached", e.at >= params.start, e.at < params.end)
+        .group_by(*(g for g in group), "slot")
+    )
+
+
 def tickets_query(dialect: str, tenant_id: int, params: Params, by: Dimension) -> Select[Any]:
-    t, msg, box, via = m.Ticket, m.TicketMessage, m.OutboxMail, m.Interaction
+    t, msg, box = m.Ticket, m.TicketMessage, m.OutboxMail
     resolved = func.coalesce(t.solved_at, t.closed_at)
     is_reply = and_(
         msg.ticket_id == t.id,
@@ -77,24 +99,7 @@ def tickets_query(dialect: str, tenant_id: int, params: Params, by: Dimension) -
     first_reply = replies(func.min(msg.created_at))
     later = aliased(m.TicketMessage)
     follow_up = exists().where(later.ticket_id == t.id, later.kind == "inbound", later.created_at > first_reply)
-    first_channel = (
-        select(via.channel)
-        .select_from(msg)
-        .join(via, via.id == msg.interaction_id)
-        .where(msg.ticket_id == t.id, msg.kind == "inbound")
-        .order_by(msg.created_at, msg.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    group = _group(
-        by,
-        {
-            Dimension.QUEUE: t.queue_id,
-            Dimension.SERVICE: t.service_id,
-            Dimension.AGENT: t.assignee_agent_id,
-            Dimension.CHANNEL: func.coalesce(first_channel, "mail"),
-        },
-    )
+    group = _group(by, _ticket_columns())
     fcr = case((and_(replies(func.count()) == 1, ~follow_up), 1), else_=0)
     return (
         select(*group, _slot(resolved, dialect).label("slot"), func.count().label("n"), func.sum(fcr).label("fcr"))
@@ -104,7 +109,7 @@ def tickets_query(dialect: str, tenant_id: int, params: Params, by: Dimension) -
 
 
 async def followup_slots(store: Store, tenant_id: int, params: Params, by: Dimension, names: Names) -> Slots:
-    """Callbacks requested/completed and tickets resolved/first-contact per group and 15-minute UTC slot."""
+    """Callbacks requested/completed, tickets resolved/first-contact and SLA breaches per group and 15-min UTC slot."""
     dialect = store.engine.dialect.name
     label = {Dimension.QUEUE: names.queues, Dimension.AGENT: names.agents, Dimension.SERVICE: names.services}.get(by)
     grouped = by in (Dimension.QUEUE, Dimension.AGENT, Dimension.SERVICE, Dimension.CHANNEL)
@@ -123,4 +128,6 @@ async def followup_slots(store: Store, tenant_id: int, params: Params, by: Dimen
                 slots.append((*key(row), figures))
         for row in await s.execute(tickets_query(dialect, tenant_id, params, by)):
             slots.append((*key(row), Figures(tickets_resolved=int(row.n), tickets_fcr=int(row.fcr or 0))))
+        for row in await s.execute(breaches_query(dialect, tenant_id, params, by)):
+            slots.append((*key(row), Figures(sla_breaches=int(row.n))))
     return slots

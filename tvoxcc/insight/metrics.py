@@ -38,6 +38,9 @@ Definitions (every figure is per row key = (dimension value, interval bucket)):
   agent reply and no customer message after that reply (acknowledgements and internal notes do not count;
   a ticket closed with no reply is not). **fcr** = first-contact / resolved, in %. Rows: the ticket's
   assignee, queue, service and channel.
+- **sla_breaches**: ticket SLA targets missed (first response or resolution, each at most once per
+  ticket), in the bucket of the moment the SLA clock ran out (its ``sla-breached`` ticket event), on the
+  ticket's rows like first-contact resolution.
 - **NPS** = (promoters 9–10 − detractors 0–6) / answers × 100; the survey counts on its contact's row
   (its agent: the score's agent, else the contact's).
 - **transfers**: contacts with outcome ``transferred`` or a ``transferred`` event, once each. An answered
@@ -53,7 +56,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from tvoxcc.insight.buckets import bucket_start, seconds, split
-from tvoxcc.insight.model import CallbackRequest, Contact, Dataset, Dimension, Event, Params, Ticket
+from tvoxcc.insight.model import CallbackRequest, Contact, Dataset, Dimension, Event, Params, SlaBreach, Ticket
 
 NONE = "-"  # the row of contacts without a value for the dimension (e.g. unanswered calls by agent)
 ALL = "all"
@@ -94,6 +97,7 @@ class Figures:
     state_s: dict[str, float] = field(default_factory=dict)
     tickets_resolved: int = 0
     tickets_fcr: int = 0
+    sla_breaches: int = 0
 
     def add(self, other: Figures) -> None:
         for f in fields(self):
@@ -211,6 +215,10 @@ def compute(data: Dataset, params: Params, by: Dimension) -> dict[Key, Figures]:
             figures.tickets_resolved += 1
             figures.tickets_fcr += first_contact_resolution(ticket)
 
+    for breach in data.breaches:
+        if params.start <= breach.at < params.end:
+            rows[(_ticket_key(breach, by), bucket(breach.at))].sla_breaches += 1
+
     for score in data.nps:
         contact = contacts.get(score.interaction_id or -1)
         at = contact.offered_at if contact is not None else score.answered_at
@@ -324,7 +332,7 @@ def _callback_key(cb: CallbackRequest, agent: str | None, c: Contact | None, by:
     return ALL
 
 
-def _ticket_key(t: Ticket, by: Dimension) -> str:
+def _ticket_key(t: Ticket | SlaBreach, by: Dimension) -> str:
     value = {
         Dimension.SERVICE: t.service,
         Dimension.QUEUE: t.queue,

@@ -105,6 +105,18 @@ class Ticket:
 
 
 @dataclass(frozen=True, slots=True)
+class SlaBreach:
+    """A ticket's SLA target (``first-response`` or ``resolution``) missed at ``at``: the SLA clock's event."""
+
+    at: datetime
+    target: str
+    channel: str = "mail"
+    service: str | None = None
+    queue: str | None = None
+    agent: str | None = None  # the ticket's assignee
+
+
+@dataclass(frozen=True, slots=True)
 class Dataset:
     contacts: tuple[Contact, ...] = ()
     events: tuple[Event, ...] = ()
@@ -113,6 +125,7 @@ class Dataset:
     queue_service: Mapping[str, str] = field(default_factory=dict)
     callbacks: tuple[CallbackRequest, ...] = ()
     tickets: tuple[Ticket, ...] = ()
+    breaches: tuple[SlaBreach, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ COLUMNS = (
     "occupancy_pct",
     "tickets_resolved",
     "fcr_pct",
+    "sla_breaches",
     "pause_s",
     "state_s",
 )
@@ -46,6 +47,7 @@ BASIC_COLUMNS = (
     "callbacks_completed",
     "tickets_resolved",
     "fcr_pct",
+    "sla_breaches",
 )
 # bottom to top in the agent state stack: handling first, so occupancy reads off the lower part
 STATE_COLOURS = (
@@ -101,6 +103,7 @@ def values(f: Figures, basic: bool = False) -> dict[str, Any]:
             callbacks_completed=f.callbacks_completed,
             tickets_resolved=f.tickets_resolved,
             fcr_pct=_round(f.fcr),
+            sla_breaches=f.sla_breaches,
         )
         return row
     row.update(
@@ -113,6 +116,7 @@ def values(f: Figures, basic: bool = False) -> dict[str, Any]:
         occupancy_pct=_round(f.occupancy),
         tickets_resolved=f.tickets_resolved,
         fcr_pct=_round(f.fcr),
+        sla_breaches=f.sla_breaches,
         pause_s={code: round(s) for code, s in sorted(f.pause_s.items())},
         state_s={state: round(s) for state, s in sorted(f.state_s.items())},
     )
@@ -284,6 +288,6 @@ def summary(
         lines.append(
             f"agents: occupancy {_pct(f.occupancy)}, paused {_seconds(sum(f.pause_s.values()))}; "
             f"callbacks {f.callbacks_requested} requested, {f.callbacks_completed} completed; "
-            f"tickets {f.tickets_resolved} resolved, first-contact {_pct(f.fcr)}"
+            f"tickets {f.tickets_resolved} resolved, first-contact {_pct(f.fcr)}, SLA breaches {f.sla_breaches}"
         )
     return "\n".join(line.rstrip() for line in lines)

@@ -52,6 +52,7 @@ from tvoxcc.insight.model import (
     Interval,
     NpsScore,
     Params,
+    SlaBreach,
     Ticket,
     TicketPost,
 )
@@ -166,6 +167,7 @@ async def load_dataset(store: Store, tenant_id: int, start: datetime, end: datet
         ).all()
         callbacks = await _callbacks(s, tenant_id, start, end, names)
         tickets = await _tickets(s, tenant_id, start, end, names)
+        breaches = await _breaches(s, tenant_id, start, end, names)
     # An abandoned call has no queue on its row (set when answered): its first item-queued event says.
     queued: dict[int, int] = {}
     for e in sorted(events, key=lambda e: e.at):
@@ -198,6 +200,7 @@ async def load_dataset(store: Store, tenant_id: int, start: datetime, end: datet
         queue_service=names.queue_service,
         callbacks=callbacks,
         tickets=tickets,
+        breaches=breaches,
     )
 
 
@@ -229,6 +232,44 @@ async def _callbacks(
             agent=names.agents.get(r.agent_id or -1),
         )
         for r in rows
+    )
+
+
+def first_inbound_channel(ticket: type[m.Ticket]) -> Any:
+    """The channel of a ticket's first customer message (a voicemail ticket is voice), else mail."""
+    msg, via = m.TicketMessage, m.Interaction
+    first = (
+        select(via.channel)
+        .select_from(msg)
+        .join(via, via.id == msg.interaction_id)
+        .where(msg.ticket_id == ticket.id, msg.kind == "inbound")
+        .order_by(msg.created_at, msg.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(first, "mail")
+
+
+async def _breaches(
+    s: AsyncSession, tenant_id: int, start: datetime, end: datetime, names: Names
+) -> tuple[SlaBreach, ...]:
+    """SLA targets missed in the range: the SLA clock's ``sla-breached`` ticket events, with their ticket."""
+    e, t = m.TicketEvent, m.Ticket
+    rows = await s.execute(
+        select(e.at, e.data, first_inbound_channel(t).label("channel"), t.service_id, t.queue_id, t.assignee_agent_id)
+        .join(t, t.id == e.ticket_id)
+        .where(e.tenant_id == tenant_id, e.kind == "sla-breached", e.at >= start, e.at < end)
+    )
+    return tuple(
+        SlaBreach(
+            at=_aware(r.at),
+            target=str((r.data or {}).get("target", "")),
+            channel=r.channel,
+            service=names.services.get(r.service_id or -1),
+            queue=names.queues.get(r.queue_id or -1),
+            agent=names.agents.get(r.assignee_agent_id or -1),
+        )
+        for r in rows.all()
     )
 
 
