@@ -287,34 +287,35 @@ async def summary(request: web.Request) -> web.Response:
     return web.json_response(await c.figures.get(config, c.clock(), own_agent(who)))
 
 
-async def journey(request: web.Request) -> web.Response:
-    """A contact's timeline (id, phone in any format or e-mail), filtered by ?channel=&from=&to=."""
+async def _contact_answer(
+    request: web.Request, answer: Callable[[TenantConfig, str], Awaitable[dict[str, Any]]]
+) -> web.Response:
+    """A contact's data for any user of the tenant; 404 for nobody matching, 400 for a bad reference/filter."""
     who = await api_user(request)
     config = await visible_tenant(request, who)
-    query = request.query
     try:
-        body = await journey_json(
-            ctx(request).store, config, request.match_info["contact"], query.getall("channel", []),
-            query.get("from"), query.get("to"),
-        )  # fmt: skip
+        return web.json_response(await answer(config, request.match_info["contact"]))
     except ContactNotFound as exc:
         raise json_error(404, str(exc)) from None
     except JourneyError as exc:
         raise json_error(400, str(exc)) from None
-    return web.json_response(body)
+
+
+async def journey(request: web.Request) -> web.Response:
+    """A contact's timeline (id, phone in any format or e-mail), filtered by ?channel=&from=&to=."""
+    store, query = ctx(request).store, request.query
+    return await _contact_answer(
+        request,
+        lambda config, contact: journey_json(
+            store, config, contact, query.getall("channel", []), query.get("from"), query.get("to")
+        ),
+    )
 
 
 async def screen_pop(request: web.Request) -> web.Response:
     """The journey summary an agent sees when the contact's call or ticket is offered."""
-    who = await api_user(request)
-    config = await visible_tenant(request, who)
-    try:
-        body = await screen_pop_json(ctx(request).store, config, request.match_info["contact"])
-    except ContactNotFound as exc:
-        raise json_error(404, str(exc)) from None
-    except JourneyError as exc:
-        raise json_error(400, str(exc)) from None
-    return web.json_response(body)
+    store = ctx(request).store
+    return await _contact_answer(request, lambda config, contact: screen_pop_json(store, config, contact))
 
 
 async def stream(request: web.Request) -> web.StreamResponse:

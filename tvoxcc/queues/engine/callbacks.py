@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tvoxcc.queues.engine.base import CALLBACK_RETRY
 from tvoxcc.queues.engine.timers import Timers
-from tvoxcc.queues.model import CAPACITY_CHANNEL, Channel, EventKind, ExitQueue, ItemStatus, Outputs, RouterError
+from tvoxcc.queues.model import Channel, EventKind, ExitQueue, ItemStatus, Outputs, RouterError
 
 
 class CallbackActions(Timers):
@@ -44,10 +44,7 @@ class CallbackActions(Timers):
         if item.status is not ItemStatus.DIALING or item.agent_id is None:
             raise RouterError(f"item {item_id!r} is not being called back")
         q = self.queues[item.queue]
-        agent = self.agents[item.agent_id]
-        agent.release(CAPACITY_CHANNEL[item.channel])
-        agent.reserved -= 1
-        item.agent_id = None
+        agent = self._unreserve(item)
         item.callback_attempts += 1
         self._event(EventKind.CALLBACK_FAILED, queue=q.config.name, item_id=item_id, value=item.callback_attempts)
         if item.callback_attempts >= self.callback_attempts:

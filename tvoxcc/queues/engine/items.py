@@ -129,10 +129,7 @@ class ItemActions(Timers):
         elif item.status is ItemStatus.OFFERED:
             released = self._cancel_offers(item, "abandoned")
         elif item.status is ItemStatus.DIALING and item.agent_id is not None:
-            agent = self.agents[item.agent_id]  # reserved for the callback: free again
-            agent.release(CAPACITY_CHANNEL[item.channel])
-            agent.reserved -= 1
-            item.agent_id = None
+            agent = self._unreserve(item)
             self._refresh(agent)
             released = [agent]
         elif item.status is not ItemStatus.CALLBACK_PENDING:

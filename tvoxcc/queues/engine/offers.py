@@ -96,6 +96,15 @@ class Offers(Decisions):
             self._route_item(item)
         self._route_agent(agent)
 
+    def _unreserve(self, item: Item) -> Agent:
+        """Free the agent reserved for a callback being dialled (it failed, or was cancelled)."""
+        assert item.agent_id is not None
+        agent = self.agents[item.agent_id]
+        agent.release(CAPACITY_CHANNEL[item.channel])
+        agent.reserved -= 1
+        item.agent_id = None
+        return agent
+
     def _cancel_offers(self, item: Item, reason: str) -> list[Agent]:
         cap = CAPACITY_CHANNEL[item.channel]
         released = []
