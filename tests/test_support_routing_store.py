@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from tvoxcc.admin.edit import import_document
 from tvoxcc.admin.spec import TenantDoc
@@ -122,6 +122,39 @@ async def test_paused_staff_get_nothing_and_a_claimed_ticket_is_not_taken_twice(
         assert await _apply(session, snap, Assignment(1001, "ann", "mail"), at(3), by="acd") is False
         await session.commit()
     assert (await assignees(store, acme))["T-1001"] == "bob"
+
+
+async def _on_the_phone(store: Store, box: Mailbox, states: dict[str, str], *, tenant_id: int | None = None) -> None:
+    """The voice service's live snapshot of the agents (tvoxcc.voice.live writes it)."""
+    async with store.session() as session:
+        await session.execute(delete(m.LiveAgent))
+        for name, state in states.items():
+            session.add(m.LiveAgent(tenant_id=tenant_id or box.tenant_id, agent=name, state=state, since=at(0)))
+        await session.commit()
+
+
+async def test_an_agent_busy_paused_or_in_wrap_up_on_the_phone_gets_no_ticket(store: Store, acme: Mailbox) -> None:
+    for n in range(1, 3):
+        await mail_in(store, acme, n, n)
+    await _on_the_phone(store, acme, {"ann": "busy", "bob": "paused"})
+    assert (await tick(store, acme, 5))["assigned"] == []  # a call blocks other channels; a pause blocks all
+    await _on_the_phone(store, acme, {"ann": "wrap-up", "bob": "available"})
+    assert [(a.number, a.agent) for a in (await tick(store, acme, 6))["assigned"]] == [(1001, "bob")]  # type: ignore[attr-defined]
+    async with store.session() as session:  # ann's calls no longer block her mail
+        await session.execute(update(m.Agent).where(m.Agent.name == "ann").values(voice_blocks_others=False))
+        await session.commit()
+    await _on_the_phone(store, acme, {"ann": "busy", "bob": "available"})
+    assert [(a.number, a.agent) for a in (await tick(store, acme, 7))["assigned"]] == [(1002, "ann")]  # type: ignore[attr-defined]
+
+
+async def test_another_tenants_agent_of_the_same_name_on_the_phone_does_not_count(store: Store, acme: Mailbox) -> None:
+    await mail_in(store, acme, 1, 1)
+    async with store.session() as session:
+        beta = m.Tenant(name="beta")
+        session.add(beta)
+        await session.commit()
+    await _on_the_phone(store, acme, {"ann": "busy", "bob": "busy"}, tenant_id=beta.id)
+    assert len((await tick(store, acme, 5))["assigned"]) == 1  # type: ignore[arg-type]
 
 
 async def test_sla_columns_breaches_and_urgent_first_queue(store: Store, acme: Mailbox) -> None:

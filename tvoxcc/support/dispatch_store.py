@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -30,6 +30,10 @@ from tvoxcc.support.desk import WORKING_STATUSES, take
 from tvoxcc.support.dispatch import Assignment, PendingTicket, StaffMember, dispatch
 from tvoxcc.support.sla_store import refresh_sla
 from tvoxcc.support.tickets import TicketError
+
+# Voice router states (tvoxcc.queues.model.AgentStatus) that keep an agent from mail, as in the one router.
+VOICE_HOLDS_ALL = (str(q.AgentStatus.PAUSED), str(q.AgentStatus.WRAPUP))
+VOICE_CONVERSATION = (str(q.AgentStatus.RESERVED), str(q.AgentStatus.BUSY))
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,25 @@ async def _queues(session: AsyncSession) -> tuple[list[q.QueueConfig], dict[str,
     return configs, ids, by_service
 
 
+async def _held_by_voice(session: AsyncSession) -> set[int]:
+    """Agents the voice service's router would give no mail now (its live snapshot, tvoxcc.voice.live): paused
+    or in wrap-up on the phone, or ringing/talking when a call blocks other channels (``voice_blocks_others``).
+    The voice and mail routers are two instances of one core; this keeps their agents' availability one.
+    """
+    live, agent = m.LiveAgent, m.Agent
+    rows = await session.execute(
+        select(agent.id)
+        .join(live, and_(live.tenant_id == agent.tenant_id, live.agent == agent.name))  # the tenant's own agents
+        .where(
+            or_(
+                live.state.in_(VOICE_HOLDS_ALL),
+                and_(live.state.in_(VOICE_CONVERSATION), agent.voice_blocks_others.is_(True)),
+            )
+        )
+    )
+    return set(rows.scalars())
+
+
 async def _staff(session: AsyncSession) -> tuple[list[StaffMember], dict[str, int]]:
     agents = (
         (
@@ -104,6 +127,7 @@ async def _staff(session: AsyncSession) -> tuple[list[StaffMember], dict[str, in
         ).all()
     )
     presence = dict((await session.execute(select(m.SupportAgentState.agent_id, m.SupportAgentState.state))).all())
+    on_the_phone = await _held_by_voice(session)
     staff = [
         StaffMember(
             name=a.name,
@@ -111,7 +135,7 @@ async def _staff(session: AsyncSession) -> tuple[list[StaffMember], dict[str, in
             held=held.get(a.id, 0),
             skills={s.skill.name: s.level for s in a.skills},
             queues={mb.queue.name: (mb.penalty, mb.weight) for mb in a.memberships},
-            available=presence.get(a.id, "available") == "available",
+            available=presence.get(a.id, "available") == "available" and a.id not in on_the_phone,
             last_assigned=last.get(a.id),
         )
         for a in agents
