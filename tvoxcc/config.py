@@ -132,6 +132,8 @@ class VoiceSettings(_Section):
     callback_attempts: int = Field(3, ge=1, le=20)
     callback_retry_seconds: float = Field(300.0, ge=1, le=86_400)
     callback_poll_seconds: float = Field(2.0, gt=0, le=3600)
+    # How often the running ACD compares the stored queues and agents with its own and takes the changes.
+    config_poll_seconds: float = Field(5.0, gt=0, le=3600)
 
 
 class Settings(_Section):

@@ -254,3 +254,29 @@ async def test_caller_goes_to_the_survey_when_the_agent_hangs_up(
         bob = (await session.execute(select(m.Agent.id).where(m.Agent.name == "bob"))).scalar_one()
     await store.dispose()
     assert (answer.score, answer.agent_id) == (9, bob)
+
+
+async def test_a_membership_added_with_the_cli_is_taken_live(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    tvox = Tvox(acme.config_path)
+    await asyncio.to_thread(tvox.ok, "agent", "set", "-t", "acme", "bob", "--drop-queue", "sales-it")  # backup only
+    before = len(await interactions(acme.settings))
+    try:
+        async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+            await register(acme, phones, "bob")
+            phones["bob"].answer(ring_ms=200)
+            run = caller(sipp, 16000)  # "1": sales-it, where nobody serves now
+            await asyncio.sleep(4.0)
+            assert not any(c["name"].startswith("PJSIP/acme-bob-") for c in acme.channels())  # not offered
+            await asyncio.to_thread(tvox.ok, "agent", "set", "-t", "acme", "bob", "--queue", "sales-it")
+            # no restart: the running ACD takes the change at its next look (every 5 s) and rings bob
+            await asyncio.to_thread(run.wait, 40)
+            run.check()
+            rows = await wait_until_ended(acme.settings, 1)
+    finally:
+        await asyncio.to_thread(tvox.ok, "import", str(DATA / "e2e-acme-agents.yaml"))
+    row = rows[before]
+    assert await answered_by(acme.settings, row) == "bob"
+    at = {k: d["router_at"] for k, d in row["events"] if k in ("item-queued", "item-connected")}
+    assert at["item-connected"] - at["item-queued"] >= 4.0  # only once bob had joined

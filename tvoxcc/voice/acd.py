@@ -25,7 +25,7 @@ import functools
 import logging
 import random
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from tvoxcc.ari import AriBadRequest, AriClient, AriError, Conflict, InvalidRequ
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.ivr.nodes import Flow
 from tvoxcc.queues import model as q
+from tvoxcc.queues import sync
 from tvoxcc.queues.router import Router
 from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
 from tvoxcc.voice.announce import announcement
@@ -83,6 +84,7 @@ class AcdQueue:
         callback_attempts: int = 3,
         callback_retry_s: float = 300.0,
         callback_poll_s: float = 2.0,
+        config_poll_s: float = 5.0,
     ) -> None:
         self.ari = ari
         self.acd = acd
@@ -96,6 +98,8 @@ class AcdQueue:
         self.dialing: dict[str, str] = {}  # customer channel id -> callback item id
         self.outbound: dict[str, OutboundRoute] = {}  # tenant -> how it dials out
         self.callback_poll_s = callback_poll_s
+        self.config_poll_s = config_poll_s
+        self.on_config: Callable[[], Awaitable[None]] | None = None  # after a configuration change was taken
         self._tasks: set[asyncio.Task[Any]] = set()
         self.queue_log = queue_log
         self.tick_seconds = tick_seconds
@@ -138,6 +142,7 @@ class AcdQueue:
     async def _tick_forever(self) -> None:
         loop = asyncio.get_running_loop()
         next_poll = loop.time() + self.callback_poll_s
+        next_config = loop.time() + self.config_poll_s
         while True:
             await asyncio.sleep(self.tick_seconds)
             try:
@@ -146,8 +151,27 @@ class AcdQueue:
                 if loop.time() >= next_poll:
                     next_poll = loop.time() + self.callback_poll_s
                     await self._take_callbacks()
+                if loop.time() >= next_config:
+                    next_config = loop.time() + self.config_poll_s
+                    await self.sync_config()
             except Exception:
                 log.exception("ACD tick failed")
+
+    async def sync_config(self) -> int:
+        """Take the queue and agent changes made with the CLI since the last look (skills, memberships,
+        capacity, queue settings, new queues and agents) without a restart; returns how many."""
+        queues = await self.acd.queue_configs()
+        agents = await self.acd.agent_configs()
+        found = sync.changes(self.router, queues, agents)
+        for change in found:
+            log.info("ACD: configuration change: %s", change)
+            await self._apply(functools.partial(sync.apply, self.router, change))
+        if found:
+            if any(isinstance(change, sync.AddAgent) for change in found):
+                await self.on_connected()  # follow the new phone's reachability; log it in if registered
+            if self.on_config is not None:
+                await self.on_config()
+        return len(found)
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run ``work`` after the current router call (it may call the router: the lock is not reentrant)."""

@@ -54,14 +54,15 @@ class AcdDirectory:
                 .options(selectinload(m.Queue.skills).selectinload(m.QueueSkill.skill))
             )
             configs = []
+            recorded, surveyed = set(), set()  # anew each time: a queue may have stopped recording
             for queue, tenant, service_priority in rows.all():
                 key = QueueKey(tenant, queue.name)
                 self._queues[key.router_name] = (queue.tenant_id, queue.id)
                 self.announce_every[key.router_name] = queue.announce_every_s
                 if queue.record:
-                    self.recorded.add(key.router_name)
+                    recorded.add(key.router_name)
                 if queue.survey:
-                    self.surveyed.add(key.router_name)
+                    surveyed.add(key.router_name)
                 configs.append(
                     q.QueueConfig(
                         name=key.router_name,
@@ -86,6 +87,7 @@ class AcdDirectory:
                         rona_pause=queue.rona_pause,
                     )
                 )
+            self.recorded, self.surveyed = recorded, surveyed
             return configs
 
     async def agent_configs(self) -> list[tuple[q.AgentConfig, list[Membership]]]:

@@ -105,14 +105,21 @@ class LiveWriter:
         self._lock = asyncio.Lock()  # one snapshot write at a time
 
     async def start(self) -> None:
-        """Learn which tenant owns each router queue and agent (names in the router carry the tenant)."""
         self._started = self.clock().timestamp()
+        await self.learn_owners()
+
+    async def learn_owners(self) -> None:
+        """Learn which tenant owns each router queue and agent (names in the router carry the tenant); again
+        whenever the ACD took a configuration change, so a new queue or agent shows on the wallboard."""
+        queue_owner: dict[str, tuple[int, str]] = {}
+        agent_owner: dict[str, tuple[int, str]] = {}
         async with self.store.session() as session:
             tenants = dict((await session.execute(select(m.Tenant.id, m.Tenant.name))).all())
             for tenant_id, name in (await session.execute(select(m.Queue.tenant_id, m.Queue.name))).all():
-                self.queue_owner[f"{tenants[tenant_id]}/{name}"] = (tenant_id, name)
+                queue_owner[f"{tenants[tenant_id]}/{name}"] = (tenant_id, name)
             for tenant_id, name in (await session.execute(select(m.Agent.tenant_id, m.Agent.name))).all():
-                self.agent_owner[agent_id(tenants[tenant_id], name)] = (tenant_id, name)
+                agent_owner[agent_id(tenants[tenant_id], name)] = (tenant_id, name)
+        self.queue_owner, self.agent_owner = queue_owner, agent_owner
 
     def changed(self, outputs: q.Outputs) -> None:
         """Called by the ACD right after a router call (synchronously, so state times are exact)."""

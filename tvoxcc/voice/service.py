@@ -39,11 +39,13 @@ async def main_host(
             callback_attempts=voice.callback_attempts,
             callback_retry_s=voice.callback_retry_seconds,
             callback_poll_s=voice.callback_poll_seconds,
+            config_poll_s=voice.config_poll_seconds,
         )
         app = VoiceApp(ari, Directory(store), handoff=acd, clock=clock)
         live = LiveWriter(store, acd.router, clock)  # the wallboard's copy of the ACD's state
         await live.start()
         acd.on_change = live.changed
+        acd.on_config = live.learn_owners
         agi = build_server(settings, all_routes(store, acd))
         await agi.start(settings.agi.host, settings.agi.port)
         runner = asyncio.create_task(app.run(), name="voice-app")
