@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -125,6 +127,7 @@ class Demo:
                 await asyncio.to_thread(answering.wait, 15)
                 await asyncio.sleep(1.0)
                 await self._callback(app, sipp, agent)
+                await self._live_change(app)
             finally:
                 sipp.cleanup()
         await self._journey()
@@ -150,6 +153,22 @@ class Demo:
         await app.ari.channels.hangup(leg.channel_id)  # mario hangs up
         (await asyncio.to_thread(customer.wait, 15)).check()
         await asyncio.to_thread(answering.wait, 15)
+
+    async def _live_change(self, app: VoiceApp) -> None:
+        """A supervisor changes a skill with the CLI while calls are served: the running ACD takes it."""
+        acd = app.handoff
+        assert isinstance(acd, AcdQueue)
+        command = [sys.executable, "-m", "tvoxcc", "-c", str(self.config), "agent", "set", "-t", "acme", "anna"]
+        started = time.monotonic()
+        await asyncio.to_thread(subprocess.run, [*command, "--skill", "english=7"], check=True, capture_output=True)
+        while acd.router.agents["acme-anna"].skills.get("english") != 7:
+            if time.monotonic() - started > 3 * acd.config_poll_s:
+                raise RuntimeError("the running ACD did not take the new skill")
+            await asyncio.sleep(0.1)
+        self.say(
+            "demo: `tvoxcc agent set -t acme anna --skill english=7` while the voice service runs: the ACD took it"
+            f" live in {time.monotonic() - started:.1f} s, no restart"
+        )
 
     async def _callback_outcome(self) -> None:
         async with self.store.session() as session:

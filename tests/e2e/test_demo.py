@@ -34,6 +34,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "|acme/sales-it|acme-mario|CONNECT|" in out
     assert "Callback to caller: done after 1 attempt(s), answered by Mario Rossi" in out
     assert "  tvoxcc callback list -t acme --all: #1 caller sales-it done" in out
+    assert re.search(r"--skill english=7` while the voice service runs: the ACD took it live in \d+\.\d s", out)
     assert "Ticket T-1001 (open): Order 4711 has not arrived" in out
     assert re.search(r"ACD: T-1001 assigned to (anna|mario); first response due 20\d\d-", out), out[-2000:]
     assert "Acknowledgement sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived" in out
