@@ -112,9 +112,10 @@ def _is_attachment(part: Message) -> bool:
     disposition = str(part.get("Content-Disposition", "") or "").split(";", 1)[0].strip().lower()
     if disposition == "attachment":
         return True
-    if part.get_content_maintype() in ("image", "audio", "video", "application"):
-        return True
-    return bool(part.get_filename()) and not part.get_content_type().startswith("text/")
+    maintype = part.get_content_maintype()
+    if maintype == "text":  # inline text is the body, named or not (and reading the name costs)
+        return False
+    return maintype in ("image", "audio", "video", "application") or bool(part.get_filename())
 
 
 def _attachments(msg: Message, limit: int) -> tuple[list[ParsedAttachment], list[str]]:
