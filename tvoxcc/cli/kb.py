@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.admin.repository import find_tenant
 from tvoxcc.cli._common import emit_json, emit_table, json_option, tenant_option, with_store
 from tvoxcc.kb import store as kb
 from tvoxcc.kb.article import ArticleFields, Change, KbError
@@ -31,9 +31,7 @@ def on_kb(ctx: click.Context, tenant_name: str, action: Callable[[AsyncSession],
 
     async def go(store: Store) -> T:
         async with store.session() as session:
-            tenant = (await session.execute(select(m.Tenant).where(m.Tenant.name == tenant_name))).scalar_one_or_none()
-        if tenant is None:
-            raise AdminError(f"unknown tenant {tenant_name!r}")
+            tenant = await find_tenant(session, tenant_name)
         async with store.tenant(tenant.id) as session:
             try:
                 result = await action(session)

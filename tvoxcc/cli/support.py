@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.admin.repository import find_tenant
 from tvoxcc.cli._common import (
     emit_json,
     emit_table,
@@ -45,10 +45,7 @@ def _number(text: str) -> int:
 
 async def _tenant(store: Store, name: str) -> m.Tenant:
     async with store.session() as session:
-        tenant = (await session.execute(select(m.Tenant).where(m.Tenant.name == name))).scalar_one_or_none()
-    if tenant is None:
-        raise AdminError(f"unknown tenant {name!r}")
-    return tenant
+        return await find_tenant(session, name)
 
 
 def _on_desk(ctx: click.Context, tenant_name: str, action: Any) -> Any:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.admin.repository import find_tenant
 from tvoxcc.journey.contacts import (
     ContactNotFound,
     DuplicateGroup,
@@ -148,10 +149,7 @@ def local_days(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetim
 
 async def tenant_id_of(store: Store, name: str) -> int:
     async with store.session() as session:
-        found = (await session.execute(select(m.Tenant.id).where(m.Tenant.name == name))).scalar_one_or_none()
-    if found is None:
-        raise AdminError(f"unknown tenant {name!r}")
-    return int(found)
+        return (await find_tenant(session, name)).id
 
 
 __all__ = [

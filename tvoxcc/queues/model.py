@@ -183,6 +183,7 @@ class ExitQueue:
 class StartWrapup:
     agent_id: str
     until: float
+    at: float = field(default=0.0, compare=False)  # router time it began: until - at is its length
 
 
 @dataclass(frozen=True, slots=True)

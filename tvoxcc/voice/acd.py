@@ -477,9 +477,9 @@ class AcdQueue:
                     await self.book.finished(job, self.clock(), status="failed", outcome="no-answer")
             case q.PlaceCallback(item_id=item_id):
                 await self._dial_customer(item_id)
-            case q.StartWrapup(agent_id=agent_id, until=until):
-                now = self._now()
-                await self.acd.store_wrapup(agent_id, "wrapup-started", until - now, now, self.clock())
+            case q.StartWrapup(agent_id=agent_id, until=until, at=at):
+                # its length from when the router began it, not from now: commands run a moment later
+                await self.acd.store_wrapup(agent_id, "wrapup-started", until - at, at, self.clock())
             case q.EndWrapup(agent_id=agent_id):
                 await self.acd.store_wrapup(agent_id, "wrapup-ended", None, self._now(), self.clock())
 

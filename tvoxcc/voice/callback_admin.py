@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.admin.repository import find_tenant
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -49,10 +50,7 @@ class CallbackRow:
 
 async def _tenant_id(store: Store, tenant: str) -> int:
     async with store.session() as session:
-        found = (await session.execute(select(m.Tenant.id).where(m.Tenant.name == tenant))).scalar_one_or_none()
-    if found is None:
-        raise AdminError(f"unknown tenant {tenant!r}")
-    return int(found)
+        return (await find_tenant(session, tenant)).id
 
 
 async def list_callbacks(store: Store, tenant: str, statuses: Sequence[str] = OPEN) -> list[CallbackRow]:

@@ -112,7 +112,7 @@ class ItemActions(Timers):
         if config.wrapup_s > 0:
             agent.wrapup_until = max(agent.wrapup_until, now + config.wrapup_s)
             agent.wrapup_token += 1
-            self._command(StartWrapup(agent.agent_id, agent.wrapup_until))
+            self._command(StartWrapup(agent.agent_id, agent.wrapup_until, now))
             self._timer(agent.wrapup_until, WRAPUP_END, agent.agent_id, agent.wrapup_token)
         self._refresh(agent, rekey=True)
         self._route_agent(agent)
