@@ -30,6 +30,7 @@ from tvoxcc.admin.spec import (
     UserSpec,
 )
 from tvoxcc.ivr.nodes import Flow
+from tvoxcc.store.engine import Store
 from tvoxcc.store.models import (
     ActivityCode,
     Agent,
@@ -62,6 +63,12 @@ async def find_tenant(session: AsyncSession, name: str) -> Tenant:
     if tenant is None:
         raise AdminError(f"unknown tenant {name!r}")
     return tenant
+
+
+async def tenant_id_of(store: Store, name: str) -> int:
+    """The id of tenant ``name``, for opening its scoped session (``store.tenant(id)``)."""
+    async with store.session() as session:
+        return (await find_tenant(session, name)).id
 
 
 async def _rows(session: AsyncSession, model: type[M], tenant_id: int, *options: Any) -> Sequence[M]:

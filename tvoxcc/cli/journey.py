@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.admin.repository import tenant_id_of
 from tvoxcc.cli._common import emit_json, emit_table, json_option, tenant_option, with_store
 from tvoxcc.journey import api
 from tvoxcc.journey.contacts import DuplicateGroup, Reliability
@@ -39,7 +40,7 @@ def _in_tenant(ctx: click.Context, tenant: str, action: Callable[[AsyncSession, 
     """Run ``action(session, tz)`` on the tenant's scoped session."""
 
     async def go(store: Store) -> T:
-        tenant_id = await api.tenant_id_of(store, tenant)
+        tenant_id = await tenant_id_of(store, tenant)
         async with store.tenant(tenant_id) as session:
             zone = (await session.execute(select(m.Tenant.timezone))).scalar_one()
             return await action(session, ZoneInfo(zone or "UTC"))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.admin.errors import AdminError
-from tvoxcc.admin.repository import find_tenant
+from tvoxcc.admin.repository import tenant_id_of
 from tvoxcc.journey.contacts import (
     ContactNotFound,
     DuplicateGroup,
@@ -145,11 +145,6 @@ def local_days(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetim
     start = datetime(first.year, first.month, first.day, tzinfo=tz)
     after = last + timedelta(days=1)
     return start.astimezone(UTC), datetime(after.year, after.month, after.day, tzinfo=tz).astimezone(UTC)
-
-
-async def tenant_id_of(store: Store, name: str) -> int:
-    async with store.session() as session:
-        return (await find_tenant(session, name)).id
 
 
 __all__ = [

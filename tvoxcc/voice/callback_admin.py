@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from tvoxcc.admin.errors import AdminError
-from tvoxcc.admin.repository import find_tenant
+from tvoxcc.admin.repository import tenant_id_of
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -48,17 +48,12 @@ class CallbackRow:
         }
 
 
-async def _tenant_id(store: Store, tenant: str) -> int:
-    async with store.session() as session:
-        return (await find_tenant(session, tenant)).id
-
-
 async def list_callbacks(store: Store, tenant: str, statuses: Sequence[str] = OPEN) -> list[CallbackRow]:
     """The tenant's callbacks in these statuses, oldest request first."""
     unknown = sorted(set(statuses) - set(STATUSES))
     if unknown:
         raise AdminError(f"unknown callback status {unknown[0]!r}: use one of {', '.join(STATUSES)}")
-    async with store.tenant(await _tenant_id(store, tenant)) as session:
+    async with store.tenant(await tenant_id_of(store, tenant)) as session:
         rows = await session.execute(
             select(m.Callback, m.Queue.name, m.Contact.display_name)
             .outerjoin(m.Queue, m.Queue.id == m.Callback.queue_id)
@@ -74,7 +69,7 @@ async def list_callbacks(store: Store, tenant: str, statuses: Sequence[str] = OP
 
 async def cancel_callback(store: Store, tenant: str, callback_id: int, now: datetime) -> CallbackRow:
     """Cancel a callback not yet dialled; a clear error for one of another tenant, or too late to cancel."""
-    tenant_id = await _tenant_id(store, tenant)
+    tenant_id = await tenant_id_of(store, tenant)
     async with store.tenant(tenant_id) as session:
         row = await session.get(m.Callback, callback_id)
         if row is None:
