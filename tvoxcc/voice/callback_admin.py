@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.repository import tenant_id_of
@@ -48,23 +50,28 @@ class CallbackRow:
         }
 
 
+async def _rows(session: AsyncSession, *where: ColumnElement[bool]) -> list[CallbackRow]:
+    """The session tenant's callbacks matching ``where``, with queue and contact names, oldest request first."""
+    rows = await session.execute(
+        select(m.Callback, m.Queue.name, m.Contact.display_name)
+        .outerjoin(m.Queue, m.Queue.id == m.Callback.queue_id)
+        .outerjoin(m.Contact, m.Contact.id == m.Callback.contact_id)
+        .where(*where)
+        .order_by(m.Callback.requested_at, m.Callback.id)
+    )
+    return [
+        CallbackRow(c.id, c.number, queue, c.status, c.attempts, c.requested_at, c.completed_at, contact or None)
+        for c, queue, contact in rows.all()
+    ]
+
+
 async def list_callbacks(store: Store, tenant: str, statuses: Sequence[str] = OPEN) -> list[CallbackRow]:
     """The tenant's callbacks in these statuses, oldest request first."""
     unknown = sorted(set(statuses) - set(STATUSES))
     if unknown:
         raise AdminError(f"unknown callback status {unknown[0]!r}: use one of {', '.join(STATUSES)}")
     async with store.tenant(await tenant_id_of(store, tenant)) as session:
-        rows = await session.execute(
-            select(m.Callback, m.Queue.name, m.Contact.display_name)
-            .outerjoin(m.Queue, m.Queue.id == m.Callback.queue_id)
-            .outerjoin(m.Contact, m.Contact.id == m.Callback.contact_id)
-            .where(m.Callback.status.in_(list(statuses)))
-            .order_by(m.Callback.requested_at, m.Callback.id)
-        )
-        return [
-            CallbackRow(c.id, c.number, queue, c.status, c.attempts, c.requested_at, c.completed_at, contact or None)
-            for c, queue, contact in rows.all()
-        ]
+        return await _rows(session, m.Callback.status.in_(list(statuses)))
 
 
 async def cancel_callback(store: Store, tenant: str, callback_id: int, now: datetime) -> CallbackRow:
@@ -86,5 +93,5 @@ async def cancel_callback(store: Store, tenant: str, callback_id: int, now: date
         if done.rowcount != 1:  # type: ignore[attr-defined]
             await session.refresh(row)
             raise AdminError(f"callback {callback_id} is {row.status}: only a pending or queued one can be cancelled")
-    found = await list_callbacks(store, tenant, ("cancelled",))
-    return next(c for c in found if c.id == callback_id)
+        (cancelled,) = await _rows(session, m.Callback.id == callback_id)
+        return cancelled
