@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,6 @@ import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.repository import tenant_id_of
 from tvoxcc.cli._common import emit_json, emit_table, json_option, tenant_option, with_store
 from tvoxcc.journey import api
@@ -25,15 +24,6 @@ from tvoxcc.store.engine import Store
 T = TypeVar("T")
 
 contact_argument = click.argument("contact", metavar="CONTACT")
-
-
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise AdminError(f"{option} {value!r} is not a date: use YYYY-MM-DD") from None
 
 
 def _in_tenant(ctx: click.Context, tenant: str, action: Callable[[AsyncSession, ZoneInfo], Awaitable[T]]) -> T:
@@ -71,13 +61,10 @@ def show(
     as_json: bool,
 ) -> None:
     """The timeline of CONTACT: a contact id, a phone number in any format, or an e-mail address."""
-    start, end = _date(first, "--from"), _date(last, "--to")
-    if start and end and start > end:
-        raise AdminError(f"--from {start.isoformat()} is after --to {end.isoformat()}")
+    start, end = api.parse_period(first, last)
 
     async def go(session: AsyncSession, tz: ZoneInfo) -> str | dict[str, Any]:
-        since = api.local_days(start, start, tz)[0] if start else None
-        until = api.local_days(end, end, tz)[1] if end else None
+        since, until = api.day_bounds(start, end, tz)
         timeline = await api.journey_for(session, contact, channels=channels, since=since, until=until)
         return timeline.to_json() if as_json else timeline_text(timeline, tz)
 
@@ -149,9 +136,9 @@ def duplicates(ctx: click.Context, tenant: str, as_json: bool) -> None:
 @click.pass_context
 def reliability(ctx: click.Context, tenant: str, first: str, last: str | None, as_json: bool) -> None:
     """Address-book reliability: the share of interactions matched to a known contact."""
-    start = _date(first, "--from")
+    start = api.parse_day(first, "--from")
     assert start is not None
-    end = _date(last, "--to") or start
+    end = api.parse_day(last, "--to") or start
 
     async def go(store: Store) -> Reliability:
         return await api.reliability_of_days(store, tenant, start, end)

@@ -140,6 +140,33 @@ async def reliability_of_days(store: Store, tenant: str, first: date, last: date
         return await address_book_reliability(session, start, end)
 
 
+def parse_day(value: str | None, name: str) -> date | None:
+    """A local day given as YYYY-MM-DD by the option or parameter ``name``; None when not given."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise JourneyError(f"{name} {value[:40]!r} is not a date: use YYYY-MM-DD") from None
+
+
+def parse_period(
+    first: str | None, last: str | None, names: tuple[str, str] = ("--from", "--to")
+) -> tuple[date | None, date | None]:
+    """The first and last local days of a journey filter (either may be open), in order."""
+    start, end = parse_day(first, names[0]), parse_day(last, names[1])
+    if start and end and start > end:
+        raise JourneyError(f"{names[0]} {start.isoformat()} is after {names[1]} {end.isoformat()}")
+    return start, end
+
+
+def day_bounds(first: date | None, last: date | None, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """``since``/``until`` of a journey filter from local days, either end open when not given."""
+    since = local_days(first, first, tz)[0] if first else None
+    until = local_days(last, last, tz)[1] if last else None
+    return since, until
+
+
 def local_days(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """[first local midnight, the local midnight after ``last``) in UTC."""
     start = datetime(first.year, first.month, first.day, tzinfo=tz)
@@ -152,9 +179,12 @@ __all__ = [
     "JourneyError",
     "MergeError",
     "address_book_reliability",
+    "day_bounds",
     "duplicates",
     "journey_for",
     "merge_contacts",
+    "parse_day",
+    "parse_period",
     "reliability_of_days",
     "screen_pop_for",
 ]

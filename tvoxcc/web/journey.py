@@ -7,36 +7,21 @@ The query is the CLI's: ``channel`` (repeatable), ``from`` and ``to`` as local d
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tvoxcc.journey import api
-from tvoxcc.journey.contacts import JourneyError
 from tvoxcc.journey.timeline import screen_pop
 from tvoxcc.store.engine import Store
 from tvoxcc.web.views import TenantConfig
-
-
-def _day(text: str | None, name: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise JourneyError(f"{name} must be a date YYYY-MM-DD, not {text[:40]!r}") from None
 
 
 async def journey_json(
     store: Store, config: TenantConfig, contact: str, channels: Sequence[str], first: str | None, last: str | None
 ) -> dict[str, Any]:
     """The timeline as JSON; JourneyError (400) on a bad filter, ContactNotFound (404) when nobody matches."""
-    start, end = _day(first, "from"), _day(last, "to")
-    if start and end and start > end:
-        raise JourneyError(f"from {start.isoformat()} is after to {end.isoformat()}")
-    tz = ZoneInfo(config.timezone or "UTC")
-    since = api.local_days(start, start, tz)[0] if start else None
-    until = api.local_days(end, end, tz)[1] if end else None
+    start, end = api.parse_period(first, last, ("from", "to"))
+    since, until = api.day_bounds(start, end, ZoneInfo(config.timezone or "UTC"))
     async with store.tenant(config.tenant_id) as session:
         timeline = await api.journey_for(session, contact, channels=channels, since=since, until=until)
     return timeline.to_json()
