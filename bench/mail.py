@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
 
 from tvoxcc.mail.imap import ImapFolder
-from tvoxcc.mail.ingest import FETCH_BATCH, MailboxIngester, resolve_mailbox
+from tvoxcc.mail.ingest import MailboxIngester, batches, resolve_mailbox
 from tvoxcc.mail.lab_dovecot import LabDovecot, start_dovecot
 from tvoxcc.mail.parse import parse_mail
 from tvoxcc.mail.templates import MailTemplates
@@ -48,7 +49,8 @@ def raw_fetch(server: LabDovecot) -> int:
         client.logout()
 
 
-async def ingest(server: LabDovecot, url: str) -> int:
+async def ingest(server: LabDovecot, url: str) -> tuple[int, float]:
+    """(mails stored, seconds): timed from the IMAP connection on, like the baseline; the store is set up before."""
     store = Store.from_url(url)
     try:
         async with store.session() as session:
@@ -59,7 +61,9 @@ async def ingest(server: LabDovecot, url: str) -> int:
             await session.commit()
         account = server.account("support", tenant="bench", service="support", address=ADDRESS)
         ingester = MailboxIngester(store, account, await resolve_mailbox(store, account), MailTemplates(), clock=utcnow)
-        return await ingester.ingest_once()
+        started = time.perf_counter()
+        stored = await ingester.ingest_once()
+        return stored, time.perf_counter() - started
     finally:
         await store.dispose()
 
@@ -77,10 +81,9 @@ async def phases(server: LabDovecot, url: str) -> dict[str, float]:
         templates = MailTemplates()
         folder = ImapFolder(server.account("support", tenant="phases", service="support", address=ADDRESS))
         folder.open()
-        uids = folder.uids_after(0)
-        for start in range(0, len(uids), FETCH_BATCH):
+        for chunk in batches(folder.sizes_after(0)):
             t0 = time.perf_counter()
-            raws = folder.fetch(uids[start : start + FETCH_BATCH])
+            raws = folder.fetch(chunk)
             t1 = time.perf_counter()
             parsed = [(uid, parse_mail(raw)) for uid, raw in sorted(raws.items())]
             t2 = time.perf_counter()
@@ -95,6 +98,49 @@ async def phases(server: LabDovecot, url: str) -> dict[str, float]:
     finally:
         await store.dispose()
     return spent
+
+
+# What one ingest writes, parents first (the order the foreign keys need).
+WRITTEN = (
+    "tenants",
+    "services",
+    "contacts",
+    "contact_emails",
+    "tickets",
+    "ticket_events",
+    "interactions",
+    "interaction_events",
+    "ticket_messages",
+    "outbox_mails",
+    "mail_rejections",
+    "mailbox_states",
+)
+
+
+def store_floor(source: Path, workdir: Path) -> float:
+    """Seconds to write the rows the ingest stored, again, into an empty store with the bare sqlite3 driver.
+
+    One executemany per table in one transaction, foreign keys on as in the store, no parsing, no
+    SQLAlchemy, no asyncio: the least any ingest writing these rows could spend on the database.
+    """
+    target = workdir / "floor.db"
+    upgrade(f"sqlite:///{target}")
+    with sqlite3.connect(source) as read:
+        rows = {table: read.execute(f"SELECT * FROM {table}").fetchall() for table in WRITTEN}
+    write = sqlite3.connect(target, isolation_level=None)
+    try:
+        write.execute("PRAGMA foreign_keys=ON")
+        write.execute("PRAGMA journal_mode=WAL")
+        started = time.perf_counter()
+        write.execute("BEGIN")
+        for table, values in rows.items():
+            if values:
+                marks = ",".join("?" * len(values[0]))
+                write.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+        write.execute("COMMIT")
+        return time.perf_counter() - started
+    finally:
+        write.close()
 
 
 def main() -> None:
@@ -117,11 +163,17 @@ def main() -> None:
         fetched = raw_fetch(server)
         raw_s = time.perf_counter() - t0
         print(f"raw imapclient FETCH: {fetched} mails in {raw_s:.3f} s = {fetched / raw_s:,.0f} mails/s", flush=True)
-        t0 = time.perf_counter()
-        stored = asyncio.run(ingest(server, url))
-        ingest_s = time.perf_counter() - t0
+        stored, ingest_s = asyncio.run(ingest(server, url))
         backend = url.split(":", 1)[0]
         print(f"ingest into tickets ({backend}): {stored} mails in {ingest_s:.3f} s = {stored / ingest_s:,.0f} mails/s")
+        if backend == "sqlite":
+            floor_s = store_floor(workdir / "bench.db", workdir) if not args.database else None
+            if floor_s is not None:
+                print(
+                    f"  store floor (the same rows, bare sqlite3 executemany, one transaction): {floor_s:.3f} s = "
+                    f"{floor_s / stored * 1e6:,.0f} us/mail; raw FETCH + floor alone would be a ratio of "
+                    f"{raw_s / (raw_s + floor_s):.4f}"
+                )
         if args.phases:
             for name, seconds in asyncio.run(phases(server, url)).items():
                 print(f"  phase {name}: {seconds:.3f} s = {seconds / fetched * 1e6:,.0f} us/mail")

@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import ssl
 import threading
 import time
 from typing import Any
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
 from tvoxcc.config import MailAccount
 from tvoxcc.mail.tls import client_context, refused
+
+_UID = re.compile(rb"UID (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+
+def bodies_by_uid(data: list[Any]) -> dict[int, bytes]:
+    """The BODY[] literals of imaplib's FETCH answer, by UID.
+
+    imaplib gives ``(b'3 (UID 7 BODY[] {577}', literal)`` then the rest of the line (``b')'``, or
+    ``b' UID 7)'`` when the server names the UID after the body); other items are unsolicited FETCH
+    answers (flag changes) and are skipped.
+    """
+    found: dict[int, bytes] = {}
+    for index, item in enumerate(data):
+        if not isinstance(item, tuple) or b"BODY[]" not in item[0]:
+            continue
+        uid = _UID.search(item[0])
+        if uid is None and index + 1 < len(data) and isinstance(data[index + 1], bytes):
+            uid = _UID.search(data[index + 1])
+        if uid is not None:
+            found[int(uid[1])] = bytes(item[1])
+    return found
 
 
 def mailbox_key(account: MailAccount) -> str:
@@ -54,15 +78,34 @@ class ImapFolder:
             raise ConnectionError("IMAP folder not open")
         return self.client
 
-    def uids_after(self, last_uid: int) -> list[int]:
-        # "N:*" always matches the newest message even when its UID is below N: filter.
-        found = self._client().search(["UID", f"{last_uid + 1}:*"])
-        return sorted(int(u) for u in found if int(u) > last_uid)
+    def sizes_after(self, last_uid: int) -> dict[int, int]:
+        """The size in bytes of every mail after ``last_uid``, by UID (one round trip, no body read)."""
+        typ, data = self._client()._imap.uid("FETCH", f"{last_uid + 1}:*", "(UID RFC822.SIZE)")
+        if typ != "OK":
+            raise IMAPClientError(f"UID FETCH sizes failed: {typ} {data!r:.200}")
+        found: dict[int, int] = {}
+        for item in data:
+            line = item[0] if isinstance(item, tuple) else item
+            if not isinstance(line, bytes):
+                continue  # imaplib's None for an empty answer
+            uid, size = _UID.search(line), _SIZE.search(line)
+            # "N:*" always matches the newest message even when its UID is below N: filter.
+            if uid is not None and size is not None and int(uid[1]) > last_uid:
+                found[int(uid[1])] = int(size[1])
+        return dict(sorted(found.items()))
 
     def fetch(self, uids: list[int]) -> dict[int, bytes]:
-        """The raw mails; BODY.PEEK leaves \\Seen alone, so a person reading the box sees them as new."""
-        data: dict[int, dict[bytes, Any]] = self._client().fetch(uids, ["BODY.PEEK[]"])
-        return {int(uid): bytes(parts[b"BODY[]"]) for uid, parts in data.items() if b"BODY[]" in parts}
+        """The raw mails; BODY.PEEK leaves \\Seen alone, so a person reading the box sees them as new.
+
+        Sent through imapclient's imaplib connection and read here: the body literals need no more
+        than their UID, and imapclient's general FETCH response parser costs ~40 % of the whole read.
+        """
+        if not uids:
+            return {}
+        typ, data = self._client()._imap.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])")
+        if typ != "OK":
+            raise IMAPClientError(f"UID FETCH failed: {typ} {data!r:.200}")
+        return bodies_by_uid(data)
 
     def wait_for_news(self, timeout: float, stop: threading.Event) -> None:
         """Return when the server reports a change (IDLE), after ``timeout`` (polling), or soon after ``stop``."""

@@ -29,8 +29,26 @@ from tvoxcc.support.tickets import IngestOutcome, Mailbox, TicketError
 
 log = logging.getLogger(__name__)
 
-# UIDs per FETCH and per store transaction: one round trip and a fixed handful of statements per batch.
-FETCH_BATCH = 200
+# Mails per FETCH and per store transaction (one round trip and a fixed handful of statements per batch),
+# and bytes per batch: two batches are in memory at once (one stored while the next is fetched).
+BATCH_MAILS = 500
+BATCH_BYTES = 32 * 1024 * 1024
+
+
+def batches(sizes: dict[int, int], *, mails: int = BATCH_MAILS, size: int = BATCH_BYTES) -> list[list[int]]:
+    """The UIDs in order, cut into batches of at most ``mails`` mails and ``size`` bytes (a bigger mail alone)."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for uid, length in sizes.items():
+        if current and (len(current) == mails or total + length > size):
+            chunks.append(current)
+            current, total = [], 0
+        current.append(uid)
+        total += length
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 @dataclass
@@ -167,8 +185,8 @@ class MailboxIngester:
     async def catch_up(self, folder: ImapFolder, uidvalidity: int) -> int:
         """Store every mail after the last stored UID; returns how many UIDs were handled."""
         last_uid = await self._sync_uidvalidity(uidvalidity)
-        uids = await asyncio.to_thread(folder.uids_after, last_uid)
-        chunks = [uids[start : start + FETCH_BATCH] for start in range(0, len(uids), FETCH_BATCH)]
+        sizes = await asyncio.to_thread(folder.sizes_after, last_uid)
+        chunks = batches(sizes)
         # The next batch is fetched and parsed in the worker thread while this one is stored.
         fetching: asyncio.Future[list[tuple[int, ParsedMail]]] | None = None
         try:
@@ -183,7 +201,7 @@ class MailboxIngester:
                 await asyncio.wait([fetching])
                 if not fetching.cancelled():
                     fetching.exception()  # retrieved: the failure that matters is the one already raised
-        return len(uids)
+        return len(sizes)
 
     async def ingest_once(self) -> int:
         """Connect, store what is new, disconnect. For the CLI, the demo and tests."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import hashlib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
@@ -12,6 +13,7 @@ from email.utils import getaddresses, parseaddr
 
 from tvoxcc.mail.html_text import html_to_text
 from tvoxcc.mail.noise import noise_reason
+from tvoxcc.mail.plain_mail import read_plain_mail
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_BODY_CHARS = 200_000
@@ -137,32 +139,59 @@ def _attachments(msg: Message, limit: int) -> tuple[list[ParsedAttachment], list
 
 
 def parse_mail(raw: bytes, *, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES) -> ParsedMail:
+    plain = read_plain_mail(raw)
+    if plain is None:
+        return parse_with_email_package(raw, max_attachment_bytes=max_attachment_bytes)
+    fields = plain.headers
+
+    def first(name: str) -> str | None:
+        values = fields.get(name.lower())
+        return values[0] if values else None
+
+    body = _decode_bytes(plain.body, plain.charset).strip()
+    return _parsed(raw, first, fields.get("to", []), "text/plain", body)
+
+
+def parse_with_email_package(raw: bytes, *, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES) -> ParsedMail:
+    """Any mail, through the email package (MIME trees, transfer encodings, 8-bit headers, attachments)."""
     msg = email.message_from_bytes(raw)
-    # Split the address before decoding: a decoded display name may hold commas or angle brackets.
-    raw_name, sender = parseaddr(str(msg.get("From", "") or ""))
-    sender_name = decode_words(raw_name)
-    sender = clean(sender.strip().casefold(), 254)
-    if "@" not in sender:
-        sender = ""
-    own_ids = message_ids(msg.get("Message-ID"))
-    message_id = own_ids[0] if own_ids else f"<sha256.{hashlib.sha256(raw).hexdigest()}@tvoxcc.invalid>"
-    reply_ids = message_ids(msg.get("In-Reply-To"))
     try:
         body = _body(msg)
         attachments, dropped = _attachments(msg, max_attachment_bytes)
     except Exception as exc:  # a structure email cannot walk: keep the mail, say what broke
         body, attachments, dropped = "", [], [f"[body unreadable: {type(exc).__name__}]"]
     body = "\n\n".join([body, *dropped]) if dropped else body
-    rejection = noise_reason(msg, sender) or (None if sender else "no sender address")
+    return _parsed(raw, msg.get, msg.get_all("To", []), msg.get_content_type(), body, attachments)
+
+
+def _parsed(
+    raw: bytes,
+    header: Callable[[str], object],
+    to: Sequence[object],
+    content_type: str,
+    body: str,
+    attachments: list[ParsedAttachment] | None = None,
+) -> ParsedMail:
+    """The mail from its headers (the first value of each, as the email package's compat32 gives it) and body."""
+    # Split the address before decoding: a decoded display name may hold commas or angle brackets.
+    raw_name, sender = parseaddr(str(header("From") or ""))
+    sender_name = decode_words(raw_name)
+    sender = clean(sender.strip().casefold(), 254)
+    if "@" not in sender:
+        sender = ""
+    own_ids = message_ids(header("Message-ID"))
+    message_id = own_ids[0] if own_ids else f"<sha256.{hashlib.sha256(raw).hexdigest()}@tvoxcc.invalid>"
+    reply_ids = message_ids(header("In-Reply-To"))
+    rejection = noise_reason(header, content_type, sender) or (None if sender else "no sender address")
     return ParsedMail(
         message_id=clean(message_id, 500),
         in_reply_to=clean(reply_ids[0], 500) if reply_ids else None,
-        references=[clean(i, 500) for i in message_ids(msg.get("References"))][-50:],
-        subject=clean(" ".join(decode_words(msg.get("Subject", "")).split()), 500),
+        references=[clean(i, 500) for i in message_ids(header("References"))][-50:],
+        subject=clean(" ".join(decode_words(header("Subject") or "").split()), 500),
         sender=sender,
         sender_name=clean(sender_name.strip(), 200),
-        to=[clean(a.casefold(), 254) for _, a in getaddresses([decode_words(v) for v in msg.get_all("To", [])]) if a],
+        to=[clean(a.casefold(), 254) for _, a in getaddresses([decode_words(v) for v in to]) if a],
         body_text=clean(body, MAX_BODY_CHARS),
-        attachments=attachments,
+        attachments=attachments or [],
         rejection=rejection,
     )

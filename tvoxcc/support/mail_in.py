@@ -21,6 +21,7 @@ from tvoxcc.mail.parse import ParsedMail, clean
 from tvoxcc.mail.ratelimit import REASON as RATE_LIMITED
 from tvoxcc.mail.templates import MailTemplates, render_chosen
 from tvoxcc.store import models as m
+from tvoxcc.store.bulk import insert_rows
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.ids import new_message_id
 from tvoxcc.support.threading import after_customer_message, choose_thread, tagged_number, with_tag
@@ -346,12 +347,12 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
 
 
 async def _insert(session: AsyncSession, model: type[m.Base], rows: list[dict[str, Any]], *, ids: bool) -> list[int]:
-    """One multi-row INSERT (insertmanyvalues); the new ids in the order of ``rows`` when asked for."""
+    """One executemany (PostgreSQL with ids: one multi-row INSERT … RETURNING); the new ids in row order if asked."""
     if not rows:
         return []
     table = _table(model)
     if not ids:
-        await session.execute(insert(table), rows)
+        await insert_rows(session, table, rows)
         return []
     if session.get_bind().dialect.name != "sqlite":
         # PostgreSQL returns the ids in parameter order from one INSERT … SELECT … ORDER BY … RETURNING.
@@ -361,7 +362,7 @@ async def _insert(session: AsyncSession, model: type[m.Base], rows: list[dict[st
     # single writer: take the ids after the highest. A concurrent writer that got there first makes the
     # INSERT fail on the primary key (IntegrityError), and the caller retries: never a wrong id.
     first = int((await session.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()) + 1
-    await session.execute(insert(table), [{**row, "id": first + i} for i, row in enumerate(rows)])
+    await insert_rows(session, table, [{**row, "id": first + i} for i, row in enumerate(rows)])
     return list(range(first, first + len(rows)))
 
 

@@ -1,0 +1,109 @@
+"""Many rows of one table in one driver ``executemany``, with the column types' own conversions.
+
+SQLAlchemy's ``session.execute(insert(table), rows)`` builds and type-processes a parameter
+dict per row through its generic machinery: ~17 µs a row, measured on the mail ingest, where
+a batch writes ~9 rows per mail. Here the statement is compiled once per table and column set,
+each value goes through its column type's bind processor (the same conversions SQLAlchemy
+applies: UTC datetimes, JSON), and the driver gets plain tuples: ~3 µs a row.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tvoxcc.store.tenancy import TenantViolation, session_tenant
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    keys: tuple[str, ...]  # row keys in the statement's parameter order
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    defaults: dict[str, Callable[[], Any]]  # Python-side defaults of the columns the rows leave out
+
+
+_compiled: dict[tuple[str, Table, frozenset[str]], _Compiled] = {}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _compile(dialect: Dialect, table: Table, named: frozenset[str]) -> _Compiled:
+    key = (dialect.name, table, named)
+    found = _compiled.get(key)
+    if found is not None:
+        return found
+    unknown = named - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"{table.name}: no column {', '.join(sorted(unknown))}")
+    defaults: dict[str, Callable[[], Any]] = {}
+    for column in table.c:
+        default = column.default
+        if column.key in named or default is None:
+            continue
+        arg: Any = getattr(default, "arg", None)
+        if default.is_scalar:
+            defaults[column.key] = functools.partial(_same, arg)
+        elif default.is_callable:  # SQLAlchemy wraps a plain callable (utcnow, dict) to take a context
+            defaults[column.key] = functools.partial(arg, None)
+        else:  # a sequence or SQL expression: evaluated by the database, only through SQLAlchemy's INSERT
+            raise ValueError(f"{table.name}.{column.key} has an SQL default: name it in every row")
+    columns = [c for c in table.c if c.key in named or c.key in defaults]
+    compiled = insert(table).compile(dialect=dialect, column_keys=[c.key for c in columns])
+    order = compiled.positiontup
+    if order is None:  # a named-parameter driver: not one of ours (sqlite3 and asyncpg are positional)
+        raise ValueError(f"{dialect.name}: bulk insert needs a positional paramstyle")
+    by_key = {c.key: c for c in columns}
+    processors = tuple(by_key[k].type.dialect_impl(dialect).bind_processor(dialect) for k in order)
+    found = _compiled[key] = _Compiled(compiled.string, tuple(order), processors, defaults)
+    return found
+
+
+def _parameters(plan: _Compiled, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows as driver tuples, a column at a time (cheaper than a tuple at a time in CPython)."""
+    if plan.defaults:
+        rows = [{**{key: make() for key, make in plan.defaults.items()}, **row} for row in rows]
+    columns: list[list[Any]] = []
+    for key, process in zip(plan.keys, plan.processors, strict=True):
+        values = [row[key] for row in rows]
+        if process is not None:
+            # None too (a JSON column stores it as JSON null). A batch repeats the same object (its `now`)
+            # row after row: converted once. Processors are pure, and nothing mutates a value meanwhile.
+            converted: list[Any] = []
+            last_in: Any = converted  # a sentinel no value can be
+            last_out: Any = None
+            for value in values:
+                if value is not last_in:
+                    last_in, last_out = value, process(value)
+                converted.append(last_out)
+            values = converted
+        columns.append(values)
+    return list(zip(*columns, strict=True))
+
+
+async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT every row (all naming the same columns) in the session's transaction.
+
+    In a tenant session every row must carry that tenant's ``tenant_id`` (this path bypasses the
+    ORM flush that stamps it).
+    """
+    if not rows:
+        return
+    named = frozenset(rows[0])
+    if any(len(row) != len(named) or not named.issuperset(row) for row in rows):
+        raise ValueError(f"{table.name}: every row of a bulk insert must name the same columns")
+    tenant_id = session_tenant(session.sync_session)
+    foreign = "tenant_id" not in named or any(row["tenant_id"] != tenant_id for row in rows)
+    if tenant_id is not None and "tenant_id" in table.c and foreign:
+        raise TenantViolation(f"{table.name}: rows of another tenant cannot be written by tenant {tenant_id}")
+    connection = await session.connection()
+    plan = _compile(connection.dialect, table, named)
+    await connection.exec_driver_sql(plan.sql, _parameters(plan, rows))
