@@ -130,10 +130,15 @@ async def test_a_callback_row_through_its_attempts(two_tenants: str) -> None:
         job.interaction_id = await book.placing(job, job.channel_id, "+390299990000", NOW)
         await book.finished(job, NOW + timedelta(seconds=20), status="queued", outcome="no-answer")
         # A restart takes back what the lost run held.
-        assert [j.callback_id for j in await book.take_pending(set(routes), again=True)] == [first]
+        assert [(j.callback_id, j.left_ringing) for j in await book.take_pending(set(routes), again=True)] == [
+            (first, None)
+        ]
         # Second attempt: answered, talked to an agent.
         job.channel_id = "tvoxcc-callback-b"
         job.interaction_id = await book.placing(job, job.channel_id, "+390299990000", NOW + timedelta(minutes=5))
+        # A run that stops while dialling leaves its attempt's channel behind: the next run is told which.
+        (held,) = await book.take_pending(set(routes), again=True)
+        assert (held.left_ringing, held.interaction_id) == ("tvoxcc-callback-b", job.interaction_id)
         await directory.close(route, job.interaction_id, NOW + timedelta(minutes=7), "answered")
         await book.finished(job, NOW + timedelta(minutes=7), status="done", outcome=None, event="callback-completed")
 

@@ -20,6 +20,7 @@ from tvoxcc.asterisk.inputs import RenderInput, Trunk
 from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario, free_udp_port
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.voice.acd import CALLBACK_LEG
 
 pytestmark = pytest.mark.asterisk
 
@@ -263,3 +264,36 @@ async def test_a_cancelled_callback_leaves_the_line_and_is_never_dialled(
     rows = {r["id"]: r for r in await interactions(settings)}
     kinds = [k for k, _ in rows[row.requested_by_id]["events"]]
     assert "item-abandoned" in kinds and "callback-placed" not in kinds, kinds
+
+
+def _customer_calls(lab: Any) -> list[str]:
+    return sorted(str(c["id"]) for c in lab.channels() if str(c["id"]).startswith(CALLBACK_LEG))
+
+
+async def test_a_restart_while_dialling_ends_the_left_call_before_dialling_again(
+    acme: Any, sipp: Sipp, alice: SippAgent
+) -> None:
+    settings = acme.settings
+    known = {r.id for r in await _callbacks(settings)}
+    sipp.answer("customer", port=CUSTOMER_PORT, ring_ms=60000, bye_timeout_ms=90000)  # rings on, never picks up
+    await asyncio.to_thread(alice.register().check)
+    await online(acme, "acme-alice")
+    async with running_voice(settings, Clock(datetime.now(UTC))):
+        run = await asyncio.to_thread(sipp.call, DID, "4", hangup="them", wait_ms=800)
+        run.check()
+        (request,) = [r for r in await _callbacks(settings) if r.id not in known]
+        dialing = await _status_of(settings, request.id, "dialing", 15)
+        assert dialing.status == "dialing"
+    first = next(r for r in await interactions(settings) if r["id"] == dialing.placed_as_id)["channel_id"]
+    assert _customer_calls(acme) == [first]  # the stopped run's call still rings the customer
+
+    async with running_voice(settings, Clock(datetime.now(UTC))):
+        deadline = time.monotonic() + 10
+        while (row := await _status_of(settings, request.id, "dialing", 0)).attempts < 2:
+            assert time.monotonic() < deadline, f"not dialled again: {row.status} after {row.attempts}"
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)
+        again = next(r for r in await interactions(settings) if r["id"] == row.placed_as_id)["channel_id"]
+        assert again != first and _customer_calls(acme) == [again]  # one call to the customer, never two
+    rows = {r["id"]: r for r in await interactions(settings)}
+    assert rows[dialing.placed_as_id]["outcome"] == "interrupted" and rows[dialing.placed_as_id]["ended"]

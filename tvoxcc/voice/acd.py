@@ -589,6 +589,12 @@ class AcdQueue:
         for job in await self.book.take_pending(set(self.outbound), again=again):
             if job.item_id in self.callbacks:
                 continue
+            if job.left_ringing is not None:
+                # A previous run stopped while dialling: its call may still ring the customer (or be answered
+                # with nobody to take it). End it before dialling again, so they never get two calls.
+                log.warning("ACD: callback %s: hanging up the attempt a previous run left", job.callback_id)
+                await self._hangup(job.left_ringing)
+                await self.book.finished(job, self.clock(), status="queued", outcome="interrupted")
             self.callbacks[job.item_id] = job
             work = q.WorkItem(
                 item_id=job.item_id,

@@ -61,6 +61,8 @@ class CallbackJob:
     channel_id: str | None = None  # the attempt being dialled
     answered: bool = False
     cancelled: bool = False  # an operator cancelled it just as its turn came
+    # The channel of an attempt a previous run was dialling when it stopped: it may still ring the customer.
+    left_ringing: str | None = None
 
 
 class CallbackBook:
@@ -75,21 +77,24 @@ class CallbackBook:
     async def take_pending(self, tenants: set[str], *, again: bool = False) -> list[CallbackJob]:
         """Pending requests of tenants that can dial out, oldest first, marked ``queued``.
 
-        ``again`` (at start): also those a previous run held (``queued``/``dialing``), which it lost.
+        ``again`` (at start): also those a previous run held (``queued``/``dialing``), which it lost; a
+        ``dialing`` one names the channel of its attempt in ``left_ringing``.
         Requests without a queue wait for one: the router needs a queue to find an agent.
         """
         statuses = ("pending", "queued", "dialing") if again else ("pending",)
         async with self.store.session() as session:
             rows = await session.execute(
-                select(m.Callback, m.Tenant.name, m.Service.name, m.Queue.name)
+                select(m.Callback, m.Tenant.name, m.Service.name, m.Queue.name, m.Interaction.external_id)
                 .join(m.Tenant, m.Tenant.id == m.Callback.tenant_id)
                 .join(m.Queue, m.Queue.id == m.Callback.queue_id)
                 .join(m.Service, m.Service.id == m.Queue.service_id)
+                .outerjoin(m.Interaction, m.Interaction.id == m.Callback.placed_as_id)
                 .where(m.Callback.status.in_(statuses), m.Tenant.name.in_(sorted(tenants)))
                 .order_by(m.Callback.requested_at, m.Callback.id)
             )
             jobs = []
-            for row, tenant, service, queue in rows.all():
+            for row, tenant, service, queue, attempt_channel in rows.all():
+                left_ringing = attempt_channel if row.status == "dialing" else None
                 row.status = "queued"
                 jobs.append(
                     CallbackJob(
@@ -101,6 +106,7 @@ class CallbackBook:
                         queue,
                         row.number,
                         row.placed_as_id or row.requested_by_id,
+                        left_ringing=left_ringing,
                     )
                 )
             await session.commit()
