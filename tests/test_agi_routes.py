@@ -311,7 +311,22 @@ async def test_callback_pound_alone_uses_caller_id_after_a_bad_try(acme: Acme) -
     assert peer.played()[:2] == ["vm-enter-num-to-call&vm-then-pound", "invalid"]
     (row,) = await rows(acme.store, m.Callback)
     assert isinstance(row, m.Callback)
-    assert (row.number, row.queue_id, row.contact_id) == ("+390212345678", None, acme.contact_id)
+    # No queue named: the service's only one (a request without a queue would never be dialled).
+    assert (row.number, row.queue_id, row.contact_id) == ("+390212345678", acme.queue_id, acme.contact_id)
+
+
+async def test_callback_without_a_queue_in_a_service_of_two_is_refused(
+    acme: Acme, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with acme.store.tenant(acme.tenant_id) as session:
+        service_id = (await session.execute(select(m.Service.id))).scalar_one()
+        session.add(m.Queue(name="sales-en", service_id=service_id))
+        await session.commit()
+    peer = await talk(acme.server, "callback", "acme", "sales", peer=Peer(keys=["3471234567", "1"]))
+    assert peer.sets() == {"TVOXCC_CALLBACK": "error"} and await rows(acme.store, m.Callback) == []
+    assert "has 2 queues (sales-en, sales-it): name the one to call back from" in caplog.text
+    peer = await talk(acme.server, "callback", "acme", "sales", "sales-en", peer=Peer(keys=["3471234567", "1"]))
+    assert peer.sets()["TVOXCC_CALLBACK"] == "stored"
 
 
 async def test_callback_not_confirmed_twice_fails(acme: Acme) -> None:

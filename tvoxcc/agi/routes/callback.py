@@ -1,10 +1,11 @@
 """`callback`: a caller leaves a number to be called back, from plain dialplan.
 
-``AGI(agi://host/callback,TENANT,SERVICE[,QUEUE])``. The caller types the number and ``#`` (``#`` alone
-or no digits means "this number": the caller id); it is said back, ``1`` confirms, anything else (or nothing) lets the
-caller type it again, once. The number must be a phone number in the tenant's country (stored in E.164).
-A pending ``Callback`` is stored for the tenant's service and queue, linked to the caller's contact and to
-the interaction of this channel when they are known.
+``AGI(agi://host/callback,TENANT,SERVICE[,QUEUE])``; without QUEUE, the service's only queue (a service with
+several must name one). The caller types the number and ``#`` (``#`` alone or no digits means "this number":
+the caller id); it is said back, ``1`` confirms, anything else (or nothing) lets the caller type it again,
+once. The number must be a phone number in the tenant's country (stored in E.164). A pending ``Callback`` is
+stored for the tenant's service and queue (the ACD dials it from there), linked to the caller's contact and
+to the interaction of this channel when they are known.
 TVOXCC_CALLBACK is ``stored`` (TVOXCC_CALLBACK_ID set), ``failed`` (two bad tries) or ``error`` (bad args).
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from tvoxcc.agi.request import AgiRequest
-from tvoxcc.agi.routes._common import RouteInputError, arg, name_or_fail, number_or_none, shown
+from tvoxcc.agi.routes._common import RouteInputError, arg, name_or_fail, number_or_none
 from tvoxcc.agi.routes.store import CallbackTarget, CallStore
 from tvoxcc.agi.server import Handler
 from tvoxcc.journey.phones import to_e164
@@ -36,8 +37,8 @@ async def _target(request: AgiRequest, calls: CallStore) -> CallbackTarget:
     if queue:
         name_or_fail(queue, "queue")
     target = await calls.callback_target(tenant, service, queue)
-    if target is None:
-        raise RouteInputError(f"no service/queue {shown(service)}/{shown(queue)} in tenant {shown(tenant)}")
+    if isinstance(target, str):
+        raise RouteInputError(target)
     return target
 
 

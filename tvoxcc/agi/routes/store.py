@@ -53,7 +53,7 @@ class InteractionRef:
 class CallbackTarget:
     tenant: TenantInfo
     service_id: int
-    queue_id: int | None
+    queue_id: int
 
 
 class CallStore:
@@ -154,22 +154,29 @@ class CallStore:
             return None
         return media_for(name, tenant, language, {name: frozenset(languages)}).removeprefix("sound:")
 
-    async def callback_target(self, tenant: str, service: str, queue: str) -> CallbackTarget | None:
+    async def callback_target(self, tenant: str, service: str, queue: str) -> CallbackTarget | str:
+        """Where a callback request goes, or why it cannot be stored (an unknown name, no queue to name).
+
+        Without ``queue`` the service's only queue takes it: the ACD needs a queue to find an agent, and a
+        request stored without one would never be dialled.
+        """
         info = await self.tenant(tenant)
         if info is None:
-            return None
+            return f"no tenant {tenant!r}"
         async with self.store.tenant(info.id) as session:
             service_id = (
                 await session.execute(select(m.Service.id).where(m.Service.name == service))
             ).scalar_one_or_none()
             if service_id is None:
-                return None
-            queue_id = None
-            if queue:
-                queue_id = (await session.execute(select(m.Queue.id).where(m.Queue.name == queue))).scalar_one_or_none()
-                if queue_id is None:
-                    return None
-        return CallbackTarget(info, service_id, queue_id)
+                return f"no service {service!r} in tenant {tenant!r}"
+            queues = select(m.Queue.id, m.Queue.name).where(m.Queue.service_id == service_id)
+            found = (await session.execute(queues.where(m.Queue.name == queue) if queue else queues)).all()
+        if queue and not found:
+            return f"no queue {queue!r} in service {service!r}"
+        if len(found) != 1:
+            names = ", ".join(sorted(name for _, name in found)) or "none"
+            return f"service {service!r} has {len(found)} queues ({names}): name the one to call back from"
+        return CallbackTarget(info, service_id, found[0][0])
 
     async def save_callback(self, target: CallbackTarget, number: str, channel_id: str, now: datetime) -> int:
         """Store a pending callback, linked to the caller's contact and interaction when they are known."""
