@@ -3,7 +3,7 @@
 Generates N articles (default 100,000; --quick: 10,000) over several tenants from a support-desk vocabulary
 and a long tail of rare words, 20,000 in all, with a Zipf-Mandelbrot distribution (titles of 3-7 words, bodies
 of 30-250 words, a few tags, 80% English, 90% published), bulk-loaded with executemany (the FTS5 triggers /
-PostgreSQL's generated tsvector index them).
+PostgreSQL's kb_articles_search triggers index them).
 Then, for the same random 1-3 word queries taken from article titles, interleaved (api and raw in turns
 first, since the first to run a query warms the cache for the other), it times:
 
@@ -151,8 +151,9 @@ RAW_SQLITE = (
 )
 RAW_PG = (
     "SELECT a.slug, a.title, ts_headline('simple', a.body, to_tsquery('simple', $1), 'MaxWords=24, MinWords=12'), "
-    "top.score FROM (SELECT id, ts_rank(search_vector, to_tsquery('simple', $1)) AS score FROM kb_articles "
-    "WHERE tenant_id = $2 AND status = 'published' AND search_vector @@ to_tsquery('simple', $1) "
+    "top.score FROM (SELECT article_id AS id, ts_rank(search_vector, to_tsquery('simple', $1)) AS score "
+    "FROM kb_articles_search WHERE tenant_id = $2 AND status = 'published' "
+    "AND search_vector @@ to_tsquery('simple', $1) "
     "ORDER BY score DESC LIMIT 10) AS top JOIN kb_articles a ON a.id = top.id ORDER BY top.score DESC"
 )
 

@@ -12,12 +12,13 @@ from tvoxcc.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+FULL_TEXT_SEARCH_OBJECTS = ("kb_articles_fts", "kb_articles_search", "ix_kb_articles_search")
 
 
 def _include(obj: object, name: str | None, kind: str, reflected: bool, _compare_to: object) -> bool:
-    # Full-text search objects live only in migration 0006 (FTS5 tables, PostgreSQL's tsvector column and
-    # index), not in the models: autogenerate must not offer to drop them.
-    return not (reflected and name is not None and (name.startswith("kb_articles_fts") or "search_vector" in name))
+    # Full-text search objects live only in migrations 0006 and 0013 (FTS5 tables, PostgreSQL's side table
+    # kb_articles_search and its indexes), not in the models: autogenerate must not offer to drop them.
+    return not (reflected and name is not None and name.startswith(FULL_TEXT_SEARCH_OBJECTS))
 
 
 def _run(connection: Connection) -> None:
