@@ -22,6 +22,9 @@ services:
     dids: ["+390299990000", "1000"]
   - name: support
     dids: ["1001"]
+    first_response_minutes: 120
+    business_hours: mon-fri 09:00-13:00,14:00-18:00; sat 09:00-12:00
+    holidays: ["2026-12-25", "2026-12-26"]
 skills:
   - name: english
   - name: italian
@@ -83,6 +86,11 @@ def test_round_trip_on_both_backends(tvox_any: Tvox, tmp_path: Path) -> None:
         "anna": {"english": 8},
     }
     assert sorted(exported["services"][0]["dids"]) == ["+390299990000", "1000"]
+    support = exported["services"][1]
+    assert (support["business_hours"], support["holidays"]) == (
+        "mon-fri 09:00-13:00,14:00-18:00; sat 09:00-12:00",
+        ["2026-12-25", "2026-12-26"],
+    )
     # Importing the export again changes nothing.
     again = tmp_path / "again.yaml"
     again.write_text(tvox_any.ok("export", "acme", "--with-secrets"))

@@ -14,11 +14,14 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from sqlalchemy import select
+
 from tvoxcc.mail.ingest import MailboxIngester, resolve_mailbox
 from tvoxcc.mail.lab_dovecot import start_dovecot
 from tvoxcc.mail.outbox import drain_outbox
 from tvoxcc.mail.smtp import MemorySender
 from tvoxcc.mail.templates import MailTemplates
+from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
 from tvoxcc.support import desk
@@ -51,6 +54,9 @@ async def mail_becomes_ticket(store: Store, say: Callable[[str], None]) -> None:
         async with store.tenant(box.tenant_id) as session:
             rows = await desk.queue_rows(session)
             thread = await desk.thread_of(session, int(str(rows[0]["number"]).removeprefix("T-")))
+            hours = (
+                await session.execute(select(m.Service.business_hours).where(m.Service.id == box.service_id))
+            ).scalar_one()
     finally:
         await asyncio.to_thread(server.stop)
     say("")
@@ -59,5 +65,7 @@ async def mail_becomes_ticket(store: Store, say: Callable[[str], None]) -> None:
         say(f"  {message['kind']:<8} {message['author']}: {message['subject']}")
     first = thread["sla_clocks"].get("first_response", {})
     say(f"ACD: {thread['number']} assigned to {thread['agent'] or 'nobody'}; first response due {first.get('due')}")
+    if hours:
+        say(f"  (SLA minutes are business minutes: {hours}, holidays off, in the tenant's timezone)")
     for sent in sender.sent:
         say(f"Acknowledgement sent to {sent['To']}: {sent['Subject']}")

@@ -37,6 +37,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert re.search(r"--skill english=7` while the voice service runs: the ACD took it live in \d+\.\d s", out)
     assert "Ticket T-1001 (open): Order 4711 has not arrived" in out
     assert re.search(r"ACD: T-1001 assigned to (anna|mario); first response due 20\d\d-", out), out[-2000:]
+    assert "SLA minutes are business minutes: mon-fri 08:00-20:00; sat 09:00-13:00" in out
     assert "Acknowledgement sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived" in out
     assert "  suggested: order-not-arrived — An order has not arrived [public]" in out  # the Knowledge Base
     assert "Asterisk stopped" in out

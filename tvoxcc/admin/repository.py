@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import SecretStr
@@ -116,6 +117,8 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
                 dids=sorted(d.number for d in s.dids),
                 first_response_minutes=s.sla_first_response_min,
                 resolution_minutes=s.sla_resolution_min,
+                business_hours=s.business_hours,
+                holidays=[date.fromisoformat(d) for d in s.holidays or ()],
             )
             for s in services
         ],
@@ -272,6 +275,8 @@ class _Writer:
             )
             svc.sl_threshold_s, svc.language = spec.sl_threshold_seconds, spec.language
             svc.sla_first_response_min, svc.sla_resolution_min = spec.first_response_minutes, spec.resolution_minutes
+            svc.business_hours = spec.business_hours
+            svc.holidays = [d.isoformat() for d in spec.holidays] or None
             s.add(svc)
             services[spec.name] = svc
         skills = await self._by_name(Skill)

@@ -8,6 +8,7 @@ tvoxcc.admin.checks checks how the values refer to each other.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
@@ -15,6 +16,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tvoxcc.ivr.nodes import Flow
+from tvoxcc.support.hours import HoursError, format_week, parse_week
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 Name = Annotated[str, Field(pattern=NAME_RE.pattern, description="lower-case letters, digits, - and _")]
@@ -75,9 +77,28 @@ class ServiceSpec(Spec):
     sl_threshold_seconds: int = Field(20, ge=1, le=3600)
     language: str | None = Field(None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     dids: list[str] = Field(default_factory=list)
-    # Ticket SLA targets in calendar minutes (paused while the ticket waits on the customer); None: no target.
+    # Ticket SLA targets in minutes (paused while the ticket waits on the customer); None: no target. Minutes of
+    # business hours when the service has them ("mon-fri 09:00-18:00; sat 09:00-13:00", tenant timezone; holidays
+    # are whole days off), else calendar minutes. "always" (or nothing): around the clock.
     first_response_minutes: int | None = Field(None, ge=1, le=525_600)
     resolution_minutes: int | None = Field(None, ge=1, le=525_600)
+    business_hours: str | None = None
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("business_hours")
+    @classmethod
+    def _business_hours(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in ("", "always"):
+            return None
+        try:
+            return format_week(parse_week(value))
+        except HoursError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, values: list[date]) -> list[date]:
+        return sorted(set(values))
 
     @field_validator("dids")
     @classmethod

@@ -28,7 +28,14 @@ from tvoxcc.admin.spec import TenantDoc
 from tvoxcc.cli._common import emit_json, emit_table, emit_yaml, json_option, tenant_option, with_store
 from tvoxcc.store.engine import Store
 
-SINGULAR = {"skills": "skill", "queues": "queue", "groups": "group", "dids": "did", "channels": "channel"}
+SINGULAR = {
+    "skills": "skill",
+    "queues": "queue",
+    "groups": "group",
+    "dids": "did",
+    "channels": "channel",
+    "holidays": "holiday",
+}
 
 
 @dataclass(frozen=True)

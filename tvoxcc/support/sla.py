@@ -6,8 +6,9 @@ Two clocks per ticket, each with a target in minutes set on the ticket's service
   where it stopped, so a ticket that was solved late stays breached.
 Both clocks run only while the ticket is ``new`` or ``open``: they pause while it is
 ``pending-customer`` (waiting on the customer is not our time) and stand still while solved/closed.
-Minutes are calendar minutes (no business hours yet). A target is met when the work is done by the
-due moment itself; one second later it is breached.
+Minutes are business minutes when the service has business hours (tvoxcc.support.hours: a ticket
+that arrives on Friday evening is due on Monday), calendar minutes otherwise. A target is met when
+the work is done by the due moment itself; one second later it is breached.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from tvoxcc.support.hours import BusinessHours
 
 RUNNING_STATUSES = frozenset({"new", "open"})
 DONE_STATUSES = frozenset({"solved", "closed"})
@@ -24,6 +27,7 @@ DONE_STATUSES = frozenset({"solved", "closed"})
 class SlaTargets:
     first_response_minutes: int | None = None
     resolution_minutes: int | None = None
+    hours: BusinessHours | None = None  # when the clocks run; None: around the clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,13 @@ class Sla:
         return min(live, key=lambda c: (c.state == "paused", c.remaining_s), default=None)
 
 
-def _elapsed(history: Sequence[StatusChange], until: datetime) -> tuple[timedelta, datetime | None]:
+def _running(start: datetime, end: datetime, hours: BusinessHours | None) -> timedelta:
+    return hours.between(start, end) if hours is not None else end - start
+
+
+def _elapsed(
+    history: Sequence[StatusChange], until: datetime, hours: BusinessHours | None
+) -> tuple[timedelta, datetime | None]:
     """Running time before the current run, and since when the clock runs at ``until`` (None: stopped).
 
     Kept in timedeltas (exact microseconds), so the due time of a running clock is the same on every tick.
@@ -72,18 +82,24 @@ def _elapsed(history: Sequence[StatusChange], until: datetime) -> tuple[timedelt
         if change.at > until:
             break
         if running_since is not None and change.status not in RUNNING_STATUSES:
-            total += change.at - running_since
+            total += _running(running_since, change.at, hours)
             running_since = None
         elif running_since is None and change.status in RUNNING_STATUSES:
             running_since = change.at
     return total, running_since
 
 
-def _clock(target_minutes: int, history: Sequence[StatusChange], stop_at: datetime | None, now: datetime) -> Clock:
+def _clock(
+    target_minutes: int,
+    history: Sequence[StatusChange],
+    stop_at: datetime | None,
+    now: datetime,
+    hours: BusinessHours | None,
+) -> Clock:
     target = timedelta(minutes=target_minutes)
     until = min(stop_at, now) if stop_at is not None else now
-    before, running_since = _elapsed(history, until)
-    elapsed = before + (until - running_since if running_since is not None else timedelta(0))
+    before, running_since = _elapsed(history, until, hours)
+    elapsed = before + (_running(running_since, until, hours) if running_since is not None else timedelta(0))
     done = stop_at is not None and stop_at <= now
     if elapsed > target:
         state = "breached"
@@ -92,7 +108,9 @@ def _clock(target_minutes: int, history: Sequence[StatusChange], stop_at: dateti
     else:
         state = "running" if running_since is not None else "paused"
     # The due moment, while the clock runs (past it when breached); a stopped clock has none.
-    due = running_since + (target - before) if running_since is not None and not done else None
+    due = None
+    if running_since is not None and not done:
+        due = hours.after(running_since, target - before) if hours else running_since + (target - before)
     return Clock(target_minutes * 60, elapsed.total_seconds(), state, due)
 
 
@@ -107,10 +125,10 @@ def sla_of(
     resolution = None
     if targets.resolution_minutes is not None:
         done_at = history[-1].at if history and history[-1].status in DONE_STATUSES else None
-        resolution = _clock(targets.resolution_minutes, history, done_at, now)
+        resolution = _clock(targets.resolution_minutes, history, done_at, now, targets.hours)
     first = None
     if targets.first_response_minutes is not None:
-        first = _clock(targets.first_response_minutes, history, first_response_at, now)
+        first = _clock(targets.first_response_minutes, history, first_response_at, now, targets.hours)
     return Sla(first, resolution)
 
 

@@ -8,13 +8,14 @@ by the dispatcher's tick (a target can be missed while nothing happens to the ti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.store import models as m
+from tvoxcc.support.hours import business_hours
 from tvoxcc.support.sla import Sla, SlaTargets, StatusChange, sla_of
 
 
@@ -36,8 +37,22 @@ def change_status(
 
 
 async def targets_by_service(session: AsyncSession) -> dict[int, SlaTargets]:
-    rows = await session.execute(select(m.Service.id, m.Service.sla_first_response_min, m.Service.sla_resolution_min))
-    return {sid: SlaTargets(first, resolution) for sid, first, resolution in rows.all()}
+    rows = await session.execute(
+        select(
+            m.Service.id,
+            m.Service.sla_first_response_min,
+            m.Service.sla_resolution_min,
+            m.Service.business_hours,
+            m.Service.holidays,
+            m.Tenant.timezone,
+        ).join(m.Tenant, m.Tenant.id == m.Service.tenant_id)
+    )
+    return {
+        sid: SlaTargets(
+            first, resolution, business_hours(hours, [date.fromisoformat(d) for d in holidays or ()], timezone)
+        )
+        for sid, first, resolution, hours, holidays, timezone in rows.all()
+    }
 
 
 async def histories(session: AsyncSession, tickets: Sequence[m.Ticket]) -> dict[int, list[StatusChange]]:

@@ -38,6 +38,9 @@ class Service(TenantScoped, Timestamped, Base):
     # Ticket SLA targets in minutes (None: no target), see tvoxcc.support.sla.
     sla_first_response_min: Mapped[int | None] = mapped_column(default=None)
     sla_resolution_min: Mapped[int | None] = mapped_column(default=None)
+    # When the SLA clocks run, in the tenant's timezone (tvoxcc.support.hours); None: around the clock.
+    business_hours: Mapped[str | None] = mapped_column(String(500), default=None)
+    holidays: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # ISO dates, whole days off
     dids: Mapped[list[Did]] = relationship(back_populates="service", cascade="all, delete-orphan")
 
 

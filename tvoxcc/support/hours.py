@@ -1,0 +1,147 @@
+"""Business hours of a service: when its SLA clocks run. Pure; times are aware datetimes.
+
+Written as the admin types them, in the tenant's timezone: ``mon-fri 09:00-18:00; sat 09:00-13:00``,
+several ranges a day with commas (``mon-fri 09:00-13:00,14:00-18:00``), ``24:00`` for midnight at
+the end of a day. Holidays are whole days off. All arithmetic is done in UTC, so a day with a
+daylight-saving change counts the hours that really passed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_PART = re.compile(r"^([a-z]{3})(?:-([a-z]{3}))?\s+(.+)$")
+_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+# How far ahead a due moment is looked for: a calendar with no working day in this span has no due moment.
+_HORIZON_DAYS = 3 * 366
+
+Ranges = tuple[tuple[int, int], ...]  # minutes from local midnight, [start, end)
+
+
+class HoursError(ValueError):
+    """Business hours that cannot be read; the message says what is wrong."""
+
+
+def _minutes(hours: str, minutes: str, text: str) -> int:
+    value = int(hours) * 60 + int(minutes)
+    if int(minutes) > 59 or value > 24 * 60:
+        raise HoursError(f"bad time in {text!r}: use HH:MM from 00:00 to 24:00")
+    return value
+
+
+def _ranges(text: str) -> Ranges:
+    found: list[tuple[int, int]] = []
+    for piece in text.split(","):
+        match = _RANGE.match(piece.strip())
+        if match is None:
+            raise HoursError(f"bad time range {piece.strip()!r}: expected HH:MM-HH:MM")
+        start, end = _minutes(match[1], match[2], piece), _minutes(match[3], match[4], piece)
+        if start >= end:
+            raise HoursError(f"time range {piece.strip()!r} ends before it starts")
+        found.append((start, end))
+    found.sort()
+    for (_, end), (start, _) in itertools.pairwise(found):
+        if start < end:
+            raise HoursError(f"time ranges overlap in {text!r}")
+    return tuple(found)
+
+
+def parse_week(text: str) -> tuple[Ranges, ...]:
+    """Seven days of ranges, Monday first, from ``mon-fri 09:00-18:00; sat 09:00-13:00``."""
+    week: list[Ranges | None] = [None] * 7
+    parts = [p.strip() for p in text.strip().lower().split(";") if p.strip()]
+    if not parts:
+        raise HoursError("no business hours given (e.g. 'mon-fri 09:00-18:00', or 'always')")
+    for part in parts:
+        match = _PART.match(part)
+        if match is None or match[1] not in DAYS or (match[2] is not None and match[2] not in DAYS):
+            raise HoursError(
+                f"bad business hours {part!r}: expected e.g. 'mon-fri 09:00-18:00' (days: {' '.join(DAYS)})"
+            )
+        first = DAYS.index(match[1])
+        last = DAYS.index(match[2]) if match[2] else first
+        if last < first:
+            raise HoursError(f"day range {match[1]}-{match[2]} runs backwards: write it from Monday on")
+        ranges = _ranges(match[3])
+        for day in range(first, last + 1):
+            if week[day] is not None:
+                raise HoursError(f"{DAYS[day]} is given twice")
+            week[day] = ranges
+    return tuple(ranges or () for ranges in week)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def format_week(week: tuple[Ranges, ...]) -> str:
+    """The canonical text of a week: consecutive days with the same ranges grouped (``mon-fri …``)."""
+    parts: list[str] = []
+    day = 0
+    while day < 7:
+        last = day
+        while last + 1 < 7 and week[last + 1] == week[day]:
+            last += 1
+        if week[day]:
+            days = DAYS[day] if last == day else f"{DAYS[day]}-{DAYS[last]}"
+            parts.append(f"{days} {','.join(f'{_clock(a)}-{_clock(b)}' for a, b in week[day])}")
+        day = last + 1
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    zone: ZoneInfo
+    week: tuple[Ranges, ...]  # Monday first
+    holidays: frozenset[date] = frozenset()
+
+    def windows(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """The business intervals within [start, end), in order, as UTC datetimes."""
+        day = start.astimezone(self.zone).date()
+        while True:
+            midnight = datetime.combine(day, time(0), tzinfo=self.zone)
+            if midnight.astimezone(UTC) >= end:
+                return
+            if day not in self.holidays:
+                for first, last in self.week[day.weekday()]:
+                    # Local wall times, to UTC only then: a DST day's 09:00 is still 09:00.
+                    low = max(_local(day, first, self.zone), start)
+                    high = min(_local(day, last, self.zone), end)
+                    if low < high:
+                        yield low, high
+            day += timedelta(days=1)
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        """Business time from ``start`` to ``end`` (nothing when end is not after start)."""
+        return sum((high - low for low, high in self.windows(start, end)), timedelta(0))
+
+    def after(self, start: datetime, amount: timedelta) -> datetime | None:
+        """The moment ``amount`` of business time has passed since ``start``; None if no business time comes."""
+        if amount <= timedelta(0):
+            return start + amount  # already over: as far before start as a calendar clock would say
+        left = amount
+        for low, high in self.windows(start, start + timedelta(days=_HORIZON_DAYS)):
+            if high - low >= left:
+                return low + left
+            left -= high - low
+        return None
+
+
+def _local(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    """``minutes`` after local midnight of ``day`` (24:00 is the next midnight), in UTC."""
+    extra, minutes = divmod(minutes, 24 * 60)
+    wall = datetime.combine(day + timedelta(days=extra), time(minutes // 60, minutes % 60), tzinfo=zone)
+    return wall.astimezone(UTC)
+
+
+def business_hours(text: str | None, holidays: Iterable[date], timezone: str) -> BusinessHours | None:
+    """A service's hours from its stored text; None (around the clock) when it has none."""
+    if not text:
+        return None
+    return BusinessHours(ZoneInfo(timezone), parse_week(text), frozenset(holidays))
