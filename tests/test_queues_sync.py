@@ -53,12 +53,28 @@ def test_every_kind_of_change_in_an_order_that_applies() -> None:
     assert router.agents["ann"].skills == {"french": 2} and router.agents["bob"].members["support"].penalty == 2
 
 
-def test_an_agent_no_longer_stored_loses_its_memberships() -> None:
+def test_an_agent_no_longer_stored_is_logged_out_and_loses_its_memberships() -> None:
     router = running()
+    assert router.agents["bob"].logged_in
     found = sync.changes(router, [SALES, SUPPORT], [(ANN, [("sales", 0, 1)])])
-    assert found == [sync.RemoveMember("bob", "support")]
-    sync.apply(router, found[0], 1.0)
-    assert router.agents["bob"].members == {}
+    assert found == [sync.Logout("bob"), sync.RemoveMember("bob", "support")]
+    for change in found:
+        sync.apply(router, change, 1.0)
+    assert router.agents["bob"].members == {} and not router.agents["bob"].logged_in
+    assert sync.changes(router, [SALES, SUPPORT], [(ANN, [("sales", 0, 1)])]) == []
+
+
+def test_a_removed_agent_on_a_call_is_logged_out_by_a_later_pass() -> None:
+    router = running()
+    router.enqueue(call("c1", "support"), 1.0)
+    router.accept("c1", "bob", 2.0)
+    assert sync.changes(router, [SALES, SUPPORT], [(ANN, [("sales", 0, 1)])]) == [
+        sync.RemoveMember("bob", "support")  # the call goes on
+    ]
+    for change in sync.changes(router, [SALES, SUPPORT], [(ANN, [("sales", 0, 1)])]):
+        sync.apply(router, change, 3.0)
+    router.complete("c1", 4.0)
+    assert sync.changes(router, [SALES, SUPPORT], [(ANN, [("sales", 0, 1)])]) == [sync.Logout("bob")]
 
 
 def test_a_waiting_call_keeps_its_place_and_is_offered_to_an_agent_who_gained_the_skill() -> None:

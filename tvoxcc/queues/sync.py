@@ -6,8 +6,9 @@ that always works (queues before the memberships that name them, removals before
 one call. Nothing is ever reloaded: calls waiting, ringing or talking keep their place, which is why the
 voice service can take a CLI change within seconds instead of a restart.
 
-Left alone: a queue or agent that is no longer stored keeps its state in the router but loses its
-memberships, so nothing new is routed to or through it.
+An agent that is no longer stored loses its memberships and is logged out (once nothing is in their hands:
+a later pass does it after their call), so nothing new reaches them and the wallboard stops counting them; a
+queue that is no longer stored keeps its state in the router but has no members left to route to.
 """
 
 from __future__ import annotations
@@ -64,7 +65,12 @@ class AddMember:
     weight: int
 
 
-Change = AddQueue | UpdateQueue | AddAgent | SetCapacity | SetSkill | RemoveMember | AddMember
+@dataclass(frozen=True, slots=True)
+class Logout:
+    agent_id: str
+
+
+Change = AddQueue | UpdateQueue | AddAgent | SetCapacity | SetSkill | RemoveMember | AddMember | Logout
 
 
 def changes(
@@ -103,6 +109,8 @@ def changes(
                 additions.append(AddMember(agent_id, queue, penalty, weight))
     for agent_id, agent in router.agents.items():
         if agent_id not in stored_agents:
+            if agent.logged_in and not agent.connected and not agent.reserved:
+                removals.append(Logout(agent_id))
             removals.extend(RemoveMember(agent_id, queue) for queue in sorted(agent.members))
     return out + removals + additions
 
@@ -123,3 +131,5 @@ def apply(router: Router, change: Change, now: float) -> Outputs:
             return router.remove_member(agent_id, queue, now)
         case AddMember(agent_id=agent_id, queue=queue, penalty=penalty, weight=weight):
             return router.add_member(agent_id, queue, now, penalty=penalty, weight=weight)
+        case Logout(agent_id=agent_id):
+            return router.logout(agent_id, now)
