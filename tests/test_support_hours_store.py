@@ -10,6 +10,7 @@ import pytest
 from tests.cli import Tvox
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.support import desk
 from tvoxcc.support.sla_store import sla_by_ticket, targets_by_service
 
 
@@ -43,6 +44,8 @@ async def test_ticket_clocks_use_the_service_hours_in_the_tenant_timezone(acme: 
             session.add_all(tickets)
             await session.flush()
             slas = await sla_by_ticket(session, tickets, friday_five_pm)
+            await session.commit()
+            listed = {r["number"]: r for r in await desk.queue_rows(session, now=friday_five_pm)}
     finally:
         await store.dispose()
     hours = targets[services["support"]].hours
@@ -53,3 +56,8 @@ async def test_ticket_clocks_use_the_service_hours_in_the_tenant_timezone(acme: 
     # 1 h left on Friday, Saturday and Sunday closed, Monday a holiday: due on Tuesday at 10:00 Rome.
     assert support.due == datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
     assert night.due == datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
+    # Listings show due times in the tenant's timezone, as the hours are written.
+    assert (listed["T-1000"]["sla"], listed["T-1000"]["sla_due"]) == (
+        "due 2026-12-08 10:00",
+        "2026-12-08T10:00:00+01:00",
+    )

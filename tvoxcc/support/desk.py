@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,17 +30,26 @@ async def ticket_by_number(session: AsyncSession, number: int) -> m.Ticket:
     return ticket
 
 
-def _sla_fields(sla: Sla) -> dict[str, Any]:
+async def tenant_zone(session: AsyncSession) -> ZoneInfo:
+    """The timezone of the session's tenant: due times are shown in it, as business hours are written."""
+    return ZoneInfo((await session.execute(select(m.Tenant.timezone))).scalar_one())
+
+
+def _local(at: datetime | None, zone: ZoneInfo) -> str | None:
+    return at.astimezone(zone).isoformat(timespec="seconds") if at is not None else None
+
+
+def _sla_fields(sla: Sla, zone: ZoneInfo) -> dict[str, Any]:
     clocks = {"first_response": sla.first_response, "resolution": sla.resolution}
     urgent = sla.most_urgent()
     return {
-        "sla": describe(urgent),
-        "sla_due": urgent.due.isoformat(timespec="seconds") if urgent is not None and urgent.due else None,
+        "sla": describe(urgent, zone),
+        "sla_due": _local(urgent.due, zone) if urgent is not None else None,
         "breached": [name for name, c in clocks.items() if c is not None and c.breached],
         "sla_clocks": {
             name: {
                 "state": c.state,
-                "due": c.due.isoformat(timespec="seconds") if c.due else None,
+                "due": _local(c.due, zone),
                 "remaining_s": round(c.remaining_s),
             }
             for name, c in clocks.items()
@@ -91,6 +101,7 @@ async def queue_rows(
         if concerns is None or concerns(ticket):
             seen.setdefault(ticket.number, (ticket, email or "", agent_name or ""))
     slas = await sla_by_ticket(session, [t for t, _, _ in seen.values()], now)
+    zone = await tenant_zone(session)
     ordered = sorted(seen.values(), key=lambda r: urgency_key(slas[r[0].id], r[0].priority, r[0].created_at))
     return [
         {
@@ -101,7 +112,7 @@ async def queue_rows(
             "agent": agent,
             "subject": ticket.subject,
             "updated": ticket.updated_at.isoformat(timespec="seconds"),
-            **_sla_fields(slas[ticket.id]),
+            **_sla_fields(slas[ticket.id], zone),
         }
         for ticket, email, agent in ordered
     ]
@@ -136,7 +147,7 @@ async def thread_of(session: AsyncSession, number: int, *, now: datetime | None 
         "subject": ticket.subject,
         "priority": ticket.priority,
         "agent": agent.name if agent is not None else "",
-        **_sla_fields(sla),
+        **_sla_fields(sla, await tenant_zone(session)),
         "messages": [
             {
                 "kind": msg.kind,

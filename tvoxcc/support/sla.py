@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from tvoxcc.support.hours import BusinessHours
 
@@ -141,12 +141,12 @@ def urgency_key(sla: Sla, priority: int, created_at: datetime) -> tuple[int, flo
     return (rank, clock.remaining_s, -priority, created_at)
 
 
-def describe(clock: Clock | None) -> str:
-    """Short text for listings: 'due 10:30', 'breached', 'paused 25m left', 'met'."""
+def describe(clock: Clock | None, zone: tzinfo = UTC) -> str:
+    """Short text for listings: 'due 2026-03-10 10:30' (in ``zone``), 'breached', 'paused 25m left', 'met'."""
     if clock is None:
         return ""
     if clock.state == "running" and clock.due is not None:
-        return f"due {clock.due:%Y-%m-%d %H:%M}"
+        return f"due {clock.due.astimezone(zone):%Y-%m-%d %H:%M}"
     if clock.state == "paused":
         return f"paused {max(0, int(clock.remaining_s // 60))}m left"
     return clock.state
