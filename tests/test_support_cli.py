@@ -86,7 +86,27 @@ def test_desk_commands(desk: Tvox, dovecot: LabDovecot, smtp: SmtpSink, tmp_path
     desk.ok("agent", "add", "-t", "acme", "mario", "--extension", "201")
     desk.ok("support", "assign", "-t", "acme", "1002", "mario")
     assert json.loads(desk.ok("support", "queue", "-t", "acme", "--json"))[1]["agent"] == "mario"
-    assert "open -> solved" in desk.ok("support", "status", "-t", "acme", "1002", "solved")
+    assert "open -> solved (the customer is told)" in desk.ok("support", "status", "-t", "acme", "1002", "solved")
+    desk.ok("support", "run", "--once")
+    solved = smtp.mails[-1]
+    assert (solved["To"], solved["In-Reply-To"]) == ("bob@example.com", "<o2@example.com>")
+    assert "[#T-1002]" in solved["Subject"] and "as solved" in solved.get_content()
+    # The customer answers the notice: the ticket opens again.
+    dovecot.deliver(
+        "support",
+        [
+            (
+                f"From: Bob <bob@example.com>\r\nTo: {SUPPORT_ADDRESS}\r\nSubject: {solved['Subject']}\r\n"
+                f"Message-ID: <o2-again@example.com>\r\nIn-Reply-To: {solved['Message-ID']}\r\n\r\nStill missing.\r\n"
+            ).encode()
+        ],
+    )
+    desk.ok("support", "run", "--once")
+    assert json.loads(desk.ok("support", "show", "-t", "acme", "T-1002", "--json"))["status"] == "open"
+    assert "open -> solved\n" in desk.ok("support", "status", "-t", "acme", "1002", "solved", "--no-notify")
+    sent = len(smtp.mails)
+    desk.ok("support", "run", "--once")
+    assert len(smtp.mails) == sent  # --no-notify: nothing mailed
     assert "pending-customer -> closed" in desk.ok("support", "close", "-t", "acme", "1001")
     assert [t["number"] for t in json.loads(desk.ok("support", "queue", "-t", "acme", "--json"))] == []
     assert len(json.loads(desk.ok("support", "queue", "-t", "acme", "--all", "--json"))) == 2

@@ -28,7 +28,7 @@ from tvoxcc.asterisk.from_store import render_input_from_store
 from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
 from tvoxcc.demo_kb import kb_suggests_articles
-from tvoxcc.demo_mail import mail_becomes_ticket
+from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.insight.api import day_summary
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
 from tvoxcc.journey.api import reliability_of_days, screen_pop_for
@@ -82,6 +82,7 @@ class Demo:
             await self._call()
             await mail_becomes_ticket(self.store, self.say)
             await kb_suggests_articles(self.store, self.say)
+            await agent_answers(self.store, self.say)
             await self._insight()
         finally:
             await asyncio.to_thread(self.lab.down)

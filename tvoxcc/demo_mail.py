@@ -69,3 +69,29 @@ async def mail_becomes_ticket(store: Store, say: Callable[[str], None]) -> None:
         say(f"  (SLA minutes are business minutes: {hours}, holidays off, in the tenant's timezone)")
     for sent in sender.sent:
         say(f"Acknowledgement sent to {sent['To']}: {sent['Subject']}")
+
+
+async def agent_answers(store: Store, say: Callable[[str], None], *, number: int = 1001) -> None:
+    """The assigned agent answers with the suggested article and marks the ticket solved: both mails go out."""
+    async with store.session() as session:
+        tenant = (await session.execute(select(m.Tenant).where(m.Tenant.name == "acme"))).scalar_one()
+    templates = MailTemplates()
+    async with store.tenant(tenant.id) as session:
+        thread = await desk.thread_of(session, number)
+        agent = str(thread["agent"] or "sara")
+        body = "Your parcel left our warehouse yesterday: https://acme.test/t/4711 (see 'An order has not arrived')."
+        display = tenant.display_name or tenant.name
+        await desk.reply(
+            session, number, body, tenant_name=tenant.name, tenant_display=display, agent=agent, now=utcnow(),
+            templates=templates,
+        )  # fmt: skip
+        await desk.set_status(
+            session, number, "solved", now=utcnow(), notify=desk.Notifier(tenant.name, display, templates)
+        )
+        await session.commit()
+    sender = MemorySender()
+    await drain_outbox(store, sender, now=utcnow)
+    say(f"{agent} replied and marked T-{number} solved (`tvoxcc support reply`, `support status … solved`):")
+    for sent in sender.sent:
+        first_line = sent.get_content().strip().splitlines()[0]
+        say(f"  sent to {sent['To']}: {sent['Subject']} — {first_line}")

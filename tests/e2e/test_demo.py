@@ -40,6 +40,8 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "SLA minutes are business minutes: mon-fri 08:00-20:00; sat 09:00-13:00" in out
     assert "Acknowledgement sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived" in out
     assert "  suggested: order-not-arrived — An order has not arrived [public]" in out  # the Knowledge Base
+    sent = "  sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived — "
+    assert f"{sent}Your parcel left our warehouse" in out and f"{sent}Hello Giulia Verdi," in out  # reply, solved
     assert "Asterisk stopped" in out
     assert "Wallboard: http://127.0.0.1:8080/wallboard/acme" in out
     assert "Journey API: http://127.0.0.1:8080/api/tenants/acme/contacts/1/journey" in out

@@ -230,11 +230,19 @@ def note(ctx: click.Context, tenant: str, number: str, file: str | None, message
 @tenant_option
 @number_argument
 @click.argument("status", type=click.Choice(desk.STATUS_CHOICES))
+@click.option("--notify/--no-notify", default=True, show_default=True, help="Mail the customer when it becomes solved.")
 @click.pass_context
-def status(ctx: click.Context, tenant: str, number: str, status: str) -> None:
-    """Set a ticket's status."""
-    previous = _on_desk(ctx, tenant, lambda s, _t: desk.set_status(s, _number(number), status, now=utcnow()))
-    click.echo(f"T-{_number(number)}: {previous} -> {status}")
+def status(ctx: click.Context, tenant: str, number: str, status: str, notify: bool) -> None:
+    """Set a ticket's status; solved tells the customer by mail (an answer reopens the ticket)."""
+    templates = templates_for(settings_of(ctx))
+
+    async def go(session: Any, t: m.Tenant) -> str:
+        notifier = desk.Notifier(t.name, t.display_name or t.name, templates) if notify else None
+        return await desk.set_status(session, _number(number), status, now=utcnow(), notify=notifier)
+
+    previous = _on_desk(ctx, tenant, go)
+    told = " (the customer is told)" if notify and status == "solved" and previous != "solved" else ""
+    click.echo(f"T-{_number(number)}: {previous} -> {status}{told}")
 
 
 @support.command("priority")

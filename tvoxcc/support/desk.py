@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -184,6 +185,16 @@ async def _mailbox_address(session: AsyncSession, ticket: m.Ticket) -> str:
     return address
 
 
+async def _last_customer_mail(session: AsyncSession, ticket: m.Ticket) -> m.TicketMessage | None:
+    found = await session.execute(
+        select(m.TicketMessage)
+        .where(m.TicketMessage.ticket_id == ticket.id, m.TicketMessage.kind == "inbound")
+        .order_by(m.TicketMessage.id.desc())
+        .limit(1)
+    )
+    return found.scalar_one_or_none()
+
+
 async def reply(
     session: AsyncSession,
     number: int,
@@ -202,14 +213,7 @@ async def reply(
     ticket = await ticket_by_number(session, number)
     if ticket.status == "closed":
         raise TicketError(f"ticket T-{number} is closed")
-    last = (
-        await session.execute(
-            select(m.TicketMessage)
-            .where(m.TicketMessage.ticket_id == ticket.id, m.TicketMessage.kind == "inbound")
-            .order_by(m.TicketMessage.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    last = await _last_customer_mail(session, ticket)
     if last is None:
         raise TicketError(f"ticket T-{number} has no customer mail to answer")
     contact = await session.get(m.Contact, ticket.contact_id) if ticket.contact_id else None
@@ -276,7 +280,20 @@ async def note(session: AsyncSession, number: int, body: str, *, agent: str, now
     ticket.updated_at = now
 
 
-async def set_status(session: AsyncSession, number: int, status: str, *, now: datetime) -> str:
+@dataclass(frozen=True)
+class Notifier:
+    """What a customer notification needs besides the ticket: whose mail it is and its templates."""
+
+    tenant_name: str
+    tenant_display: str
+    templates: MailTemplates
+    make_id: MakeId = new_message_id
+
+
+async def set_status(
+    session: AsyncSession, number: int, status: str, *, now: datetime, notify: Notifier | None = None
+) -> str:
+    """Change the status; with ``notify``, a ticket becoming solved tells the customer (they may answer to reopen)."""
     ticket = await ticket_by_number(session, number)
     problem = check_status_change(ticket.status, status)
     if problem:
@@ -284,10 +301,42 @@ async def set_status(session: AsyncSession, number: int, status: str, *, now: da
     previous = change_status(session, ticket, status, now)
     if status == "solved":
         ticket.solved_at = now
+        if previous != "solved" and notify is not None:
+            await _tell_solved(session, ticket, notify, now)
     if status == "closed":
         ticket.closed_at = now
     await refresh_sla(session, [ticket], now)
     return previous
+
+
+async def _tell_solved(session: AsyncSession, ticket: m.Ticket, notify: Notifier, now: datetime) -> None:
+    """The "solved" mail, in the customer's thread; a ticket no customer mail opened (a voicemail) has none."""
+    last = await _last_customer_mail(session, ticket)
+    if last is None:
+        return
+    contact = await session.get(m.Contact, ticket.contact_id) if ticket.contact_id else None
+    body = notify.templates.render(
+        "solved",
+        notify.tenant_name,
+        contact.language if contact is not None else None,
+        name=contact.display_name if contact is not None and contact.display_name != last.author else "",
+        tag=ticket_tag(ticket.number),
+        subject=ticket.subject,
+        tenant_display=notify.tenant_display,
+    )
+    await queue_outbound(
+        session,
+        ticket,
+        kind="solved",
+        from_address=await _mailbox_address(session, ticket),
+        to_address=last.author,
+        subject=f"Re: {with_tag(ticket.subject, ticket.number)}",
+        body=body,
+        replying_to=last,
+        author="system",
+        now=now,
+        make_id=notify.make_id,
+    )
 
 
 async def set_priority(session: AsyncSession, number: int, priority: int, *, now: datetime) -> int:
