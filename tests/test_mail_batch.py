@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -146,3 +147,19 @@ async def test_two_mailboxes_ingesting_at_once_store_each_mail_once(store: Store
             contacts = (await session.execute(select(func.count()).select_from(m.Contact))).scalar_one()
         assert sorted(inbound) == sorted(f"<{user}{i}@c.test>" for i in range(per_box))
         assert sorted(numbers) == list(range(1001, 1001 + per_box)) and outbox == per_box and contacts == 7
+
+
+async def test_attachments_are_stored_byte_for_byte(store: Store) -> None:
+    tenant_id = await seed_acme(store)
+    box = Mailbox(tenant_id, "acme", "ACME", "en", None, SUPPORT_ADDRESS, "test")
+    corpus = Path(__file__).parent / "data" / "mail" / "nested_multipart.eml"
+    parsed = parse_mail(corpus.read_bytes())
+    async with store.tenant(tenant_id) as session:
+        (outcome,) = await ingest_mails(session, box, [(1, parsed)], now=NOW, templates=MailTemplates())
+        await session.commit()
+        stored = (await session.execute(select(m.Attachment).order_by(m.Attachment.id))).scalars().all()
+    assert outcome.action == "new-ticket"
+    assert [(a.filename, a.content_type, a.data, a.size, a.content_id) for a in stored] == [
+        (a.filename, a.content_type, a.data, len(a.data), a.content_id) for a in parsed.attachments
+    ]
+    assert len(stored) == 2

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Table, insert, select
 
 from tvoxcc.store import models as m
-from tvoxcc.store.bulk import insert_rows
+from tvoxcc.store.bulk import insert_rows, insert_rows_returning_ids
 from tvoxcc.store.engine import Store
 from tvoxcc.store.tenancy import TenantViolation
 
@@ -83,3 +83,18 @@ async def test_refuses_another_tenants_rows_and_ragged_rows(store: Store) -> Non
         with pytest.raises(ValueError, match="no column colour"):
             await insert_rows(session, EVENTS, [{"tenant_id": mine, "kind": "x", "colour": "red"}])
     assert await _read(store, "x") == []
+
+
+async def test_ids_come_back_in_row_order_on_postgresql(store: Store) -> None:
+    tenant_id = await _tenant(store, "acme")
+    rows = [{"tenant_id": tenant_id, "kind": f"k{i}"} for i in range(300)]
+    async with store.tenant(tenant_id) as session:
+        if store.engine.dialect.name != "postgresql":
+            with pytest.raises(ValueError, match="only returned on PostgreSQL"):
+                await insert_rows_returning_ids(session, EVENTS, rows)
+            return
+        await insert_rows(session, EVENTS, rows[:7])  # ids already taken: the new ones follow
+        ids = await insert_rows_returning_ids(session, EVENTS, rows)
+        await session.commit()
+        stored = dict((await session.execute(select(EVENTS.c.id, EVENTS.c.kind).where(EVENTS.c.id.in_(ids)))).all())
+    assert [stored[i] for i in ids] == [row["kind"] for row in rows]

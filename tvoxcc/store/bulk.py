@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import JSON, Column, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,7 @@ class _Compiled:
     keys: tuple[str, ...]  # row keys in the statement's parameter order
     processors: tuple[Callable[[Any], Any] | None, ...]
     defaults: dict[str, Callable[[], Any]]  # Python-side defaults of the columns the rows leave out
+    columnar: bool = False  # one statement with an array per column (PostgreSQL), not one execution per row
 
 
 _compiled: dict[tuple[str, Table, frozenset[str]], _Compiled] = {}
@@ -64,12 +65,42 @@ def _compile(dialect: Dialect, table: Table, named: frozenset[str]) -> _Compiled
         raise ValueError(f"{dialect.name}: bulk insert needs a positional paramstyle")
     by_key = {c.key: c for c in columns}
     processors = tuple(by_key[k].type.dialect_impl(dialect).bind_processor(dialect) for k in order)
-    found = _compiled[key] = _Compiled(compiled.string, tuple(order), processors, defaults)
+    if dialect.name == "postgresql":
+        sql = _unnest_sql(dialect, table, [by_key[k] for k in order])
+        found = _compiled[key] = _Compiled(sql, tuple(order), processors, defaults, columnar=True)
+    else:
+        found = _compiled[key] = _Compiled(compiled.string, tuple(order), processors, defaults)
     return found
 
 
-def _parameters(plan: _Compiled, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """The rows as driver tuples, a column at a time (cheaper than a tuple at a time in CPython)."""
+def _unnest_sql(dialect: Dialect, table: Table, columns: list[Column[Any]]) -> str:
+    """``INSERT … SELECT … FROM unnest($1::type[], …)``: the server gets every row in one statement.
+
+    asyncpg's executemany sends a bind and an execute per row, and the server runs each as its own
+    statement (~27 µs a row measured on the mail ingest); one unnest is a single plan over arrays.
+    JSON values arrive serialised (their bind processor's output) and are cast back on the server.
+    """
+    quote = dialect.identifier_preparer.quote
+    arrays, picks = [], []
+    for index, column in enumerate(columns, start=1):
+        sql_type = column.type.compile(dialect=dialect)
+        if isinstance(column.type.dialect_impl(dialect), JSON):
+            arrays.append(f"${index}::text[]")
+            picks.append(f"CAST(u.c{index} AS {sql_type})")
+        else:
+            arrays.append(f"${index}::{sql_type}[]")
+            picks.append(f"u.c{index}")
+    names = ", ".join(quote(c.name) for c in columns)
+    aliases = ", ".join(f"c{i}" for i in range(1, len(columns) + 1))
+    return (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
+        f"SELECT {', '.join(picks)} FROM unnest({', '.join(arrays)}) WITH ORDINALITY AS u({aliases}, n) "
+        "ORDER BY u.n"
+    )
+
+
+def _columns(plan: _Compiled, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    """The rows' values converted for the driver, a column at a time (cheaper than a row at a time in CPython)."""
     if plan.defaults:
         rows = [{**{key: make() for key, make in plan.defaults.items()}, **row} for row in rows]
     columns: list[list[Any]] = []
@@ -87,7 +118,7 @@ def _parameters(plan: _Compiled, rows: Sequence[dict[str, Any]]) -> list[tuple[A
                 converted.append(last_out)
             values = converted
         columns.append(values)
-    return list(zip(*columns, strict=True))
+    return columns
 
 
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -96,8 +127,24 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
     In a tenant session every row must carry that tenant's ``tenant_id`` (this path bypasses the
     ORM flush that stamps it).
     """
+    await _execute(session, table, rows, returning=False)
+
+
+async def insert_rows_returning_ids(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """As ``insert_rows``, on PostgreSQL, with the new ids in the order of ``rows``.
+
+    The rows are selected in their order (``ORDER BY`` the unnest ordinality), so the id sequence
+    hands them ascending ids in that order: the ids sorted are the rows' ids (what SQLAlchemy's own
+    ``sort_by_parameter_order`` relies on for PostgreSQL).
+    """
+    return await _execute(session, table, rows, returning=True)
+
+
+async def _execute(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], *, returning: bool
+) -> list[int]:
     if not rows:
-        return
+        return []
     named = frozenset(rows[0])
     if any(len(row) != len(named) or not named.issuperset(row) for row in rows):
         raise ValueError(f"{table.name}: every row of a bulk insert must name the same columns")
@@ -107,4 +154,14 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
         raise TenantViolation(f"{table.name}: rows of another tenant cannot be written by tenant {tenant_id}")
     connection = await session.connection()
     plan = _compile(connection.dialect, table, named)
-    await connection.exec_driver_sql(plan.sql, _parameters(plan, rows))
+    columns = _columns(plan, rows)
+    if returning:
+        if not plan.columnar:
+            raise ValueError(f"{connection.dialect.name}: ids of a bulk insert are only returned on PostgreSQL")
+        result = await connection.exec_driver_sql(f"{plan.sql} RETURNING id", tuple(columns))
+        return sorted(int(row[0]) for row in result.all())
+    if plan.columnar:
+        await connection.exec_driver_sql(plan.sql, tuple(columns))
+    else:
+        await connection.exec_driver_sql(plan.sql, list(zip(*columns, strict=True)))
+    return []

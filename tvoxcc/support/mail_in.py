@@ -14,14 +14,14 @@ from datetime import datetime
 from typing import Any, cast
 
 import jinja2
-from sqlalchemy import ColumnElement, Select, Table, func, insert, select
+from sqlalchemy import ColumnElement, Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.mail.parse import ParsedMail, clean
 from tvoxcc.mail.ratelimit import REASON as RATE_LIMITED
 from tvoxcc.mail.templates import MailTemplates, render_chosen
 from tvoxcc.store import models as m
-from tvoxcc.store.bulk import insert_rows
+from tvoxcc.store.bulk import insert_rows, insert_rows_returning_ids
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.ids import new_message_id
 from tvoxcc.support.threading import after_customer_message, choose_thread, tagged_number, with_tag
@@ -347,7 +347,7 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
 
 
 async def _insert(session: AsyncSession, model: type[m.Base], rows: list[dict[str, Any]], *, ids: bool) -> list[int]:
-    """One executemany (PostgreSQL with ids: one multi-row INSERT … RETURNING); the new ids in row order if asked."""
+    """One bulk INSERT (tvoxcc.store.bulk); the new ids in the order of ``rows`` when asked for."""
     if not rows:
         return []
     table = _table(model)
@@ -355,9 +355,7 @@ async def _insert(session: AsyncSession, model: type[m.Base], rows: list[dict[st
         await insert_rows(session, table, rows)
         return []
     if session.get_bind().dialect.name != "sqlite":
-        # PostgreSQL returns the ids in parameter order from one INSERT … SELECT … ORDER BY … RETURNING.
-        result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        return [int(i) for i in result.scalars().all()]
+        return await insert_rows_returning_ids(session, table, rows)  # one INSERT … SELECT … ORDER BY … RETURNING
     # SQLite cannot order RETURNING rows, and SQLAlchemy would fall back to one INSERT per row. SQLite has a
     # single writer: take the ids after the highest. A concurrent writer that got there first makes the
     # INSERT fail on the primary key (IntegrityError), and the caller retries: never a wrong id.
