@@ -68,12 +68,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def pg_url(postgres: PostgresServer) -> str:
-    """An empty PostgreSQL database, for what only PostgreSQL has."""
-    return _create_pg_database(postgres)
-
-
-@pytest.fixture
 def migrated_url(db_url: str) -> str:
     from tvoxcc.store.migrate import upgrade
 

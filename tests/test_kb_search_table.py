@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -17,6 +17,9 @@ from tvoxcc.kb.article import ArticleFields, Change
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.migrate import alembic_config, upgrade
+
+# The shared db_url/store fixtures, on PostgreSQL only: SQLite has no such table (its FTS5 index is one).
+pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 T = TypeVar("T")
@@ -38,19 +41,6 @@ OUT_OF_STEP = text(
 )
 
 
-@pytest.fixture
-def pg_migrated_url(pg_url: str) -> str:
-    upgrade(pg_url)  # alembic runs its own event loop: in a sync fixture
-    return pg_url
-
-
-@pytest.fixture
-async def pg_store(pg_migrated_url: str) -> AsyncIterator[Store]:
-    store = Store.from_url(pg_migrated_url)
-    yield store
-    await store.dispose()
-
-
 async def out_of_step(store: Store) -> list[str]:
     async with store.session() as s:
         return list((await s.execute(OUT_OF_STEP)).scalars())
@@ -61,8 +51,7 @@ async def search_rows(store: Store) -> int:
         return int((await s.execute(text("SELECT count(*) FROM kb_articles_search"))).scalar_one())
 
 
-async def test_every_write_keeps_the_search_table_in_step(pg_store: Store) -> None:
-    store = pg_store
+async def test_every_write_keeps_the_search_table_in_step(store: Store) -> None:
     a, b = await tenants(store, "acme", "globex")
     await publish(store, a, ArticleFields("vpn", "VPN setup", "Install the client", "en", ("network",), "public"))
     await publish(store, b, ArticleFields("vpn", "VPN setup", "Install the globex client"))
@@ -115,7 +104,7 @@ async def test_every_write_keeps_the_search_table_in_step(pg_store: Store) -> No
     assert await find(store, b, "toner") == []
 
 
-def test_downgrade_brings_the_generated_vector_back(pg_url: str) -> None:
+def test_downgrade_brings_the_generated_vector_back(db_url: str) -> None:
     async def add_published(store: Store) -> int:
         (tid,) = await tenants(store, "acme")
         await publish(store, tid, ArticleFields("fax", "Legacy fax setup", "Dial 9 first"))
@@ -128,7 +117,7 @@ def test_downgrade_brings_the_generated_vector_back(pg_url: str) -> None:
 
     def run(step: Callable[[Store], Awaitable[T]]) -> T:
         async def on_own_store() -> T:
-            store = Store.from_url(pg_url)
+            store = Store.from_url(db_url)
             try:
                 return await step(store)
             finally:
@@ -136,10 +125,10 @@ def test_downgrade_brings_the_generated_vector_back(pg_url: str) -> None:
 
         return asyncio.run(on_own_store())
 
-    upgrade(pg_url)
+    upgrade(db_url)
     tid = run(add_published)
-    command.downgrade(alembic_config(pg_url), "0012")
+    command.downgrade(alembic_config(db_url), "0012")
     assert run(found_by_0006_vector) == ["fax"]
-    upgrade(pg_url)  # and up again: the side table is filled from the articles
+    upgrade(db_url)  # and up again: the side table is filled from the articles
     assert run(lambda store: find(store, tid, "fax")) == ["fax"]
     assert run(out_of_step) == []
