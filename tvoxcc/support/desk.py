@@ -195,6 +195,33 @@ async def _last_customer_mail(session: AsyncSession, ticket: m.Ticket) -> m.Tick
     return found.scalar_one_or_none()
 
 
+async def _answer_customer(
+    session: AsyncSession,
+    ticket: m.Ticket,
+    last: m.TicketMessage,
+    *,
+    kind: str,
+    body: str,
+    author: str,
+    now: datetime,
+    make_id: MakeId,
+) -> m.OutboxMail:
+    """A mail in the customer's thread: from the address they wrote to, answering their last mail, tagged."""
+    return await queue_outbound(
+        session,
+        ticket,
+        kind=kind,
+        from_address=await _mailbox_address(session, ticket),
+        to_address=last.author,
+        subject=f"Re: {with_tag(ticket.subject, ticket.number)}",
+        body=body,
+        replying_to=last,
+        author=author,
+        now=now,
+        make_id=make_id,
+    )
+
+
 async def reply(
     session: AsyncSession,
     number: int,
@@ -230,18 +257,8 @@ async def reply(
         quoted_author=last.author,
         quoted_date=last.created_at.strftime("%Y-%m-%d %H:%M UTC"),
     )
-    outbox = await queue_outbound(
-        session,
-        ticket,
-        kind="reply",
-        from_address=await _mailbox_address(session, ticket),
-        to_address=last.author,
-        subject=f"Re: {with_tag(ticket.subject, number)}",
-        body=text,
-        replying_to=last,
-        author=agent,
-        now=now,
-        make_id=make_id,
+    outbox = await _answer_customer(
+        session, ticket, last, kind="reply", body=text, author=agent, now=now, make_id=make_id
     )
     if ticket.first_responded_at is None:
         ticket.first_responded_at = now
@@ -324,18 +341,8 @@ async def _tell_solved(session: AsyncSession, ticket: m.Ticket, notify: Notifier
         subject=ticket.subject,
         tenant_display=notify.tenant_display,
     )
-    await queue_outbound(
-        session,
-        ticket,
-        kind="solved",
-        from_address=await _mailbox_address(session, ticket),
-        to_address=last.author,
-        subject=f"Re: {with_tag(ticket.subject, ticket.number)}",
-        body=body,
-        replying_to=last,
-        author="system",
-        now=now,
-        make_id=notify.make_id,
+    await _answer_customer(
+        session, ticket, last, kind="solved", body=body, author="system", now=now, make_id=notify.make_id
     )
 
 
