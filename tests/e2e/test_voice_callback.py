@@ -122,6 +122,15 @@ async def _callbacks(settings: Any) -> list[m.Callback]:
     return list(rows)
 
 
+async def _ask_for_callback(settings: Any, sipp: Sipp) -> m.Callback:
+    """A caller picks "call me back" (4) in the IVR and is hung up on after the thank-you: their request."""
+    known = {r.id for r in await _callbacks(settings)}
+    run = await asyncio.to_thread(sipp.call, DID, "4", hangup="them", wait_ms=800)
+    run.check()
+    (request,) = [r for r in await _callbacks(settings) if r.id not in known]
+    return request
+
+
 async def _status_of(settings: Any, callback_id: int, wanted: str, within: float) -> m.Callback:
     deadline = time.monotonic() + within
     while True:
@@ -133,12 +142,8 @@ async def _status_of(settings: Any, callback_id: int, wanted: str, within: float
 
 async def test_a_callback_is_placed_when_an_agent_is_free(acme: Any, sipp: Sipp, alice: SippAgent) -> None:
     settings = acme.settings
-    known = {r.id for r in await _callbacks(settings)}
     async with running_voice(settings, Clock(datetime.now(UTC))):
-        # Nobody is logged in: the caller picks "call me back" (4) and is hung up on after the thank-you.
-        run = await asyncio.to_thread(sipp.call, DID, "4", hangup="them", wait_ms=800)
-        run.check()
-        (request,) = [r for r in await _callbacks(settings) if r.id not in known]
+        request = await _ask_for_callback(settings, sipp)  # nobody is logged in
         queued = await _status_of(settings, request.id, "queued", 10)
         assert (queued.status, queued.attempts) == ("queued", 0)  # held by the ACD; no agent, nobody dialled
         await asyncio.sleep(1.5)
@@ -226,14 +231,11 @@ async def test_overflow_to_callback_keeps_the_request_and_lets_the_caller_go(to_
 async def test_a_busy_customer_is_tried_again_then_the_callback_fails(acme: Any, sipp: Sipp, alice: SippAgent) -> None:
     voice = acme.settings.voice.model_copy(update={"callback_attempts": 2, "callback_retry_seconds": 2.0})
     settings = acme.settings.model_copy(update={"voice": voice})
-    known = {r.id for r in await _callbacks(settings)}
     async with running_voice(settings, Clock(datetime.now(UTC))):
         await asyncio.to_thread(alice.register().check)
         await online(acme, "acme-alice")
         customer = sipp.start(BUSY, local_port=CUSTOMER_PORT, calls=2)  # busy, twice
-        run = await asyncio.to_thread(sipp.call, DID, "4", hangup="them", wait_ms=800)
-        run.check()
-        (request,) = [r for r in await _callbacks(settings) if r.id not in known]
+        request = await _ask_for_callback(settings, sipp)
         failed = await _status_of(settings, request.id, "failed", 20)
         (await asyncio.to_thread(customer.wait, 10)).check()
     assert (failed.status, failed.attempts) == ("failed", 2) and failed.completed_at is not None
@@ -247,11 +249,8 @@ async def test_a_cancelled_callback_leaves_the_line_and_is_never_dialled(
     acme: Any, sipp: Sipp, alice: SippAgent
 ) -> None:
     settings = acme.settings
-    known = {r.id for r in await _callbacks(settings)}
     async with running_voice(settings, Clock(datetime.now(UTC))):
-        run = await asyncio.to_thread(sipp.call, DID, "4", hangup="them", wait_ms=800)
-        run.check()
-        (request,) = [r for r in await _callbacks(settings) if r.id not in known]
+        request = await _ask_for_callback(settings, sipp)
         assert (await _status_of(settings, request.id, "queued", 10)).status == "queued"  # held by the ACD
         out = await asyncio.to_thread(Tvox(acme.config_path).ok, "callback", "cancel", "-t", "acme", str(request.id))
         assert f"callback {request.id} to " in out and "cancelled" in out
@@ -274,14 +273,11 @@ async def test_a_restart_while_dialling_ends_the_left_call_before_dialling_again
     acme: Any, sipp: Sipp, alice: SippAgent
 ) -> None:
     settings = acme.settings
-    known = {r.id for r in await _callbacks(settings)}
     sipp.answer("customer", port=CUSTOMER_PORT, ring_ms=60000, bye_timeout_ms=90000)  # rings on, never picks up
     await asyncio.to_thread(alice.register().check)
     await online(acme, "acme-alice")
     async with running_voice(settings, Clock(datetime.now(UTC))):
-        run = await asyncio.to_thread(sipp.call, DID, "4", hangup="them", wait_ms=800)
-        run.check()
-        (request,) = [r for r in await _callbacks(settings) if r.id not in known]
+        request = await _ask_for_callback(settings, sipp)
         dialing = await _status_of(settings, request.id, "dialing", 15)
         assert dialing.status == "dialing"
     first = next(r for r in await interactions(settings) if r["id"] == dialing.placed_as_id)["channel_id"]
