@@ -120,7 +120,7 @@ async def test_a_callback_row_through_its_attempts(two_tenants: str) -> None:
         assert routes == {"acme": OutboundRoute("PJSIP/{number}@acme-pstn", "+390299990000", 20)}
         jobs = await book.take_pending(set(routes))
         assert [(j.item_id, j.queue, j.number, j.interaction_id) for j in jobs] == [
-            (f"callback-{first}", "sales-it", "+390212345678", asked)
+            (f"callback-{first}", "sales-it", "+390212345678", asked.id)
         ]
         assert await book.take_pending(set(routes)) == []  # taken once
         job = jobs[0]
@@ -139,7 +139,10 @@ async def test_a_callback_row_through_its_attempts(two_tenants: str) -> None:
         # A run that stops while dialling leaves its attempt's channel behind: the next run is told which.
         (held,) = await book.take_pending(set(routes), again=True)
         assert (held.left_ringing, held.interaction_id) == ("tvoxcc-callback-b", job.interaction_id)
-        await directory.close(route, job.interaction_id, NOW + timedelta(minutes=7), "answered")
+        attempt = job.interaction()
+        assert attempt is not None
+        await directory.close(route, attempt, NOW + timedelta(minutes=7), "answered")
+        await directory.recorder.flush()
         await book.finished(job, NOW + timedelta(minutes=7), status="done", outcome=None, event="callback-completed")
 
         async with store.session() as session:
@@ -162,7 +165,7 @@ async def test_a_callback_row_through_its_attempts(two_tenants: str) -> None:
             ("no-answer", "+390212345678", "+390299990000"),
             ("answered", "+390212345678", "+390299990000"),
         ]
-        assert (asked, "callback-requested") in kinds and (attempts[1].id, "callback-completed") in kinds
+        assert (asked.id, "callback-requested") in kinds and (attempts[1].id, "callback-completed") in kinds
         assert pending == "pending"
     finally:
         await store.dispose()

@@ -80,11 +80,12 @@ async def test_interaction_log_resume_and_queue_point(directory: Directory) -> N
     first = await directory.open_interaction(route, caller, "1700000000.1", NOW)
     await directory.log(route, first, "queued", NOW, {"queue": "sales-it"})
     assert await directory.queued_in("1700000000.1") == "sales-it"
-    assert await directory.open_interaction(route, caller, "1700000000.1", NOW) == first  # a resume, not a new one
+    again = await directory.open_interaction(route, caller, "1700000000.1", NOW, resumed=True)
+    assert again.id == first.id is not None  # a resume, not a new one
     ticket = await directory.voicemail_ticket(route, first, caller.number, b"RIFF....WAVE", 7.0, NOW)
     await directory.request_callback(route, first, "sales-it", caller.number, NOW)
     await directory.close(route, first, NOW, "voicemail")
-    assert await directory.queued_in("1700000000.1") is None  # ended calls are not resumed
+    assert await directory.queued_in("1700000000.1") is None  # ended calls are not resumed (queued_in flushes)
     async with directory.store.tenant(route.tenant_id) as s:
         interaction = (await s.execute(select(m.Interaction))).scalar_one()
         kinds = (await s.execute(select(m.InteractionEvent.kind).order_by(m.InteractionEvent.id))).scalars().all()
@@ -93,5 +94,5 @@ async def test_interaction_log_resume_and_queue_point(directory: Directory) -> N
     assert (interaction.outcome, interaction.ended_at, interaction.from_address) == ("voicemail", NOW, "+390212345678")
     assert kinds == ["offered", "queued", "resumed", "callback-requested", "ended"]  # Insight counts the request
     assert ticket == 3 and attachment.data == b"RIFF....WAVE" and attachment.content_type == "audio/wav"
-    assert (callback.number, callback.status, callback.requested_by_id) == ("+390212345678", "pending", first)
+    assert (callback.number, callback.status, callback.requested_by_id) == ("+390212345678", "pending", first.id)
     await directory.store.dispose()

@@ -92,8 +92,8 @@ class AcdQueue:
         self.router = Router(
             rng or random.Random(), callback_retry_s=callback_retry_s, callback_attempts=callback_attempts
         )
-        self.directory = Directory(acd.store)
-        self.book = CallbackBook(acd.store)
+        self.directory = Directory(acd.store, acd.recorder)
+        self.book = CallbackBook(acd.store, acd.recorder)
         self.callbacks: dict[str, CallbackJob] = {}  # router item id -> the callback it is
         self.dialing: dict[str, str] = {}  # customer channel id -> callback item id
         self.outbound: dict[str, OutboundRoute] = {}  # tenant -> how it dials out
@@ -237,7 +237,7 @@ class AcdQueue:
         for event in outputs.events:
             waiting = self.items.get(event.item_id or "")
             job = self.callbacks.get(event.item_id or "")
-            interaction = waiting.call.interaction_id if waiting else job.interaction_id if job else None
+            interaction = waiting.call.interaction if waiting else job.interaction() if job else None
             await self.acd.store_event(event, interaction, self.clock())
 
     # -- the voice service's side ------------------------------------------------------------------
@@ -250,7 +250,7 @@ class AcdQueue:
         every = self.acd.announce_every.get(key.router_name, 0)
         waiting.next_announce = self._now() + every if every else float("inf")
         self.items[call.channel_id] = waiting
-        await call.directory.log(call.route, call.interaction_id, "queued", call.clock(), {"queue": command.queue})
+        await call.directory.log(call.route, call.interaction, "queued", call.clock(), {"queue": command.queue})
         work = q.WorkItem(
             item_id=call.channel_id,
             queue=key.router_name,
@@ -363,7 +363,7 @@ class AcdQueue:
         self.items.pop(item_id, None)  # only now: the router's events above are stored with the call
         await self._destroy(waiting.bridge_id)
         call = waiting.call
-        await call.directory.close(call.route, call.interaction_id, call.clock(), outcome)
+        await call.directory.close(call.route, call.interaction, call.clock(), outcome)
         await self._callback_over(item_id, outcome)
 
     async def _leg_gone(self, leg: Leg) -> None:
@@ -379,7 +379,7 @@ class AcdQueue:
         if waiting is not None:
             self.items.pop(leg.item_id, None)  # after the router call, so its events find the call
             call = waiting.call
-            await call.directory.close(call.route, call.interaction_id, call.clock(), "answered")
+            await call.directory.close(call.route, call.interaction, call.clock(), "answered")
             await self._callback_over(leg.item_id, "answered")
             await self._destroy(waiting.bridge_id)
             if waiting.queue.router_name in self.acd.surveyed:
@@ -529,7 +529,7 @@ class AcdQueue:
             # The router keeps the item's place as a callback: store it, tell the caller, let them go.
             callback_id = await call.directory.request_callback(
                 call.route,
-                call.interaction_id,
+                call.interaction,
                 waiting.queue.name,
                 call.caller.number,
                 self.clock(),
@@ -539,9 +539,9 @@ class AcdQueue:
             route = call.route
             self.callbacks[item_id] = CallbackJob(
                 item_id, callback_id, route.tenant, route.tenant_id, route.service, waiting.queue.name,
-                call.caller.number, call.interaction_id,
+                call.caller.number, call.interaction.id,
             )  # fmt: skip
-            await call.directory.close(route, call.interaction_id, self.clock(), "callback")
+            await call.directory.close(route, call.interaction, self.clock(), "callback")
             notice = Flow.model_validate(
                 {
                     "service": route.service,
@@ -667,7 +667,7 @@ class AcdQueue:
             await self._hangup(channel_id)
             return
         job.answered = True
-        call.interaction_id = job.interaction_id or 0
+        call.interaction = job.interaction() or call.interaction
         self.items[item_id] = Waiting(call, key, holding, next_announce=float("inf"))
         # Not taken again after a restart: the customer is (or was) on the line with us.
         await self.book.finished(job, self.clock(), status="answered", outcome=None)

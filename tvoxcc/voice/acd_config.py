@@ -13,6 +13,7 @@ from tvoxcc.queues import model as q
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,9 @@ Membership = tuple[str, int, int]  # router queue name, penalty, weight
 
 
 class AcdDirectory:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, recorder: Recorder | None = None) -> None:
         self.store = store
+        self.recorder = recorder or Recorder(store)  # router events are written in batches, off the call path
         self._agents: dict[str, tuple[int, int]] = {}  # router agent id -> (tenant id, agent row id)
         self._queues: dict[str, tuple[int, int]] = {}  # router queue name -> (tenant id, queue row id)
         self._tenant_names: dict[int, str] = {}
@@ -135,48 +137,44 @@ class AcdDirectory:
                 self._tenant_names[tenant_id] = tenant
             return codes
 
-    async def store_event(self, event: q.Event, interaction_id: int | None, now: datetime) -> None:
+    async def store_event(self, event: q.Event, interaction: InteractionRef | None, now: datetime) -> None:
         """A router event as an interaction event of its tenant (statistics are computed from these)."""
         data = {"detail": event.detail, "value": event.value, "router_at": event.at}
-        await self._store(str(event.kind), event.agent_id, event.queue, interaction_id, now, data)
+        self._store(str(event.kind), event.agent_id, event.queue, interaction, now, data)
 
     async def store_wrapup(self, agent: str, kind: str, seconds: float | None, router_at: float, now: datetime) -> None:
         """``wrapup-started`` (with its length) / ``wrapup-ended``: Insight counts wrap-up into AHT from these."""
-        await self._store(kind, agent, None, None, now, {"detail": "", "value": seconds, "router_at": router_at})
+        self._store(kind, agent, None, None, now, {"detail": "", "value": seconds, "router_at": router_at})
 
-    async def _store(
+    def _store(
         self,
         kind: str,
         agent: str | None,
         queue: str | None,
-        interaction_id: int | None,
+        interaction: InteractionRef | None,
         now: datetime,
         data: dict[str, Any],
     ) -> None:
         owner = self._agents.get(agent or "") or self._queues.get(queue or "")
         if owner is None:
             return
-        async with self.store.tenant(owner[0]) as session:
-            session.add(
-                m.InteractionEvent(
-                    at=now,
-                    kind=kind,
-                    interaction_id=interaction_id,
-                    agent_id=self._agents.get(agent or "", (0, None))[1],
-                    queue_id=self._queues.get(queue or "", (0, None))[1],
-                    data=data,
-                )
-            )
-            await session.commit()
+        self.recorder.event(
+            owner[0],
+            interaction,
+            kind,
+            now,
+            data,
+            agent_id=self._agents.get(agent or "", (0, None))[1],
+            queue_id=self._queues.get(queue or "", (0, None))[1],
+        )
 
     async def answered(
         self, call: CallSession, queue: QueueKey, agent: str, now: datetime, *, recording: str | None = None
     ) -> None:
-        async with self.store.tenant(call.route.tenant_id) as session:
-            row = await session.get(m.Interaction, call.interaction_id)
-            if row is not None:
-                row.answered_at = now
-                row.agent_id = self._agents.get(agent, (0, None))[1]
-                row.queue_id = self._queues.get(queue.router_name, (0, None))[1]
-                row.recording = recording
-                await session.commit()
+        self.recorder.update(
+            call.interaction,
+            answered_at=now,
+            agent_id=self._agents.get(agent, (0, None))[1],
+            queue_id=self._queues.get(queue.router_name, (0, None))[1],
+            recording=recording,
+        )

@@ -44,7 +44,9 @@ class VoiceApp:
         self.ari = ari
         self.directory = directory
         self.clock = clock
-        self.handoff = handoff or AcdQueue(ari, AcdDirectory(directory.store), clock, queue_log=queue_log)
+        self.handoff = handoff or AcdQueue(
+            ari, AcdDirectory(directory.store, directory.recorder), clock, queue_log=queue_log
+        )
         self.calls: dict[str, CallSession] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.ready = asyncio.Event()  # set once connected and resynchronised
@@ -175,7 +177,7 @@ class VoiceApp:
             return
         caller = await self.directory.identify(route, number)
         call = CallSession(channel_id, route, caller, self.ari, self.directory, self.handoff, self.clock, resumed=True)
-        call.interaction_id = await self.directory.open_interaction(route, caller, channel_id, self.clock())
+        call.interaction = await self.directory.open_interaction(route, caller, channel_id, self.clock(), resumed=True)
         self.calls[channel_id] = call
         await self.handoff.enter(call, EnterQueue(queue, 0, (), (), caller.info.language))
 

@@ -22,6 +22,7 @@ from tvoxcc.ivr.nodes import Flow
 from tvoxcc.ivr.prompts import media_for
 from tvoxcc.voice.directory import Caller, Directory, Route
 from tvoxcc.voice.handoff import QueueHandoff
+from tvoxcc.voice.recorder import InteractionRef
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ class CallSession:
     handoff: QueueHandoff
     clock: Callable[[], datetime]
     resumed: bool = False
-    interaction_id: int = 0
+    # Replaced by ``run`` (or whoever opens the call's interaction); until then events go to no interaction.
+    interaction: InteractionRef = field(init=False)
     state: IvrState | None = None
     events: asyncio.Queue[IvrEvent] = field(default_factory=asyncio.Queue)
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
@@ -52,6 +54,9 @@ class CallSession:
     ended: bool = False
     flow: Flow | None = None  # the flow run instead of the service's IVR (a queue's voicemail overflow)
     start_node: str | None = None  # where the IVR starts when not at the top (a queue's IVR overflow)
+
+    def __post_init__(self) -> None:
+        self.interaction = InteractionRef(self.route.tenant_id)
 
     def playback_id(self, token: str) -> str:
         # Unique across calls; the IVR token is the part after the last ':'.
@@ -66,7 +71,9 @@ class CallSession:
 
     async def run(self) -> None:
         now = self.clock()
-        self.interaction_id = await self.directory.open_interaction(self.route, self.caller, self.channel_id, now)
+        self.interaction = await self.directory.open_interaction(
+            self.route, self.caller, self.channel_id, now, resumed=self.resumed
+        )
         await self._serve()
 
     async def continue_at(self, node: str, flow: Flow | None = None) -> None:
@@ -89,7 +96,7 @@ class CallSession:
                 handle_.cancel()
             # Once queued, the queue owns the call and closes its interaction.
             if self.ended or (self.state is not None and self.state.phase == "done" and self.state.outcome != "queue"):
-                await self.directory.close(self.route, self.interaction_id, self.clock(), self._outcome())
+                await self.directory.close(self.route, self.interaction, self.clock(), self._outcome())
 
     def _outcome(self) -> str:
         if self.state is None or self.state.outcome is None:
@@ -154,22 +161,22 @@ class CallSession:
                     if_exists="overwrite",
                 )
             case c.Note(kind=kind, data=data):
-                await self.directory.log(route, self.interaction_id, kind, now, data)
+                await self.directory.log(route, self.interaction, kind, now, data)
             case c.EnterQueue():
-                await self.directory.set_outcome(route, self.interaction_id, "queued")
+                await self.directory.set_outcome(route, self.interaction, "queued")
                 await self.handoff.enter(self, command)
             case c.TransferTo(destination=destination):
-                await self.directory.set_outcome(route, self.interaction_id, "transferred")
+                await self.directory.set_outcome(route, self.interaction, "transferred")
                 await ari.channels.continue_in_dialplan(
                     self.channel_id, context=f"tvoxcc-agents-{route.tenant}", extension=destination, priority=1
                 )
             case c.CallbackRequest(queue=queue, number=number):
-                await self.directory.request_callback(route, self.interaction_id, queue, number, now)
+                await self.directory.request_callback(route, self.interaction, queue, number, now)
             case c.VoicemailTicket(recording=token, duration_seconds=seconds, caller=caller):
                 name = next(n for n, t in self.recordings.items() if t == token)
                 audio = await ari.recordings.stored_file(name)
-                ticket = await self.directory.voicemail_ticket(route, self.interaction_id, caller, audio, seconds, now)
-                await self.directory.log(route, self.interaction_id, "voicemail-ticket", now, {"ticket": ticket})
+                ticket = await self.directory.voicemail_ticket(route, self.interaction, caller, audio, seconds, now)
+                await self.directory.log(route, self.interaction, "voicemail-ticket", now, {"ticket": ticket})
                 with contextlib.suppress(AriError):
                     await ari.recordings.delete_stored(name)
             case c.HangupCall():

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 # What may replace {number} in a dial string: digits, a leading +, or an internal name (lab "caller").
 _DIALLABLE = re.compile(r"^\+?[A-Za-z0-9*#]{1,32}$")
@@ -64,10 +65,16 @@ class CallbackJob:
     # The channel of an attempt a previous run was dialling when it stopped: it may still ring the customer.
     left_ringing: str | None = None
 
+    def interaction(self) -> InteractionRef | None:
+        """The current interaction, for events the recorder writes."""
+        return InteractionRef.stored(self.tenant_id, self.interaction_id) if self.interaction_id else None
+
 
 class CallbackBook:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, recorder: Recorder | None = None) -> None:
         self.store = store
+        # The voice service's batched writes: flushed first, so a request's events keep their order.
+        self.recorder = recorder
 
     async def outbound_routes(self) -> dict[str, OutboundRoute]:
         async with self.store.session() as session:
@@ -127,6 +134,8 @@ class CallbackBook:
 
         None when the callback was cancelled meanwhile (or is gone): it must not be dialled.
         """
+        if self.recorder is not None:
+            await self.recorder.flush()
         async with self.store.tenant(job.tenant_id) as session:
             row = await session.get(m.Callback, job.callback_id, with_for_update=True)
             if row is None or row.status == "cancelled":
@@ -157,6 +166,8 @@ class CallbackBook:
         """The row becomes ``status`` (``queued`` again after a failed attempt with a retry to come, ``done``,
         ``failed``); the attempt's interaction, if one is open, ends with ``outcome``; ``event`` (e.g.
         ``callback-completed``) is stored on that interaction."""
+        if self.recorder is not None:
+            await self.recorder.flush()
         async with self.store.tenant(job.tenant_id) as session:
             row = await session.get(m.Callback, job.callback_id)
             if row is None or row.status == "cancelled":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from tvoxcc.ivr.nodes import Flow
 from tvoxcc.journey.phones import to_e164
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 OPEN_TICKET = ("new", "open", "pending-customer")
 
@@ -44,12 +46,29 @@ class Caller:
 
 
 class Directory:
-    """Every store access of the voice service, so calls never touch SQL themselves."""
+    """Every store access of the voice service, so calls never touch SQL themselves.
 
-    def __init__(self, store: Store) -> None:
+    Reads a call needs before it can go on (its route, who the caller is) are queries; what a call does is
+    queued to the ``Recorder`` and written in batches, off the call path. Routes are cached ``route_ttl``
+    seconds: a service's IVR edited with the CLI is taken within that time, and a burst of calls costs no
+    query per call.
+    """
+
+    def __init__(self, store: Store, recorder: Recorder | None = None, *, route_ttl: float = 5.0) -> None:
         self.store = store
+        self.recorder = recorder or Recorder(store)
+        self.route_ttl = route_ttl
+        self._routes: dict[tuple[str, str], tuple[float, Route]] = {}
 
     async def route(self, tenant: str, service: str) -> Route:
+        cached = self._routes.get((tenant, service))
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        route = await self._load_route(tenant, service)
+        self._routes[(tenant, service)] = (time.monotonic() + self.route_ttl, route)
+        return route
+
+    async def _load_route(self, tenant: str, service: str) -> Route:
         async with self.store.session() as session:
             row = (
                 await session.execute(
@@ -108,40 +127,40 @@ class Directory:
         )
         return Caller(info, number, contact.id if contact else None)
 
-    async def open_interaction(self, route: Route, caller: Caller, channel_id: str, now: datetime) -> int:
-        """The interaction of this channel: an existing one when the service resumes a call."""
-        async with self.store.tenant(route.tenant_id) as session:
-            existing = (
-                await session.execute(
-                    select(m.Interaction.id).where(
-                        m.Interaction.external_id == channel_id, m.Interaction.channel == "voice"
+    async def open_interaction(
+        self, route: Route, caller: Caller, channel_id: str, now: datetime, *, resumed: bool = False
+    ) -> InteractionRef:
+        """The interaction of this channel; ``resumed``: the stored one of a call a previous run served."""
+        if resumed:
+            async with self.store.tenant(route.tenant_id) as session:
+                existing = (
+                    await session.execute(
+                        select(m.Interaction.id).where(
+                            m.Interaction.external_id == channel_id, m.Interaction.channel == "voice"
+                        )
                     )
-                )
-            ).scalar_one_or_none()
+                ).scalar_one_or_none()
             if existing is not None:
-                session.add(m.InteractionEvent(interaction_id=existing, kind="resumed", at=now))
-                await session.commit()
-                return int(existing)
-            row = m.Interaction(
-                channel="voice",
-                direction="inbound",
-                service_id=route.service_id,
-                contact_id=caller.contact_id,
-                external_id=channel_id,
-                from_address=caller.number,
-                to_address=route.service,
-                offered_at=now,
-            )
-            session.add(row)
-            await session.flush()
-            session.add(
-                m.InteractionEvent(interaction_id=row.id, kind="offered", at=now, data={"caller": caller.number})
-            )
-            await session.commit()
-            return row.id
+                ref = InteractionRef.stored(route.tenant_id, int(existing))
+                self.recorder.event(route.tenant_id, ref, "resumed", now)
+                return ref
+        ref = self.recorder.open(
+            route.tenant_id,
+            channel="voice",
+            direction="inbound",
+            service_id=route.service_id,
+            contact_id=caller.contact_id,
+            external_id=channel_id,
+            from_address=caller.number,
+            to_address=route.service,
+            offered_at=now,
+        )
+        self.recorder.event(route.tenant_id, ref, "offered", now, {"caller": caller.number})
+        return ref
 
     async def queued_in(self, channel_id: str) -> str | None:
         """The queue a still-open call was waiting in, from its stored events (used after a restart)."""
+        await self.recorder.flush()
         async with self.store.session() as session:
             events = (
                 await session.execute(
@@ -154,33 +173,21 @@ class Directory:
         queued = [str(data.get("queue")) for kind, data in events if kind == "queued"]
         return queued[-1] if queued else None
 
-    async def log(self, route: Route, interaction_id: int, kind: str, now: datetime, data: dict[str, Any]) -> None:
-        async with self.store.tenant(route.tenant_id) as session:
-            session.add(m.InteractionEvent(interaction_id=interaction_id, kind=kind, at=now, data=data))
-            await session.commit()
+    async def log(
+        self, route: Route, interaction: InteractionRef, kind: str, now: datetime, data: dict[str, Any]
+    ) -> None:
+        self.recorder.event(route.tenant_id, interaction, kind, now, data)
 
-    async def close(self, route: Route, interaction_id: int, now: datetime, outcome: str) -> None:
-        async with self.store.tenant(route.tenant_id) as session:
-            row = await session.get(m.Interaction, interaction_id)
-            if row is None or row.ended_at is not None:
-                return
-            row.ended_at, row.outcome = now, outcome
-            session.add(
-                m.InteractionEvent(interaction_id=interaction_id, kind="ended", at=now, data={"outcome": outcome})
-            )
-            await session.commit()
+    async def close(self, route: Route, interaction: InteractionRef, now: datetime, outcome: str) -> None:
+        self.recorder.close(interaction, now, outcome)
 
-    async def set_outcome(self, route: Route, interaction_id: int, outcome: str) -> None:
-        async with self.store.tenant(route.tenant_id) as session:
-            row = await session.get(m.Interaction, interaction_id)
-            if row is not None:
-                row.outcome = outcome
-                await session.commit()
+    async def set_outcome(self, route: Route, interaction: InteractionRef, outcome: str) -> None:
+        self.recorder.update(interaction, outcome=outcome)
 
     async def request_callback(
         self,
         route: Route,
-        interaction_id: int,
+        interaction: InteractionRef,
         queue: str,
         number: str,
         now: datetime,
@@ -193,6 +200,8 @@ class Directory:
         ``event``: also store the ``callback-requested`` interaction event Insight counts (the ACD's own
         requests come with the router's event instead).
         """
+        await self.recorder.flush()  # the request refers to the stored interaction
+        interaction_id = interaction.id
         async with self.store.tenant(route.tenant_id) as session:
             queue_id = (await session.execute(select(m.Queue.id).where(m.Queue.name == queue))).scalar_one_or_none()
             contact_id = (await session.get(m.Interaction, interaction_id)).contact_id  # type: ignore[union-attr]
@@ -218,16 +227,18 @@ class Directory:
             return row.id
 
     async def voicemail_ticket(
-        self, route: Route, interaction_id: int, caller: str, audio: bytes, seconds: float, now: datetime
+        self, route: Route, interaction: InteractionRef, caller: str, audio: bytes, seconds: float, now: datetime
     ) -> int:
         """A voicemail becomes a support ticket with the recording attached; returns its number."""
+        await self.recorder.flush()  # the ticket refers to the stored interaction
+        interaction_id = interaction.id
         async with self.store.tenant(route.tenant_id) as session:
             number = ((await session.execute(select(func.max(m.Ticket.number)))).scalar_one() or 1000) + 1
-            interaction = await session.get(m.Interaction, interaction_id)
+            row = await session.get(m.Interaction, interaction_id)
             ticket = m.Ticket(
                 number=number,
                 service_id=route.service_id,
-                contact_id=interaction.contact_id if interaction else None,
+                contact_id=row.contact_id if row else None,
                 subject=f"Voicemail from {caller}",
                 created_at=now,
                 updated_at=now,
@@ -254,7 +265,7 @@ class Directory:
                     data=audio,
                 )
             )
-            if interaction is not None:
-                interaction.ticket_id = ticket.id
+            if row is not None:
+                row.ticket_id = ticket.id
             await session.commit()
             return number

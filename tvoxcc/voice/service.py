@@ -21,6 +21,7 @@ from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.app import VoiceApp, utc_now
 from tvoxcc.voice.directory import Directory
 from tvoxcc.voice.live import LiveWriter
+from tvoxcc.voice.recorder import Recorder
 
 
 @asynccontextmanager
@@ -31,9 +32,10 @@ async def main_host(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with AriClient.from_settings(settings) as ari:
         voice = settings.voice
+        recorder = Recorder(store)  # every call's facts, written in batches off the call path
         acd = AcdQueue(
             ari,
-            AcdDirectory(store),
+            AcdDirectory(store, recorder),
             clock,
             queue_log=settings.data_dir / "queue_log",
             callback_attempts=voice.callback_attempts,
@@ -41,7 +43,7 @@ async def main_host(
             callback_poll_s=voice.callback_poll_seconds,
             config_poll_s=voice.config_poll_seconds,
         )
-        app = VoiceApp(ari, Directory(store), handoff=acd, clock=clock)
+        app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock)
         live = LiveWriter(store, acd.router, clock)  # the wallboard's copy of the ACD's state
         await live.start()
         acd.on_change = live.changed
@@ -64,3 +66,4 @@ async def main_host(
             await asyncio.gather(runner, return_exceptions=True)
             await live.close()
             await agi.close()
+            await recorder.close_writer()

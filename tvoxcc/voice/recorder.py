@@ -1,0 +1,227 @@
+"""Group commit for the voice service's facts: interactions and their events, written off the call path.
+
+A call used to wait for a commit of its own at every step (interaction opened, IVR node, queued, router
+event, answered, ended), one at a time behind every other call's. Here a call only queues what happened
+(``open``, ``event``, ``update``, ``close``: plain method calls, no await) and goes on; one writer task takes
+everything queued meanwhile and writes it in one transaction. While that commit runs the next batch
+gathers, so the busier the service the bigger the batches, and the database sees a few commits a second
+instead of one per event.
+
+What needs an acknowledgement waits for it: ``await recorder.flush()`` returns once everything queued
+before it is committed (shutdown, a callback request or voicemail ticket that must refer to a stored row).
+
+Order is kept: ops are applied in the order they were queued, so a call's events keep their order (event
+ids ascend) and an interaction exists before its events. A batch that fails is retried op by op, so one
+bad row never loses the others; the failing op is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class InteractionRef:
+    """An interaction the recorder writes; ``id`` is known once its batch is flushed."""
+
+    tenant_id: int
+    id: int | None = None
+    row: m.Interaction | None = field(default=None, repr=False)  # while its batch is being written
+    ended: bool = False  # closed through the recorder: a second close is a no-op
+
+    @classmethod
+    def stored(cls, tenant_id: int, interaction_id: int) -> InteractionRef:
+        return cls(tenant_id, interaction_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Open:
+    ref: InteractionRef
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    tenant_id: int
+    ref: InteractionRef | None
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Update:
+    ref: InteractionRef
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Close:
+    ref: InteractionRef
+    at: datetime
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Barrier:
+    done: asyncio.Future[None]
+
+
+_Write = _Open | _Event | _Update | _Close
+_Op = _Write | _Barrier
+
+
+class Recorder:
+    def __init__(self, store: Store, *, max_batch: int = 2000) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._ops: asyncio.Queue[_Op] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # committed transactions (a figure for tests and the bench)
+        self.written = 0  # ops written
+
+    # -- what calls do (no await) -------------------------------------------------------------------
+
+    def open(self, tenant_id: int, **values: Any) -> InteractionRef:
+        ref = InteractionRef(tenant_id)
+        self._put(_Open(ref, {**values, "tenant_id": tenant_id}))
+        return ref
+
+    def event(
+        self, tenant_id: int, interaction: InteractionRef | None, kind: str, at: datetime, data: Any = None, **more: Any
+    ) -> None:
+        values = {"tenant_id": tenant_id, "kind": kind, "at": at, "data": data if data is not None else {}, **more}
+        self._put(_Event(tenant_id, interaction, values))
+
+    def update(self, interaction: InteractionRef, **values: Any) -> None:
+        self._put(_Update(interaction, values))
+
+    def close(self, interaction: InteractionRef, at: datetime, outcome: str) -> None:
+        """End the interaction with ``outcome`` and an ``ended`` event, unless it already ended."""
+        if interaction.ended:
+            return
+        interaction.ended = True
+        self._put(_Close(interaction, at, outcome))
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._put(_Barrier(done))
+        await done
+
+    # -- the writer ------------------------------------------------------------------------------------
+
+    def _put(self, op: _Op) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._write_forever(), name="voice-recorder")
+        self._ops.put_nowait(op)
+
+    async def close_writer(self) -> None:
+        """Write what is queued, then stop the writer."""
+        if self._task is None:
+            return
+        await self.flush()
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+
+    async def _write_forever(self) -> None:
+        while True:
+            batch = [await self._ops.get()]
+            while len(batch) < self.max_batch and not self._ops.empty():
+                batch.append(self._ops.get_nowait())
+            ops = [op for op in batch if not isinstance(op, _Barrier)]
+            if ops:
+                await self._write(ops)
+            for op in batch:
+                if isinstance(op, _Barrier) and not op.done.done():
+                    op.done.set_result(None)
+
+    async def _write(self, ops: list[_Write]) -> None:
+        try:
+            async with self.store.session() as session:
+                await _apply(session, ops)
+                await session.commit()
+            self.batches += 1
+            self.written += len(ops)
+        except Exception:
+            log.exception("recorder: a batch of %d failed; writing its ops one by one", len(ops))
+            for op in ops:
+                if isinstance(op, _Open):
+                    op.ref.id = None  # that id was rolled back
+            for op in ops:
+                _forget_rows(ops)
+                try:
+                    async with self.store.session() as session:
+                        await _apply(session, [op])
+                        await session.commit()
+                except Exception:
+                    log.exception("recorder: dropped %s", type(op).__name__)
+        finally:
+            _forget_rows(ops)
+
+
+def _forget_rows(ops: list[_Write]) -> None:
+    for op in ops:
+        if isinstance(op, _Open):
+            op.ref.row = None
+
+
+async def _apply(session: AsyncSession, ops: list[_Write]) -> None:
+    # New interactions first, in one flush: every later op of the batch can then name them by id.
+    opens = [op for op in ops if isinstance(op, _Open) and op.ref.id is None]
+    opened = [opening.ref for opening in opens]
+    for opening in opens:
+        opening.ref.row = m.Interaction(**opening.values)
+        session.add(opening.ref.row)
+    if opened:
+        await session.flush()
+        for new in opened:
+            assert new.row is not None
+            new.id = new.row.id
+    for op in ops:
+        match op:
+            case _Event(ref=of, values=values):
+                session.add(m.InteractionEvent(**values, interaction_id=of.id if of else None))
+            case _Update(ref=ref, values=values):
+                if ref.row is not None:
+                    for name, value in values.items():
+                        setattr(ref.row, name, value)
+                elif ref.id is not None:
+                    await session.execute(update(m.Interaction).where(m.Interaction.id == ref.id).values(**values))
+            case _Close(ref=ref, at=at, outcome=outcome):
+                if await _end(session, ref, at, outcome):
+                    ended = {"outcome": outcome}
+                    row = m.InteractionEvent(tenant_id=ref.tenant_id, interaction_id=ref.id, kind="ended", at=at)
+                    row.data = ended
+                    session.add(row)
+            case _:
+                pass
+
+
+async def _end(session: AsyncSession, ref: InteractionRef, at: datetime, outcome: str) -> bool:
+    """Set ended_at/outcome unless the row already ended (another writer, a previous run); True if it did."""
+    if ref.row is not None:
+        if ref.row.ended_at is not None:
+            return False
+        ref.row.ended_at, ref.row.outcome = at, outcome
+        return True
+    if ref.id is None:
+        return False
+    result = await session.execute(
+        update(m.Interaction)
+        .where(m.Interaction.id == ref.id, m.Interaction.ended_at.is_(None))
+        .values(ended_at=at, outcome=outcome)
+    )
+    return bool(getattr(result, "rowcount", 0))
