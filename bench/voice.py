@@ -161,9 +161,12 @@ class Bench:
         self.voice = subprocess.Popen(
             [sys.executable, "-m", "tvoxcc", "voice", "run"], env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
-        time.sleep(5.0)  # connect, load the ACD, see the registered phones
-        if self.voice.poll() is not None:
-            raise RuntimeError(f"voice run exited: {(self.base / 'voice.log').read_text()[-2000:]}")
+        deadline = time.monotonic() + 120
+        while "voice service ready" not in (self.base / "voice.log").read_text(errors="replace"):
+            if self.voice.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"voice run did not start: {(self.base / 'voice.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        time.sleep(2.0)  # the agents' endpoint states: logged in
         if self.py_spy:
             spy = [shutil.which("py-spy") or "py-spy", "record", "-p", str(self.voice.pid), "-o", self.py_spy]
             self.spy = subprocess.Popen([*spy, "--nonblocking", "--format", "raw"], stdout=subprocess.DEVNULL)

@@ -43,6 +43,7 @@ from tvoxcc.voice.announce import announcement
 from tvoxcc.voice.call import CallSession, send_to_fallback
 from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, NotDiallable, OutboundRoute
 from tvoxcc.voice.directory import Directory, UnknownRoute
+from tvoxcc.voice.lanes import Lanes
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class AcdQueue:
         callback_retry_s: float = 300.0,
         callback_poll_s: float = 2.0,
         config_poll_s: float = 5.0,
+        lanes: Lanes | None = None,
     ) -> None:
         self.ari = ari
         self.acd = acd
@@ -107,7 +109,11 @@ class AcdQueue:
         self.items: dict[str, Waiting] = {}  # item id (= caller channel id) -> call
         self.legs: dict[str, Leg] = {}  # agent leg channel id -> leg
         self._ticker: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()  # router calls and their commands happen one at a time
+        # Each call's work (its commands, its agent legs' events) runs in order in the call's lane; calls
+        # run side by side. Router calls themselves never await, so they need no lock.
+        self._own_lanes = lanes is None
+        self.lanes = lanes or Lanes()
+        self._holding_made: dict[str, asyncio.Future[str]] = {}  # queue -> its holding bridge being created
         self.pause_codes: dict[str, dict[str, str]] = {}  # tenant -> dialled code -> activity name
         self.endpoint_states: dict[str, str] = {}  # agent phone -> last reported state
         self.on_change: Callable[[q.Outputs], None] | None = None  # the wallboard's copy (tvoxcc.voice.live)
@@ -135,6 +141,8 @@ class AcdQueue:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._own_lanes:
+            await self.lanes.close()
         for bridge_id in self.holding.values():
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
@@ -191,58 +199,93 @@ class AcdQueue:
                 estimate = self.router.estimate(item_id)
             except q.RouterError:
                 continue
-            channel_id = waiting.call.channel_id  # a callback's item id is not its channel's
-            playback_id = f"{channel_id}:announce-{uuid.uuid4().hex[:8]}"
-            with contextlib.suppress(AriError):
-                await self.ari.channels.play(
-                    channel_id, announcement(estimate), lang=waiting.call.caller.info.language, playback_id=playback_id
-                )
-                waiting.announcing = playback_id
+            self.lanes.submit(item_id, self._announce_to(item_id, waiting, estimate))
+
+    async def _announce_to(self, item_id: str, waiting: Waiting, estimate: q.WaitEstimate) -> None:
+        if waiting.connecting or self.items.get(item_id) is not waiting:
+            return  # an agent answered (or the caller left) before its turn in the lane
+        channel_id = waiting.call.channel_id  # a callback's item id is not its channel's
+        playback_id = f"{channel_id}:announce-{uuid.uuid4().hex[:8]}"
+        with contextlib.suppress(AriError):
+            await self.ari.channels.play(
+                channel_id, announcement(estimate), lang=waiting.call.caller.info.language, playback_id=playback_id
+            )
+            waiting.announcing = playback_id
 
     async def _apply(self, step: Callable[[float], q.Outputs], *, strict: bool = False) -> q.Outputs | None:
-        """Run one router call and carry out what it produced; None when the router refused it.
+        """Run one router call and hand what it produced to the lanes; None when the router refused it.
 
-        ``strict``: a refusal raises AgentRefused (an agent's own request, answered with a prompt).
+        Nothing here waits: the router call, the wallboard's copy and the events (queued to the recorder)
+        happen at once, so router calls never interleave; each command runs later in its item's lane, in
+        order with everything else of that call. ``strict``: a refusal raises AgentRefused (an agent's own
+        request, answered with a prompt).
         """
-        async with self._lock:
-            try:
-                outputs = step(self._now())
-            except q.RouterError as exc:
-                if strict:
-                    raise AgentRefused(str(exc)) from exc
-                log.info("ACD: %s", exc)
-                return None
-            if self.on_change is not None:
-                self.on_change(outputs)
-            for command in outputs.commands:
-                if isinstance(command, q.PlaceCallback):
-                    await self._open_attempt(command.item_id)  # first: the router's events go on its interaction
-            await self._record(outputs)
-            for command in outputs.commands:
-                try:
-                    await self._execute(command)
-                except NotFound:
-                    log.info("ACD: %s on a gone channel", type(command).__name__)
-                except AriError as exc:
-                    log.warning("ACD: %s failed: %s", type(command).__name__, exc)
-            for event in outputs.events:
-                if event.kind is q.EventKind.RING_NO_ANSWER and event.item_id and event.agent_id:
-                    await self._drop_leg(event.item_id, event.agent_id)  # the router's ring timer fired
-            return outputs
-
-    async def _record(self, outputs: q.Outputs) -> None:
+        try:
+            outputs = step(self._now())
+        except q.RouterError as exc:
+            if strict:
+                raise AgentRefused(str(exc)) from exc
+            log.info("ACD: %s", exc)
+            return None
+        if self.on_change is not None:
+            self.on_change(outputs)
         if self.queue_log is not None and outputs.queue_log:
             with self.queue_log.open("a", encoding="utf-8") as handle:
                 handle.writelines(line + "\n" for line in outputs.queue_log)
+        # A callback's attempt opens its own interaction first: the router's events about it go there.
+        placing = {c.item_id for c in outputs.commands if isinstance(c, q.PlaceCallback)}
+        self._record([event for event in outputs.events if event.item_id not in placing])
+        for command in outputs.commands:
+            item_id = getattr(command, "item_id", None)
+            if isinstance(command, q.PlaceCallback):
+                events = [event for event in outputs.events if event.item_id == command.item_id]
+                self.lanes.submit(command.item_id, self._place_callback(command, events))
+            elif isinstance(item_id, str):
+                self.lanes.submit(item_id, self._carry_out(command))
+            else:
+                await self._carry_out(command)  # agent-only commands: no network I/O
         for event in outputs.events:
+            if event.kind is q.EventKind.RING_NO_ANSWER and event.item_id and event.agent_id:
+                # the router's ring timer fired: stop that agent's phone ringing
+                self.lanes.submit(event.item_id, self._drop_leg(event.item_id, event.agent_id))
+        return outputs
+
+    async def _carry_out(self, command: q.Command) -> None:
+        try:
+            await self._execute(command)
+        except NotFound:
+            log.info("ACD: %s on a gone channel", type(command).__name__)
+        except AriError as exc:
+            log.warning("ACD: %s failed: %s", type(command).__name__, exc)
+
+    def _record(self, events: list[q.Event]) -> None:
+        for event in events:
             waiting = self.items.get(event.item_id or "")
             job = self.callbacks.get(event.item_id or "")
             interaction = waiting.call.interaction if waiting else job.interaction() if job else None
-            await self.acd.store_event(event, interaction, self.clock())
+            self.acd.store_event(event, interaction, self.clock())
+
+    async def _place_callback(self, command: q.PlaceCallback, events: list[q.Event]) -> None:
+        await self._open_attempt(command.item_id)
+        self._record(events)
+        await self._carry_out(command)
 
     # -- the voice service's side ------------------------------------------------------------------
 
+    def lane_of(self, channel_id: str, args: tuple[str, ...] = ()) -> str:
+        """The lane of the call a channel belongs to: an agent leg's or a callback's is its item's."""
+        if len(args) > 1 and args[0] in (AGENT_LEG, CALLBACK_LEG):
+            return args[1]
+        leg = self.legs.get(channel_id)
+        if leg is not None:
+            return leg.item_id
+        return self.dialing.get(channel_id, channel_id)
+
     async def enter(self, call: CallSession, command: EnterQueue) -> None:
+        """Queue the call (from its IVR task): done in the call's lane, in order with its hang-up."""
+        await self.lanes.run(call.channel_id, self._enter(call, command))
+
+    async def _enter(self, call: CallSession, command: EnterQueue) -> None:
         key = QueueKey(call.route.tenant, command.queue)
         bridge_id = await self._holding(key)
         await self.ari.bridges.add_channel(bridge_id, call.channel_id)
@@ -261,11 +304,21 @@ class AcdQueue:
         await self._apply(lambda now: self.router.enqueue(work, now))
 
     async def _holding(self, key: QueueKey) -> str:
-        if key.router_name not in self.holding:
-            bridge = await self.ari.bridges.create(type="holding", name=f"tvoxcc-hold-{key.router_name}")
-            await self.ari.bridges.moh_start(bridge.id)
-            self.holding[key.router_name] = bridge.id
-        return self.holding[key.router_name]
+        """The queue's holding bridge; callers entering at once share the one being created."""
+        name = key.router_name
+        if name in self.holding:
+            return self.holding[name]
+        making = self._holding_made.get(name)
+        if making is None:
+            making = self._holding_made[name] = asyncio.ensure_future(self._make_holding(name))
+            making.add_done_callback(lambda _: self._holding_made.pop(name, None))
+        return await asyncio.shield(making)
+
+    async def _make_holding(self, name: str) -> str:
+        bridge = await self.ari.bridges.create(type="holding", name=f"tvoxcc-hold-{name}")
+        await self.ari.bridges.moh_start(bridge.id)
+        self.holding[name] = bridge.id
+        return bridge.id
 
     async def on_stasis_start(self, channel_id: str, args: tuple[str, ...]) -> bool:
         """An agent leg or a callback we originated was answered. Returns False for channels that are not ours."""
@@ -346,7 +399,8 @@ class AcdQueue:
         else:
             job = self.callbacks.get(item_id)
             if job is not None and not job.answered:
-                await self._callback_failed(item_id, "no-answer")  # busy, no answer, or the trunk refused
+                # busy, no answer, or the trunk refused; in the callback's lane, in order with its commands
+                await self.lanes.run(item_id, self._callback_failed(item_id, "no-answer"))
                 return
         waiting = self.items.get(item_id)
         if waiting is None:
@@ -479,9 +533,9 @@ class AcdQueue:
                 await self._dial_customer(item_id)
             case q.StartWrapup(agent_id=agent_id, until=until, at=at):
                 # its length from when the router began it, not from now: commands run a moment later
-                await self.acd.store_wrapup(agent_id, "wrapup-started", until - at, at, self.clock())
+                self.acd.store_wrapup(agent_id, "wrapup-started", until - at, at, self.clock())
             case q.EndWrapup(agent_id=agent_id):
-                await self.acd.store_wrapup(agent_id, "wrapup-ended", None, self._now(), self.clock())
+                self.acd.store_wrapup(agent_id, "wrapup-ended", None, self._now(), self.clock())
 
     async def _ring(self, item_id: str, agent_id: str, queue: str, ring_timeout_s: float) -> None:
         waiting = self.items.get(item_id)
@@ -505,14 +559,17 @@ class AcdQueue:
             log.warning("ACD: cannot ring %s: %s", agent_id, exc)
             self.legs.pop(channel_id, None)
             waiting.legs.pop(agent_id, None)
-            self._spawn(self._apply(lambda now: self.router.ring_no_answer(item_id, agent_id, now)))
+            await self._apply(lambda now: self.router.ring_no_answer(item_id, agent_id, now))
 
     async def _drop_leg(self, item_id: str, agent_id: str) -> None:
+        # By the legs we rang, not the waiting call: the call may have left the queue already.
         waiting = self.items.get(item_id)
-        leg = waiting.legs.pop(agent_id, None) if waiting else None
-        if leg is not None and not leg.answered:
-            self.legs.pop(leg.channel_id, None)
-            await self._hangup(leg.channel_id)
+        if waiting is not None:
+            waiting.legs.pop(agent_id, None)
+        for leg in [lg for lg in self.legs.values() if lg.item_id == item_id and lg.agent_id == agent_id]:
+            if not leg.answered:
+                self.legs.pop(leg.channel_id, None)
+                await self._hangup(leg.channel_id)
 
     async def _overflow(self, item_id: str, action: q.OverflowAction, target: str | None) -> None:
         waiting = self.items.get(item_id)
@@ -627,7 +684,7 @@ class AcdQueue:
         job = self.callbacks.get(item_id)
         route = self.outbound.get(job.tenant) if job else None
         if job is not None and job.cancelled:
-            self._spawn(self._cancel_callback(item_id))  # after this router call: it frees the reserved agent
+            self.lanes.submit(item_id, self._cancel_callback(item_id))  # frees the reserved agent
             return
         try:
             if job is None or job.channel_id is None or route is None:
@@ -645,7 +702,7 @@ class AcdQueue:
             log.warning("ACD: cannot call back %s: %s", item_id, exc)
             if job is not None and job.channel_id is not None:
                 self.dialing.pop(job.channel_id, None)
-            self._spawn(self._callback_failed(item_id, "not-dialled"))
+            self.lanes.submit(item_id, self._callback_failed(item_id, "not-dialled"))
 
     async def _customer_answered(self, channel_id: str, item_id: str) -> None:
         """The customer picked up: they wait in the queue's holding bridge while the reserved agent rings."""
@@ -677,8 +734,11 @@ class AcdQueue:
         job = self.callbacks.get(item_id)
         if job is None:
             return
-        await self._apply(lambda now: self.router.callback_failed(item_id, now))
-        if item_id in self.callbacks:  # a retry comes (else ExitQueue ended it)
+        outputs = await self._apply(lambda now: self.router.callback_failed(item_id, now))
+        ends = outputs is not None and any(
+            isinstance(command, q.ExitQueue) and command.item_id == item_id for command in outputs.commands
+        )
+        if not ends:  # a retry comes (else ExitQueue, in this item's lane, ends it as failed)
             await self.book.finished(job, self.clock(), status="queued", outcome=outcome)
 
     async def _cancel_callback(self, item_id: str) -> None:

@@ -137,12 +137,12 @@ class AcdDirectory:
                 self._tenant_names[tenant_id] = tenant
             return codes
 
-    async def store_event(self, event: q.Event, interaction: InteractionRef | None, now: datetime) -> None:
+    def store_event(self, event: q.Event, interaction: InteractionRef | None, now: datetime) -> None:
         """A router event as an interaction event of its tenant (statistics are computed from these)."""
         data = {"detail": event.detail, "value": event.value, "router_at": event.at}
         self._store(str(event.kind), event.agent_id, event.queue, interaction, now, data)
 
-    async def store_wrapup(self, agent: str, kind: str, seconds: float | None, router_at: float, now: datetime) -> None:
+    def store_wrapup(self, agent: str, kind: str, seconds: float | None, router_at: float, now: datetime) -> None:
         """``wrapup-started`` (with its length) / ``wrapup-ended``: Insight counts wrap-up into AHT from these."""
         self._store(kind, agent, None, None, now, {"detail": "", "value": seconds, "router_at": router_at})
 

@@ -23,8 +23,12 @@ from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.call import CallSession, send_to_fallback
 from tvoxcc.voice.directory import Directory, UnknownRoute
 from tvoxcc.voice.handoff import QueueHandoff
+from tvoxcc.voice.lanes import Lanes
+from tvoxcc.voice.overload import LagMeter
 
 log = logging.getLogger(__name__)
+
+CONTROL_LANE = "voice:connection"  # resync after (re)connect, in order with the next one
 
 
 def utc_now() -> datetime:
@@ -40,51 +44,55 @@ class VoiceApp:
         handoff: QueueHandoff | None = None,
         clock: Callable[[], datetime] = utc_now,
         queue_log: Path | None = None,
+        lanes: Lanes | None = None,
     ) -> None:
         self.ari = ari
         self.directory = directory
         self.clock = clock
+        self.lanes = lanes or Lanes()  # shared with the ACD: a call's events and its ACD work in one order
         self.handoff = handoff or AcdQueue(
-            ari, AcdDirectory(directory.store, directory.recorder), clock, queue_log=queue_log
+            ari, AcdDirectory(directory.store, directory.recorder), clock, queue_log=queue_log, lanes=self.lanes
         )
         self.calls: dict[str, CallSession] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.ready = asyncio.Event()  # set once connected and resynchronised
+        self.overload = LagMeter(backlog=self.lanes.backlog)
 
     async def run(self) -> None:
         await self.handoff.start()
         stream = self.ari.events()
+        meter = asyncio.create_task(self.overload.run(), name="voice-overload")
         try:
             async for item in stream:
                 try:
-                    await self.dispatch(item)
-                except asyncio.CancelledError:
-                    raise
+                    self.dispatch(item)
                 except Exception:
                     # One event's failure (one call's) must never stop the service for every other call.
                     log.exception("voice: handling %s failed", type(item).__name__)
         finally:
+            meter.cancel()
             await stream.close()
             for task in self.tasks.values():
                 task.cancel()
+            await self.lanes.close()
             await self.handoff.close()
 
-    async def dispatch(self, item: StreamItem) -> None:
+    def dispatch(self, item: StreamItem) -> None:
+        """Hand an event's work to its call's lane and return at once: the reader never waits."""
         match item:
             case Connected():
-                resumed = await self.resync()
-                await self.handoff.on_connected()
-                self.ready.set()
-                log.info("voice service ready (app %s, %d call(s) resumed)", self.ari.app, resumed)
+                self.lanes.submit(CONTROL_LANE, self._connected())
             case Disconnected():
                 self.ready.clear()
             case ev.StasisStart(channel=channel, args=args):
-                if await self.handoff.on_stasis_start(channel.id, args):
-                    return
-                if channel.id not in self.calls:
-                    await self.begin(channel.id, channel.caller.number, args)
+                lane = self.handoff.lane_of(channel.id, args)
+                if lane == channel.id and channel.id not in self.calls and self.overload.overloaded:
+                    self.lanes.submit(lane, self._shed(channel.id, channel.caller.number, args))
+                else:
+                    self.lanes.submit(lane, self._stasis_start(channel.id, channel.caller.number, args))
             case ev.EndpointStateChange(endpoint=endpoint):
-                await self.handoff.on_endpoint(endpoint.resource, endpoint.state)
+                work = self.handoff.on_endpoint(endpoint.resource, endpoint.state)
+                self.lanes.submit(f"endpoint:{endpoint.resource}", work)
             case ev.ChannelDtmfReceived(channel=channel, digit=digit):
                 self._feed(channel.id, ivr.Dtmf(digit))
             case ev.PlaybackFinished(playback=playback):
@@ -93,9 +101,36 @@ class VoiceApp:
             case ev.RecordingFinished(recording=recording) | ev.RecordingFailed(recording=recording):
                 self._recording_done(recording.name, float(recording.duration))
             case ev.StasisEnd(channel=channel) | ev.ChannelDestroyed(channel=channel):
-                await self._gone(channel.id)
+                self.lanes.submit(self.handoff.lane_of(channel.id), self._gone(channel.id))
             case _:
                 pass
+
+    async def _connected(self) -> None:
+        resumed = await self.resync()
+        await self.handoff.on_connected()
+        self.ready.set()
+        log.info("voice service ready (app %s, %d call(s) resumed)", self.ari.app, resumed)
+
+    async def _shed(self, channel_id: str, number: str, args: tuple[str, ...]) -> None:
+        """Overloaded: a new caller hears the busy message at once; the call is stored as ``shed``."""
+        self.overload.shed += 1
+        if self.overload.shed % 100 == 1:
+            log.warning(
+                "voice: overloaded (loop %.0f ms late): %d call(s) shed", 1000 * self.overload.lag, self.overload.shed
+            )
+        await self._fallback(channel_id)
+        if len(args) >= 2:
+            try:
+                route = await self.directory.route(args[0], args[1])
+            except UnknownRoute:
+                return
+            self.directory.shed(route, number, channel_id, self.clock())
+
+    async def _stasis_start(self, channel_id: str, number: str, args: tuple[str, ...]) -> None:
+        if await self.handoff.on_stasis_start(channel_id, args):
+            return
+        if channel_id not in self.calls:
+            await self.begin(channel_id, number, args)
 
     def _feed(self, channel_id: str, event: ivr.IvrEvent) -> None:
         call = self.calls.get(channel_id)

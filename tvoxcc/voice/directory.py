@@ -173,6 +173,20 @@ class Directory:
         queued = [str(data.get("queue")) for kind, data in events if kind == "queued"]
         return queued[-1] if queued else None
 
+    def shed(self, route: Route, number: str, channel_id: str, now: datetime) -> None:
+        """A call the overloaded service turned away (busy message): stored, ended, outcome ``shed``."""
+        ref = self.recorder.open(
+            route.tenant_id,
+            channel="voice",
+            direction="inbound",
+            service_id=route.service_id,
+            external_id=channel_id,
+            from_address=to_e164(number, route.country) or number,
+            to_address=route.service,
+            offered_at=now,
+        )
+        self.recorder.close(ref, now, "shed")
+
     async def log(
         self, route: Route, interaction: InteractionRef, kind: str, now: datetime, data: dict[str, Any]
     ) -> None:

@@ -20,6 +20,7 @@ from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.app import VoiceApp, utc_now
 from tvoxcc.voice.directory import Directory
+from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.live import LiveWriter
 from tvoxcc.voice.recorder import Recorder
 
@@ -33,6 +34,7 @@ async def main_host(
     async with AriClient.from_settings(settings) as ari:
         voice = settings.voice
         recorder = Recorder(store)  # every call's facts, written in batches off the call path
+        lanes = Lanes()  # each call's work in order, calls side by side
         acd = AcdQueue(
             ari,
             AcdDirectory(store, recorder),
@@ -42,8 +44,9 @@ async def main_host(
             callback_retry_s=voice.callback_retry_seconds,
             callback_poll_s=voice.callback_poll_seconds,
             config_poll_s=voice.config_poll_seconds,
+            lanes=lanes,
         )
-        app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock)
+        app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock, lanes=lanes)
         live = LiveWriter(store, acd.router, clock)  # the wallboard's copy of the ACD's state
         await live.start()
         acd.on_change = live.changed
