@@ -110,3 +110,34 @@ async def test_on_postgresql_a_notify_wakes_the_web_app_before_its_next_poll(sto
     finally:
         await hub.stop()
         hub_task.cancel()
+
+
+async def _stored(store: Store, tenant_id: int) -> tuple[dict[str, int], dict[str, str]]:
+    async with store.session() as s:
+        queues = (await s.execute(select(m.LiveQueue).where(m.LiveQueue.tenant_id == tenant_id))).scalars().all()
+        agents = (await s.execute(select(m.LiveAgent).where(m.LiveAgent.tenant_id == tenant_id))).scalars().all()
+    return {r.queue: r.waiting for r in queues}, {r.agent: r.state for r in agents}
+
+
+async def test_each_write_stores_only_what_changed_and_the_tables_equal_the_view(store: Store) -> None:
+    await seed(store)
+    clock = Clock()
+    router = router_of(clock)
+    writer = LiveWriter(store, router, clock)
+    await writer.start()
+    await writer.flush()
+    acme = writer.queue_owner["acme/sales-it"][0]
+    now = clock().timestamp()
+    writer.changed(router.login("acme-alice", now))
+    writer.changed(router.enqueue(q.WorkItem("c1", "acme/sales-it"), now + 1))
+    writer.changed(router.enqueue(q.WorkItem("c2", "acme/sales-it"), now + 2))
+    await writer.flush()
+    assert await _stored(store, acme) == (
+        {"sales-it": 2, "support": 0},
+        {"alice": "reserved", "bob": "logged-out"},
+    )
+    writer.changed(router.abandon("c2", now + 3))
+    del writer.agent_owner["acme-bob"]  # bob was removed from the tenant: his row goes
+    await writer.flush()
+    assert await _stored(store, acme) == ({"sales-it": 1, "support": 0}, {"alice": "reserved"})
+    await writer.close()

@@ -19,8 +19,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, insert, select, text
 
 from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
@@ -161,23 +162,44 @@ class LiveWriter:
                     self._written[tenant_id] = view
 
     async def _write(self, tenant_id: int, view: TenantLive) -> None:
+        """Write the rows that changed since this tenant's last write (all of them the first time)."""
+        before = self._written.get(tenant_id)
+        old_queues = before.queues if before is not None else None
+        old_agents = before.agents if before is not None else None
+        queues = {n: v for n, v in view.queues.items() if old_queues is None or old_queues.get(n) != v}
+        agents = {n: v for n, v in view.agents.items() if old_agents is None or old_agents.get(n) != v}
+        gone_queues = set(old_queues or ()) - set(view.queues)
+        gone_agents = set(old_agents or ()) - set(view.agents)
         async with self.store.session() as session:
-            await session.execute(delete(m.LiveQueue).where(m.LiveQueue.tenant_id == tenant_id))
-            await session.execute(delete(m.LiveAgent).where(m.LiveAgent.tenant_id == tenant_id))
-            for name, queue in view.queues.items():
-                oldest = None if queue.oldest_at is None else _at(queue.oldest_at)
-                session.add(m.LiveQueue(tenant_id=tenant_id, queue=name, waiting=queue.waiting, oldest_at=oldest))
-            for name, agent in view.agents.items():
-                session.add(
-                    m.LiveAgent(
-                        tenant_id=tenant_id,
-                        agent=name,
-                        state=agent.state,
-                        reason=agent.reason,
-                        since=_at(agent.since),
-                        queues=list(agent.queues),
+            if before is None:  # what a previous run left is replaced whole
+                await session.execute(delete(m.LiveQueue).where(m.LiveQueue.tenant_id == tenant_id))
+                await session.execute(delete(m.LiveAgent).where(m.LiveAgent.tenant_id == tenant_id))
+            else:
+                names = set(queues) | gone_queues
+                if names:
+                    await session.execute(
+                        delete(m.LiveQueue).where(m.LiveQueue.tenant_id == tenant_id, m.LiveQueue.queue.in_(names))
                     )
-                )
+                names = set(agents) | gone_agents
+                if names:
+                    await session.execute(
+                        delete(m.LiveAgent).where(m.LiveAgent.tenant_id == tenant_id, m.LiveAgent.agent.in_(names))
+                    )
+            rows: list[dict[str, Any]]
+            if queues:
+                rows = [
+                    {"tenant_id": tenant_id, "queue": name, "waiting": queue.waiting,
+                     "oldest_at": None if queue.oldest_at is None else _at(queue.oldest_at)}
+                    for name, queue in queues.items()
+                ]  # fmt: skip
+                await session.execute(insert(m.LiveQueue), rows)
+            if agents:
+                rows = [
+                    {"tenant_id": tenant_id, "agent": name, "state": agent.state, "reason": agent.reason,
+                     "since": _at(agent.since), "queues": list(agent.queues)}
+                    for name, agent in agents.items()
+                ]  # fmt: skip
+                await session.execute(insert(m.LiveAgent), rows)
             row = await session.get(m.LiveTenant, tenant_id)
             if row is None:
                 session.add(m.LiveTenant(tenant_id=tenant_id, version=1, written_at=self.clock()))
