@@ -126,6 +126,8 @@ class Bench:
         rtp = 10000 + 4000 * (os.getpid() % 2)  # many concurrent channels: a wide RTP range of our own
         lines = [f"rtp_start = {rtp}" if ln.startswith("rtp_start") else ln for ln in text.splitlines()]
         lines = [f"rtp_end = {rtp + 3999}" if ln.startswith("rtp_end") else ln for ln in lines]
+        if os.environ.get("BENCH_VOICE_ECHO"):  # debugging: every SQL statement of the voice service, logged
+            lines = [ln + "\necho = true" if ln.startswith("url = ") else ln for ln in lines]
         self.config.write_text("\n".join(lines) + "\n")
         self.settings = load_settings(self.config)
         self.lab = Lab(self.settings, self.base / "lab", say=lambda m: print(f"lab: {m}", flush=True))
@@ -197,6 +199,8 @@ class Bench:
         return steps
 
     def down(self) -> None:
+        if os.environ.get("BENCH_VOICE_ECHO"):
+            shutil.copy(self.base / "voice.log", "/tmp/bench-voice.log")
         self.phones.stop()
         if self.spy is not None:
             self.spy.send_signal(2)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.store import models as m
@@ -190,10 +190,12 @@ async def _apply(session: AsyncSession, ops: list[_Write]) -> None:
         for new in opened:
             assert new.row is not None
             new.id = new.row.id
+    # Events go in at the end as one executemany (no RETURNING: the ORM would insert them one by one).
+    events: list[dict[str, Any]] = []
     for op in ops:
         match op:
             case _Event(ref=of, values=values):
-                session.add(m.InteractionEvent(**values, interaction_id=of.id if of else None))
+                events.append({"agent_id": None, "queue_id": None, **values, "interaction_id": of.id if of else None})
             case _Update(ref=ref, values=values):
                 if ref.row is not None:
                     for name, value in values.items():
@@ -202,12 +204,15 @@ async def _apply(session: AsyncSession, ops: list[_Write]) -> None:
                     await session.execute(update(m.Interaction).where(m.Interaction.id == ref.id).values(**values))
             case _Close(ref=ref, at=at, outcome=outcome):
                 if await _end(session, ref, at, outcome):
-                    ended = {"outcome": outcome}
-                    row = m.InteractionEvent(tenant_id=ref.tenant_id, interaction_id=ref.id, kind="ended", at=at)
-                    row.data = ended
-                    session.add(row)
+                    events.append(
+                        {"tenant_id": ref.tenant_id, "interaction_id": ref.id, "kind": "ended", "at": at,
+                         "data": {"outcome": outcome}, "agent_id": None, "queue_id": None}
+                    )  # fmt: skip
             case _:
                 pass
+    if events:
+        await session.flush()  # the interactions' own changes first
+        await session.execute(insert(m.InteractionEvent), events)
 
 
 async def _end(session: AsyncSession, ref: InteractionRef, at: datetime, outcome: str) -> bool:
