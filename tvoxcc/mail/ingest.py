@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.backoff import Backoff, Retries
 from tvoxcc.config import MailAccount
 from tvoxcc.mail.imap import ImapFolder, mailbox_key
 from tvoxcc.mail.parse import ParsedMail, parse_mail
@@ -117,8 +118,7 @@ class MailboxIngester:
         self.store, self.account, self.box, self.templates = store, account, box, templates
         self.clock = clock
         self.poll_interval = poll_interval
-        self.reconnect_delay = reconnect_delay
-        self.max_reconnect_delay = max_reconnect_delay
+        self._retries = Retries(Backoff(initial=reconnect_delay, factor=2.0, cap=max_reconnect_delay), box.key)
         self.stats = IngestStats()
         self._thread_stop = threading.Event()
 
@@ -214,12 +214,11 @@ class MailboxIngester:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: catch up, then IDLE (or poll) for news; reconnect with backoff on any failure."""
-        delay = self.reconnect_delay
         while not stop.is_set():
             folder = ImapFolder(self.account)
             try:
                 uidvalidity = await asyncio.to_thread(folder.open)
-                delay = self.reconnect_delay
+                self._retries.reset()
                 while not stop.is_set():
                     await self.catch_up(folder, uidvalidity)
                     self._thread_stop.clear()
@@ -235,8 +234,6 @@ class MailboxIngester:
                 if stop.is_set():
                     break
                 self.stats.reconnects += 1
-                log.warning("%s: %s: %s; reconnecting in %.2fs", self.box.key, type(exc).__name__, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_reconnect_delay)
+                await self._retries.wait(f"{type(exc).__name__}: {exc}", stop)
             finally:
                 await asyncio.to_thread(folder.close)
