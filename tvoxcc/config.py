@@ -176,7 +176,11 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 class _EnvironSource(EnvSettingsSource):
-    """The env source reading a given mapping instead of ``os.environ`` (tests pass their own)."""
+    """The env source reading a given mapping instead of ``os.environ`` (tests pass their own).
+
+    ``_load_env_vars`` is the hook pydantic-settings' own dotenv source overrides; it has no public
+    equivalent in 2.16. tests/test_config.py breaks if it changes.
+    """
 
     def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
         self._environ = environ
