@@ -16,7 +16,7 @@ pytestmark = pytest.mark.asterisk
 
 
 def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: object) -> None:
-    # `lab` first: the shared fixture builds the cached Asterisk root (or fails/skips the run properly).
+    # `lab` first: the shared fixture builds the cached Asterisk root (or fails the run, tests/components.py).
     base = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "tvoxcc", "demo", "--dir", str(base), "--lab-cache", str(LAB_CACHE)],

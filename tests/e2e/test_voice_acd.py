@@ -106,8 +106,23 @@ async def register(acme: Any, phones: dict[str, SippAgent], *names: str) -> None
         await asyncio.sleep(0.3)  # the ACD logs agents in in this order: alice is the longest idle
 
 
+def queue_log_since(lab: Any, mark: int) -> list[list[str]]:
+    """The queue_log lines written after byte ``mark``, split into fields (the lab's is shared by the session)."""
+    queue_log = lab.settings.data_dir / "queue_log"
+    assert queue_log.exists(), f"the ACD wrote no queue_log at {queue_log}"
+    with queue_log.open("rb") as handle:
+        handle.seek(mark)
+        return [entry.split("|") for entry in handle.read().decode().splitlines()]
+
+
+def queue_log_mark(lab: Any) -> int:
+    queue_log = lab.settings.data_dir / "queue_log"
+    return queue_log.stat().st_size if queue_log.exists() else 0
+
+
 async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:
     before = len(await interactions(acme.settings))
+    mark = queue_log_mark(acme)
     async with running_voice(acme.settings, Clock(datetime.now(UTC))):
         await register(acme, phones, "alice", "bob")
         ringing = {name: phones[name].answer(ring_ms=300) for name in ("alice", "bob")}
@@ -126,8 +141,20 @@ async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, 
         kinds = [k for k, _ in row["events"]]
         assert kinds.index("item-queued") < kinds.index("item-offered") < kinds.index("item-connected")
         assert kinds.index("item-completed") < kinds.index("ended")
-    queue_log = acme.settings.data_dir / "queue_log"
-    assert not queue_log.exists() or "CONNECT" in queue_log.read_text()
+    # The call's queue_log lines, as Asterisk's app_queue writes them: entered, connected to alice, the caller
+    # hung up first (sipp's caller sends the BYE); epoch|callid|queue|agent|EVENT|data1|data2|data3.
+    call = [f for f in queue_log_since(acme, mark) if f[1] == row["channel_id"]]
+    assert [(f[2], f[3], f[4]) for f in call] == [
+        ("acme/sales-it", "NONE", "ENTERQUEUE"),
+        ("acme/sales-it", "acme-alice", "CONNECT"),
+        ("acme/sales-it", "acme-alice", "COMPLETECALLER"),
+    ]
+    enter, connect, complete = call
+    assert enter[5] == "" and enter[7] == "1"  # no URL; first in line
+    hold, bridged, ring = connect[5:8]
+    assert hold.isdigit() and ring.isdigit() and bridged not in ("", row["channel_id"])  # alice's leg
+    assert complete[5] == hold and complete[6].isdigit() and complete[7] == "1"  # same hold time; orig. position
+    assert [int(f[0]) for f in call] == sorted(int(f[0]) for f in call)
 
 
 async def test_wrapup_is_respected_before_the_next_call(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:

@@ -20,6 +20,15 @@ class LinearScanRouter(Router):
         relax = q.config.relax
         return required_levels(q.config.skills, relax, stage_at(relax, item.queued_at, self._now))
 
+    def _tier(self, q: QueueState, agent: Agent) -> int:
+        """The first relax stage the agent qualifies at (it does now, so there is one)."""
+        relax = q.config.relax
+        return next(
+            stage
+            for stage in range(len(relax) + 1)
+            if qualifies(agent.skills, required_levels(q.config.skills, relax, stage))
+        )
+
     def _pick_agents(self, q: QueueState, item: Item) -> list[str]:
         cap = CAPACITY_CHANNEL[item.channel]
         required = self._required(q, item)
@@ -32,6 +41,9 @@ class LinearScanRouter(Router):
             return []
         strategy = q.config.strategy
         if strategy is Strategy.RING_ALL:
+            # Everyone eligible rings, in a defined order: by the first relax stage the agent qualifies at,
+            # then penalty, then position.
+            eligible.sort(key=lambda pair: (self._tier(q, pair[1]), pair[0].penalty, pair[0].position))
             fresh = [m.agent_id for m, _ in eligible if m.agent_id not in item.tried]
             return fresh or [m.agent_id for m, _ in eligible]
         untried = [(m, a) for m, a in eligible if m.agent_id not in item.tried] or eligible
@@ -42,7 +54,8 @@ class LinearScanRouter(Router):
         if strategy is Strategy.WEIGHTED_RANDOM:
             total = sum(m.weight for m, _ in untried)
             target = int(self.rng.random() * total)
-            for member, _ in sorted(untried, key=lambda pair: pair[0].position):
+            # One draw over the cumulative weights, laid out by qualifying stage, then position.
+            for member, _ in sorted(untried, key=lambda pair: (self._tier(q, pair[1]), pair[0].position)):
                 if target < member.weight:
                     return [member.agent_id]
                 target -= member.weight
