@@ -1,8 +1,8 @@
 """What the voice service needs from whatever takes a call when its IVR says "queue" (the ACD).
 
 Also the one shape of the "queued" interaction event: the queue and what the IVR decided for the call
-(priority, skills, variables, language), so the journey shows them and a restart queues the call again as
-it was (``queued_event`` writes it, ``requeue`` reads it back).
+(priority, skills, variables, language), stored with the call and read back after a restart to queue the
+call again as it was (``queued_event`` writes it, ``requeue`` reads it).
 """
 
 from __future__ import annotations
