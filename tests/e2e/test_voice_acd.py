@@ -318,3 +318,38 @@ async def test_ivr_skills_pick_the_agent_and_its_language_the_announcements(
     log = acme.log_since(mark)
     assert re.search(r"Playing 'queue-youarenext\.[a-z0-9]+' \(language 'it'\)", log)
     assert not re.search(r"Playing 'queue-[a-z-]+\.[a-z0-9]+' \(language 'en'\)", log)
+
+
+async def until_queued(settings: Any, row: int, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not any(k == "queued" for r in (await interactions(settings))[row:] for k, _ in r["events"]):
+        assert time.monotonic() < deadline, "the call never reached its queue"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_restart_keeps_the_ivr_skills_and_language_of_a_queued_call(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    tvox = Tvox(acme.config_path)
+    await asyncio.to_thread(tvox.ok, "ivr", "set", "acme", "sales", str(DATA / "e2e-skills-ivr.yaml"))
+    before = len(await interactions(acme.settings))
+    try:
+        async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+            await register(acme, phones, "alice")  # english 3: not enough for the call
+            alice = phones["alice"].answer(ring_ms=200)
+            run = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=14000, hangup="us"), service=DID)
+            await until_queued(acme.settings, before)
+        mark = acme.log_mark()
+        async with running_voice(acme.settings, Clock(datetime.now(UTC))):  # resumes the call in its queue
+            await asyncio.to_thread(run.wait, 40)
+            run.check()
+            rows = await wait_until_ended(acme.settings, 1)
+            assert alice.process.poll() is None  # alice's phone never rang, before or after the restart
+    finally:
+        await asyncio.to_thread(tvox.ok, "import", str(DATA / "e2e-acme.yaml"))
+    row = rows[before]
+    kinds = [k for k, _ in row["events"]]
+    assert "resumed" in kinds and "item-offered" not in kinds and row["outcome"] == "abandoned"
+    first, again = [d for k, d in row["events"] if k == "queued"]
+    assert first == again and (again["skills"], again["language"]) == ({"english": 5}, "it")
+    assert re.search(r"Playing 'queue-youarenext\.[a-z0-9]+' \(language 'it'\)", acme.log_since(mark))
