@@ -31,6 +31,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "ivr-input        node=main, digit=2" in out
     assert [line.split("digit=")[1] for line in out.splitlines() if "node=code, digit=" in line] == ["1", "2", "3"]
     assert "Outcome: answered; answered by Mario Rossi" in out
+    assert re.search(r"queued +queue=sales-it, priority=10, skills=\{'english': 5\}", out)  # the IVR's set node
     assert "|acme/sales-it|acme-mario|CONNECT|" in out
     assert "Callback to caller: done after 1 attempt(s), answered by Mario Rossi" in out
     assert "  tvoxcc callback list -t acme --all: #1 caller sales-it done" in out

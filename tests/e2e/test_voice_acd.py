@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -307,3 +308,75 @@ async def test_a_membership_added_with_the_cli_is_taken_live(
     assert await answered_by(acme.settings, row) == "bob"
     at = {k: d["router_at"] for k, d in row["events"] if k in ("item-queued", "item-connected")}
     assert at["item-connected"] - at["item-queued"] >= 4.0  # only once bob had joined
+
+
+async def test_ivr_skills_pick_the_agent_and_its_language_the_announcements(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    """The IVR: the caller picks Italian, a set node asks english 5. alice (english 3) is the longest idle and
+    stays idle: bob (english 5) takes the first call; the second waits for bob, hearing Italian announcements."""
+    tvox = Tvox(acme.config_path)
+    await asyncio.to_thread(tvox.ok, "ivr", "set", "acme", "sales", str(DATA / "e2e-skills-ivr.yaml"))
+    before = len(await interactions(acme.settings))
+    mark = acme.log_mark()
+    try:
+        async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+            await register(acme, phones, "alice", "bob")
+            ringing = {name: phones[name].answer(ring_ms=200) for name in ("alice", "bob")}
+            first = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=16000, hangup="us"), service=DID)
+            await connected_leg(acme, "acme-bob")
+            second = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=8000, hangup="us"), service=DID)
+            for run in (second, first):
+                await asyncio.to_thread(run.wait, 40)
+                run.check()
+            rows = await wait_until_ended(acme.settings, 2)
+            assert ringing["alice"].process.poll() is None  # alice's phone never rang
+    finally:
+        await asyncio.to_thread(tvox.ok, "import", str(DATA / "e2e-acme.yaml"))  # the other tests' IVR again
+    answered, waited = rows[before : before + 2]
+    assert await answered_by(acme.settings, answered) == "bob"
+    assert waited["outcome"] == "abandoned" and "item-offered" not in [k for k, _ in waited["events"]]
+    for row in (answered, waited):
+        queued = next(d for k, d in row["events"] if k == "queued")
+        assert (queued["skills"], queued["language"], queued["variables"]) == (
+            {"english": 5}, "it", {"topic": "export-docs"}
+        )  # fmt: skip
+    # Asterisk plays the queue's announcement in the language the caller picked, never the tenant's (en).
+    log = acme.log_since(mark)
+    assert re.search(r"Playing 'queue-youarenext\.[a-z0-9]+' \(language 'it'\)", log)
+    assert not re.search(r"Playing 'queue-[a-z-]+\.[a-z0-9]+' \(language 'en'\)", log)
+
+
+async def until_queued(settings: Any, row: int, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not any(k == "queued" for r in (await interactions(settings))[row:] for k, _ in r["events"]):
+        assert time.monotonic() < deadline, "the call never reached its queue"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_restart_keeps_the_ivr_skills_and_language_of_a_queued_call(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    tvox = Tvox(acme.config_path)
+    await asyncio.to_thread(tvox.ok, "ivr", "set", "acme", "sales", str(DATA / "e2e-skills-ivr.yaml"))
+    before = len(await interactions(acme.settings))
+    try:
+        async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+            await register(acme, phones, "alice")  # english 3: not enough for the call
+            alice = phones["alice"].answer(ring_ms=200)
+            run = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=14000, hangup="us"), service=DID)
+            await until_queued(acme.settings, before)
+        mark = acme.log_mark()
+        async with running_voice(acme.settings, Clock(datetime.now(UTC))):  # resumes the call in its queue
+            await asyncio.to_thread(run.wait, 40)
+            run.check()
+            rows = await wait_until_ended(acme.settings, 1)
+            assert alice.process.poll() is None  # alice's phone never rang, before or after the restart
+    finally:
+        await asyncio.to_thread(tvox.ok, "import", str(DATA / "e2e-acme.yaml"))
+    row = rows[before]
+    kinds = [k for k, _ in row["events"]]
+    assert "resumed" in kinds and "item-offered" not in kinds and row["outcome"] == "abandoned"
+    first, again = [d for k, d in row["events"] if k == "queued"]
+    assert first == again and (again["skills"], again["language"]) == ({"english": 5}, "it")
+    assert re.search(r"Playing 'queue-youarenext\.[a-z0-9]+' \(language 'it'\)", acme.log_since(mark))

@@ -140,8 +140,9 @@ class Directory:
             await session.commit()
             return row.id
 
-    async def queued_in(self, channel_id: str) -> str | None:
-        """The queue a still-open call was waiting in, from its stored events (used after a restart)."""
+    async def queued_in(self, channel_id: str) -> dict[str, Any] | None:
+        """The last "queued" event of a still-open call: the queue it waited in and what its IVR set
+        (tvoxcc.voice.handoff.queued_event), used after a restart."""
         async with self.store.session() as session:
             events = (
                 await session.execute(
@@ -151,7 +152,7 @@ class Directory:
                     .order_by(m.InteractionEvent.id)
                 )
             ).all()
-        queued = [str(data.get("queue")) for kind, data in events if kind == "queued"]
+        queued = [dict(data) for kind, data in events if kind == "queued" and data and data.get("queue")]
         return queued[-1] if queued else None
 
     async def log(self, route: Route, interaction_id: int, kind: str, now: datetime, data: dict[str, Any]) -> None:
