@@ -64,7 +64,7 @@ _LABELS: dict[str, str] = {
     for label in labels.split()
 }
 # Python codecs that are not a charset a mail can be written in.
-_NOT_CHARSETS = {"idna", "punycode", "raw_unicode_escape", "unicode_escape", "undefined", "mbcs", "oem"}
+_NOT_CHARSETS = {"idna", "punycode", "raw_unicode_escape", "unicode_escape", "undefined", "mbcs", "oem"}  # as _names
 _NO_LABEL = ("utf-8",)  # RFC 2045 says us-ascii; 8-bit text without a label is UTF-8 or a Windows code page
 _ASCII_SAFE = {"utf-8", "cp1252", "cp1254", "cp874", "cp932", "euc_jp", "gb18030", "big5hkscs", "cp949"}
 
@@ -88,7 +88,7 @@ def codecs_for(label: str | None) -> tuple[str, ...] | None:
         info = codecs.lookup(name)
     except LookupError:
         return None
-    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _NOT_CHARSETS:
         return None
     return (info.name,)
 
@@ -140,6 +140,8 @@ def _word(charset: str, encoding: str, payload: str) -> str | None:
     try:
         if encoding in "bB":
             data = base64mime.decode(payload + "=" * (-len(payload) % 4))
+            if not data and payload.strip("="):
+                return None  # nothing but characters base64 does not have
         else:
             data = quoprimime.header_decode(payload).encode("latin-1")
     except Exception:

@@ -159,8 +159,9 @@ async def thread_of(session: AsyncSession, number: int, *, now: datetime | None 
                 "in_reply_to": msg.in_reply_to,
                 "delivery": outbox.get(msg.message_id or ""),
                 "body": msg.body_text,
+                "flags": list(msg.flags or []),
                 "attachments": [
-                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                    {"filename": a.filename, "content_type": a.content_type, "size": a.size, "blocked": a.blocked}
                     for a in attachments
                     if a.message_id == msg.id
                 ],
