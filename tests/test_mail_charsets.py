@@ -14,7 +14,9 @@ from tvoxcc.mail.parse import ParsedMail, parse_mail, parse_with_email_package
 
 def _mail(body: bytes, charset: str | None, *, subject: bytes = b"hello", sender: bytes = b"a@x.test") -> bytes:
     content_type = b"" if charset is None else b"Content-Type: text/plain; charset=" + charset.encode() + b"\r\n"
-    return b"From: " + sender + b"\r\nSubject: " + subject + b"\r\nMessage-ID: <c@x>\r\n" + content_type + b"\r\n" + body
+    return (
+        b"From: " + sender + b"\r\nSubject: " + subject + b"\r\nMessage-ID: <c@x>\r\n" + content_type + b"\r\n" + body
+    )
 
 
 def _both(raw: bytes) -> ParsedMail:

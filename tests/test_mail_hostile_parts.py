@@ -11,7 +11,8 @@ from tvoxcc.mail.parse import MAX_BODY_CHARS, ParsedMail, parse_mail, parse_with
 
 def _with_parts(*parts: bytes, head: bytes = b"") -> bytes:
     return (
-        b"From: a@example.com\r\nMessage-ID: <parts@x>\r\nSubject: files\r\n" + head
+        b"From: a@example.com\r\nMessage-ID: <parts@x>\r\nSubject: files\r\n"
+        + head
         + b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
         + b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
         + b"".join(parts)
@@ -133,8 +134,15 @@ def _nested(depth: int) -> bytes:
     for level in range(depth):
         boundary = f"n{level}".encode()
         body = (
-            b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n--' + boundary + b"\r\n"
-            + body + b"\r\n--" + boundary + b"--\r\n"
+            b'Content-Type: multipart/mixed; boundary="'
+            + boundary
+            + b'"\r\n\r\n--'
+            + boundary
+            + b"\r\n"
+            + body
+            + b"\r\n--"
+            + boundary
+            + b"--\r\n"
         )
     return b"From: a@example.com\r\nMessage-ID: <deep@x>\r\nSubject: deep\r\n" + body
 

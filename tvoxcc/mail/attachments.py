@@ -13,11 +13,13 @@ import unicodedata
 MAX_NAME_CHARS = 120
 
 # Gmail's blocked file types (support.google.com/mail/answer/6590), and shell and registry scripts.
-BLOCKED_EXTENSIONS = frozenset(
-    "ade adp apk appx appxbundle application bat cab chm cmd com cpl diagcab diagcfg diagpack dll dmg ex ex_ exe "
-    "gadget hta img inf ins iso isp jar jnlp js jse lib lnk mde msc msh msi msix msixbundle msp mst nsh pif ps1 "
-    "ps1xml ps2 psc1 reg scf scr sct sh shb sys url vb vbe vbs vhd vhdx vxd wsc wsf wsh xll".split()
+_BLOCKED_EXTENSION_WORDS = (
+    "ade adp apk appx appxbundle application bat cab chm cmd com cpl diagcab diagcfg diagpack dll dmg ex "
+    "ex_ exe gadget hta img inf ins iso isp jar jnlp js jse lib lnk mde msc msh msi msix msixbundle msp "
+    "mst nsh pif ps1 ps1xml ps2 psc1 reg scf scr sct sh shb sys url vb vbe vbs vhd vhdx vxd wsc wsf wsh "
+    "xll"
 )
+BLOCKED_EXTENSIONS = frozenset(_BLOCKED_EXTENSION_WORDS.split())
 BLOCKED_TYPES = frozenset(
     {
         "application/x-msdownload",
@@ -57,9 +59,7 @@ def printable(text: str) -> str:
     """Without control, format (bidi overrides, zero-width) and line/paragraph separator characters."""
     if text.isascii() and text.isprintable():
         return text
-    return "".join(
-        ch if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") else " " for ch in text
-    )
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") else " " for ch in text)
 
 
 def safe_filename(name: str, fallback: str) -> str:

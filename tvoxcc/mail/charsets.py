@@ -13,7 +13,6 @@ import codecs
 import functools
 import re
 from dataclasses import dataclass
-
 from email import base64mime, quoprimime
 
 

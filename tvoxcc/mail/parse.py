@@ -40,7 +40,7 @@ class _RawHeaders(Compat32):
     ``decode_8bit`` reads those bytes as the RFC 6532 UTF-8 they usually are.
     """
 
-    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+    def header_fetch_parse(self, name: str, value: str) -> str:
         return value
 
 
@@ -171,7 +171,9 @@ class _Reader:
         content_type = clean(part.get_content_type(), 127)
         if len(data) > self.limit:
             self.flags.add(MessageFlag.ATTACHMENT_TOO_LARGE)
-            self.notes.append(f"[attachment {filename!r} ({len(data)} bytes) not stored: over the {self.limit} byte limit]")
+            self.notes.append(
+                f"[attachment {filename!r} ({len(data)} bytes) not stored: over the {self.limit} byte limit]"
+            )
             return
         blocked = blocked_reason(filename, content_type, data)
         if blocked is not None:
@@ -284,7 +286,5 @@ def _parsed(
         attachments=attachments or [],
         rejection=rejection,
         flags=frozenset(flags),
-        loop_addresses=frozenset(
-            a.casefold() for _, a in getaddresses([decode_words(v) for v in loops]) if "@" in a
-        ),
+        loop_addresses=frozenset(a.casefold() for _, a in getaddresses([decode_words(v) for v in loops]) if "@" in a),
     )
