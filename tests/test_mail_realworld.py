@@ -121,6 +121,16 @@ async def test_a_forwarding_rule_sending_our_mail_back_starts_no_ping_pong(
         assert rejected == [] and list(flags) == [[], ["loop"]]  # stored, flagged, not acknowledged
     assert all(status == "new" for status in statuses)  # a loop copy reopens nothing
 
+    async with store.tenant(acme) as session:  # an agent's reply answers the customer's mail, not the copy
+        number = (await session.execute(select(func.min(m.Ticket.number)))).scalar_one()
+        await ticket_desk.reply(
+            session, number, "Fixed.", tenant_name="acme", tenant_display="ACME", agent="mario", now=utcnow(),
+            templates=MailTemplates(),
+        )  # fmt: skip
+        await session.commit()
+    await drain_outbox(store, sender, now=utcnow)
+    assert smtp.mails[-1]["In-Reply-To"] == "<c1@customer.test>" and "> It jams." in smtp.mails[-1].get_content()
+
 
 @pytest.fixture
 def desk(tvox: Tvox, dovecot: LabDovecot, smtp: SmtpSink) -> Tvox:

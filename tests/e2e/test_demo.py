@@ -39,6 +39,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert re.search(r"ACD: T-1001 assigned to (anna|mario); first response due 20\d\d-", out), out[-2000:]
     assert "SLA minutes are business minutes: mon-fri 08:00-20:00; sat 09:00-13:00" in out
     assert "Acknowledgement sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived" in out
+    assert "sent it back (our X-Loop header on it): stored on T-1001 flagged loop, acknowledgements queued: 0" in out
     assert "  suggested: order-not-arrived — An order has not arrived [public]" in out  # the Knowledge Base
     sent = "  sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived — "
     assert f"{sent}Your parcel left our warehouse" in out and f"{sent}Hello Giulia Verdi," in out  # reply, solved
