@@ -241,6 +241,12 @@ def parse_with_email_package(raw: bytes, *, max_attachment_bytes: int = MAX_ATTA
     )
 
 
+def _addresses(values: Sequence[object]) -> frozenset[str]:
+    if not values:
+        return frozenset()  # the common case, without the address parser's cost
+    return frozenset(a.casefold() for _, a in getaddresses([decode_words(v) for v in values]) if "@" in a)
+
+
 def _sender(value: str) -> tuple[str, str]:
     """(display name, address) of a From header; a name with an unquoted comma still yields its one address."""
     # Split the address before decoding: a decoded display name may hold commas or angle brackets.
@@ -286,5 +292,5 @@ def _parsed(
         attachments=attachments or [],
         rejection=rejection,
         flags=frozenset(flags),
-        loop_addresses=frozenset(a.casefold() for _, a in getaddresses([decode_words(v) for v in loops]) if "@" in a),
+        loop_addresses=_addresses(loops),
     )
