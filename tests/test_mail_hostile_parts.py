@@ -198,3 +198,11 @@ def test_loop_addresses_are_read_from_x_loop() -> None:
     raw = b"From: a@example.com\r\nX-Loop: Support@Acme.test\r\nX-Loop: <other@x.test>\r\nSubject: s\r\n\r\nb"
     assert parse_mail(raw).loop_addresses == {"support@acme.test", "other@x.test"}
     assert parse_mail(raw) == parse_with_email_package(raw)
+
+
+@pytest.mark.parametrize("depth", [50, 1000])
+def test_forwards_of_forwards_are_one_eml_not_a_crash(depth: int) -> None:
+    inner = b"Content-Type: message/rfc822\r\n\r\nFrom: b@example.com\r\nSubject: fw\r\n" * depth
+    mail = parse_mail(b"From: a@example.com\r\nMessage-ID: <fw@x>\r\nSubject: s\r\n" + inner + b"\r\ninner\r\n")
+    assert mail.sender == "a@example.com" and MessageFlag.MIME_TOO_DEEP in mail.flags
+    assert len(mail.attachments) <= 1  # the outermost forwarded mail holds all the others

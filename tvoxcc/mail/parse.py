@@ -26,9 +26,9 @@ __all__ = ["ParsedAttachment", "ParsedMail", "clean", "decode_words", "parse_mai
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_BODY_CHARS = 200_000
 MAX_MIME_DEPTH = 20  # real mail nests a few levels (a forward of a forward); deeper parts are not read
-# Past this many multipart boundaries the email package's recursive parser spends seconds, then overflows
-# the stack: such a mail is read as headers plus raw text.
-MAX_BOUNDARIES = 200
+# Past this many multipart boundaries and forwarded mails the email package's recursive parser spends seconds,
+# then overflows the stack: such a mail is read as headers plus raw text.
+MAX_NESTING = 200
 _MSGID = re.compile(r"<[^<>\s]{1,490}>")
 _ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>")
 
@@ -99,20 +99,22 @@ class _Reader:
         self.notes: list[str] = []
         self.attachments: list[ParsedAttachment] = []
 
-    def parts(self, msg: Message) -> Iterator[Message]:
-        """Every part, depth first in document order, down to MAX_MIME_DEPTH (iterative: no recursion)."""
-        stack: list[tuple[Message, int]] = [(msg, 0)]
+    def parts(self, msg: Message) -> Iterator[tuple[Message, bool]]:
+        """Every part, depth first in document order, down to MAX_MIME_DEPTH (iterative: no recursion), and
+        whether it is inside a forwarded mail."""
+        stack: list[tuple[Message, int, bool]] = [(msg, 0, False)]
         while stack:
-            part, depth = stack.pop()
-            yield part
+            part, depth, forwarded = stack.pop()
+            yield part, forwarded
             if not part.is_multipart():
                 continue
             if depth >= MAX_MIME_DEPTH:
                 self.flags.add(MessageFlag.MIME_TOO_DEEP)
                 continue
             children = part.get_payload()
+            inside = forwarded or part.get_content_type() == "message/rfc822"
             if isinstance(children, list):
-                stack.extend((child, depth + 1) for child in reversed(children) if isinstance(child, Message))
+                stack.extend((c, depth + 1, inside) for c in reversed(children) if isinstance(c, Message))
 
     def text(self, part: Message) -> str:
         payload = part.get_payload(decode=True)
@@ -127,9 +129,10 @@ class _Reader:
         """The body: text/plain preferred anywhere in the tree, else the first text/html, sanitised."""
         plain: str | None = None
         html: str | None = None
-        for index, part in enumerate(self.parts(msg)):
+        for index, (part, forwarded) in enumerate(self.parts(msg)):
             if part.get_content_type() == "message/rfc822":
-                self.attach_message(part, index)
+                if not forwarded:  # a mail forwarded inside a forwarded mail is in that one's .eml already
+                    self.attach_message(part, index)
                 continue
             if part.is_multipart():
                 continue
@@ -214,13 +217,13 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES) 
 def parse_with_email_package(raw: bytes, *, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES) -> ParsedMail:
     """Any mail, through the email package (MIME trees, transfer encodings, 8-bit headers, attachments)."""
     reader = _Reader(max_attachment_bytes)
-    if raw.count(b"oundary") + raw.count(b"OUNDARY") > MAX_BOUNDARIES:
+    msg = _full_parse(raw)
+    if msg is None:
         msg = BytesParser(policy=_POLICY).parsebytes(raw, headersonly=True)
         reader.flags.add(MessageFlag.MIME_TOO_DEEP)
         payload = msg.get_payload()
         body = decode_8bit(payload if isinstance(payload, str) else "")
     else:
-        msg = email.message_from_bytes(raw, policy=_POLICY)
         try:
             body = reader.read(msg)
         except Exception as exc:  # a structure email cannot walk: keep the mail, say what broke
@@ -245,6 +248,17 @@ def _addresses(values: Sequence[object]) -> frozenset[str]:
     if not values:
         return frozenset()  # the common case, without the address parser's cost
     return frozenset(a.casefold() for _, a in getaddresses([decode_words(v) for v in values]) if "@" in a)
+
+
+def _full_parse(raw: bytes) -> Message | None:
+    """The whole MIME tree, or None when it nests too deep for the email package's recursive parser."""
+    nesting = raw.count(b"oundary") + raw.count(b"OUNDARY") + raw.count(b"rfc822") + raw.count(b"RFC822")
+    if nesting > MAX_NESTING:
+        return None  # it would spend seconds, then overflow the stack
+    try:
+        return email.message_from_bytes(raw, policy=_POLICY)
+    except RecursionError:
+        return None
 
 
 def _sender(value: str) -> tuple[str, str]:
