@@ -182,6 +182,9 @@ def _from(value: bytes) -> ParsedMail:
         (b"M\xc3\xbcller, J\xc3\xbcrgen <j@example.de>", "j@example.de", "Müller, Jürgen"),
         (b"=?utf-8?q?Jan=0D=0ABcc=3A_x=E2=80=AE?= <jan@example.com>", "jan@example.com", "Jan Bcc: x"),
         (b"=?utf-8?q?Eve=07=1B[31m?= <eve@example.com>", "eve@example.com", "Eve [31m"),
+        (b'"Jan" jan@example.com', "jan@example.com", "Jan"),  # no angle brackets
+        (b'"Kowalski, Jan <jan@example.com>"', "jan@example.com", "Kowalski, Jan"),  # all quoted
+        (b"Jan <jan@example.com>, ", "jan@example.com", "Jan"),
     ],
 )
 def test_senders_as_real_clients_write_them(value: bytes, sender: str, name: str) -> None:

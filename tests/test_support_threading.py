@@ -70,6 +70,8 @@ def test_tag_helpers() -> None:
         "AW[3]: RE: Printer",
         "Re：Printer",
         "回复：Printer",
+        "ΑΠ: Printer",
+        "RES: ENC: Printer",
         "  re :  Printer",
     ],
 )

@@ -30,7 +30,8 @@ MAX_MIME_DEPTH = 20  # real mail nests a few levels (a forward of a forward); de
 # then overflows the stack: such a mail is read as headers plus raw text.
 MAX_NESTING = 200
 _MSGID = re.compile(r"<[^<>\s]{1,490}>")
-_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>")
+# An address we can answer: no spaces, brackets, quotes or separators (RFC 6532 lets it be non-ASCII).
+_ADDR_SPEC = re.compile(r"[^\s<>()\[\],;:\"@\\]+@[^\s<>()\[\],;:\"@\\]+")
 
 
 class _RawHeaders(Compat32):
@@ -265,11 +266,11 @@ def _sender(value: str) -> tuple[str, str]:
     """(display name, address) of a From header; a name with an unquoted comma still yields its one address."""
     # Split the address before decoding: a decoded display name may hold commas or angle brackets.
     raw_name, address = parseaddr(value)
-    if "@" not in address:
-        found = {a for _, a in getaddresses([value]) if "@" in a} | set(_ANGLE_ADDRESS.findall(value))
-        if len(found) == 1:  # `Kowalski, Jan <jan@example.com>`: one addr-spec, the rest is its name
-            address = found.pop()
-            raw_name = value.split("<", 1)[0].strip().strip('"') if "<" in value else ""
+    if not _ADDR_SPEC.fullmatch(address):
+        # `Kowalski, Jan <jan@example.com>`, `"Jan" jan@example.com`: one address written, the rest is its name.
+        found = {a.casefold(): a for a in _ADDR_SPEC.findall(value)}
+        address = next(iter(found.values())) if len(found) == 1 else ""
+        raw_name = value.replace(f"<{address}>", " ").replace(address, " ").strip(" \t\"'<>,;") if address else ""
     return " ".join(printable(decode_words(raw_name)).split()), address
 
 

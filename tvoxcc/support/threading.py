@@ -8,10 +8,14 @@ from dataclasses import dataclass
 
 TICKET_TAG = re.compile(r"\[#T-(\d{1,9})\]")
 # What mail clients put before a subject they answer or forward, in many languages: Re/Fwd/FW, German AW/WG,
-# Nordic SV/VS/VB/VL, French TR/Réf, Italian R/RIF/I, Polish Odp/PD, Spanish RV, Dutch Antw, Chinese 回复/答复/转发;
+# Nordic SV/VS/VB/VL, French TR/Réf, Italian R/RIF/I, Polish Odp/PD, Spanish RV, Portuguese RES/ENC, Dutch Antw,
+# Turkish YNT/İLT, Hungarian VÁ/TOV, Greek ΑΠ/ΣΧΕΤ/ΠΡΘ, Chinese 回复/答复/转发;
 # repeated, with a count (Re[2]:, Re(2):), a half- or full-width colon. The one-letter Italian R: and I: only
 # when a space follows the colon ("I:O error" stays).
-_PREFIX_WORDS = "re|fwd?|fw|aw|wg|sv|vs|vb|vl|tr|rif|odp|pd|r[ée]f|rv|antw|回复|回覆|答复|转发|轉寄"
+_PREFIX_WORDS = (
+    "re|fwd?|fw|aw|wg|sv|vs|vb|vl|tr|rif|odp|pd|r[ée]f|rv|res|enc|antw|antwort|ynt|ilt|vá|tov|απ|σχετ|πρθ"
+    "|回复|回覆|答复|转发|轉寄"
+)
 _REPLY_PREFIXES = re.compile(
     rf"^(?:\s*(?:(?:{_PREFIX_WORDS})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]|[ri][:：](?=\s))\s*)+", re.IGNORECASE
 )
