@@ -28,6 +28,8 @@ CONTENT_TYPES = [
     "text/plain; charset=utf-8",
     'TEXT/Plain; charset="ISO-8859-1"; format=flowed',
     "text/plain; charset=x-unknown",
+    "text/plain; charset=shift_jis",
+    "text/plain; charset=us-ascii",
     'text/plain; charset=""',
     "text/plain; charset=<utf-8>",
     "text/plain; charset*=utf-8''x",
@@ -45,9 +47,18 @@ EXTRAS = [
     ["To: a@x.test, =?utf-8?q?B=C3=A9?= <b@x.test>", "To: c@x.test"],
     ["Content-Disposition: attachment; filename=a.txt"],
     ["X-Autoreply: yes"],
+    ["X-Loop: support@acme.test"],
     ["Subject: second subject"],
 ]
-BODIES = [b"Hello.\r\n", "Caff\u00e8 \u20ac\r\n".encode(), "caf\u00e9\r\n".encode("latin-1"), b"", b"  \r\n\r\n"]
+BODIES = [
+    b"Hello.\r\n",
+    "Caff\u00e8 \u20ac\r\n".encode(),
+    "caf\u00e9\r\n".encode("latin-1"),
+    b"\x93quoted\x94 \x80 5\r\n",  # windows-1252
+    "\u8868\u793a \u2460\r\n".encode("cp932"),  # Shift_JIS with a 0x5C second byte and an NEC extension
+    b"",
+    b"  \r\n\r\n",
+]
 
 
 def _mail(rng: random.Random) -> bytes:

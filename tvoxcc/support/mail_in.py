@@ -17,6 +17,7 @@ import jinja2
 from sqlalchemy import ColumnElement, Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.mail.flags import MessageFlag, flag_list
 from tvoxcc.mail.parse import ParsedMail, clean
 from tvoxcc.mail.ratelimit import REASON as RATE_LIMITED
 from tvoxcc.mail.templates import MailTemplates, render_chosen
@@ -24,7 +25,13 @@ from tvoxcc.store import models as m
 from tvoxcc.store.bulk import insert_rows, insert_rows_returning_ids
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.ids import new_message_id
-from tvoxcc.support.threading import after_customer_message, choose_thread, tagged_number, with_tag
+from tvoxcc.support.threading import (
+    after_customer_message,
+    choose_thread,
+    tagged_number,
+    with_tag,
+    without_reply_prefixes,
+)
 from tvoxcc.support.tickets import IngestOutcome, Mailbox, MakeId
 
 _IN_CHUNK = 500  # values per IN (...): far below SQLite's and PostgreSQL's bound-parameter limits
@@ -95,7 +102,7 @@ def _new_ticket_row(ticket: _Ticket, mail: ParsedMail, now: datetime) -> dict[st
         "number": ticket.number,
         "service_id": ticket.service_id,
         "contact_id": ticket.contact_key,
-        "subject": mail.subject,
+        "subject": without_reply_prefixes(mail.subject),
         "status": "new",
         "updated_at": now,
         "created_at": now,
@@ -130,6 +137,7 @@ def _message_row(
     subject: str,
     body: str,
     now: datetime,
+    flags: list[str] | None = None,
 ) -> dict[str, Any]:
     return {
         "ticket_id": ticket.key,
@@ -140,6 +148,7 @@ def _message_row(
         "references": references,
         "subject": subject,
         "body_text": body,
+        "flags": flags or [],
         "created_at": now,
     }
 
@@ -195,6 +204,11 @@ class _Batch:
             )
             return IngestOutcome("rejected", reason=reason)
         self.accepted[mail.sender] = self.accepted.get(mail.sender, 0) + 1
+        # Our own X-Loop: a copy of a mail we sent, brought back by a forwarding rule or an autoresponder that
+        # kept our headers. Stored (nothing is lost), but never acknowledged and never reopening a ticket, so a
+        # loop ends here; as Zammad does with auto-responses (RT drops them unless StoreLoops is set).
+        looped = box.address.casefold() in mail.loop_addresses
+        flags = flag_list(mail.flags | {MessageFlag.LOOP}) if looped else flag_list(mail.flags)
         contact = self.contact(mail.sender, mail.sender_name)
         choice = choose_thread(
             mail.in_reply_to, mail.references, mail.subject, self.ticket_of_message, self.ticket_of_number, self.closed
@@ -208,7 +222,7 @@ class _Batch:
             plan.tickets[ticket.key] = ticket
             self.ticket_of_number[ticket.number] = ticket.key
             plan.statuses.append((ticket.key, "new"))  # the SLA clocks start here
-        else:
+        elif not looped:
             status = after_customer_message(ticket.status)
             if status != ticket.status:
                 plan.statuses.append((ticket.key, status))
@@ -231,6 +245,7 @@ class _Batch:
                 mail.subject,
                 mail.body_text,
                 now,
+                flags,
             ),
         )
         self.seen.add(mail.message_id)
@@ -243,13 +258,14 @@ class _Batch:
                         "tenant_id": plan.tenant_id,
                         "filename": a.filename,
                         "content_type": a.content_type,
-                        "size": len(a.data),
+                        "size": a.sent_size,
                         "content_id": a.content_id,
                         "data": a.data,
+                        "blocked": a.blocked,
                     },
                 )
             )
-        if is_new:
+        if is_new and not looped:
             self.acknowledge(ticket, mail, contact)
         return IngestOutcome("new-ticket" if is_new else "added", ticket.number, choice.reason)
 

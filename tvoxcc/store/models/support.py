@@ -80,6 +80,9 @@ class TicketMessage(TenantScoped, Timestamped, Base):
     references: Mapped[list[str]] = mapped_column(JSON, default=list)
     subject: Mapped[str] = mapped_column(String(500), default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
+    # What happened to the mail on its way in (tvoxcc.mail.flags.MessageFlag values, sorted): a blocked or
+    # oversized attachment, a truncated body, a charset guess, a loop.
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class Attachment(TenantScoped, Base):
@@ -90,7 +93,8 @@ class Attachment(TenantScoped, Base):
     content_type: Mapped[str] = mapped_column(String(127))
     size: Mapped[int] = mapped_column()
     content_id: Mapped[str | None] = mapped_column(String(255), default=None)  # inline images
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # empty when blocked
+    blocked: Mapped[str | None] = mapped_column(String(100), default=None)  # why the bytes were not stored
 
 
 class KbArticle(TenantScoped, Timestamped, Base):
