@@ -13,7 +13,6 @@ from email.utils import getaddresses, parseaddr
 
 from tvoxcc.mail.html_text import html_to_text
 from tvoxcc.mail.noise import noise_reason
-from tvoxcc.mail.plain_mail import read_plain_mail
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_BODY_CHARS = 200_000
@@ -139,20 +138,6 @@ def _attachments(msg: Message, limit: int) -> tuple[list[ParsedAttachment], list
 
 
 def parse_mail(raw: bytes, *, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES) -> ParsedMail:
-    plain = read_plain_mail(raw)
-    if plain is None:
-        return parse_with_email_package(raw, max_attachment_bytes=max_attachment_bytes)
-    fields = plain.headers
-
-    def first(name: str) -> str | None:
-        values = fields.get(name.lower())
-        return values[0] if values else None
-
-    body = _decode_bytes(plain.body, plain.charset).strip()
-    return _parsed(raw, first, fields.get("to", []), "text/plain", body)
-
-
-def parse_with_email_package(raw: bytes, *, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES) -> ParsedMail:
     """Any mail, through the email package (MIME trees, transfer encodings, 8-bit headers, attachments)."""
     msg = email.message_from_bytes(raw)
     try:
