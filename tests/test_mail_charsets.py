@@ -9,7 +9,7 @@ import pytest
 
 from tvoxcc.mail.charsets import decode_bytes, decode_words
 from tvoxcc.mail.flags import MessageFlag
-from tvoxcc.mail.parse import ParsedMail, parse_mail, parse_with_email_package
+from tvoxcc.mail.parse import ParsedMail, parse_mail
 
 
 def _mail(body: bytes, charset: str | None, *, subject: bytes = b"hello", sender: bytes = b"a@x.test") -> bytes:
@@ -19,15 +19,14 @@ def _mail(body: bytes, charset: str | None, *, subject: bytes = b"hello", sender
     )
 
 
-def _both(raw: bytes) -> ParsedMail:
+def _parsed(raw: bytes) -> ParsedMail:
     mail = parse_mail(raw)
-    assert mail == parse_with_email_package(raw)
     return mail
 
 
 @pytest.mark.parametrize("label", ["iso-8859-1", "ISO-8859-1", "us-ascii", "latin1", "windows-1252"])
 def test_latin1_labels_hold_windows_1252_bytes(label: str) -> None:
-    mail = _both(_mail(b"Price \x80 5, \x93quoted\x94 caf\xe9 \x85", label))
+    mail = _parsed(_mail(b"Price \x80 5, \x93quoted\x94 caf\xe9 \x85", label))
     assert mail.body_text == "Price € 5, “quoted” café …"
     assert not mail.flags  # this is what the label means to every browser: no guess
 
@@ -37,7 +36,7 @@ def test_bytes_windows_1252_leaves_undefined_become_c1_controls_not_errors() -> 
 
 
 def test_utf8_mislabelled_as_latin1_is_read_as_utf8() -> None:
-    assert _both(_mail("Grüße €".encode(), "iso-8859-1")).body_text == "Grüße €"
+    assert _parsed(_mail("Grüße €".encode(), "iso-8859-1")).body_text == "Grüße €"
 
 
 @pytest.mark.parametrize(
@@ -61,24 +60,24 @@ def test_utf8_mislabelled_as_latin1_is_read_as_utf8() -> None:
     ],
 )
 def test_declared_charsets_decode_with_their_browser_decoder(label: str, text: str, codec: str) -> None:
-    mail = _both(_mail(text.encode(codec), label))
+    mail = _parsed(_mail(text.encode(codec), label))
     assert mail.body_text == text
     assert MessageFlag.CHARSET_FALLBACK not in mail.flags
 
 
 def test_unknown_label_falls_back_and_says_so() -> None:
-    mail = _both(_mail("café".encode("latin-1"), "x-klingon"))
+    mail = _parsed(_mail("café".encode("latin-1"), "x-klingon"))
     assert mail.body_text == "café" and MessageFlag.CHARSET_FALLBACK in mail.flags
-    assert _both(_mail("Grüße".encode(), "x-klingon")).body_text == "Grüße"
+    assert _parsed(_mail("Grüße".encode(), "x-klingon")).body_text == "Grüße"
 
 
 def test_bytes_that_do_not_fit_the_declared_charset_are_flagged() -> None:
-    mail = _both(_mail(b"caf\xe9 \xe2\x82\xac", "utf-8"))  # one latin-1 byte in a UTF-8 mail
+    mail = _parsed(_mail(b"caf\xe9 \xe2\x82\xac", "utf-8"))  # one latin-1 byte in a UTF-8 mail
     assert mail.body_text == "caf\ufffd €" and MessageFlag.CHARSET_FALLBACK in mail.flags
 
 
 def test_pseudo_codecs_are_no_charsets() -> None:
-    mail = _both(_mail(b"\\u0041 caf\xe9", "unicode_escape"))
+    mail = _parsed(_mail(b"\\u0041 caf\xe9", "unicode_escape"))
     assert mail.body_text == "\\u0041 café" and MessageFlag.CHARSET_FALLBACK in mail.flags
 
 
@@ -89,13 +88,13 @@ def test_raw_utf8_headers_rfc6532() -> None:
         subject="Grüße ☕ 表示".encode(),
         sender="Jürgen Müller <jürgen@exämple.de>".encode(),
     )
-    mail = _both(raw)
+    mail = _parsed(raw)
     assert (mail.subject, mail.sender_name, mail.sender) == ("Grüße ☕ 表示", "Jürgen Müller", "jürgen@exämple.de")
     assert "\ufffd" not in mail.subject + mail.sender_name
 
 
 def test_raw_windows_1252_header_is_not_replacement_characters() -> None:
-    assert _both(_mail(b"b", None, subject=b"caf\xe9 \x93ok\x94")).subject == "café “ok”"
+    assert _parsed(_mail(b"b", None, subject=b"caf\xe9 \x93ok\x94")).subject == "café “ok”"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 
 from tvoxcc.mail.attachments import blocked_reason, safe_filename
 from tvoxcc.mail.flags import MessageFlag
-from tvoxcc.mail.parse import MAX_BODY_CHARS, ParsedMail, parse_mail, parse_with_email_package
+from tvoxcc.mail.parse import MAX_BODY_CHARS, ParsedMail, parse_mail
 
 
 def _with_parts(*parts: bytes, head: bytes = b"") -> bytes:
@@ -79,7 +79,6 @@ def test_names_are_one_printable_bounded_component(sent: str, kept: str) -> None
 def test_executables_are_blocked_and_their_bytes_not_kept(name: str, content_type: str, data: bytes) -> None:
     raw = _with_parts(_file(name, content_type, data))
     mail = parse_mail(raw)
-    assert mail == parse_with_email_package(raw)
     [attachment] = mail.attachments
     assert attachment.blocked and attachment.data == b"" and attachment.sent_size == len(data)
     assert "/" not in attachment.filename and "\u202e" not in attachment.filename
@@ -164,13 +163,11 @@ def test_long_body_is_truncated_and_flagged() -> None:
     raw = b"From: a@example.com\r\nSubject: long\r\n\r\n" + b"x" * (MAX_BODY_CHARS + 10)
     mail = parse_mail(raw)
     assert len(mail.body_text) == MAX_BODY_CHARS and MessageFlag.BODY_TRUNCATED in mail.flags
-    assert mail == parse_with_email_package(raw)
 
 
 def _from(value: bytes) -> ParsedMail:
     raw = b"From: " + value + b"\r\nSubject: hi\r\nMessage-ID: <f@x>\r\n\r\nbody\r\n"
     mail = parse_mail(raw)
-    assert mail == parse_with_email_package(raw)
     return mail
 
 
@@ -200,7 +197,6 @@ def test_two_addresses_or_none_give_no_sender() -> None:
 def test_loop_addresses_are_read_from_x_loop() -> None:
     raw = b"From: a@example.com\r\nX-Loop: Support@Acme.test\r\nX-Loop: <other@x.test>\r\nSubject: s\r\n\r\nb"
     assert parse_mail(raw).loop_addresses == {"support@acme.test", "other@x.test"}
-    assert parse_mail(raw) == parse_with_email_package(raw)
 
 
 @pytest.mark.parametrize("depth", [50, 1000])

@@ -19,9 +19,8 @@ from tvoxcc.mail.charsets import decode_8bit, decode_bytes, decode_words
 from tvoxcc.mail.flags import MessageFlag
 from tvoxcc.mail.html_text import html_to_text
 from tvoxcc.mail.noise import noise_reason
-from tvoxcc.mail.plain_mail import read_plain_mail
 
-__all__ = ["ParsedAttachment", "ParsedMail", "clean", "decode_words", "parse_mail", "parse_with_email_package"]
+__all__ = ["ParsedAttachment", "ParsedMail", "clean", "decode_words", "parse_mail"]
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_BODY_CHARS = 200_000
@@ -199,23 +198,6 @@ def _is_attachment(part: Message) -> bool:
 
 
 def parse_mail(raw: bytes, *, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES) -> ParsedMail:
-    plain = read_plain_mail(raw)
-    if plain is None:
-        return parse_with_email_package(raw, max_attachment_bytes=max_attachment_bytes)
-    fields = plain.headers
-
-    def first(name: str) -> str | None:
-        values = fields.get(name.lower())
-        return values[0] if values else None
-
-    decoded = decode_bytes(plain.body, plain.charset)
-    flags = {MessageFlag.CHARSET_FALLBACK} if decoded.fallback else set()
-    return _parsed(
-        raw, first, fields.get("to", []), fields.get("x-loop", []), "text/plain", decoded.text.strip(), flags
-    )
-
-
-def parse_with_email_package(raw: bytes, *, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES) -> ParsedMail:
     """Any mail, through the email package (MIME trees, transfer encodings, 8-bit headers, attachments)."""
     reader = _Reader(max_attachment_bytes)
     msg = _full_parse(raw)
