@@ -104,6 +104,7 @@ async def phases(server: LabDovecot, url: str) -> dict[str, float]:
 WRITTEN = (
     "tenants",
     "services",
+    "ticket_counters",
     "contacts",
     "contact_emails",
     "tickets",
