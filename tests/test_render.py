@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import Tvox
 from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput, RenderInputError, Trunk
 from tvoxcc.asterisk.render import CUSTOM_FILES, SECRET_FILES, custom_file_text, render_all, write_configs
 from tvoxcc.config import Settings
@@ -149,3 +150,12 @@ def test_a_trunk_is_an_endpoint_with_a_contact_and_no_identify_section() -> None
         RenderInput.from_settings(SETTINGS, AGENTS, DIDS, trunks=(Trunk("acme", "acme-bob", "127.0.0.1"),))
     with pytest.raises(RenderInputError, match="trunk host"):
         Trunk("acme", "pstn", "10.0.0.1;x=1")
+
+
+def test_cli_render_names_the_custom_files_it_creates_and_keeps_them(tvox: Tvox, tmp_path: Path) -> None:
+    out_dir = tmp_path / "asterisk"
+    first = tvox.ok("asterisk", "render", "--out", str(out_dir))
+    assert "created ari_custom.conf, extensions_custom.conf," in first and "(never overwritten)" in first
+    (out_dir / "pjsip_custom.conf").write_text("[my-trunk]\ntype = aor\n")
+    second = tvox.ok("asterisk", "render", "--out", str(out_dir))
+    assert "created" not in second and (out_dir / "pjsip_custom.conf").read_text() == "[my-trunk]\ntype = aor\n"
