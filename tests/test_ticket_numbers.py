@@ -166,6 +166,11 @@ async def test_counters_continue_after_the_tickets_stored_before_them(db_url: st
             await session.commit()
         async with store.tenant(late.id) as session:
             assert await reserve_numbers(session, 1) == 1503
+        async with store.session() as session:  # an empty tenant can still be removed: its counter goes with it
+            await session.delete(await session.get(m.Tenant, beta.id))
+            await session.commit()
+            left = (await session.execute(select(m.TicketCounter.tenant_id))).scalars().all()
     finally:
         await store.dispose()
     assert counters == {acme.id: 1018, beta.id: 1001}
+    assert sorted(left) == [acme.id, late.id]

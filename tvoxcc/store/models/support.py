@@ -44,7 +44,7 @@ class TicketCounter(Base):
     the UPDATE that advances it locks the row until commit, so concurrent writers never pick the same one."""
 
     __tablename__ = "ticket_counters"
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     next_number: Mapped[int] = mapped_column()
 
 

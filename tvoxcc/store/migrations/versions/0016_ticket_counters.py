@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("next_number", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name=op.f("fk_ticket_counters_tenant_id_tenants"), ondelete="RESTRICT"
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_ticket_counters_tenant_id_tenants"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_ticket_counters")),
     )
