@@ -25,6 +25,7 @@ from tvoxcc.store import models as m
 from tvoxcc.store.bulk import insert_rows, insert_rows_returning_ids
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.ids import new_message_id
+from tvoxcc.support.opening import FIRST_NUMBER, new_ticket_row, reserve_numbers
 from tvoxcc.support.threading import (
     after_customer_message,
     choose_thread,
@@ -96,19 +97,6 @@ class _Plan:
         return len(self.messages) - 1
 
 
-def _new_ticket_row(ticket: _Ticket, mail: ParsedMail, now: datetime) -> dict[str, Any]:
-    """The INSERT values of a ticket a mail opens (SLA targets and routing belong here)."""
-    return {
-        "number": ticket.number,
-        "service_id": ticket.service_id,
-        "contact_id": ticket.contact_key,
-        "subject": without_reply_prefixes(mail.subject),
-        "status": "new",
-        "updated_at": now,
-        "created_at": now,
-    }
-
-
 def _interaction_row(
     direction: str, ticket: _Ticket, contact_key: int | None, external_id: str, sender: str, to: str, now: datetime
 ) -> dict[str, Any]:
@@ -163,7 +151,7 @@ class _Batch:
         self.ticket_of_message: dict[str, int] = {}
         self.ticket_of_number: dict[int, int] = {}
         self.closed: frozenset[int] = frozenset()
-        self.next_number = 1001
+        self.next_number = FIRST_NUMBER  # from the counter, in _load
         self._stand_in = 0
         self.acks: dict[str, jinja2.Template] = {}
         self.accepted: dict[str, int] = {}  # per sender: accepted mails in the rate limit's window, this batch too
@@ -218,7 +206,13 @@ class _Batch:
         if ticket is None:
             ticket = _Ticket(self.stand_in(), self.next_number, box.service_id, contact.key, "new", new=True)
             self.next_number += 1
-            ticket.first_row = _new_ticket_row(ticket, mail, now)
+            ticket.first_row = new_ticket_row(
+                ticket.number,
+                subject=without_reply_prefixes(mail.subject),
+                service_id=ticket.service_id,
+                contact_id=contact.key,
+                now=now,
+            )
             plan.tickets[ticket.key] = ticket
             self.ticket_of_number[ticket.number] = ticket.key
             plan.statuses.append((ticket.key, "new"))  # the SLA clocks start here
@@ -319,6 +313,8 @@ class _Batch:
 
 async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail]) -> None:
     """What the store already knows about the batch: one query per kind of lookup."""
+    # First: the tenant's ticket counter, locked until commit, so the numbers planned are the ones written.
+    batch.next_number = await reserve_numbers(session, 0)
     message_id = m.TicketMessage.message_id
     batch.seen = {
         mid for (mid,) in await _in_chunks(session, select(message_id), message_id, [x.message_id for x in mails])
@@ -342,9 +338,6 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
             ticket.id, ticket.number, ticket.service_id, ticket.contact_id, ticket.status, new=False, row=ticket
         )
     batch.closed = frozenset(t.key for t in batch.plan.tickets.values() if t.status == "closed")
-    # Per tenant (the session is tenant-scoped); a race with another writer hits the unique constraint and is retried.
-    highest = (await session.execute(select(func.max(m.Ticket.number)))).scalar_one_or_none()
-    batch.next_number = (highest or 1000) + 1
     limit = batch.box.sender_limit
     if limit is not None:  # accepted mails create inbound mail interactions; rejected ones never do
         window = (
@@ -404,6 +397,8 @@ async def _write(session: AsyncSession, plan: _Plan, now: datetime) -> None:
         ids=False,
     )
     new_tickets = [t for t in plan.tickets.values() if t.new]
+    if new_tickets and await reserve_numbers(session, len(new_tickets)) != new_tickets[0].number:
+        raise RuntimeError("ticket numbers moved while the batch held their counter")  # the lock makes this a bug
     rows = []
     for t in new_tickets:
         if t.contact_key is not None and t.contact_key < 0:

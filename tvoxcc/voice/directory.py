@@ -13,6 +13,7 @@ from tvoxcc.ivr.nodes import Flow
 from tvoxcc.journey.phones import to_e164
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.support.opening import open_ticket
 
 OPEN_TICKET = ("new", "open", "pending-customer")
 
@@ -223,18 +224,14 @@ class Directory:
     ) -> int:
         """A voicemail becomes a support ticket with the recording attached; returns its number."""
         async with self.store.tenant(route.tenant_id) as session:
-            number = ((await session.execute(select(func.max(m.Ticket.number)))).scalar_one() or 1000) + 1
             interaction = await session.get(m.Interaction, interaction_id)
-            ticket = m.Ticket(
-                number=number,
+            ticket = await open_ticket(
+                session,
+                subject=f"Voicemail from {caller}",
+                now=now,
                 service_id=route.service_id,
                 contact_id=interaction.contact_id if interaction else None,
-                subject=f"Voicemail from {caller}",
-                created_at=now,
-                updated_at=now,
             )
-            session.add(ticket)
-            await session.flush()
             message = m.TicketMessage(
                 ticket_id=ticket.id,
                 interaction_id=interaction_id,
@@ -258,4 +255,4 @@ class Directory:
             if interaction is not None:
                 interaction.ticket_id = ticket.id
             await session.commit()
-            return number
+            return ticket.number

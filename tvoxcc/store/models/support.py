@@ -39,6 +39,15 @@ class Ticket(TenantScoped, Timestamped, Base):
     resolution_breached: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
 
+class TicketCounter(Base):
+    """The next ticket number of one tenant. Every channel takes its numbers here (tvoxcc.support.opening):
+    the UPDATE that advances it locks the row until commit, so concurrent writers never pick the same one."""
+
+    __tablename__ = "ticket_counters"
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    next_number: Mapped[int] = mapped_column()
+
+
 class TicketEvent(TenantScoped, Base):
     """Append-only history of a ticket: status changes (the SLA clocks are computed from them),
     assignments (by the ACD, `support next` or by hand), first response and SLA breaches."""
