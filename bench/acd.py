@@ -6,6 +6,8 @@ routing decisions per second and p50/p99 decision latency (time.perf_counter_ns 
 choosing agents for an item, choosing an item for a freed agent), end-to-end events per second and
 tracemalloc peak of the state; the last line is the ratio. `--quick` for a short run; `--breakdown` adds
 the latency per router call and decision kind, and which kinds make the slowest 1% (the p99).
+`--item-skills F`: a fraction F of arrivals asks one of its queue's skills 1-2 levels higher (as an IVR's
+set node does), so those items take the router's narrowed path (filtered tiers, narrowed lines).
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ class Result:
 TimedRouters = TimedRouter | TimedLinearRouter
 
 
-def simulate(router: TimedRouters, seed: int, max_events: int) -> Result:
+def simulate(router: TimedRouters, seed: int, max_events: int, item_skills: float = 0.0) -> Result:
     """Drive the router with a seeded arrival/answer/talk/abandon mix; time every router call."""
     rng = random.Random(seed + 1)
     arrivals = build(router, seed)
@@ -176,7 +178,13 @@ def simulate(router: TimedRouters, seed: int, max_events: int) -> Result:
         if now == next_arrival:
             n += 1
             channel = rng.choices((Channel.VOICE, Channel.CHAT, Channel.MAIL), (8, 1, 1))[0]
-            work = WorkItem(f"i{n}", arrivals[n % len(arrivals)], channel, rng.choice((0, 0, 0, 0, 5)), "+3906")
+            queue = arrivals[n % len(arrivals)]
+            asks: dict[str, int] = {}
+            if item_skills and rng.random() < item_skills:
+                levels = router.queues[queue].config.skills
+                skill = rng.choice(sorted(levels))
+                asks[skill] = min(9, levels[skill] + rng.randint(1, 2))
+            work = WorkItem(f"i{n}", queue, channel, rng.choice((0, 0, 0, 0, 5)), "+3906", skills=asks)
             method, args = router.enqueue, (work, now)
             next_arrival = now + rng.expovariate(rate)
             if channel is Channel.VOICE:
@@ -223,9 +231,9 @@ def percentile(values: list[int], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1000.0
 
 
-def peak_memory(router_class: type[TimedRouters], seed: int, events: int) -> int:
+def peak_memory(router_class: type[TimedRouters], seed: int, events: int, item_skills: float) -> int:
     tracemalloc.start()
-    simulate(router_class(random.Random(seed)), seed, events)
+    simulate(router_class(random.Random(seed)), seed, events, item_skills)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak
@@ -264,18 +272,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short run (a few seconds)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--breakdown", action="store_true", help="decision latency per router call and kind")
+    parser.add_argument("--item-skills", type=float, default=0.0, metavar="F", help="fraction asking own skills")
     args = parser.parse_args()
+    if not 0.0 <= args.item_skills <= 1.0:
+        parser.error(f"--item-skills: {args.item_skills} is not a fraction between 0 and 1")
     events, baseline_events, memory_events = (20_000, 5_000, 2_000) if args.quick else (250_000, 60_000, 10_000)
-    print(f"{AGENTS:,} agents, {QUEUES} queues, {SKILLS} skills; seed {args.seed}", flush=True)
+    asking = f"; {args.item_skills:.0%} of items ask skills of their own" if args.item_skills else ""
+    print(f"{AGENTS:,} agents, {QUEUES} queues, {SKILLS} skills; seed {args.seed}{asking}", flush=True)
 
-    ours = simulate(TimedRouter(random.Random(args.seed)), args.seed, events)
-    ours.peak_bytes = peak_memory(TimedRouter, args.seed, memory_events)
+    ours = simulate(TimedRouter(random.Random(args.seed)), args.seed, events, args.item_skills)
+    ours.peak_bytes = peak_memory(TimedRouter, args.seed, memory_events, args.item_skills)
     report("router", ours)
     if args.breakdown:
         breakdown("router", ours)
 
-    base = simulate(TimedLinearRouter(random.Random(args.seed)), args.seed, baseline_events)
-    base.peak_bytes = peak_memory(TimedLinearRouter, args.seed, memory_events)
+    base = simulate(TimedLinearRouter(random.Random(args.seed)), args.seed, baseline_events, args.item_skills)
+    base.peak_bytes = peak_memory(TimedLinearRouter, args.seed, memory_events, args.item_skills)
     report("baseline", base)
     if args.breakdown:
         breakdown("baseline", base)

@@ -11,23 +11,15 @@ from pathlib import Path
 import pytest
 
 from tests.cli import Tvox, make_tvox
+from tests.components import component_missing
 from tests.servers.postgres import PostgresServer, find_pg_bin, start_postgres
 from tvoxcc.store.engine import Store
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def missing(reason: str) -> None:
-    """In CI a missing real component fails the run; on a laptop it skips."""
-    if IN_CI:
-        pytest.fail(f"CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     if find_pg_bin() is None:
-        missing("PostgreSQL server not installed (apt-get install postgresql)")
+        component_missing("PostgreSQL server not installed (apt-get install postgresql)")
     server = start_postgres()
     yield server
     server.stop()

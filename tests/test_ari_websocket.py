@@ -162,3 +162,25 @@ async def test_real_backoff_timing(fake: tuple[FakeAsterisk, str]) -> None:
     assert isinstance(items[0], Connected)
     assert 0.28 <= elapsed < 2.0
     assert f.attempts == 3
+
+
+async def test_close_during_a_backoff_wait_ends_the_stream(unused_tcp_port: int) -> None:
+    """Shutdown does not sit out a reconnect delay: close() cuts the wait and the iterator ends."""
+    waiting = asyncio.Event()
+
+    async def sleep_forever(delay: float) -> None:
+        waiting.set()
+        await asyncio.Event().wait()
+
+    events = AriEvents(f"http://127.0.0.1:{unused_tcp_port}", "u", "p", "app", sleep=sleep_forever)
+    items: list[StreamItem] = []
+
+    async def consume() -> None:
+        async for item in events:
+            items.append(item)
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(waiting.wait(), 10)
+    await events.close()
+    await asyncio.wait_for(task, 10)  # ended by itself, not cancelled
+    assert items == []

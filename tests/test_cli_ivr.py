@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import wave
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 import yaml
 
 from tests.cli import Tvox
+from tests.components import require_program
 
 FLOW = Path(__file__).parent / "data" / "sales-ivr.yaml"
 
@@ -62,8 +62,9 @@ def test_things_an_ivr_uses_cannot_be_removed(acme: Tvox) -> None:
     acme.ok("prompts", "remove", "-t", "acme", "welcome")
 
 
-@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")), reason="espeak-ng/sox not installed")
 def test_prompts_render_to_8khz_mono_audio(acme: Tvox, tmp_path: Path) -> None:
+    require_program("espeak-ng", "apt-get install espeak-ng")
+    require_program("sox", "apt-get install sox")
     acme.ok("prompts", "set", "-t", "acme", "welcome", "-l", "it", "--text", "Benvenuti in ACME.")
     out = acme.ok("prompts", "render", "-t", "acme", "--out", str(tmp_path / "sounds"))
     assert "5 prompt(s) rendered" in out

@@ -56,6 +56,22 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         load_settings(file, {"TVOXCC_AGI__PORT": "not-a-port"})
 
 
+def test_environment_reaches_top_level_and_nested_keys_and_typos_are_named(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text('[mail.smtp]\nhost = "file.example"\nport = 25\n')
+    settings = load_settings(
+        file, {"TVOXCC_DATA_DIR": str(tmp_path), "TVOXCC_MAIL__SMTP__HOST": "env.example", "TVOXCC_TENANT": "acme"}
+    )
+    assert settings.data_dir == tmp_path
+    assert (settings.mail.smtp.host, settings.mail.smtp.port) == ("env.example", 25)  # the file's other keys stay
+    with pytest.raises(ConfigError) as caught:
+        load_settings(file, {"TVOXCC_DATABSE__URL": "sqlite:///x.db", "TVOXCC_AGI__PROT": "4600"})
+    assert caught.value.problems == [
+        "agi.prot: Extra inputs are not permitted",
+        "TVOXCC_DATABSE__URL: no such section 'databse'",
+    ]
+
+
 def test_show_masks_every_secret(tvox: Tvox) -> None:
     text = tvox.config.read_text()
     secrets = [line.split('"')[1] for line in text.splitlines() if line.startswith(("ari_password", "ami_secret"))]

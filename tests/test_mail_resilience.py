@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.servers.dovecot import SUPPORT_ADDRESS, LabDovecot, account_for, dovecot_or_missing, seed_acme
+from tvoxcc.config import MailAccount
 from tvoxcc.mail.ingest import MailboxIngester, resolve_mailbox
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.migrate import upgrade
 from tvoxcc.store.types import utcnow
+from tvoxcc.support.tickets import Mailbox
 
 TOTAL = 300
 
@@ -157,3 +159,24 @@ async def test_cut_connections_and_a_crash_store_each_mail_once(sqlite_url: str,
     assert outbox == TOTAL and state.last_uid == TOTAL
     assert proxy.cuts >= 5 and first.stats.reconnects + second.stats.reconnects >= 5
     assert second.stats.duplicates == 0  # resumed after the last stored UID, never re-read a stored mail
+
+
+async def test_stop_during_a_reconnect_delay_ends_the_ingester(sqlite_url: str, unused_tcp_port: int) -> None:
+    """An IMAP server that refuses: the ingester waits an hour between tries, yet stops as soon as asked."""
+    store = Store.from_url(sqlite_url)
+    account = MailAccount(
+        tenant="acme", service="support", imap_host="127.0.0.1", imap_port=unused_tcp_port, imap_user="u",
+        imap_password="p", imap_tls="none", address=SUPPORT_ADDRESS,
+    )  # fmt: skip
+    box = Mailbox(1, "acme", "ACME", "en", None, SUPPORT_ADDRESS, "acme/support")
+    ingester = MailboxIngester(store, account, box, MailTemplates(), clock=utcnow, reconnect_delay=3600)
+    stop = asyncio.Event()
+    task = asyncio.create_task(ingester.run(stop))
+    for _ in range(200):  # the first refusal (at most 10 s)
+        if ingester.stats.reconnects:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 10)  # not an hour
+    await store.dispose()
+    assert ingester.stats.reconnects == 1

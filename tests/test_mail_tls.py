@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.cli import Tvox, make_tvox
-from tests.servers.dovecot import SUPPORT_ADDRESS, LabDovecot, dovecot_or_missing, seed_acme
+from tests.servers.dovecot import SUPPORT_ADDRESS, LabDovecot, require_dovecot, seed_acme
 from tests.servers.smtp import SmtpSink
 from tests.servers.tls import LabPki, make_pki
 from tvoxcc.config import SmtpSettings
 from tvoxcc.mail.ingest import MailboxIngester, resolve_mailbox
-from tvoxcc.mail.lab_dovecot import find_dovecot, start_dovecot
+from tvoxcc.mail.lab_dovecot import start_dovecot
 from tvoxcc.mail.outbox import drain_outbox
 from tvoxcc.mail.parse import parse_mail
 from tvoxcc.mail.smtp import SmtpSender
@@ -44,8 +44,7 @@ def pki() -> Iterator[LabPki]:
 
 @pytest.fixture
 def dovecot(pki: LabPki) -> Iterator[LabDovecot]:
-    if find_dovecot() is None:
-        dovecot_or_missing({})  # fails in CI, skips elsewhere
+    require_dovecot()
     server = start_dovecot({"support": PASSWORD}, tls=(pki.cert, pki.key))
     yield server
     server.stop()

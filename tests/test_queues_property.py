@@ -27,10 +27,12 @@ from tvoxcc.queues.model import (
 )
 from tvoxcc.queues.reference import LinearScanRouter
 from tvoxcc.queues.router import Router
-from tvoxcc.queues.skills import qualifies, required_levels, stage_at
+from tvoxcc.queues.skills import item_levels, qualifies, required_levels, stage_at
 
 SKILLS = ("en", "it", "billing")
 CHANNELS = (Channel.VOICE, Channel.VOICE, Channel.CHAT, Channel.MAIL)
+# An item's own skills (an IVR set them): none, more than its queue asks, or no more (then it routes as usual).
+ITEM_SKILLS: tuple[dict[str, int], ...] = ({},) * 6 + ({"en": 7}, {"it": 3, "billing": 8}, {"en": 2}, {"it": 6})
 
 
 def build(router: Router, strategy: Strategy, rng: random.Random) -> None:
@@ -85,6 +87,7 @@ def random_call(router: Router, rng: random.Random, now: float, n: int) -> tuple
             rng.choice(CHANNELS),
             rng.choice([0, 0, 0, 5]),
             caller_id="06",
+            skills=rng.choice(ITEM_SKILLS),
         )
         return "enqueue", (work, now)
     if roll < 0.40 and by_status.get(ItemStatus.OFFERED):
@@ -139,7 +142,8 @@ def check_invariants(router: Router, now: float, connects: Counter[str]) -> None
         if item.status is not ItemStatus.WAITING:
             continue
         q = router.queues[item.queue]
-        required = required_levels(q.config.skills, q.config.relax, stage_at(q.config.relax, item.queued_at, now))
+        levels = item_levels(q.config.skills, item.skills)
+        required = required_levels(levels, q.config.relax, stage_at(q.config.relax, item.queued_at, now))
         for member in q.members.values():
             agent = router.agents[member.agent_id]
             eligible = agent.can_take(CAPACITY_CHANNEL[item.channel]) and qualifies(agent.skills, required)
@@ -147,13 +151,24 @@ def check_invariants(router: Router, now: float, connects: Counter[str]) -> None
 
 
 def check_lines(router: Router) -> None:
-    """Each waiting item is in exactly one line (its capacity channel and stage), lines hold nothing else, and
-    each tier's best entry is the first of the lines it may take from."""
+    """Each waiting item is in exactly one line (its capacity channel and stage, or the narrowed line when its own
+    skills ask more than its queue), lines hold nothing else, and each tier's best entry is the first of the
+    lines it may take from."""
     for q in router.queues.values():
         expected: dict[Channel, set[tuple[int, WaitEntry]]] = {}
+        narrowed: dict[Channel, list[WaitEntry]] = {}
         for item in q.waiting_items.values():
             assert item.status is ItemStatus.WAITING
-            expected.setdefault(CAPACITY_CHANNEL[item.channel], set()).add((item.stage, (item.key, item.item_id)))
+            entry = (item.key, item.item_id)
+            if item_levels(q.config.skills, item.skills) == q.config.skills:
+                assert item.needs is None
+                expected.setdefault(CAPACITY_CHANNEL[item.channel], set()).add((item.stage, entry))
+            else:
+                assert item.needs == required_levels(
+                    item_levels(q.config.skills, item.skills), q.config.relax, item.stage
+                )
+                narrowed.setdefault(CAPACITY_CHANNEL[item.channel], []).append(entry)
+        assert q.narrowed == {cap: sorted(entries) for cap, entries in narrowed.items()}
         assert set(expected) <= set(q.waiting)
         for cap, staged in q.waiting.items():
             got = {(stage, entry) for stage, line in enumerate(staged.lines) for entry in line}
@@ -164,6 +179,18 @@ def check_lines(router: Router) -> None:
                 assert staged.best_from[tier] == (min(heads) if heads else None)
 
 
+class CountingRandom(random.Random):
+    """The randomness injected into a router, counting its draws (weighted-random draws once per pick)."""
+
+    def __init__(self, seed: int) -> None:
+        self.draws = 0
+        super().__init__(seed)
+
+    def random(self) -> float:
+        self.draws += 1
+        return super().random()
+
+
 def run(router: Router, method: str, args: tuple[object, ...]) -> Outputs | str:
     try:
         out: Outputs = getattr(router, method)(*args)
@@ -172,13 +199,12 @@ def run(router: Router, method: str, args: tuple[object, ...]) -> Outputs | str:
     return out
 
 
-@pytest.mark.parametrize(
-    "strategy", [Strategy.LONGEST_IDLE, Strategy.FEWEST_HANDLED, Strategy.LINEAR, Strategy.ROUND_ROBIN]
-)
+@pytest.mark.parametrize("strategy", list(Strategy))
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_events_keep_invariants_and_match_the_linear_scan(strategy: Strategy, seed: int) -> None:
     rng = random.Random(seed)
-    fast, slow = Router(random.Random(0)), LinearScanRouter(random.Random(0))
+    fast_rng, slow_rng = CountingRandom(seed), CountingRandom(seed)  # the same randomness for both
+    fast, slow = Router(fast_rng), LinearScanRouter(slow_rng)
     build(fast, strategy, random.Random(seed))
     build(slow, strategy, random.Random(seed))
     for agent_id in fast.agents:
@@ -186,7 +212,7 @@ def test_random_events_keep_invariants_and_match_the_linear_scan(strategy: Strat
         slow.login(agent_id, 0)
     now = 0.0
     connects: Counter[str] = Counter()
-    offered = 0
+    offered = rang_together = narrowed = 0
     for n in range(6000):
         now += rng.choice([0, 0, 0.5, 1, 2, 5, 11])
         method, args = random_call(fast, rng, now, n)
@@ -194,33 +220,28 @@ def test_random_events_keep_invariants_and_match_the_linear_scan(strategy: Strat
         assert got == expected, (n, method, args)
         if isinstance(got, Outputs):
             connects.update(line.split("|")[1] for line in got.queue_log if "|CONNECT|" in line)
-            offered += sum(isinstance(c, Offer) for c in got.commands)
+            per_item = Counter(c.item_id for c in got.commands if isinstance(c, Offer))
+            offered += per_item.total()
+            rang_together += sum(count > 1 for count in per_item.values())
+            narrowed += sum(item_id in fast.items and fast.items[item_id].needs is not None for item_id in per_item)
         check_invariants(fast, now, connects)
     assert offered > 400 and len(connects) > 150  # the run exercised the router, not just errors
-
-
-def test_ring_all_and_weighted_random_keep_the_invariants() -> None:
-    for strategy in (Strategy.RING_ALL, Strategy.WEIGHTED_RANDOM):
-        rng = random.Random(9)
-        router = Router(random.Random(5))
-        build(router, strategy, random.Random(9))
-        for agent_id in router.agents:
-            router.login(agent_id, 0)
-        now, connects = 0.0, Counter[str]()
-        for n in range(2000):
-            now += rng.choice([0, 1, 3, 7])
-            out = run(router, *random_call(router, rng, now, n))
-            if isinstance(out, Outputs):
-                connects.update(line.split("|")[1] for line in out.queue_log if "|CONNECT|" in line)
-            check_invariants(router, now, connects)
+    assert narrowed > 20  # … and items asking skills of their own
+    assert fast_rng.draws == slow_rng.draws  # each pick drew the same random number on both sides
+    if strategy is Strategy.WEIGHTED_RANDOM:
+        assert fast_rng.draws > 300  # the picks were draws
+    else:
+        assert fast_rng.draws == 0  # only weighted-random is random
+    if strategy is Strategy.RING_ALL:
+        assert rang_together > 25  # items rang several agents at once
 
 
 def reconfigured(router: Router, rng: random.Random) -> QueueConfig:
-    """A live variant of one queue: other levels, relax rules, strategy (one the linear scan mirrors), wrap-up."""
+    """A live variant of one queue: other levels, relax rules, strategy, wrap-up."""
     config = router.queues[rng.choice(["q0", "q1", "q2", "q3"])].config
     skills = {skill: max(1, level + rng.choice([-3, -1, 1, 2])) for skill, level in config.skills.items()}
     relax = rng.choice([(), (RelaxRule(15, 2),), (RelaxRule(10, 4), RelaxRule(30, 2), RelaxRule(50, 1))])
-    strategy = rng.choice([Strategy.LONGEST_IDLE, Strategy.FEWEST_HANDLED, Strategy.LINEAR, Strategy.ROUND_ROBIN])
+    strategy = rng.choice(list(Strategy))
     return dataclasses.replace(config, skills=skills, relax=relax, strategy=strategy, wrapup_s=rng.choice([0, 4]))
 
 
@@ -246,4 +267,4 @@ def test_live_queue_changes_keep_invariants_and_match_the_linear_scan(seed: int)
         if isinstance(got, Outputs):
             connects.update(line.split("|")[1] for line in got.queue_log if "|CONNECT|" in line)
         check_invariants(fast, now, connects)
-    assert changes > 50 and len(connects) > 60  # the run exercised routing, not just reconfiguration
+    assert changes > 50 and len(connects) > 40  # the run exercised routing, not just reconfiguration

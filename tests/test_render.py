@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import Tvox
 from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput, RenderInputError, Trunk
-from tvoxcc.asterisk.render import SECRET_FILES, render_all, write_configs
+from tvoxcc.asterisk.render import CUSTOM_FILES, SECRET_FILES, custom_file_text, render_all, write_configs
 from tvoxcc.config import Settings
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -107,11 +108,38 @@ def test_secrets_stay_out_of_reprs() -> None:
 
 def test_write_configs_keeps_secret_files_private(tmp_path: Path) -> None:
     written = write_configs(golden_input(), tmp_path, group_id=os.getgid())
-    assert {p.name for p in written} == set(render_all(golden_input()))
+    assert {p.name for p in written} == set(render_all(golden_input())) | set(CUSTOM_FILES.values())
+    secret = SECRET_FILES | {CUSTOM_FILES[name] for name in SECRET_FILES}
     for path in written:
         mode = stat.S_IMODE(path.stat().st_mode)
-        assert mode == (0o640 if path.name in SECRET_FILES else 0o644), path.name
+        assert mode == (0o640 if path.name in secret else 0o644), path.name
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_rendered_files_include_the_admins_own_files_last() -> None:
+    rendered = render_all(golden_input())
+    assert set(CUSTOM_FILES) == {"ari.conf", "extensions.conf", "manager.conf", "musiconhold.conf", "pjsip.conf"}
+    for name, text in rendered.items():
+        custom = CUSTOM_FILES.get(name)
+        if custom is None:
+            assert "#include" not in text, name
+        else:  # last: the admin's sections follow all of ours
+            assert text.endswith(f'#include "{custom}"\n'), name
+            assert (GOLDEN / name).read_text().endswith(f'#include "{custom}"\n'), name
+
+
+def test_a_second_render_keeps_the_admins_own_files(tmp_path: Path) -> None:
+    first = write_configs(golden_input(), tmp_path)
+    custom = tmp_path / "extensions_custom.conf"
+    assert custom in first and custom.read_text() == custom_file_text("extensions.conf")
+    assert custom_file_text("extensions.conf").count("\n") == 1 and custom.read_text().startswith(";")
+    mine = "[admin-own]\nexten => 4242,1,Answer()\n same => n,Hangup()\n"
+    custom.write_text(mine)
+    (tmp_path / "pjsip_custom.conf").unlink()  # a deleted one comes back, empty but for its comment
+    second = write_configs(golden_input(), tmp_path)
+    assert custom.read_text() == mine
+    assert [p.name for p in second if p.name.endswith("_custom.conf")] == ["pjsip_custom.conf"]
+    assert (tmp_path / "pjsip_custom.conf").read_text() == custom_file_text("pjsip.conf")
 
 
 def test_a_trunk_is_an_endpoint_with_a_contact_and_no_identify_section() -> None:
@@ -122,3 +150,12 @@ def test_a_trunk_is_an_endpoint_with_a_contact_and_no_identify_section() -> None
         RenderInput.from_settings(SETTINGS, AGENTS, DIDS, trunks=(Trunk("acme", "acme-bob", "127.0.0.1"),))
     with pytest.raises(RenderInputError, match="trunk host"):
         Trunk("acme", "pstn", "10.0.0.1;x=1")
+
+
+def test_cli_render_names_the_custom_files_it_creates_and_keeps_them(tvox: Tvox, tmp_path: Path) -> None:
+    out_dir = tmp_path / "asterisk"
+    first = tvox.ok("asterisk", "render", "--out", str(out_dir))
+    assert "created ari_custom.conf, extensions_custom.conf," in first and "(never overwritten)" in first
+    (out_dir / "pjsip_custom.conf").write_text("[my-trunk]\ntype = aor\n")
+    second = tvox.ok("asterisk", "render", "--out", str(out_dir))
+    assert "created" not in second and (out_dir / "pjsip_custom.conf").read_text() == "[my-trunk]\ntype = aor\n"

@@ -11,6 +11,7 @@ from tvoxcc.support.threading import (
     choose_thread,
     tagged_number,
     with_tag,
+    without_reply_prefixes,
 )
 
 
@@ -43,6 +44,45 @@ def test_tag_helpers() -> None:
     assert with_tag("Re: [#T-3] printer", 3) == "[#T-3] printer"
     assert with_tag("R: Fwd: re:  my  printer", 3) == "[#T-3] my printer"
     assert with_tag("", 4) == "[#T-4]"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "RE: Printer",
+        "Re: Printer",
+        "Fwd: Printer",
+        "FW: Printer",
+        "WG: Printer",
+        "AW: Printer",
+        "SV: Printer",
+        "VS: Printer",
+        "TR: Printer",
+        "R: Printer",
+        "RIF: Printer",
+        "I: Printer",
+        "Odp: Printer",
+        "PD: Printer",
+        "Réf: Printer",
+        "REF: Printer",
+        "Re: AW: Fwd: Printer",
+        "Re[2]: Printer",
+        "AW[3]: RE: Printer",
+        "Re：Printer",
+        "回复：Printer",
+        "ΑΠ: Printer",
+        "RES: ENC: Printer",
+        "  re :  Printer",
+    ],
+)
+def test_reply_prefixes_of_other_clients_and_languages(subject: str) -> None:
+    assert without_reply_prefixes(subject) == "Printer"
+    assert with_tag(subject, 7) == "[#T-7] Printer"
+
+
+@pytest.mark.parametrize("subject", ["I:O error on disk", "R:2 rounds", "Reply needed", "Resume: x", "Invoice", "Re:"])
+def test_words_that_only_look_like_prefixes_stay(subject: str) -> None:
+    assert without_reply_prefixes(subject) == subject
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.cli import Tvox
+from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.journey.phones import to_e164
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.directory import Directory, UnknownRoute
+from tvoxcc.voice.handoff import queued_event, requeue
 
 FLOW = Path(__file__).parent / "data" / "sales-ivr.yaml"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -78,8 +80,14 @@ async def test_interaction_log_resume_and_queue_point(directory: Directory) -> N
     route = await directory.route("acme", "sales")
     caller = await directory.identify(route, "+390212345678")
     first = await directory.open_interaction(route, caller, "1700000000.1", NOW)
-    await directory.log(route, first, "queued", NOW, {"queue": "sales-it"})
-    assert await directory.queued_in("1700000000.1") == "sales-it"
+    await directory.log(route, first, "queued", NOW, {"queue": "sales-it"})  # as stored before the IVR's choices
+    stored = await directory.queued_in("1700000000.1")
+    assert stored is not None and requeue(stored, "it") == EnterQueue("sales-it", 0, (), (), "it")
+    # What the IVR set travels with the stored point, so a restart queues the call again as it was.
+    chosen = EnterQueue("sales-it", 50, (("english", 5),), (("customer", "123"),), "en")
+    await directory.log(route, first, "queued", NOW, queued_event(chosen))
+    stored = await directory.queued_in("1700000000.1")
+    assert stored is not None and requeue(stored, "it") == chosen
     again = await directory.open_interaction(route, caller, "1700000000.1", NOW, resumed=True)
     assert again.id == first.id is not None  # a resume, not a new one
     ticket = await directory.voicemail_ticket(route, first, caller.number, b"RIFF....WAVE", 7.0, NOW)
@@ -92,7 +100,14 @@ async def test_interaction_log_resume_and_queue_point(directory: Directory) -> N
         attachment = (await s.execute(select(m.Attachment))).scalar_one()
         callback = (await s.execute(select(m.Callback))).scalar_one()
     assert (interaction.outcome, interaction.ended_at, interaction.from_address) == ("voicemail", NOW, "+390212345678")
-    assert kinds == ["offered", "queued", "resumed", "callback-requested", "ended"]  # Insight counts the request
+    assert kinds == [
+        "offered",
+        "queued",
+        "queued",
+        "resumed",
+        "callback-requested",
+        "ended",
+    ]  # Insight counts the request
     assert ticket == 3 and attachment.data == b"RIFF....WAVE" and attachment.content_type == "audio/wav"
     assert (callback.number, callback.status, callback.requested_by_id) == ("+390212345678", "pending", first.id)
     await directory.store.dispose()

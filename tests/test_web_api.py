@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -228,6 +229,73 @@ async def test_metrics_need_a_token_or_an_admin(login: Login) -> None:
     assert 'tvoxcc_queue_abandoned_today{queue="sales-it",tenant="acme"} 1' in body
     assert (await get(await login("root"), "/metrics"))[0] == 200
     assert (await get(anon, "/healthz")) == (200, {"status": "ok"})
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Serve = Callable[[str | None, str | None], Awaitable[Client]]
+
+
+def seen_from(remote: str) -> Any:
+    """A first middleware giving every request this client address, as a proxy-aware middleware would (the test
+    servers listen on 127.0.0.1 only, so a real non-loopback peer is not available): the real handler reads
+    ``request.remote`` as usual."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        return await handler(request.clone(remote=remote))
+
+    return middleware
+
+
+@pytest.fixture
+async def serve(world: Store) -> AsyncIterator[Serve]:
+    """A client of the web app with this metrics token (None: none configured), seen from this address."""
+    clients: list[Client] = []
+
+    async def make(token: str | None, remote: str | None) -> Client:
+        settings = WebSettings(
+            secret=SecretStr("s" * 32), metrics_token=SecretStr(token) if token else None, poll_interval=0.05
+        )
+        app = build_app(world, settings, clock=Clock())
+        if remote is not None:
+            app.middlewares.insert(0, seen_from(remote))
+        client: Client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+async def test_metrics_without_a_token_answer_loopback_clients_only(serve: Serve) -> None:
+    local = await serve(None, None)  # the test server's real peer: 127.0.0.1
+    response = await local.get("/metrics")
+    assert response.status == 200 and "tvoxcc_agents{" in await response.text()
+    assert (await (await serve(None, "::1")).get("/metrics")).status == 200
+    for remote in ("203.0.113.7", "2001:db8::7", "10.0.0.2", "not-an-address"):
+        outside = await serve(None, remote)
+        response = await outside.get("/metrics")
+        assert response.status == 401, remote
+        assert "tvoxcc_" not in await response.text()
+        # A bearer token proves nothing when none is configured.
+        assert (await outside.get("/metrics", headers={"Authorization": "Bearer "})).status == 401
+    admin = await serve(None, "203.0.113.7")
+    assert (await admin.post("/login", json={"username": "root", "password": PASSWORD})).status == 200
+    assert (await admin.get("/metrics")).status == 200  # an admin's session works from anywhere
+
+
+async def test_metrics_with_a_token_need_exactly_that_bearer(serve: Serve) -> None:
+    for remote in (None, "203.0.113.7"):  # with a token, loopback is no pass
+        client = await serve("tok-123", remote)
+        for wrong in ("Bearer tok-124", "Bearer tok-12", "Bearer tok-1234", "bearer tok-123", "tok-123", "Basic dG9r"):
+            response = await client.get("/metrics", headers={"Authorization": wrong})
+            assert response.status == 401, (remote, wrong)
+            assert "tvoxcc_" not in await response.text()
+        assert (await client.get("/metrics")).status == 401
+        response = await client.get("/metrics", headers={"Authorization": "Bearer tok-123"})
+        assert response.status == 200 and "tvoxcc_agents{" in await response.text()
 
 
 async def _contacts(store: Store) -> tuple[int, int]:

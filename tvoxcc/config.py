@@ -1,7 +1,8 @@
-"""Typed, validated settings: one TOML file, overridden by environment variables.
+"""Typed, validated settings: one TOML file, overridden by environment variables (pydantic-settings).
 
 Environment overrides use ``TVOXCC_<SECTION>__<KEY>`` (double underscore between levels), e.g.
-``TVOXCC_DATABASE__URL=postgresql://...`` or ``TVOXCC_ASTERISK__ARI_PASSWORD=...``.
+``TVOXCC_DATABASE__URL=postgresql://...`` or ``TVOXCC_ASTERISK__ARI_PASSWORD=...``; top-level keys are
+``TVOXCC_<KEY>`` (``TVOXCC_DATA_DIR``). The environment wins over the file.
 Secrets are ``SecretStr``: they print as ``**********`` in reprs, logs and ``--json`` output.
 """
 
@@ -14,9 +15,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 DEFAULT_CONFIG_PATH = Path("/etc/tvoxcc/tvoxcc.toml")
 ENV_PREFIX = "TVOXCC_"
+NESTED = "__"
 
 
 class _Section(BaseModel):
@@ -136,7 +139,11 @@ class VoiceSettings(_Section):
     config_poll_seconds: float = Field(5.0, gt=0, le=3600)
 
 
-class Settings(_Section):
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter=NESTED, extra="forbid", frozen=True, validate_default=False
+    )
+
     data_dir: Path = Path("/var/lib/tvoxcc")
     database: DatabaseSettings = DatabaseSettings()
     asterisk: AsteriskSettings = AsteriskSettings()
@@ -168,27 +175,30 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(from_env) if from_env else DEFAULT_CONFIG_PATH
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG" or "__" not in name:
-            continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
-        node = tree
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return tree
+class _EnvironSource(EnvSettingsSource):
+    """The env source reading a given mapping instead of ``os.environ`` (tests pass their own).
+
+    ``_load_env_vars`` is the hook pydantic-settings' own dotenv source overrides; it has no public
+    equivalent in 2.16. tests/test_config.py breaks if it changes.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {name.lower(): value for name, value in self._environ.items()}
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+def _unknown_sections(environ: Mapping[str, str]) -> list[str]:
+    """``TVOXCC_<SECTION>__KEY`` naming no section: pydantic-settings skips those, a typo must not pass silently."""
+    problems = []
+    for name in sorted(environ):
+        if name.upper().startswith(ENV_PREFIX) and NESTED in name:
+            section = name[len(ENV_PREFIX) :].split(NESTED, 1)[0].lower()
+            if section not in Settings.model_fields:
+                problems.append(f"{name}: no such section {section!r}")
+    return problems
 
 
 def _problems(error: ValidationError) -> list[str]:
@@ -207,18 +217,20 @@ def load_settings(
 ) -> Settings:
     """Read the TOML file (missing is fine unless ``require_file``), apply env overrides, validate."""
     file = config_path(path)
-    data: dict[str, Any] = {}
-    if file.exists():
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(str(file), [f"not valid TOML: {exc}"]) from exc
-        except OSError as exc:
-            raise ConfigError(str(file), [f"cannot read: {exc.strerror}"]) from exc
-    elif require_file:
+    if require_file and not file.exists():
         raise ConfigError(str(file), ["file not found"])
-    data = _merge(data, _env_overrides(os.environ if environ is None else environ))
+    env = os.environ if environ is None else environ
+    unknown = _unknown_sections(env)
     try:
-        return Settings.model_validate(data)
+        # Sources in priority order: the environment wins over the file.
+        sources = (_EnvironSource(Settings, env), TomlConfigSettingsSource(Settings, toml_file=file))
+        settings = Settings(_build_sources=(sources, {}))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(file), [f"not valid TOML: {exc}"]) from exc
+    except OSError as exc:
+        raise ConfigError(str(file), [f"cannot read: {exc.strerror}"]) from exc
     except ValidationError as exc:
-        raise ConfigError(str(file), _problems(exc)) from exc
+        raise ConfigError(str(file), _problems(exc) + unknown) from exc
+    if unknown:
+        raise ConfigError(str(file), unknown)
+    return settings

@@ -121,6 +121,7 @@ class Demo:
                 await asyncio.sleep(0.5)
                 self.say("demo: agent mario's phone registered (PJSIP acme-mario) and is logged in to sales-it")
                 self.say(f"demo: a caller dials {DID}, hears the menu, presses 2, enters customer code 123")
+                self.say("demo: the IVR's set node asks english >= 5 of the agent for it (mario has 5, anna none)")
                 scenario = caller_scenario(DID, "2123", wait_ms=2500, gap_ms=700, hold_ms=6000, hangup="us")
                 caller = sipp.start(scenario, service=DID)
                 await asyncio.to_thread(caller.wait, 60)

@@ -16,8 +16,9 @@ from email.utils import make_msgid
 
 from sqlalchemy import select
 
+from tvoxcc.config import MailAccount
 from tvoxcc.mail.ingest import MailboxIngester, resolve_mailbox
-from tvoxcc.mail.lab_dovecot import start_dovecot
+from tvoxcc.mail.lab_dovecot import LabDovecot, start_dovecot
 from tvoxcc.mail.outbox import drain_outbox
 from tvoxcc.mail.smtp import MemorySender
 from tvoxcc.mail.templates import MailTemplates
@@ -57,6 +58,7 @@ async def mail_becomes_ticket(store: Store, say: Callable[[str], None]) -> None:
             hours = (
                 await session.execute(select(m.Service.business_hours).where(m.Service.id == box.service_id))
             ).scalar_one()
+        looped = await _acknowledgement_comes_back(store, server, account, sender.sent)
     finally:
         await asyncio.to_thread(server.stop)
     say("")
@@ -69,6 +71,35 @@ async def mail_becomes_ticket(store: Store, say: Callable[[str], None]) -> None:
         say(f"  (SLA minutes are business minutes: {hours}, holidays off, in the tenant's timezone)")
     for sent in sender.sent:
         say(f"Acknowledgement sent to {sent['To']}: {sent['Subject']}")
+    say(f"The customer's forwarding rule sent it back (our X-Loop header on it): {looped}")
+
+
+def _forwarded_back(ours: EmailMessage) -> bytes:
+    """What a customer's forwarding rule makes of our mail: theirs now, our other headers (X-Loop) kept."""
+    copy = EmailMessage()
+    for name, value in ours.items():
+        if name.lower() not in ("from", "to", "message-id", "auto-submitted", "mime-version", "content-type"):
+            copy[name] = value
+    copy["From"], copy["To"] = ours["To"], ours["From"]
+    copy["Message-ID"] = make_msgid(domain="example.test")
+    copy.set_content(ours.get_content())
+    return bytes(copy)
+
+
+async def _acknowledgement_comes_back(
+    store: Store, server: LabDovecot, account: MailAccount, sent: list[EmailMessage]
+) -> str:
+    """Our acknowledgement, forwarded back to the mailbox: stored on its ticket flagged 'loop', never answered."""
+    server.deliver("sales", [_forwarded_back(mail) for mail in sent])
+    box = await resolve_mailbox(store, account)
+    await MailboxIngester(store, account, box, MailTemplates(), clock=utcnow).ingest_once()
+    async with store.tenant(box.tenant_id) as session:
+        message = (
+            await session.execute(select(m.TicketMessage).order_by(m.TicketMessage.id.desc()).limit(1))
+        ).scalar_one()
+        number = (await session.execute(select(m.Ticket.number).where(m.Ticket.id == message.ticket_id))).scalar_one()
+        queued = (await session.execute(select(m.OutboxMail.id).where(m.OutboxMail.status == "queued"))).all()
+    return f"stored on T-{number} flagged {', '.join(message.flags)}, acknowledgements queued: {len(queued)}"
 
 
 async def agent_answers(store: Store, say: Callable[[str], None], *, number: int = 1001) -> None:

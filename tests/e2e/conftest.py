@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from tests.components import component_missing, require_program
 from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput
 from tvoxcc.asterisk.reload import reload_asterisk
 from tvoxcc.config import Settings, load_settings
@@ -39,7 +40,6 @@ from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.lab import Lab
 from tvoxcc.lab.sipp import Sipp
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 LAB_CACHE = Path(os.environ.get("TVOXCC_LAB_CACHE", "/var/cache/tvoxcc-lab"))
 
 PASSWORD = secrets.token_hex(8)
@@ -49,13 +49,6 @@ AGENTS = (
     AgentPhone("beta", "carol", "1001", PASSWORD, "Carol Beta"),
 )
 DIDS = (Did("5551000", "acme", "sales"), Did("5552000", "beta", "support"))
-
-
-def _missing(reason: str) -> None:
-    """In CI a lab that cannot start fails the run; on a laptop it skips."""
-    if IN_CI:
-        pytest.fail(f"CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @dataclass
@@ -131,30 +124,41 @@ class LabHandle:
 @pytest.fixture(scope="session")
 def lab() -> Iterator[LabHandle]:
     if os.geteuid() != 0:
-        _missing("the lab Asterisk needs root (debootstrap, chroot)")
+        component_missing("the lab Asterisk needs root (debootstrap, chroot)")
     for tool in ("sipp", "chroot", "zstd", "debootstrap"):
-        if shutil.which(tool) is None:
-            _missing(f"{tool} not installed")
+        require_program(tool, "scripts/system-deps.sh installs it")
     base = Path(tempfile.mkdtemp(prefix="tvoxcc-lab-"))
     base.chmod(0o755)  # Asterisk drops to its own user: every directory on the path must be traversable
-    state_dir = base / "lab"
-    config_path = write_lab_config(base, state_dir, LAB_CACHE)
-    settings = load_settings(config_path)
-    instance = Lab(settings, state_dir)
-    handle = LabHandle(settings, config_path, state_dir, instance)
-    try:
-        handle.current = handle.render_input()
-        instance.up(handle.current)
-    except Exception as exc:
-        instance.down()
-        shutil.rmtree(base, ignore_errors=True)
-        _missing(f"lab Asterisk did not start: {type(exc).__name__}: {exc}")
-    _migrate(settings)
+    handle = start_lab(base)
     yield handle
     handle.sipp.cleanup()
-    instance.down()
+    handle.lab.down()
     if not os.environ.get("TVOXCC_KEEP_LAB"):
         shutil.rmtree(base, ignore_errors=True)
+
+
+def start_lab(base: Path) -> LabHandle:
+    """The lab in ``base``, started and migrated.
+
+    Everything it needs is installed by now, so an error here is a bug (in tvoxcc/lab or the setup): the lab is
+    stopped, ``base`` removed and the error raised as is — it fails every test that needs the lab, never skips.
+    """
+    instance: Lab | None = None
+    try:
+        state_dir = base / "lab"
+        config_path = write_lab_config(base, state_dir, LAB_CACHE)
+        settings = load_settings(config_path)
+        instance = Lab(settings, state_dir)
+        handle = LabHandle(settings, config_path, state_dir, instance)
+        handle.current = handle.render_input()
+        instance.up(handle.current)
+        _migrate(settings)
+    except BaseException:
+        if instance is not None:
+            instance.down()
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+    return handle
 
 
 def _migrate(settings: Settings) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.components import require_program
 from tvoxcc.ari import AriClient, Connected, StreamItem
 from tvoxcc.ari.events import (
     ChannelDtmfReceived,
@@ -19,7 +20,7 @@ from tvoxcc.ari.events import (
     StasisEnd,
     StasisStart,
 )
-from tvoxcc.lab.sipp import SIPP, Sipp
+from tvoxcc.lab.sipp import Sipp
 
 pytestmark = pytest.mark.asterisk
 
@@ -31,8 +32,7 @@ def call_with_digit(sipp: Sipp, number: str) -> tuple[int | None, str]:
 
 
 async def test_call_answer_play_dtmf_hangup(lab: Any, sipp: Sipp) -> None:
-    if SIPP is None:
-        pytest.skip("sipp not installed (apt-get install sip-tester)")
+    require_program("sipp", "apt-get install sip-tester")
     did = lab.dids[0]
     number, tenant, service = did.number, did.tenant, did.service
     seen: list[StreamItem] = []

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.asterisk
 
 
 def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: object) -> None:
-    # `lab` first: the shared fixture builds the cached Asterisk root (or fails/skips the run properly).
+    # `lab` first: the shared fixture builds the cached Asterisk root (or fails the run, tests/components.py).
     base = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "tvoxcc", "demo", "--dir", str(base), "--lab-cache", str(LAB_CACHE)],
@@ -31,6 +31,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "ivr-input        node=main, digit=2" in out
     assert [line.split("digit=")[1] for line in out.splitlines() if "node=code, digit=" in line] == ["1", "2", "3"]
     assert "Outcome: answered; answered by Mario Rossi" in out
+    assert re.search(r"queued +queue=sales-it, priority=10, skills=\{'english': 5\}", out)  # the IVR's set node
     assert "|acme/sales-it|acme-mario|CONNECT|" in out
     assert "Callback to caller: done after 1 attempt(s), answered by Mario Rossi" in out
     assert "  tvoxcc callback list -t acme --all: #1 caller sales-it done" in out
@@ -39,6 +40,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert re.search(r"ACD: T-1001 assigned to (anna|mario); first response due 20\d\d-", out), out[-2000:]
     assert "SLA minutes are business minutes: mon-fri 08:00-20:00; sat 09:00-13:00" in out
     assert "Acknowledgement sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived" in out
+    assert "sent it back (our X-Loop header on it): stored on T-1001 flagged loop, acknowledgements queued: 0" in out
     assert "  suggested: order-not-arrived — An order has not arrived [public]" in out  # the Knowledge Base
     sent = "  sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived — "
     assert f"{sent}Your parcel left our warehouse" in out and f"{sent}Hello Giulia Verdi," in out  # reply, solved
@@ -46,6 +48,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "Wallboard: http://127.0.0.1:8080/wallboard/acme" in out
     assert "Journey API: http://127.0.0.1:8080/api/tenants/acme/contacts/1/journey" in out
     assert "contact 1 Carla Bianchi (caller)" in out and "last agent mario" in out  # the journey's screen pop
-    assert "Address book: 100.0% of 3 inbound interactions matched to a known contact" in out
+    # 4: the customer's forwarding rule sending our acknowledgement back is an inbound mail too
+    assert "Address book: 100.0% of 4 inbound interactions matched to a known contact" in out
     summary = next(line for line in out.splitlines() if line.startswith("sales-it") or line.startswith("all "))
     assert summary.split()[1:4] == ["1", "1", "0"]  # the day's Insight: offered, answered, abandoned

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.e2e.conftest import PASSWORD, LabHandle
+from tvoxcc.asterisk.ami_command import AmiCommandClient
 from tvoxcc.cli.main import cli
 from tvoxcc.lab import process
 from tvoxcc.lab.mirror import debian_mirror
@@ -100,6 +101,40 @@ def test_unknown_number_is_told_so(lab: LabHandle, sipp: Sipp) -> None:
     mark = lab.log_mark()
     sipp.call("5559999", hangup="us", wait_ms=1500).check()  # the prompt is long: hang up while it plays
     assert "Playing 'ss-noservice.gsm'" in lab.log_since(mark)
+
+
+# An admin's own context beside tvoxcc's: 4242 answers, says so in the log, hangs up; 4243 waits for that.
+ADMIN_DIALPLAN = """
+[admin-own]
+exten => 4242,1,Answer()
+ same => n,Verbose(1,admin-own 4242 reached)
+ same => n,Hangup()
+exten => 4243,1,Wait(10)
+ same => n,Hangup()
+"""
+
+
+@asterisk
+def test_the_admins_own_dialplan_survives_a_render_and_is_dialable(lab: LabHandle) -> None:
+    custom = lab.lab.config_dir / "extensions_custom.conf"
+    original = custom.read_text()  # `lab up` created it: tvoxcc's one-line comment
+    assert original.startswith("; Yours: tvoxcc never overwrites this file")
+    custom.write_text(original + ADMIN_DIALPLAN)
+    try:
+        lab.reload()  # renders every file again, extensions.conf included, then reloads the dialplan
+        assert custom.read_text() == original + ADMIN_DIALPLAN
+        (shown,) = AmiCommandClient.from_settings(lab.settings.asterisk).run("dialplan show 4242@admin-own")
+        assert "Verbose(1,admin-own 4242 reached)" in shown, shown
+        mark = lab.log_mark()
+        # A Local channel dials 4242@admin-own; its other side runs 4243 once 4242 answers.
+        lab.ari("channels?endpoint=Local/4242@admin-own&context=admin-own&extension=4243&priority=1", method="POST")
+        assert _wait_for(lambda: "admin-own 4242 reached" in lab.log_since(mark), timeout=15), lab.log_since(mark)[
+            -2000:
+        ]
+        assert _wait_for(lambda: lab.channels() == [])
+    finally:
+        custom.write_text(original)
+        lab.reload()
 
 
 @asterisk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -106,8 +107,23 @@ async def register(acme: Any, phones: dict[str, SippAgent], *names: str) -> None
         await asyncio.sleep(0.3)  # the ACD logs agents in in this order: alice is the longest idle
 
 
+def queue_log_since(lab: Any, mark: int) -> list[list[str]]:
+    """The queue_log lines written after byte ``mark``, split into fields (the lab's is shared by the session)."""
+    queue_log = lab.settings.data_dir / "queue_log"
+    assert queue_log.exists(), f"the ACD wrote no queue_log at {queue_log}"
+    with queue_log.open("rb") as handle:
+        handle.seek(mark)
+        return [entry.split("|") for entry in handle.read().decode().splitlines()]
+
+
+def queue_log_mark(lab: Any) -> int:
+    queue_log = lab.settings.data_dir / "queue_log"
+    return queue_log.stat().st_size if queue_log.exists() else 0
+
+
 async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:
     before = len(await interactions(acme.settings))
+    mark = queue_log_mark(acme)
     async with running_voice(acme.settings, Clock(datetime.now(UTC))):
         await register(acme, phones, "alice", "bob")
         ringing = {name: phones[name].answer(ring_ms=300) for name in ("alice", "bob")}
@@ -126,8 +142,20 @@ async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, 
         kinds = [k for k, _ in row["events"]]
         assert kinds.index("item-queued") < kinds.index("item-offered") < kinds.index("item-connected")
         assert kinds.index("item-completed") < kinds.index("ended")
-    queue_log = acme.settings.data_dir / "queue_log"
-    assert not queue_log.exists() or "CONNECT" in queue_log.read_text()
+    # The call's queue_log lines, as Asterisk's app_queue writes them: entered, connected to alice, the caller
+    # hung up first (sipp's caller sends the BYE); epoch|callid|queue|agent|EVENT|data1|data2|data3.
+    call = [f for f in queue_log_since(acme, mark) if f[1] == row["channel_id"]]
+    assert [(f[2], f[3], f[4]) for f in call] == [
+        ("acme/sales-it", "NONE", "ENTERQUEUE"),
+        ("acme/sales-it", "acme-alice", "CONNECT"),
+        ("acme/sales-it", "acme-alice", "COMPLETECALLER"),
+    ]
+    enter, connect, complete = call
+    assert enter[5] == "" and enter[7] == "1"  # no URL; first in line
+    hold, bridged, ring = connect[5:8]
+    assert hold.isdigit() and ring.isdigit() and bridged not in ("", row["channel_id"])  # alice's leg
+    assert complete[5] == hold and complete[6].isdigit() and complete[7] == "1"  # same hold time; orig. position
+    assert [int(f[0]) for f in call] == sorted(int(f[0]) for f in call)
 
 
 async def test_wrapup_is_respected_before_the_next_call(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:
@@ -280,3 +308,75 @@ async def test_a_membership_added_with_the_cli_is_taken_live(
     assert await answered_by(acme.settings, row) == "bob"
     at = {k: d["router_at"] for k, d in row["events"] if k in ("item-queued", "item-connected")}
     assert at["item-connected"] - at["item-queued"] >= 4.0  # only once bob had joined
+
+
+async def test_ivr_skills_pick_the_agent_and_its_language_the_announcements(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    """The IVR: the caller picks Italian, a set node asks english 5. alice (english 3) is the longest idle and
+    stays idle: bob (english 5) takes the first call; the second waits for bob, hearing Italian announcements."""
+    tvox = Tvox(acme.config_path)
+    await asyncio.to_thread(tvox.ok, "ivr", "set", "acme", "sales", str(DATA / "e2e-skills-ivr.yaml"))
+    before = len(await interactions(acme.settings))
+    mark = acme.log_mark()
+    try:
+        async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+            await register(acme, phones, "alice", "bob")
+            ringing = {name: phones[name].answer(ring_ms=200) for name in ("alice", "bob")}
+            first = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=16000, hangup="us"), service=DID)
+            await connected_leg(acme, "acme-bob")
+            second = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=8000, hangup="us"), service=DID)
+            for run in (second, first):
+                await asyncio.to_thread(run.wait, 40)
+                run.check()
+            rows = await wait_until_ended(acme.settings, 2)
+            assert ringing["alice"].process.poll() is None  # alice's phone never rang
+    finally:
+        await asyncio.to_thread(tvox.ok, "import", str(DATA / "e2e-acme.yaml"))  # the other tests' IVR again
+    answered, waited = rows[before : before + 2]
+    assert await answered_by(acme.settings, answered) == "bob"
+    assert waited["outcome"] == "abandoned" and "item-offered" not in [k for k, _ in waited["events"]]
+    for row in (answered, waited):
+        queued = next(d for k, d in row["events"] if k == "queued")
+        assert (queued["skills"], queued["language"], queued["variables"]) == (
+            {"english": 5}, "it", {"topic": "export-docs"}
+        )  # fmt: skip
+    # Asterisk plays the queue's announcement in the language the caller picked, never the tenant's (en).
+    log = acme.log_since(mark)
+    assert re.search(r"Playing 'queue-youarenext\.[a-z0-9]+' \(language 'it'\)", log)
+    assert not re.search(r"Playing 'queue-[a-z-]+\.[a-z0-9]+' \(language 'en'\)", log)
+
+
+async def until_queued(settings: Any, row: int, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not any(k == "queued" for r in (await interactions(settings))[row:] for k, _ in r["events"]):
+        assert time.monotonic() < deadline, "the call never reached its queue"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_restart_keeps_the_ivr_skills_and_language_of_a_queued_call(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    tvox = Tvox(acme.config_path)
+    await asyncio.to_thread(tvox.ok, "ivr", "set", "acme", "sales", str(DATA / "e2e-skills-ivr.yaml"))
+    before = len(await interactions(acme.settings))
+    try:
+        async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+            await register(acme, phones, "alice")  # english 3: not enough for the call
+            alice = phones["alice"].answer(ring_ms=200)
+            run = sipp.start(caller_scenario(DID, "1", wait_ms=800, gap_ms=14000, hangup="us"), service=DID)
+            await until_queued(acme.settings, before)
+        mark = acme.log_mark()
+        async with running_voice(acme.settings, Clock(datetime.now(UTC))):  # resumes the call in its queue
+            await asyncio.to_thread(run.wait, 40)
+            run.check()
+            rows = await wait_until_ended(acme.settings, 1)
+            assert alice.process.poll() is None  # alice's phone never rang, before or after the restart
+    finally:
+        await asyncio.to_thread(tvox.ok, "import", str(DATA / "e2e-acme.yaml"))
+    row = rows[before]
+    kinds = [k for k, _ in row["events"]]
+    assert "resumed" in kinds and "item-offered" not in kinds and row["outcome"] == "abandoned"
+    first, again = [d for k, d in row["events"] if k == "queued"]
+    assert first == again and (again["skills"], again["language"]) == ({"english": 5}, "it")
+    assert re.search(r"Playing 'queue-youarenext\.[a-z0-9]+' \(language 'it'\)", acme.log_since(mark))

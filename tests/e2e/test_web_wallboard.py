@@ -7,7 +7,6 @@ pushed by the server (no reload) while a sipp caller waits in a queue nobody ser
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +19,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from tests.cli import Tvox
-from tests.conftest import missing
+from tests.components import require_program
 from tests.e2e.cdp import Chromium, Page
 from tests.e2e.test_voice_acd import DATA, DID, Clock
 from tests.e2e.voice import running_voice
@@ -48,11 +47,7 @@ def acme(lab: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def chromium() -> str:
-    binary = shutil.which("chromium")
-    if binary is None:
-        missing("chromium not installed (scripts/system-deps.sh installs Debian's chromium)")
-    assert binary is not None
-    return binary
+    return require_program("chromium", "scripts/system-deps.sh installs Debian's chromium")
 
 
 @pytest.fixture

@@ -1,20 +1,24 @@
-"""Dovecot for tests: the reusable lab server (tvoxcc.mail.lab_dovecot) behind a missing-in-CI check."""
+"""Dovecot for tests: the reusable lab server (tvoxcc.mail.lab_dovecot) behind the missing-component policy."""
 
 from __future__ import annotations
 
+from tests.components import component_missing
 from tvoxcc.config import MailAccount
 from tvoxcc.mail.lab_dovecot import LabDovecot, find_dovecot, start_dovecot
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
-__all__ = ["SUPPORT_ADDRESS", "LabDovecot", "account_for", "dovecot_or_missing", "seed_acme"]
+__all__ = ["SUPPORT_ADDRESS", "LabDovecot", "account_for", "dovecot_or_missing", "require_dovecot", "seed_acme"]
+
+
+def require_dovecot() -> None:
+    if find_dovecot() is None:
+        component_missing("Dovecot not installed (apt-get install dovecot-imapd)")
 
 
 def dovecot_or_missing(users: dict[str, str]) -> LabDovecot:
-    from tests.conftest import missing
-
-    if find_dovecot() is None:
-        missing("Dovecot not installed (apt-get install dovecot-imapd)")
+    """A started Dovecot; a start error is raised as is (it fails the test)."""
+    require_dovecot()
     return start_dovecot(users)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import ssl
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.components import require_program
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,7 @@ def _ca(folder: Path, name: str) -> tuple[Path, Path]:
 
 
 def make_pki(folder: Path) -> LabPki:
-    from tests.conftest import missing
-
-    if shutil.which("openssl") is None:
-        missing("openssl not installed (apt-get install openssl)")
+    require_program("openssl", "apt-get install openssl")
     folder.mkdir(parents=True, exist_ok=True)
     ca, ca_key = _ca(folder, "test-ca")
     other_ca, _ = _ca(folder, "other-ca")

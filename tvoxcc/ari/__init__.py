@@ -18,7 +18,8 @@ from tvoxcc.ari.errors import (
     PreconditionFailed,
 )
 from tvoxcc.ari.events import AriEvent, Connected, Disconnected, StreamItem, parse_event
-from tvoxcc.ari.websocket import AriEvents, Backoff
+from tvoxcc.ari.websocket import AriEvents
+from tvoxcc.backoff import Backoff
 
 __all__ = [
     "AriAuthError",

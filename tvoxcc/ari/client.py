@@ -17,7 +17,8 @@ from tvoxcc.ari.resources import (
     RecordingsApi,
 )
 from tvoxcc.ari.rest import AriHttp
-from tvoxcc.ari.websocket import DEFAULT_BACKOFF, AriEvents, Backoff
+from tvoxcc.ari.websocket import DEFAULT_BACKOFF, AriEvents
+from tvoxcc.backoff import Backoff
 from tvoxcc.config import Settings
 
 

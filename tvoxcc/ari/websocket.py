@@ -14,32 +14,14 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 
 import aiohttp
 
 from tvoxcc.ari.errors import AriAuthError
 from tvoxcc.ari.events import Connected, Disconnected, StreamItem, parse_event
+from tvoxcc.backoff import Backoff, Retries
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delay before reconnect attempt ``n`` (0-based): ``initial * factor**n`` capped, minus up to ``jitter``.
-
-    Jitter spreads reconnects of many clients after an Asterisk restart; it only shortens a delay,
-    so ``cap`` is a true upper bound.
-    """
-
-    initial: float = 0.5
-    factor: float = 2.0
-    cap: float = 30.0
-    jitter: float = 0.25
-
-    def delay(self, attempt: int, rnd: float) -> float:
-        base = min(self.cap, self.initial * self.factor ** min(attempt, 64))
-        return base * (1.0 - self.jitter * rnd)
 
 
 def ws_url(ari_url: str) -> str:
@@ -49,7 +31,7 @@ def ws_url(ari_url: str) -> str:
     return "ws://" + base.removeprefix("http://") + "/ari/events"
 
 
-DEFAULT_BACKOFF = Backoff()
+DEFAULT_BACKOFF = Backoff(initial=0.5, factor=2.0, cap=30.0, jitter=0.25)
 
 
 class AriEvents:
@@ -79,8 +61,8 @@ class AriEvents:
         self._heartbeat = heartbeat
         self._connect_timeout = connect_timeout
         self._session = session
-        self._sleep = sleep
-        self._rng = rng
+        self._retries = Retries(backoff, "ARI events", sleep=sleep, rng=rng)
+        self._stop = asyncio.Event()  # cuts a backoff wait short on close()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._closed = False
         self.connects = 0
@@ -92,6 +74,7 @@ class AriEvents:
     async def close(self) -> None:
         """Stop: the iterator ends after the current item."""
         self._closed = True
+        self._stop.set()
         if self._ws is not None:
             await self._ws.close()
         if self._session is not None and not self._session.closed:
@@ -114,7 +97,6 @@ class AriEvents:
         )
 
     async def _run(self) -> AsyncIterator[StreamItem]:
-        attempt = 0
         while not self._closed:
             try:
                 async with asyncio.timeout(self._connect_timeout):
@@ -128,7 +110,7 @@ class AriEvents:
             else:
                 self._ws = ws
                 self.connects += 1
-                attempt = 0
+                self._retries.reset()
                 log.info("ARI events connected to %s app=%s", self.url, self.app)
                 try:
                     yield Connected(application=self.app, reconnect=self.connects > 1)
@@ -143,14 +125,10 @@ class AriEvents:
                     await ws.close()
                 if self._closed:
                     return
-                log.warning("ARI events websocket lost: %s", reason)
                 yield Disconnected(application=self.app, reason=reason)
             if self._closed:
                 return
-            delay = self.backoff.delay(attempt, self._rng())
-            attempt += 1
-            log.info("ARI events: reconnect in %.1fs (%s)", delay, reason)
-            await self._sleep(delay)
+            await self._retries.wait(reason, self._stop)
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> AsyncIterator[StreamItem]:
         async for msg in ws:

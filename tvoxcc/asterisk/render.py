@@ -15,7 +15,20 @@ REPO_ROOT = Path(tvoxcc.__file__).resolve().parents[1]
 TEMPLATE_DIRS = (REPO_ROOT / "configs", REPO_ROOT / "dialplan")
 HEADER = "; Rendered by tvoxcc from its store and tvoxcc.toml: edits here are lost at the next render."
 
-# Files holding a password or secret: not world-readable once written.
+# Rendered file -> the admin's own file it #includes last (their contexts, endpoints, AMI/ARI users, MOH
+# classes beside ours). tvoxcc creates each one once, holding a comment only, and never writes it again.
+# Not for asterisk.conf and modules.conf (tvoxcc's directories and its noload list of modules that bind
+# 0.0.0.0), nor http/rtp/logger.conf (settings tvoxcc.toml owns). queues.conf is not rendered: it stays
+# Debian's, for the admin to edit (tvoxcc's queues are its own ACD).
+CUSTOM_FILES = {
+    "ari.conf": "ari_custom.conf",
+    "extensions.conf": "extensions_custom.conf",
+    "manager.conf": "manager_custom.conf",
+    "musiconhold.conf": "musiconhold_custom.conf",
+    "pjsip.conf": "pjsip_custom.conf",
+}
+
+# Files holding a password or secret: not world-readable once written (their custom files neither).
 SECRET_FILES = frozenset({"ari.conf", "manager.conf", "pjsip.conf"})
 
 # Modules that bind 0.0.0.0, reach outside the host or probe hardware; tvoxcc uses none of them.
@@ -112,24 +125,58 @@ def render_all(inp: RenderInput) -> dict[str, str]:
     }
     rendered: dict[str, str] = {}
     for name in template_names():
-        rendered[name.removesuffix(".j2")] = env.get_template(name).render(context)
+        target = name.removesuffix(".j2")
+        custom = CUSTOM_FILES.get(target)
+        if custom is None:
+            rendered[target] = env.get_template(name).render(context)
+            continue
+        header = f"{HEADER}\n; Your own additions go in {custom}, included at the end."
+        text = env.get_template(name).render({**context, "header": header})
+        rendered[target] = (
+            f'{text}\n; The admin\'s own file: tvoxcc created it once and never writes it.\n#include "{custom}"\n'
+        )
     return rendered
 
 
+def custom_file_text(rendered: str) -> str:
+    """The one line a custom file is created with."""
+    return (
+        f"; Yours: tvoxcc never overwrites this file, #included at the end of {rendered}; start it with a [section].\n"
+    )
+
+
+def _set_mode(path: Path, secret: bool, group_id: int | None) -> None:
+    if secret:
+        path.chmod(0o640)
+        if group_id is not None:
+            os.chown(path, -1, group_id)
+    else:
+        path.chmod(0o644)
+
+
 def write_configs(inp: RenderInput, out_dir: Path, *, group_id: int | None = None) -> list[Path]:
-    """Write every rendered file atomically; secret files get 0640 (group ``group_id`` when given)."""
+    """Write every rendered file atomically, and each custom file it includes if it does not exist yet.
+
+    Secret files and their custom files get 0640 (group ``group_id`` when given). Returns the files
+    written: every rendered one, and the custom files created by this call.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    created = []
+    for name, custom in CUSTOM_FILES.items():  # first: a rendered file never includes a missing one
+        target = out_dir / custom
+        try:
+            with target.open("x", encoding="utf-8") as handle:  # "x": an existing file is never touched
+                handle.write(custom_file_text(name))
+        except FileExistsError:
+            continue
+        _set_mode(target, name in SECRET_FILES, group_id)
+        created.append(target)
     written = []
     for name, text in render_all(inp).items():
         target = out_dir / name
         temp = out_dir / f".{name}.tvoxcc-tmp"
         temp.write_text(text, encoding="utf-8")
-        if name in SECRET_FILES:
-            temp.chmod(0o640)
-            if group_id is not None:
-                os.chown(temp, -1, group_id)
-        else:
-            temp.chmod(0o644)
+        _set_mode(temp, name in SECRET_FILES, group_id)
         temp.replace(target)
         written.append(target)
-    return written
+    return written + created

@@ -36,14 +36,17 @@ def _dir_gid(config_dir: Path) -> int | None:
 
 
 def _write(settings: Settings, out_dir: Path) -> None:
-    from tvoxcc.asterisk.render import write_configs
+    from tvoxcc.asterisk.render import CUSTOM_FILES, write_configs
 
     inp = _render_input(settings)
     try:
         written = write_configs(inp, out_dir, group_id=_dir_gid(out_dir))
     except OSError as exc:
         fail(f"cannot write configs into {out_dir}: {exc.strerror or exc}")
+    created = [p.name for p in written if p.name in CUSTOM_FILES.values()]
     _say(f"wrote {len(written)} files into {out_dir} ({len(inp.agents)} agent phones, {len(inp.dids)} DIDs)")
+    if created:
+        _say(f"created {', '.join(created)} for your own additions (never overwritten)")
 
 
 @click.group()

@@ -178,9 +178,12 @@ def show(ctx: click.Context, tenant: str, number: str, as_json: bool) -> None:
     for msg in data["messages"]:
         delivery = f" ({msg['delivery']})" if msg["delivery"] else ""
         click.echo(f"\n--- {msg['at']}  {msg['kind']}{delivery}  {msg['author']}")
+        if msg["flags"]:
+            click.echo(f"flags: {', '.join(msg['flags'])}")
         click.echo(msg["body"].rstrip())
         for a in msg["attachments"]:
-            click.echo(f"[attachment] {a['filename']} ({a['content_type']}, {a['size']} bytes)")
+            blocked = f" BLOCKED, not stored: {a['blocked']}" if a["blocked"] else ""
+            click.echo(f"[attachment] {a['filename']} ({a['content_type']}, {a['size']} bytes){blocked}")
     if hits:
         click.echo("\nSuggested articles (tvoxcc kb show -t TENANT SLUG):")
         for h in hits:

@@ -29,6 +29,7 @@ from tvoxcc.kb.article import (
 from tvoxcc.kb.query import SearchQuery, any_of, fts5_match, tsquery
 from tvoxcc.kb.snippet import Piece, plain_text, snippet
 from tvoxcc.kb.suggest import significant_terms
+from tvoxcc.mail.flags import MessageFlag
 from tvoxcc.store import models as m
 from tvoxcc.store.tenancy import session_tenant
 
@@ -280,13 +281,14 @@ async def ticket_text(session: AsyncSession, number: int) -> tuple[str, list[str
     ticket = (await session.execute(select(m.Ticket).where(m.Ticket.number == number))).scalar_one_or_none()
     if ticket is None:
         raise KbError(f"no ticket T-{number}")
-    bodies = await session.execute(
-        select(m.TicketMessage.body_text)
+    rows = await session.execute(
+        select(m.TicketMessage.body_text, m.TicketMessage.flags)
         .where(m.TicketMessage.ticket_id == ticket.id, m.TicketMessage.kind == "inbound")
         .order_by(m.TicketMessage.id.desc())
-        .limit(SUGGEST_MESSAGES)
     )
-    return ticket.subject, list(bodies.scalars())
+    # A copy of our own mail that came back (flagged loop) holds our words, not the customer's.
+    bodies = [body for body, flags in rows if MessageFlag.LOOP not in (flags or [])]
+    return ticket.subject, bodies[:SUGGEST_MESSAGES]
 
 
 async def suggest(

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.backoff import Backoff, Retries
 from tvoxcc.config import MailAccount
 from tvoxcc.mail.imap import ImapFolder, mailbox_key
 from tvoxcc.mail.parse import ParsedMail, parse_mail
@@ -117,8 +118,7 @@ class MailboxIngester:
         self.store, self.account, self.box, self.templates = store, account, box, templates
         self.clock = clock
         self.poll_interval = poll_interval
-        self.reconnect_delay = reconnect_delay
-        self.max_reconnect_delay = max_reconnect_delay
+        self._retries = Retries(Backoff(initial=reconnect_delay, factor=2.0, cap=max_reconnect_delay), box.key)
         self.stats = IngestStats()
         self._thread_stop = threading.Event()
 
@@ -131,7 +131,7 @@ class MailboxIngester:
             session.add(found)
         return found
 
-    async def _sync_uidvalidity(self, uidvalidity: int) -> int:
+    async def sync_uidvalidity(self, uidvalidity: int) -> int:
         """The UID to resume after; a renumbered folder starts over (Message-ID dedup prevents doubles)."""
         async with self.store.tenant(self.box.tenant_id) as session:
             state = await self._state(session)
@@ -145,11 +145,12 @@ class MailboxIngester:
             await session.commit()
             return last_uid
 
-    async def _store(self, uidvalidity: int, parsed: list[tuple[int, ParsedMail]]) -> None:
+    async def store_batch(self, uidvalidity: int, parsed: list[tuple[int, ParsedMail]]) -> None:
         """Store a batch of mails and advance ``last_uid`` past them in one transaction (one fsync per batch).
 
-        If any mail of the batch collides with a concurrent writer (ticket number, Message-ID), the batch
-        is rolled back and stored again one mail per transaction, where a retry sees the other write.
+        If any mail of the batch collides with a concurrent writer (a Message-ID or a contact's address
+        stored meanwhile), the batch is rolled back and stored again one mail per transaction, where a
+        retry sees the other write. Ticket numbers never collide: they come from the tenant's counter.
         """
         try:
             await self._store_parsed(uidvalidity, parsed)
@@ -184,7 +185,7 @@ class MailboxIngester:
 
     async def catch_up(self, folder: ImapFolder, uidvalidity: int) -> int:
         """Store every mail after the last stored UID; returns how many UIDs were handled."""
-        last_uid = await self._sync_uidvalidity(uidvalidity)
+        last_uid = await self.sync_uidvalidity(uidvalidity)
         sizes = await asyncio.to_thread(folder.sizes_after, last_uid)
         chunks = batches(sizes)
         # The next batch is fetched and parsed in the worker thread while this one is stored.
@@ -195,7 +196,7 @@ class MailboxIngester:
                 fetching = None
                 if index + 1 < len(chunks):
                     fetching = asyncio.ensure_future(asyncio.to_thread(fetch_parsed, folder, chunks[index + 1]))
-                await self._store(uidvalidity, parsed)
+                await self.store_batch(uidvalidity, parsed)
         finally:
             if fetching is not None:  # the caller closes the folder next: never under a running FETCH
                 await asyncio.wait([fetching])
@@ -214,12 +215,11 @@ class MailboxIngester:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: catch up, then IDLE (or poll) for news; reconnect with backoff on any failure."""
-        delay = self.reconnect_delay
         while not stop.is_set():
             folder = ImapFolder(self.account)
             try:
                 uidvalidity = await asyncio.to_thread(folder.open)
-                delay = self.reconnect_delay
+                self._retries.reset()
                 while not stop.is_set():
                     await self.catch_up(folder, uidvalidity)
                     self._thread_stop.clear()
@@ -235,8 +235,6 @@ class MailboxIngester:
                 if stop.is_set():
                     break
                 self.stats.reconnects += 1
-                log.warning("%s: %s: %s; reconnecting in %.2fs", self.box.key, type(exc).__name__, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_reconnect_delay)
+                await self._retries.wait(f"{type(exc).__name__}: {exc}", stop)
             finally:
                 await asyncio.to_thread(folder.close)

@@ -19,14 +19,15 @@ from typing import Protocol
 from aiosmtplib import SMTPRecipientsRefused, SMTPResponseException
 from sqlalchemy import select
 
+from tvoxcc.backoff import Backoff
 from tvoxcc.mail.smtp import build_message
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
 log = logging.getLogger(__name__)
 
-BASE_DELAY = timedelta(seconds=5)
-MAX_DELAY = timedelta(minutes=10)
+BACKOFF = Backoff(initial=5.0, factor=2.0, cap=600.0)  # no jitter: one drainer, and a pass stops at its first failure
+MAX_DELAY = timedelta(seconds=BACKOFF.cap)
 MAX_ATTEMPTS = 50  # about 8 hours of retries, then the row is 'failed' for an admin to look at
 
 
@@ -48,8 +49,8 @@ def is_permanent(exc: Exception) -> bool:
 
 
 def backoff(attempts: int) -> timedelta:
-    delay: timedelta = BASE_DELAY * (2 ** max(0, attempts - 1))
-    return min(delay, MAX_DELAY)
+    """The wait after the ``attempts``-th failed try (1-based), stored as the row's ``next_attempt_at``."""
+    return timedelta(seconds=BACKOFF.delay(max(0, attempts - 1)))
 
 
 async def drain_outbox(

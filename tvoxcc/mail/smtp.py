@@ -27,6 +27,9 @@ def build_message(row: OutboxMail) -> EmailMessage:
         msg["References"] = " ".join(row.references)
     # Our own mails must not trigger auto-replies (RFC 3834) — and our filter drops any that come back.
     msg["Auto-Submitted"] = "auto-replied" if row.kind == "ack" else "no"
+    # Names this mailbox: a copy of this mail coming back (a forwarding rule, an autoresponder keeping our
+    # headers) is stored flagged as a loop and never acknowledged (tvoxcc.support.mail_in).
+    msg["X-Loop"] = row.from_address
     msg.set_content(row.body_text)
     return msg
 

@@ -119,7 +119,11 @@ class AgentConfig:
 
 @dataclass(frozen=True, slots=True)
 class WorkItem:
-    """Something a customer wants handled: a call, a mail, a chat… ``item_id`` doubles as queue_log callid."""
+    """Something a customer wants handled: a call, a mail, a chat… ``item_id`` doubles as queue_log callid.
+
+    ``skills`` are the item's own required levels (an IVR's ``set`` node): they add to the queue's and raise
+    its levels, never lower them, and relax over the wait by the queue's rules (tvoxcc.queues.skills).
+    """
 
     item_id: str
     queue: str
@@ -127,6 +131,7 @@ class WorkItem:
     contact_priority: int = 0  # e.g. VIP
     caller_id: str = ""
     callback_number: str = ""
+    skills: Mapping[str, int] = field(default_factory=dict)  # skill -> minimum level
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,15 +2,16 @@
 
 It replaces only the two decisions: instead of the tier indexes and stage heaps it scans every member of
 the queue (item -> agent) and every waiting item of the agent's queues (agent -> item), recomputing
-eligibility from the raw state: capacity, pause, wrap-up, and skill levels against the wait time. The
-property test runs it side by side with Router and asserts they decide the same.
+eligibility from the raw state: capacity, pause, wrap-up, and skill levels (the queue's merged with the
+item's own) against the wait time. The property test runs it side by side with Router and asserts they
+decide the same.
 """
 
 from __future__ import annotations
 
 from tvoxcc.queues.model import CAPACITY_CHANNEL, ItemStatus, Strategy
 from tvoxcc.queues.router import Router
-from tvoxcc.queues.skills import qualifies, required_levels, stage_at
+from tvoxcc.queues.skills import item_levels, qualifies, required_levels, stage_at
 from tvoxcc.queues.state import Agent, Item, Member, QueueState
 from tvoxcc.queues.strategies import Key
 
@@ -18,7 +19,17 @@ from tvoxcc.queues.strategies import Key
 class LinearScanRouter(Router):
     def _required(self, q: QueueState, item: Item) -> dict[str, int]:
         relax = q.config.relax
-        return required_levels(q.config.skills, relax, stage_at(relax, item.queued_at, self._now))
+        levels = item_levels(q.config.skills, item.skills)
+        return required_levels(levels, relax, stage_at(relax, item.queued_at, self._now))
+
+    def _tier(self, q: QueueState, agent: Agent) -> int:
+        """The first relax stage the agent qualifies at (it does now, so there is one)."""
+        relax = q.config.relax
+        return next(
+            stage
+            for stage in range(len(relax) + 1)
+            if qualifies(agent.skills, required_levels(q.config.skills, relax, stage))
+        )
 
     def _pick_agents(self, q: QueueState, item: Item) -> list[str]:
         cap = CAPACITY_CHANNEL[item.channel]
@@ -32,6 +43,9 @@ class LinearScanRouter(Router):
             return []
         strategy = q.config.strategy
         if strategy is Strategy.RING_ALL:
+            # Everyone eligible rings, in a defined order: by the first relax stage the agent qualifies at,
+            # then penalty, then position.
+            eligible.sort(key=lambda pair: (self._tier(q, pair[1]), pair[0].penalty, pair[0].position))
             fresh = [m.agent_id for m, _ in eligible if m.agent_id not in item.tried]
             return fresh or [m.agent_id for m, _ in eligible]
         untried = [(m, a) for m, a in eligible if m.agent_id not in item.tried] or eligible
@@ -42,7 +56,8 @@ class LinearScanRouter(Router):
         if strategy is Strategy.WEIGHTED_RANDOM:
             total = sum(m.weight for m, _ in untried)
             target = int(self.rng.random() * total)
-            for member, _ in sorted(untried, key=lambda pair: pair[0].position):
+            # One draw over the cumulative weights, laid out by qualifying stage, then position.
+            for member, _ in sorted(untried, key=lambda pair: (self._tier(q, pair[1]), pair[0].position)):
                 if target < member.weight:
                     return [member.agent_id]
                 target -= member.weight

@@ -5,6 +5,11 @@ A queue's rules are discrete *stages*: stage 0 asks the configured levels, stage
 before, an agent that qualifies at stage k qualifies at every later stage, so each queue member gets one
 number, its *tier* (the first stage it qualifies at), and an item at stage s may go to any member whose
 tier is <= s. Tiers are recomputed only for the agent and queues a skill change touches.
+
+An item may ask skills of its own (an IVR set them): they are merged with the queue's by ``item_levels``,
+each skill at the higher of the two levels, and relax by the same rules. Higher only, on purpose: the
+queue's levels are its admin's floor, and an agent who qualifies for the item at a stage then qualifies
+for the queue at that stage too, so the tier indexes still hold every candidate and only need filtering.
 """
 
 from __future__ import annotations
@@ -19,6 +24,15 @@ def required_levels(skills: Mapping[str, int], relax: Sequence[RelaxRule], stage
         return dict(skills)
     ceiling = relax[stage - 1].min_level
     return {skill: min(level, ceiling) for skill, level in skills.items()}
+
+
+def item_levels(queue_skills: Mapping[str, int], item_skills: Mapping[str, int]) -> dict[str, int]:
+    """The levels an item asks in a queue: the queue's, raised or extended by the item's own."""
+    levels = dict(queue_skills)
+    for skill, level in item_skills.items():
+        if level > levels.get(skill, 0):
+            levels[skill] = level
+    return levels
 
 
 def qualifies(agent_skills: Mapping[str, int], required: Mapping[str, int]) -> bool:

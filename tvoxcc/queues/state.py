@@ -10,7 +10,7 @@ import bisect
 from collections.abc import Mapping
 
 from tvoxcc.queues.ewt import HandleTimeAverage
-from tvoxcc.queues.lines import StagedLines
+from tvoxcc.queues.lines import StagedLines, WaitEntry
 from tvoxcc.queues.model import (
     BLOCKING_CHANNELS,
     AgentConfig,
@@ -134,6 +134,7 @@ class Item:
         "contact_priority",
         "item_id",
         "key",
+        "needs",
         "offer_deadline",
         "offer_token",
         "offered_at",
@@ -143,6 +144,7 @@ class Item:
         "queue",
         "queue_token",
         "queued_at",
+        "skills",
         "stage",
         "status",
         "tried",
@@ -156,6 +158,10 @@ class Item:
         self.caller_id = caller_id
         self.callback_number = ""
         self.callback_attempts = 0
+        self.skills: dict[str, int] = {}  # its own required levels, on top of its queue's
+        # The levels it needs at its current stage when its own skills ask more than its queue, else None
+        # (then its stage and the agents' tiers decide alone). Set each time it enters a waiting line.
+        self.needs: dict[str, int] | None = None
         self.queue = ""
         self.arrived_at = now  # first arrival anywhere: the FIFO order survives overflows
         self.queued_at = now  # arrival in the current queue: relaxation, overflow and max wait count from it
@@ -182,6 +188,7 @@ class QueueState:
         "handle_time",
         "logged_in",
         "members",
+        "narrowed",
         "next_position",
         "order",
         "rr_last",
@@ -200,6 +207,10 @@ class QueueState:
         # capacity channel -> waiting items in one sorted line per stage, ordered by (priority, arrival); a
         # callback waits with the calls (it takes voice capacity), so a voice agent reads one set of lines
         self.waiting: dict[Channel, StagedLines] = {}
+        # capacity channel -> waiting items whose own skills ask more than the queue (item.needs), in order;
+        # not in the staged lines, whose heads any agent of a tier may take. Only non-empty lists are kept,
+        # so a freed agent pays one truth test per queue when no such item waits.
+        self.narrowed: dict[Channel, list[WaitEntry]] = {}
         # item channel -> sorted order keys of waiting items, for positions and lengths
         self.order: dict[Channel, list[Key]] = {}
         self.waiting_items: dict[str, Item] = {}  # for the rare whole-queue walks (queue emptied, reconfigured)

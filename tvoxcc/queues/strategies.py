@@ -36,7 +36,8 @@ class OrderedIndex:
         return agent_id in self._key_of
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._key_of)
+        """The agents in key order (not in the order they became available: that is history, not a rule)."""
+        return (agent_id for _, agent_id in self._entries)
 
     def put(self, agent_id: str, key: Key, position: int, weight: int) -> None:
         entries = self._entries
@@ -246,5 +247,5 @@ def _draw(weighted: Sequence[WeightedIndex], rng: random.Random) -> str | None:
 
 
 def all_agents(tiers: Sequence[AgentIndex], exclude: Collection[str]) -> list[str]:
-    """Every available agent in the tiers (ring-all), in index order of the first tier first."""
+    """Every available agent in the tiers (ring-all): tier by tier, each tier in key order (penalty, position)."""
     return [agent_id for index in tiers for agent_id in index if agent_id not in exclude]

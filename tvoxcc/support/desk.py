@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.mail.flags import MessageFlag
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.store.types import utcnow
@@ -159,8 +160,9 @@ async def thread_of(session: AsyncSession, number: int, *, now: datetime | None 
                 "in_reply_to": msg.in_reply_to,
                 "delivery": outbox.get(msg.message_id or ""),
                 "body": msg.body_text,
+                "flags": list(msg.flags or []),
                 "attachments": [
-                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                    {"filename": a.filename, "content_type": a.content_type, "size": a.size, "blocked": a.blocked}
                     for a in attachments
                     if a.message_id == msg.id
                 ],
@@ -186,13 +188,14 @@ async def _mailbox_address(session: AsyncSession, ticket: m.Ticket) -> str:
 
 
 async def _last_customer_mail(session: AsyncSession, ticket: m.Ticket) -> m.TicketMessage | None:
+    """The customer's newest mail; a copy of our own mail that came back (flagged loop) is no one's to answer."""
     found = await session.execute(
         select(m.TicketMessage)
         .where(m.TicketMessage.ticket_id == ticket.id, m.TicketMessage.kind == "inbound")
         .order_by(m.TicketMessage.id.desc())
-        .limit(1)
     )
-    return found.scalar_one_or_none()
+    inbound = list(found.scalars())
+    return next((msg for msg in inbound if MessageFlag.LOOP not in (msg.flags or [])), inbound[0] if inbound else None)
 
 
 async def _answer_customer(

@@ -17,6 +17,7 @@ import jinja2
 from sqlalchemy import ColumnElement, Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.mail.flags import MessageFlag, flag_list
 from tvoxcc.mail.parse import ParsedMail, clean
 from tvoxcc.mail.ratelimit import REASON as RATE_LIMITED
 from tvoxcc.mail.templates import MailTemplates, render_chosen
@@ -24,7 +25,14 @@ from tvoxcc.store import models as m
 from tvoxcc.store.bulk import insert_rows, insert_rows_returning_ids
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.ids import new_message_id
-from tvoxcc.support.threading import after_customer_message, choose_thread, tagged_number, with_tag
+from tvoxcc.support.opening import FIRST_NUMBER, new_ticket_row, reserve_numbers
+from tvoxcc.support.threading import (
+    after_customer_message,
+    choose_thread,
+    tagged_number,
+    with_tag,
+    without_reply_prefixes,
+)
 from tvoxcc.support.tickets import IngestOutcome, Mailbox, MakeId
 
 _IN_CHUNK = 500  # values per IN (...): far below SQLite's and PostgreSQL's bound-parameter limits
@@ -89,19 +97,6 @@ class _Plan:
         return len(self.messages) - 1
 
 
-def _new_ticket_row(ticket: _Ticket, mail: ParsedMail, now: datetime) -> dict[str, Any]:
-    """The INSERT values of a ticket a mail opens (SLA targets and routing belong here)."""
-    return {
-        "number": ticket.number,
-        "service_id": ticket.service_id,
-        "contact_id": ticket.contact_key,
-        "subject": mail.subject,
-        "status": "new",
-        "updated_at": now,
-        "created_at": now,
-    }
-
-
 def _interaction_row(
     direction: str, ticket: _Ticket, contact_key: int | None, external_id: str, sender: str, to: str, now: datetime
 ) -> dict[str, Any]:
@@ -130,6 +125,7 @@ def _message_row(
     subject: str,
     body: str,
     now: datetime,
+    flags: list[str] | None = None,
 ) -> dict[str, Any]:
     return {
         "ticket_id": ticket.key,
@@ -140,6 +136,7 @@ def _message_row(
         "references": references,
         "subject": subject,
         "body_text": body,
+        "flags": flags or [],
         "created_at": now,
     }
 
@@ -154,7 +151,7 @@ class _Batch:
         self.ticket_of_message: dict[str, int] = {}
         self.ticket_of_number: dict[int, int] = {}
         self.closed: frozenset[int] = frozenset()
-        self.next_number = 1001
+        self.next_number = FIRST_NUMBER  # from the counter, in _load
         self._stand_in = 0
         self.acks: dict[str, jinja2.Template] = {}
         self.accepted: dict[str, int] = {}  # per sender: accepted mails in the rate limit's window, this batch too
@@ -195,6 +192,11 @@ class _Batch:
             )
             return IngestOutcome("rejected", reason=reason)
         self.accepted[mail.sender] = self.accepted.get(mail.sender, 0) + 1
+        # Our own X-Loop: a copy of a mail we sent, brought back by a forwarding rule or an autoresponder that
+        # kept our headers. Stored (nothing is lost), but never acknowledged and never reopening a ticket, so a
+        # loop ends here; as Zammad does with auto-responses (RT drops them unless StoreLoops is set).
+        looped = box.address.casefold() in mail.loop_addresses
+        flags = flag_list(mail.flags | {MessageFlag.LOOP}) if looped else flag_list(mail.flags)
         contact = self.contact(mail.sender, mail.sender_name)
         choice = choose_thread(
             mail.in_reply_to, mail.references, mail.subject, self.ticket_of_message, self.ticket_of_number, self.closed
@@ -204,11 +206,17 @@ class _Batch:
         if ticket is None:
             ticket = _Ticket(self.stand_in(), self.next_number, box.service_id, contact.key, "new", new=True)
             self.next_number += 1
-            ticket.first_row = _new_ticket_row(ticket, mail, now)
+            ticket.first_row = new_ticket_row(
+                ticket.number,
+                subject=without_reply_prefixes(mail.subject),
+                service_id=ticket.service_id,
+                contact_id=contact.key,
+                now=now,
+            )
             plan.tickets[ticket.key] = ticket
             self.ticket_of_number[ticket.number] = ticket.key
             plan.statuses.append((ticket.key, "new"))  # the SLA clocks start here
-        else:
+        elif not looped:
             status = after_customer_message(ticket.status)
             if status != ticket.status:
                 plan.statuses.append((ticket.key, status))
@@ -231,6 +239,7 @@ class _Batch:
                 mail.subject,
                 mail.body_text,
                 now,
+                flags,
             ),
         )
         self.seen.add(mail.message_id)
@@ -243,13 +252,14 @@ class _Batch:
                         "tenant_id": plan.tenant_id,
                         "filename": a.filename,
                         "content_type": a.content_type,
-                        "size": len(a.data),
+                        "size": a.sent_size,
                         "content_id": a.content_id,
                         "data": a.data,
+                        "blocked": a.blocked,
                     },
                 )
             )
-        if is_new:
+        if is_new and not looped:
             self.acknowledge(ticket, mail, contact)
         return IngestOutcome("new-ticket" if is_new else "added", ticket.number, choice.reason)
 
@@ -303,6 +313,8 @@ class _Batch:
 
 async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail]) -> None:
     """What the store already knows about the batch: one query per kind of lookup."""
+    # First: the tenant's ticket counter, locked until commit, so the numbers planned are the ones written.
+    batch.next_number = await reserve_numbers(session, 0)
     message_id = m.TicketMessage.message_id
     batch.seen = {
         mid for (mid,) in await _in_chunks(session, select(message_id), message_id, [x.message_id for x in mails])
@@ -326,9 +338,6 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
             ticket.id, ticket.number, ticket.service_id, ticket.contact_id, ticket.status, new=False, row=ticket
         )
     batch.closed = frozenset(t.key for t in batch.plan.tickets.values() if t.status == "closed")
-    # Per tenant (the session is tenant-scoped); a race with another writer hits the unique constraint and is retried.
-    highest = (await session.execute(select(func.max(m.Ticket.number)))).scalar_one_or_none()
-    batch.next_number = (highest or 1000) + 1
     limit = batch.box.sender_limit
     if limit is not None:  # accepted mails create inbound mail interactions; rejected ones never do
         window = (
@@ -388,6 +397,8 @@ async def _write(session: AsyncSession, plan: _Plan, now: datetime) -> None:
         ids=False,
     )
     new_tickets = [t for t in plan.tickets.values() if t.new]
+    if new_tickets and await reserve_numbers(session, len(new_tickets)) != new_tickets[0].number:
+        raise RuntimeError("ticket numbers moved while the batch held their counter")  # the lock makes this a bug
     rows = []
     for t in new_tickets:
         if t.contact_key is not None and t.contact_key < 0:

@@ -7,8 +7,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 TICKET_TAG = re.compile(r"\[#T-(\d{1,9})\]")
-# Re:, Fwd:, and their Italian, German and Nordic forms (R:, I:, AW:, WG:, SV:), repeated.
-_REPLY_PREFIXES = re.compile(r"^(?:(?:re|fwd?|r|i|aw|wg|sv)\s*:\s*)+", re.IGNORECASE)
+# What mail clients put before a subject they answer or forward, in many languages: Re/Fwd/FW, German AW/WG,
+# Nordic SV/VS/VB/VL, French TR/Réf, Italian R/RIF/I, Polish Odp/PD, Spanish RV, Portuguese RES/ENC, Dutch Antw,
+# Turkish YNT/İLT, Hungarian VÁ/TOV, Greek ΑΠ/ΣΧΕΤ/ΠΡΘ, Chinese 回复/答复/转发;
+# repeated, with a count (Re[2]:, Re(2):), a half- or full-width colon. The one-letter Italian R: and I: only
+# when a space follows the colon ("I:O error" stays).
+_PREFIX_WORDS = (
+    "re|fwd?|fw|aw|wg|sv|vs|vb|vl|tr|rif|odp|pd|r[ée]f|rv|res|enc|antw|antwort|ynt|ilt|vá|tov|απ|σχετ|πρθ"
+    "|回复|回覆|答复|转发|轉寄"
+)
+_REPLY_PREFIXES = re.compile(
+    rf"^(?:\s*(?:(?:{_PREFIX_WORDS})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]|[ri][:：](?=\s))\s*)+", re.IGNORECASE
+)
 STATUSES = ("new", "open", "pending-customer", "solved", "closed")
 
 
@@ -19,6 +29,12 @@ def ticket_tag(number: int) -> str:
 def tagged_number(subject: str) -> int | None:
     match = TICKET_TAG.search(subject)
     return int(match.group(1)) if match else None
+
+
+def without_reply_prefixes(subject: str) -> str:
+    """The subject a ticket keeps: ``Re: AW: Fwd: Printer`` is ``Printer``; one that is all prefixes stays as is."""
+    base = _REPLY_PREFIXES.sub("", subject).strip()
+    return base or subject
 
 
 def with_tag(subject: str, number: int) -> str:

@@ -43,6 +43,7 @@ from tvoxcc.voice.announce import announcement
 from tvoxcc.voice.call import CallSession, send_to_fallback
 from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, NotDiallable, OutboundRoute
 from tvoxcc.voice.directory import Directory, UnknownRoute
+from tvoxcc.voice.handoff import queued_event
 from tvoxcc.voice.lanes import Lanes
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Waiting:
     next_announce: float = 0.0  # when to tell the caller their position and wait again
     announcing: str | None = None  # the announcement playback, stopped before the call is bridged
     connecting: bool = False  # an agent answered: no more announcements
+    language: str = ""  # announcements' language: the one the IVR chose, else the caller's
     legs: dict[str, Leg] = field(default_factory=dict)  # agent id -> ringing or answered leg
 
 
@@ -208,7 +210,10 @@ class AcdQueue:
         playback_id = f"{channel_id}:announce-{uuid.uuid4().hex[:8]}"
         with contextlib.suppress(AriError):
             await self.ari.channels.play(
-                channel_id, announcement(estimate), lang=waiting.call.caller.info.language, playback_id=playback_id
+                channel_id,
+                announcement(estimate),
+                lang=waiting.language or waiting.call.caller.info.language,
+                playback_id=playback_id,
             )
             waiting.announcing = playback_id
 
@@ -289,17 +294,18 @@ class AcdQueue:
         key = QueueKey(call.route.tenant, command.queue)
         bridge_id = await self._holding(key)
         await self.ari.bridges.add_channel(bridge_id, call.channel_id)
-        waiting = Waiting(call, key, bridge_id)
+        waiting = Waiting(call, key, bridge_id, language=command.language)
         every = self.acd.announce_every.get(key.router_name, 0)
         waiting.next_announce = self._now() + every if every else float("inf")
         self.items[call.channel_id] = waiting
-        await call.directory.log(call.route, call.interaction, "queued", call.clock(), {"queue": command.queue})
+        await call.directory.log(call.route, call.interaction, "queued", call.clock(), queued_event(command))
         work = q.WorkItem(
             item_id=call.channel_id,
             queue=key.router_name,
             channel=q.Channel.VOICE,
             contact_priority=command.priority + (10 if call.caller.info.vip else 0),
             caller_id=call.caller.number,
+            skills=dict(command.skills),  # the IVR's set node: only agents with these levels (relaxed by the queue)
         )
         await self._apply(lambda now: self.router.enqueue(work, now))
 

@@ -13,16 +13,16 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tvoxcc.ari import AriClient, AriError, Connected, Disconnected, StreamItem
 from tvoxcc.ari import events as ev
 from tvoxcc.ivr import events as ivr
-from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.call import CallSession, send_to_fallback
 from tvoxcc.voice.directory import Directory, UnknownRoute
-from tvoxcc.voice.handoff import QueueHandoff
+from tvoxcc.voice.handoff import QueueHandoff, requeue
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.overload import LagMeter
 
@@ -193,18 +193,22 @@ class VoiceApp:
                 service = await self.ari.channels.get_variable(channel_id, "TVOXCC_SERVICE")
             except AriError:
                 continue  # hung up meanwhile
-            queue = await self.directory.queued_in(channel_id)
+            queued = await self.directory.queued_in(channel_id)
             log.info(
-                "resuming channel %s (%s/%s)%s", channel_id, tenant, service, f" in queue {queue}" if queue else ""
+                "resuming channel %s (%s/%s)%s",
+                channel_id,
+                tenant,
+                service,
+                f" in queue {queued['queue']}" if queued else "",
             )
-            if queue is None:
+            if queued is None:
                 await self.begin(channel_id, channel.caller.number, (tenant, service), resumed=True)
             else:
-                await self._requeue(channel_id, channel.caller.number, tenant, service, queue)
+                await self._requeue(channel_id, channel.caller.number, tenant, service, queued)
             resumed += 1
         return resumed
 
-    async def _requeue(self, channel_id: str, number: str, tenant: str, service: str, queue: str) -> None:
+    async def _requeue(self, channel_id: str, number: str, tenant: str, service: str, queued: dict[str, Any]) -> None:
         try:
             route = await self.directory.route(tenant, service)
         except UnknownRoute:
@@ -214,7 +218,7 @@ class VoiceApp:
         call = CallSession(channel_id, route, caller, self.ari, self.directory, self.handoff, self.clock, resumed=True)
         call.interaction = await self.directory.open_interaction(route, caller, channel_id, self.clock(), resumed=True)
         self.calls[channel_id] = call
-        await self.handoff.enter(call, EnterQueue(queue, 0, (), (), caller.info.language))
+        await self.handoff.enter(call, requeue(queued, caller.info.language))  # as its IVR set it
 
     async def _fallback(self, channel_id: str) -> None:
         await send_to_fallback(self.ari, channel_id)

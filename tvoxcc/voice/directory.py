@@ -14,6 +14,7 @@ from tvoxcc.ivr.nodes import Flow
 from tvoxcc.journey.phones import to_e164
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.support.opening import open_ticket
 from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 OPEN_TICKET = ("new", "open", "pending-customer")
@@ -158,8 +159,9 @@ class Directory:
         self.recorder.event(route.tenant_id, ref, "offered", now, {"caller": caller.number})
         return ref
 
-    async def queued_in(self, channel_id: str) -> str | None:
-        """The queue a still-open call was waiting in, from its stored events (used after a restart)."""
+    async def queued_in(self, channel_id: str) -> dict[str, Any] | None:
+        """The last "queued" event of a still-open call: the queue it waited in and what its IVR set
+        (tvoxcc.voice.handoff.queued_event), used after a restart."""
         await self.recorder.flush()
         async with self.store.session() as session:
             events = (
@@ -170,7 +172,7 @@ class Directory:
                     .order_by(m.InteractionEvent.id)
                 )
             ).all()
-        queued = [str(data.get("queue")) for kind, data in events if kind == "queued"]
+        queued = [dict(data) for kind, data in events if kind == "queued" and data and data.get("queue")]
         return queued[-1] if queued else None
 
     def shed(self, route: Route, number: str, channel_id: str, now: datetime) -> None:
@@ -247,18 +249,14 @@ class Directory:
         await self.recorder.flush()  # the ticket refers to the stored interaction
         interaction_id = interaction.id
         async with self.store.tenant(route.tenant_id) as session:
-            number = ((await session.execute(select(func.max(m.Ticket.number)))).scalar_one() or 1000) + 1
             row = await session.get(m.Interaction, interaction_id)
-            ticket = m.Ticket(
-                number=number,
+            ticket = await open_ticket(
+                session,
+                subject=f"Voicemail from {caller}",
+                now=now,
                 service_id=route.service_id,
                 contact_id=row.contact_id if row else None,
-                subject=f"Voicemail from {caller}",
-                created_at=now,
-                updated_at=now,
             )
-            session.add(ticket)
-            await session.flush()
             message = m.TicketMessage(
                 ticket_id=ticket.id,
                 interaction_id=interaction_id,
@@ -282,4 +280,4 @@ class Directory:
             if row is not None:
                 row.ticket_id = ticket.id
             await session.commit()
-            return number
+            return ticket.number

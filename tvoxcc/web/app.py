@@ -32,7 +32,7 @@ from tvoxcc.web import auth, data, metrics
 from tvoxcc.web.access import Principal
 from tvoxcc.web.journey import journey_json, screen_pop_json
 from tvoxcc.web.live import LiveHub
-from tvoxcc.web.views import TenantConfig, agent_views, agents_by_state, live_view, queue_views
+from tvoxcc.web.views import TenantConfig, agent_views, live_view, queue_views
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class Context:
 
 
 CONTEXT = web.AppKey("tvoxcc", Context)
+METRICS = web.AppKey("tvoxcc.metrics", metrics.Exporter)
 
 
 def ctx(request: web.Request) -> Context:
@@ -375,29 +376,9 @@ async def prometheus(request: web.Request) -> web.Response:
         who = await current_user(request)
         if who is None or who.role != "admin":
             raise web.HTTPUnauthorized(text="metrics: bearer token or admin login required\n")
-    samples: list[metrics.Sample] = []
-    for name in await data.tenant_names(c.store):
-        config = await data.tenant_config(c.store, name)
-        if config is None:
-            continue
-        state = c.hub.state(config.tenant_id)
-        now = c.hub.voice_now(config.tenant_id)
-        for view in queue_views(config, state, now, _METRICS_READER):
-            labels = {"tenant": name, "queue": view["name"]}
-            samples.append(("tvoxcc_queue_waiting", labels, view["waiting"]))
-            samples.append(("tvoxcc_queue_longest_wait_seconds", labels, view["longest_wait_s"] or 0.0))
-        for agent_state, count in agents_by_state(config, state).items():
-            samples.append(("tvoxcc_agents", {"tenant": name, "state": agent_state}, count))
-        figures = await c.figures.get(config, c.clock(), None)
-        for queue_name, row in figures["queues"].items():
-            labels = {"tenant": name, "queue": queue_name}
-            for key in ("offered", "answered", "abandoned"):
-                samples.append((f"tvoxcc_queue_{key}_today", labels, row[key]))
-    return web.Response(text=metrics.render(samples), content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Options": "nosniff"})  # fmt: skip
-
-
-_METRICS_READER = Principal(0, "metrics", "admin", None, None)
+    samples = await metrics.gather(c.store, c.hub, c.figures, c.clock)
+    body = request.app[METRICS].render(samples)
+    return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})  # nosniff: the headers middleware
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -439,6 +420,7 @@ def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], dateti
     app = web.Application(middlewares=[headers])
     hub = LiveHub(store, clock, settings.poll_interval)
     app[CONTEXT] = Context(store, settings, hub, data.FiguresCache(store), secret, clock, pages)
+    app[METRICS] = metrics.Exporter()
 
     async def lifecycle(_: web.Application) -> Any:
         await hub.start()

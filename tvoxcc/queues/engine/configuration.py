@@ -28,6 +28,7 @@ class Configuration(Timers):
         q.config = config
         q.agents.clear()
         q.waiting.clear()
+        q.narrowed.clear()
         # Every tier first: filing the first member builds the indexes from all members' tiers, which must
         # already be the new ones (an old tier may not even exist any more when the relax rules changed).
         for member in q.members.values():

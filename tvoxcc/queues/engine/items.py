@@ -17,6 +17,7 @@ from tvoxcc.queues.model import (
     WaitEstimate,
     WorkItem,
 )
+from tvoxcc.queues.skills import item_levels, qualifies, required_levels
 from tvoxcc.queues.state import Agent, Item
 
 
@@ -28,6 +29,7 @@ class ItemActions(Timers):
         self._queue(work.queue)
         item = Item(work.item_id, work.channel, work.contact_priority, work.caller_id, now)
         item.callback_number = work.callback_number
+        item.skills = dict(work.skills)
         self.items[work.item_id] = item
         self._enter_queue(item, work.queue, hops=0)
         return out
@@ -151,10 +153,15 @@ class ItemActions(Timers):
         q = self.queues[item.queue]
         position = q.position_of(item.channel, item.key) if item.status is ItemStatus.WAITING else 1
         cap = CAPACITY_CHANNEL[item.channel]
+        # Who can ever serve it: members that qualify once every relax rule is in force, for its own levels.
+        levels = item_levels(q.config.skills, item.skills) if item.skills else None
+        relax = q.config.relax
         servers = 0
         for member in q.members.values():
             agent = self.agents[member.agent_id]
-            if member.tier is not None and agent.logged_in and agent.pause_code is None:
+            if member.tier is None or not agent.logged_in or agent.pause_code is not None:
+                continue
+            if levels is None or qualifies(agent.skills, required_levels(levels, relax, len(relax))):
                 servers += agent.capacity.get(cap, 0)
         handle = q.handle_time.value
         return WaitEstimate(position, expected_wait(position, handle, servers), servers, handle)

@@ -4,7 +4,8 @@ An item waits in the line of its (queue, capacity channel) and of the relaxation
 reached; a relax timer moves it one stage on. It leaves its line the moment it is offered, relaxed or
 gone: lines are sorted lists with exact removal, not heaps with lazy deletion, so the decision of a freed
 agent never pays for stale entries left by earlier events. A sorted list of order keys per (queue, item
-channel) gives positions and lengths.
+channel) gives positions and lengths. An item whose own skills ask more than its queue waits in the
+queue's narrowed line of its capacity channel instead, with the levels it needs at its stage.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from tvoxcc.queues.engine.availability import AgentAvailability
 from tvoxcc.queues.engine.base import RELAX
 from tvoxcc.queues.lines import StagedLines
 from tvoxcc.queues.model import CAPACITY_CHANNEL, ItemStatus
-from tvoxcc.queues.skills import stage_at
+from tvoxcc.queues.skills import item_levels, required_levels, stage_at
 from tvoxcc.queues.state import Item, QueueState
 
 
@@ -26,10 +27,18 @@ class WaitingLines(AgentAvailability):
         item.stage = stage_at(relax, item.queued_at, self._now)
         item.wait_token += 1
         cap = CAPACITY_CHANNEL[item.channel]
-        lines = q.waiting.get(cap)
-        if lines is None:
-            lines = q.waiting[cap] = StagedLines(q.stages)
-        lines.add(item.stage, (item.key, item.item_id))
+        item.needs = None
+        if item.skills:
+            levels = item_levels(q.config.skills, item.skills)
+            if levels != dict(q.config.skills):
+                item.needs = required_levels(levels, relax, item.stage)
+        if item.needs is None:
+            lines = q.waiting.get(cap)
+            if lines is None:
+                lines = q.waiting[cap] = StagedLines(q.stages)
+            lines.add(item.stage, (item.key, item.item_id))
+        else:
+            bisect.insort(q.narrowed.setdefault(cap, []), (item.key, item.item_id))
         order = q.order.get(item.channel)
         if order is None:
             order = q.order[item.channel] = []
@@ -42,7 +51,14 @@ class WaitingLines(AgentAvailability):
         if item.status is not ItemStatus.WAITING:
             return
         item.wait_token += 1  # its relax timer is now stale
-        q.waiting[CAPACITY_CHANNEL[item.channel]].remove(item.stage, (item.key, item.item_id))
+        cap = CAPACITY_CHANNEL[item.channel]
+        if item.needs is None:
+            q.waiting[cap].remove(item.stage, (item.key, item.item_id))
+        else:
+            narrowed = q.narrowed[cap]
+            del narrowed[bisect.bisect_left(narrowed, (item.key, item.item_id))]
+            if not narrowed:
+                del q.narrowed[cap]
         order = q.order[item.channel]
         index = bisect.bisect_left(order, item.key)
         item.position = index + 1

@@ -30,6 +30,7 @@ from tvoxcc.store.models.support import (
     KbArticleVersion,
     SupportAgentState,
     Ticket,
+    TicketCounter,
     TicketEvent,
     TicketMessage,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "Tenant",
     "TenantScoped",
     "Ticket",
+    "TicketCounter",
     "TicketEvent",
     "TicketMessage",
     "User",

@@ -39,6 +39,15 @@ class Ticket(TenantScoped, Timestamped, Base):
     resolution_breached: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
 
+class TicketCounter(Base):
+    """The next ticket number of one tenant. Every channel takes its numbers here (tvoxcc.support.opening):
+    the UPDATE that advances it locks the row until commit, so concurrent writers never pick the same one."""
+
+    __tablename__ = "ticket_counters"
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    next_number: Mapped[int] = mapped_column()
+
+
 class TicketEvent(TenantScoped, Base):
     """Append-only history of a ticket: status changes (the SLA clocks are computed from them),
     assignments (by the ACD, `support next` or by hand), first response and SLA breaches."""
@@ -80,6 +89,9 @@ class TicketMessage(TenantScoped, Timestamped, Base):
     references: Mapped[list[str]] = mapped_column(JSON, default=list)
     subject: Mapped[str] = mapped_column(String(500), default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
+    # What happened to the mail on its way in (tvoxcc.mail.flags.MessageFlag values, sorted): a blocked or
+    # oversized attachment, a truncated body, a charset guess, a loop.
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class Attachment(TenantScoped, Base):
@@ -90,7 +102,8 @@ class Attachment(TenantScoped, Base):
     content_type: Mapped[str] = mapped_column(String(127))
     size: Mapped[int] = mapped_column()
     content_id: Mapped[str | None] = mapped_column(String(255), default=None)  # inline images
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # empty when blocked
+    blocked: Mapped[str | None] = mapped_column(String(100), default=None)  # why the bytes were not stored
 
 
 class KbArticle(TenantScoped, Timestamped, Base):
