@@ -12,7 +12,7 @@ from tests.cli import Tvox
 from tvoxcc.journey.phones import to_e164
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.voice.directory import Directory, UnknownRoute
+from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 
 FLOW = Path(__file__).parent / "data" / "sales-ivr.yaml"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -78,8 +78,11 @@ async def test_interaction_log_resume_and_queue_point(directory: Directory) -> N
     route = await directory.route("acme", "sales")
     caller = await directory.identify(route, "+390212345678")
     first = await directory.open_interaction(route, caller, "1700000000.1", NOW)
-    await directory.log(route, first, "queued", NOW, {"queue": "sales-it"})
-    assert await directory.queued_in("1700000000.1") == "sales-it"
+    await directory.log(route, first, "queued", NOW, {"queue": "sales-it"})  # as stored by older versions
+    assert await directory.queued_in("1700000000.1") == QueuePoint("sales-it", 0, None, None)
+    point = QueuePoint("sales-backup", 50, arrived_at=1700000010.5, queued_at=1700000013.25)
+    await directory.log(route, first, "queued", NOW, point.data())
+    assert await directory.queued_in("1700000000.1") == point  # the last one: where it waits now
     assert await directory.open_interaction(route, caller, "1700000000.1", NOW) == first  # a resume, not a new one
     ticket = await directory.voicemail_ticket(route, first, caller.number, b"RIFF....WAVE", 7.0, NOW)
     await directory.request_callback(route, first, "sales-it", caller.number, NOW)
@@ -91,7 +94,8 @@ async def test_interaction_log_resume_and_queue_point(directory: Directory) -> N
         attachment = (await s.execute(select(m.Attachment))).scalar_one()
         callback = (await s.execute(select(m.Callback))).scalar_one()
     assert (interaction.outcome, interaction.ended_at, interaction.from_address) == ("voicemail", NOW, "+390212345678")
-    assert kinds == ["offered", "queued", "resumed", "callback-requested", "ended"]  # Insight counts the request
+    # Insight counts the request
+    assert kinds == ["offered", "queued", "queued", "resumed", "callback-requested", "ended"]
     assert ticket == 3 and attachment.data == b"RIFF....WAVE" and attachment.content_type == "audio/wav"
     assert (callback.number, callback.status, callback.requested_by_id) == ("+390212345678", "pending", first)
     await directory.store.dispose()

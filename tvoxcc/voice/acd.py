@@ -42,7 +42,7 @@ from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
 from tvoxcc.voice.announce import announcement
 from tvoxcc.voice.call import CallSession, send_to_fallback
 from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, NotDiallable, OutboundRoute
-from tvoxcc.voice.directory import Directory, UnknownRoute
+from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,12 @@ class AcdQueue:
 
     # -- the voice service's side ------------------------------------------------------------------
 
-    async def enter(self, call: CallSession, command: EnterQueue) -> None:
+    async def enter(self, call: CallSession, command: EnterQueue, *, resumed: QueuePoint | None = None) -> None:
+        """``resumed``: where the call waited before a restart; it keeps its place in line and its wait."""
+        now = self._now()
+        point = QueuePoint(command.queue, command.priority, now, now)
+        if resumed is not None:
+            point = QueuePoint(command.queue, command.priority, resumed.arrived_at, resumed.queued_at)
         key = QueueKey(call.route.tenant, command.queue)
         bridge_id = await self._holding(key)
         await self.ari.bridges.add_channel(bridge_id, call.channel_id)
@@ -250,13 +255,15 @@ class AcdQueue:
         every = self.acd.announce_every.get(key.router_name, 0)
         waiting.next_announce = self._now() + every if every else float("inf")
         self.items[call.channel_id] = waiting
-        await call.directory.log(call.route, call.interaction_id, "queued", call.clock(), {"queue": command.queue})
+        await call.directory.log(call.route, call.interaction_id, "queued", call.clock(), point.data())
         work = q.WorkItem(
             item_id=call.channel_id,
             queue=key.router_name,
             channel=q.Channel.VOICE,
             contact_priority=command.priority + (10 if call.caller.info.vip else 0),
             caller_id=call.caller.number,
+            arrived_at=point.arrived_at,
+            queued_at=point.queued_at,
         )
         await self._apply(lambda now: self.router.enqueue(work, now))
 

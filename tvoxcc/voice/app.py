@@ -21,7 +21,7 @@ from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.call import CallSession, send_to_fallback
-from tvoxcc.voice.directory import Directory, UnknownRoute
+from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 from tvoxcc.voice.handoff import QueueHandoff
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _arrival(point: QueuePoint) -> float:
+    return float("inf") if point.arrived_at is None else point.arrived_at
 
 
 class VoiceApp:
@@ -147,6 +151,7 @@ class VoiceApp:
             log.warning("resync: cannot list the app's channels: %s", exc)
             return 0
         resumed = 0
+        queued: list[tuple[str, str, str, str, QueuePoint]] = []
         for channel_id in app.channel_ids:
             if channel_id in self.calls or channel_id in self.tasks:
                 continue
@@ -156,18 +161,21 @@ class VoiceApp:
                 service = await self.ari.channels.get_variable(channel_id, "TVOXCC_SERVICE")
             except AriError:
                 continue  # hung up meanwhile
-            queue = await self.directory.queued_in(channel_id)
-            log.info(
-                "resuming channel %s (%s/%s)%s", channel_id, tenant, service, f" in queue {queue}" if queue else ""
-            )
-            if queue is None:
+            point = await self.directory.queued_in(channel_id)
+            where = f" in queue {point.queue}" if point else ""
+            log.info("resuming channel %s (%s/%s)%s", channel_id, tenant, service, where)
+            if point is None:
                 await self.begin(channel_id, channel.caller.number, (tenant, service), resumed=True)
             else:
-                await self._requeue(channel_id, channel.caller.number, tenant, service, queue)
+                queued.append((channel_id, channel.caller.number, tenant, service, point))
             resumed += 1
+        # Asterisk lists the channels in its own order, not the queue's: put them back oldest first, so each
+        # gets its old position (and the first free agent the oldest) whatever the order of the list.
+        for channel_id, number, tenant, service, point in sorted(queued, key=lambda c: _arrival(c[4])):
+            await self._requeue(channel_id, number, tenant, service, point)
         return resumed
 
-    async def _requeue(self, channel_id: str, number: str, tenant: str, service: str, queue: str) -> None:
+    async def _requeue(self, channel_id: str, number: str, tenant: str, service: str, point: QueuePoint) -> None:
         try:
             route = await self.directory.route(tenant, service)
         except UnknownRoute:
@@ -177,7 +185,8 @@ class VoiceApp:
         call = CallSession(channel_id, route, caller, self.ari, self.directory, self.handoff, self.clock, resumed=True)
         call.interaction_id = await self.directory.open_interaction(route, caller, channel_id, self.clock())
         self.calls[channel_id] = call
-        await self.handoff.enter(call, EnterQueue(queue, 0, (), (), caller.info.language))
+        command = EnterQueue(point.queue, point.priority, (), (), caller.info.language)
+        await self.handoff.enter(call, command, resumed=point)
 
     async def _fallback(self, channel_id: str) -> None:
         await send_to_fallback(self.ari, channel_id)

@@ -37,6 +37,25 @@ class UnknownRoute(Exception):
 
 
 @dataclass(frozen=True)
+class QueuePoint:
+    """Where a call waits, as its ``queued`` event keeps it: a restarted service puts it back there."""
+
+    queue: str
+    priority: int = 0  # the IVR's (a VIP caller's bonus is looked up again)
+    arrived_at: float | None = None  # router time it first queued: its place in line (None: an older event)
+    queued_at: float | None = None  # router time it entered ``queue``: its wait so far
+
+    def data(self) -> dict[str, Any]:
+        return {"queue": self.queue, "priority": self.priority, "arrived_at": self.arrived_at,
+                "queued_at": self.queued_at}  # fmt: skip
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> QueuePoint:
+        priority = int(data.get("priority") or 0)
+        return cls(str(data.get("queue")), priority, data.get("arrived_at"), data.get("queued_at"))
+
+
+@dataclass(frozen=True)
 class Caller:
     info: CallerInfo
     number: str  # E.164 when it could be normalised, else as received
@@ -140,8 +159,8 @@ class Directory:
             await session.commit()
             return row.id
 
-    async def queued_in(self, channel_id: str) -> str | None:
-        """The queue a still-open call was waiting in, from its stored events (used after a restart)."""
+    async def queued_in(self, channel_id: str) -> QueuePoint | None:
+        """Where a still-open call was waiting, from its stored events (used after a restart)."""
         async with self.store.session() as session:
             events = (
                 await session.execute(
@@ -151,7 +170,7 @@ class Directory:
                     .order_by(m.InteractionEvent.id)
                 )
             ).all()
-        queued = [str(data.get("queue")) for kind, data in events if kind == "queued"]
+        queued = [QueuePoint.of(data) for kind, data in events if kind == "queued"]
         return queued[-1] if queued else None
 
     async def log(self, route: Route, interaction_id: int, kind: str, now: datetime, data: dict[str, Any]) -> None:

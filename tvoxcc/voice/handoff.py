@@ -8,6 +8,7 @@ from tvoxcc.ivr.commands import EnterQueue
 
 if TYPE_CHECKING:
     from tvoxcc.voice.call import CallSession
+    from tvoxcc.voice.directory import QueuePoint
 
 
 class QueueHandoff(Protocol):
@@ -15,7 +16,8 @@ class QueueHandoff(Protocol):
 
     async def close(self) -> None: ...
 
-    async def enter(self, call: CallSession, command: EnterQueue) -> None: ...
+    async def enter(self, call: CallSession, command: EnterQueue, *, resumed: QueuePoint | None = None) -> None:
+        """The IVR queues the call; ``resumed``: where it waited before a restart (its place and its wait)."""
 
     async def left(self, channel_id: str) -> None:
         """A channel hung up or left Stasis."""
