@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,16 +88,12 @@ async def recording_of(settings: Any, row: dict[str, Any]) -> str | None:
     return interaction.recording if interaction else None
 
 
-async def connected_leg(lab: Any, endpoint: str, within: float = 15.0, *, other_than: Collection[str] = ()) -> str:
-    """The id of the agent's channel once it is up (answered); ``other_than``: earlier legs, maybe not gone yet."""
+async def connected_leg(lab: Any, endpoint: str, within: float = 15.0) -> str:
+    """The id of the agent's channel once it is up (answered)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         for channel in lab.channels():
-            if (
-                channel["name"].startswith(f"PJSIP/{endpoint}-")
-                and channel["state"] == "Up"
-                and channel["id"] not in other_than
-            ):
+            if channel["name"].startswith(f"PJSIP/{endpoint}-") and channel["state"] == "Up":
                 return str(channel["id"])
         await asyncio.sleep(0.2)
     raise AssertionError(f"{endpoint} never answered")

@@ -66,7 +66,7 @@ class Waiting:
     holding_id: str  # the holding bridge it waits in (kept across an overflow to another queue)
     bridge_id: str | None = None  # the mixing bridge once connected
     next_announce: float = 0.0  # when to tell the caller their position and wait again
-    announcing: str | None = None  # the announcement playback, stopped before the call is bridged
+    announcing: str | None = None  # the announcement playing (one at a time), stopped before the call is bridged
     connecting: bool = False  # an agent answered: no more announcements
     legs: dict[str, Leg] = field(default_factory=dict)  # agent id -> ringing or answered leg
 
@@ -180,10 +180,12 @@ class AcdQueue:
         task.add_done_callback(self._tasks.discard)
 
     async def _announce(self) -> None:
-        """Periodic position and estimated-wait announcements (the queue's announce_every_seconds)."""
+        """Periodic position and estimated-wait announcements (the queue's announce_every_seconds, counted from
+        the end of the last one: an announcement can outlast the interval, and one queued behind another kept
+        the caller from joining the agent who answered until all of them had played)."""
         now = self._now()
         for item_id, waiting in list(self.items.items()):
-            if waiting.connecting or now < waiting.next_announce:
+            if waiting.connecting or waiting.announcing is not None or now < waiting.next_announce:
                 continue
             every = self.acd.announce_every.get(waiting.queue.router_name, 0)
             waiting.next_announce = now + every if every else float("inf")
@@ -193,11 +195,14 @@ class AcdQueue:
                 continue
             channel_id = waiting.call.channel_id  # a callback's item id is not its channel's
             playback_id = f"{channel_id}:announce-{uuid.uuid4().hex[:8]}"
-            with contextlib.suppress(AriError):
+            waiting.announcing = playback_id  # before the request: its end may be reported before it returns
+            try:
                 await self.ari.channels.play(
                     channel_id, announcement(estimate), lang=waiting.call.caller.info.language, playback_id=playback_id
                 )
-                waiting.announcing = playback_id
+            except AriError:
+                if waiting.announcing == playback_id:
+                    waiting.announcing = None
 
     async def _apply(self, step: Callable[[float], q.Outputs], *, strict: bool = False) -> q.Outputs | None:
         """Run one router call and carry out what it produced; None when the router refused it.
@@ -239,6 +244,14 @@ class AcdQueue:
             job = self.callbacks.get(event.item_id or "")
             interaction = waiting.call.interaction_id if waiting else job.interaction_id if job else None
             await self.acd.store_event(event, interaction, self.clock())
+
+    def playback_finished(self, playback_id: str) -> None:
+        """A playback ended: when it was a caller's announcement, the next one is due ``every`` s from now."""
+        waiting = self.items.get(playback_id.rpartition(":")[0])
+        if waiting is not None and waiting.announcing == playback_id:
+            waiting.announcing = None
+            every = self.acd.announce_every.get(waiting.queue.router_name, 0)
+            waiting.next_announce = self._now() + every if every else float("inf")
 
     # -- the voice service's side ------------------------------------------------------------------
 

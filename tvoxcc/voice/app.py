@@ -90,6 +90,7 @@ class VoiceApp:
             case ev.ChannelDtmfReceived(channel=channel, digit=digit):
                 self._feed(channel.id, ivr.Dtmf(digit))
             case ev.PlaybackFinished(playback=playback):
+                self.handoff.playback_finished(playback.id)
                 channel_id = playback.id.rpartition(":")[0]
                 self._feed(channel_id, ivr.PlaybackDone(CallSession.token_of(playback.id)))
             case ev.RecordingFinished(recording=recording) | ev.RecordingFailed(recording=recording):

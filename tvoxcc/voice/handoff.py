@@ -28,4 +28,7 @@ class QueueHandoff(Protocol):
 
     async def on_endpoint(self, resource: str, state: str) -> None: ...
 
+    def playback_finished(self, playback_id: str) -> None:
+        """One of the channels' playbacks ended (the handoff's own announcements among them)."""
+
     async def on_connected(self) -> None: ...
