@@ -271,3 +271,19 @@ def test_calls_and_callbacks_share_one_line_in_arrival_order() -> None:
     assert offers(router.complete("vip", 20)) == [("older", "a")]  # then arrival: the call before the callback
     router.accept("older", "a", 21)
     assert router.complete("older", 30).commands[-1] == PlaceCallback("newer", "a", "q", "0644")
+
+
+def test_items_taken_back_after_a_restart_keep_their_place_and_their_wait() -> None:
+    """A restarted service re-enqueues waiting calls in any order: their first arrival decides the line,
+    and their time in the queue counts from before the restart (hold time, max wait)."""
+    router = router_with([QueueConfig("q", max_wait_s=120)], ["a"])
+    router.pause("a", 0, "x")
+    router.enqueue(call("new", caller_id="0633"), 100)  # arrived while the others were being taken back
+    router.enqueue(call("second", arrived_at=20.0, queued_at=20.0), 100)
+    router.enqueue(call("first", arrived_at=10.0, queued_at=15.0), 100)  # came from another queue at 15
+    assert [router.estimate(i).position for i in ("first", "second", "new")] == [1, 2, 3]
+    out = router.unpause("a", 101)
+    assert offers(out) == [("first", "a")]
+    out = router.accept("first", "a", 102)
+    assert "102|first|q|a|CONNECT|87||1" in out.queue_log  # held since 15, not since 100
+    assert router.tick(140).commands == [ExitQueue("second", "q", "timeout")]  # 120 s after 20

@@ -13,8 +13,7 @@ from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.journey.phones import to_e164
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.voice.directory import Directory, UnknownRoute
-from tvoxcc.voice.handoff import queued_event, requeue
+from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 
 FLOW = Path(__file__).parent / "data" / "sales-ivr.yaml"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -80,14 +79,17 @@ async def test_interaction_log_resume_and_queue_point(directory: Directory) -> N
     route = await directory.route("acme", "sales")
     caller = await directory.identify(route, "+390212345678")
     first = await directory.open_interaction(route, caller, "1700000000.1", NOW)
-    await directory.log(route, first, "queued", NOW, {"queue": "sales-it"})  # as stored before the IVR's choices
+    await directory.log(route, first, "queued", NOW, {"queue": "sales-it"})  # as stored by older versions
     stored = await directory.queued_in("1700000000.1")
-    assert stored is not None and requeue(stored, "it") == EnterQueue("sales-it", 0, (), (), "it")
-    # What the IVR set travels with the stored point, so a restart queues the call again as it was.
-    chosen = EnterQueue("sales-it", 50, (("english", 5),), (("customer", "123"),), "en")
-    await directory.log(route, first, "queued", NOW, queued_event(chosen))
+    assert stored == QueuePoint("sales-it", 0, None, None)
+    assert stored.command("it") == EnterQueue("sales-it", 0, (), (), "it")
+    # What the IVR set and when the call queued travel with the stored point, so a restart queues it again
+    # as it was, at its place.
+    chosen = EnterQueue("sales-backup", 50, (("english", 5),), (("customer", "123"),), "en")
+    point = QueuePoint.entering(chosen, 1700000010.5, 1700000013.25)
+    await directory.log(route, first, "queued", NOW, point.data())
     stored = await directory.queued_in("1700000000.1")
-    assert stored is not None and requeue(stored, "it") == chosen
+    assert stored == point and stored.command("it") == chosen  # the last one: where it waits now
     again = await directory.open_interaction(route, caller, "1700000000.1", NOW, resumed=True)
     assert again.id == first.id is not None  # a resume, not a new one
     ticket = await directory.voicemail_ticket(route, first, caller.number, b"RIFF....WAVE", 7.0, NOW)
@@ -100,14 +102,8 @@ async def test_interaction_log_resume_and_queue_point(directory: Directory) -> N
         attachment = (await s.execute(select(m.Attachment))).scalar_one()
         callback = (await s.execute(select(m.Callback))).scalar_one()
     assert (interaction.outcome, interaction.ended_at, interaction.from_address) == ("voicemail", NOW, "+390212345678")
-    assert kinds == [
-        "offered",
-        "queued",
-        "queued",
-        "resumed",
-        "callback-requested",
-        "ended",
-    ]  # Insight counts the request
+    # Insight counts the request
+    assert kinds == ["offered", "queued", "queued", "resumed", "callback-requested", "ended"]
     assert ticket == 3 and attachment.data == b"RIFF....WAVE" and attachment.content_type == "audio/wav"
     assert (callback.number, callback.status, callback.requested_by_id) == ("+390212345678", "pending", first.id)
     await directory.store.dispose()

@@ -132,6 +132,9 @@ class WorkItem:
     caller_id: str = ""
     callback_number: str = ""
     skills: Mapping[str, int] = field(default_factory=dict)  # skill -> minimum level
+    # A call taken back after a restart keeps its place in line and its wait (router times; None: now):
+    arrived_at: float | None = None  # when it first queued anywhere (the FIFO order)
+    queued_at: float | None = None  # when it entered this queue (relaxation, overflow, max wait, hold time)
 
 
 @dataclass(frozen=True, slots=True)

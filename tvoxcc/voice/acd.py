@@ -42,8 +42,7 @@ from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
 from tvoxcc.voice.announce import announcement
 from tvoxcc.voice.call import CallSession, send_to_fallback
 from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, NotDiallable, OutboundRoute
-from tvoxcc.voice.directory import Directory, UnknownRoute
-from tvoxcc.voice.handoff import queued_event
+from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 from tvoxcc.voice.lanes import Lanes
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ class Waiting:
     holding_id: str  # the holding bridge it waits in (kept across an overflow to another queue)
     bridge_id: str | None = None  # the mixing bridge once connected
     next_announce: float = 0.0  # when to tell the caller their position and wait again
-    announcing: str | None = None  # the announcement playback, stopped before the call is bridged
+    announcing: str | None = None  # the announcement playing (one at a time), stopped before the call is bridged
     connecting: bool = False  # an agent answered: no more announcements
     language: str = ""  # announcements' language: the one the IVR chose, else the caller's
     legs: dict[str, Leg] = field(default_factory=dict)  # agent id -> ringing or answered leg
@@ -190,10 +189,12 @@ class AcdQueue:
         task.add_done_callback(self._tasks.discard)
 
     async def _announce(self) -> None:
-        """Periodic position and estimated-wait announcements (the queue's announce_every_seconds)."""
+        """Periodic position and estimated-wait announcements (the queue's announce_every_seconds, counted from
+        the end of the last one: an announcement can outlast the interval, and one queued behind another kept
+        the caller from joining the agent who answered until all of them had played)."""
         now = self._now()
         for item_id, waiting in list(self.items.items()):
-            if waiting.connecting or now < waiting.next_announce:
+            if waiting.connecting or waiting.announcing is not None or now < waiting.next_announce:
                 continue
             every = self.acd.announce_every.get(waiting.queue.router_name, 0)
             waiting.next_announce = now + every if every else float("inf")
@@ -208,14 +209,17 @@ class AcdQueue:
             return  # an agent answered (or the caller left) before its turn in the lane
         channel_id = waiting.call.channel_id  # a callback's item id is not its channel's
         playback_id = f"{channel_id}:announce-{uuid.uuid4().hex[:8]}"
-        with contextlib.suppress(AriError):
+        waiting.announcing = playback_id  # before the request: its end may be reported before it returns
+        try:
             await self.ari.channels.play(
                 channel_id,
                 announcement(estimate),
                 lang=waiting.language or waiting.call.caller.info.language,
                 playback_id=playback_id,
             )
-            waiting.announcing = playback_id
+        except AriError:
+            if waiting.announcing == playback_id:
+                waiting.announcing = None
 
     async def _apply(self, step: Callable[[float], q.Outputs], *, strict: bool = False) -> q.Outputs | None:
         """Run one router call and hand what it produced to the lanes; None when the router refused it.
@@ -275,6 +279,14 @@ class AcdQueue:
         self._record(events)
         await self._carry_out(command)
 
+    def playback_finished(self, playback_id: str) -> None:
+        """A playback ended: when it was a caller's announcement, the next one is due ``every`` s from now."""
+        waiting = self.items.get(playback_id.rpartition(":")[0])
+        if waiting is not None and waiting.announcing == playback_id:
+            waiting.announcing = None
+            every = self.acd.announce_every.get(waiting.queue.router_name, 0)
+            waiting.next_announce = self._now() + every if every else float("inf")
+
     # -- the voice service's side ------------------------------------------------------------------
 
     def lane_of(self, channel_id: str, args: tuple[str, ...] = ()) -> str:
@@ -286,11 +298,17 @@ class AcdQueue:
             return leg.item_id
         return self.dialing.get(channel_id, channel_id)
 
-    async def enter(self, call: CallSession, command: EnterQueue) -> None:
-        """Queue the call (from its IVR task): done in the call's lane, in order with its hang-up."""
-        await self.lanes.run(call.channel_id, self._enter(call, command))
+    async def enter(self, call: CallSession, command: EnterQueue, *, resumed: QueuePoint | None = None) -> None:
+        """Queue the call (from its IVR task): done in the call's lane, in order with its hang-up.
 
-    async def _enter(self, call: CallSession, command: EnterQueue) -> None:
+        ``resumed``: where the call waited before a restart; it keeps its place in line and its wait.
+        """
+        await self.lanes.run(call.channel_id, self._enter(call, command, resumed))
+
+    async def _enter(self, call: CallSession, command: EnterQueue, resumed: QueuePoint | None) -> None:
+        now = self._now()
+        arrived, queued = (resumed.arrived_at, resumed.queued_at) if resumed is not None else (now, now)
+        point = QueuePoint.entering(command, arrived, queued)
         key = QueueKey(call.route.tenant, command.queue)
         bridge_id = await self._holding(key)
         await self.ari.bridges.add_channel(bridge_id, call.channel_id)
@@ -298,7 +316,7 @@ class AcdQueue:
         every = self.acd.announce_every.get(key.router_name, 0)
         waiting.next_announce = self._now() + every if every else float("inf")
         self.items[call.channel_id] = waiting
-        await call.directory.log(call.route, call.interaction, "queued", call.clock(), queued_event(command))
+        await call.directory.log(call.route, call.interaction, "queued", call.clock(), point.data())
         work = q.WorkItem(
             item_id=call.channel_id,
             queue=key.router_name,
@@ -306,6 +324,8 @@ class AcdQueue:
             contact_priority=command.priority + (10 if call.caller.info.vip else 0),
             caller_id=call.caller.number,
             skills=dict(command.skills),  # the IVR's set node: only agents with these levels (relaxed by the queue)
+            arrived_at=point.arrived_at,
+            queued_at=point.queued_at,
         )
         await self._apply(lambda now: self.router.enqueue(work, now))
 

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from tvoxcc.ari import AriClient, AriError, Connected, Disconnected, StreamItem
 from tvoxcc.ari import events as ev
@@ -21,8 +20,8 @@ from tvoxcc.ivr import events as ivr
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.call import CallSession, send_to_fallback
-from tvoxcc.voice.directory import Directory, UnknownRoute
-from tvoxcc.voice.handoff import QueueHandoff, requeue
+from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
+from tvoxcc.voice.handoff import QueueHandoff
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.overload import LagMeter
 
@@ -33,6 +32,10 @@ CONTROL_LANE = "voice:connection"  # resync after (re)connect, in order with the
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _arrival(point: QueuePoint) -> float:
+    return float("inf") if point.arrived_at is None else point.arrived_at
 
 
 class VoiceApp:
@@ -96,6 +99,7 @@ class VoiceApp:
             case ev.ChannelDtmfReceived(channel=channel, digit=digit):
                 self._feed(channel.id, ivr.Dtmf(digit))
             case ev.PlaybackFinished(playback=playback):
+                self.handoff.playback_finished(playback.id)
                 channel_id = playback.id.rpartition(":")[0]
                 self._feed(channel_id, ivr.PlaybackDone(CallSession.token_of(playback.id)))
             case ev.RecordingFinished(recording=recording) | ev.RecordingFailed(recording=recording):
@@ -184,6 +188,7 @@ class VoiceApp:
             log.warning("resync: cannot list the app's channels: %s", exc)
             return 0
         resumed = 0
+        queued: list[tuple[str, str, str, str, QueuePoint]] = []
         for channel_id in app.channel_ids:
             if channel_id in self.calls or channel_id in self.tasks:
                 continue
@@ -193,22 +198,21 @@ class VoiceApp:
                 service = await self.ari.channels.get_variable(channel_id, "TVOXCC_SERVICE")
             except AriError:
                 continue  # hung up meanwhile
-            queued = await self.directory.queued_in(channel_id)
-            log.info(
-                "resuming channel %s (%s/%s)%s",
-                channel_id,
-                tenant,
-                service,
-                f" in queue {queued['queue']}" if queued else "",
-            )
-            if queued is None:
+            point = await self.directory.queued_in(channel_id)
+            where = f" in queue {point.queue}" if point else ""
+            log.info("resuming channel %s (%s/%s)%s", channel_id, tenant, service, where)
+            if point is None:
                 await self.begin(channel_id, channel.caller.number, (tenant, service), resumed=True)
             else:
-                await self._requeue(channel_id, channel.caller.number, tenant, service, queued)
+                queued.append((channel_id, channel.caller.number, tenant, service, point))
             resumed += 1
+        # Asterisk lists the channels in its own order, not the queue's: put them back oldest first, so each
+        # gets its old position (and the first free agent the oldest) whatever the order of the list.
+        for channel_id, number, tenant, service, point in sorted(queued, key=lambda c: _arrival(c[4])):
+            await self._requeue(channel_id, number, tenant, service, point)
         return resumed
 
-    async def _requeue(self, channel_id: str, number: str, tenant: str, service: str, queued: dict[str, Any]) -> None:
+    async def _requeue(self, channel_id: str, number: str, tenant: str, service: str, point: QueuePoint) -> None:
         try:
             route = await self.directory.route(tenant, service)
         except UnknownRoute:
@@ -218,7 +222,7 @@ class VoiceApp:
         call = CallSession(channel_id, route, caller, self.ari, self.directory, self.handoff, self.clock, resumed=True)
         call.interaction = await self.directory.open_interaction(route, caller, channel_id, self.clock(), resumed=True)
         self.calls[channel_id] = call
-        await self.handoff.enter(call, requeue(queued, caller.info.language))  # as its IVR set it
+        await self.handoff.enter(call, point.command(caller.info.language), resumed=point)  # as its IVR set it
 
     async def _fallback(self, channel_id: str) -> None:
         await send_to_fallback(self.ari, channel_id)

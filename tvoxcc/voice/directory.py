@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.ivr.interpreter import CallerInfo
 from tvoxcc.ivr.nodes import Flow
 from tvoxcc.journey.phones import to_e164
@@ -37,6 +38,50 @@ class Route:
 
 class UnknownRoute(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class QueuePoint:
+    """Where a call waits, as its ``queued`` event keeps it: a restarted service puts it back there, with what
+    its IVR set (priority, skills, variables, language) and its place in line."""
+
+    queue: str
+    priority: int = 0  # the IVR's (a VIP caller's bonus is looked up again)
+    arrived_at: float | None = None  # router time it first queued: its place in line (None: an older event)
+    queued_at: float | None = None  # router time it entered ``queue``: its wait so far
+    skills: tuple[tuple[str, int], ...] = ()
+    variables: tuple[tuple[str, str], ...] = ()
+    language: str | None = None  # None: the caller's
+
+    @classmethod
+    def entering(cls, command: EnterQueue, arrived_at: float | None, queued_at: float | None) -> QueuePoint:
+        return cls(command.queue, command.priority, arrived_at, queued_at, command.skills, command.variables,
+                   command.language)  # fmt: skip
+
+    def command(self, language: str) -> EnterQueue:
+        """The EnterQueue that puts the call back; ``language`` where the event names none."""
+        return EnterQueue(self.queue, self.priority, self.skills, self.variables, self.language or language)
+
+    def data(self) -> dict[str, Any]:
+        return {"queue": self.queue, "priority": self.priority, "arrived_at": self.arrived_at,
+                "queued_at": self.queued_at, "skills": dict(self.skills), "variables": dict(self.variables),
+                "language": self.language}  # fmt: skip
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> QueuePoint:
+        """Read back; events stored by older versions hold only the queue (priority 0, nothing else)."""
+        skills = {str(k): int(v) for k, v in dict(data.get("skills") or {}).items()}
+        variables = {str(k): str(v) for k, v in dict(data.get("variables") or {}).items()}
+        language = data.get("language")
+        return cls(
+            str(data.get("queue")),
+            int(data.get("priority") or 0),
+            data.get("arrived_at"),
+            data.get("queued_at"),
+            tuple(sorted(skills.items())),
+            tuple(sorted(variables.items())),
+            str(language) if language else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -159,9 +204,9 @@ class Directory:
         self.recorder.event(route.tenant_id, ref, "offered", now, {"caller": caller.number})
         return ref
 
-    async def queued_in(self, channel_id: str) -> dict[str, Any] | None:
-        """The last "queued" event of a still-open call: the queue it waited in and what its IVR set
-        (tvoxcc.voice.handoff.queued_event), used after a restart."""
+    async def queued_in(self, channel_id: str) -> QueuePoint | None:
+        """Where a still-open call was waiting and what its IVR set, from its last ``queued`` event (used
+        after a restart)."""
         await self.recorder.flush()
         async with self.store.session() as session:
             events = (
@@ -172,7 +217,7 @@ class Directory:
                     .order_by(m.InteractionEvent.id)
                 )
             ).all()
-        queued = [dict(data) for kind, data in events if kind == "queued" and data and data.get("queue")]
+        queued = [QueuePoint.of(data) for kind, data in events if kind == "queued"]
         return queued[-1] if queued else None
 
     def shed(self, route: Route, number: str, channel_id: str, now: datetime) -> None:

@@ -1,19 +1,18 @@
 """What the voice service needs from whatever takes a call when its IVR says "queue" (the ACD).
 
-Also the one shape of the "queued" interaction event: the queue and what the IVR decided for the call
-(priority, skills, variables, language), stored with the call and read back after a restart to queue the
-call again as it was (``queued_event`` writes it, ``requeue`` reads it).
+The "queued" interaction event has one shape, ``tvoxcc.voice.directory.QueuePoint``: where the call waits,
+what its IVR decided and its place in line, read back after a restart to queue the call again as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tvoxcc.ivr.commands import EnterQueue
 
 if TYPE_CHECKING:
     from tvoxcc.voice.call import CallSession
+    from tvoxcc.voice.directory import QueuePoint
 
 
 class QueueHandoff(Protocol):
@@ -21,7 +20,8 @@ class QueueHandoff(Protocol):
 
     async def close(self) -> None: ...
 
-    async def enter(self, call: CallSession, command: EnterQueue) -> None: ...
+    async def enter(self, call: CallSession, command: EnterQueue, *, resumed: QueuePoint | None = None) -> None:
+        """The IVR queues the call; ``resumed``: where it waited before a restart (its place and its wait)."""
 
     async def left(self, channel_id: str) -> None:
         """A channel hung up or left Stasis."""
@@ -32,32 +32,11 @@ class QueueHandoff(Protocol):
 
     async def on_endpoint(self, resource: str, state: str) -> None: ...
 
+    def playback_finished(self, playback_id: str) -> None:
+        """One of the channels' playbacks ended (the handoff's own announcements among them)."""
+
     async def on_connected(self) -> None: ...
 
     def lane_of(self, channel_id: str, args: tuple[str, ...] = ()) -> str:
         """The lane (tvoxcc.voice.lanes) of the call this channel belongs to."""
         ...
-
-
-def queued_event(command: EnterQueue) -> dict[str, Any]:
-    return {
-        "queue": command.queue,
-        "priority": command.priority,
-        "skills": dict(command.skills),
-        "variables": dict(command.variables),
-        "language": command.language,
-    }
-
-
-def requeue(data: Mapping[str, Any], language: str) -> EnterQueue:
-    """The EnterQueue a stored "queued" event describes; ``language`` where it names none (an event stored
-    before it carried more than the queue: priority 0, no skills, no variables)."""
-    skills = {str(k): int(v) for k, v in dict(data.get("skills") or {}).items()}
-    variables = {str(k): str(v) for k, v in dict(data.get("variables") or {}).items()}
-    return EnterQueue(
-        str(data["queue"]),
-        int(data.get("priority") or 0),
-        tuple(sorted(skills.items())),
-        tuple(sorted(variables.items())),
-        str(data.get("language") or language),
-    )

@@ -339,10 +339,12 @@ async def stream(request: web.Request) -> web.StreamResponse:
     loop = asyncio.get_running_loop()
     checked = loop.time()
     try:
-        while True:
+        while not c.hub.closing:
             await send("live", live_view(config, state, c.hub.voice_now(tenant_id), who, queue))
             await send("summary", await c.figures.get(config, c.clock(), agent))
             state = await c.hub.wait_change(tenant_id, state.version, HEARTBEAT_S)
+            if c.hub.closing:
+                break  # the server stops: end the response cleanly (the browser's EventSource reconnects)
             if loop.time() - checked >= HEARTBEAT_S:  # still logged in? (and the configuration may have changed)
                 checked = loop.time()
                 if await auth.principal_of(c.store, request.cookies.get(auth.SESSION_COOKIE), c.clock()) is None:
@@ -427,7 +429,11 @@ def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], dateti
         yield
         await hub.stop()
 
+    async def end_streams(_: web.Application) -> None:
+        await hub.end_streams()
+
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(end_streams)  # before the server waits for running handlers (aiohttp's order)
     r = app.router
     r.add_get("/", home)
     r.add_get("/login", login_form)

@@ -68,6 +68,7 @@ class LiveHub:
         self._nudge = asyncio.Event()  # set by a NOTIFY: poll now
         self._stopping = False
         self._listener: Any = None  # the asyncpg connection that LISTENs (PostgreSQL only)
+        self.closing = False  # the app is shutting down: streams end instead of waiting for the next change
 
     def state(self, tenant_id: int) -> TenantState:
         return self.states.get(tenant_id, EMPTY)
@@ -103,11 +104,23 @@ class LiveHub:
         return set(loaded)
 
     async def wait_change(self, tenant_id: int, version: int, within: float) -> TenantState:
-        """The tenant's state once its version differs from ``version`` (or as it is after ``within`` s)."""
+        """The tenant's state once its version differs from ``version`` (or as it is after ``within`` s, or at
+        once when the app is closing)."""
+
+        def changed() -> bool:
+            return self.closing or self.state(tenant_id).version != version
+
         async with self._changed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait_for(lambda: self.state(tenant_id).version != version), within)
+                await asyncio.wait_for(self._changed.wait_for(changed), within)
             return self.state(tenant_id)
+
+    async def end_streams(self) -> None:
+        """Shutting down (SIGTERM): wake every stream waiting for a change, so each ends its response now
+        rather than hold the server until its stop timeout."""
+        async with self._changed:
+            self.closing = True
+            self._changed.notify_all()
 
     async def run(self) -> None:
         while not self._stopping:

@@ -27,11 +27,12 @@ class ItemActions(Timers):
         if work.item_id in self.items:
             raise RouterError(f"item {work.item_id!r} is already queued")
         self._queue(work.queue)
-        item = Item(work.item_id, work.channel, work.contact_priority, work.caller_id, now)
+        arrived = now if work.arrived_at is None else work.arrived_at
+        item = Item(work.item_id, work.channel, work.contact_priority, work.caller_id, arrived)
         item.callback_number = work.callback_number
         item.skills = dict(work.skills)
         self.items[work.item_id] = item
-        self._enter_queue(item, work.queue, hops=0)
+        self._enter_queue(item, work.queue, hops=0, since=work.queued_at)
         return out
 
     def accept(self, item_id: str, agent_id: str, now: float, *, bridged_id: str = "") -> Outputs:

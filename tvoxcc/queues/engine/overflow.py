@@ -30,10 +30,11 @@ def _turns_away(q: QueueState, item: Item, rule: OverflowRule) -> bool:
 
 
 class OverflowRules(Offers):
-    def _enter_queue(self, item: Item, queue: str, hops: int) -> None:
+    def _enter_queue(self, item: Item, queue: str, hops: int, since: float | None = None) -> None:
+        """``since``: when it entered this queue, if before now (a call taken back after a restart)."""
         q = self.queues[queue]
         now = self._now
-        item.queue, item.queued_at = queue, now
+        item.queue, item.queued_at = queue, now if since is None else since
         item.queue_token += 1
         item.tried.clear()
         self._arrival_seq += 1
