@@ -47,6 +47,8 @@ from tvoxcc.voice.service import main_host
 DEMO_TENANT = Path(__file__).resolve().parents[1] / "demo" / "acme.yaml"
 DID = "+390299990000"
 AGENT = ("mario", "demo-mario-1")
+# Router clock values in event data: noise in a printed journey.
+ROUTER_TIMES = ("router_at", "value", "arrived_at", "queued_at")
 
 
 class Demo:
@@ -211,7 +213,7 @@ class Demo:
         self.say("")
         self.say(f"Journey of call {interaction.external_id} from {interaction.from_address}:")
         for event in events:
-            detail = ", ".join(f"{k}={v}" for k, v in event.data.items() if k not in ("router_at", "value") and v)
+            detail = ", ".join(f"{k}={v}" for k, v in event.data.items() if k not in ROUTER_TIMES and v)
             self.say(f"  +{(event.at - start).total_seconds():5.1f} s  {event.kind:<16} {detail}")
         talked = (
             (interaction.ended_at - interaction.answered_at).total_seconds()

@@ -63,9 +63,9 @@ class QueuePoint:
         return EnterQueue(self.queue, self.priority, self.skills, self.variables, self.language or language)
 
     def data(self) -> dict[str, Any]:
-        return {"queue": self.queue, "priority": self.priority, "arrived_at": self.arrived_at,
-                "queued_at": self.queued_at, "skills": dict(self.skills), "variables": dict(self.variables),
-                "language": self.language}  # fmt: skip
+        return {"queue": self.queue, "priority": self.priority, "skills": dict(self.skills),
+                "variables": dict(self.variables), "language": self.language, "arrived_at": self.arrived_at,
+                "queued_at": self.queued_at}  # fmt: skip
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> QueuePoint:
