@@ -6,7 +6,7 @@ routing decisions per second and p50/p99 decision latency (time.perf_counter_ns 
 choosing agents for an item, choosing an item for a freed agent), end-to-end events per second and
 tracemalloc peak of the state. Both routers get the same workload: the same seeded event stream, the same
 number of events (250,000; `--quick`: 20,000). `--breakdown` adds the latency per router call and decision
-kind, and which kinds make the slowest 1% (the p99). The last line is the ratio baseline p99 / router p99.
+kind, and which kinds make the slowest 1% (the p99). The last line is the ratio baseline p50 / router p50.
 
 Aim: the indexed router decides in p99 <= 50 µs per decision at 10,000 agents and 500 queues (the same with
 --quick, over fewer events); exit 1 when missed.
@@ -294,12 +294,13 @@ def main() -> None:
     throughput = (len(ours.decision_ns) / sum(ours.decision_ns)) / (len(base.decision_ns) / sum(base.decision_ns))
     events_ratio = statistics.fmean(base.call_ns) / statistics.fmean(ours.call_ns)
     print(
-        f"baseline/router: decisions/s {throughput:.1f}x, decision p50 {ratio(0.5):.1f}x, "
+        f"baseline/router: decisions/s {throughput:.1f}x, decision p99 {ratio(0.99):.1f}x, "
         f"end-to-end events/s {events_ratio:.1f}x"
     )
     p99 = percentile(ours.decision_ns, 0.99)
     aim.check(f"router decision p99 {p99:.1f} µs <= {AIM_P99_US:.0f} µs", p99 <= AIM_P99_US)
-    aim.finish("baseline/router decision p99", ratio(0.99), digits=1)
+    # p50, not p99: on a shared machine the baseline's p99 is mostly the scheduler's, and swings 20x-1000x
+    aim.finish("baseline/router decision p50", ratio(0.5), digits=1)
 
 
 if __name__ == "__main__":
