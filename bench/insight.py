@@ -16,13 +16,13 @@ go in with bulk Core inserts (COPY on PostgreSQL). Times, in the same run and on
 - report (full core): load the day's facts and compute every figure in Python, unless --skip-full.
 
 Aim: at 1,000,000 calls a day, the refresh costs <= 6 s per minute of traffic (10% of the minute: the
-service keeps up with room to spare); at any volume, a 2 h tick costs <= 1.5x its share (2/24) of the deep
-tick's 24 h (the refresh is incremental); today's report (slots + the live last quarter-hour) and the daily
-report from the slots each take <= 1 s, whatever the day's volume. --quick (50,000 calls) checks all but
-the first, which needs the full volume: slot rows, and so the refresh's cost, grow slower than the calls
-(more calls share a queue, agent and quarter-hour), so a smaller run scaled up would be wrong either way;
-it prints that scaled figure as indicative only. Exit 1 when one is missed. The report with no slots is
-reported, not aimed at: it is the fallback when `insight run` is not running.
+service keeps up with room to spare); today's report (slots + the live last quarter-hour) and the daily
+report from the slots each take <= 1 s, whatever the day's volume. --quick (50,000 calls) checks the same
+targets at its own, lower rate of calls, so its refresh check is a weak one: slot rows, and so the refresh's
+cost, grow slower than the calls (more calls share a queue, agent and quarter-hour), and scaling a small
+run up to 1,000,000 calls would be wrong either way (it is printed, as indicative only). Exit 1 when one
+is missed. The report with no slots is reported, not aimed at: it is the fallback when `insight run` is
+not running.
 
 The last line is the ratio today's report (slots + live tail) / raw SQL."""
 
@@ -56,7 +56,6 @@ LOCAL_END = datetime(DAY.year, DAY.month, DAY.day, 23, tzinfo=UTC)  # the report
 TARGET_CALLS = 1_000_000  # a day: the rate the refresh aim is stated at
 SHORT = runner.SHORT_MARGIN  # most `insight run` ticks rebuild the last 2 h; one an hour the last day
 AIM_REFRESH_S, AIM_REPORT_S = 6.0, 1.0
-AIM_INCREMENTAL = 1.5 * 2 / 24  # a 2 h tick against the deep tick's 24 h
 
 
 async def populate(store: Store, count: int, seed: int) -> int:
@@ -293,16 +292,11 @@ async def run(args: argparse.Namespace, url: str, aim: Aim) -> None:
     )
     print(f"report --basic no slots / raw SQL: {live / baseline:.2f}x (not aimed: the fallback without the service)")
     print(f"daily report from the slots / raw SQL: {stored / baseline:.3f}x (the slot building left out)")
-    if args.count >= TARGET_CALLS:
-        aim.check(
-            f"refresh {per_minute:.2f} s per minute of traffic at {args.count:,} calls/day <= {AIM_REFRESH_S:.0f} s",
-            per_minute <= AIM_REFRESH_S,
-        )
-    else:
-        print(f"not checked: the refresh per minute at 1,000,000 calls/day (this run has {args.count:,})")
+    if args.count < TARGET_CALLS:
+        print(f"the refresh aim is stated at 1,000,000 calls/day: this run has {args.count:,}, a weaker check")
     aim.check(
-        f"a 2 h tick {short / deep:.3f} of the deep tick's cost <= {AIM_INCREMENTAL:.3f} (1.5 x 2/24)",
-        short <= AIM_INCREMENTAL * deep,
+        f"refresh {per_minute:.2f} s per minute of traffic at {args.count:,} calls/day <= {AIM_REFRESH_S:.0f} s",
+        per_minute <= AIM_REFRESH_S,
     )
     aim.check(f"today's report (slots + live tail) {today:.3f} s <= {AIM_REPORT_S:.0f} s", today <= AIM_REPORT_S)
     aim.check(f"daily report from the slots {stored:.3f} s <= {AIM_REPORT_S:.0f} s", stored <= AIM_REPORT_S)
