@@ -7,12 +7,15 @@ unknown callers, then times, median of 30 runs each:
 - ``journey_for`` of an unknown caller's number (the ``(tenant_id, from_address)`` index);
 - the month's address-book reliability against a raw ``GROUP BY contact_id`` count.
 Prints each figure and, last, the ratio journey/baseline. `--quick` for 20,000 interactions.
-Figures are indicative when the machine is shared.
+Figures are indicative when the machine is shared. The reliability is reported, not aimed at (a monthly
+figure, not a screen's wait).
+
+Aim: a contact's journey (median) within 1.5x the raw SQL read of the same rows, and an unknown caller's
+journey (the screen pop of a new number) within 20 ms; the same with --quick; exit 1 when missed.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import statistics
@@ -25,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _contract import Aim, arguments
 from sqlalchemy import insert, text
 
 from tvoxcc.journey.api import address_book_reliability, journey_for
@@ -112,17 +116,27 @@ async def generate(store: Store, interactions: int, seed: int = 7) -> tuple[int,
     return tid, busy, unknown
 
 
-async def median_ms(action: Callable[[], Awaitable[object]], runs: int = 30) -> float:
-    await action()  # warm the caches
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        await action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+Action = Callable[[], Awaitable[object]]
 
 
-async def main(quick: bool) -> None:
+async def medians_ms(ours: Action, baseline: Action, runs: int = 30) -> tuple[float, float]:
+    """Medians of two actions timed in turns, each going first every other run: a load spike on a shared
+    machine, or the cache the first one warms, falls on both alike."""
+    await ours()  # warm the caches
+    await baseline()
+    samples: tuple[list[float], list[float]] = ([], [])
+    for n in range(runs):
+        for which in (0, 1) if n % 2 else (1, 0):
+            start = time.perf_counter()
+            await (ours, baseline)[which]()
+            samples[which].append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples[0]), statistics.median(samples[1])
+
+
+AIM_RATIO, AIM_UNKNOWN_MS = 1.5, 20.0
+
+
+async def main(aim: Aim, quick: bool) -> None:
     total = 20_000 if quick else 200_000
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
@@ -173,17 +187,18 @@ async def main(quick: bool) -> None:
 
         timeline = await journey()
         entries = len(timeline.entries)  # type: ignore[attr-defined]
-        j, b = await median_ms(journey), await median_ms(baseline)
-        u = await median_ms(stranger)
-        r, rs = await median_ms(book, 5), await median_ms(book_sql, 5)
+        j, b = await medians_ms(journey, baseline)
+        u, _ = await medians_ms(stranger, baseline)
+        r, rs = await medians_ms(book, book_sql, 5)
         print(f"journey_for contact ({entries} entries): {j:.1f} ms; raw SQL read of the same rows: {b:.1f} ms")
         print(f"journey_for unknown caller: {u:.1f} ms")
         print(f"reliability of the month: {r:.1f} ms; raw GROUP BY count: {rs:.1f} ms (ratio {r / rs:.2f})")
         await store.dispose()
-    print(f"ratio journey_for / raw SQL: {j / b:.2f}")
+    aim.check(f"journey_for {j / b:.2f}x the raw SQL read <= {AIM_RATIO}x", j <= AIM_RATIO * b)
+    aim.check(f"journey_for unknown caller {u:.1f} ms <= {AIM_UNKNOWN_MS:.0f} ms", u <= AIM_UNKNOWN_MS)
+    aim.finish("journey_for / raw SQL", j / b)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    asyncio.run(main(parser.parse_args().quick))
+    args = arguments(__doc__).parse_args()
+    asyncio.run(main(Aim(__doc__, quick=args.quick), args.quick))
