@@ -1,8 +1,11 @@
 """Voice at Asterisk's pace: tvoxcc's Stasis ACD against native app_queue, on the same lab Asterisk, same run.
 
 Aim (issue "voice at Asterisk's speed"): tvoxcc's highest rate with >= 99 % of calls reaching an agent is
->= 0.6x native app_queue's; tvoxcc serves 100 % at 40 calls/s with answer->agent p95 <= 100 ms over native's;
-the voice service spends <= 5 ms of CPU per call.
+>= 0.6x native app_queue's; tvoxcc serves 100 % at 40 calls/s with "to agent" p95 <= 100 ms; the voice
+service spends <= 5 ms of CPU per call; at twice its best rate its websocket stays up and it sheds calls.
+"To agent" is measured by the caller: from its call's answer (200 OK) to the agent's hang-up, less the
+agent's 1 s of talk; native's includes the ~500 ms Answer() waits for media sipp never sends (ARI's answer
+does not wait), so only tvoxcc's is held to the 100 ms.
 
 Set-up (needs root, like the lab tests): a lab Asterisk 22; AGENTS sipp agent phones that answer at once and
 hang up after 1 s; a tenant whose DID's IVR goes straight to a queue (no prompt, wrap-up 0) holding every
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -37,7 +41,7 @@ from tvoxcc.lab.lab import Lab
 
 AIM_RATIO = 0.6
 AIM_AT_RATE = 40.0
-AIM_EXTRA_P95_MS = 100.0
+AIM_P95_MS = 100.0
 AIM_VOICE_CPU_MS = 5.0
 TENANT, DID, NATIVE = "bench", "7000", "7001"
 PASSWORD = "bench-agent-pw"
@@ -198,6 +202,16 @@ class Bench:
             time.sleep(2.0)  # let the last calls drain
         return steps
 
+    def overload(self, rate: float) -> tuple[bool, int, Step]:
+        """A step at ``rate`` past what the service serves: does the websocket stay up, how many calls shed?"""
+        log = self.base / "voice.log"
+        mark = len(log.read_text(errors="replace"))
+        step = self.step("tvoxcc", rate)
+        lost = "websocket lost" in log.read_text(errors="replace")[mark:]
+        with sqlite3.connect(self.base / "tvoxcc.db") as db:
+            (shed,) = db.execute("SELECT count(*) FROM interactions WHERE outcome = 'shed'").fetchone()
+        return not lost, int(shed), step
+
     def down(self) -> None:
         if os.environ.get("BENCH_VOICE_ECHO"):
             shutil.copy(self.base / "voice.log", "/tmp/bench-voice.log")
@@ -227,8 +241,8 @@ def main() -> int:
     parser.add_argument("--py-spy", metavar="SVG", help="profile the voice service with py-spy into SVG")
     args = parser.parse_args()
     print(
-        f"aim: tvoxcc/native max rate >= {AIM_RATIO}; 100 % at {AIM_AT_RATE:.0f}/s with to-agent p95 <= native's "
-        f"+ {AIM_EXTRA_P95_MS:.0f} ms; voice CPU <= {AIM_VOICE_CPU_MS} ms/call"
+        f"aim: tvoxcc/native max rate >= {AIM_RATIO}; 100 % at {AIM_AT_RATE:.0f}/s with to-agent p95 <= "
+        f"{AIM_P95_MS:.0f} ms; voice CPU <= {AIM_VOICE_CPU_MS} ms/call; websocket kept at twice the best rate"
     )
     if os.geteuid() != 0:
         print("error: bench/voice.py needs root (the lab Asterisk runs in a chroot)", file=sys.stderr)
@@ -242,19 +256,23 @@ def main() -> int:
         native = bench.ladder("native", rates)
         bench.start_voice()
         ours = bench.ladder("tvoxcc", rates)
+        twice = 2 * best(ours) if best(ours) else rates[0]
+        time.sleep(5.0)
+        kept, shed, step = bench.overload(twice)
+        print(step.line().replace("tvoxcc ", "2x best"), flush=True)
+        print(f"at {twice:.0f}/s (twice the best): websocket {'kept' if kept else 'LOST'}, {shed} call(s) shed")
     finally:
         bench.down()
     native_best, ours_best = best(native), best(ours)
     ratio = ours_best / native_best if native_best else 0.0
     at_aim = [s for s in ours if s.rate == AIM_AT_RATE]
-    native_at = [s for s in native if s.rate == AIM_AT_RATE]
-    met = ratio >= AIM_RATIO
-    if at_aim and native_at:
-        extra = at_aim[0].to_agent_ms(0.95) - native_at[0].to_agent_ms(0.95)
+    met = ratio >= AIM_RATIO and kept
+    if at_aim:
+        p95 = at_aim[0].to_agent_ms(0.95)
         cpu = (at_aim[0].voice_ms or 0.0) / max(at_aim[0].reached, 1)
-        print(f"at {AIM_AT_RATE:.0f}/s: tvoxcc {100 * at_aim[0].success:.1f} %, p95 over native {extra:+.0f} ms, "
+        print(f"at {AIM_AT_RATE:.0f}/s: tvoxcc {100 * at_aim[0].success:.1f} %, to agent p95 {p95:.0f} ms, "
               f"voice {cpu:.1f} ms/call")  # fmt: skip
-        met = met and at_aim[0].success >= 1.0 and extra <= AIM_EXTRA_P95_MS and cpu <= AIM_VOICE_CPU_MS
+        met = met and at_aim[0].success >= 1.0 and p95 <= AIM_P95_MS and cpu <= AIM_VOICE_CPU_MS
     else:
         print(f"at {AIM_AT_RATE:.0f}/s: tvoxcc never got there")
         met = False
