@@ -4,7 +4,7 @@ Aim: the ingest at >= 0.5x the floor's throughput and >= 1,000 mails/s, on SQLit
 
     .venv/bin/python bench/mail.py [--quick] [--count 1000] [--seed 2026] [--reps 5] [--sqlite-only]
 
-A mixed corpus (bench/mail_corpus.py: plain, multipart/alternative, HTML only, encoded-word headers,
+A mixed corpus (bench/_mail_corpus.py: plain, multipart/alternative, HTML only, encoded-word headers,
 latin-1 / utf-8 bodies in QP / base64, attachments, replies threading onto earlier tickets) is seeded
 into a private Dovecot, then ingested with ``MailboxIngester.ingest_once`` into a fresh store (timed
 from the IMAP connection on) on SQLite and on a private PostgreSQL. The floor, measured in the same
@@ -23,7 +23,6 @@ Exit status 1 when the aim is missed on a store; the last line is the worst stor
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import imaplib
@@ -39,11 +38,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _contract import Aim, arguments
+from _mail_corpus import ADDRESS, Corpus, make_corpus
+from _mail_stores import Rows, SqliteStores, Stores, postgres_stores
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.mail_corpus import ADDRESS, Corpus, make_corpus
-from bench.mail_stores import Rows, SqliteStores, Stores, postgres_stores
 from tvoxcc.mail.ingest import IngestStats, MailboxIngester, resolve_mailbox
 from tvoxcc.mail.lab_dovecot import LabDovecot, start_dovecot
 from tvoxcc.mail.templates import MailTemplates
@@ -53,10 +53,6 @@ from tvoxcc.support import mail_in
 
 AIM_FLOOR_RATIO = 0.5
 AIM_MAILS_PER_S = 1000
-AIM = (
-    f"aim: ingest >= {AIM_FLOOR_RATIO}x the floor (raw IMAP FETCH + stdlib BytesParser().parsebytes + bare "
-    f"driver inserts of the same rows) and >= {AIM_MAILS_PER_S:,} mails/s into tickets, on SQLite and PostgreSQL"
-)
 
 
 # ---- the fast paths, switched off by monkeypatching the names their callers look up at call time
@@ -245,10 +241,7 @@ def run_store(stores: Stores, server: LabDovecot, corpus: Corpus, reps: int) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="500 mails, 2 runs; PostgreSQL skipped (said) if it does not start"
-    )
+    parser = arguments(__doc__)  # --quick: 500 mails, 2 runs
     parser.add_argument("--count", type=int, help="mails in the corpus (default 1,000; --quick: 500)")
     parser.add_argument("--reps", type=int, help="runs of each figure, the best kept (default 5; --quick: 2)")
     parser.add_argument("--seed", type=int, default=2026)
@@ -258,7 +251,7 @@ def main() -> None:
     reps = args.reps or (2 if args.quick else 5)
     if count < 50 or reps < 1:
         sys.exit("error: --count must be at least 50 and --reps at least 1")
-    print(AIM, flush=True)
+    aim = Aim(__doc__, quick=args.quick)
     corpus = make_corpus(count, args.seed)
     print(f"{corpus.mix()}; {corpus.originals} open tickets, {corpus.replies} thread onto them", flush=True)
     results: dict[str, tuple[float, float]] = {}
@@ -274,24 +267,17 @@ def main() -> None:
         else:
             try:
                 all_stores.append(stack.enter_context(postgres_stores()))
-            except Exception as exc:  # no server binaries, or it did not start: said; missed unless --quick
+            except Exception as exc:  # no server binaries, or it did not start: said, and missed
                 print(f"postgresql: not measured: {type(exc).__name__}: {exc}", flush=True)
-                if not args.quick:
-                    missing.append("postgresql")
+                missing.append("postgresql")
         for stores in all_stores:
             results[stores.name] = run_store(stores, server, corpus, reps)
-    short = [
-        f"{name} {ratio:.2f}x, {rate:,.0f} mails/s"
-        for name, (ratio, rate) in results.items()
-        if ratio < AIM_FLOOR_RATIO or rate < AIM_MAILS_PER_S
-    ]
-    worst = min(ratio for ratio, _ in results.values())
-    if short or missing:
-        print(f"aim missed: {'; '.join(short + [f'{name} not measured' for name in missing])}")
-    else:
-        print("aim met on " + " and ".join(results))
-    print(f"ratio ingest/floor: {worst:.2f}")
-    sys.exit(1 if short or missing else 0)
+    for name, (ratio, rate) in results.items():
+        aim.check(f"{name} ingest {ratio:.2f}x the floor >= {AIM_FLOOR_RATIO}x", ratio >= AIM_FLOOR_RATIO)
+        aim.check(f"{name} ingest {rate:,.0f} mails/s >= {AIM_MAILS_PER_S:,}", rate >= AIM_MAILS_PER_S)
+    for name in missing:
+        aim.check(f"{name} measured", False)
+    aim.finish("ingest/floor", min(ratio for ratio, _ in results.values()))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Voice at Asterisk's pace: tvoxcc's Stasis ACD against native app_queue, on the same lab Asterisk, same run.
 
-Aim (issue "voice at Asterisk's speed"): tvoxcc's highest rate with >= 99 % of calls reaching an agent is
->= 0.6x native app_queue's; tvoxcc serves 100 % at 40 calls/s with "to agent" p95 <= 100 ms; the voice
-service spends <= 5 ms of CPU per call; at twice its best rate its websocket stays up and it sheds calls.
+Aim: tvoxcc's highest rate with >= 99 % of calls reaching an agent is >= 0.6x native app_queue's; tvoxcc
+serves 100 % at 40 calls/s with "to agent" p95 <= 100 ms; the voice service spends <= 5 ms of CPU per call;
+at twice its best rate its websocket stays up.
+
 "To agent" is measured by the caller: from its call's answer (200 OK) to the agent's hang-up, less the
 agent's 1 s of talk; native's includes the ~500 ms Answer() waits for media sipp never sends (ARI's answer
 does not wait), so only tvoxcc's is held to the 100 ms.
@@ -18,7 +19,6 @@ Last line: ``ratio tvoxcc/native max calls/s at >= 99 % success: X``. ``--quick`
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sqlite3
@@ -32,7 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from voice_sip import AgentPhones, CallerResult, register_agents, run_callers
+from _contract import Aim, arguments
+from _voice_sip import AgentPhones, CallerResult, register_agents, run_callers
 
 from tvoxcc.asterisk.ami_command import AmiCommandClient
 from tvoxcc.config import load_settings
@@ -234,16 +235,12 @@ def best(steps: list[Step]) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short ladder (10, 20, 40 calls/s, 8 s each)")
+    parser = arguments(__doc__)  # --quick: a short ladder (10, 20, 40 calls/s, 8 s each)
     parser.add_argument("--agents", type=int, default=120)
     parser.add_argument("--rates", help="comma-separated calls/s instead of the ladder")
-    parser.add_argument("--py-spy", metavar="SVG", help="profile the voice service with py-spy into SVG")
+    parser.add_argument("--py-spy", metavar="RAW", help="profile the voice service with py-spy (raw format)")
     args = parser.parse_args()
-    print(
-        f"aim: tvoxcc/native max rate >= {AIM_RATIO}; 100 % at {AIM_AT_RATE:.0f}/s with to-agent p95 <= "
-        f"{AIM_P95_MS:.0f} ms; voice CPU <= {AIM_VOICE_CPU_MS} ms/call; websocket kept at twice the best rate"
-    )
+    aim = Aim(__doc__, quick=args.quick)
     if os.geteuid() != 0:
         print("error: bench/voice.py needs root (the lab Asterisk runs in a chroot)", file=sys.stderr)
         return 2
@@ -260,25 +257,26 @@ def main() -> int:
         time.sleep(5.0)
         kept, shed, step = bench.overload(twice)
         print(step.line().replace("tvoxcc ", "2x best"), flush=True)
-        print(f"at {twice:.0f}/s (twice the best): websocket {'kept' if kept else 'LOST'}, {shed} call(s) shed")
+        print(f"at {twice:.0f}/s (twice the best): {shed} call(s) shed", flush=True)
     finally:
         bench.down()
     native_best, ours_best = best(native), best(ours)
     ratio = ours_best / native_best if native_best else 0.0
+    print(
+        f"native max {native_best:.0f} calls/s, tvoxcc max {ours_best:.0f} calls/s (top of the ladder {rates[-1]:.0f})"
+    )
+    aim.check(f"tvoxcc/native max rate {ratio:.2f} >= {AIM_RATIO}", ratio >= AIM_RATIO)
     at_aim = [s for s in ours if s.rate == AIM_AT_RATE]
-    met = ratio >= AIM_RATIO and kept
     if at_aim:
         p95 = at_aim[0].to_agent_ms(0.95)
         cpu = (at_aim[0].voice_ms or 0.0) / max(at_aim[0].reached, 1)
-        print(f"at {AIM_AT_RATE:.0f}/s: tvoxcc {100 * at_aim[0].success:.1f} %, to agent p95 {p95:.0f} ms, "
-              f"voice {cpu:.1f} ms/call")  # fmt: skip
-        met = met and at_aim[0].success >= 1.0 and p95 <= AIM_P95_MS and cpu <= AIM_VOICE_CPU_MS
+        aim.check(f"{100 * at_aim[0].success:.1f} % at {AIM_AT_RATE:.0f}/s = 100 %", at_aim[0].success >= 1.0)
+        aim.check(f"to agent p95 {p95:.0f} ms at {AIM_AT_RATE:.0f}/s <= {AIM_P95_MS:.0f} ms", p95 <= AIM_P95_MS)
+        aim.check(f"voice CPU {cpu:.1f} ms/call at {AIM_AT_RATE:.0f}/s <= {AIM_VOICE_CPU_MS}", cpu <= AIM_VOICE_CPU_MS)
     else:
-        print(f"at {AIM_AT_RATE:.0f}/s: tvoxcc never got there")
-        met = False
-    print(f"native max {native_best:.0f} calls/s, tvoxcc max {ours_best:.0f} calls/s: {'MET' if met else 'MISSED'}")
-    print(f"ratio tvoxcc/native max calls/s at >= 99 % success: {ratio:.2f}")
-    return 0 if met else 1
+        aim.check(f"tvoxcc ran at {AIM_AT_RATE:.0f}/s", False)
+    aim.check(f"websocket kept at {twice:.0f}/s (twice the best)", kept)
+    aim.finish("tvoxcc/native max calls/s at >= 99 % success", ratio)
 
 
 if __name__ == "__main__":
