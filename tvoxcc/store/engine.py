@@ -38,7 +38,13 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
         Path(target.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(target, echo=echo)
+    options: dict[str, Any] = {}
+    if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
+        # Each SQLite connection is a thread of aiosqlite's: one opened past the pool's size is closed again
+        # when given back, so a busy voice service (many calls reading at once) would start and stop a
+        # thread, open the file and set the pragmas again and again. Keep enough of them open.
+        options = {"pool_size": 20, "max_overflow": 20}
+    engine = create_async_engine(target, echo=echo, **options)
     if target.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
