@@ -38,6 +38,7 @@ class FakeAsterisk:
         self.connects += 1
         channel = {"id": f"c{self.connects}", "name": "PJSIP/x", "state": "Ring"}
         await ws.send_str("not json")  # must be skipped, not crash the stream
+        await ws.send_str(json.dumps({"type": "ChannelVarset", "application": "tvoxcc", "variable": "X", "value": "1"}))
         await ws.send_str(json.dumps({"type": "StasisStart", "application": "tvoxcc", "args": [], "channel": channel}))
         await ws.close()  # Asterisk going away
         return ws
@@ -74,6 +75,14 @@ async def _take(events: AriEvents, n: int) -> list[StreamItem]:
     return out
 
 
+async def test_only_the_event_types_asked_for_are_read(fake: tuple[FakeAsterisk, str]) -> None:
+    _, url = fake
+    every = [type(i).__name__ for i in await _take(AriEvents(url, "tvoxcc", PASSWORD, "tvoxcc"), 3)]
+    assert every == ["Connected", "ChannelVarset", "StasisStart"]
+    only = AriEvents(url, "tvoxcc", PASSWORD, "tvoxcc", only=frozenset({"StasisStart"}))
+    assert [type(i).__name__ for i in await _take(only, 2)] == ["Connected", "StasisStart"]
+
+
 def test_ws_url() -> None:
     assert ws_url("http://h:8088") == "ws://h:8088/ari/events"
     assert ws_url("https://h/") == "wss://h/ari/events"
@@ -82,7 +91,8 @@ def test_ws_url() -> None:
 async def test_reconnects_and_reports_connect_disconnect(fake: tuple[FakeAsterisk, str]) -> None:
     f, url = fake
     sleeps = Sleeps()
-    events = AriEvents(url, "tvoxcc", PASSWORD, "tvoxcc", sleep=sleeps, rng=lambda: 0.0)
+    only = frozenset({"StasisStart"})  # the fake's ChannelVarset is left out
+    events = AriEvents(url, "tvoxcc", PASSWORD, "tvoxcc", sleep=sleeps, rng=lambda: 0.0, only=only)
     items = await _take(events, 7)
     kinds = [type(i).__name__ for i in items]
     assert kinds == [

@@ -55,15 +55,21 @@ class AriClient:
         return cls(a.ari_url, a.ari_user, a.ari_password.get_secret_value(), a.ari_app, timeout=timeout)
 
     def events(
-        self, *, subscribe_all: bool = False, backoff: Backoff = DEFAULT_BACKOFF, heartbeat: float = 15.0
+        self,
+        *,
+        subscribe_all: bool = False,
+        only: frozenset[str] | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        heartbeat: float = 15.0,
     ) -> AriEvents:
-        """A new events websocket for our app; iterate it, ``close()`` it when done."""
+        """A new events websocket for our app (``only``: just these event types); iterate it, ``close()`` it."""
         return AriEvents(
             self.ari_url,
             self._user,
             self._password,
             self.app,
             subscribe_all=subscribe_all,
+            only=only,
             backoff=backoff,
             heartbeat=heartbeat,
         )

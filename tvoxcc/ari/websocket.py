@@ -45,6 +45,7 @@ class AriEvents:
         app: str,
         *,
         subscribe_all: bool = False,
+        only: frozenset[str] | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
         heartbeat: float = 15.0,
         connect_timeout: float = 10.0,
@@ -55,6 +56,9 @@ class AriEvents:
         self.url = ws_url(ari_url)
         self.app = app
         self.subscribe_all = subscribe_all
+        # Event types the consumer handles (None: all). Asterisk sends a dozen others per call (variable
+        # sets, state changes, bridge moves); building typed events of them cost more than the handling.
+        self.only = only
         self.backoff = backoff
         self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
         # Heartbeat pings detect a silently dead peer (Asterisk killed -9, cable pulled).
@@ -139,5 +143,5 @@ class AriEvents:
             except ValueError:
                 log.warning("ARI events: dropped a non-JSON message (%d bytes)", len(msg.data))
                 continue
-            if isinstance(data, dict):
+            if isinstance(data, dict) and (self.only is None or data.get("type") in self.only):
                 yield parse_event(data)

@@ -27,6 +27,19 @@ from tvoxcc.voice.overload import LagMeter
 
 log = logging.getLogger(__name__)
 
+# The ARI event types ``dispatch`` acts on; the reader does not even build the others.
+HANDLED_EVENTS = frozenset(
+    {
+        "StasisStart",
+        "StasisEnd",
+        "ChannelDestroyed",
+        "ChannelDtmfReceived",
+        "PlaybackFinished",
+        "RecordingFinished",
+        "RecordingFailed",
+        "EndpointStateChange",
+    }
+)
 CONTROL_LANE = "voice:connection"  # resync after (re)connect, in order with the next one
 
 
@@ -63,7 +76,7 @@ class VoiceApp:
 
     async def run(self) -> None:
         await self.handoff.start()
-        stream = self.ari.events()
+        stream = self.ari.events(only=HANDLED_EVENTS)
         meter = asyncio.create_task(self.overload.run(), name="voice-overload")
         try:
             async for item in stream:
