@@ -13,6 +13,7 @@ import pytest
 from tests.cli import Tvox, make_tvox
 from tests.components import component_missing
 from tests.servers.postgres import PostgresServer, find_pg_bin, start_postgres
+from tests.servers.smtp import SmtpSink
 from tvoxcc.store.engine import Store
 
 
@@ -84,3 +85,12 @@ def tvox(tmp_path: Path) -> Tvox:
 def tvox_any(tmp_path: Path, db_url: str) -> Tvox:
     """The CLI on a fresh database of each backend (SQLite, PostgreSQL)."""
     return make_tvox(tmp_path, db_url)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """An in-process SMTP server (aiosmtpd) on a free loopback port, collecting what is sent."""
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()

@@ -31,14 +31,6 @@ def dovecot() -> Iterator[LabDovecot]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 async def acme(store: Store) -> AsyncIterator[int]:
     yield await seed_acme(store)
 

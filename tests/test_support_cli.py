@@ -26,14 +26,6 @@ def dovecot() -> Iterator[LabDovecot]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 def desk(tvox: Tvox, dovecot: LabDovecot, smtp: SmtpSink) -> Tvox:
     with tvox.config.open("a") as config:
         config.write(
