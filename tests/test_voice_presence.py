@@ -48,12 +48,19 @@ class FakeAsterisk:
         self.subscribed.update(sources)
         return web.json_response({"name": request.match_info["app"]})
 
+    async def list_endpoints(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        return web.json_response(
+            [{"technology": "PJSIP", "resource": name, "state": "offline"} for name in sorted(self.endpoints)]
+        )
+
 
 @pytest.fixture
 async def asterisk() -> AsyncIterator[tuple[FakeAsterisk, AriClient]]:
     fake = FakeAsterisk({f"acme-agent{i:03d}" for i in range(1, 201)})
     app = web.Application()
     app.router.add_post("/ari/applications/{app}/subscription", fake.subscribe)
+    app.router.add_get("/ari/endpoints/PJSIP", fake.list_endpoints)
     server = TestServer(app)
     await server.start_server()
     client = AriClient(f"http://127.0.0.1:{server.port}", "tvoxcc", "secret", "tvoxcc")
@@ -120,8 +127,12 @@ async def test_an_unknown_endpoint_costs_only_itself(
     assert result.refused == {"acme-nophone": "Event source does not exist"}
     assert follow.missing == {"acme-nophone"}
     assert "acme-nophone" in caplog.text  # said by name
-    fake.endpoints.add("acme-nophone")  # rendered since: the next pass takes it
-    assert (await follow.subscribe(["acme-nophone"])).ok == ["acme-nophone"] and not follow.missing
+    fake.requests = 0
+    assert not await follow.retry()  # still no such endpoint: one look, no subscription request
+    assert fake.requests == 1 and follow.missing == {"acme-nophone"}
+    fake.endpoints.add("acme-nophone")  # rendered since: the next retry takes it
+    assert await follow.retry()
+    assert endpoint_source("acme-nophone") in fake.subscribed and not follow.missing
 
 
 async def test_a_failing_chunk_is_retried_then_reported(asterisk: tuple[FakeAsterisk, AriClient]) -> None:

@@ -174,8 +174,8 @@ class AcdQueue:
                 await self.on_connected()  # follow the new phone's reachability; log it in if registered
             if self.on_config is not None:
                 await self.on_config()
-        elif self.presence.missing:
-            await self._follow_agents()  # phones not followed yet (their endpoint rendered since, Asterisk back)
+        elif self.presence.missing and await self.presence.retry():
+            await self._follow_agents()  # a phone followed only now: log it in if it is registered
         return len(found)
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:

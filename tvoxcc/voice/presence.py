@@ -110,22 +110,44 @@ class EndpointSubscriber:
         self._reported: frozenset[str] = frozenset()  # what the last error line named: say it once
 
     async def subscribe(self, agents: Iterable[str]) -> Subscribed:
-        """Follow every agent's endpoint; returns what worked and what did not (also logged)."""
+        """Follow every agent's endpoint (a full pass: ``missing`` becomes what this one could not do)."""
+        result = await self._pass(agents)
+        self._report(result, set(result.refused) | set(result.failed))
+        return result
+
+    async def retry(self) -> bool:
+        """Try again the missing agents Asterisk now has an endpoint for (rendered since, or Asterisk back);
+        one GET when there is none. True when at least one more agent is followed."""
+        try:
+            have = {endpoint.resource for endpoint in await self.ari.endpoints.list("PJSIP")}
+        except AriError:
+            return False
+        candidates = self.missing & have
+        if not candidates:
+            return False
+        result = await self._pass(candidates)
+        self._report(result, (self.missing - candidates) | set(result.refused) | set(result.failed))
+        return bool(result.ok)
+
+    async def _pass(self, agents: Iterable[str]) -> Subscribed:
         result = Subscribed()
         for chunk in chunks([endpoint_source(a) for a in sorted(set(agents))], self.chunk_size):
             await self._chunk(chunk, result)
-        self.missing = set(result.refused) | set(result.failed)
-        if self.missing and frozenset(self.missing) != self._reported:
-            log.error(
-                "ACD: %d of %d agent phone(s) not followed (their logins are not seen): %s",
-                len(self.missing),
-                len(result.ok) + len(self.missing),
-                "; ".join(f"{a}: {why}" for a, why in sorted({**result.refused, **result.failed}.items())),
-            )
-        elif not self.missing and self._reported:
-            log.info("ACD: every agent phone followed again (%d)", len(result.ok))
-        self._reported = frozenset(self.missing)
         return result
+
+    def _report(self, result: Subscribed, missing: set[str]) -> None:
+        """Log what is not followed by name, once per change (a retry every few seconds stays quiet)."""
+        self.missing = missing
+        if missing and frozenset(missing) != self._reported:
+            why = {**result.refused, **result.failed}
+            log.error(
+                "ACD: %d agent phone(s) not followed (their logins are not seen): %s",
+                len(missing),
+                "; ".join(f"{agent}: {why.get(agent, 'not followed yet')}" for agent in sorted(missing)),
+            )
+        elif not missing and self._reported:
+            log.info("ACD: every agent phone followed again")
+        self._reported = frozenset(missing)
 
     async def _chunk(self, chunk: list[str], result: Subscribed) -> None:
         retries = Retries(
