@@ -198,10 +198,13 @@ class Sipp:
         scenario = _fill("register.xml", user=user, password=password, expires=expires)
         return self.start(scenario, local_port=port, timeout_s=15).wait(30)
 
-    def answer(self, user: str, *, port: int, ring_ms: int = 200, bye_timeout_ms: int = 30000) -> SippRun:
-        """An agent phone waiting on ``port`` (the one it registered from); returns at once."""
+    def answer(
+        self, user: str, *, port: int, ring_ms: int = 200, bye_timeout_ms: int = 30000, calls: int = 1
+    ) -> SippRun:
+        """An agent phone waiting on ``port`` (the one it registered from); returns at once. With ``calls`` > 1
+        it answers that many calls, side by side (every phone registered from ``port``: rewrite_contact)."""
         scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms)
-        return self.start(scenario, local_port=port)
+        return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
 
     def dial(self, user: str, password: str, number: str, *, listen_ms: int = 15000) -> SippRun:
         """An agent phone dials ``number`` (a feature code) with digest auth; blocks until sipp exits."""
