@@ -8,7 +8,9 @@ that port their contact, so one answering sipp process on it answers for every a
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import signal
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -33,8 +35,11 @@ pytestmark = pytest.mark.asterisk
 
 BULK = 200
 DID = "5553000"
-NOBODY_DID = "5553001"  # a queue with no agent: a caller waits there whoever is logged in
+SHIFT_DID = "5553001"  # queue shift-q, served by agents shift01..shift20 only
+MENU_DID = "5553002"  # a menu waiting 30 s for a digit: a caller stays in the IVR
 PASSWORD = secrets.token_hex(8)
+BULK_PHONES = tuple(AgentPhone("bulk", f"agent{i:03d}", str(3000 + i), PASSWORD) for i in range(1, BULK + 1))
+SHIFT_PHONES = tuple(AgentPhone("bulk", f"shift{i:02d}", str(4000 + i), PASSWORD) for i in range(1, 21))
 
 
 class RealClock(SettableClock):
@@ -50,16 +55,35 @@ def bulk_tenant() -> dict[str, Any]:
         "tenant": {"name": "bulk", "timezone": "Europe/Rome", "country": "IT", "language": "en"},
         "services": [
             {"name": "line", "channels": ["voice"], "dids": [DID]},
-            {"name": "nobody", "channels": ["voice"], "dids": [NOBODY_DID]},
+            {"name": "shift", "channels": ["voice"], "dids": [SHIFT_DID]},
+            {"name": "menu", "channels": ["voice"], "dids": [MENU_DID]},
         ],
         "queues": [
             {"name": "line-q", "service": "line", "strategy": "longest-idle", "ring_timeout_seconds": 5},
-            {"name": "nobody-q", "service": "nobody"},
+            {"name": "shift-q", "service": "shift"},
         ],
-        "ivrs": [queue_only("line", "line-q"), queue_only("nobody", "nobody-q")],
-        "agents": [
-            {"name": f"agent{i:03d}", "extension": str(3000 + i), "queues": ["line-q"]} for i in range(1, BULK + 1)
+        "ivrs": [
+            queue_only("line", "line-q"),
+            queue_only("shift", "shift-q"),
+            {
+                "service": "menu",
+                "start": "main",
+                "nodes": {
+                    "main": {
+                        "type": "menu",
+                        "prompts": ["sound:beep"],
+                        "options": {"1": "wait"},
+                        "timeout_seconds": 30,
+                        "retries": 1,
+                        "on_fail": "bye",
+                    },
+                    "wait": {"type": "queue", "queue": "shift-q"},
+                    "bye": {"type": "hangup", "prompts": ["sound:goodbye"]},
+                },
+            },
         ],
+        "agents": [{"name": p.name, "extension": p.extension, "queues": ["line-q"]} for p in BULK_PHONES]
+        + [{"name": p.name, "extension": p.extension, "queues": ["shift-q"]} for p in SHIFT_PHONES],
     }
 
 
@@ -68,10 +92,9 @@ def bulk(lab: Any) -> Iterator[tuple[AgentPhone, ...]]:
     path = lab.state_dir / "bulk-tenant.yaml"
     path.write_text(yaml.safe_dump(bulk_tenant()))
     Tvox(lab.config_path).ok("import", str(path))
-    phones = tuple(AgentPhone("bulk", f"agent{i:03d}", str(3000 + i), PASSWORD) for i in range(1, BULK + 1))
-    dids = (*DIDS, Did(DID, "bulk", "line"), Did(NOBODY_DID, "bulk", "nobody"))
-    lab.reload(lab.render_input(agents=AGENTS + phones, dids=dids))
-    yield phones
+    dids = (*DIDS, Did(DID, "bulk", "line"), Did(SHIFT_DID, "bulk", "shift"), Did(MENU_DID, "bulk", "menu"))
+    lab.reload(lab.render_input(agents=AGENTS + BULK_PHONES + SHIFT_PHONES, dids=dids))
+    yield BULK_PHONES
 
 
 @pytest.fixture(scope="module")
@@ -149,35 +172,41 @@ async def test_200_agents_registered_after_start_are_all_logged_in_and_take_call
     assert len(set(agents)) == calls  # each by another agent: all of them idle
 
 
-async def test_after_an_asterisk_restart_every_new_call_reaches_an_agent(
+async def test_after_an_asterisk_crash_every_new_call_reaches_an_agent(
     lab: Any, bulk: tuple[AgentPhone, ...], sipp: Sipp, port: int
 ) -> None:
     calls = 20
-    agents = bulk[:calls]  # one each: nobody waits for a free agent
+    agents = SHIFT_PHONES  # one each: nobody waits for a free agent
     before = len(await interactions(lab.settings))
     async with running_voice(lab.settings, RealClock(datetime.now(UTC))) as app:
         acd = acd_of(app)
-        # A caller waits in a queue nobody serves: its holding bridge and channel die with Asterisk.
-        stranded = callers(sipp, 1, hold_ms=60000, did=NOBODY_DID)
-        await until(lambda: bool(acd.items) and bool(acd.holding), lambda: "the first caller never queued")
-        await asyncio.to_thread(lab.down)
+        assert set(statuses(acd, agents).values()) == {AgentStatus.LOGGED_OUT}
+        # A caller waits in shift-q (nobody there yet: the ACD makes its holding bridge), another listens to
+        # a menu; then Asterisk dies without a word (SIGKILL: no hang-up event for anyone) and comes back.
+        stranded = callers(sipp, 1, hold_ms=60000, did=SHIFT_DID)
+        await until(lambda: "bulk/shift-q" in acd.holding, lambda: "the first caller never queued")
+        in_menu = callers(sipp, 1, hold_ms=60000, did=MENU_DID)
+        await until(lambda: len(app.calls) == 2, lambda: f"the second caller is not in the IVR: {list(app.calls)}")
+        pid = lab.lab.running_pid()
+        assert pid is not None
+        os.killpg(pid, signal.SIGKILL)
         await until(lambda: not app.ready.is_set(), lambda: "the service did not see Asterisk go")
+        await asyncio.to_thread(lab.down)  # forgets the dead PID
         await asyncio.to_thread(lab.up)
         await until(app.ready.is_set, lambda: "the service did not reconnect")
         stranded.process.kill()
-        await until(lambda: not acd.items, lambda: f"still waiting: {list(acd.items)}")
+        in_menu.process.kill()
 
-        # Phones registered before the restart may be online again (Asterisk keeps contacts in its astdb)
-        # or not: these 20 register now, and any bulk phone answers on the same port.
         await register(sipp, agents, port)
         await until(lambda: set(statuses(acd, agents).values()) == {AgentStatus.AVAILABLE}, not_available(acd, agents))
         answering = sipp.answer("agent", port=port, calls=calls)
-        ringing = callers(sipp, calls, hold_ms=6000)
+        ringing = callers(sipp, calls, hold_ms=6000, did=SHIFT_DID)
         (await asyncio.to_thread(ringing.wait, 120)).check()
         (await asyncio.to_thread(answering.wait, 30)).check()  # all 20 answered by agent phones
-        rows = (await wait_until_ended(lab.settings, calls + 1))[before:]
-    assert len(rows) == calls + 1
+        rows = (await wait_until_ended(lab.settings, calls + 2))[before:]
+    assert len(rows) == calls + 2
     assert all(r["ended"] for r in rows), [r for r in rows if not r["ended"]]  # none left open
-    assert rows[0]["outcome"] == "abandoned"  # the stranded caller, closed at the reconnect
-    assert [r["outcome"] for r in rows[1:]] == ["answered"] * calls
-    assert None not in await answered_by(lab.settings, rows[1:])
+    # The two callers the crash cut off, closed at the reconnect.
+    assert [r["outcome"] for r in rows[:2]] == ["abandoned", "abandoned-in-ivr"]
+    assert [r["outcome"] for r in rows[2:]] == ["answered"] * calls
+    assert None not in await answered_by(lab.settings, rows[2:])
