@@ -112,7 +112,7 @@ async def register(sipp: Sipp, phones: tuple[AgentPhone, ...], port: int) -> Non
     """Every phone from ``port``, one after another (one socket per sipp run)."""
     for phone in phones:
         for attempt in range(3):
-            run = await asyncio.to_thread(sipp.register, phone.endpoint, phone.password, port=port)
+            run = await asyncio.to_thread(sipp.register, phone.endpoint, phone.password, port=port, rate_period_ms=10)
             # sipp also binds a video RTP port next to the media port it is given, which another process
             # may hold ("Unable to bind video RTP socket"): that run sent nothing; try it again.
             if run.returncode == 0 or attempt == 2 or "Unable to bind" not in run.errors:
