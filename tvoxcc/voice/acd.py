@@ -44,6 +44,8 @@ from tvoxcc.voice.call import CallSession, send_to_fallback
 from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, NotDiallable, OutboundRoute
 from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 from tvoxcc.voice.lanes import Lanes
+from tvoxcc.voice.presence import EndpointSubscriber, PresenceChange, presence_change
+from tvoxcc.voice.reconnect import gone, live_channels, lost_bridges
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,7 @@ class AcdQueue:
         self._holding_made: dict[str, asyncio.Future[str]] = {}  # queue -> its holding bridge being created
         self.pause_codes: dict[str, dict[str, str]] = {}  # tenant -> dialled code -> activity name
         self.endpoint_states: dict[str, str] = {}  # agent phone -> last reported state
+        self.presence = EndpointSubscriber(ari)  # follows agent phones, in checked chunks
         self.on_change: Callable[[q.Outputs], None] | None = None  # the wallboard's copy (tvoxcc.voice.live)
 
     def _now(self) -> float:
@@ -180,6 +183,8 @@ class AcdQueue:
                 await self.on_connected()  # follow the new phone's reachability; log it in if registered
             if self.on_config is not None:
                 await self.on_config()
+        elif self.presence.missing and await self.presence.retry():
+            await self._follow_agents()  # a phone followed only now: log it in if it is registered
         return len(found)
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
@@ -310,8 +315,14 @@ class AcdQueue:
         arrived, queued = (resumed.arrived_at, resumed.queued_at) if resumed is not None else (now, now)
         point = QueuePoint.entering(command, arrived, queued)
         key = QueueKey(call.route.tenant, command.queue)
-        bridge_id = await self._holding(key)
-        await self.ari.bridges.add_channel(bridge_id, call.channel_id)
+        try:
+            bridge_id = await self._hold(key, call.channel_id)
+        except AriError as exc:
+            # Never left in silence: the dialplan fallback takes the caller (a no-op when they are gone).
+            log.warning("ACD: call %s cannot wait in %s: %s; fallback", call.channel_id, key.router_name, exc)
+            await self._fallback(call.channel_id)
+            await call.directory.close(call.route, call.interaction, call.clock(), "fallback")
+            return
         waiting = Waiting(call, key, bridge_id, language=command.language)
         every = self.acd.announce_every.get(key.router_name, 0)
         waiting.next_announce = self._now() + every if every else float("inf")
@@ -327,7 +338,30 @@ class AcdQueue:
             arrived_at=point.arrived_at,
             queued_at=point.queued_at,
         )
-        await self._apply(lambda now: self.router.enqueue(work, now))
+        if await self._apply(lambda now: self.router.enqueue(work, now)) is None:
+            # The router refused it (a queue it does not have): nobody would ever take this call.
+            self.items.pop(call.channel_id, None)
+            with contextlib.suppress(AriError):
+                await self.ari.bridges.remove_channel(bridge_id, call.channel_id)
+            await self._fallback(call.channel_id)
+            await call.directory.close(call.route, call.interaction, call.clock(), "fallback")
+
+    async def _hold(self, key: QueueKey, channel_id: str) -> str:
+        """Put a channel in the queue's holding bridge; returns the bridge id.
+
+        Asterisk answers 404 to addChannel for a bridge it does not have (it restarted since we made it; a gone
+        channel is a 400 or 422): then a new bridge, and one more try.
+        """
+        bridge_id = await self._holding(key)
+        try:
+            await self.ari.bridges.add_channel(bridge_id, channel_id)
+        except NotFound:
+            log.warning("ACD: holding bridge %s of %s is gone: making a new one", bridge_id, key.router_name)
+            if self.holding.get(key.router_name) == bridge_id:
+                del self.holding[key.router_name]
+            bridge_id = await self._holding(key)
+            await self.ari.bridges.add_channel(bridge_id, channel_id)
+        return bridge_id
 
     async def _holding(self, key: QueueKey) -> str:
         """The queue's holding bridge; callers entering at once share the one being created."""
@@ -478,23 +512,30 @@ class AcdQueue:
         """
         if resource not in self.router.agents:
             return
-        previous = self.endpoint_states.get(resource)
+        change = presence_change(self.endpoint_states.get(resource), state)
         self.endpoint_states[resource] = state
-        if previous == state:
-            return
-        if state == "online":
+        if change is PresenceChange.LOGIN:
             await self._apply(lambda now: self.router.login(resource, now, interface=f"PJSIP/{resource}"))
-        elif state == "offline":
+        elif change is PresenceChange.LOGOUT:
             await self._apply(lambda now: self.router.logout(resource, now))
 
     async def on_connected(self) -> None:
-        """After every (re)connect: follow agent phones' reachability and log in those already online."""
-        # Each agent's endpoint, not all of PJSIP: a subscription to an endpoint also delivers the events of
-        # its channels, so "endpoint:PJSIP" would hand us every caller's DTMF a second time.
-        sources = [f"endpoint:PJSIP/{agent}" for agent in sorted(self.router.agents)]
-        if sources:
-            with contextlib.suppress(AriError):
-                await self.ari.applications.subscribe(self.ari.app, sources)
+        """After every (re)connect: forget what Asterisk lost (it may have restarted), follow agent phones'
+        reachability and log in those already online."""
+        for key in await lost_bridges(self.ari, self.holding):
+            log.warning("ACD: holding bridge of %s is gone (Asterisk restarted?): a new one when needed", key)
+            del self.holding[key]
+        live = await live_channels(self.ari)
+        if live is not None:
+            tracked = [w.call.channel_id for w in self.items.values()] + list(self.legs) + list(self.dialing)
+            for channel_id in gone(tracked, live):
+                # No hang-up event will come for it: close it now (abandoned, or completed if connected).
+                log.warning("ACD: channel %s is gone (Asterisk restarted?): ending its call", channel_id)
+                await self.lanes.run(self.lane_of(channel_id), self.left(channel_id))
+        await self._follow_agents()
+
+    async def _follow_agents(self) -> None:
+        await self.presence.subscribe(self.router.agents)
         try:
             endpoints = await self.ari.endpoints.list("PJSIP")
         except AriError as exc:
@@ -743,8 +784,7 @@ class AcdQueue:
             call = CallSession(channel_id, route, await self.directory.identify(route, job.number), self.ari,
                                self.directory, self, self.clock)  # fmt: skip
             key = QueueKey(job.tenant, job.queue)
-            holding = await self._holding(key)
-            await self.ari.bridges.add_channel(holding, channel_id)
+            holding = await self._hold(key, channel_id)
         except (UnknownRoute, AriError) as exc:
             log.warning("ACD: callback %s answered but cannot be queued: %s", item_id, exc)
             await self._hangup(channel_id)

@@ -3,7 +3,8 @@
 After every (re)connect it asks Asterisk which channels are in the app and resumes those it does not
 know (the service was restarted or killed): their IVR starts again from the top on the same interaction,
 and a call that was already queued goes back to its queue. Nobody is hung up by us and nobody is left in
-silence; callers who arrived while the service was down were served by the dialplan fallback.
+silence; callers who arrived while the service was down were served by the dialplan fallback. Calls it
+knows whose channels left the app meanwhile (Asterisk restarted) are ended, so no interaction stays open.
 """
 
 from __future__ import annotations
@@ -194,12 +195,19 @@ class VoiceApp:
                 self.calls.pop(call.channel_id, None)
 
     async def resync(self) -> int:
-        """Take back the channels still in our Stasis app that no task owns; returns how many."""
+        """Take back the channels still in our Stasis app that no task owns, and end the calls whose channels
+        left it meanwhile; returns how many were taken back."""
         try:
             app = await self.ari.applications.get(self.ari.app)
         except AriError as exc:
             log.warning("resync: cannot list the app's channels: %s", exc)
             return 0
+        in_app = set(app.channel_ids)
+        for channel_id in [known for known in self.calls if known not in in_app]:
+            # Gone while we were away (an Asterisk restart ends every call): no hang-up event will come, and
+            # its interaction would stay open for ever.
+            log.info("channel %s left while we were disconnected: ending its call", channel_id)
+            await self.lanes.run(self.handoff.lane_of(channel_id), self._gone(channel_id))
         resumed = 0
         queued: list[tuple[str, str, str, str, QueuePoint]] = []
         for channel_id in app.channel_ids:
