@@ -23,107 +23,29 @@ import asyncio
 import contextlib
 import functools
 import logging
-import random
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-from tvoxcc.agi.routes.agent import AgentRefused
-from tvoxcc.ari import AriBadRequest, AriClient, AriError, Conflict, InvalidRequest, NotFound
+from tvoxcc.ari import AriBadRequest, AriError, Conflict, InvalidRequest
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.ivr.nodes import Flow
 from tvoxcc.queues import model as q
 from tvoxcc.queues import sync
-from tvoxcc.queues.router import Router
-from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
+from tvoxcc.voice.acd_agents import AcdAgents
+from tvoxcc.voice.acd_base import AGENT_LEG, CALLBACK_LEG, CALLBACK_NOTICE, Leg, Waiting
+from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.announce import announcement
-from tvoxcc.voice.call import CallSession, send_to_fallback
-from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, NotDiallable, OutboundRoute
-from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
-from tvoxcc.voice.lanes import Lanes
-from tvoxcc.voice.presence import EndpointSubscriber, PresenceChange, presence_change
+from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.callbacks import CallbackJob
+from tvoxcc.voice.directory import QueuePoint, UnknownRoute
 from tvoxcc.voice.reconnect import gone, live_channels, lost_bridges
 
 log = logging.getLogger(__name__)
 
-AGENT_LEG = "tvoxcc-agent"
-CALLBACK_LEG = "tvoxcc-callback"
-CALLBACK_NOTICE = "sound:thank-you-for-calling"  # said before hanging up a caller whose queue turned into a callback
+__all__ = ["AGENT_LEG", "CALLBACK_LEG", "AcdQueue", "Leg", "Waiting"]
 
 
-@dataclass
-class Leg:
-    channel_id: str
-    item_id: str
-    agent_id: str
-    answered: bool = False
-
-
-@dataclass
-class Waiting:
-    call: CallSession
-    queue: QueueKey
-    holding_id: str  # the holding bridge it waits in (kept across an overflow to another queue)
-    bridge_id: str | None = None  # the mixing bridge once connected
-    next_announce: float = 0.0  # when to tell the caller their position and wait again
-    announcing: str | None = None  # the announcement playing (one at a time), stopped before the call is bridged
-    connecting: bool = False  # an agent answered: no more announcements
-    language: str = ""  # announcements' language: the one the IVR chose, else the caller's
-    legs: dict[str, Leg] = field(default_factory=dict)  # agent id -> ringing or answered leg
-
-
-class AcdQueue:
-    def __init__(
-        self,
-        ari: AriClient,
-        acd: AcdDirectory,
-        clock: Callable[[], datetime],
-        *,
-        queue_log: Path | None = None,
-        rng: random.Random | None = None,
-        tick_seconds: float = 0.5,
-        callback_attempts: int = 3,
-        callback_retry_s: float = 300.0,
-        callback_poll_s: float = 2.0,
-        config_poll_s: float = 5.0,
-        lanes: Lanes | None = None,
-    ) -> None:
-        self.ari = ari
-        self.acd = acd
-        self.clock = clock
-        self.router = Router(
-            rng or random.Random(), callback_retry_s=callback_retry_s, callback_attempts=callback_attempts
-        )
-        self.directory = Directory(acd.store, acd.recorder)
-        self.book = CallbackBook(acd.store, acd.recorder)
-        self.callbacks: dict[str, CallbackJob] = {}  # router item id -> the callback it is
-        self.dialing: dict[str, str] = {}  # customer channel id -> callback item id
-        self.outbound: dict[str, OutboundRoute] = {}  # tenant -> how it dials out
-        self.callback_poll_s = callback_poll_s
-        self.config_poll_s = config_poll_s
-        self.on_config: Callable[[], Awaitable[None]] | None = None  # after a configuration change was taken
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self.queue_log = queue_log
-        self.tick_seconds = tick_seconds
-        self.holding: dict[str, str] = {}  # queue key -> holding bridge id
-        self.items: dict[str, Waiting] = {}  # item id (= caller channel id) -> call
-        self.legs: dict[str, Leg] = {}  # agent leg channel id -> leg
-        self._ticker: asyncio.Task[None] | None = None
-        # Each call's work (its commands, its agent legs' events) runs in order in the call's lane; calls
-        # run side by side. Router calls themselves never await, so they need no lock.
-        self._own_lanes = lanes is None
-        self.lanes = lanes or Lanes()
-        self._holding_made: dict[str, asyncio.Future[str]] = {}  # queue -> its holding bridge being created
-        self.pause_codes: dict[str, dict[str, str]] = {}  # tenant -> dialled code -> activity name
-        self.endpoint_states: dict[str, str] = {}  # agent phone -> last reported state
-        self.presence = EndpointSubscriber(ari)  # follows agent phones, in checked chunks
-        self.on_change: Callable[[q.Outputs], None] | None = None  # the wallboard's copy (tvoxcc.voice.live)
-
-    def _now(self) -> float:
-        return self.clock().timestamp()
+class AcdQueue(AcdAgents):
+    """The ACD for calls: the QueueHandoff of the voice service."""
 
     async def start(self) -> None:
         """Load queues and agents from the store into the router; start the timer task."""
@@ -187,12 +109,6 @@ class AcdQueue:
             await self._follow_agents()  # a phone followed only now: log it in if it is registered
         return len(found)
 
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run ``work`` after the current router call (it may call the router: the lock is not reentrant)."""
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _announce(self) -> None:
         """Periodic position and estimated-wait announcements (the queue's announce_every_seconds, counted from
         the end of the last one: an announcement can outlast the interval, and one queued behind another kept
@@ -225,83 +141,6 @@ class AcdQueue:
         except AriError:
             if waiting.announcing == playback_id:
                 waiting.announcing = None
-
-    async def _apply(self, step: Callable[[float], q.Outputs], *, strict: bool = False) -> q.Outputs | None:
-        """Run one router call and hand what it produced to the lanes; None when the router refused it.
-
-        Nothing here waits: the router call, the wallboard's copy and the events (queued to the recorder)
-        happen at once, so router calls never interleave; each command runs later in its item's lane, in
-        order with everything else of that call. ``strict``: a refusal raises AgentRefused (an agent's own
-        request, answered with a prompt).
-        """
-        try:
-            outputs = step(self._now())
-        except q.RouterError as exc:
-            if strict:
-                raise AgentRefused(str(exc)) from exc
-            log.info("ACD: %s", exc)
-            return None
-        if self.on_change is not None:
-            self.on_change(outputs)
-        if self.queue_log is not None and outputs.queue_log:
-            with self.queue_log.open("a", encoding="utf-8") as handle:
-                handle.writelines(line + "\n" for line in outputs.queue_log)
-        # A callback's attempt opens its own interaction first: the router's events about it go there.
-        placing = {c.item_id for c in outputs.commands if isinstance(c, q.PlaceCallback)}
-        self._record([event for event in outputs.events if event.item_id not in placing])
-        for command in outputs.commands:
-            item_id = getattr(command, "item_id", None)
-            if isinstance(command, q.PlaceCallback):
-                events = [event for event in outputs.events if event.item_id == command.item_id]
-                self.lanes.submit(command.item_id, self._place_callback(command, events))
-            elif isinstance(item_id, str):
-                self.lanes.submit(item_id, self._carry_out(command))
-            else:
-                await self._carry_out(command)  # agent-only commands: no network I/O
-        for event in outputs.events:
-            if event.kind is q.EventKind.RING_NO_ANSWER and event.item_id and event.agent_id:
-                # the router's ring timer fired: stop that agent's phone ringing
-                self.lanes.submit(event.item_id, self._drop_leg(event.item_id, event.agent_id))
-        return outputs
-
-    async def _carry_out(self, command: q.Command) -> None:
-        try:
-            await self._execute(command)
-        except NotFound:
-            log.info("ACD: %s on a gone channel", type(command).__name__)
-        except AriError as exc:
-            log.warning("ACD: %s failed: %s", type(command).__name__, exc)
-
-    def _record(self, events: list[q.Event]) -> None:
-        for event in events:
-            waiting = self.items.get(event.item_id or "")
-            job = self.callbacks.get(event.item_id or "")
-            interaction = waiting.call.interaction if waiting else job.interaction() if job else None
-            self.acd.store_event(event, interaction, self.clock())
-
-    async def _place_callback(self, command: q.PlaceCallback, events: list[q.Event]) -> None:
-        await self._open_attempt(command.item_id)
-        self._record(events)
-        await self._carry_out(command)
-
-    def playback_finished(self, playback_id: str) -> None:
-        """A playback ended: when it was a caller's announcement, the next one is due ``every`` s from now."""
-        waiting = self.items.get(playback_id.rpartition(":")[0])
-        if waiting is not None and waiting.announcing == playback_id:
-            waiting.announcing = None
-            every = self.acd.announce_every.get(waiting.queue.router_name, 0)
-            waiting.next_announce = self._now() + every if every else float("inf")
-
-    # -- the voice service's side ------------------------------------------------------------------
-
-    def lane_of(self, channel_id: str, args: tuple[str, ...] = ()) -> str:
-        """The lane of the call a channel belongs to: an agent leg's or a callback's is its item's."""
-        if len(args) > 1 and args[0] in (AGENT_LEG, CALLBACK_LEG):
-            return args[1]
-        leg = self.legs.get(channel_id)
-        if leg is not None:
-            return leg.item_id
-        return self.dialing.get(channel_id, channel_id)
 
     async def enter(self, call: CallSession, command: EnterQueue, *, resumed: QueuePoint | None = None) -> None:
         """Queue the call (from its IVR task): done in the call's lane, in order with its hang-up.
@@ -345,40 +184,6 @@ class AcdQueue:
                 await self.ari.bridges.remove_channel(bridge_id, call.channel_id)
             await self._fallback(call.channel_id)
             await call.directory.close(call.route, call.interaction, call.clock(), "fallback")
-
-    async def _hold(self, key: QueueKey, channel_id: str) -> str:
-        """Put a channel in the queue's holding bridge; returns the bridge id.
-
-        Asterisk answers 404 to addChannel for a bridge it does not have (it restarted since we made it; a gone
-        channel is a 400 or 422): then a new bridge, and one more try.
-        """
-        bridge_id = await self._holding(key)
-        try:
-            await self.ari.bridges.add_channel(bridge_id, channel_id)
-        except NotFound:
-            log.warning("ACD: holding bridge %s of %s is gone: making a new one", bridge_id, key.router_name)
-            if self.holding.get(key.router_name) == bridge_id:
-                del self.holding[key.router_name]
-            bridge_id = await self._holding(key)
-            await self.ari.bridges.add_channel(bridge_id, channel_id)
-        return bridge_id
-
-    async def _holding(self, key: QueueKey) -> str:
-        """The queue's holding bridge; callers entering at once share the one being created."""
-        name = key.router_name
-        if name in self.holding:
-            return self.holding[name]
-        making = self._holding_made.get(name)
-        if making is None:
-            making = self._holding_made[name] = asyncio.ensure_future(self._make_holding(name))
-            making.add_done_callback(lambda _: self._holding_made.pop(name, None))
-        return await asyncio.shield(making)
-
-    async def _make_holding(self, name: str) -> str:
-        bridge = await self.ari.bridges.create(type="holding", name=f"tvoxcc-hold-{name}")
-        await self.ari.bridges.moh_start(bridge.id)
-        self.holding[name] = bridge.id
-        return bridge.id
 
     async def on_stasis_start(self, channel_id: str, args: tuple[str, ...]) -> bool:
         """An agent leg or a callback we originated was answered. Returns False for channels that are not ours."""
@@ -504,21 +309,6 @@ class AcdQueue:
                     return
             await self._hangup(call.channel_id)
 
-    async def on_endpoint(self, resource: str, state: str) -> None:
-        """An agent phone registered (online) or went away (offline).
-
-        Asterisk also reports an endpoint's state when its channels change (a feature code call): only a
-        change of state logs the agent in or out, so *72 is not undone by the phone's next call.
-        """
-        if resource not in self.router.agents:
-            return
-        change = presence_change(self.endpoint_states.get(resource), state)
-        self.endpoint_states[resource] = state
-        if change is PresenceChange.LOGIN:
-            await self._apply(lambda now: self.router.login(resource, now, interface=f"PJSIP/{resource}"))
-        elif change is PresenceChange.LOGOUT:
-            await self._apply(lambda now: self.router.logout(resource, now))
-
     async def on_connected(self) -> None:
         """After every (re)connect: forget what Asterisk lost (it may have restarted), follow agent phones'
         reachability and log in those already online."""
@@ -533,49 +323,6 @@ class AcdQueue:
                 log.warning("ACD: channel %s is gone (Asterisk restarted?): ending its call", channel_id)
                 await self.lanes.run(self.lane_of(channel_id), self.left(channel_id))
         await self._follow_agents()
-
-    async def _follow_agents(self) -> None:
-        await self.presence.subscribe(self.router.agents)
-        try:
-            endpoints = await self.ari.endpoints.list("PJSIP")
-        except AriError as exc:
-            log.warning("ACD: cannot list endpoints: %s", exc)
-            return
-        for endpoint in endpoints:
-            await self.on_endpoint(endpoint.resource, endpoint.state)
-
-    # -- agent feature codes (FastAGI routes, tvoxcc.agi.routes.agent) ------------------------------
-
-    def _known(self, agent_id: str) -> str:
-        if agent_id not in self.router.agents:
-            raise AgentRefused(f"unknown agent {agent_id!r}")
-        return agent_id
-
-    async def agent_login(self, agent_id: str) -> None:
-        agent = self._known(agent_id)
-        await self._apply(lambda now: self.router.login(agent, now, interface=f"PJSIP/{agent}"), strict=True)
-
-    async def agent_logout(self, agent_id: str) -> None:
-        agent = self._known(agent_id)
-        await self._apply(lambda now: self.router.logout(agent, now), strict=True)
-
-    async def agent_pause(self, agent_id: str, code: str) -> str:
-        agent = self._known(agent_id)
-        tenant = self.acd.tenant_of(agent)
-        name = self.pause_codes.get(tenant, {}).get(code)
-        if name is None:
-            raise AgentRefused(f"no pause code {code!r} in tenant {tenant!r}")
-        await self._apply(lambda now: self.router.pause(agent, now, name), strict=True)
-        return name
-
-    async def agent_unpause(self, agent_id: str) -> None:
-        agent = self._known(agent_id)
-        await self._apply(lambda now: self.router.unpause(agent, now), strict=True)
-
-    async def agent_status(self, agent_id: str) -> str:
-        return str(self.router.agent_status(self._known(agent_id)))
-
-    # -- router commands -----------------------------------------------------------------------------
 
     async def _execute(self, command: q.Command) -> None:
         match command:
@@ -603,40 +350,6 @@ class AcdQueue:
                 self.acd.store_wrapup(agent_id, "wrapup-started", until - at, at, self.clock())
             case q.EndWrapup(agent_id=agent_id):
                 self.acd.store_wrapup(agent_id, "wrapup-ended", None, self._now(), self.clock())
-
-    async def _ring(self, item_id: str, agent_id: str, queue: str, ring_timeout_s: float) -> None:
-        waiting = self.items.get(item_id)
-        if waiting is None:
-            return
-        channel_id = f"{AGENT_LEG}-{uuid.uuid4().hex[:16]}"
-        leg = Leg(channel_id, item_id, agent_id)
-        self.legs[channel_id] = leg
-        waiting.legs[agent_id] = leg
-        caller = waiting.call.caller.number
-        try:
-            await self.ari.channels.originate(
-                f"PJSIP/{agent_id}",
-                app=self.ari.app,
-                app_args=f"{AGENT_LEG},{item_id}",
-                caller_id=f'"{queue.split("/", 1)[-1]}" <{caller}>',
-                ring_timeout=int(ring_timeout_s) + 5,  # the router's own ring timer decides first
-                channel_id=channel_id,
-            )
-        except AriError as exc:
-            log.warning("ACD: cannot ring %s: %s", agent_id, exc)
-            self.legs.pop(channel_id, None)
-            waiting.legs.pop(agent_id, None)
-            await self._apply(lambda now: self.router.ring_no_answer(item_id, agent_id, now))
-
-    async def _drop_leg(self, item_id: str, agent_id: str) -> None:
-        # By the legs we rang, not the waiting call: the call may have left the queue already.
-        waiting = self.items.get(item_id)
-        if waiting is not None:
-            waiting.legs.pop(agent_id, None)
-        for leg in [lg for lg in self.legs.values() if lg.item_id == item_id and lg.agent_id == agent_id]:
-            if not leg.answered:
-                self.legs.pop(leg.channel_id, None)
-                await self._hangup(leg.channel_id)
 
     async def _overflow(self, item_id: str, action: q.OverflowAction, target: str | None) -> None:
         waiting = self.items.get(item_id)
@@ -699,78 +412,6 @@ class AcdQueue:
             await self.ari.bridges.remove_channel(waiting.holding_id, call.channel_id)
         self._spawn(call.continue_at(node, flow))
 
-    # -- callbacks ---------------------------------------------------------------------------------
-
-    async def _take_callbacks(self, *, again: bool = False) -> None:
-        """Stored requests of tenants with an outbound route become callback items of their queue; those an
-        operator cancelled leave the line."""
-        waiting = {job.callback_id: item_id for item_id, job in self.callbacks.items() if job.channel_id is None}
-        for callback_id in await self.book.cancelled(waiting):
-            await self._cancel_callback(waiting[callback_id])
-        self.outbound = await self.book.outbound_routes()
-        if not self.outbound:
-            return
-        for job in await self.book.take_pending(set(self.outbound), again=again):
-            if job.item_id in self.callbacks:
-                continue
-            if job.left_ringing is not None:
-                # A previous run stopped while dialling: its call may still ring the customer (or be answered
-                # with nobody to take it). End it before dialling again, so they never get two calls.
-                log.warning("ACD: callback %s: hanging up the attempt a previous run left", job.callback_id)
-                await self._hangup(job.left_ringing)
-                await self.book.finished(job, self.clock(), status="queued", outcome="interrupted")
-            self.callbacks[job.item_id] = job
-            work = q.WorkItem(
-                item_id=job.item_id,
-                queue=QueueKey(job.tenant, job.queue).router_name,
-                channel=q.Channel.CALLBACK,
-                callback_number=job.number,
-            )
-            if await self._apply(functools.partial(self._enqueue, work)) is None:
-                self.callbacks.pop(job.item_id, None)  # a queue made after the ACD started: later
-                await self.book.finished(job, self.clock(), status="pending", outcome=None)
-
-    def _enqueue(self, work: q.WorkItem, now: float) -> q.Outputs:
-        return self.router.enqueue(work, now)
-
-    async def _open_attempt(self, item_id: str) -> None:
-        job = self.callbacks.get(item_id)
-        route = self.outbound.get(job.tenant) if job else None
-        if job is None:
-            return
-        job.channel_id = f"{CALLBACK_LEG}-{uuid.uuid4().hex[:16]}"
-        job.answered = False
-        caller_id = route.caller_id if route else ""
-        interaction_id = await self.book.placing(job, job.channel_id, caller_id, self.clock())
-        if interaction_id is None:  # cancelled by an operator since the last poll: never dial it
-            job.channel_id, job.cancelled = None, True
-            return
-        job.interaction_id = interaction_id
-
-    async def _dial_customer(self, item_id: str) -> None:
-        job = self.callbacks.get(item_id)
-        route = self.outbound.get(job.tenant) if job else None
-        if job is not None and job.cancelled:
-            self.lanes.submit(item_id, self._cancel_callback(item_id))  # frees the reserved agent
-            return
-        try:
-            if job is None or job.channel_id is None or route is None:
-                raise NotDiallable("no outbound route")
-            self.dialing[job.channel_id] = item_id
-            await self.ari.channels.originate(
-                route.dial(job.number),
-                app=self.ari.app,
-                app_args=f"{CALLBACK_LEG},{item_id}",
-                caller_id=route.caller_id or None,
-                ring_timeout=route.ring_seconds,
-                channel_id=job.channel_id,
-            )
-        except (AriError, NotDiallable) as exc:
-            log.warning("ACD: cannot call back %s: %s", item_id, exc)
-            if job is not None and job.channel_id is not None:
-                self.dialing.pop(job.channel_id, None)
-            self.lanes.submit(item_id, self._callback_failed(item_id, "not-dialled"))
-
     async def _customer_answered(self, channel_id: str, item_id: str) -> None:
         """The customer picked up: they wait in the queue's holding bridge while the reserved agent rings."""
         job = self.callbacks.get(item_id)
@@ -795,43 +436,3 @@ class AcdQueue:
         # Not taken again after a restart: the customer is (or was) on the line with us.
         await self.book.finished(job, self.clock(), status="answered", outcome=None)
         await self._apply(lambda now: self.router.callback_answered(item_id, now))
-
-    async def _callback_failed(self, item_id: str, outcome: str) -> None:
-        job = self.callbacks.get(item_id)
-        if job is None:
-            return
-        outputs = await self._apply(lambda now: self.router.callback_failed(item_id, now))
-        ends = outputs is not None and any(
-            isinstance(command, q.ExitQueue) and command.item_id == item_id for command in outputs.commands
-        )
-        if not ends:  # a retry comes (else ExitQueue, in this item's lane, ends it as failed)
-            await self.book.finished(job, self.clock(), status="queued", outcome=outcome)
-
-    async def _cancel_callback(self, item_id: str) -> None:
-        job = self.callbacks.get(item_id)
-        if job is not None:
-            log.info("ACD: callback %s to %s cancelled", job.callback_id, job.number)
-            await self._apply(lambda now: self.router.abandon(item_id, now))
-            self.callbacks.pop(item_id, None)  # only now: the router's events are stored with the request
-
-    async def _callback_over(self, item_id: str, outcome: str) -> None:
-        """A callback's conversation ended (or the customer left before an agent answered)."""
-        job = self.callbacks.pop(item_id, None)
-        if job is None:
-            return
-        if outcome == "answered":
-            await self.book.finished(job, self.clock(), status="done", outcome=None, event="callback-completed")
-        else:
-            await self.book.finished(job, self.clock(), status="failed", outcome=None, event="callback-failed")
-
-    async def _fallback(self, channel_id: str) -> None:
-        await send_to_fallback(self.ari, channel_id)
-
-    async def _hangup(self, channel_id: str) -> None:
-        with contextlib.suppress(AriError):
-            await self.ari.channels.hangup(channel_id)
-
-    async def _destroy(self, bridge_id: str | None) -> None:
-        if bridge_id is not None:
-            with contextlib.suppress(AriError):
-                await self.ari.bridges.destroy(bridge_id)

@@ -1,0 +1,72 @@
+"""Agents in the ACD: an agent phone's reachability (ARI endpoint state) logs it in or out, and the FastAGI
+feature codes (tvoxcc.agi.routes.agent) log agents in, out and pause them by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tvoxcc.agi.routes.agent import AgentRefused
+from tvoxcc.ari import AriError
+from tvoxcc.voice.acd_callbacks import AcdCallbacks
+from tvoxcc.voice.presence import PresenceChange, presence_change
+
+log = logging.getLogger(__name__)
+
+
+class AcdAgents(AcdCallbacks):
+    """Agent phones followed, and agents' own requests."""
+
+    async def on_endpoint(self, resource: str, state: str) -> None:
+        """An agent phone registered (online) or went away (offline).
+
+        Asterisk also reports an endpoint's state when its channels change (a feature code call): only a
+        change of state logs the agent in or out, so *72 is not undone by the phone's next call.
+        """
+        if resource not in self.router.agents:
+            return
+        change = presence_change(self.endpoint_states.get(resource), state)
+        self.endpoint_states[resource] = state
+        if change is PresenceChange.LOGIN:
+            await self._apply(lambda now: self.router.login(resource, now, interface=f"PJSIP/{resource}"))
+        elif change is PresenceChange.LOGOUT:
+            await self._apply(lambda now: self.router.logout(resource, now))
+
+    async def _follow_agents(self) -> None:
+        await self.presence.subscribe(self.router.agents)
+        try:
+            endpoints = await self.ari.endpoints.list("PJSIP")
+        except AriError as exc:
+            log.warning("ACD: cannot list endpoints: %s", exc)
+            return
+        for endpoint in endpoints:
+            await self.on_endpoint(endpoint.resource, endpoint.state)
+
+    def _known(self, agent_id: str) -> str:
+        if agent_id not in self.router.agents:
+            raise AgentRefused(f"unknown agent {agent_id!r}")
+        return agent_id
+
+    async def agent_login(self, agent_id: str) -> None:
+        agent = self._known(agent_id)
+        await self._apply(lambda now: self.router.login(agent, now, interface=f"PJSIP/{agent}"), strict=True)
+
+    async def agent_logout(self, agent_id: str) -> None:
+        agent = self._known(agent_id)
+        await self._apply(lambda now: self.router.logout(agent, now), strict=True)
+
+    async def agent_pause(self, agent_id: str, code: str) -> str:
+        agent = self._known(agent_id)
+        tenant = self.acd.tenant_of(agent)
+        name = self.pause_codes.get(tenant, {}).get(code)
+        if name is None:
+            raise AgentRefused(f"no pause code {code!r} in tenant {tenant!r}")
+        await self._apply(lambda now: self.router.pause(agent, now, name), strict=True)
+        return name
+
+    async def agent_unpause(self, agent_id: str) -> None:
+        agent = self._known(agent_id)
+        await self._apply(lambda now: self.router.unpause(agent, now), strict=True)
+
+    async def agent_status(self, agent_id: str) -> str:
+        return str(self.router.agent_status(self._known(agent_id)))
