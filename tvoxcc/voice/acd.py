@@ -302,6 +302,8 @@ class AcdQueue(AcdAgents):
             await self._callback_over(leg.item_id, "answered")
             await self._destroy(waiting.bridge_id)
             if waiting.queue.router_name in self.acd.surveyed:
+                # The survey (FastAGI, another reader) looks up who answered: the call's facts are stored first.
+                await self.acd.recorder.flush()
                 with contextlib.suppress(AriError):
                     await self.ari.channels.continue_in_dialplan(
                         call.channel_id, context="tvoxcc-survey", extension="s", priority=1

@@ -167,6 +167,7 @@ class CallSession:
                 await self.handoff.enter(self, command)
             case c.TransferTo(destination=destination):
                 await self.directory.set_outcome(route, self.interaction, "transferred")
+                await self.directory.recorder.flush()  # the dialplan's AGI (a survey, a lookup) may read it
                 await ari.channels.continue_in_dialplan(
                     self.channel_id, context=f"tvoxcc-agents-{route.tenant}", extension=destination, priority=1
                 )
