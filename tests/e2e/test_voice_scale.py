@@ -34,9 +34,9 @@ from tvoxcc.voice.app import VoiceApp
 pytestmark = pytest.mark.asterisk
 
 BULK = 200
-DID = "5553000"
-SHIFT_DID = "5553001"  # queue shift-q, served by agents shift01..shift20 only
-MENU_DID = "5553002"  # a menu waiting 30 s for a digit: a caller stays in the IVR
+DID = "5557000"
+SHIFT_DID = "5557001"  # queue shift-q, served by agents shift01..shift20 only
+MENU_DID = "5557002"  # a menu waiting 30 s for a digit: a caller stays in the IVR
 PASSWORD = secrets.token_hex(8)
 BULK_PHONES = tuple(AgentPhone("bulk", f"agent{i:03d}", str(3000 + i), PASSWORD) for i in range(1, BULK + 1))
 SHIFT_PHONES = tuple(AgentPhone("bulk", f"shift{i:02d}", str(4000 + i), PASSWORD) for i in range(1, 21))
