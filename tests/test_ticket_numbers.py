@@ -24,6 +24,7 @@ from tvoxcc.support.mail_in import ingest_mails
 from tvoxcc.support.opening import open_ticket, reserve_numbers
 from tvoxcc.support.tickets import Mailbox
 from tvoxcc.voice.directory import Directory
+from tvoxcc.voice.recorder import InteractionRef
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 ROUNDS = 200
@@ -69,7 +70,9 @@ async def test_voicemails_during_mail_ingest_store_every_ticket_with_unique_gapl
 
     async def voicemail(i: int) -> int:
         await asyncio.sleep((i % 20) * 0.0005)
-        return await directory.voicemail_ticket(route, calls[i].id, f"+3902{i:06d}", b"RIFF....WAVE", 3.0, NOW)
+        return await directory.voicemail_ticket(
+            route, InteractionRef.stored(tenant_id, calls[i].id), f"+3902{i:06d}", b"RIFF....WAVE", 3.0, NOW
+        )
 
     async def mail_batch(i: int) -> None:
         uids = range(3 * i + 1, 3 * i + 4)
@@ -107,7 +110,12 @@ async def test_every_channel_numbers_from_the_same_counter(store: Store) -> None
         session.add(call)
         await session.commit()
 
-    assert await directory.voicemail_ticket(route, call.id, "+390212345678", b"RIFF", 2.0, NOW) == 1001
+    assert (
+        await directory.voicemail_ticket(
+            route, InteractionRef.stored(route.tenant_id, call.id), "+390212345678", b"RIFF", 2.0, NOW
+        )
+        == 1001
+    )
     async with store.tenant(tenant_id) as session:
         outcomes = await ingest_mails(
             session, box, [(1, parse_mail(mail(1))), (2, parse_mail(mail(2)))], now=NOW, templates=MailTemplates()
