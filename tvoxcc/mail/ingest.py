@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.backoff import Backoff, Retries
+from tvoxcc.chunking import packed
 from tvoxcc.config import MailAccount
 from tvoxcc.mail.imap import ImapFolder, mailbox_key
 from tvoxcc.mail.parse import ParsedMail, parse_mail
@@ -38,18 +39,7 @@ BATCH_BYTES = 32 * 1024 * 1024
 
 def batches(sizes: dict[int, int], *, mails: int = BATCH_MAILS, size: int = BATCH_BYTES) -> list[list[int]]:
     """The UIDs in order, cut into batches of at most ``mails`` mails and ``size`` bytes (a bigger mail alone)."""
-    chunks: list[list[int]] = []
-    current: list[int] = []
-    total = 0
-    for uid, length in sizes.items():
-        if current and (len(current) == mails or total + length > size):
-            chunks.append(current)
-            current, total = [], 0
-        current.append(uid)
-        total += length
-    if current:
-        chunks.append(current)
-    return chunks
+    return packed(sizes, sizes.__getitem__, max_count=mails, max_cost=size)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from tvoxcc.ari import AriBadRequest, AriClient, AriError, InvalidRequest
 from tvoxcc.backoff import Backoff, Retries
+from tvoxcc.chunking import packed
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +44,8 @@ def agent_of(source: str) -> str:
 def chunks(sources: Sequence[str], max_count: int = MAX_SOURCES, max_chars: int = MAX_QUERY_CHARS) -> list[list[str]]:
     """``sources`` in order, cut so that no chunk holds more than ``max_count`` sources or ``max_chars`` of
     URL-encoded query (a source longer than that still gets a chunk of its own)."""
-    out: list[list[str]] = []
-    current: list[str] = []
-    size = 0
-    for source in sources:
-        cost = len(urllib.parse.quote(source, safe="")) + 3  # the encoded comma between sources
-        if current and (len(current) >= max_count or size + cost > max_chars):
-            out.append(current)
-            current, size = [], 0
-        current.append(source)
-        size += cost
-    if current:
-        out.append(current)
-    return out
+    # the encoded comma between sources counts too
+    return packed(sources, lambda s: len(urllib.parse.quote(s, safe="")) + 3, max_count=max_count, max_cost=max_chars)
 
 
 class PresenceChange(StrEnum):
