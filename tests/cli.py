@@ -7,6 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from tests.servers.dovecot import SUPPORT_ADDRESS, LabDovecot
+from tests.servers.smtp import SmtpSink
 from tvoxcc.cli.main import cli
 
 
@@ -40,4 +42,18 @@ def make_tvox(tmp_path: Path, db_url: str | None = None) -> Tvox:
     if db_url:
         args += ["--database", db_url]
     tvox.ok(*args)
+    return tvox
+
+
+def mail_desk(tvox: Tvox, dovecot: LabDovecot, smtp: SmtpSink, password: str) -> Tvox:
+    """Tenant acme with a mail service whose mailbox is ``dovecot``'s "support" and whose SMTP is ``smtp``."""
+    with tvox.config.open("a") as config:
+        config.write(
+            f'\n[mail.smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\ntls = "none"\n\n'
+            f'[[mail.accounts]]\ntenant = "acme"\nservice = "support"\nimap_host = "127.0.0.1"\n'
+            f'imap_port = {dovecot.port}\nimap_user = "support"\nimap_password = "{password}"\nimap_tls = "none"\n'
+            f'address = "{SUPPORT_ADDRESS}"\n'
+        )
+    tvox.ok("tenant", "add", "acme", "--display-name", "ACME S.p.A.")
+    tvox.ok("service", "add", "-t", "acme", "support", "--channel", "mail")
     return tvox

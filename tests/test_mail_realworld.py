@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.cli import Tvox
+from tests.cli import Tvox, mail_desk
 from tests.servers.dovecot import SUPPORT_ADDRESS, LabDovecot, account_for, dovecot_or_missing, seed_acme
 from tests.servers.smtp import SmtpSink
 from tvoxcc.config import SmtpSettings
@@ -126,16 +126,7 @@ async def test_a_forwarding_rule_sending_our_mail_back_starts_no_ping_pong(
 
 @pytest.fixture
 def desk(tvox: Tvox, dovecot: LabDovecot, smtp: SmtpSink) -> Tvox:
-    with tvox.config.open("a") as config:
-        config.write(
-            f'\n[mail.smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\ntls = "none"\n\n'
-            f'[[mail.accounts]]\ntenant = "acme"\nservice = "support"\nimap_host = "127.0.0.1"\n'
-            f'imap_port = {dovecot.port}\nimap_user = "support"\nimap_password = "rw-pw"\nimap_tls = "none"\n'
-            f'address = "{SUPPORT_ADDRESS}"\n'
-        )
-    tvox.ok("tenant", "add", "acme", "--display-name", "ACME S.p.A.")
-    tvox.ok("service", "add", "-t", "acme", "support", "--channel", "mail")
-    return tvox
+    return mail_desk(tvox, dovecot, smtp, "rw-pw")
 
 
 def _head(sender: bytes, subject: bytes, message_id: str, extra: bytes = b"") -> bytes:

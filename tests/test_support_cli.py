@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import Tvox
+from tests.cli import Tvox, mail_desk
 from tests.servers.dovecot import SUPPORT_ADDRESS, LabDovecot, dovecot_or_missing
 from tests.servers.smtp import SmtpSink
 
@@ -27,16 +27,7 @@ def dovecot() -> Iterator[LabDovecot]:
 
 @pytest.fixture
 def desk(tvox: Tvox, dovecot: LabDovecot, smtp: SmtpSink) -> Tvox:
-    with tvox.config.open("a") as config:
-        config.write(
-            f'\n[mail.smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\ntls = "none"\n\n'
-            f'[[mail.accounts]]\ntenant = "acme"\nservice = "support"\nimap_host = "127.0.0.1"\n'
-            f'imap_port = {dovecot.port}\nimap_user = "support"\nimap_password = "cli-pw"\nimap_tls = "none"\n'
-            f'address = "{SUPPORT_ADDRESS}"\n'
-        )
-    tvox.ok("tenant", "add", "acme", "--display-name", "ACME S.p.A.")
-    tvox.ok("service", "add", "-t", "acme", "support", "--channel", "mail")
-    return tvox
+    return mail_desk(tvox, dovecot, smtp, "cli-pw")
 
 
 def customer_mail(n: int) -> bytes:
