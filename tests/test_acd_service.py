@@ -184,3 +184,20 @@ async def test_only_one_acd_routes_and_a_standby_takes_over_with_the_same_state(
     await second.flush()
     assert second.view().agents["acme-bob"].status == q.AgentStatus.WRAPUP
     await second.stop()
+
+
+async def test_run_takes_requests_and_fires_timers_until_stopped(store: Store) -> None:
+    tenant_id = await tenant(store)
+    acd = AcdService(store, FixedConfig(config(tenant_id)), rng=random.Random(0), standby_poll_s=0.05)
+    stop = asyncio.Event()
+    running = asyncio.create_task(acd.run(stop, poll_s=0.05))
+    reader = CommandReader(store, after=0, poll_s=0.05)
+    await send_input(store, InputKind.LOGIN, agent_id="acme-bob")
+    await send_input(store, InputKind.SUBMIT, item_id="call-9", queue="acme/sales", channel="voice")
+    follow = reader.follow()
+    offer = await asyncio.wait_for(anext(follow), 10)
+    await follow.aclose()
+    assert (offer.kind, offer.item_id, offer.agent_id) == (CommandKind.OFFER, "call-9", "acme-bob")
+    stop.set()
+    await asyncio.wait_for(running, 10)
+    assert not acd.routing and (await load(store)).lease["holder"] == ""  # type: ignore[index]

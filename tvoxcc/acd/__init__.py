@@ -42,15 +42,16 @@ Use it in process (``voice run`` embeds it, tests)::
   what that restore decided. Only one ACD routes (tvoxcc.acd.lease); ``run`` waits as a standby.
 
 Modules: kinds (StrEnums), commands (what adapters get), rows (pure: decisions -> rows, rows -> view),
-writer (group commit), transport (the seam), inputs, lease, stored (reading rows back), config, service.
+writer (group commit), transport (the seam), inputs and dispatch (requests from other processes), lease,
+stored (reading rows back), status (what `acd status` shows), config, service.
 """
 
-from tvoxcc.acd.commands import Command, ItemMeta
+from tvoxcc.acd.commands import Command, ItemMeta, NewItem
 from tvoxcc.acd.config import AcdConfig, ConfigSource, FixedConfig, StoreConfig
 from tvoxcc.acd.inputs import Input, send_input
 from tvoxcc.acd.kinds import CommandKind, InputKind
 from tvoxcc.acd.lease import Lease, LeaseLost
-from tvoxcc.acd.service import AcdService, NewItem, NotRouting
+from tvoxcc.acd.service import AcdService, NotRouting
 from tvoxcc.acd.stored import Stored, load
 from tvoxcc.acd.transport import CommandReader, InProcess, InStore, Transport
 

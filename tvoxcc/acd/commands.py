@@ -1,4 +1,5 @@
-"""What adapters are told: the router's commands with what an adapter needs to act (channel, tenant, its ref).
+"""What adapters hand the ACD (NewItem) and what they are told: the router's commands with what an adapter
+needs to act (channel, tenant, its ref).
 
 The same value reaches an in-process adapter (tvoxcc.acd.transport.InProcess) and one in another process
 (a row of acd_commands, read back by tvoxcc.acd.transport.CommandReader); ``router_command()`` gives the
@@ -22,6 +23,23 @@ class ItemMeta:
     tenant_id: int | None = None
     ref: str = ""
     auto_accept: bool = False  # taken at once when offered (a ticket): the offer is its assignment
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """A work item to route. ``item_id``: the adapter's (a call's channel id…) or, empty, a new one."""
+
+    queue: str  # the router's queue name ("tenant/queue")
+    channel: q.Channel = q.Channel.VOICE
+    tenant_id: int | None = None
+    item_id: str = ""
+    contact_priority: int = 0
+    caller_id: str = ""
+    callback_number: str = ""
+    skills: Mapping[str, int] = field(default_factory=dict)
+    ref: str = ""  # the adapter's reference (ticket number, chat id…), carried on its commands
+    auto_accept: bool = False  # accepted at once when offered: the Offer is the assignment (a ticket)
+    arrived_at: float | None = None  # router time it first queued (a call taken back), None: now
 
 
 @dataclass(frozen=True, slots=True)

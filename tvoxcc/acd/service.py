@@ -14,12 +14,11 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
-from tvoxcc.acd.commands import Command, ItemMeta, of_router
+from tvoxcc.acd.commands import Command, ItemMeta, NewItem, of_router
 from tvoxcc.acd.config import AcdConfig, ConfigSource
+from tvoxcc.acd.dispatch import dispatch
 from tvoxcc.acd.inputs import Input, pending
-from tvoxcc.acd.kinds import InputKind
 from tvoxcc.acd.lease import Lease, LeaseLost
 from tvoxcc.acd.rows import Changes, item_meta, router_view, touched
 from tvoxcc.acd.stored import load
@@ -38,23 +37,6 @@ log = logging.getLogger(__name__)
 
 class NotRouting(Exception):
     """This ACD does not hold the lease (standby, or it lost it): it takes no request."""
-
-
-@dataclass(frozen=True, slots=True)
-class NewItem:
-    """A work item to route. ``item_id``: the adapter's (a call's channel id…) or, empty, a new one."""
-
-    queue: str  # the router's queue name ("tenant/queue")
-    channel: q.Channel = q.Channel.VOICE
-    tenant_id: int | None = None
-    item_id: str = ""
-    contact_priority: int = 0
-    caller_id: str = ""
-    callback_number: str = ""
-    skills: Mapping[str, int] = field(default_factory=dict)
-    ref: str = ""  # the adapter's reference (ticket number, chat id…), carried on its commands
-    auto_accept: bool = False  # accepted at once when offered: the Offer is the assignment (a ticket)
-    arrived_at: float | None = None  # router time it first queued (a call taken back), None: now
 
 
 class AcdService:
@@ -283,47 +265,13 @@ class AcdService:
         """A request read from acd_inputs; a refusal is stored on its row (it never raises RouterError)."""
         error: str | None = None
         try:
-            self._dispatch(request)
+            dispatch(self, request)
         except (q.RouterError, KeyError, ValueError) as refused:
             error = str(refused)[:255] or type(refused).__name__
         self.applied_input = max(self.applied_input, request.seq)
         changes = Changes(router_at=self._last)
         changes.inputs[request.seq] = error
         self.writer.put(changes)
-
-    def _dispatch(self, request: Input) -> None:
-        kind, item, agent, p = request.kind, request.item_id or "", request.agent_id or "", request.payload
-        if kind is InputKind.SUBMIT:
-            self.submit(
-                NewItem(
-                    str(p["queue"]),
-                    q.Channel(p.get("channel", "voice")),
-                    p.get("tenant_id"),
-                    item,
-                    int(p.get("priority", 0)),
-                    str(p.get("caller_id", "")),
-                    str(p.get("callback_number", "")),
-                    dict(p.get("skills", {})),
-                    str(p.get("ref", "")),
-                    bool(p.get("auto_accept", False)),
-                )
-            )
-            return
-        handlers: dict[InputKind, Callable[[], object]] = {
-            InputKind.ACCEPT: lambda: self.accept(item, agent),
-            InputKind.DECLINE: lambda: self.decline(item, agent),
-            InputKind.COMPLETE: lambda: self.complete(item, by_caller=bool(p.get("by_caller", False))),
-            InputKind.ABANDON: lambda: self.abandon(item),
-            InputKind.LOGIN: lambda: self.login(agent, interface=str(p.get("interface", ""))),
-            InputKind.LOGOUT: lambda: self.logout(agent),
-            InputKind.PAUSE: lambda: self.pause(agent, str(p.get("code", "pause"))),
-            InputKind.UNPAUSE: lambda: self.unpause(agent),
-            InputKind.END_WRAPUP: lambda: self.end_wrapup(agent),
-            InputKind.REQUEST_CALLBACK: lambda: self.request_callback(item, str(p.get("number", ""))),
-            InputKind.CALLBACK_ANSWERED: lambda: self.callback_answered(item),
-            InputKind.CALLBACK_FAILED: lambda: self.callback_failed(item),
-        }
-        handlers[kind]()
 
     # -- one decision ----------------------------------------------------------------------------------
 
