@@ -97,6 +97,12 @@ class TimedLinearRouter(Timing, LinearScanRouter):
         return self._timed_pick_item(super()._pick_item(agent), start)
 
 
+def skills_of(router: Router, queue: str) -> dict[str, int]:
+    view = router.queue_view(queue)
+    assert view is not None
+    return dict(view.config.skills)
+
+
 def build(router: Router, seed: int) -> list[str]:
     """Queues and agents; returns the queue names weighted by popularity for arrivals."""
     rng = random.Random(seed)
@@ -120,7 +126,7 @@ def build(router: Router, seed: int) -> list[str]:
     for n in range(AGENTS):
         team = team_queues[n % TEAMS]
         own = rng.sample(team, rng.randint(3, 5))
-        agent_skills = {s: rng.randint(2, 9) for q in own for s in router.queues[q].config.skills}
+        agent_skills = {s: rng.randint(2, 9) for q in own for s in skills_of(router, q)}
         agent_skills |= {s: rng.randint(1, 9) for s in rng.sample(skills, 3)}
         capacity = rng.choice(
             [{Channel.VOICE: 1}] * 3 + [{Channel.VOICE: 1, Channel.CHAT: 3}, {Channel.MAIL: 5, Channel.CHAT: 2}]
@@ -186,7 +192,7 @@ def simulate(router: TimedRouters, seed: int, max_events: int, item_skills: floa
             queue = arrivals[n % len(arrivals)]
             asks: dict[str, int] = {}
             if item_skills and rng.random() < item_skills:
-                levels = router.queues[queue].config.skills
+                levels = skills_of(router, queue)
                 skill = rng.choice(sorted(levels))
                 asks[skill] = min(9, levels[skill] + rng.randint(1, 2))
             work = WorkItem(f"i{n}", queue, channel, rng.choice((0, 0, 0, 0, 5)), "+3906", skills=asks)
@@ -199,7 +205,7 @@ def simulate(router: TimedRouters, seed: int, max_events: int, item_skills: floa
             next_tick += 1.0
         else:
             _, _, what, item_id, agent_id = heapq.heappop(pending)
-            item = router.items.get(item_id)
+            item = router.item_view(item_id)
             if what == "unpause":
                 method, args = router.unpause, (agent_id, now)
             elif item is None:

@@ -130,6 +130,9 @@ def check_invariants(router: Router, now: float, connects: Counter[str]) -> None
             assert item.agent_id is not None
             held[item.agent_id][cap] += 1
     for agent in router.agents.values():
+        mine = agent.agent_id
+        hands = {i.item_id for i in router.items.values() if mine in i.offered_to or i.agent_id == mine}
+        assert agent.in_hand == hands, agent.agent_id
         for channel, count in held[agent.agent_id].items():
             assert agent.load.get(channel, 0) == count, (agent.agent_id, channel)
             assert count <= agent.capacity.get(channel, 0) or agent.logged_in is False, "over capacity"

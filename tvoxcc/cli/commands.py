@@ -5,6 +5,7 @@ Add a line here when a capability brings a new noun; keep it sorted.
 
 from tvoxcc.cli.main import register
 
+register("acd", "tvoxcc.cli.acd:acd")
 register("activity", "tvoxcc.cli.activity:activity")
 register("agi", "tvoxcc.cli.agi:agi")
 register("agent", "tvoxcc.cli.agent:agent")

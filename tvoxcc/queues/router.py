@@ -12,7 +12,9 @@ The two routing decisions never scan agents or items:
 Indexes are kept current incrementally: an agent is re-filed only on its own state changes.
 
 The router is built in layers, one module each, under tvoxcc.queues.engine (see its docstring); this
-class only mixes the public actions together.
+class only mixes the public actions together. Nothing outside tvoxcc.queues reads the runtime state: it
+reads frozen views (``view()``, ``agent_view``, ``item_view``, ``queue_view``) and a router can be rebuilt
+from such views (``restore``, tvoxcc.queues.engine.restore).
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from tvoxcc.queues.engine.agents import AgentActions
 from tvoxcc.queues.engine.callbacks import CallbackActions
 from tvoxcc.queues.engine.configuration import Configuration
 from tvoxcc.queues.engine.items import ItemActions
+from tvoxcc.queues.engine.queries import Queries
+from tvoxcc.queues.engine.restore import Restore
 
 
-class Router(Configuration, AgentActions, ItemActions, CallbackActions):
-    """Configuration, agent, item and callback actions over one shared routing engine."""
+class Router(Configuration, AgentActions, ItemActions, CallbackActions, Queries, Restore):
+    """Configuration, agent, item and callback actions over one shared routing engine; frozen views of its
+    state (tvoxcc.queues.views) and a restore from them."""

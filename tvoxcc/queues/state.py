@@ -48,6 +48,7 @@ class Agent:
         "connected",
         "handled",
         "idle_since",
+        "in_hand",
         "interface",
         "load",
         "logged_in",
@@ -75,6 +76,7 @@ class Agent:
         self.wrapup_until = 0.0  # 0: not in wrap-up
         self.wrapup_token = 0
         self.load: dict[Channel, int] = {}  # capacity channel -> items offered or connected
+        self.in_hand: set[str] = set()  # the items that load counts: offered, connected, or being called back
         self.blocking = 0  # offered or connected items on a blocking channel
         self.reserved = 0  # items ringing or callbacks being placed
         self.connected = 0
@@ -111,13 +113,15 @@ class Agent:
             return AgentStatus.WRAPUP
         return AgentStatus.AVAILABLE
 
-    def take(self, channel: Channel) -> None:
+    def take(self, channel: Channel, item_id: str) -> None:
         self.load[channel] = self.load.get(channel, 0) + 1
+        self.in_hand.add(item_id)
         if channel in BLOCKING_CHANNELS:
             self.blocking += 1
 
-    def release(self, channel: Channel) -> None:
+    def release(self, channel: Channel, item_id: str) -> None:
         self.load[channel] -= 1
+        self.in_hand.discard(item_id)
         if channel in BLOCKING_CHANNELS:
             self.blocking -= 1
 
@@ -144,6 +148,7 @@ class Item:
         "queue",
         "queue_token",
         "queued_at",
+        "retry_at",
         "skills",
         "stage",
         "status",
@@ -158,6 +163,7 @@ class Item:
         self.caller_id = caller_id
         self.callback_number = ""
         self.callback_attempts = 0
+        self.retry_at = 0.0  # callback-pending: when the next attempt is due
         self.skills: dict[str, int] = {}  # its own required levels, on top of its queue's
         # The levels it needs at its current stage when its own skills ask more than its queue, else None
         # (then its stage and the agents' tiers decide alone). Set each time it enters a waiting line.

@@ -80,7 +80,7 @@ def changes(
 ) -> list[Change]:
     out: list[Change] = []
     for queue_config in queues:
-        held = router.queues.get(queue_config.name)
+        held = router.queue_view(queue_config.name)
         if held is None:
             out.append(AddQueue(queue_config))
         elif held.config != queue_config:
@@ -89,7 +89,7 @@ def changes(
     additions: list[Change] = []
     stored_agents = {config.agent_id: (config, memberships) for config, memberships in agents}
     for agent_id, (config, memberships) in stored_agents.items():
-        agent = router.agents.get(agent_id)
+        agent = router.agent_view(agent_id)
         if agent is None:
             out.append(AddAgent(config))
             held_members: dict[str, tuple[int, int]] = {}
@@ -99,7 +99,7 @@ def changes(
             for skill in sorted(set(agent.skills) | set(config.skills)):
                 if agent.skills.get(skill) != config.skills.get(skill):
                     out.append(SetSkill(agent_id, skill, config.skills.get(skill)))
-            held_members = {queue: (m.penalty, m.weight) for queue, m in agent.members.items()}
+            held_members = {m.queue: (m.penalty, m.weight) for m in agent.members}
         wanted = {queue: (penalty, weight) for queue, penalty, weight in memberships}
         for queue, terms in sorted(held_members.items()):
             if wanted.get(queue) != terms:  # gone, or new penalty/weight: out, then in again below
@@ -107,11 +107,13 @@ def changes(
         for queue, (penalty, weight) in sorted(wanted.items()):
             if held_members.get(queue) != (penalty, weight):
                 additions.append(AddMember(agent_id, queue, penalty, weight))
-    for agent_id, agent in router.agents.items():
+    for agent_id in router.agent_ids():
         if agent_id not in stored_agents:
-            if agent.logged_in and not agent.connected and not agent.reserved:
+            gone = router.agent_view(agent_id)
+            assert gone is not None
+            if gone.logged_in and not gone.connected and not gone.offered:
                 removals.append(Logout(agent_id))
-            removals.extend(RemoveMember(agent_id, queue) for queue in sorted(agent.members))
+            removals.extend(RemoveMember(agent_id, m.queue) for m in gone.members)
     return out + removals + additions
 
 

@@ -23,7 +23,7 @@ class AcdAgents(AcdCallbacks):
         Asterisk also reports an endpoint's state when its channels change (a feature code call): only a
         change of state logs the agent in or out, so *72 is not undone by the phone's next call.
         """
-        if resource not in self.router.agents:
+        if not self.router.has_agent(resource):
             return
         change = presence_change(self.endpoint_states.get(resource), state)
         self.endpoint_states[resource] = state
@@ -33,7 +33,7 @@ class AcdAgents(AcdCallbacks):
             await self._apply(lambda now: self.router.logout(resource, now))
 
     async def _follow_agents(self) -> None:
-        await self.presence.subscribe(self.router.agents)
+        await self.presence.subscribe(self.router.agent_ids())
         try:
             endpoints = await self.ari.endpoints.list("PJSIP")
         except AriError as exc:
@@ -43,7 +43,7 @@ class AcdAgents(AcdCallbacks):
             await self.on_endpoint(endpoint.resource, endpoint.state)
 
     def _known(self, agent_id: str) -> str:
-        if agent_id not in self.router.agents:
+        if not self.router.has_agent(agent_id):
             raise AgentRefused(f"unknown agent {agent_id!r}")
         return agent_id
 

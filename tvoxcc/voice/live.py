@@ -62,21 +62,22 @@ def snapshot(
     since: Mapping[str, float],
 ) -> dict[int, TenantLive]:
     """Every tenant's live view. ``*_owner``: router name -> (tenant id, name in the tenant)."""
+    view = router.view()
     waiting: dict[str, list[float]] = {}
-    for item in router.items.values():
+    for item in view.items.values():
         if item.status in ON_HOLD and item.channel is not q.Channel.CALLBACK:
             waiting.setdefault(item.queue, []).append(item.queued_at)
     queues: dict[int, dict[str, QueueLive]] = {}
-    for name in router.queues:
+    for name in view.queues:
         owner = queue_owner.get(name)
         if owner is not None:
             times = waiting.get(name, [])
             queues.setdefault(owner[0], {})[owner[1]] = QueueLive(len(times), min(times) if times else None)
     agents: dict[int, dict[str, AgentLive]] = {}
-    for ident, agent in router.agents.items():
+    for ident, agent in view.agents.items():
         owner = agent_owner.get(ident)
         if owner is not None:
-            served = tuple(sorted(queue_owner[qn][1] for qn in agent.members if qn in queue_owner))
+            served = tuple(sorted(queue_owner[mb.queue][1] for mb in agent.members if mb.queue in queue_owner))
             state = str(agent.status)
             reason = agent.pause_code if agent.status is q.AgentStatus.PAUSED else None
             agents.setdefault(owner[0], {})[owner[1]] = AgentLive(state, reason, since.get(ident, 0.0), served)
@@ -125,7 +126,7 @@ class LiveWriter:
     def changed(self, outputs: q.Outputs) -> None:
         """Called by the ACD right after a router call (synchronously, so state times are exact)."""
         for event in outputs.events:
-            agent = self.router.agents.get(event.agent_id or "")
+            agent = self.router.agent_view(event.agent_id) if event.agent_id else None
             if agent is None:
                 continue
             seen = (str(agent.status), agent.pause_code if agent.status is q.AgentStatus.PAUSED else None)
@@ -154,7 +155,7 @@ class LiveWriter:
         async with self._lock:
             self._dirty = False
             self._last_write = asyncio.get_running_loop().time()
-            since = {ident: self.since.get(ident, self._started) for ident in self.router.agents}
+            since = {ident: self.since.get(ident, self._started) for ident in self.router.agent_ids()}
             views = snapshot(self.router, self.queue_owner, self.agent_owner, since)
             for tenant_id, view in views.items():
                 if self._written.get(tenant_id) != view:

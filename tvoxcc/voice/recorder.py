@@ -12,12 +12,12 @@ before it is committed (shutdown, a callback request or voicemail ticket that mu
 
 Order is kept: ops are applied in the order they were queued, so a call's events keep their order (event
 ids ascend) and an interaction exists before its events. A batch that fails is retried op by op, so one
-bad row never loses the others; the failing op is logged and dropped.
+bad row never loses the others; the failing op is logged and dropped. The batching itself is
+tvoxcc.store.group_commit's (the ACD's decision rows use it too).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -73,108 +74,64 @@ class _Close:
     outcome: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Barrier:
-    done: asyncio.Future[None]
-
-
 _Write = _Open | _Event | _Update | _Close
-_Op = _Write | _Barrier
 
 
-class Recorder:
+class Recorder(GroupCommit[_Write]):
+    name = "voice-recorder"
+
     def __init__(self, store: Store, *, max_batch: int = 2000, linger: float = 0.1) -> None:
-        self.store = store
-        self.max_batch = max_batch
-        # After the first op of a batch, wait this long for more: a quiet service then commits a few times a
+        # After the first op of a batch, wait ``linger`` for more: a quiet service then commits a few times a
         # second instead of once per call step (each commit costs the same CPU whatever it holds).
-        self.linger = linger
-        self._ops: asyncio.Queue[_Op] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.batches = 0  # committed transactions (a figure for tests and the bench)
-        self.written = 0  # ops written
+        super().__init__(store, max_batch=max_batch, linger=linger)
 
     # -- what calls do (no await) -------------------------------------------------------------------
 
     def open(self, tenant_id: int, **values: Any) -> InteractionRef:
         ref = InteractionRef(tenant_id)
-        self._put(_Open(ref, {**values, "tenant_id": tenant_id}))
+        self.put(_Open(ref, {**values, "tenant_id": tenant_id}))
         return ref
 
     def event(
         self, tenant_id: int, interaction: InteractionRef | None, kind: str, at: datetime, data: Any = None, **more: Any
     ) -> None:
         values = {"tenant_id": tenant_id, "kind": kind, "at": at, "data": data if data is not None else {}, **more}
-        self._put(_Event(tenant_id, interaction, values))
+        self.put(_Event(tenant_id, interaction, values))
 
     def update(self, interaction: InteractionRef, **values: Any) -> None:
-        self._put(_Update(interaction, values))
+        self.put(_Update(interaction, values))
 
     def close(self, interaction: InteractionRef, at: datetime, outcome: str) -> None:
         """End the interaction with ``outcome`` and an ``ended`` event, unless it already ended."""
         if interaction.ended:
             return
         interaction.ended = True
-        self._put(_Close(interaction, at, outcome))
+        self.put(_Close(interaction, at, outcome))
 
-    async def flush(self) -> None:
-        """Wait until everything queued so far is committed."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._put(_Barrier(done))
-        await done
+    # -- the writer's hooks ------------------------------------------------------------------------------
 
-    # -- the writer ------------------------------------------------------------------------------------
+    async def write(self, session: AsyncSession, ops: list[_Write]) -> None:
+        await _apply(session, ops)
 
-    def _put(self, op: _Op) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._write_forever(), name="voice-recorder")
-        self._ops.put_nowait(op)
+    async def committed(self, ops: list[_Write]) -> None:
+        _forget_rows(ops)
 
-    async def close_writer(self) -> None:
-        """Write what is queued, then stop the writer."""
-        if self._task is None:
-            return
-        await self.flush()
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
-
-    async def _write_forever(self) -> None:
-        while True:
-            batch = [await self._ops.get()]
-            if self.linger and not isinstance(batch[0], _Barrier):
-                await asyncio.sleep(self.linger)
-            while len(batch) < self.max_batch and not self._ops.empty():
-                batch.append(self._ops.get_nowait())
-            ops = [op for op in batch if not isinstance(op, _Barrier)]
-            if ops:
-                await self._write(ops)
-            for op in batch:
-                if isinstance(op, _Barrier) and not op.done.done():
-                    op.done.set_result(None)
-
-    async def _write(self, ops: list[_Write]) -> None:
-        try:
-            async with self.store.session() as session:
-                await _apply(session, ops)
-                await session.commit()
-            self.batches += 1
-            self.written += len(ops)
-        except Exception:
-            log.exception("recorder: a batch of %d failed; writing its ops one by one", len(ops))
-            for op in ops:
-                if isinstance(op, _Open):
-                    op.ref.id = None  # that id was rolled back
-            for op in ops:
-                _forget_rows(ops)
-                try:
-                    async with self.store.session() as session:
-                        await _apply(session, [op])
-                        await session.commit()
-                except Exception:
-                    log.exception("recorder: dropped %s", type(op).__name__)
-        finally:
+    async def failed(self, ops: list[_Write], error: Exception) -> bool:
+        """Write the batch op by op, so one bad row never loses the others; the failing op is dropped."""
+        log.error("recorder: a batch of %d failed (%s); writing its ops one by one", len(ops), error)
+        for op in ops:
+            if isinstance(op, _Open):
+                op.ref.id = None  # that id was rolled back
+        for op in ops:
             _forget_rows(ops)
+            try:
+                async with self.store.session() as session:
+                    await _apply(session, [op])
+                    await session.commit()
+            except Exception:
+                log.exception("recorder: dropped %s", type(op).__name__)
+        _forget_rows(ops)
+        return False
 
 
 def _forget_rows(ops: list[_Write]) -> None:

@@ -10,6 +10,6 @@ Each internal layer is a class that extends the one below, so a layer only calls
 - overflow: entering a queue, overflow rules, max wait, a waiting call switched to a callback;
 - timers: firing due timers (relaxation, overflow, max wait, ring timeout, wrap-up end, callback retry).
 
-The public actions sit on top of timers, one facet per module (configuration, agents, items, callbacks),
-and tvoxcc.queues.router.Router mixes them together.
+The public actions sit on top of timers, one facet per module (configuration, agents, items, callbacks,
+queries: frozen views, restore: a router rebuilt from views), and tvoxcc.queues.router.Router mixes them.
 """

@@ -52,7 +52,8 @@ class CallbackActions(Timers):
             self._forget(item)
         else:
             item.status = ItemStatus.CALLBACK_PENDING
-            self._timer(now + self.callback_retry_s, CALLBACK_RETRY, item_id, item.queue_token)
+            item.retry_at = now + self.callback_retry_s
+            self._timer(item.retry_at, CALLBACK_RETRY, item_id, item.queue_token)
         self._refresh(agent)
         self._route_agent(agent)
         return out

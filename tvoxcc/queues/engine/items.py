@@ -49,7 +49,7 @@ class ItemActions(Timers):
         item.offer_token += 1
         for other_id in others:
             other = self.agents[other_id]
-            other.release(cap)
+            other.release(cap, item_id)
             other.reserved -= 1
             self._command(CancelOffer(item_id, other_id, "answered-elsewhere"))
             self._event(EventKind.OFFER_CANCELLED, queue=q.config.name, item_id=item_id, agent_id=other_id)
@@ -105,7 +105,7 @@ class ItemActions(Timers):
         )
         q.handle_time.add(talk + config.wrapup_s)
         self._forget(item)
-        agent.release(CAPACITY_CHANNEL[item.channel])
+        agent.release(CAPACITY_CHANNEL[item.channel], item.item_id)
         agent.connected -= 1
         agent.handled += 1
         agent.idle_since = now

@@ -42,7 +42,7 @@ class Offers(Decisions):
         if item.channel is Channel.CALLBACK:
             # Reserve one agent while the customer's phone rings; ring the agent once they answer.
             agent = self.agents[agent_ids[0]]
-            agent.take(cap)
+            agent.take(cap, item.item_id)
             agent.reserved += 1
             item.status, item.agent_id = ItemStatus.DIALING, agent.agent_id
             self._command(PlaceCallback(item.item_id, agent.agent_id, q.config.name, item.callback_number))
@@ -52,7 +52,7 @@ class Offers(Decisions):
             return
         for agent_id in agent_ids:
             agent = self.agents[agent_id]
-            agent.take(cap)
+            agent.take(cap, item.item_id)
             agent.reserved += 1
         self._ring(item, q, *agent_ids)
         q.rr_last = self.agents[agent_ids[-1]].members[q.config.name].position
@@ -77,7 +77,7 @@ class Offers(Decisions):
         config = q.config
         agent = self.agents[agent_id]
         offered_at = item.offered_to.pop(agent_id)
-        agent.release(CAPACITY_CHANNEL[item.channel])
+        agent.release(CAPACITY_CHANNEL[item.channel], item.item_id)
         agent.reserved -= 1
         item.tried.add(agent_id)
         self._log(queue_log.ring_no_answer(now, item.item_id, config.name, agent_id, now - offered_at))
@@ -100,7 +100,7 @@ class Offers(Decisions):
         """Free the agent reserved for a callback being dialled (it failed, or was cancelled)."""
         assert item.agent_id is not None
         agent = self.agents[item.agent_id]
-        agent.release(CAPACITY_CHANNEL[item.channel])
+        agent.release(CAPACITY_CHANNEL[item.channel], item.item_id)
         agent.reserved -= 1
         item.agent_id = None
         return agent
@@ -110,7 +110,7 @@ class Offers(Decisions):
         released = []
         for agent_id in item.offered_to:
             agent = self.agents[agent_id]
-            agent.release(cap)
+            agent.release(cap, item.item_id)
             agent.reserved -= 1
             self._command(CancelOffer(item.item_id, agent_id, reason))
             self._event(EventKind.OFFER_CANCELLED, queue=item.queue, item_id=item.item_id, agent_id=agent_id)

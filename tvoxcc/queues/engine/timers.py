@@ -67,6 +67,7 @@ class Timers(OverflowRules):
         elif kind == CALLBACK_RETRY:
             if item.queue_token == token and item.status is ItemStatus.CALLBACK_PENDING:
                 self._enter_waiting(item, self.queues[item.queue])
+                self._event(EventKind.ITEM_REQUEUED, queue=item.queue, item_id=item.item_id)  # its retry is due
                 self._route_item(item)
         elif item.queue_token == token:
             self._wait_timer(item, kind, token, extra)

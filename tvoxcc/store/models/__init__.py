@@ -1,6 +1,7 @@
 """Every table of the shared store. Import models from here."""
 
 from tvoxcc.store.base import Base, TenantScoped
+from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone
 from tvoxcc.store.models.followups import Callback, NpsAnswer
 from tvoxcc.store.models.insight import InsightRefresh, InsightSlot
@@ -40,6 +41,12 @@ __all__ = [
     "DIRECTIONS",
     "OUTBOX_STATUSES",
     "TICKET_STATUSES",
+    "AcdAgent",
+    "AcdCommand",
+    "AcdInput",
+    "AcdItem",
+    "AcdLease",
+    "AcdQueue",
     "ActivityCode",
     "Agent",
     "AgentGroup",

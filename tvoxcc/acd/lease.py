@@ -1,0 +1,162 @@
+"""Only one ACD routes at a time: PostgreSQL's advisory lock, or on SQLite a lease row with an expiry.
+
+PostgreSQL: ``pg_try_advisory_lock`` on a connection kept for it; the lock lives as long as that connection,
+so a killed ACD frees it at once (its connection closes). SQLite (one machine, no server): the acd_lease row
+itself, taken when free or expired, renewed by its holder well before it expires.
+
+Either way the row tells who routes (host, pid, since) for ``tvoxcc acd status``, and its ``epoch`` grows
+with every new holder. Every batch of decision rows checks the epoch in its own transaction (``fence``):
+an ACD that lost its lease (stalled past its expiry, cut off from PostgreSQL) fails its next commit instead
+of overwriting the new holder's state, and never releases commands for it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+
+LEASE = "acd"
+ADVISORY_KEY = 0x74766F78_61636401  # "tvoxacd\x01": the PostgreSQL advisory lock of the ACD
+
+
+class LeaseLost(Exception):
+    """Another ACD holds the lease now: this one must stop routing."""
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class Lease:
+    def __init__(self, store: Store, clock: Callable[[], float], *, ttl_s: float = 15.0, name: str = LEASE) -> None:
+        self.store = store
+        self.clock = clock
+        self.ttl_s = ttl_s
+        self.name = name
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.holder = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:8]}"
+        self.epoch: int | None = None  # set while held
+        self._lock_conn: AsyncConnection | None = None
+        self.postgres = store.engine.dialect.name == "postgresql"
+
+    @property
+    def held(self) -> bool:
+        return self.epoch is not None
+
+    async def try_acquire(self) -> bool:
+        if self.held:
+            return True
+        await self._ensure_row()
+        if self.postgres and not await self._lock():
+            return False
+        now = self.clock()
+        async with self.store.session() as session:
+            taken = update(m.AcdLease).where(m.AcdLease.name == self.name)
+            if not self.postgres:  # the row is the lock: free (never held, released) or expired
+                free = or_(m.AcdLease.holder == "", m.AcdLease.expires_at.is_(None))
+                taken = taken.where(or_(free, m.AcdLease.expires_at < _at(now)))
+            result = await session.execute(
+                taken.values(
+                    holder=self.holder,
+                    host=self.host,
+                    pid=self.pid,
+                    epoch=m.AcdLease.epoch + 1,
+                    since=_at(now),
+                    renewed_at=_at(now),
+                    expires_at=_at(now + self.ttl_s),
+                )
+            )
+            if getattr(result, "rowcount", 0) != 1:
+                return False
+            epoch = await session.scalar(select(m.AcdLease.epoch).where(m.AcdLease.name == self.name))
+            await session.commit()
+        self.epoch = epoch
+        return True
+
+    async def renew(self) -> None:
+        """Extend the lease (SQLite: its expiry; PostgreSQL: check the lock's connection); LeaseLost if gone."""
+        if self.epoch is None:
+            raise LeaseLost("not held")
+        if self._lock_conn is not None:
+            try:
+                await self._lock_conn.execute(text("SELECT 1"))
+            except Exception as error:
+                await self._drop()
+                raise LeaseLost(f"the advisory lock's connection is gone: {error}") from error
+        async with self.store.session() as session:
+            await self.fence(session)
+            await session.commit()
+
+    async def fence(self, session: AsyncSession, router_at: float | None = None) -> None:
+        """In the caller's transaction: still ours (same epoch)? Renews it (and notes ``router_at``); else LeaseLost."""
+        now = self.clock()
+        values: dict[str, object] = {"renewed_at": _at(now), "expires_at": _at(now + self.ttl_s)}
+        if router_at is not None:
+            values["router_at"] = router_at
+        mine = update(m.AcdLease).where(
+            m.AcdLease.name == self.name, m.AcdLease.epoch == self.epoch, m.AcdLease.holder == self.holder
+        )
+        # The epoch alone decides: an expired lease nobody took is still this holder's (a new holder bumps it).
+        result = await session.execute(mine.values(**values))
+        if getattr(result, "rowcount", 0) != 1:
+            self.epoch = None
+            raise LeaseLost(f"lease {self.name!r} is held by another ACD now")
+
+    async def release(self) -> None:
+        if self.epoch is not None:
+            async with self.store.session() as session:
+                await session.execute(
+                    update(m.AcdLease)
+                    .where(m.AcdLease.name == self.name, m.AcdLease.epoch == self.epoch)
+                    .values(holder="", expires_at=None)
+                )
+                await session.commit()
+        self.epoch = None
+        await self._drop(unlock=True)
+
+    async def abandon(self) -> None:
+        """Forget the lease without telling anyone (a crash): PostgreSQL frees the lock with the connection,
+        SQLite's row stays taken until it expires."""
+        self.epoch = None
+        await self._drop()
+
+    async def _lock(self) -> bool:
+        if self._lock_conn is None:
+            self._lock_conn = await self.store.engine.connect()
+        got = await self._lock_conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY})
+        await self._lock_conn.commit()  # the lock is the session's, not the transaction's
+        return bool(got)
+
+    async def _drop(self, *, unlock: bool = False) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is None:
+            return
+        try:
+            if unlock:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                await conn.commit()
+                await conn.close()
+            else:
+                await conn.invalidate()  # the connection is closed, not pooled: the lock goes with it
+                await conn.close()
+        except Exception:  # already broken: closing it is all that was left to do
+            pass
+
+    async def _ensure_row(self) -> None:
+        async with self.store.session() as session:
+            if await session.get(m.AcdLease, self.name) is None:
+                session.add(m.AcdLease(name=self.name))
+                try:
+                    await session.commit()
+                except Exception:  # another ACD created it at the same moment
+                    await session.rollback()

@@ -1,0 +1,363 @@
+"""AcdService: the one router of a deployment, its state in the store, adapters in process or through the store.
+
+Each request (an in-process method call, or a row of acd_inputs) is one router call at the service's clock;
+the rows it changed are queued for the group-commit writer (tvoxcc.acd.writer) and its commands go to the
+transports once those rows are committed. The router is a cache: ``start`` takes the lease, loads the rows
+and restores it (tvoxcc.queues.engine.restore) before routing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+
+from tvoxcc.acd.commands import Command, ItemMeta, NewItem, of_router
+from tvoxcc.acd.config import AcdConfig, ConfigSource
+from tvoxcc.acd.dispatch import dispatch
+from tvoxcc.acd.inputs import Input, pending
+from tvoxcc.acd.lease import Lease, LeaseLost
+from tvoxcc.acd.rows import Changes, item_meta, router_view, touched
+from tvoxcc.acd.stored import load
+from tvoxcc.acd.transport import InStore, Transport
+from tvoxcc.acd.writer import DecisionWriter, replace_all
+from tvoxcc.queues import model as q
+from tvoxcc.queues import sync
+from tvoxcc.queues.router import Router
+from tvoxcc.queues.views import RouterView
+from tvoxcc.store.engine import Store
+from tvoxcc.store.models.acd import NOTIFY_CHANNEL
+from tvoxcc.store.notify import Wake
+
+log = logging.getLogger(__name__)
+
+
+class NotRouting(Exception):
+    """This ACD does not hold the lease (standby, or it lost it): it takes no request."""
+
+
+class AcdService:
+    def __init__(
+        self,
+        store: Store,
+        config: ConfigSource,
+        *,
+        transports: Sequence[Transport] | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        router_factory: Callable[[random.Random], Router] = Router,
+        lease_ttl_s: float = 15.0,
+        standby_poll_s: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.transports: list[Transport] = list(transports) if transports is not None else [InStore()]
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.router_factory = router_factory
+        self.lease = Lease(store, clock, ttl_s=lease_ttl_s)
+        self.standby_poll_s = standby_poll_s
+        self.writer = DecisionWriter(store, self.lease, self.transports)
+        self.router: Router | None = None
+        self.restored = q.Outputs()  # what the restore on start decided (cancelled offers, new ones)
+        self._tenants: Mapping[str, int] = {}
+        self._meta: dict[str, ItemMeta] = {}
+        self._channel: dict[str, q.Channel] = {}
+        self._last = 0.0
+        self.applied_input = 0  # the last acd_inputs seq applied (its row is taken at the next commit)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    async def start(self, *, wait: bool = True) -> bool:
+        """Take the lease (``wait``: as a standby until it is free), rebuild the router from the rows, route."""
+        while not await self.lease.try_acquire():
+            if not wait:
+                return False
+            await asyncio.sleep(self.standby_poll_s)
+        config = await self.config.load()
+        stored = await load(self.store)
+        self._tenants = config.tenants
+        view = router_view(stored.router_at, config.queues, config.agents, stored.items, stored.agents, stored.queues)
+        self._last = max(self.clock(), stored.router_at)
+        router = self.router_factory(self.rng)
+        self.restored = router.restore(view, self._last)
+        self._meta = {row["item_id"]: item_meta(row) for row in stored.items}
+        self._channel = {row["item_id"]: q.Channel(row["channel"]) for row in stored.items}
+        self.router = router
+        self.writer.lost = None
+        changes = self._changes_of_all(self.restored)
+        self.applied_input = 0
+        async with self.store.session() as session:
+            await self.lease.fence(session, self._last)
+            await replace_all(session, changes)
+            for transport in self.transports:
+                await transport.stage(session, changes.commands)
+            await session.commit()
+        for transport in self.transports:
+            await transport.release(changes.commands)
+        return True
+
+    async def run(self, stop: asyncio.Event, *, poll_s: float = 0.2, config_poll_s: float = 5.0) -> None:
+        """Standby until the lease is free, then route until ``stop`` is set: requests from acd_inputs (woken by
+        NOTIFY on PostgreSQL, polled every ``poll_s`` on SQLite), timers, lease renewal, configuration changes.
+        A lost lease makes it a standby again."""
+        wake = await Wake.open(self.store, NOTIFY_CHANNEL)
+        try:
+            while not stop.is_set():
+                if not self.routing and not await self.start(wait=False):
+                    await wake.wait(self.standby_poll_s)
+                    continue
+                try:
+                    await self._serve(stop, wake, poll_s, config_poll_s)
+                except (LeaseLost, NotRouting) as lost:
+                    log.warning("ACD: %s; waiting as a standby", lost)
+                    await self.crash()
+            if self.routing:
+                await self.stop()
+        finally:
+            await wake.close()
+
+    async def _serve(self, stop: asyncio.Event, wake: Wake, poll_s: float, config_poll_s: float) -> None:
+        renewed = configured = self.clock()
+        while not stop.is_set():
+            if await self.take_inputs() == 0:
+                due = self._router().next_timer_at()
+                pause = poll_s if due is None else min(poll_s, max(0.0, due - self.clock()))
+                await wake.wait(pause)
+            due = self._router().next_timer_at()
+            now = self.clock()
+            if due is not None and due <= now:
+                self.tick()
+            if now - renewed >= self.lease.ttl_s / 3:
+                await self.lease.renew()
+                renewed = now
+            if now - configured >= config_poll_s:
+                await self.reload_config()
+                configured = now
+
+    async def take_inputs(self, limit: int = 500) -> int:
+        """Apply the requests other processes wrote (acd_inputs) since the last ones; returns how many."""
+        self._router()
+        requests = await pending(self.store, self.applied_input, limit)
+        for request in requests:
+            self.apply_input(request)
+        return len(requests)
+
+    async def stop(self) -> None:
+        """Write what is queued, give the lease up (a standby takes over at once)."""
+        if self.router is not None:
+            try:
+                await self.writer.close_writer()
+            finally:
+                self.router = None
+        await self.lease.release()
+
+    async def crash(self) -> None:
+        """Stop as a kill would: nothing queued is written, the lease is not given up (tests, failover)."""
+        self.router = None
+        await self.writer.abandon()
+        await self.lease.abandon()
+
+    async def flush(self) -> None:
+        """Wait until every decision so far is committed and its commands released."""
+        await self.writer.flush()
+
+    @property
+    def routing(self) -> bool:
+        return self.router is not None
+
+    def view(self) -> RouterView:
+        return self._router().view()
+
+    # -- requests (in process: plain calls, no await; the rows follow in the next group commit) ---------
+
+    def submit(self, item: NewItem) -> str:
+        """Queue a new work item; returns its id."""
+        return self.submit_item(item)[0]
+
+    def submit_item(self, item: NewItem) -> tuple[str, q.Outputs]:
+        """``submit``, with the decision's Outputs (an adapter that records router events wants them)."""
+        item_id = item.item_id or f"{item.channel}-{uuid.uuid4().hex[:16]}"
+        work = q.WorkItem(
+            item_id,
+            item.queue,
+            item.channel,
+            item.contact_priority,
+            item.caller_id,
+            item.callback_number,
+            dict(item.skills),
+            item.arrived_at,
+        )
+        self._router()
+        if item_id in self._meta:
+            raise q.RouterError(f"item {item_id!r} is already queued")
+        self._meta[item_id] = ItemMeta(item.tenant_id, item.ref, item.auto_accept)
+        self._channel[item_id] = item.channel
+        try:
+            out = self._decide(lambda r, now: r.enqueue(work, now))
+        except q.RouterError:
+            self._meta.pop(item_id, None)
+            self._channel.pop(item_id, None)
+            raise
+        return item_id, out
+
+    def accept(self, item_id: str, agent_id: str) -> q.Outputs:
+        return self._decide(lambda r, now: r.accept(item_id, agent_id, now))
+
+    def decline(self, item_id: str, agent_id: str) -> q.Outputs:
+        return self._decide(lambda r, now: r.ring_no_answer(item_id, agent_id, now))
+
+    def complete(self, item_id: str, *, by_caller: bool = False) -> q.Outputs:
+        return self._decide(lambda r, now: r.complete(item_id, now, by_caller=by_caller))
+
+    def abandon(self, item_id: str) -> q.Outputs:
+        return self._decide(lambda r, now: r.abandon(item_id, now))
+
+    def login(self, agent_id: str, *, interface: str = "") -> q.Outputs:
+        return self._decide(lambda r, now: r.login(agent_id, now, interface=interface))
+
+    def logout(self, agent_id: str) -> q.Outputs:
+        return self._decide(lambda r, now: r.logout(agent_id, now))
+
+    def pause(self, agent_id: str, code: str) -> q.Outputs:
+        return self._decide(lambda r, now: r.pause(agent_id, now, code))
+
+    def unpause(self, agent_id: str) -> q.Outputs:
+        return self._decide(lambda r, now: r.unpause(agent_id, now))
+
+    def end_wrapup(self, agent_id: str) -> q.Outputs:
+        return self._decide(lambda r, now: r.end_wrapup(agent_id, now))
+
+    def request_callback(self, item_id: str, number: str = "") -> q.Outputs:
+        return self._decide(lambda r, now: r.request_callback(item_id, now, number=number))
+
+    def callback_answered(self, item_id: str) -> q.Outputs:
+        return self._decide(lambda r, now: r.callback_answered(item_id, now))
+
+    def callback_failed(self, item_id: str) -> q.Outputs:
+        return self._decide(lambda r, now: r.callback_failed(item_id, now))
+
+    def tick(self) -> q.Outputs:
+        """Fire the timers due (ring timeouts, wrap-up ends, relaxation, overflow…); ``run`` calls it."""
+        return self._decide(lambda r, now: r.tick(now))
+
+    def apply_config(self, config: AcdConfig) -> int:
+        """Bring the router to ``config`` (live: nothing waiting is lost); returns the number of changes."""
+        router = self._router()
+        changes = sync.changes(router, config.queues, config.agents)
+        self._tenants = config.tenants
+        out = q.Outputs()
+        for change in changes:
+            step = self._decide(_applying(change), record=False)
+            out.commands += step.commands
+            out.events += step.events
+        if changes:  # a reconfigured queue re-orders its waiting items without events: write everything
+            self.writer.put(self._changes_of_all(out))
+        return len(changes)
+
+    async def reload_config(self) -> int:
+        return self.apply_config(await self.config.load())
+
+    def apply_input(self, request: Input) -> None:
+        """A request read from acd_inputs; a refusal is stored on its row (it never raises RouterError)."""
+        error: str | None = None
+        try:
+            dispatch(self, request)
+        except (q.RouterError, KeyError, ValueError) as refused:
+            error = str(refused)[:255] or type(refused).__name__
+        self.applied_input = max(self.applied_input, request.seq)
+        changes = Changes(router_at=self._last)
+        changes.inputs[request.seq] = error
+        self.writer.put(changes)
+
+    # -- one decision ----------------------------------------------------------------------------------
+
+    def _router(self) -> Router:
+        if self.router is None:
+            raise NotRouting("this ACD is not routing (standby, or stopped)")
+        if self.writer.lost is not None:
+            self.router = None
+            raise NotRouting(f"this ACD lost its lease: {self.writer.lost}")
+        return self.router
+
+    def _decide(self, call: Callable[[Router, float], q.Outputs], *, record: bool = True) -> q.Outputs:
+        router = self._router()
+        now = self._last = max(self.clock(), self._last)
+        # The timers due first, on their own: a call the router refuses has fired them already, and what
+        # they decided (a ring timeout, a wrap-up end) must reach the rows all the same.
+        out = router.tick(now)
+        try:
+            step = call(router, now)
+        finally:
+            if out.commands or out.events:
+                self._auto_accept(router, out, now)
+                self.writer.put(self._changes_of(router, out, now))
+        self._auto_accept(router, step, now)
+        if record:
+            self.writer.put(self._changes_of(router, step, now))
+        return _joined(out, step)
+
+    def _auto_accept(self, router: Router, out: q.Outputs, now: float) -> None:
+        """Offers of items taken at once (tickets) are accepted in the same decision."""
+        index = 0
+        while index < len(out.commands):
+            command = out.commands[index]
+            index += 1
+            if isinstance(command, q.Offer) and self._meta.get(command.item_id, ItemMeta()).auto_accept:
+                item = router.item_view(command.item_id)
+                if item is not None and item.status is q.ItemStatus.OFFERED and command.agent_id in item.offered_to:
+                    more = router.accept(command.item_id, command.agent_id, now)
+                    out.commands += more.commands
+                    out.events += more.events
+                    out.queue_log += more.queue_log
+
+    def _changes_of(self, router: Router, out: q.Outputs, now: float) -> Changes:
+        hit = touched(out)
+        items = {}
+        for item_id in hit.items:
+            view = router.item_view(item_id)
+            if view is not None:
+                self._channel[item_id] = view.channel
+            items[item_id] = (view, self._meta.get(item_id, ItemMeta()))
+        agents = [(a, self._tenants.get(a.agent_id)) for a in map(router.agent_view, hit.agents) if a is not None]
+        queues = [(v, self._tenants.get(v.name)) for v in map(router.queue_view, hit.queues) if v is not None]
+        changes = Changes(router_at=now)
+        changes.record(items, agents, queues)
+        changes.commands = [of_router(c, self._channel, self._meta) for c in out.commands]
+        for item_id, (view, _) in items.items():
+            if view is None:
+                self._meta.pop(item_id, None)
+                self._channel.pop(item_id, None)
+        return changes
+
+    def _changes_of_all(self, out: q.Outputs) -> Changes:
+        router = self._router()
+        view = router.view()
+        changes = Changes(router_at=self._last)
+        changes.commands = [of_router(c, self._channel, self._meta) for c in out.commands]
+        for item_id in list(self._meta):
+            if item_id not in view.items:
+                self._meta.pop(item_id)
+                self._channel.pop(item_id, None)
+        changes.record(
+            {item_id: (item, self._meta.get(item_id, ItemMeta())) for item_id, item in view.items.items()},
+            [(agent, self._tenants.get(agent_id)) for agent_id, agent in view.agents.items()],
+            [(queue, self._tenants.get(name)) for name, queue in view.queues.items()],
+        )
+        return changes
+
+
+def _joined(first: q.Outputs, then: q.Outputs) -> q.Outputs:
+    if not (first.commands or first.events or first.queue_log):
+        return then
+    return q.Outputs(first.commands + then.commands, first.events + then.events, first.queue_log + then.queue_log)
+
+
+def _applying(change: sync.Change) -> Callable[[Router, float], q.Outputs]:
+    return lambda router, now: sync.apply(router, change, now)
+
+
+__all__ = ["AcdService", "Command", "LeaseLost", "NewItem", "NotRouting"]

@@ -1,0 +1,89 @@
+"""The ACD's decision rows, group-committed (tvoxcc.store.group_commit), commands released only after commit.
+
+Each decision queues its Changes (tvoxcc.acd.rows) without waiting; the writer merges the decisions gathered
+meanwhile and writes them in one transaction, which also checks the lease (a deposed ACD's commit fails:
+tvoxcc.acd.lease), marks the requests it applied as taken and stages the commands with every transport.
+After the commit the transports release the commands. No linger: with one commit in flight the next batch
+gathers anyway, so a quiet ACD adds one commit's latency before a ring and a busy one batches by itself.
+A failed batch is retried whole (nothing is dropped); a lost lease stops the writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tvoxcc.acd.lease import Lease, LeaseLost
+from tvoxcc.acd.rows import Changes, Row
+from tvoxcc.acd.transport import Transport
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.store.group_commit import GroupCommit
+from tvoxcc.store.types import utcnow
+
+
+class DecisionWriter(GroupCommit[Changes]):
+    name = "acd-writer"
+
+    def __init__(self, store: Store, lease: Lease, transports: Sequence[Transport], *, max_batch: int = 5000) -> None:
+        super().__init__(store, max_batch=max_batch, linger=0.0)
+        self.lease = lease
+        self.transports = transports
+        self.lost: LeaseLost | None = None
+
+    async def write(self, session: AsyncSession, ops: list[Changes]) -> None:
+        merged = Changes()
+        for changes in ops:
+            merged.merge(changes)
+        await self.lease.fence(session, merged.router_at)
+        await write_changes(session, merged)
+        for transport in self.transports:
+            await transport.stage(session, merged.commands)
+
+    async def committed(self, ops: list[Changes]) -> None:
+        commands = [command for changes in ops for command in changes.commands]
+        for transport in self.transports:
+            await transport.release(commands)
+
+    async def failed(self, ops: list[Changes], error: Exception) -> bool:
+        if isinstance(error, LeaseLost):
+            self.lost = error
+            raise error
+        return await super().failed(ops, error)
+
+
+async def write_changes(session: AsyncSession, changes: Changes) -> None:
+    now = utcnow()
+    gone = [item_id for item_id, row in changes.items.items() if row is None]
+    if gone:
+        await session.execute(delete(m.AcdItem).where(m.AcdItem.item_id.in_(gone)))
+    items = [{**row, "updated_at": now} for row in changes.items.values() if row is not None]
+    await _upsert(session, m.AcdItem, "item_id", items)
+    await _upsert(session, m.AcdAgent, "agent_id", [{**row, "updated_at": now} for row in changes.agents.values()])
+    await _upsert(session, m.AcdQueue, "name", [{**row, "updated_at": now} for row in changes.queues.values()])
+    for seq, error in changes.inputs.items():
+        await session.execute(update(m.AcdInput).where(m.AcdInput.seq == seq).values(taken_at=now, error=error))
+
+
+async def replace_all(session: AsyncSession, changes: Changes) -> None:
+    """The whole state at once (after a restore or a configuration change): rows not in it are removed."""
+    await session.execute(delete(m.AcdItem).where(m.AcdItem.item_id.not_in(list(changes.items))))
+    await session.execute(delete(m.AcdAgent).where(m.AcdAgent.agent_id.not_in(list(changes.agents))))
+    await session.execute(delete(m.AcdQueue).where(m.AcdQueue.name.not_in(list(changes.queues))))
+    await write_changes(session, changes)
+
+
+async def _upsert(session: AsyncSession, table: Any, key: str, rows: list[Row]) -> None:
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(table)
+    columns = [name for name in rows[0] if name != key]
+    statement = insert.on_conflict_do_update(
+        index_elements=[key], set_={name: insert.excluded[name] for name in columns}
+    )
+    await session.execute(statement, rows)

@@ -1,0 +1,49 @@
+"""Wake on PostgreSQL NOTIFY, else on a timer: the one waiting primitive of pollers of the store.
+
+``Wake.open(store, channel)`` LISTENs on its own asyncpg connection when the store is PostgreSQL; ``wait``
+returns when a NOTIFY arrived or ``seconds`` passed, so a poller reads at once on PostgreSQL and every
+``seconds`` on SQLite (or when the listening connection could not be made: polling stays the fallback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from tvoxcc.store.engine import Store
+
+log = logging.getLogger(__name__)
+
+
+class Wake:
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self._conn: Any = None  # the asyncpg connection that LISTENs
+
+    @classmethod
+    async def open(cls, store: Store, channel: str) -> Wake:
+        wake = cls()
+        url = store.engine.url
+        if url.get_backend_name() != "postgresql":
+            return wake
+        import asyncpg  # type: ignore[import-untyped]
+
+        try:
+            wake._conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+            await wake._conn.add_listener(channel, lambda *_: wake.event.set())
+        except Exception as exc:
+            log.warning("cannot LISTEN on %s (%s): polling only", channel, type(exc).__name__)
+        return wake
+
+    async def wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), seconds)
+        self.event.clear()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
