@@ -9,6 +9,7 @@ On a tenant session (``async with store.tenant(tenant_id) as session``)::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,11 +24,13 @@ from tvoxcc.journey.contacts import (
     DuplicateGroup,
     JourneyError,
     MergeError,
+    Ref,
     Reliability,
     find_duplicates,
     parse_ref,
     reliability,
 )
+from tvoxcc.journey.history import load_rows
 from tvoxcc.journey.merge import MergeResult, merge
 from tvoxcc.journey.store import (
     contact_and_family,
@@ -35,12 +38,13 @@ from tvoxcc.journey.store import (
     find_contact_id,
     interaction_counts,
     load_contacts,
-    load_rows,
     tenant_country,
 )
 from tvoxcc.journey.timeline import ScreenPop, Timeline, build_timeline, screen_pop
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+
+ANY_COUNTRY = "IT"  # a country for the first parse of a reference (see _parse)
 
 
 async def journey_for(
@@ -57,9 +61,9 @@ async def journey_for(
     interactions from or to that address (an unknown caller's calls); none at all is ContactNotFound.
     Raises JourneyError (one-line message) on a bad reference or filter.
     """
-    country = await tenant_country(session)
-    ref = parse_ref(contact_ref, country)
-    contact_id = await find_contact_id(session, ref)
+    ref = await _parse(session, contact_ref)
+    # An id is checked by contact_and_family's own read: no lookup of its own.
+    contact_id = ref.contact_id if ref.contact_id is not None else await find_contact_id(session, ref)
     try:
         if contact_id is None:
             if ref.contact_id is not None:
@@ -82,6 +86,16 @@ async def journey_for(
         )
     except ValueError as exc:  # an unknown channel
         raise JourneyError(str(exc)) from exc
+
+
+async def _parse(session: AsyncSession, contact_ref: str) -> Ref:
+    """The reference, reading the tenant's country only for a phone number: an id or an e-mail parses the
+    same whatever the country, so the first parse with any country settles them."""
+    with contextlib.suppress(JourneyError):
+        ref = parse_ref(contact_ref, ANY_COUNTRY)
+        if ref.phone is None:
+            return ref
+    return parse_ref(contact_ref, await tenant_country(session))
 
 
 async def screen_pop_for(session: AsyncSession, contact_ref: str, *, last: int = 3) -> ScreenPop:

@@ -1,43 +1,19 @@
-"""The journey's store side, on a tenant-scoped session (``Store.tenant(id)``): a fixed number of queries
-per request, whatever the history's size (no query per interaction, ticket or contact).
+"""The journey's contacts in the store, on a tenant-scoped session (``Store.tenant(id)``): a fixed number
+of queries per request, whatever the history's size (no query per interaction, ticket or contact).
+The journey's other rows are read in ``history``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, func, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from tvoxcc.journey.contacts import ContactNotFound, Ref, merged_family, resolve
-from tvoxcc.journey.rows import (
-    CallbackRow,
-    ContactRow,
-    EventRow,
-    InteractionRow,
-    JourneyRows,
-    MessageRow,
-    NpsRow,
-    TicketRow,
-)
+from tvoxcc.journey.rows import ContactRow
 from tvoxcc.store import models as m
-
-# The events the timeline reads; the rest (ringing, RONA, relaxation…) stays in Insight.
-TIMELINE_EVENTS = (
-    "ivr-node",
-    "ivr-input",
-    "queued",
-    "item-queued",
-    "item-connected",
-    "voicemail-ticket",
-    "callback-requested",
-)
-
-# Names joined onto rows; built once, so SQLAlchemy's statement cache recognises every query.
-SERVICE, QUEUE, AGENT = aliased(m.Service), aliased(m.Queue), aliased(m.Agent)
 
 
 async def tenant_country(session: AsyncSession) -> str:
@@ -105,169 +81,60 @@ async def find_contact_id(session: AsyncSession, ref: Ref) -> int | None:
 
 
 async def contact_and_family(session: AsyncSession, contact_id: int) -> tuple[ContactRow, set[int]]:
-    """The survivor an id resolves to (through merges) and every contact merged into it."""
-    links = {
-        cid: parent
-        for cid, parent in await session.execute(
-            select(m.Contact.id, m.Contact.merged_into_id).where(m.Contact.merged_into_id.is_not(None))
-        )
-    }
+    """The survivor an id resolves to (through merges), with its phones and e-mails, and every contact
+    merged into it: one query, a second one only when the id is a merged duplicate's."""
+    card, links = await _card(session, contact_id)
+    if card is None:
+        raise ContactNotFound(f"no contact {contact_id}")
+    contacts = {contact_id: card}
     survivor_id = contact_id
     seen: set[int] = set()
     while links.get(survivor_id) is not None and survivor_id not in seen:
         seen.add(survivor_id)
         survivor_id = links[survivor_id]  # type: ignore[assignment]
-    contacts = await load_contacts(session, m.Contact.id.in_({contact_id, survivor_id}))
-    if contact_id not in contacts:
-        raise ContactNotFound(f"no contact {contact_id}")
+    if survivor_id != contact_id:
+        survivor_card, _ = await _card(session, survivor_id)
+        if survivor_card is not None:
+            contacts[survivor_id] = survivor_card
     survivor = resolve(contacts, contact_id)
     return survivor, merged_family(links, survivor.id)
 
 
-CHUNK = 500  # ids per IN list: well under every driver's parameter limit
+# What each row of the card query is: the contact, a merge link, a phone, an e-mail.
+CARD, LINK, PHONE, EMAIL = 0, 1, 2, 3
 
 
-def _chunks(ids: Iterable[int]) -> list[list[int]]:
-    ordered = sorted(set(ids))
-    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+async def _card(session: AsyncSession, contact_id: int) -> tuple[ContactRow | None, dict[int, int | None]]:
+    """A contact with its phones and e-mails, and every merge link of the tenant, in one round trip.
 
-
-async def load_rows(session: AsyncSession, contact_ids: Collection[int], addresses: Iterable[str] = ()) -> JourneyRows:
-    """Every row of these contacts' journeys, plus unmatched interactions from ``addresses``.
-
-    About a dozen queries whatever the history's size. Each child table is read through a subquery of
-    interaction ids, on a ``(tenant_id, …)`` index: tenant sessions always filter on tenant_id, and a
-    long literal IN list or an OR across columns would make SQLite's planner (without statistics) take
-    the lone tenant_id index and read the whole tenant.
+    One UNION ALL of four reads on their own indexes; the columns a part has no use for are NULL.
     """
-    addrs = sorted({a for a in addresses if a})
-    family = set(contact_ids)
-    selectors = []  # interaction ids: by contact, by address
-    if family:
-        selectors.append(select(m.Interaction.id).where(m.Interaction.contact_id.in_(family)))
-    if addrs:  # unmatched ones only: another contact's call from the same number is theirs
-        unmatched = m.Interaction.from_address.in_(addrs) & m.Interaction.contact_id.is_(None)
-        selectors.append(select(m.Interaction.id).where(unmatched))
-    interactions: dict[int, InteractionRow] = {}
-    if family:
-        interactions.update((r.id, r) for r in await _interactions(session, m.Interaction.contact_id.in_(family)))
-    if addrs:
-        interactions.update((r.id, r) for r in await _interactions(session, unmatched))
-    mine = set(interactions)  # the selectors are disjoint: no row is read twice
-    events = [e for sel in selectors for e in await _events(session, sel) if e.interaction_id in mine]
-    nps = [
-        NpsRow(r.interaction_id, r.score, r.answered_at, r.second_score)
-        for sel in selectors
-        for r in await session.execute(
-            select(
-                m.NpsAnswer.interaction_id, m.NpsAnswer.score, m.NpsAnswer.answered_at, m.NpsAnswer.second_score
-            ).where(m.NpsAnswer.interaction_id.in_(sel))
-        )
-        if r.interaction_id in mine
-    ]
-    tickets = {t.id: t for t in await _tickets(session, m.Ticket.contact_id.in_(family))} if family else {}
-    missing = {i.ticket_id for i in interactions.values() if i.ticket_id is not None} - set(tickets)
-    for chunk in _chunks(i for i in missing if i is not None):
-        tickets.update((t.id, t) for t in await _tickets(session, m.Ticket.id.in_(chunk)))
-    messages = [
-        MessageRow(r.ticket_id, r.kind, r.created_at, r.interaction_id)
-        for chunk in _chunks(tickets)
-        for r in await session.execute(
-            select(
-                m.TicketMessage.ticket_id,
-                m.TicketMessage.kind,
-                m.TicketMessage.created_at,
-                m.TicketMessage.interaction_id,
-            ).where(m.TicketMessage.ticket_id.in_(chunk))
-        )
-    ]
-    callbacks = {c.id: c for c in await _callbacks(session, m.Callback.contact_id.in_(family))} if family else {}
-    for sel in selectors:
-        for c in await _callbacks(session, m.Callback.requested_by_id.in_(sel)):
-            if c.requested_by_id in mine:
-                callbacks[c.id] = c
-    return JourneyRows(
-        tuple(interactions.values()),
-        tuple(events),
-        tuple(tickets.values()),
-        tuple(messages),
-        tuple(callbacks.values()),
-        tuple(nps),
+    c, p, e = m.Contact, m.ContactPhone, m.ContactEmail
+
+    def tag(part: int) -> Any:
+        return literal_column(str(part), Integer)
+
+    def blank(column: Any) -> Any:
+        return null().cast(column.type)
+
+    extra = (c.company, c.vip, c.language, c.created_at, c.tenant_id)
+    query = union_all(
+        select(tag(CARD), c.id, c.merged_into_id, c.display_name, *extra).where(c.id == contact_id),
+        select(tag(LINK), c.id, c.merged_into_id, blank(c.display_name), *map(blank, extra)).where(
+            c.merged_into_id.is_not(None)
+        ),
+        select(tag(PHONE), p.id, p.contact_id, p.number, *map(blank, extra)).where(p.contact_id == contact_id),
+        select(tag(EMAIL), e.id, e.contact_id, e.email, *map(blank, extra)).where(e.contact_id == contact_id),
     )
-
-
-async def _interactions(session: AsyncSession, where: Any) -> list[InteractionRow]:
-    service, queue, agent = SERVICE, QUEUE, AGENT
-    i = m.Interaction
-    query = (
-        select(
-            i.id,
-            i.channel,
-            i.offered_at,
-            i.direction,
-            i.contact_id,
-            i.ticket_id,
-            i.from_address,
-            i.to_address,
-            i.answered_at,
-            i.ended_at,
-            i.outcome,
-            i.recording,
-            service.name,
-            queue.name,
-            agent.name,
-        )
-        .outerjoin(service, service.id == i.service_id)
-        .outerjoin(queue, queue.id == i.queue_id)
-        .outerjoin(agent, agent.id == i.agent_id)
-        .where(where)
-    )
-    return [InteractionRow(*row) for row in (await session.execute(query)).all()]
-
-
-async def _events(session: AsyncSession, interaction_ids: Select[int]) -> list[EventRow]:
-    queue, agent = QUEUE, AGENT
-    e = m.InteractionEvent
-    query = (
-        select(e.interaction_id, e.at, e.kind, queue.name, agent.name, e.data)
-        .outerjoin(queue, queue.id == e.queue_id)
-        .outerjoin(agent, agent.id == e.agent_id)
-        .where(e.interaction_id.in_(interaction_ids), e.kind.in_(TIMELINE_EVENTS))
-    )
-    return [
-        EventRow(iid, at, kind, q, a, data if isinstance(data, dict) else {})
-        for iid, at, kind, q, a, data in (await session.execute(query)).all()
-    ]
-
-
-async def _tickets(session: AsyncSession, where: Any) -> list[TicketRow]:
-    agent = AGENT
-    query = select(m.Ticket, agent.name).outerjoin(agent, agent.id == m.Ticket.assignee_agent_id).where(where)
-    return [
-        TicketRow(t.id, t.number, t.subject, t.status, t.created_at, t.updated_at, t.contact_id, name)
-        for t, name in (await session.execute(query)).all()
-    ]
-
-
-async def _callbacks(session: AsyncSession, where: Any) -> list[CallbackRow]:
-    queue = QUEUE
-    query = select(m.Callback, queue.name).outerjoin(queue, queue.id == m.Callback.queue_id).where(where)
-    return [
-        CallbackRow(
-            c.id,
-            c.number,
-            c.requested_at,
-            c.status,
-            c.contact_id,
-            name,
-            c.requested_by_id,
-            c.placed_as_id,
-            c.due_at,
-            c.attempts,
-            c.completed_at,
-        )
-        for c, name in (await session.execute(query)).all()
-    ]
+    rows = (await session.execute(query)).all()
+    links = {row[1]: row[2] for row in rows if row[0] == LINK}
+    cards = [row for row in rows if row[0] == CARD]
+    if not cards:
+        return None, links
+    _, cid, into, name, company, vip, language, at, tid = cards[0]
+    phones = tuple(number for _, number in sorted((r[1], r[3]) for r in rows if r[0] == PHONE))  # by row id
+    emails = tuple(email for _, email in sorted((r[1], r[3]) for r in rows if r[0] == EMAIL))
+    return ContactRow(cid, tid, name, company, vip, language, into, phones, emails, at), links
 
 
 async def interaction_counts(session: AsyncSession, start: datetime, end: datetime) -> dict[int | None, int]:

@@ -8,6 +8,7 @@ stamped with that tenant or refused when it names another one.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event
@@ -38,7 +39,14 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
     tenant_id = session_tenant(state.session)
     if tenant_id is None or not (state.is_select or state.is_update or state.is_delete):
         return
-    state.statement = state.statement.options(
+    state.statement = state.statement.options(*_tenant_criteria(tenant_id))
+
+
+@lru_cache(maxsize=4096)
+def _tenant_criteria(tenant_id: int) -> tuple[Any, ...]:
+    """The options of one tenant, built once: building them (lambda analysis) cost more than a short query's
+    round trip on every statement. They are immutable, so every statement of the tenant can share them."""
+    return (
         with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
         with_loader_criteria(User, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
         with_loader_criteria(Tenant, lambda cls: cls.id == tenant_id, include_aliases=True),

@@ -28,7 +28,11 @@ class Contact(TenantScoped, Timestamped, Base):
 
 class ContactPhone(TenantScoped, Base):
     __tablename__ = "contact_phones"
-    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+    # Tenant first: tenant sessions always filter on it, so a lone tenant_id index is never the better pick.
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_contact_phones_contact", "tenant_id", "contact_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     number: Mapped[str] = mapped_column(String(32))  # E.164, e.g. +390212345678
@@ -37,7 +41,10 @@ class ContactPhone(TenantScoped, Base):
 
 class ContactEmail(TenantScoped, Base):
     __tablename__ = "contact_emails"
-    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        Index("ix_contact_emails_contact", "tenant_id", "contact_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(254))  # case-folded
