@@ -231,6 +231,10 @@ class AcdService:
     def end_wrapup(self, agent_id: str) -> q.Outputs:
         return self._decide(lambda r, now: r.end_wrapup(agent_id, now))
 
+    def pull(self, agent_id: str, channel: q.Channel) -> q.Outputs:
+        """The agent's next item on ``channel`` offered to them even while paused, within capacity (`support next`)."""
+        return self._decide(lambda r, now: r.pull(agent_id, channel, now))
+
     def request_callback(self, item_id: str, number: str = "") -> q.Outputs:
         return self._decide(lambda r, now: r.request_callback(item_id, now, number=number))
 
