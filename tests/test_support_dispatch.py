@@ -37,14 +37,14 @@ def test_unassigned_waiting_tickets_of_a_queue_are_submitted_once() -> None:
     tickets[1005] = ticket(1005, status="pending-customer")
     got = plan(7, tickets, [item(1002, ItemStatus.WAITING)], asked={ticket_item(7, 1003)})
     assert [t.number for t in got.submit] == [1001]  # 1002 is in the ACD, 1003's submission is not taken yet
-    assert got.assign == got.complete == got.abandon == []
+    assert got.assign == [] and got.complete == [] and got.abandon == []
 
 
 def test_an_item_in_hand_assigns_its_ticket_while_unassigned() -> None:
     got = plan(7, {1001: ticket(1001)}, [item(1001, ItemStatus.CONNECTED, "acme-ann")])
     assert got.assign == [Assignment(1001, "acme-ann", Q)] and got.submit == []
     same = plan(7, {1001: ticket(1001, "open", "acme-ann")}, [item(1001, ItemStatus.CONNECTED, "acme-ann")])
-    assert same.assign == same.complete == []
+    assert same.assign == [] and same.complete == []
 
 
 def test_tickets_no_longer_held_free_their_item() -> None:

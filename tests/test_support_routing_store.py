@@ -89,10 +89,9 @@ async def acd(store: Store, acme: Mailbox) -> AsyncIterator[tuple[AcdService, Cl
     """The one ACD, routing from the store's configuration in a task (as `acd run` or `voice run` would)."""
     clock = Clock()
     service = AcdService(store, StoreConfig(store), transports=[InStore()], clock=clock, rng=random.Random(1))
+    assert await service.start(wait=False)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop, poll_s=0.01))
-    while not service.routing:
-        await asyncio.sleep(0.01)
     yield service, clock
     stop.set()
     await task
