@@ -70,14 +70,13 @@ def test_tickets_no_longer_held_free_their_item() -> None:
     assert got.assign == [] and got.submit == []
 
 
-def test_only_mail_staff_without_a_phone_are_logged_in_by_the_support_service() -> None:
+def test_mail_staff_the_desk_has_available_are_logged_in() -> None:
     staff = [
-        StaffState("acme-ann", True, DeskPresence.AVAILABLE, False),  # her phone logs her in
-        StaffState("acme-bob", False, DeskPresence.AVAILABLE, False),
-        StaffState("acme-cid", False, DeskPresence.AVAILABLE, None),  # the ACD has no row yet
-        StaffState("acme-dan", False, DeskPresence.LOGGED_OUT, False),
-        StaffState("acme-eve", False, DeskPresence.PAUSED, False),
-        StaffState("acme-fay", False, DeskPresence.AVAILABLE, True),
-        StaffState("acme-gus", False, DeskPresence.AVAILABLE, False),  # a login is on its way
+        StaffState("acme-bob", DeskPresence.AVAILABLE, False),
+        StaffState("acme-cid", DeskPresence.AVAILABLE, None),  # the ACD has no row yet
+        StaffState("acme-dan", DeskPresence.LOGGED_OUT, False),
+        StaffState("acme-eve", DeskPresence.PAUSED, False),
+        StaffState("acme-fay", DeskPresence.AVAILABLE, True),
+        StaffState("acme-gus", DeskPresence.AVAILABLE, False),  # a login is on its way
     ]
     assert plan(7, {}, [], staff=staff, asked={"acme-gus"}).login == ["acme-bob", "acme-cid"]

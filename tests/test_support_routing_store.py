@@ -151,8 +151,7 @@ def pairs(result: PassResult) -> list[tuple[int, str]]:
 async def test_acd_assigns_within_capacity_once(store: Store, acme: Mailbox, acd: tuple[AcdService, Clock]) -> None:
     for n in range(1, 5):
         assert await mail_in(store, acme, n, n) == f"T-{1000 + n}"
-    await presence(store, acme, DeskPresence.AVAILABLE, "ann")  # she has a phone: logged in explicitly
-    first = await tick(store, acme, 10, acd)  # bob (mail only) is logged in by the support service
+    first = await tick(store, acme, 10, acd)  # ann and bob are logged in by the support service (mail staff)
     # Oldest first; fewest handled counts finished items, as for calls: ann (idle longest) fills her mail
     # capacity first, then bob (mail 1) gets one.
     assert pairs(first) == [(1001, "ann"), (1002, "ann"), (1003, "bob")]

@@ -130,7 +130,7 @@ def run_(ctx: click.Context, once: bool, poll: float, dispatch_every: float, wit
                         f"duplicates {stats.duplicates}; sent {drained.sent}, send failures {drained.failed}; "
                         f"assigned {assigned}"
                     )
-                    if not await acd_routing(store, utcnow()):
+                    if acd is None and not await acd_routing(store, utcnow()):
                         click.echo("no ACD is routing: unassigned tickets wait (`tvoxcc acd status` shows them)")
                     return
                 stop = asyncio.Event()

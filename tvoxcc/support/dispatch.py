@@ -12,8 +12,9 @@ the requests the ACD has not taken yet, and ``plan`` says what to do:
 - complete an item in hand whose ticket left new/open (solved, closed, pending-customer: the agent holds
   new and open tickets only) or went to someone else by hand: the agent's capacity is free (wrap-up follows);
 - abandon a waiting item whose ticket no longer waits (assigned by hand, solved);
-- log in the mail staff without a phone (no voice capacity) that the desk has available: an agent with a
-  phone is logged in and out by it (tvoxcc.voice), and by `support login/pause/logout` explicitly.
+- log in the mail staff the desk has available (no `support pause/logout`) when the support service first
+  sees them (its start, a new agent): from then on the ACD's state is the one fact (a phone that goes away
+  logs its agent out of every channel; `support login` brings them back), never fought over.
 An item or agent with a request not taken yet gets no new one (never asked twice).
 """
 
@@ -74,7 +75,6 @@ class ItemState:
 @dataclass(frozen=True, slots=True)
 class StaffState:
     agent: str  # the router's agent id
-    has_phone: bool  # voice capacity: the voice service logs them in and out
     desk: DeskPresence
     logged_in: bool | None  # in the ACD's rows; None: no row yet
 
@@ -104,7 +104,7 @@ def plan(
     staff: Sequence[StaffState] = (),
 ) -> Plan:
     """``tickets`` by number: every unassigned new/open one and every one an item names; ``asked``: items
-    and agents with a request the ACD has not taken yet."""
+    and agents with a request the ACD has not taken yet; ``staff``: mail staff seen for the first time."""
     busy = set(asked)
     out = Plan()
     held: set[int] = set()
@@ -127,7 +127,6 @@ def plan(
         if unrouted and ticket.assignee is None and ticket.status in HOLDING_STATUSES and ticket.queue is not None:
             out.submit.append(ticket)
     for member in staff:
-        lone = not member.has_phone and member.agent not in busy
-        if lone and member.desk is DeskPresence.AVAILABLE and not member.logged_in:
+        if member.agent not in busy and member.desk is DeskPresence.AVAILABLE and not member.logged_in:
             out.login.append(member.agent)
     return out

@@ -106,21 +106,17 @@ async def _staff(session: AsyncSession, names: Names) -> list[StaffState]:
     )
     logged_in = dict(rows.all())
     return [
-        StaffState(
-            rid,
-            names.capacity[aid].get("voice", 0) > 0,
-            DeskPresence(desk.get(aid, DeskPresence.AVAILABLE)),
-            logged_in.get(rid),
-        )
+        StaffState(rid, DeskPresence(desk.get(aid, DeskPresence.AVAILABLE)), logged_in.get(rid))
         for aid, rid in mail_staff.items()
     ]
 
 
-async def reconcile(session: AsyncSession, now: datetime, *, by: str = "acd") -> PassResult:
-    """One pass for the session's tenant: submit, assign, free and log in as tvoxcc.support.dispatch.plan says."""
+async def reconcile(session: AsyncSession, now: datetime, *, greeted: set[str] | None = None) -> PassResult:
+    """One pass for the session's tenant: submit, assign, free and log in as tvoxcc.support.dispatch.plan says.
+    ``greeted``: the agents this service has seen already (none: all are seen for the first time), updated."""
     names = await names_of(session)
     prefix = item_prefix(names.tenant_id)
-    staff = await _staff(session, names)
+    staff = [s for s in await _staff(session, names) if greeted is None or s.agent not in greeted]
     # Requests not taken yet are read before the items: one taken meanwhile has its decision's rows committed
     # with it, so the items read next already show it (never a stale item without its pending request).
     asked_rows = await session.execute(
@@ -162,10 +158,12 @@ async def reconcile(session: AsyncSession, now: datetime, *, by: str = "acd") ->
     requests += [Request(InputKind.COMPLETE, item_id) for item_id in todo.complete]
     requests += [Request(InputKind.ABANDON, item_id) for item_id in todo.abandon]
     await queue_inputs(session, requests)
+    if greeted is not None:
+        greeted.update(s.agent for s in staff if s.agent not in asked)
     result = PassResult(submitted=len(todo.submit), freed=len(todo.complete) + len(todo.abandon))
     for a in todo.assign:
         agent_row = names.agent_row(a.agent)
-        if agent_row is not None and await _assign(session, ticket_ids[a.number], agent_row, names, a.queue, now, by):
+        if agent_row is not None and await _assign(session, ticket_ids[a.number], agent_row, names, a.queue, now):
             result.assigned.append(Assigned(a.number, names.short(a.agent), names.short(a.queue)))
     return result
 
@@ -190,7 +188,7 @@ async def _tickets(
 
 
 async def _assign(
-    session: AsyncSession, ticket_id: int, agent_row: int, names: Names, queue: str, now: datetime, by: str
+    session: AsyncSession, ticket_id: int, agent_row: int, names: Names, queue: str, now: datetime, by: str = "acd"
 ) -> bool:
     values: dict[str, Any] = {"assignee_agent_id": agent_row}
     queue_id = names.queue_id(queue)
@@ -211,11 +209,11 @@ async def _assign(
     return True
 
 
-async def tick_tenant(session: AsyncSession, now: datetime) -> PassResult:
+async def tick_tenant(session: AsyncSession, now: datetime, *, greeted: set[str] | None = None) -> PassResult:
     """One tick for a tenant: SLA clocks copied (new breaches recorded), then tickets and the ACD reconciled."""
     working = (await session.execute(select(m.Ticket).where(m.Ticket.status.in_(WORKING_STATUSES)))).scalars().all()
     breaches = await refresh_sla(session, working, now)
-    result = await reconcile(session, now)
+    result = await reconcile(session, now, greeted=greeted)
     result.breaches = breaches
     return result
 
@@ -225,14 +223,17 @@ async def _tenants(store: Store) -> list[tuple[int, str]]:
         return [(tid, name) for tid, name in (await session.execute(select(m.Tenant.id, m.Tenant.name))).all()]
 
 
-async def tick(store: Store, now: datetime, *, sla: bool = True, only: set[int] | None = None) -> PassResult:
+async def tick(
+    store: Store, now: datetime, *, sla: bool = True, only: set[int] | None = None, greeted: set[str] | None = None
+) -> PassResult:
     """One tick over every tenant (``only``: those), each in its own transaction."""
     total = PassResult()
     for tenant_id, name in await _tenants(store):
         if only is not None and tenant_id not in only:
             continue
         async with store.tenant(tenant_id) as session:
-            result = await (tick_tenant(session, now) if sla else reconcile(session, now))
+            pass_ = tick_tenant(session, now, greeted=greeted) if sla else reconcile(session, now, greeted=greeted)
+            result = await pass_
             await session.commit()
         for a in result.assigned:
             log.info("%s: T-%d assigned to %s by the ACD (queue %s)", name, a.number, a.agent, a.queue)
@@ -252,7 +253,9 @@ async def acd_routing(store: Store, now: datetime) -> bool:
     return lease is not None and bool(lease.holder) and (lease.expires_at is None or lease.expires_at >= now)
 
 
-async def follow_offers(store: Store, stop: asyncio.Event, *, clock: Callable[[], datetime], poll_s: float) -> None:
+async def follow_offers(
+    store: Store, stop: asyncio.Event, *, clock: Callable[[], datetime], poll_s: float, greeted: set[str]
+) -> None:
     """Apply the ACD's mail offers as they are committed: each one makes its tenant reconciled at once."""
     reader = CommandReader(store, channels=[Channel.MAIL])
     wake = await Wake.open(store, NOTIFY_CHANNEL)
@@ -261,7 +264,7 @@ async def follow_offers(store: Store, stop: asyncio.Event, *, clock: Callable[[]
             commands = await reader.read()
             offered = {c.tenant_id for c in commands if c.kind is CommandKind.OFFER and c.tenant_id is not None}
             if offered:
-                await tick(store, clock(), sla=False, only=offered)
+                await tick(store, clock(), sla=False, only=offered, greeted=greeted)
             if not commands:
                 await wake.wait(poll_s)
     finally:
@@ -272,11 +275,13 @@ async def dispatch_forever(
     store: Store, stop: asyncio.Event, *, clock: Callable[[], datetime], interval: float = 5.0
 ) -> None:
     """Every ``interval`` a tick (SLA, submissions, freed items); in between, offers applied as they come."""
-    follower = asyncio.create_task(_keep(follow_offers, store, stop, clock=clock, poll_s=min(interval, 1.0)))
+    greeted: set[str] = set()  # mail staff logged in at first sight (tvoxcc.support.dispatch)
+    poll_s = min(interval, 1.0)
+    follower = asyncio.create_task(_keep(follow_offers, store, stop, clock=clock, poll_s=poll_s, greeted=greeted))
     try:
         while not stop.is_set():
             try:
-                await tick(store, clock())
+                await tick(store, clock(), greeted=greeted)
             except Exception as exc:  # the store may be briefly unreachable: keep the service up
                 log.warning("ticket dispatch failed: %s: %s", type(exc).__name__, exc)
             with contextlib.suppress(TimeoutError):
