@@ -5,7 +5,8 @@ are 40% calls, 25% chats, 25% mails (tickets: accepted when offered), 10% callba
 process (as `voice run` embeds the ACD) and also gets every command as an acd_commands row (InStore, as the
 support service reads them): an offer counts when its decision's rows are committed and the command
 released. The adapter answers each offer at once (a callback: the customer answers, then the agent) and
-completes the item `--hold` seconds later (wrap-up 0), so agents stay free and latency is the ACD's own.
+completes the item `--hold` seconds later (latency phase: `--paced-hold`, 0.1 s; wrap-up 0), so agents are
+mostly free and the latency measured is the ACD's own, not a wait for an agent.
 
 Two phases on one store: throughput (`--items` submitted as fast as the loop can, in bursts; items/s from
 the first submit to the last offer released) and latency (`--paced` items submitted at `--rate` per second,
@@ -21,8 +22,8 @@ The last line is the ratio of the ACD's items/s to the bare router's.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import contextlib
 import heapq
 import random
 import statistics
@@ -73,7 +74,9 @@ def world(agents: int, queues: int, items: int, seed: int) -> World:
             for skill, level in needs[name].items():
                 levels[skill] = max(levels.get(skill, 0), level)
         capacity = {q.Channel.VOICE: 1, q.Channel.CHAT: 2, q.Channel.MAIL: 3}
-        team.append((q.AgentConfig(f"t-a{n}", capacity, skills=levels), [(name, rng.randint(0, 1), 1) for name in mine]))
+        team.append(
+            (q.AgentConfig(f"t-a{n}", capacity, skills=levels), [(name, rng.randint(0, 1), 1) for name in mine])
+        )
     popular = [1.0 / (1 + n) ** 0.5 for n in range(queues)]  # uneven queue popularity
     channels, weights = zip(*MIX, strict=True)
     stream = [
@@ -139,25 +142,25 @@ class Adapter:
         while self.completes and self.completes[0][0] <= now:
             self.acd.complete(heapq.heappop(self.completes)[1])
 
-    async def until_offered(self, ids: list[str], timeout: float = 120.0) -> None:
-        deadline = time.perf_counter() + timeout
+    async def until_offered(self, ids: list[str], give_up_s: float = 120.0) -> None:
+        deadline = time.perf_counter() + give_up_s
         while any(i not in self.offered for i in ids):
             if time.perf_counter() > deadline:
                 raise RuntimeError(f"{sum(i not in self.offered for i in ids)} items never offered")
             self.act()
             self.wake.clear()
             pause = min(0.01, max(0.0, self.completes[0][0] - time.perf_counter())) if self.completes else 0.01
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), pause)
-            except TimeoutError:
-                pass
         while self.completes or self.todo:  # finish the phase: every agent free again
             self.act()
             await asyncio.sleep(0.001)
         await self.acd.flush()
 
 
-async def through_acd(url: str, w: World, burst: int, paced: int, rate: float, hold: float) -> dict[str, float]:
+async def through_acd(
+    url: str, w: World, burst: int, paced: int, rate: float, hold: float, paced_hold: float
+) -> dict[str, float]:
     store = Store.from_url(url)
     inbox = InProcess()
     acd = AcdService(store, FixedConfig(AcdConfig(w.queues, w.agents)), transports=[inbox, InStore()])
@@ -180,7 +183,7 @@ async def through_acd(url: str, w: World, burst: int, paced: int, rate: float, h
     last = max(adapter.offered[i[0]] for i in w.items[:split])
     throughput = split / (last - started)
     # Latency: paced at ``rate`` items/s.
-    adapter.hold = max(hold, 0.5)
+    adapter.hold = paced_hold
     begun = time.perf_counter()
     sent = split
     while sent < len(w.items):
@@ -192,10 +195,8 @@ async def through_acd(url: str, w: World, burst: int, paced: int, rate: float, h
             sent += 1
         adapter.act()
         adapter.wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(adapter.wake.wait(), 0.001)
-        except TimeoutError:
-            pass
     await adapter.until_offered([i[0] for i in w.items[split:]])
     waits = [(adapter.offered[i[0]] - adapter.submitted[i[0]]) * 1000 for i in w.items[split:]]
     await acd.stop()
@@ -241,6 +242,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="items/s offered in the latency phase (default: the aim's)")
     parser.add_argument("--burst", type=int, default=100, help="items submitted between two yields")
     parser.add_argument("--hold", type=float, default=0.0, help="seconds an item stays in hand (throughput)")
+    parser.add_argument("--paced-hold", type=float, default=0.1, help="the same, latency phase (default 0.1)")
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--postgres", action="store_true", help="start a private PostgreSQL for the run")
     parser.add_argument("--seed", type=int, default=7)
@@ -267,7 +269,7 @@ def main() -> None:
         bare = bare_router(w)
         print(f"bare router: {bare['items_s']:,.0f} items/s, per item p50 {bare['p50_ms']:.3f} ms "
               f"p99 {bare['p99_ms']:.3f} ms", flush=True)  # fmt: skip
-        got = asyncio.run(through_acd(url, w, args.burst, args.paced, rate, args.hold))
+        got = asyncio.run(through_acd(url, w, args.burst, args.paced, rate, args.hold, args.paced_hold))
     finally:
         if server is not None:
             server.stop()
