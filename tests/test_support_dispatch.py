@@ -1,82 +1,82 @@
-"""The ticket dispatcher core: tickets as mail items through the universal ACD router."""
+"""What the support service asks the ACD and does to tickets (tvoxcc.support.dispatch.plan), pure."""
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime, timedelta
+from tvoxcc.queues.model import ItemStatus
+from tvoxcc.support.dispatch import (
+    Assignment,
+    DeskPresence,
+    ItemState,
+    StaffState,
+    TicketState,
+    plan,
+    ticket_item,
+    ticket_number,
+)
 
-from tvoxcc.queues.model import QueueConfig, Strategy
-from tvoxcc.support.dispatch import Assignment, PendingTicket, StaffMember, dispatch, dispatch_order
-
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-MAIL = QueueConfig("mail")
-
-
-def ticket(number: int, minute: int = 0, priority: int = 0, queue: str = "mail") -> PendingTicket:
-    return PendingTicket(number, queue, priority, T0 + timedelta(minutes=minute))
-
-
-def staff(name: str, capacity: int = 5, held: int = 0, **kwargs: object) -> StaffMember:
-    queues = kwargs.pop("queues", {"mail": (0, 1)})
-    return StaffMember(name, capacity, held, queues=queues, **kwargs)  # type: ignore[arg-type]
+Q = "acme/mail"
 
 
-def run(
-    queues: list[QueueConfig], team: list[StaffMember], tickets: list[PendingTicket], **kw: object
-) -> list[Assignment]:
-    return dispatch(queues, team, tickets, rng=random.Random(7), **kw)  # type: ignore[arg-type]
+def ticket(number: int, status: str = "new", assignee: str | None = None, queue: str | None = Q) -> TicketState:
+    return TicketState(number, queue, 0, 1000.0 + number, status, assignee)
 
 
-def test_order_by_priority_then_age() -> None:
-    tickets = [ticket(1001, 5), ticket(1002, 1), ticket(1003, 9, priority=2), ticket(1004, 1)]
-    assert [t.number for t in dispatch_order(tickets)] == [1003, 1002, 1004, 1001]
-    # One free slot: the most important ticket gets it, the others wait.
-    assert run([MAIL], [staff("ann", capacity=1)], tickets) == [Assignment(1003, "ann", "mail")]
+def item(number: int, status: ItemStatus, agent: str | None = None) -> ItemState:
+    return ItemState(ticket_item(7, number), number, Q, status, agent)
 
 
-def test_capacity_counts_tickets_already_held() -> None:
-    tickets = [ticket(n, n) for n in range(1001, 1008)]
-    got = run([MAIL], [staff("ann", capacity=3, held=1), staff("bob", capacity=2)], tickets)
-    per_agent = {name: [a.number for a in got if a.agent == name] for name in ("ann", "bob")}
-    assert len(per_agent["ann"]) == 2 and len(per_agent["bob"]) == 2
-    assert sorted(a.number for a in got) == [1001, 1002, 1003, 1004]  # the oldest four
-    assert run([MAIL], [staff("full", capacity=2, held=2)], tickets) == []
+def test_item_ids_carry_tenant_and_number() -> None:
+    assert ticket_item(7, 1042) == "ticket-7-1042"
+    assert ticket_number(7, "ticket-7-1042") == 1042
+    assert ticket_number(71, "ticket-7-1042") is None and ticket_number(7, "chat-7-1") is None
 
 
-def test_no_double_assignment_with_ring_all() -> None:
-    team = [staff("ann"), staff("bob"), staff("cid")]
-    got = run([QueueConfig("mail", strategy=Strategy.RING_ALL)], team, [ticket(n, n) for n in range(1001, 1011)])
-    numbers = [a.number for a in got]
-    assert sorted(numbers) == list(range(1001, 1011)) and len(set(numbers)) == len(numbers)
+def test_unassigned_waiting_tickets_of_a_queue_are_submitted_once() -> None:
+    tickets = {n: ticket(n) for n in (1001, 1002, 1003)}
+    tickets[1004] = ticket(1004, queue=None)  # no queue: assigned by hand only
+    tickets[1005] = ticket(1005, status="pending-customer")
+    got = plan(7, tickets, [item(1002, ItemStatus.WAITING)], asked={ticket_item(7, 1003)})
+    assert [t.number for t in got.submit] == [1001]  # 1002 is in the ACD, 1003's submission is not taken yet
+    assert got.assign == [] and got.complete == [] and got.abandon == []
 
 
-def test_skills_and_memberships_decide_who_qualifies() -> None:
-    queues = [QueueConfig("mail", skills={"german": 3}), QueueConfig("billing")]
-    team = [
-        staff("novice", skills={"german": 1}),
-        staff("expert", capacity=1, skills={"german": 5}),
-        staff("biller", queues={"billing": (0, 1)}),
+def test_an_item_in_hand_assigns_its_ticket_while_unassigned() -> None:
+    got = plan(7, {1001: ticket(1001)}, [item(1001, ItemStatus.CONNECTED, "acme-ann")])
+    assert got.assign == [Assignment(1001, "acme-ann", Q)] and got.submit == []
+    same = plan(7, {1001: ticket(1001, "open", "acme-ann")}, [item(1001, ItemStatus.CONNECTED, "acme-ann")])
+    assert same.assign == [] and same.complete == []
+
+
+def test_tickets_no_longer_held_free_their_item() -> None:
+    items = [
+        item(1001, ItemStatus.CONNECTED, "acme-ann"),  # solved
+        item(1002, ItemStatus.CONNECTED, "acme-ann"),  # waits on the customer: not held
+        item(1003, ItemStatus.CONNECTED, "acme-ann"),  # reassigned to bob by hand
+        item(1004, ItemStatus.WAITING),  # assigned by hand while it waited
+        item(1005, ItemStatus.WAITING),  # closed while it waited
+        item(1006, ItemStatus.CONNECTED, "acme-ann"),  # freed already: its request is not taken yet
     ]
-    got = run(queues, team, [ticket(1001), ticket(1002), ticket(1003, queue="billing"), ticket(1004, queue="nowhere")])
-    assert sorted((a.number, a.agent) for a in got) == [(1001, "expert"), (1003, "biller")]
+    tickets = {
+        1001: ticket(1001, "solved", "acme-ann"),
+        1002: ticket(1002, "pending-customer", "acme-ann"),
+        1003: ticket(1003, "open", "acme-bob"),
+        1004: ticket(1004, "open", "acme-bob"),
+        1005: ticket(1005, "closed"),
+        1006: ticket(1006, "new"),  # unassigned by hand: must not be given back to ann
+    }
+    got = plan(7, tickets, items, asked={ticket_item(7, 1006)})
+    assert got.complete == [ticket_item(7, n) for n in (1001, 1002, 1003)]
+    assert got.abandon == [ticket_item(7, n) for n in (1004, 1005)]
+    assert got.assign == [] and got.submit == []
 
 
-def test_unavailable_staff_get_nothing_but_may_ask_for_next() -> None:
-    team = [staff("ann", available=False)]
-    assert run([MAIL], team, [ticket(1001)]) == []
-    assert run([MAIL], team, [ticket(1001), ticket(1002, priority=1)], only_agent="ann") == [
-        Assignment(1002, "ann", "mail")
+def test_mail_staff_the_desk_has_available_are_logged_in() -> None:
+    staff = [
+        StaffState("acme-bob", DeskPresence.AVAILABLE, False),
+        StaffState("acme-cid", DeskPresence.AVAILABLE, None),  # the ACD has no row yet
+        StaffState("acme-dan", DeskPresence.LOGGED_OUT, False),
+        StaffState("acme-eve", DeskPresence.PAUSED, False),
+        StaffState("acme-fay", DeskPresence.AVAILABLE, True),
+        StaffState("acme-gus", DeskPresence.AVAILABLE, False),  # a login is on its way
     ]
-
-
-def test_next_gives_one_ticket_within_capacity() -> None:
-    team = [staff("ann", capacity=3), staff("bob", capacity=3, held=3)]
-    tickets = [ticket(1001), ticket(1002)]
-    assert run([MAIL], team, tickets, only_agent="ann") == [Assignment(1001, "ann", "mail")]
-    assert run([MAIL], team, tickets, only_agent="bob") == []
-
-
-def test_longest_idle_prefers_who_was_assigned_longest_ago() -> None:
-    team = [staff("ann", last_assigned=T0), staff("bob", last_assigned=T0 - timedelta(hours=1)), staff("cid")]
-    got = run([MAIL], team, [ticket(1001), ticket(1002), ticket(1003)])
-    assert [a.agent for a in got] == ["cid", "bob", "ann"]  # never assigned, then the longest ago
+    assert plan(7, {}, [], staff=staff, asked={"acme-gus"}).login == ["acme-bob", "acme-cid"]

@@ -5,6 +5,7 @@ Also the per-sender rate limit end to end: a flood from one address makes no tic
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -46,6 +47,23 @@ def desk(tvox: Tvox, dovecot: LabDovecot, smtp: SmtpSink) -> Tvox:
     return tvox
 
 
+@contextlib.contextmanager
+def acd_running(desk: Tvox) -> Iterator[None]:
+    """`tvoxcc acd run` in its own process (a split deployment), routing once this returns."""
+    env = {**os.environ, "TVOXCC_CONFIG": str(desk.config)}
+    acd = subprocess.Popen([sys.executable, "-m", "tvoxcc", "acd", "run"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not json.loads(desk.ok("acd", "status", "--json"))["acd"]["routing"]:
+            assert time.monotonic() < deadline and acd.poll() is None, "the ACD did not start routing"
+            time.sleep(0.1)
+        yield
+    finally:
+        acd.send_signal(signal.SIGTERM)
+        _, err = acd.communicate(timeout=10)
+        assert acd.returncode == 0, err
+
+
 def mail(n: int, sender: str) -> bytes:
     return (
         f"From: {sender}\r\nTo: {SUPPORT_ADDRESS}\r\nSubject: Problem {n}\r\n"
@@ -58,8 +76,12 @@ def test_acd_routing_sla_and_sender_limit(desk: Tvox, dovecot: LabDovecot, smtp:
     dovecot.deliver(
         "support", [mail(1, flood), mail(2, flood), mail(3, flood), mail(4, "eve@example.com"), mail(5, flood)]
     )
-    out = desk.ok("support", "run", "--once")
-    assert "new tickets 3, added 0, rejected 2" in out and "sent 3" in out and "assigned 2" in out
+    out = desk.ok("support", "run", "--once")  # no ACD routing: the tickets wait, and it says so
+    assert "new tickets 3, added 0, rejected 2" in out and "sent 3" in out and "assigned 0" in out
+    assert "no ACD is routing: unassigned tickets wait" in out
+    assert "no ACD is routing" in desk.fails("support", "next", "-t", "acme", "--agent", "ann")
+    out = desk.ok("support", "run", "--once", "--acd")  # one pass with the ACD in process
+    assert "assigned 2" in out and "no ACD is routing" not in out
     assert sorted(m["To"] for m in smtp.mails) == sorted([flood, flood, "eve@example.com"])  # no ack past the limit
 
     queue = json.loads(desk.ok("support", "queue", "-t", "acme", "--json"))
@@ -74,15 +96,17 @@ def test_acd_routing_sla_and_sender_limit(desk: Tvox, dovecot: LabDovecot, smtp:
     table = desk.ok("support", "queue", "-t", "acme")
     assert "sla" in table.splitlines()[0].lower() and "due " in table
 
-    assert "already holds 1 open tickets (mail capacity 1)" in desk.fails(
-        "support", "next", "-t", "acme", "--agent", holder
-    )
-    desk.ok("support", "reply", "-t", "acme", "T-1001", "-m", "Looking into it.", "--agent", holder)
-    assert f"{waiting} assigned to {holder}" in desk.ok("support", "next", "-t", "acme", "--agent", holder)
-    other = "bob" if holder == "ann" else "ann"
-    assert "already holds" in desk.fails("support", "next", "-t", "acme", "--agent", other)
-    desk.ok("support", "status", "-t", "acme", waiting, "solved")
-    assert f"no ticket waiting for {holder}" in desk.ok("support", "next", "-t", "acme", "--agent", holder)
+    with acd_running(desk):  # `support next` asks the running ACD
+        refused = desk.fails("support", "next", "-t", "acme", "--agent", holder)
+        assert "the ACD refused" in refused and "has no room on mail (1 of 1 in use)" in refused
+        desk.ok("support", "reply", "-t", "acme", "T-1001", "-m", "Looking into it.", "--agent", holder)
+        assert f"{waiting} assigned to {holder}" in desk.ok("support", "next", "-t", "acme", "--agent", holder)
+        other = "bob" if holder == "ann" else "ann"
+        assert "has no room on mail" in desk.fails("support", "next", "-t", "acme", "--agent", other)
+        desk.ok("support", "status", "-t", "acme", waiting, "solved")
+        assert f"no ticket waiting for {holder}" in desk.ok("support", "next", "-t", "acme", "--agent", holder)
+        status = json.loads(desk.ok("acd", "status", "-t", "acme", "--json"))
+        assert status["acd"]["routing"] and status["waiting"] == []
 
     shown = desk.ok("support", "show", "-t", "acme", "T-1001")
     assert f"agent: {holder}" in shown
@@ -105,7 +129,7 @@ def test_acd_routing_sla_and_sender_limit(desk: Tvox, dovecot: LabDovecot, smtp:
 def test_running_service_routes_new_tickets(desk: Tvox, dovecot: LabDovecot, smtp: SmtpSink) -> None:
     env = {**os.environ, "TVOXCC_CONFIG": str(desk.config)}
     service = subprocess.Popen(
-        [sys.executable, "-m", "tvoxcc", "support", "run", "--dispatch-every", "0.2"],
+        [sys.executable, "-m", "tvoxcc", "support", "run", "--acd", "--dispatch-every", "0.2"],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

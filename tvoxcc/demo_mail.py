@@ -1,21 +1,25 @@
 """The demo's Support-host part: a customer mail, through a real Dovecot, becomes a ticket with an answer.
 
 A private Dovecot (tvoxcc.mail.lab_dovecot) receives the customer's mail; one ingest pass turns it into
-ticket T-1001 with its acknowledgement queued in the outbox; one ACD pass gives it to a support agent and
-starts its SLA clocks; one outbox pass "sends" the acknowledgement (kept in memory: the demo has no mail
-relay to reach) so the demo can print what the customer would receive.
+ticket T-1001 with its acknowledgement queued in the outbox; the support service submits it to the ACD
+service as a mail item and the ACD (run here in process, as `tvoxcc support run --acd` does; the voice
+service has given the lease up) gives it to a support agent by the queue's rules, which starts its SLA
+clocks; one outbox pass "sends" the acknowledgement (kept in memory: the demo has no mail relay to reach)
+so the demo can print what the customer would receive.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 from sqlalchemy import select
 
+from tvoxcc.acd import AcdService, InStore, StoreConfig, load
+from tvoxcc.acd.status import status_report
 from tvoxcc.config import MailAccount
 from tvoxcc.mail.ingest import MailboxIngester, resolve_mailbox
 from tvoxcc.mail.lab_dovecot import LabDovecot, start_dovecot
@@ -26,6 +30,8 @@ from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
 from tvoxcc.support import desk
+from tvoxcc.support.agents_store import set_presence
+from tvoxcc.support.dispatch import DeskPresence
 from tvoxcc.support.dispatch_store import tick
 
 SUPPORT_ADDRESS = "sales@acme.test"
@@ -49,7 +55,7 @@ async def mail_becomes_ticket(store: Store, say: Callable[[str], None]) -> None:
         account = server.account("sales", tenant="acme", service="sales", address=SUPPORT_ADDRESS)
         box = await resolve_mailbox(store, account)
         await MailboxIngester(store, account, box, MailTemplates(), clock=utcnow).ingest_once()
-        await tick(store, utcnow(), random.Random())  # what `tvoxcc support run` does every few seconds
+        status = await _routed_by_the_acd(store, box.tenant_id)
         sender = MemorySender()
         await drain_outbox(store, sender, now=utcnow)
         async with store.tenant(box.tenant_id) as session:
@@ -69,9 +75,32 @@ async def mail_becomes_ticket(store: Store, say: Callable[[str], None]) -> None:
     say(f"ACD: {thread['number']} assigned to {thread['agent'] or 'nobody'}; first response due {first.get('due')}")
     if hours:
         say(f"  (SLA minutes are business minutes: {hours}, holidays off, in the tenant's timezone)")
+    who = status["acd"]
+    say(f"`tvoxcc acd status -t acme`: routing {who['host']} pid {who['pid']}; waiting {status['waiting'] or 'none'}")
+    for agent in status["agents"]:
+        say(f"  {agent['agent']:<12} {agent['state']:<10} in use {agent['in_use']}")
     for sent in sender.sent:
         say(f"Acknowledgement sent to {sent['To']}: {sent['Subject']}")
     say(f"The customer's forwarding rule sent it back (our X-Loop header on it): {looped}")
+
+
+async def _routed_by_the_acd(store: Store, tenant_id: int) -> dict[str, Any]:
+    """Anna logs in for tickets; the support service's pass submits the ticket, the ACD routes it, the next pass
+    applies its offer (what `support run` and a running ACD do within a second); `acd status` while it routes."""
+    async with store.tenant(tenant_id) as session:
+        await set_presence(session, "anna", DeskPresence.AVAILABLE, utcnow())  # `tvoxcc support login`
+        await session.commit()
+    acd = AcdService(store, StoreConfig(store), transports=[InStore()])
+    await acd.start()
+    try:
+        await tick(store, utcnow())  # submitted as a mail item of its queue (auto-accepted when offered)
+        while await acd.take_inputs():
+            pass
+        await acd.flush()  # the offer is committed, and with it the ticket's place in anna's mail capacity
+        await tick(store, utcnow(), sla=False)  # the offer applied: the ticket is assigned
+        return status_report(await load(store), utcnow(), tenant_id)
+    finally:
+        await acd.stop()
 
 
 def _forwarded_back(ours: EmailMessage) -> bytes:

@@ -22,7 +22,8 @@ Use it in process (``voice run`` embeds it, tests)::
 - Requests (plain calls, each one router decision; they raise ``tvoxcc.queues.model.RouterError`` when the
   state does not allow them, ``NotRouting`` on a standby): ``submit(NewItem) -> item id``, ``accept``,
   ``decline`` (ring-no-answer), ``complete``, ``abandon``, ``login``, ``logout``, ``pause(agent, code)``,
-  ``unpause``, ``end_wrapup``, ``request_callback``, ``callback_answered``, ``callback_failed``, ``tick``;
+  ``unpause``, ``end_wrapup``, ``pull(agent, channel)`` (their next item even while paused: `support next`),
+  ``request_callback``, ``callback_answered``, ``callback_failed``, ``tick``;
   ``apply_config(AcdConfig)`` / ``await reload_config()`` take configuration changes live. Each returns the
   router's Outputs at once (commands, events, queue_log lines), for the caller's own statistics; adapters
   act on commands from a transport, which releases them only after their rows are committed (one group
@@ -31,7 +32,8 @@ Use it in process (``voice run`` embeds it, tests)::
   same decision, so the Offer its adapter receives *is* the assignment (agent's mail capacity in use until
   ``complete``; voice blocks it like any item, wrap-up and relaxation apply).
 - Other processes: ``await send_input(store, InputKind.SUBMIT, item_id=…, queue=…, channel=…, ref=…)``
-  (tvoxcc.acd.inputs) and ``CommandReader(store, channels=[…]).follow()`` (tvoxcc.acd.transport); the ACD
+  (tvoxcc.acd.inputs; ``queue_inputs(session, [Request…])`` in the caller's own transaction) and
+  ``CommandReader(store, channels=[…]).follow()`` (tvoxcc.acd.transport); the ACD
   takes inputs in ``run`` (PostgreSQL NOTIFY wakes it, SQLite is polled) and marks each taken in the
   transaction of its decision: exactly once across a crash.
 - Reads: ``acd.view()`` (tvoxcc.queues.views.RouterView); from any process ``await load(store)``
@@ -48,7 +50,7 @@ stored (reading rows back), status (what `acd status` shows), config, service.
 
 from tvoxcc.acd.commands import Command, ItemMeta, NewItem
 from tvoxcc.acd.config import AcdConfig, ConfigSource, FixedConfig, StoreConfig
-from tvoxcc.acd.inputs import Input, send_input
+from tvoxcc.acd.inputs import Input, Request, queue_inputs, send_input
 from tvoxcc.acd.kinds import CommandKind, InputKind
 from tvoxcc.acd.lease import Lease, LeaseLost
 from tvoxcc.acd.service import AcdService, NotRouting
@@ -72,9 +74,11 @@ __all__ = [
     "LeaseLost",
     "NewItem",
     "NotRouting",
+    "Request",
     "StoreConfig",
     "Stored",
     "Transport",
     "load",
+    "queue_inputs",
     "send_input",
 ]

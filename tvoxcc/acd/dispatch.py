@@ -29,6 +29,7 @@ def dispatch(acd: AcdService, request: Input) -> None:
                 dict(p.get("skills", {})),
                 str(p.get("ref", "")),
                 bool(p.get("auto_accept", False)),
+                None if p.get("arrived_at") is None else float(p["arrived_at"]),
             )
         )
         return
@@ -42,6 +43,7 @@ def dispatch(acd: AcdService, request: Input) -> None:
         InputKind.PAUSE: lambda: acd.pause(agent, str(p.get("code", "pause"))),
         InputKind.UNPAUSE: lambda: acd.unpause(agent),
         InputKind.END_WRAPUP: lambda: acd.end_wrapup(agent),
+        InputKind.PULL: lambda: acd.pull(agent, q.Channel(p.get("channel", "mail"))),
         InputKind.REQUEST_CALLBACK: lambda: acd.request_callback(item, str(p.get("number", ""))),
         InputKind.CALLBACK_ANSWERED: lambda: acd.callback_answered(item),
         InputKind.CALLBACK_FAILED: lambda: acd.callback_failed(item),

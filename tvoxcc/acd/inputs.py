@@ -8,11 +8,12 @@ commit leaves it untaken, and the restored ACD applies it to the state it restor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.acd.kinds import InputKind
 from tvoxcc.store import models as m
@@ -29,21 +30,45 @@ class Input:
     payload: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A request to write (``queue_inputs``): the kind, the item or agent it is about, its payload."""
+
+    kind: InputKind
+    item_id: str | None = None
+    agent_id: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
 async def send_input(
     store: Store, kind: InputKind, *, item_id: str | None = None, agent_id: str | None = None, **payload: Any
 ) -> int:
     """Write a request for the ACD; returns its sequence number."""
     async with store.session() as session:
         result = await session.execute(
-            insert(m.AcdInput)
-            .values(kind=str(kind), item_id=item_id, agent_id=agent_id, payload=payload)
-            .returning(m.AcdInput.seq)
+            insert(m.AcdInput).values(_values(Request(kind, item_id, agent_id, payload))).returning(m.AcdInput.seq)
         )
         seq = int(result.scalar_one())
-        if store.engine.dialect.name == "postgresql":
-            await session.execute(text("SELECT pg_notify(:channel, 'inputs')"), {"channel": NOTIFY_CHANNEL})
+        await _notify(session)
         await session.commit()
     return seq
+
+
+async def queue_inputs(session: AsyncSession, requests: Sequence[Request]) -> None:
+    """Write requests in the caller's transaction: they reach the ACD with its commit (a ticket change and the
+    request it causes commit together)."""
+    if requests:
+        await session.execute(insert(m.AcdInput), [_values(r) for r in requests])
+        await _notify(session)
+
+
+def _values(r: Request) -> dict[str, Any]:
+    return {"kind": str(r.kind), "item_id": r.item_id, "agent_id": r.agent_id, "payload": dict(r.payload)}
+
+
+async def _notify(session: AsyncSession) -> None:
+    if session.get_bind().dialect.name == "postgresql":  # delivered at commit
+        await session.execute(text("SELECT pg_notify(:channel, 'inputs')"), {"channel": NOTIFY_CHANNEL})
 
 
 async def pending(store: Store, after: int, limit: int = 500) -> list[Input]:

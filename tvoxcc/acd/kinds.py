@@ -18,6 +18,7 @@ class InputKind(StrEnum):
     PAUSE = "pause"  # payload: code
     UNPAUSE = "unpause"
     END_WRAPUP = "end-wrapup"
+    PULL = "pull"  # the agent asks for their next item on a channel, even while paused (payload: channel)
     REQUEST_CALLBACK = "request-callback"  # payload: number
     CALLBACK_ANSWERED = "callback-answered"
     CALLBACK_FAILED = "callback-failed"
@@ -34,7 +35,9 @@ ITEM_INPUTS = frozenset(
         InputKind.CALLBACK_FAILED,
     }
 )
-AGENT_INPUTS = frozenset({InputKind.LOGIN, InputKind.LOGOUT, InputKind.PAUSE, InputKind.UNPAUSE, InputKind.END_WRAPUP})
+AGENT_INPUTS = frozenset(
+    {InputKind.LOGIN, InputKind.LOGOUT, InputKind.PAUSE, InputKind.UNPAUSE, InputKind.END_WRAPUP, InputKind.PULL}
+)
 
 
 class CommandKind(StrEnum):

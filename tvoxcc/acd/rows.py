@@ -1,9 +1,10 @@
 """The rows of a decision, and a router view from rows: pure, no I/O.
 
 ``touched(outputs)`` names what a router call changed (every change of an item, agent or queue comes with
-an event or command naming it); the service takes the views of those (tvoxcc.queues.views) and
-``Changes.record`` turns them into row values: an item view is its row, a gone item a delete. Changes of
-many decisions merge (the later row of a key wins), so a batch writes each row once.
+an event or command naming it); a decision's Changes carry those names, and when the writer takes a batch
+the service takes the views of all of them (tvoxcc.queues.views) at once and ``Changes.record`` turns them
+into row values: an item view is its row, a gone item a delete. So a batch builds and writes each row once,
+however many of its decisions touched it.
 
 ``router_view(items, agents, queues, ...)`` goes back: stored rows plus the configuration in force give the
 RouterView a router is restored from (tvoxcc.queues.engine.restore).
@@ -125,6 +126,11 @@ class Changes:
     commands: list[Command] = field(default_factory=list)
     inputs: dict[int, str | None] = field(default_factory=dict)  # acd_inputs seq -> error (None: done)
     router_at: float = 0.0
+    # What the decisions changed, their rows not built yet: the writer builds them once per batch, from the
+    # router as it is when the batch is taken (tvoxcc.acd.service._build_rows).
+    touched_items: set[str] = field(default_factory=set)
+    touched_agents: set[str] = field(default_factory=set)
+    touched_queues: set[str] = field(default_factory=set)
 
     def record(
         self,
@@ -146,6 +152,9 @@ class Changes:
         self.commands.extend(later.commands)
         self.inputs.update(later.inputs)
         self.router_at = max(self.router_at, later.router_at)
+        self.touched_items |= later.touched_items
+        self.touched_agents |= later.touched_agents
+        self.touched_queues |= later.touched_queues
 
 
 def item_view(row: Mapping[str, Any]) -> ItemView:

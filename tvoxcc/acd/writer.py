@@ -10,7 +10,7 @@ A failed batch is retried whole (nothing is dropped); a lost lease stops the wri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, update
@@ -29,11 +29,29 @@ from tvoxcc.store.types import utcnow
 class DecisionWriter(GroupCommit[Changes]):
     name = "acd-writer"
 
-    def __init__(self, store: Store, lease: Lease, transports: Sequence[Transport], *, max_batch: int = 5000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        lease: Lease,
+        transports: Sequence[Transport],
+        *,
+        build: Callable[[Changes], None] | None = None,
+        max_batch: int = 5000,
+    ) -> None:
         super().__init__(store, max_batch=max_batch, linger=0.0)
         self.lease = lease
         self.transports = transports
+        self.build = build  # fills the rows of what the batch's decisions touched (the service's router)
         self.lost: LeaseLost | None = None
+
+    def prepare(self, ops: list[Changes]) -> list[Changes]:
+        """One Changes for the batch, its rows built now: no decision runs between the batch's last one and this."""
+        merged = Changes()
+        for changes in ops:
+            merged.merge(changes)
+        if self.build is not None:
+            self.build(merged)
+        return [merged]
 
     async def write(self, session: AsyncSession, ops: list[Changes]) -> None:
         merged = Changes()
@@ -60,7 +78,8 @@ async def write_changes(session: AsyncSession, changes: Changes) -> None:
     now = utcnow()
     gone = [item_id for item_id, row in changes.items.items() if row is None]
     if gone:
-        await session.execute(delete(m.AcdItem).where(m.AcdItem.item_id.in_(gone)))
+        items_table: Any = m.AcdItem.__table__  # Core statements: no ORM bookkeeping on the hot path
+        await session.execute(delete(items_table).where(m.AcdItem.item_id.in_(gone)))
     items = [{**row, "updated_at": now} for row in changes.items.values() if row is not None]
     await _upsert(session, m.AcdItem, "item_id", items)
     await _upsert(session, m.AcdAgent, "agent_id", [{**row, "updated_at": now} for row in changes.agents.values()])
@@ -81,7 +100,7 @@ async def _upsert(session: AsyncSession, table: Any, key: str, rows: list[Row]) 
     if not rows:
         return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table)
+    insert = dialect.insert(table.__table__)  # Core: an executemany, not the ORM's bulk path (2-3x the CPU)
     columns = [name for name in rows[0] if name != key]
     statement = insert.on_conflict_do_update(
         index_elements=[key], set_={name: insert.excluded[name] for name in columns}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import signal
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,9 @@ from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
 from tvoxcc.support import desk
-from tvoxcc.support.dispatch_store import dispatch_forever, next_for, set_presence, tick
+from tvoxcc.support.agents_store import next_for, set_presence
+from tvoxcc.support.dispatch import DeskPresence
+from tvoxcc.support.dispatch_store import acd_routing, dispatch_forever, tick
 from tvoxcc.support.tickets import TicketError
 
 number_argument = click.argument("number")
@@ -102,40 +103,65 @@ def support() -> None:
 @click.option("--once", is_flag=True, help="One ingest pass over every mailbox and one outbox pass, then exit.")
 @click.option("--poll", default=30.0, show_default=True, help="Seconds between checks when the server has no IDLE.")
 @click.option(
-    "--dispatch-every", default=5.0, show_default=True, help="Seconds between ACD passes (routing, SLA breaches)."
+    "--dispatch-every", default=5.0, show_default=True, help="Seconds between ticket passes (ACD requests, SLA)."
 )
+@click.option("--acd", "with_acd", is_flag=True, help="Run the ACD in this process too (standby if one routes).")
 @click.pass_context
-def run_(ctx: click.Context, once: bool, poll: float, dispatch_every: float) -> None:
-    """The Support host service: ingest every mailbox, route tickets to support staff (ACD), send the outbox."""
+def run_(ctx: click.Context, once: bool, poll: float, dispatch_every: float, with_acd: bool) -> None:
+    """The Support host service: ingest every mailbox, route tickets to support staff through the ACD, send the
+    outbox. Tickets are routed by the running ACD (`voice run` embeds it, or `acd run`, or `--acd`): with none,
+    they wait."""
     settings = settings_of(ctx)
     if not settings.mail.accounts:
         raise AdminError("no [[mail.accounts]] configured: nothing to ingest")
     logging.basicConfig(level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     async def go() -> None:
+        from tvoxcc.acd import AcdService, InStore, StoreConfig
+
         async with open_store(settings) as store:
+            acd = AcdService(store, StoreConfig(store), transports=[InStore()]) if with_acd else None
             try:
                 if once:
                     stats, drained = await run_once(settings, store)
-                    assigned = await tick(store, utcnow(), random.Random())
+                    assigned = await _one_pass(store, acd)
                     click.echo(
                         f"new tickets {stats.new_tickets}, added {stats.added}, rejected {stats.rejected}, "
                         f"duplicates {stats.duplicates}; sent {drained.sent}, send failures {drained.failed}; "
-                        f"assigned {len(assigned)}"
+                        f"assigned {assigned}"
                     )
+                    if acd is None and not await acd_routing(store, utcnow()):
+                        click.echo("no ACD is routing: unassigned tickets wait (`tvoxcc acd status` shows them)")
                     return
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(sig, stop.set)
-                await asyncio.gather(
+                tasks = [
                     run_service(settings, store, stop, poll_interval=poll),
                     dispatch_forever(store, stop, clock=utcnow, interval=dispatch_every),
-                )
+                ]
+                if acd is not None:
+                    tasks.append(acd.run(stop))
+                await asyncio.gather(*tasks)
             except (TicketError, MailTlsError) as exc:  # a TLS refusal names the server and the CA, no secret
                 raise AdminError(str(exc)) from exc
 
     run(go())
+
+
+async def _one_pass(store: Store, acd: Any) -> int:
+    """Tickets submitted; with ``acd`` (free lease), routed in this process and the offers applied."""
+    assigned = len((await tick(store, utcnow())).assigned)
+    if acd is None or not await acd.start(wait=False):
+        return assigned
+    try:
+        while await acd.take_inputs():
+            pass
+        await acd.flush()
+    finally:
+        await acd.stop()
+    return assigned + len((await tick(store, utcnow(), sla=False)).assigned)
 
 
 @support.command("queue")
@@ -286,8 +312,17 @@ def assign(ctx: click.Context, tenant: str, number: str, agent: str | None) -> N
 @json_option
 @click.pass_context
 def next_(ctx: click.Context, tenant: str, agent: str, as_json: bool) -> None:
-    """Take the ticket the ACD would give AGENT next (their queues and skills, priority, age; within capacity)."""
-    got = _on_desk(ctx, tenant, lambda s, _t: next_for(s, agent, utcnow(), random.Random()))
+    """Take the ticket the ACD gives AGENT next, even while paused (their queues and skills, priority, age; within
+    their mail capacity). Needs a routing ACD."""
+
+    async def go(store: Store) -> Any:
+        t = await _tenant(store, tenant)
+        try:
+            return await next_for(store, t.id, agent, utcnow())
+        except TicketError as exc:
+            raise AdminError(str(exc)) from exc
+
+    got = with_store(ctx, go)
     if as_json:
         emit_json({"number": f"T-{got.number}", "agent": got.agent, "queue": got.queue} if got else None)
     elif got is None:
@@ -296,16 +331,18 @@ def next_(ctx: click.Context, tenant: str, agent: str, as_json: bool) -> None:
         click.echo(f"T-{got.number} assigned to {agent} (queue {got.queue})")
 
 
-def _presence_command(name: str, state: str, doc: str) -> None:
+def _presence_command(name: str, state: DeskPresence, doc: str) -> None:
     @support.command(name, help=doc)
     @tenant_option
     @click.option("--agent", "agent", required=True, help="The support agent.")
     @click.pass_context
     def command(ctx: click.Context, tenant: str, agent: str) -> None:
         _on_desk(ctx, tenant, lambda s, _t: set_presence(s, agent, state, utcnow()))
-        click.echo(f"{agent}: {state} for tickets")
+        click.echo(f"{agent}: {state} for tickets (and calls: one ACD state)")
 
 
-_presence_command("login", "available", "AGENT takes tickets from the ACD again (the default).")
-_presence_command("pause", "paused", "AGENT gets no new tickets from the ACD (`support next` still works).")
-_presence_command("logout", "logged-out", "AGENT gets no new tickets from the ACD until `support login`.")
+_presence_command("login", DeskPresence.AVAILABLE, "AGENT is logged in and unpaused in the ACD (tickets and calls).")
+_presence_command(
+    "pause", DeskPresence.PAUSED, "AGENT is paused in the ACD: nothing new offered (`support next` works)."
+)
+_presence_command("logout", DeskPresence.LOGGED_OUT, "AGENT is logged out of the ACD (once no ticket is in hand).")

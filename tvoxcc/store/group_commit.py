@@ -7,7 +7,8 @@ instead of one per op. ``linger`` (seconds) waits after the first op of a batch 
 then commits less often, at the price of that much latency (0: commit at once).
 
 ``await flush()`` returns once everything queued before it is committed. Ops are written in the order they
-were queued. What to write is the subclass's ``write``; ``committed`` runs after each commit (before the
+were queued. ``prepare`` sees each batch as it is taken (the ACD builds its rows there, once per batch); what
+to write is the subclass's ``write``; ``committed`` runs after each commit (before the
 flushes waiting on that batch are released); ``failed`` decides what a failed batch becomes: by default it
 is retried whole after ``retry_s``, for ever (nothing is dropped), the recorder writes it op by op instead.
 Users: the voice recorder (interactions and their events, tvoxcc.voice.recorder) and the ACD's decision rows
@@ -52,6 +53,11 @@ class GroupCommit(Generic[Op]):
 
     async def write(self, session: AsyncSession, ops: list[Op]) -> None:
         raise NotImplementedError
+
+    def prepare(self, ops: list[Op]) -> list[Op]:
+        """The batch as it is taken from the queue, before any await (what the callers did up to its last op, and
+        nothing after): the ops to write, commit and retry (by default, as they came)."""
+        return ops
 
     async def committed(self, ops: list[Op]) -> None:
         """After the batch's commit."""
@@ -110,6 +116,7 @@ class GroupCommit(Generic[Op]):
             ops = [op for op in batch if not isinstance(op, _Barrier)]
             try:
                 if ops:
+                    ops = self.prepare(ops)
                     await self._write(ops)
             except Exception as error:  # the subclass gave up on it: the flushes waiting learn why
                 for op in batch:

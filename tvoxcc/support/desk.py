@@ -15,10 +15,12 @@ from tvoxcc.mail.flags import MessageFlag
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.store import models as m
 from tvoxcc.store.types import utcnow
+from tvoxcc.support.dispatch import HOLDING_STATUSES
 from tvoxcc.support.ids import new_message_id
 from tvoxcc.support.sla import Sla, describe, urgency_key
 from tvoxcc.support.sla_store import change_status, refresh_sla, sla_by_ticket
 from tvoxcc.support.threading import STATUSES, after_agent_reply, check_status_change, ticket_tag, with_tag
+from tvoxcc.support.ticket_items import withdraw
 from tvoxcc.support.tickets import MakeId, TicketError, queue_outbound
 
 WORKING_STATUSES = ("new", "open", "pending-customer")
@@ -266,7 +268,9 @@ async def reply(
     if ticket.first_responded_at is None:
         ticket.first_responded_at = now
         session.add(m.TicketEvent(ticket_id=ticket.id, at=now, kind="first-response", data={"author": agent}))
-    change_status(session, ticket, after_agent_reply(ticket.status), now)
+    previous = change_status(session, ticket, after_agent_reply(ticket.status), now)
+    if previous != ticket.status and ticket.status not in HOLDING_STATUSES:
+        await withdraw(session, ticket)  # waiting on the customer: the agent's capacity is free
     await refresh_sla(session, [ticket], now)
     return outbox
 
@@ -319,6 +323,8 @@ async def set_status(
     if problem:
         raise TicketError(f"T-{number}: {problem}")
     previous = change_status(session, ticket, status, now)
+    if status not in HOLDING_STATUSES:
+        await withdraw(session, ticket)  # the agent no longer holds it: the ACD frees their capacity
     if status == "solved":
         ticket.solved_at = now
         if previous != "solved" and notify is not None:
@@ -367,6 +373,8 @@ async def assign(session: AsyncSession, number: int, agent_name: str | None, *, 
         agent_id = (await session.execute(select(m.Agent.id).where(m.Agent.name == agent_name))).scalar_one_or_none()
         if agent_id is None:
             raise TicketError(f"unknown agent {agent_name!r}")
+    if agent_id != ticket.assignee_agent_id:
+        await withdraw(session, ticket)  # the ACD's item for it (waiting, or in someone's hands) is freed
     take(session, ticket, agent_id, now, by="manual")
 
 

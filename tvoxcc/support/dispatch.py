@@ -1,128 +1,132 @@
-"""Which support agent gets which ticket: the universal ACD router (tvoxcc.queues) fed with tickets as mail items.
+"""Tickets through the ACD service (tvoxcc.acd), pure: what the support service asks the ACD and does to tickets.
 
-Pure: the adapter (tvoxcc.support.dispatch_store) passes a snapshot of queues, staff and unassigned
-tickets and applies the assignments. Each pass builds a fresh router:
-- every available agent logs in with the mail capacity left (mail capacity minus tickets held), in the
-  order of their last assignment, so longest-idle and fewest-handled favour whoever waited longest;
-- tickets are enqueued by priority (highest first), then age (oldest first), so each one is offered,
-  in that order, to the agent the queue's strategy and skills choose;
-- a mail offer is taken at once (no ringing): the ticket is assigned and, for the router, handled right
-  away with the agent's capacity lowered by one, so the strategy (longest idle, fewest handled, round
-  robin) spreads the tickets of one pass over the team instead of filling one agent first.
-Skill relaxation by waiting time is not applied (tickets enter a fresh router); overflow rules are for
-calls and are left out here.
+The ACD routes every channel with one router, so a ticket is a mail work item (``auto_accept``: the offer
+is the assignment) under the same rules as a call: the queue's strategy and skills, relaxation, overflow,
+wrap-up, and an agent ringing or talking on the phone gets none while voice blocks other channels. Per
+tenant, the support service (tvoxcc.support.dispatch_store) compares its tickets with the ACD's rows and
+the requests the ACD has not taken yet, and ``plan`` says what to do:
+- submit each unassigned new/open ticket of a queue the ACD does not hold (item ``ticket-<tenant>-<number>``,
+  contact priority = ticket priority, arrival = the ticket's creation, so a ticket taken back keeps its place);
+- assign a ticket the ACD put in an agent's hands while it is still unassigned (what the Offer means; done
+  from the rows, so offers made while the support service was down are applied all the same);
+- complete an item in hand whose ticket left new/open (solved, closed, pending-customer: the agent holds
+  new and open tickets only) or went to someone else by hand: the agent's capacity is free (wrap-up follows);
+- abandon a waiting item whose ticket no longer waits (assigned by hand, solved);
+- log in the mail staff the desk has available (no `support pause/logout`) when the support service first
+  sees them (its start, a new agent): from then on the ACD's state is the one fact (a phone that goes away
+  logs its agent out of every channel; `support login` brings them back), never fought over.
+An item or agent with a request not taken yet gets no new one (never asked twice).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
+from enum import StrEnum
 
-from tvoxcc.queues.model import AgentConfig, Channel, Offer, Outputs, QueueConfig, WorkItem
-from tvoxcc.queues.router import Router
+from tvoxcc.queues.model import ItemStatus
+
+HOLDING_STATUSES = ("new", "open")  # what an agent holds; pending-customer tickets wait on the customer
+
+
+class DeskPresence(StrEnum):
+    """What `support login/pause/logout` last said about an agent (no row: available)."""
+
+    AVAILABLE = "available"
+    PAUSED = "paused"
+    LOGGED_OUT = "logged-out"
+
+
+PAUSE_CODE = "support"  # the ACD pause code `support pause` sets
+
+
+def ticket_item(tenant_id: int, number: int) -> str:
+    return f"ticket-{tenant_id}-{number}"
+
+
+def item_prefix(tenant_id: int) -> str:
+    return f"ticket-{tenant_id}-"
+
+
+def ticket_number(tenant_id: int, item_id: str) -> int | None:
+    rest = item_id.removeprefix(item_prefix(tenant_id))
+    return int(rest) if rest != item_id and rest.isdigit() else None
 
 
 @dataclass(frozen=True, slots=True)
-class StaffMember:
-    name: str
-    mail_capacity: int  # most tickets held at once (new or open, assigned to them)
-    held: int = 0  # tickets held now
-    skills: Mapping[str, int] = field(default_factory=dict)
-    queues: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # queue -> (penalty, weight)
-    available: bool = True  # logged in for mail and not paused
-    last_assigned: datetime | None = None
-
-    @property
-    def free(self) -> int:
-        return max(0, self.mail_capacity - self.held)
+class TicketState:
+    number: int
+    queue: str | None  # the router's queue ("tenant/queue"); None: no queue, assigned by hand only
+    priority: int
+    created_at: float  # Unix seconds, the router's clock
+    status: str
+    assignee: str | None  # the router's agent id
 
 
 @dataclass(frozen=True, slots=True)
-class PendingTicket:
+class ItemState:
+    item_id: str
     number: int
     queue: str
-    priority: int
-    created_at: datetime
+    status: ItemStatus
+    agent: str | None  # in whose hands (connected), or reserved for
+
+
+@dataclass(frozen=True, slots=True)
+class StaffState:
+    agent: str  # the router's agent id
+    desk: DeskPresence
+    logged_in: bool | None  # in the ACD's rows; None: no row yet
 
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
     number: int
-    agent: str
-    queue: str
+    agent: str  # the router's agent id
+    queue: str  # the router's queue
 
 
-def dispatch_order(tickets: Iterable[PendingTicket]) -> list[PendingTicket]:
-    """Highest priority first, then oldest, then lowest number (stable across passes)."""
-    return sorted(tickets, key=lambda t: (-t.priority, t.created_at, t.number))
+@dataclass
+class Plan:
+    submit: list[TicketState] = field(default_factory=list)
+    assign: list[Assignment] = field(default_factory=list)
+    complete: list[str] = field(default_factory=list)
+    abandon: list[str] = field(default_factory=list)
+    login: list[str] = field(default_factory=list)
 
 
-def _login_order(staff: Iterable[StaffMember]) -> list[StaffMember]:
-    never = datetime.min
-    return sorted(staff, key=lambda s: (s.last_assigned is not None, s.last_assigned or never, s.name))
-
-
-def dispatch(
-    queues: Sequence[QueueConfig],
-    staff: Sequence[StaffMember],
-    tickets: Sequence[PendingTicket],
+def plan(
+    tenant_id: int,
+    tickets: Mapping[int, TicketState],
+    items: Iterable[ItemState],
     *,
-    rng: random.Random,
-    only_agent: str | None = None,
-) -> list[Assignment]:
-    """The assignments of one pass. ``only_agent``: that agent asks for one ticket (`support next`),
-    whatever their availability, and gets at most one."""
-    router = Router(rng)
-    names = set()
-    for q in queues:
-        router.add_queue(replace(q, overflow=(), max_wait_s=None, relax=(), wrapup_s=0.0), 0.0)
-        names.add(q.name)
-    team = [s for s in staff if s.name == only_agent] if only_agent is not None else [s for s in staff if s.available]
-    clock = 0.0
-    for member in _login_order(team):
-        capacity = {Channel.MAIL: capacity_of(member, only_agent)}
-        router.add_agent(AgentConfig(member.name, capacity, voice_blocks_others=False, skills=member.skills), clock)
-        for queue, (penalty, weight) in member.queues.items():
-            if queue in names:
-                router.add_member(member.name, queue, clock, penalty=penalty, weight=weight)
-        clock += 1.0  # distinct idle-since times: the login order is the strategy's tie-break
-        router.login(member.name, clock)
-    free = {member.name: int(capacity_of(member, only_agent)) for member in team}
-    taker = _Taker(router, free, clock)
-    for ticket in dispatch_order(t for t in tickets if t.queue in names):
-        item = WorkItem(str(ticket.number), ticket.queue, Channel.MAIL, contact_priority=ticket.priority)
-        taker.take(router.enqueue(item, taker.now))
-    return taker.assignments
-
-
-def capacity_of(member: StaffMember, only_agent: str | None) -> int:
-    return member.free if only_agent is None else min(member.free, 1)
-
-
-class _Taker:
-    """Takes every mail offer at once; the router then counts the ticket as handled (see the module doc)."""
-
-    def __init__(self, router: Router, free: dict[str, int], now: float) -> None:
-        self.router, self.free, self.now = router, free, now
-        self.assignments: list[Assignment] = []
-        self.taken: set[str] = set()
-
-    def take(self, out: Outputs) -> None:
-        pending = [c for c in out.commands if isinstance(c, Offer)]
-        while pending:
-            offer = pending.pop(0)
-            if offer.item_id in self.taken:
-                continue  # ring-all offered it to several agents: the first one took it
-            self.taken.add(offer.item_id)
-            self.assignments.append(Assignment(int(offer.item_id), offer.agent_id, offer.queue))
-            self.free[offer.agent_id] -= 1
-            self.now += 0.001  # distinct times: "idle since" orders the agents for the next ticket
-            item, agent, router = offer.item_id, offer.agent_id, self.router
-            for out in (
-                router.accept(item, agent, self.now),
-                router.set_capacity(agent, {Channel.MAIL: self.free[agent]}, self.now),
-                router.complete(item, self.now),
-            ):
-                pending.extend(c for c in out.commands if isinstance(c, Offer))
+    asked: Iterable[str] = (),
+    staff: Sequence[StaffState] = (),
+) -> Plan:
+    """``tickets`` by number: every unassigned new/open one and every one an item names; ``asked``: items
+    and agents with a request the ACD has not taken yet; ``staff``: mail staff seen for the first time."""
+    busy = set(asked)
+    out = Plan()
+    held: set[int] = set()
+    for item in items:
+        held.add(item.number)
+        if item.item_id in busy:
+            continue
+        ticket = tickets.get(item.number)
+        waits = ticket is not None and ticket.status in HOLDING_STATUSES
+        if item.status is ItemStatus.CONNECTED:
+            if not waits or ticket is None or ticket.assignee not in (None, item.agent):
+                out.complete.append(item.item_id)
+            elif ticket.assignee is None and item.agent is not None:
+                out.assign.append(Assignment(item.number, item.agent, item.queue))
+        elif not waits or ticket is None or ticket.assignee is not None:
+            out.abandon.append(item.item_id)
+    for number in sorted(tickets):
+        ticket = tickets[number]
+        unrouted = number not in held and ticket_item(tenant_id, number) not in busy
+        if unrouted and ticket.assignee is None and ticket.status in HOLDING_STATUSES and ticket.queue is not None:
+            out.submit.append(ticket)
+    for member in staff:
+        if member.agent not in busy and member.desk is DeskPresence.AVAILABLE and not member.logged_in:
+            out.login.append(member.agent)
+    return out

@@ -1,10 +1,10 @@
-"""Public agent actions: login, logout, pause with an activity code, unpause, wrap-up, status."""
+"""Public agent actions: login, logout, pause with an activity code, unpause, wrap-up, pull, status."""
 
 from __future__ import annotations
 
 from tvoxcc.queues import queue_log
 from tvoxcc.queues.engine.timers import Timers
-from tvoxcc.queues.model import AgentStatus, EventKind, Outputs, RouterError
+from tvoxcc.queues.model import CAPACITY_CHANNEL, AgentStatus, Channel, EventKind, Outputs, RouterError
 
 
 class AgentActions(Timers):
@@ -68,6 +68,30 @@ class AgentActions(Timers):
         agent = self._agent(agent_id)
         if agent.wrapup_until:
             self._wrapup_over(agent)
+        return out
+
+    def pull(self, agent_id: str, channel: Channel, now: float) -> Outputs:
+        """The agent asks for their next item on ``channel`` (a support agent's "next ticket"), even while
+        paused or in wrap-up: the item their queues and skills would give them first is offered to them, if
+        one waits and they have room on its capacity channel. Nothing waiting for them: no command.
+        """
+        out = self._begin(now)
+        agent = self._agent(agent_id)
+        if not agent.logged_in:
+            raise RouterError(f"agent {agent_id!r} is logged out")
+        cap = CAPACITY_CHANNEL[channel]
+        in_use, capacity = agent.load.get(cap, 0), agent.capacity.get(cap, 0)
+        if in_use >= capacity:
+            raise RouterError(f"agent {agent_id!r} has no room on {cap} ({in_use} of {capacity} in use)")
+        # The agent -> item decision reads the channels the agent is filed under: this one, for this once.
+        filed = agent.available
+        agent.available = frozenset({cap})
+        try:
+            item = self._pick_item(agent)
+        finally:
+            agent.available = filed
+        if item is not None and item.channel is channel:
+            self._offer(item, self.queues[item.queue], [agent_id])
         return out
 
     def agent_status(self, agent_id: str) -> AgentStatus:
