@@ -163,7 +163,7 @@ async def through_acd(
 ) -> dict[str, float]:
     store = Store.from_url(url)
     inbox = InProcess()
-    acd = AcdService(store, FixedConfig(AcdConfig(w.queues, w.agents)), transports=[inbox, InStore()])
+    acd = AcdService(store, FixedConfig(AcdConfig(w.queues, w.agents)), transports=[inbox, InStore()], freeze_heap=True)
     adapter = Adapter(acd, hold)
     inbox.subscribe(adapter.on_command)
     await acd.start()

@@ -52,6 +52,7 @@ class AcdService:
         router_factory: Callable[[random.Random], Router] = Router,
         lease_ttl_s: float = 15.0,
         standby_poll_s: float = 1.0,
+        freeze_heap: bool = False,
     ) -> None:
         self.store = store
         self.config = config
@@ -61,6 +62,7 @@ class AcdService:
         self.router_factory = router_factory
         self.lease = Lease(store, clock, ttl_s=lease_ttl_s)
         self.standby_poll_s = standby_poll_s
+        self.freeze_heap = freeze_heap
         self.writer = DecisionWriter(store, self.lease, self.transports, build=self._build_rows)
         self.router: Router | None = None
         self.restored = q.Outputs()  # what the restore on start decided (cancelled offers, new ones)
@@ -99,10 +101,12 @@ class AcdService:
             await session.commit()
         for transport in self.transports:
             await transport.release(changes.commands)
-        # The router and configuration live as long as the process: keep them out of the collector's full
-        # passes, which otherwise walk them all (~100-200 ms at 2,000 agents: bench/universal.py's p99).
-        gc.collect()
-        gc.freeze()
+        if self.freeze_heap:
+            # The router and configuration live as long as the process: keep them out of the collector's full
+            # passes, which otherwise walk them all (~100-200 ms at 2,000 agents: bench/universal.py's p99).
+            # Process-wide, so only the commands that own their process ask for it (never tests).
+            gc.collect()
+            gc.freeze()
         return True
 
     async def run(self, stop: asyncio.Event, *, poll_s: float = 0.2, config_poll_s: float = 5.0) -> None:

@@ -41,7 +41,7 @@ def run(ctx: click.Context) -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-            service = AcdService(store, StoreConfig(store), transports=[InStore()])
+            service = AcdService(store, StoreConfig(store), transports=[InStore()], freeze_heap=True)
             logging.getLogger(__name__).info("ACD starting (%s); standby until the lease is free", service.lease.holder)
             await service.run(stop)
 

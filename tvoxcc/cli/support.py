@@ -120,7 +120,7 @@ def run_(ctx: click.Context, once: bool, poll: float, dispatch_every: float, wit
         from tvoxcc.acd import AcdService, InStore, StoreConfig
 
         async with open_store(settings) as store:
-            acd = AcdService(store, StoreConfig(store), transports=[InStore()]) if with_acd else None
+            acd = AcdService(store, StoreConfig(store), transports=[InStore()], freeze_heap=True) if with_acd else None
             try:
                 if once:
                     stats, drained = await run_once(settings, store)
