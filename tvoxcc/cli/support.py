@@ -26,11 +26,13 @@ from tvoxcc.cli._common import (
 from tvoxcc.kb import store as kb
 from tvoxcc.mail.service import run_once, run_service, templates_for
 from tvoxcc.mail.tls import MailTlsError
+from tvoxcc.queues.model import AgentStatus
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
 from tvoxcc.support import desk
 from tvoxcc.support.dispatch_store import dispatch_forever, next_for, set_presence, tick
+from tvoxcc.support.status import TicketStatus
 from tvoxcc.support.tickets import TicketError
 
 number_argument = click.argument("number")
@@ -232,7 +234,7 @@ def note(ctx: click.Context, tenant: str, number: str, file: str | None, message
 @support.command("status")
 @tenant_option
 @number_argument
-@click.argument("status", type=click.Choice(desk.STATUS_CHOICES))
+@click.argument("status", type=click.Choice([s.value for s in TicketStatus]))
 @click.option("--notify/--no-notify", default=True, show_default=True, help="Mail the customer when it becomes solved.")
 @click.pass_context
 def status(ctx: click.Context, tenant: str, number: str, status: str, notify: bool) -> None:
@@ -244,7 +246,8 @@ def status(ctx: click.Context, tenant: str, number: str, status: str, notify: bo
         return await desk.set_status(session, _number(number), status, now=utcnow(), notify=notifier)
 
     previous = _on_desk(ctx, tenant, go)
-    told = " (the customer is told)" if notify and status == "solved" and previous != "solved" else ""
+    solved = TicketStatus.SOLVED
+    told = " (the customer is told)" if notify and status == solved and previous != solved else ""
     click.echo(f"T-{_number(number)}: {previous} -> {status}{told}")
 
 
@@ -265,7 +268,9 @@ def priority(ctx: click.Context, tenant: str, number: str, priority: int) -> Non
 @click.pass_context
 def close(ctx: click.Context, tenant: str, number: str) -> None:
     """Close a ticket for good (a new mail from the customer opens a new one)."""
-    previous = _on_desk(ctx, tenant, lambda s, _t: desk.set_status(s, _number(number), "closed", now=utcnow()))
+    previous = _on_desk(
+        ctx, tenant, lambda s, _t: desk.set_status(s, _number(number), TicketStatus.CLOSED, now=utcnow())
+    )
     click.echo(f"T-{_number(number)}: {previous} -> closed")
 
 
@@ -296,7 +301,7 @@ def next_(ctx: click.Context, tenant: str, agent: str, as_json: bool) -> None:
         click.echo(f"T-{got.number} assigned to {agent} (queue {got.queue})")
 
 
-def _presence_command(name: str, state: str, doc: str) -> None:
+def _presence_command(name: str, state: AgentStatus, doc: str) -> None:
     @support.command(name, help=doc)
     @tenant_option
     @click.option("--agent", "agent", required=True, help="The support agent.")
@@ -306,6 +311,6 @@ def _presence_command(name: str, state: str, doc: str) -> None:
         click.echo(f"{agent}: {state} for tickets")
 
 
-_presence_command("login", "available", "AGENT takes tickets from the ACD again (the default).")
-_presence_command("pause", "paused", "AGENT gets no new tickets from the ACD (`support next` still works).")
-_presence_command("logout", "logged-out", "AGENT gets no new tickets from the ACD until `support login`.")
+_presence_command("login", AgentStatus.AVAILABLE, "AGENT takes tickets from the ACD again (the default).")
+_presence_command("pause", AgentStatus.PAUSED, "AGENT gets no new tickets from the ACD (`support next` still works).")
+_presence_command("logout", AgentStatus.LOGGED_OUT, "AGENT gets no new tickets from the ACD until `support login`.")

@@ -56,10 +56,14 @@ from tvoxcc.insight.model import (
     Ticket,
     TicketPost,
 )
+from tvoxcc.interactions import Direction, Outcome
+from tvoxcc.queues.model import Channel, EventKind
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.support.status import MessageKind, TicketEventKind
+from tvoxcc.voice.callback_status import CallbackStatus
 
-QUEUED = "item-queued"
+QUEUED = EventKind.ITEM_QUEUED
 # Only the kinds the core reads: IVR nodes, digits and offers are most of the log and are not needed.
 USED_KINDS = (
     QUEUED,
@@ -217,7 +221,7 @@ async def _callbacks(
                 cb.tenant_id == tenant_id,
                 or_(
                     and_(cb.requested_at >= start, cb.requested_at < end),
-                    and_(cb.status == "done", cb.completed_at >= start, cb.completed_at < end),
+                    and_(cb.status == CallbackStatus.DONE, cb.completed_at >= start, cb.completed_at < end),
                 ),
             )
         )
@@ -242,12 +246,12 @@ def first_inbound_channel(ticket: type[m.Ticket]) -> Any:
         select(via.channel)
         .select_from(msg)
         .join(via, via.id == msg.interaction_id)
-        .where(msg.ticket_id == ticket.id, msg.kind == "inbound")
+        .where(msg.ticket_id == ticket.id, msg.kind == MessageKind.INBOUND)
         .order_by(msg.created_at, msg.id)
         .limit(1)
         .scalar_subquery()
     )
-    return func.coalesce(first, "mail")
+    return func.coalesce(first, str(Channel.MAIL))
 
 
 async def _breaches(
@@ -258,7 +262,7 @@ async def _breaches(
     rows = await s.execute(
         select(e.at, e.data, first_inbound_channel(t).label("channel"), t.service_id, t.queue_id, t.assignee_agent_id)
         .join(t, t.id == e.ticket_id)
-        .where(e.tenant_id == tenant_id, e.kind == "sla-breached", e.at >= start, e.at < end)
+        .where(e.tenant_id == tenant_id, e.kind == TicketEventKind.SLA_BREACHED, e.at >= start, e.at < end)
     )
     return tuple(
         SlaBreach(
@@ -300,14 +304,14 @@ async def _tickets(s: AsyncSession, tenant_id: int, start: datetime, end: dateti
         )
         for p in found.all():
             posts[p.ticket_id].append(TicketPost(p.created_at, _post_kind(p.kind, p.sent_as)))
-            if p.kind == "inbound" and p.channel:
+            if p.kind == MessageKind.INBOUND and p.channel:
                 channel.setdefault(p.ticket_id, p.channel)
     return tuple(
         Ticket(
             id=r.id,
             resolved_at=_aware(r.resolved_at),
             posts=tuple(posts[r.id]),
-            channel=channel.get(r.id, "mail"),
+            channel=channel.get(r.id, Channel.MAIL),
             service=names.services.get(r.service_id or -1),
             queue=names.queues.get(r.queue_id or -1),
             agent=names.agents.get(r.assignee_agent_id or -1),
@@ -318,9 +322,9 @@ async def _tickets(s: AsyncSession, tenant_id: int, start: datetime, end: dateti
 
 def _post_kind(kind: str, sent_as: str | None) -> str:
     """inbound, note, or an outbound mail: an agent's ``reply``, else automatic (the acknowledgement)."""
-    if kind != "outbound":
+    if kind != MessageKind.OUTBOUND:
         return kind
-    return "reply" if sent_as in (None, "reply") else "auto"
+    return "reply" if sent_as in (None, m.OutboxKind.REPLY) else "auto"
 
 
 def _aware(at: datetime | str) -> datetime:
@@ -447,7 +451,7 @@ def aggregate_query(dialect: str, tenant_id: int, params: Params, groups: tuple[
     gave_up = and_(
         i.answered_at.is_(None),
         i.ended_at.is_not(None),
-        or_(i.outcome.is_(None), i.outcome.not_in((TRANSFERRED, "callback"))),
+        or_(i.outcome.is_(None), i.outcome.not_in(sorted(Outcome.HANDED_ON))),
     )
     # Each row's values are computed once in an inner query; the outer one only sums them.
     base = (
@@ -472,7 +476,7 @@ def aggregate_query(dialect: str, tenant_id: int, params: Params, groups: tuple[
             i.tenant_id == tenant_id,
             i.offered_at >= params.start,
             i.offered_at < params.end,
-            i.direction == "inbound",
+            i.direction == Direction.INBOUND,
         )
         .subquery()
     )

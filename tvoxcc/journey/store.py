@@ -12,6 +12,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from tvoxcc.interactions import Direction
+from tvoxcc.interactions import InteractionEventKind as Kind
+from tvoxcc.ivr.commands import IvrNote
 from tvoxcc.journey.contacts import ContactNotFound, Ref, merged_family, resolve
 from tvoxcc.journey.rows import (
     CallbackRow,
@@ -23,17 +26,18 @@ from tvoxcc.journey.rows import (
     NpsRow,
     TicketRow,
 )
+from tvoxcc.queues.model import EventKind
 from tvoxcc.store import models as m
 
 # The events the timeline reads; the rest (ringing, RONA, relaxation…) stays in Insight.
 TIMELINE_EVENTS = (
-    "ivr-node",
-    "ivr-input",
-    "queued",
-    "item-queued",
-    "item-connected",
-    "voicemail-ticket",
-    "callback-requested",
+    IvrNote.NODE,
+    IvrNote.INPUT,
+    Kind.QUEUED,
+    EventKind.ITEM_QUEUED,
+    EventKind.ITEM_CONNECTED,
+    Kind.VOICEMAIL_TICKET,
+    EventKind.CALLBACK_REQUESTED,
 )
 
 # Names joined onto rows; built once, so SQLAlchemy's statement cache recognises every query.
@@ -281,7 +285,7 @@ async def interaction_counts(session: AsyncSession, start: datetime, end: dateti
         .where(
             m.Interaction.offered_at >= start,
             m.Interaction.offered_at < end,
-            m.Interaction.direction == "inbound",
+            m.Interaction.direction == Direction.INBOUND,
         )
         .group_by(m.Interaction.contact_id)
     )
@@ -294,7 +298,7 @@ async def contacts_of_period(session: AsyncSession, start: datetime, end: dateti
     Without phones and e-mails: ``is_known`` does not need them, and a period may touch many contacts.
     """
     period = select(m.Interaction.contact_id).where(
-        m.Interaction.offered_at >= start, m.Interaction.offered_at < end, m.Interaction.direction == "inbound"
+        m.Interaction.offered_at >= start, m.Interaction.offered_at < end, m.Interaction.direction == Direction.INBOUND
     )
     contacts = await _bare_contacts(session, m.Contact.id.in_(period))
     missing = {c.merged_into_id for c in contacts.values()} - set(contacts) - {None}

@@ -26,19 +26,19 @@ from sqlalchemy.orm import selectinload
 from tvoxcc.queues import model as q
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.support.desk import WORKING_STATUSES, take
+from tvoxcc.support.desk import take
 from tvoxcc.support.dispatch import Assignment, PendingTicket, StaffMember, dispatch
 from tvoxcc.support.sla_store import refresh_sla
+from tvoxcc.support.status import TicketEventKind, TicketStatus
 from tvoxcc.support.tickets import TicketError
 
 # Voice router states (tvoxcc.queues.model.AgentStatus) that keep an agent from mail, as in the one router.
-VOICE_HOLDS_ALL = (str(q.AgentStatus.PAUSED), str(q.AgentStatus.WRAPUP))
-VOICE_CONVERSATION = (str(q.AgentStatus.RESERVED), str(q.AgentStatus.BUSY))
+VOICE_HOLDS_ALL = frozenset({q.AgentStatus.PAUSED, q.AgentStatus.WRAPUP})
+VOICE_CONVERSATION = frozenset({q.AgentStatus.RESERVED, q.AgentStatus.BUSY})
+# What `tvoxcc support login/pause/logout` sets (SupportAgentState.state): the router's own states.
+SUPPORT_PRESENCE = frozenset({q.AgentStatus.AVAILABLE, q.AgentStatus.PAUSED, q.AgentStatus.LOGGED_OUT})
 
 log = logging.getLogger(__name__)
-
-HOLDING_STATUSES = ("new", "open")
-PRESENCE_STATES = ("available", "paused", "logged-out")
 
 
 @dataclass
@@ -112,7 +112,7 @@ async def _staff(session: AsyncSession) -> tuple[list[StaffMember], dict[str, in
         (
             await session.execute(
                 select(m.Ticket.assignee_agent_id, func.count())
-                .where(m.Ticket.assignee_agent_id.is_not(None), m.Ticket.status.in_(HOLDING_STATUSES))
+                .where(m.Ticket.assignee_agent_id.is_not(None), m.Ticket.status.in_(TicketStatus.AWAITING_US))
                 .group_by(m.Ticket.assignee_agent_id)
             )
         ).all()
@@ -121,7 +121,7 @@ async def _staff(session: AsyncSession) -> tuple[list[StaffMember], dict[str, in
         (
             await session.execute(
                 select(m.TicketEvent.agent_id, func.max(m.TicketEvent.at))
-                .where(m.TicketEvent.kind == "assigned", m.TicketEvent.agent_id.is_not(None))
+                .where(m.TicketEvent.kind == TicketEventKind.ASSIGNED, m.TicketEvent.agent_id.is_not(None))
                 .group_by(m.TicketEvent.agent_id)
             )
         ).all()
@@ -131,15 +131,16 @@ async def _staff(session: AsyncSession) -> tuple[list[StaffMember], dict[str, in
     staff = [
         StaffMember(
             name=a.name,
-            mail_capacity=a.capacity.get("mail", 0),
+            mail_capacity=a.capacity.get(q.Channel.MAIL, 0),
             held=held.get(a.id, 0),
             skills={s.skill.name: s.level for s in a.skills},
             queues={mb.queue.name: (mb.penalty, mb.weight) for mb in a.memberships},
-            available=presence.get(a.id, "available") == "available" and a.id not in on_the_phone,
+            available=presence.get(a.id, q.AgentStatus.AVAILABLE) == q.AgentStatus.AVAILABLE
+            and a.id not in on_the_phone,
             last_assigned=last.get(a.id),
         )
         for a in agents
-        if a.capacity.get("mail", 0) > 0
+        if a.capacity.get(q.Channel.MAIL, 0) > 0
     ]
     return staff, {a.name: a.id for a in agents}
 
@@ -151,7 +152,7 @@ async def snapshot(session: AsyncSession) -> Snapshot:
     rows = await session.execute(
         select(m.Ticket.id, m.Ticket.number, m.Ticket.queue_id, m.Ticket.service_id, m.Ticket.priority)
         .add_columns(m.Ticket.created_at)
-        .where(m.Ticket.assignee_agent_id.is_(None), m.Ticket.status.in_(HOLDING_STATUSES))
+        .where(m.Ticket.assignee_agent_id.is_(None), m.Ticket.status.in_(TicketStatus.AWAITING_US))
     )
     tickets, ticket_ids = [], {}
     for tid, number, queue_id, service_id, priority, created_at in rows.all():
@@ -208,7 +209,9 @@ async def next_for(session: AsyncSession, agent_name: str, now: datetime, rng: r
     return None
 
 
-async def set_presence(session: AsyncSession, agent_name: str, state: str, now: datetime) -> None:
+async def set_presence(session: AsyncSession, agent_name: str, state: q.AgentStatus, now: datetime) -> None:
+    if state not in SUPPORT_PRESENCE:
+        raise TicketError(f"support presence {state!r}: use one of {', '.join(sorted(SUPPORT_PRESENCE))}")
     agent_id = (await session.execute(select(m.Agent.id).where(m.Agent.name == agent_name))).scalar_one_or_none()
     if agent_id is None:
         raise TicketError(f"unknown agent {agent_name!r}")
@@ -223,7 +226,7 @@ async def set_presence(session: AsyncSession, agent_name: str, state: str, now: 
 
 async def tick_tenant(session: AsyncSession, now: datetime, rng: random.Random) -> dict[str, Any]:
     """One tick for a tenant: SLA clocks copied (new breaches recorded), then waiting tickets routed."""
-    working = (await session.execute(select(m.Ticket).where(m.Ticket.status.in_(WORKING_STATUSES)))).scalars().all()
+    working = (await session.execute(select(m.Ticket).where(m.Ticket.status.in_(TicketStatus.WORKING)))).scalars().all()
     breaches = await refresh_sla(session, working, now)
     assigned = await dispatch_pass(session, now, rng)
     return {"breaches": breaches, "assigned": assigned}

@@ -17,17 +17,19 @@ import jinja2
 from sqlalchemy import ColumnElement, Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.interactions import Direction, InteractionEventKind
 from tvoxcc.mail.flags import MessageFlag, flag_list
 from tvoxcc.mail.parse import ParsedMail, clean
 from tvoxcc.mail.ratelimit import REASON as RATE_LIMITED
 from tvoxcc.mail.templates import MailTemplates, render_chosen
+from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.bulk import insert_rows, insert_rows_returning_ids
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.ids import new_message_id
 from tvoxcc.support.opening import FIRST_NUMBER, new_ticket_row, reserve_numbers
+from tvoxcc.support.status import MessageKind, TicketEventKind, TicketStatus, after_customer_message
 from tvoxcc.support.threading import (
-    after_customer_message,
     choose_thread,
     tagged_number,
     with_tag,
@@ -60,7 +62,7 @@ class _Ticket:
     number: int
     service_id: int | None
     contact_key: int | None
-    status: str
+    status: TicketStatus
     new: bool
     row: m.Ticket | None = None  # the loaded ORM row of an existing ticket (its status is updated through it)
     first_row: dict[str, Any] = field(default_factory=dict)  # a new ticket's INSERT values
@@ -86,7 +88,7 @@ class _Plan:
     attachments: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (message index, row)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
-    statuses: list[tuple[int, str]] = field(default_factory=list)  # (ticket key, new status): the SLA history
+    statuses: list[tuple[int, TicketStatus]] = field(default_factory=list)  # (ticket key, new status): the SLA history
 
     def interaction(self, row: dict[str, Any]) -> int:
         self.interactions.append({**row, "tenant_id": self.tenant_id})
@@ -98,10 +100,16 @@ class _Plan:
 
 
 def _interaction_row(
-    direction: str, ticket: _Ticket, contact_key: int | None, external_id: str, sender: str, to: str, now: datetime
+    direction: Direction,
+    ticket: _Ticket,
+    contact_key: int | None,
+    external_id: str,
+    sender: str,
+    to: str,
+    now: datetime,
 ) -> dict[str, Any]:
     return {
-        "channel": "mail",
+        "channel": Channel.MAIL,
         "direction": direction,
         "service_id": ticket.service_id,
         "contact_id": contact_key,
@@ -117,7 +125,7 @@ def _interaction_row(
 
 def _message_row(
     ticket: _Ticket,
-    kind: str,
+    kind: MessageKind,
     author: str,
     message_id: str,
     in_reply_to: str | None,
@@ -204,7 +212,7 @@ class _Batch:
         ticket = plan.tickets.get(choice.ticket_id) if choice.ticket_id is not None else None
         is_new = ticket is None
         if ticket is None:
-            ticket = _Ticket(self.stand_in(), self.next_number, box.service_id, contact.key, "new", new=True)
+            ticket = _Ticket(self.stand_in(), self.next_number, box.service_id, contact.key, TicketStatus.NEW, new=True)
             self.next_number += 1
             ticket.first_row = new_ticket_row(
                 ticket.number,
@@ -215,23 +223,32 @@ class _Batch:
             )
             plan.tickets[ticket.key] = ticket
             self.ticket_of_number[ticket.number] = ticket.key
-            plan.statuses.append((ticket.key, "new"))  # the SLA clocks start here
+            plan.statuses.append((ticket.key, TicketStatus.NEW))  # the SLA clocks start here
         elif not looped:
             status = after_customer_message(ticket.status)
             if status != ticket.status:
                 plan.statuses.append((ticket.key, status))
             ticket.status, ticket.touched = status, True
         inbound = plan.interaction(
-            _interaction_row("inbound", ticket, contact.key, mail.message_id, mail.sender, clean(box.address, 254), now)
+            _interaction_row(
+                Direction.INBOUND, ticket, contact.key, mail.message_id, mail.sender, clean(box.address, 254), now
+            )
         )
         plan.events.append(
-            (inbound, {"at": now, "kind": "offered", "data": {"ticket": ticket.number, "thread": choice.reason}})
+            (
+                inbound,
+                {
+                    "at": now,
+                    "kind": InteractionEventKind.OFFERED,
+                    "data": {"ticket": ticket.number, "thread": choice.reason},
+                },
+            )
         )
         message = plan.message(
             inbound,
             _message_row(
                 ticket,
-                "inbound",
+                MessageKind.INBOUND,
                 mail.sender,
                 mail.message_id,
                 mail.in_reply_to,
@@ -265,7 +282,7 @@ class _Batch:
 
     def acknowledge(self, ticket: _Ticket, mail: ParsedMail, contact: _Contact) -> None:
         """The new-ticket acknowledgement, as ``queue_outbound`` writes it: outbox row, thread message, interaction."""
-        box, plan, now = self.box, self.plan, self.now
+        box, plan, now, ack = self.box, self.plan, self.now, m.OutboxKind.ACK
         language = contact.language or box.language
         chosen = self.acks.get(language)
         if chosen is None:  # looked up once per batch: each lookup probes the override folders on disk
@@ -280,14 +297,19 @@ class _Batch:
         message_id = self.make_id(box.address)
         references = [*mail.references, mail.message_id][-20:]
         outbound = plan.interaction(
-            _interaction_row("outbound", ticket, ticket.contact_key, message_id, box.address, mail.sender, now)
+            _interaction_row(Direction.OUTBOUND, ticket, ticket.contact_key, message_id, box.address, mail.sender, now)
         )
         plan.events.append(
-            (outbound, {"at": now, "kind": "mail-queued", "data": {"ticket": ticket.number, "kind": "ack"}})
+            (
+                outbound,
+                {"at": now, "kind": InteractionEventKind.MAIL_QUEUED, "data": {"ticket": ticket.number, "kind": ack}},
+            )
         )
         plan.message(
             outbound,
-            _message_row(ticket, "outbound", "system", message_id, mail.message_id, references, subject, body, now),
+            _message_row(
+                ticket, MessageKind.OUTBOUND, "system", message_id, mail.message_id, references, subject, body, now
+            ),
         )
         self.seen.add(message_id)
         self.ticket_of_message[message_id] = ticket.key
@@ -295,7 +317,7 @@ class _Batch:
             {
                 "tenant_id": plan.tenant_id,
                 "ticket_id": ticket.key,
-                "kind": "ack",
+                "kind": ack,
                 "message_id": message_id,
                 "in_reply_to": mail.message_id,
                 "references": references,
@@ -303,7 +325,7 @@ class _Batch:
                 "to_address": mail.sender,
                 "subject": subject,
                 "body_text": body,
-                "status": "queued",
+                "status": m.OutboxStatus.QUEUED,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
@@ -335,17 +357,23 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
     candidates = set(batch.ticket_of_message.values()) | set(batch.ticket_of_number.values())
     for (ticket,) in await _in_chunks(session, select(m.Ticket), m.Ticket.id, candidates):
         batch.plan.tickets[ticket.id] = _Ticket(
-            ticket.id, ticket.number, ticket.service_id, ticket.contact_id, ticket.status, new=False, row=ticket
+            ticket.id,
+            ticket.number,
+            ticket.service_id,
+            ticket.contact_id,
+            TicketStatus(ticket.status),
+            new=False,
+            row=ticket,
         )
-    batch.closed = frozenset(t.key for t in batch.plan.tickets.values() if t.status == "closed")
+    batch.closed = frozenset(t.key for t in batch.plan.tickets.values() if t.status is TicketStatus.CLOSED)
     limit = batch.box.sender_limit
     if limit is not None:  # accepted mails create inbound mail interactions; rejected ones never do
         window = (
             select(m.Interaction.from_address, func.count())
             .where(
                 m.Interaction.offered_at > limit.window_start(batch.now),
-                m.Interaction.channel == "mail",
-                m.Interaction.direction == "inbound",
+                m.Interaction.channel == Channel.MAIL,
+                m.Interaction.direction == Direction.INBOUND,
             )
             .group_by(m.Interaction.from_address)
         )
@@ -420,7 +448,7 @@ async def _write(session: AsyncSession, plan: _Plan, now: datetime) -> None:
                 "tenant_id": plan.tenant_id,
                 "ticket_id": real(ticket_ids, key),
                 "at": now,
-                "kind": "status",
+                "kind": TicketEventKind.STATUS,
                 "agent_id": None,
                 "data": {"to": status},
             }

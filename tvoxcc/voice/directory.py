@@ -9,16 +9,20 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tvoxcc.interactions import Direction, Outcome
+from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.ivr.interpreter import CallerInfo
 from tvoxcc.ivr.nodes import Flow
 from tvoxcc.journey.phones import to_e164
+from tvoxcc.queues.model import Channel
+from tvoxcc.queues.model import EventKind as RouterEvent
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.support.opening import open_ticket
+from tvoxcc.support.status import MessageKind, TicketStatus
+from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.recorder import InteractionRef, Recorder
-
-OPEN_TICKET = ("new", "open", "pending-customer")
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,9 @@ class Directory:
             if contact is not None:
                 open_tickets = (
                     await session.execute(
-                        select(func.count()).where(m.Ticket.contact_id == contact.id, m.Ticket.status.in_(OPEN_TICKET))
+                        select(func.count()).where(
+                            m.Ticket.contact_id == contact.id, m.Ticket.status.in_(TicketStatus.WORKING)
+                        )
                     )
                 ).scalar_one()
         info = CallerInfo(
@@ -182,18 +188,18 @@ class Directory:
                 existing = (
                     await session.execute(
                         select(m.Interaction.id).where(
-                            m.Interaction.external_id == channel_id, m.Interaction.channel == "voice"
+                            m.Interaction.external_id == channel_id, m.Interaction.channel == Channel.VOICE
                         )
                     )
                 ).scalar_one_or_none()
             if existing is not None:
                 ref = InteractionRef.stored(route.tenant_id, int(existing))
-                self.recorder.event(route.tenant_id, ref, "resumed", now)
+                self.recorder.event(route.tenant_id, ref, Kind.RESUMED, now)
                 return ref
         ref = self.recorder.open(
             route.tenant_id,
-            channel="voice",
-            direction="inbound",
+            channel=Channel.VOICE,
+            direction=Direction.INBOUND,
             service_id=route.service_id,
             contact_id=caller.contact_id,
             external_id=channel_id,
@@ -201,7 +207,7 @@ class Directory:
             to_address=route.service,
             offered_at=now,
         )
-        self.recorder.event(route.tenant_id, ref, "offered", now, {"caller": caller.number})
+        self.recorder.event(route.tenant_id, ref, Kind.OFFERED, now, {"caller": caller.number})
         return ref
 
     async def queued_in(self, channel_id: str) -> QueuePoint | None:
@@ -217,32 +223,32 @@ class Directory:
                     .order_by(m.InteractionEvent.id)
                 )
             ).all()
-        queued = [QueuePoint.of(data) for kind, data in events if kind == "queued"]
+        queued = [QueuePoint.of(data) for kind, data in events if kind == Kind.QUEUED]
         return queued[-1] if queued else None
 
     def shed(self, route: Route, number: str, channel_id: str, now: datetime) -> None:
         """A call the overloaded service turned away (busy message): stored, ended, outcome ``shed``."""
         ref = self.recorder.open(
             route.tenant_id,
-            channel="voice",
-            direction="inbound",
+            channel=Channel.VOICE,
+            direction=Direction.INBOUND,
             service_id=route.service_id,
             external_id=channel_id,
             from_address=to_e164(number, route.country) or number,
             to_address=route.service,
             offered_at=now,
         )
-        self.recorder.close(ref, now, "shed")
+        self.recorder.close(ref, now, Outcome.SHED)
 
     async def log(
         self, route: Route, interaction: InteractionRef, kind: str, now: datetime, data: dict[str, Any]
     ) -> None:
         self.recorder.event(route.tenant_id, interaction, kind, now, data)
 
-    async def close(self, route: Route, interaction: InteractionRef, now: datetime, outcome: str) -> None:
+    async def close(self, route: Route, interaction: InteractionRef, now: datetime, outcome: Outcome) -> None:
         self.recorder.close(interaction, now, outcome)
 
-    async def set_outcome(self, route: Route, interaction: InteractionRef, outcome: str) -> None:
+    async def set_outcome(self, route: Route, interaction: InteractionRef, outcome: Outcome) -> None:
         self.recorder.update(interaction, outcome=outcome)
 
     async def request_callback(
@@ -253,7 +259,7 @@ class Directory:
         number: str,
         now: datetime,
         *,
-        status: str = "pending",
+        status: CallbackStatus = CallbackStatus.PENDING,
         event: bool = True,
     ) -> int:
         """Store a callback request; the ACD picks up ``pending`` ones (``queued``: it already holds it).
@@ -281,7 +287,11 @@ class Directory:
                 data = {"queue": queue, "number": number, "callback": row.id}
                 session.add(
                     m.InteractionEvent(
-                        interaction_id=interaction_id, kind="callback-requested", at=now, queue_id=queue_id, data=data
+                        interaction_id=interaction_id,
+                        kind=RouterEvent.CALLBACK_REQUESTED,
+                        at=now,
+                        queue_id=queue_id,
+                        data=data,
                     )
                 )
             await session.commit()
@@ -305,7 +315,7 @@ class Directory:
             message = m.TicketMessage(
                 ticket_id=ticket.id,
                 interaction_id=interaction_id,
-                kind="inbound",
+                kind=MessageKind.INBOUND,
                 author=caller,
                 subject=ticket.subject,
                 body_text=f"Voicemail of {seconds:.0f} s left by {caller}.",

@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 
 from tvoxcc.ivr.prompts import media_for
 from tvoxcc.journey.phones import to_e164
+from tvoxcc.queues.model import Channel
+from tvoxcc.queues.model import EventKind as RouterEvent
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
-from tvoxcc.voice.directory import OPEN_TICKET
+from tvoxcc.support.status import TicketStatus
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,9 @@ class CallStore:
                 return None
             tickets = (
                 await session.execute(
-                    select(func.count()).where(m.Ticket.contact_id == contact.id, m.Ticket.status.in_(OPEN_TICKET))
+                    select(func.count()).where(
+                        m.Ticket.contact_id == contact.id, m.Ticket.status.in_(TicketStatus.WORKING)
+                    )
                 )
             ).scalar_one()
             last_agent = (
@@ -117,7 +121,7 @@ class CallStore:
         if interaction_id is not None:
             query = query.where(m.Interaction.id == interaction_id)
         elif channel_id:
-            query = query.where(m.Interaction.external_id == channel_id, m.Interaction.channel == "voice")
+            query = query.where(m.Interaction.external_id == channel_id, m.Interaction.channel == Channel.VOICE)
         else:
             return None
         async with self.store.session() as session:
@@ -206,7 +210,7 @@ class CallStore:
             session.add(
                 m.InteractionEvent(
                     interaction_id=interaction_id,
-                    kind="callback-requested",
+                    kind=RouterEvent.CALLBACK_REQUESTED,
                     at=now,
                     queue_id=target.queue_id,
                     data=data,

@@ -4,10 +4,10 @@ from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone
 from tvoxcc.store.models.followups import Callback, NpsAnswer
 from tvoxcc.store.models.insight import InsightRefresh, InsightSlot
-from tvoxcc.store.models.interactions import CHANNELS, DIRECTIONS, Interaction, InteractionEvent
+from tvoxcc.store.models.interactions import Interaction, InteractionEvent
 from tvoxcc.store.models.ivr import IvrFlow, Prompt
 from tvoxcc.store.models.live import LiveAgent, LiveQueue, LiveTenant, WebSession
-from tvoxcc.store.models.mail import OUTBOX_STATUSES, MailboxState, MailRejection, OutboxMail
+from tvoxcc.store.models.mail import MailboxState, MailRejection, OutboxKind, OutboxMail, OutboxStatus
 from tvoxcc.store.models.org import (
     ActivityCode,
     Agent,
@@ -24,7 +24,6 @@ from tvoxcc.store.models.org import (
     User,
 )
 from tvoxcc.store.models.support import (
-    TICKET_STATUSES,
     Attachment,
     KbArticle,
     KbArticleVersion,
@@ -36,10 +35,6 @@ from tvoxcc.store.models.support import (
 )
 
 __all__ = [
-    "CHANNELS",
-    "DIRECTIONS",
-    "OUTBOX_STATUSES",
-    "TICKET_STATUSES",
     "ActivityCode",
     "Agent",
     "AgentGroup",
@@ -66,7 +61,9 @@ __all__ = [
     "MailRejection",
     "MailboxState",
     "NpsAnswer",
+    "OutboxKind",
     "OutboxMail",
+    "OutboxStatus",
     "Prompt",
     "Queue",
     "QueueMember",
