@@ -20,14 +20,39 @@ STORED: list[tuple[type[StrEnum], list[str]]] = [
     (Direction, ["inbound", "outbound", "internal"]),
     (
         Outcome,
-        ["queued", "transferred", "answered", "abandoned", "abandoned-in-ivr", "shed", "fallback", "callback",
-         "voicemail", "transfer", "hangup", "loop-guard", "no-answer", "not-dialled", "interrupted"],
-    ),  # fmt: skip
+        [
+            "queued",
+            "transferred",
+            "answered",
+            "abandoned",
+            "abandoned-in-ivr",
+            "shed",
+            "fallback",
+            "callback",
+            "voicemail",
+            "transfer",
+            "hangup",
+            "loop-guard",
+            "no-answer",
+            "not-dialled",
+            "interrupted",
+        ],
+    ),
     (
         InteractionEventKind,
-        ["offered", "resumed", "queued", "ended", "dialing", "voicemail-ticket", "callback-completed",
-         "wrapup-started", "wrapup-ended", "mail-queued"],
-    ),  # fmt: skip
+        [
+            "offered",
+            "resumed",
+            "queued",
+            "ended",
+            "dialing",
+            "voicemail-ticket",
+            "callback-completed",
+            "wrapup-started",
+            "wrapup-ended",
+            "mail-queued",
+        ],
+    ),
     (IvrNote, ["ivr-node", "ivr-input", "ivr-failed", "ivr-exit"]),
     (IvrExit, ["queue", "transfer", "callback", "voicemail", "hangup", "loop-guard", "caller-hangup"]),
     (TicketStatus, ["new", "open", "pending-customer", "solved", "closed"]),
@@ -47,13 +72,13 @@ def test_values_are_the_stored_strings(vocabulary: type[StrEnum], values: list[s
 
 
 def test_named_groups() -> None:
-    assert Outcome.ABANDONS == {"abandoned", "abandoned-in-ivr"}
-    assert Outcome.HANDED_ON == {"transferred", "callback"}
-    assert CALL_CHANNELS == {"voice", "callback"}
-    assert CallbackStatus.OPEN == {"pending", "queued", "dialing", "answered"}
-    assert CallbackStatus.CANCELLABLE == {"pending", "queued"} and CallbackStatus.HELD == {"queued", "dialing"}
-    assert CallbackStatus.FINISHED == {"done", "failed", "cancelled"}
-    assert CallbackStatus.OPEN | CallbackStatus.FINISHED == set(CallbackStatus)
+    assert {"abandoned", "abandoned-in-ivr"} == Outcome.ABANDONS
+    assert {"transferred", "callback"} == Outcome.HANDED_ON
+    assert {"voice", "callback"} == CALL_CHANNELS
+    assert {"pending", "queued", "dialing", "answered"} == CallbackStatus.OPEN
+    assert {"pending", "queued"} == CallbackStatus.CANCELLABLE and {"queued", "dialing"} == CallbackStatus.HELD
+    assert {"done", "failed", "cancelled"} == CallbackStatus.FINISHED
+    assert set(CallbackStatus) == CallbackStatus.OPEN | CallbackStatus.FINISHED
 
 
 def test_admin_documents_keep_plain_values_of_the_queue_core_vocabularies() -> None:
