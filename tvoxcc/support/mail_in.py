@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.interactions import Direction, InteractionEventKind
+from tvoxcc.journey.identify import contacts_by_email
 from tvoxcc.mail.flags import MessageFlag, flag_list
 from tvoxcc.mail.parse import ParsedMail, clean
 from tvoxcc.mail.ratelimit import REASON as RATE_LIMITED
@@ -28,7 +29,8 @@ from tvoxcc.store.bulk import insert_rows, insert_rows_returning_ids
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.ids import new_message_id
 from tvoxcc.support.opening import FIRST_NUMBER, new_ticket_row, reserve_numbers
-from tvoxcc.support.status import MessageKind, TicketEventKind, TicketStatus, after_customer_message
+from tvoxcc.support.sla_store import status_event_row
+from tvoxcc.support.status import MessageKind, TicketStatus, after_customer_message
 from tvoxcc.support.threading import (
     choose_thread,
     tagged_number,
@@ -341,13 +343,8 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
     batch.seen = {
         mid for (mid,) in await _in_chunks(session, select(message_id), message_id, [x.message_id for x in mails])
     }
-    contacts = select(m.ContactEmail.email, m.Contact.id, m.Contact.language).join(
-        m.Contact, m.Contact.id == m.ContactEmail.contact_id
-    )
-    for email, contact_id, language in await _in_chunks(
-        session, contacts, m.ContactEmail.email, [x.sender for x in mails if x.sender]
-    ):
-        batch.contacts[email] = _Contact(contact_id, language)
+    for email, contact in (await contacts_by_email(session, [x.sender for x in mails if x.sender])).items():
+        batch.contacts[email] = _Contact(contact.contact_id, contact.language)
     referenced = [i for x in mails for i in (x.in_reply_to, *x.references) if i]
     threads = select(message_id, m.TicketMessage.ticket_id)
     batch.ticket_of_message = {mid: tid for mid, tid in await _in_chunks(session, threads, message_id, referenced)}
@@ -444,14 +441,7 @@ async def _write(session: AsyncSession, plan: _Plan, now: datetime) -> None:
         session,
         m.TicketEvent,
         [
-            {
-                "tenant_id": plan.tenant_id,
-                "ticket_id": real(ticket_ids, key),
-                "at": now,
-                "kind": TicketEventKind.STATUS,
-                "agent_id": None,
-                "data": {"to": status},
-            }
+            {**status_event_row(real(ticket_ids, key), status, now), "tenant_id": plan.tenant_id}
             for key, status in plan.statuses
         ],
         ids=False,

@@ -20,12 +20,20 @@ from tvoxcc.support.sla import Sla, SlaTargets, StatusChange, sla_of
 from tvoxcc.support.status import TicketEventKind, TicketStatus
 
 
+def status_event_row(
+    ticket_id: int | None, status: TicketStatus, now: datetime, *, agent_id: int | None = None
+) -> dict[str, Any]:
+    """The values of the history row for a ticket entering ``status``, for every path that writes one (a batch
+    of mails inserts them in bulk)."""
+    return {"ticket_id": ticket_id, "at": now, "kind": TicketEventKind.STATUS, "agent_id": agent_id,
+            "data": {"to": str(status)}}  # fmt: skip
+
+
 def status_event(
     ticket: m.Ticket, status: TicketStatus, now: datetime, *, agent_id: int | None = None
 ) -> m.TicketEvent:
     """The history row for a ticket entering ``status`` (the ticket must have an id)."""
-    data = {"to": str(status)}
-    return m.TicketEvent(ticket_id=ticket.id, at=now, kind=TicketEventKind.STATUS, agent_id=agent_id, data=data)
+    return m.TicketEvent(**status_event_row(ticket.id, status, now, agent_id=agent_id))
 
 
 def change_status(

@@ -1,21 +1,22 @@
 """Callbacks on the voice side: how a tenant dials out, and the store side of each callback's life.
 
-A ``Callback`` row is stored by the IVR's callback node, the AGI ``callback`` route or a queue's callback
-overflow. The ACD reads the ``pending`` ones, keeps them in the router as callback work items (status
-``queued``), and when the router's ``PlaceCallback`` comes it dials the customer through the tenant's
-outbound route: every attempt is an outbound interaction (``placed_as``), the row counts ``attempts``
-and ends ``done`` (the customer talked to an agent) or ``failed``.
+A ``Callback`` row is stored by ``request_callback``, for the IVR's callback node, the AGI ``callback``
+route and a queue's callback overflow alike. The ACD reads the ``pending`` ones, keeps them in the router
+as callback work items (status ``queued``), and when the router's ``PlaceCallback`` comes it dials the
+customer through the tenant's outbound route: every attempt is an outbound interaction (``placed_as``),
+the row counts ``attempts`` and ends ``done`` (the customer talked to an agent) or ``failed``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.interactions import InteractionEventKind as Kind
@@ -73,6 +74,43 @@ class CallbackJob:
     def interaction(self) -> InteractionRef | None:
         """The current interaction, for events the recorder writes."""
         return InteractionRef.stored(self.tenant_id, self.interaction_id) if self.interaction_id else None
+
+
+async def request_callback(
+    session: AsyncSession,
+    *,
+    number: str,
+    service_id: int | None,
+    queue_id: int | None,
+    contact_id: int | None,
+    requested_by: int | None,
+    now: datetime,
+    status: CallbackStatus = CallbackStatus.PENDING,
+    announce: Mapping[str, Any] | None = None,
+) -> int:
+    """Store a callback request in the session's tenant (not committed) and return its id.
+
+    The ACD takes ``pending`` ones (``queued``: a running ACD already holds it, a queue's overflow). A request
+    without a queue is never dialled: the router needs a queue to find an agent. ``requested_by`` is the
+    interaction that asked. ``announce``: also store the ``callback-requested`` event Insight counts, with
+    this data besides the number and the callback (None: the router's own event is stored instead).
+    """
+    row = m.Callback(
+        number=number,
+        service_id=service_id,
+        queue_id=queue_id,
+        contact_id=contact_id,
+        requested_by_id=requested_by,
+        requested_at=now,
+        status=status,
+    )
+    session.add(row)
+    await session.flush()
+    if announce is not None:
+        data = {**announce, "number": number, "callback": row.id}
+        kind = RouterEvent.CALLBACK_REQUESTED
+        session.add(m.InteractionEvent(interaction_id=requested_by, kind=kind, at=now, queue_id=queue_id, data=data))
+    return row.id
 
 
 class CallbackBook:
