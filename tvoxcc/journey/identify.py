@@ -86,16 +86,33 @@ async def survivors(session: AsyncSession, contact_ids: Iterable[int]) -> dict[i
     return out
 
 
+async def _matches(session: AsyncSession, key: Any, owner: Any, values: Iterable[str]) -> dict[str, ContactMatch]:
+    """Each value's contact with its owner's row in the same query: one query when nobody is merged (the call
+    path's case), one more per link of merges otherwise."""
+    c = m.Contact
+    query = select(key, c.id, c.merged_into_id, c.display_name, c.language, c.vip).join(c, c.id == owner)
+    wanted = sorted(set(values))
+    found: dict[str, ContactMatch] = {}
+    merged: dict[str, int] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = await session.execute(query.where(key.in_(wanted[start : start + CHUNK])))
+        for value, cid, into, name, language, vip in rows.all():
+            if into is None:
+                found[value] = ContactMatch(cid, name, language, bool(vip))
+            else:
+                merged[value] = cid
+    if merged:
+        survivor = await survivors(session, merged.values())
+        found.update((value, survivor[cid]) for value, cid in merged.items() if cid in survivor)
+    return found
+
+
 async def contacts_by_phone(session: AsyncSession, numbers: Iterable[str]) -> dict[str, ContactMatch]:
-    owners = await phone_owners(session, numbers)
-    found = await survivors(session, owners.values())
-    return {number: found[cid] for number, cid in owners.items() if cid in found}
+    return await _matches(session, m.ContactPhone.number, m.ContactPhone.contact_id, numbers)
 
 
 async def contacts_by_email(session: AsyncSession, emails: Iterable[str]) -> dict[str, ContactMatch]:
-    owners = await email_owners(session, emails)
-    found = await survivors(session, owners.values())
-    return {email: found[cid] for email, cid in owners.items() if cid in found}
+    return await _matches(session, m.ContactEmail.email, m.ContactEmail.contact_id, emails)
 
 
 async def contact_by_phone(session: AsyncSession, number: str) -> ContactMatch | None:
