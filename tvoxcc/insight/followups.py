@@ -16,9 +16,10 @@ from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from tvoxcc.insight.aggregate import SLOT_S, Slots, epoch_of
 from tvoxcc.insight.metrics import ALL, NONE, Figures
 from tvoxcc.insight.model import Dimension, Params
-from tvoxcc.insight.store import SLOT_S, Names, Slots, _epoch, first_inbound_channel
+from tvoxcc.insight.store import Names, first_inbound_channel
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -27,7 +28,7 @@ from tvoxcc.voice.callback_status import CallbackStatus
 
 
 def _slot(column: Any, dialect: str) -> ColumnElement[Any]:
-    epoch = _epoch(column, dialect)
+    epoch = epoch_of(column, dialect)
     return func.floor(epoch / SLOT_S) if dialect != "sqlite" else epoch // SLOT_S
 
 
