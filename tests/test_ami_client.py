@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -129,10 +128,9 @@ async def test_error_response_raises(client: AmiClient) -> None:
 
 
 async def test_action_timeout(client: AmiClient) -> None:
-    start = time.monotonic()
-    with pytest.raises(AmiTimeout, match="Silent"):
+    # The action's own limit, not the client's 1 s default, is the one that fired.
+    with pytest.raises(AmiTimeout, match=r"AMI Silent: no response in 0\.2s"):
         await client.action({"Action": "Silent"}, timeout=0.2)
-    assert time.monotonic() - start < 0.6
     await client.ping()  # the link is still fine
     manager = client._manager
     assert manager is not None and not manager.protocol.responses  # the timed-out action is forgotten
@@ -141,10 +139,8 @@ async def test_action_timeout(client: AmiClient) -> None:
 async def test_wrong_secret_raises_and_does_not_retry(fake: tuple[FakeAmi, int]) -> None:
     f, port = fake
     c = AmiClient(settings(port, "wrong"), reconnect_delay=0.05)
-    start = time.monotonic()
-    with pytest.raises(AmiAuthError) as info:
+    with pytest.raises(AmiAuthError) as info:  # the refusal itself, not a connect timeout
         await c.connect()
-    assert time.monotonic() - start < 2
     assert "wrong" not in str(info.value)
     await asyncio.sleep(0.4)  # panoramisk alone would reconnect every 0.05 s here
     assert f.connections == 1
@@ -185,7 +181,10 @@ async def test_reconnects_after_server_restart(fake: tuple[FakeAmi, int]) -> Non
     c.on_state(states.append)
     await c.connect()
     await f.stop()  # Asterisk stops
-    await asyncio.sleep(0.3)
+    for _ in range(200):  # until the client has seen the link drop
+        if not c.connected:
+            break
+        await asyncio.sleep(0.05)
     with pytest.raises(AmiUnavailable):
         await c.ping()
     f2 = FakeAmi()

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from tests.test_insight_day import D, params, t
 from tests.test_insight_store import BASIC, insert_day
 from tvoxcc.insight import slots
+from tvoxcc.insight.aggregate import basic_counts
 from tvoxcc.insight.api import build_report
 from tvoxcc.insight.model import Dimension, Interval
-from tvoxcc.insight.store import basic_counts, load_names
+from tvoxcc.insight.store import load_names
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 

@@ -22,11 +22,12 @@ from tests.test_insight_day import (
     t,
 )
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.insight.aggregate import basic_counts, roll_up
 from tvoxcc.insight.api import day_summary
 from tvoxcc.insight.followups import followup_slots
 from tvoxcc.insight.metrics import compute
 from tvoxcc.insight.model import Dimension, Interval
-from tvoxcc.insight.store import basic_counts, find_tenant, load_dataset, load_names, roll_up
+from tvoxcc.insight.store import find_tenant, load_dataset, load_names
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 

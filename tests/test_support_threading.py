@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tvoxcc.support.status import TicketStatus, after_agent_reply, after_customer_message, check_status_change
 from tvoxcc.support.threading import (
-    after_agent_reply,
-    after_customer_message,
-    check_status_change,
     choose_thread,
     tagged_number,
     with_tag,
@@ -102,3 +100,10 @@ def test_status_changes() -> None:
     assert check_status_change("open", "bogus") is not None
     assert check_status_change("closed", "open") is not None
     assert check_status_change("open", "new") is not None
+
+
+def test_ticket_statuses_keep_their_stored_values_and_name_their_groups() -> None:
+    assert list(TicketStatus) == ["new", "open", "pending-customer", "solved", "closed"]  # the stored values
+    assert {"new", "open", "pending-customer"} == TicketStatus.WORKING
+    assert {"new", "open"} == TicketStatus.AWAITING_US and {"solved", "closed"} == TicketStatus.DONE
+    assert set(TicketStatus) == TicketStatus.WORKING | TicketStatus.DONE

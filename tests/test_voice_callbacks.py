@@ -16,11 +16,14 @@ from tests.cli import Tvox
 from tvoxcc.asterisk.from_store import render_input_from_store
 from tvoxcc.asterisk.render import render_all
 from tvoxcc.config import Settings
+from tvoxcc.interactions import InteractionEventKind as Kind
+from tvoxcc.interactions import Outcome
 from tvoxcc.ivr import commands as c
 from tvoxcc.ivr.interpreter import CallerInfo, start
 from tvoxcc.ivr.nodes import Flow
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.callbacks import CallbackBook, NotDiallable, OutboundRoute
 from tvoxcc.voice.directory import Directory
 
@@ -128,7 +131,7 @@ async def test_a_callback_row_through_its_attempts(two_tenants: str) -> None:
         # First attempt: nobody answers; the row goes back to the queue.
         job.channel_id = "tvoxcc-callback-a"
         job.interaction_id = await book.placing(job, job.channel_id, "+390299990000", NOW)
-        await book.finished(job, NOW + timedelta(seconds=20), status="queued", outcome="no-answer")
+        await book.finished(job, NOW + timedelta(seconds=20), status=CallbackStatus.QUEUED, outcome=Outcome.NO_ANSWER)
         # A restart takes back what the lost run held.
         assert [(j.callback_id, j.left_ringing) for j in await book.take_pending(set(routes), again=True)] == [
             (first, None)
@@ -143,7 +146,9 @@ async def test_a_callback_row_through_its_attempts(two_tenants: str) -> None:
         assert attempt is not None
         await directory.close(route, attempt, NOW + timedelta(minutes=7), "answered")
         await directory.recorder.flush()
-        await book.finished(job, NOW + timedelta(minutes=7), status="done", outcome=None, event="callback-completed")
+        await book.finished(
+            job, NOW + timedelta(minutes=7), status=CallbackStatus.DONE, outcome=None, event=Kind.CALLBACK_COMPLETED
+        )
 
         async with store.session() as session:
             row = await session.get(m.Callback, first)
@@ -228,7 +233,7 @@ async def test_operators_list_and_cancel_callbacks_and_a_cancelled_one_is_never_
         job = taken[ids[1]]
         job.channel_id = "tvoxcc-callback-y"
         assert await book.placing(job, job.channel_id, "", NOW) is None
-        await book.finished(job, NOW, status="failed", outcome="no-answer")  # the cancel stands
+        await book.finished(job, NOW, status=CallbackStatus.FAILED, outcome=Outcome.NO_ANSWER)  # the cancel stands
         async with store.session() as session:
             row = await session.get(m.Callback, ids[1])
             outbound = (

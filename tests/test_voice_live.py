@@ -37,11 +37,31 @@ async def versions(store: Store) -> dict[int, int]:
         return dict((await s.execute(select(m.LiveTenant.tenant_id, m.LiveTenant.version))).all())
 
 
+class HeldWindow:
+    """The writer's debounce clock stands still and its wait lasts until the test ends it: no wall clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+        self.waiting = asyncio.Event()
+        self.over = asyncio.Event()
+
+    def timer(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.waiting.set()
+        await self.over.wait()
+        self.now += seconds
+
+
 async def test_a_burst_of_changes_is_one_write_and_other_tenants_are_left_alone(store: Store) -> None:
     await seed(store)
     clock = Clock()
     router = router_of(clock)
-    writer = LiveWriter(store, router, clock, debounce=0.3)
+    window = HeldWindow()
+    writer = LiveWriter(store, router, clock, debounce=0.3, timer=window.timer, sleep=window.sleep)
     await writer.start()
     await writer.flush()
     async with store.session() as s:
@@ -51,14 +71,34 @@ async def test_a_burst_of_changes_is_one_write_and_other_tenants_are_left_alone(
     now = clock().timestamp()
     for n in range(3):
         writer.changed(router.enqueue(q.WorkItem(f"c{n}", "acme/sales-it"), now + n))
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(10):  # a hang guard: a writer that never waits fails here
+        await window.waiting.wait()  # the burst came right after a write: the writer waits out the window
+    assert window.waits == [0.3]
     assert await versions(store) == {acme: 1, beta: 1}  # inside the window: not yet
-    await asyncio.sleep(0.4)
-    assert await versions(store) == {acme: 2, beta: 1}  # one write for the burst, beta untouched
+    window.over.set()
+    await writer.close()
+    assert window.waits == [0.3]  # one wait, one write for the whole burst
+    assert await versions(store) == {acme: 2, beta: 1}  # beta untouched
     async with store.session() as s:
         row = (await s.execute(select(m.LiveQueue).where(m.LiveQueue.queue == "sales-it"))).scalar_one()
     assert row.waiting == 3 and row.oldest_at is not None and row.oldest_at.timestamp() == now
+
+
+async def test_a_lone_change_after_a_quiet_window_is_written_at_once(store: Store) -> None:
+    await seed(store)
+    clock = Clock()
+    router = router_of(clock)
+    window = HeldWindow()
+    writer = LiveWriter(store, router, clock, debounce=0.3, timer=window.timer, sleep=window.sleep)
+    await writer.start()
+    await writer.flush()
+    window.now += 0.5  # longer than the window since the last write: the leading edge
+    writer.changed(router.enqueue(q.WorkItem("c1", "acme/sales-it"), clock().timestamp()))
     await writer.close()
+    assert window.waits == []
+    async with store.session() as s:
+        acme = (await s.execute(select(m.Tenant.id).where(m.Tenant.name == "acme"))).scalar_one()
+    assert (await versions(store))[acme] == 2
 
 
 async def test_time_in_state_is_the_router_time_of_the_change(store: Store) -> None:

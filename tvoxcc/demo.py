@@ -30,6 +30,7 @@ from tvoxcc.config import Settings, load_settings
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.insight.api import day_summary
+from tvoxcc.interactions import Direction
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
 from tvoxcc.journey.api import reliability_of_days, screen_pop_for
 from tvoxcc.journey.render import pop_text
@@ -41,7 +42,8 @@ from tvoxcc.store.engine import Store
 from tvoxcc.store.migrate import upgrade
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.app import VoiceApp
-from tvoxcc.voice.callback_admin import STATUSES, list_callbacks
+from tvoxcc.voice.callback_admin import list_callbacks
+from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.service import main_host
 
 DEMO_TENANT = Path(__file__).resolve().parents[1] / "demo" / "acme.yaml"
@@ -185,13 +187,13 @@ class Demo:
             f"Callback to {row.number}: {row.status} after {row.attempts} attempt(s), answered by"
             f" {agent.display_name if agent else 'nobody'} (outbound interaction {placed.id}: {placed.outcome})"
         )
-        for cb in await list_callbacks(self.store, "acme", STATUSES):
+        for cb in await list_callbacks(self.store, "acme", set(CallbackStatus)):
             self.say(f"  tvoxcc callback list -t acme --all: #{cb.id} {cb.number} {cb.queue} {cb.status}")
 
     async def _journey(self) -> None:
         async with self.store.session() as session:
             first_call = select(m.Interaction).where(
-                m.Interaction.direction == "inbound", m.Interaction.agent_id.is_not(None)
+                m.Interaction.direction == Direction.INBOUND, m.Interaction.agent_id.is_not(None)
             )
             interaction = (await session.execute(first_call.order_by(m.Interaction.id))).scalars().first()
             if interaction is None:

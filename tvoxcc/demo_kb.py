@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from tvoxcc.kb import store as kb
-from tvoxcc.kb.article import ArticleFields
+from tvoxcc.kb.article import ArticleFields, Visibility
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
@@ -19,7 +19,7 @@ ARTICLES = [
         body="# Late deliveries\n\nLook the order up, check the **tracking** link and tell the customer the new "
         "delivery date. After 10 working days, offer a replacement or a refund.",
         tags=("orders", "shipping"),
-        visibility="public",
+        visibility=Visibility.PUBLIC,
     ),
     ArticleFields(
         slug="reset-password",

@@ -33,6 +33,7 @@ from tvoxcc.support import desk
 from tvoxcc.support.agents_store import set_presence
 from tvoxcc.support.dispatch import DeskPresence
 from tvoxcc.support.dispatch_store import tick
+from tvoxcc.support.status import TicketStatus
 
 SUPPORT_ADDRESS = "sales@acme.test"
 
@@ -127,7 +128,9 @@ async def _acknowledgement_comes_back(
             await session.execute(select(m.TicketMessage).order_by(m.TicketMessage.id.desc()).limit(1))
         ).scalar_one()
         number = (await session.execute(select(m.Ticket.number).where(m.Ticket.id == message.ticket_id))).scalar_one()
-        queued = (await session.execute(select(m.OutboxMail.id).where(m.OutboxMail.status == "queued"))).all()
+        queued = (
+            await session.execute(select(m.OutboxMail.id).where(m.OutboxMail.status == m.OutboxStatus.QUEUED))
+        ).all()
     return f"stored on T-{number} flagged {', '.join(message.flags)}, acknowledgements queued: {len(queued)}"
 
 
@@ -146,7 +149,7 @@ async def agent_answers(store: Store, say: Callable[[str], None], *, number: int
             templates=templates,
         )  # fmt: skip
         await desk.set_status(
-            session, number, "solved", now=utcnow(), notify=desk.Notifier(tenant.name, display, templates)
+            session, number, TicketStatus.SOLVED, now=utcnow(), notify=desk.Notifier(tenant.name, display, templates)
         )
         await session.commit()
     sender = MemorySender()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -48,8 +47,8 @@ async def test_action_timeout_is_enforced(lab: Any) -> None:
     try:
         # A synchronous Originate answers only once the call is answered; *90 never answers (see the dialplan).
         # (WaitEvent was tried first: it returns as soon as any event reaches the session, so it raced.)
-        start = time.monotonic()
-        with pytest.raises(AmiTimeout):
+        # Ours fires first (0.5 s), well before Asterisk gives up (1.5 s) and answers.
+        with pytest.raises(AmiTimeout, match=r"no response in 0\.5s"):
             await ami.action(
                 {
                     "Action": "Originate",
@@ -61,19 +60,16 @@ async def test_action_timeout_is_enforced(lab: Any) -> None:
                 },
                 timeout=0.5,
             )
-        assert time.monotonic() - start < 2.0
         await ami.ping(timeout=5.0)  # the same session still works once Asterisk has given up
     finally:
         await ami.close()
 
 
-async def test_wrong_secret_raises_quickly(lab: Any) -> None:
+async def test_wrong_secret_raises_an_auth_error_not_a_timeout(lab: Any) -> None:
     asterisk = lab.settings.asterisk.model_copy(update={"ami_secret": SecretStr("definitely-wrong")})
     settings = lab.settings.model_copy(update={"asterisk": asterisk})
     ami = AmiClient(settings, connect_timeout=10.0)
-    start = time.monotonic()
-    with pytest.raises(AmiAuthError) as info:
+    with pytest.raises(AmiAuthError) as info:  # Asterisk's refusal, not the 10 s connect timeout running out
         await ami.connect()
-    assert time.monotonic() - start < 10.0
     assert "definitely-wrong" not in str(info.value)
     await ami.close()

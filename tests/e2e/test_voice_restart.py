@@ -140,6 +140,22 @@ def first(row: dict[str, Any], kind: str) -> float:
     return float(next(data["router_at"] for k, data in row["events"] if k == kind))
 
 
+async def live_version(lab: Any) -> int:
+    """How many wallboard snapshots of tenant acme the voice services wrote so far."""
+    store = Store.from_url(lab.settings.database.url.get_secret_value())
+    try:
+        async with store.session() as session:
+            version = (
+                await session.execute(
+                    select(m.LiveTenant.version).join(m.Tenant, m.Tenant.id == m.LiveTenant.tenant_id)
+                    .where(m.Tenant.name == "acme")
+                )
+            ).scalar_one_or_none()  # fmt: skip
+    finally:
+        await store.dispose()
+    return int(version or 0)
+
+
 async def live_queue(lab: Any, queue: str) -> tuple[int, float | None]:
     """What the voice service last wrote for the wallboard: callers waiting in ``queue``, oldest since when."""
     store = Store.from_url(lab.settings.database.url.get_secret_value())
@@ -182,13 +198,20 @@ async def test_sigkill_with_5_callers_waiting_in_a_queue_keeps_their_order(
         voice.wait(5)
         assert len([c for c in lab.channels() if c["name"].startswith("PJSIP/caller-")]) == QUEUED
 
+        killed_at_version = await live_version(lab)
         voice = start_voice(lab, log)
         wait_ready(log, 2)
         assert f"{QUEUED} call(s) resumed" in log.read_text()
         # What the restarted service reports: the wallboard's row counts all five, the longest waiting since
         # before the kill; each re-entered the queue at the position it had (the VIP's priority kept).
-        await asyncio.sleep(0.5)  # the live writer's debounce
-        assert await live_queue(lab, "sales-it") == (QUEUED, pytest.approx(arrivals[0], abs=0.5))
+        deadline = time.monotonic() + 10  # until the new run has written all five (its debounce), however slow
+        while time.monotonic() < deadline:
+            live = await live_queue(lab, "sales-it")
+            if await live_version(lab) > killed_at_version and live[0] == QUEUED:
+                break
+            await asyncio.sleep(0.1)
+        assert await live_version(lab) > killed_at_version, "the restarted service wrote no wallboard snapshot"
+        assert live == (QUEUED, pytest.approx(arrivals[0], abs=0.5))
         rows = (await interactions(lab.settings))[before:]
         assert [queued_positions(r)[-1] for r in rows] == positions
 

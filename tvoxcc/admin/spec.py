@@ -16,6 +16,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tvoxcc.ivr.nodes import Flow
+from tvoxcc.queues.model import Channel, OverflowAction, OverflowWhen, Strategy
 from tvoxcc.support.hours import HoursError, format_week, parse_week
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -23,12 +24,10 @@ Name = Annotated[str, Field(pattern=NAME_RE.pattern, description="lower-case let
 Level = Annotated[int, Field(ge=1, le=10)]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 
-Channel = Literal["voice", "mail", "chat", "sms", "callback", "video"]
-Strategy = Literal["longest-idle", "fewest-handled", "round-robin", "ring-all", "linear", "weighted-random"]
+# Channels, strategies and overflow rules are the queue core's own vocabularies (tvoxcc.queues.model): the
+# router is built from these documents without translation. Specs keep their plain values (use_enum_values).
 Role = Literal["admin", "supervisor", "agent", "support"]
 
-STRATEGIES: tuple[str, ...] = Strategy.__args__  # type: ignore[attr-defined]
-CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 
 _TIMEZONES = frozenset(available_timezones())
@@ -36,15 +35,15 @@ _DID_RE = re.compile(r"^\+?[0-9]{2,15}$")
 
 
 def _voice_only() -> list[Channel]:
-    return ["voice"]
+    return [Channel.VOICE]
 
 
 def _one_call() -> dict[Channel, int]:
-    return {"voice": 1}
+    return {Channel.VOICE: 1}
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=True)
 
 
 class TenantSpec(Spec):
@@ -72,7 +71,7 @@ class TenantSpec(Spec):
 class ServiceSpec(Spec):
     name: Name
     display_name: str = ""
-    channels: list[Channel] = Field(default_factory=_voice_only, min_length=1)
+    channels: list[Channel] = Field(default_factory=_voice_only, min_length=1, validate_default=True)
     priority: int = Field(0, ge=0, le=100)
     sl_threshold_seconds: int = Field(20, ge=1, le=3600)
     language: str | None = Field(None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
@@ -134,19 +133,19 @@ class RelaxRule(Spec):
 
 
 class OverflowRule(Spec):
-    when: Literal["wait", "length", "no-agents"]
+    when: OverflowWhen
     after_seconds: int | None = Field(None, ge=1, le=86_400)
     length: int | None = Field(None, ge=1, le=100_000)
-    action: Literal["queue", "ivr", "voicemail", "callback"]
+    action: OverflowAction
     target: str | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> OverflowRule:
-        if self.when == "wait" and self.after_seconds is None:
+        if self.when == OverflowWhen.WAIT and self.after_seconds is None:
             raise ValueError("when=wait needs after_seconds")
-        if self.when == "length" and self.length is None:
+        if self.when == OverflowWhen.LENGTH and self.length is None:
             raise ValueError("when=length needs length")
-        if self.action in ("queue", "ivr") and not self.target:
+        if self.action in (OverflowAction.QUEUE, OverflowAction.IVR) and not self.target:
             raise ValueError(f"action={self.action} needs a target")
         return self
 
@@ -154,7 +153,7 @@ class OverflowRule(Spec):
 class QueueSpec(Spec):
     name: Name
     service: Name
-    strategy: Strategy = "longest-idle"
+    strategy: Strategy = Field(Strategy.LONGEST_IDLE, validate_default=True)
     priority: int = Field(0, ge=0, le=100)
     wrapup_seconds: Seconds = 10
     ring_timeout_seconds: int = Field(15, ge=5, le=300)
@@ -184,7 +183,9 @@ class AgentSpec(Spec):
     skills: dict[Name, Level] = Field(default_factory=dict)
     queues: list[Membership] = Field(default_factory=list)
     groups: list[Name] = Field(default_factory=list)
-    capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] = Field(default_factory=_one_call)
+    capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] = Field(
+        default_factory=_one_call, validate_default=True
+    )
     voice_blocks_others: bool = True
 
     @field_validator("sip_password")

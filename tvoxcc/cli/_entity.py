@@ -15,6 +15,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal, get_args, get_origin
 
 import click
@@ -113,6 +114,8 @@ class _Field:
             return [click.option(f"--{flag}/--no-{flag}", self.name, default=None)]
         if get_origin(self.base) is Literal:
             return [click.option(_opt(self.name), self.name, type=click.Choice([str(a) for a in get_args(self.base)]))]
+        if isinstance(self.base, type) and issubclass(self.base, StrEnum):  # by value: click would show names
+            return [click.option(_opt(self.name), self.name, type=click.Choice([m.value for m in self.base]))]
         return [click.option(_opt(self.name), self.name, type=int if self.base is int else str)]
 
     def apply(self, data: dict[str, Any], values: dict[str, Any]) -> None:

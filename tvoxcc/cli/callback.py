@@ -8,9 +8,12 @@ import click
 
 from tvoxcc.cli._common import emit_json, emit_table, json_option, tenant_option, with_store
 from tvoxcc.store.engine import Store
-from tvoxcc.voice.callback_admin import OPEN, STATUSES, CallbackRow, cancel_callback, list_callbacks
+from tvoxcc.voice.callback_admin import CallbackRow, cancel_callback, list_callbacks
+from tvoxcc.voice.callback_status import CallbackStatus
 
 COLUMNS = ["id", "number", "contact", "queue", "status", "attempts", "requested_at"]
+STATUSES = [s.value for s in CallbackStatus]  # in their order of life
+OPEN = [s.value for s in CallbackStatus if s in CallbackStatus.OPEN]
 
 
 @click.group()

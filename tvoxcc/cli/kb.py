@@ -14,7 +14,7 @@ from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.repository import find_tenant
 from tvoxcc.cli._common import emit_json, emit_table, json_option, tenant_option, with_store
 from tvoxcc.kb import store as kb
-from tvoxcc.kb.article import ArticleFields, Change, KbError
+from tvoxcc.kb.article import ArticleFields, ArticleStatus, Change, KbError, Visibility
 from tvoxcc.kb.query import parse_query
 from tvoxcc.kb.snippet import render
 from tvoxcc.store import models as m
@@ -78,7 +78,7 @@ def hit_json(hit: kb.Hit) -> dict[str, Any]:
 def print_hits(hits: list[kb.Hit]) -> None:
     before, after = _bold()
     for n, hit in enumerate(hits, 1):
-        status = "" if hit.status == "published" else f", {hit.status}"
+        status = "" if hit.status == ArticleStatus.PUBLISHED else f", {hit.status}"
         click.echo(f"{n}. {hit.slug}  {hit.title}  [{hit.language}, {hit.visibility}{status}, v{hit.version}]")
         click.echo(f"   {render(hit.snippet, before, after)}")
 
@@ -128,7 +128,7 @@ def add(
 ) -> None:
     """Add an article (version 1, a draft unless --publish)."""
     text = read_body(body, body_file) or ""
-    fields = ArticleFields(slug, title, text, language, tags, "public" if public else "internal")
+    fields = ArticleFields(slug, title, text, language, tags, Visibility.PUBLIC if public else Visibility.INTERNAL)
 
     async def go(session: AsyncSession) -> m.KbArticle:
         now = utcnow()
@@ -175,7 +175,7 @@ def edit(
         new_body = click.edit(current.body, extension=".md")
         if new_body is None:
             raise AdminError(f"editor closed without saving: {slug!r} not changed")
-    visibility = None if public is None else ("public" if public else "internal")
+    visibility = None if public is None else (Visibility.PUBLIC if public else Visibility.INTERNAL)
     change = Change(title, new_body, language, tags, drop_tags, visibility)
     article = on_kb(ctx, tenant, lambda s: kb.edit_article(s, slug, change, author=author, now=utcnow()))
     click.echo(f"article {article.slug}: version {article.version} ({article.status})")

@@ -32,6 +32,7 @@ from tvoxcc.support import desk
 from tvoxcc.support.agents_store import next_for, set_presence
 from tvoxcc.support.dispatch import DeskPresence
 from tvoxcc.support.dispatch_store import acd_routing, dispatch_forever, tick
+from tvoxcc.support.status import TicketStatus
 from tvoxcc.support.tickets import TicketError
 
 number_argument = click.argument("number")
@@ -258,7 +259,7 @@ def note(ctx: click.Context, tenant: str, number: str, file: str | None, message
 @support.command("status")
 @tenant_option
 @number_argument
-@click.argument("status", type=click.Choice(desk.STATUS_CHOICES))
+@click.argument("status", type=click.Choice([s.value for s in TicketStatus]))
 @click.option("--notify/--no-notify", default=True, show_default=True, help="Mail the customer when it becomes solved.")
 @click.pass_context
 def status(ctx: click.Context, tenant: str, number: str, status: str, notify: bool) -> None:
@@ -270,7 +271,8 @@ def status(ctx: click.Context, tenant: str, number: str, status: str, notify: bo
         return await desk.set_status(session, _number(number), status, now=utcnow(), notify=notifier)
 
     previous = _on_desk(ctx, tenant, go)
-    told = " (the customer is told)" if notify and status == "solved" and previous != "solved" else ""
+    solved = TicketStatus.SOLVED
+    told = " (the customer is told)" if notify and status == solved and previous != solved else ""
     click.echo(f"T-{_number(number)}: {previous} -> {status}{told}")
 
 
@@ -291,7 +293,9 @@ def priority(ctx: click.Context, tenant: str, number: str, priority: int) -> Non
 @click.pass_context
 def close(ctx: click.Context, tenant: str, number: str) -> None:
     """Close a ticket for good (a new mail from the customer opens a new one)."""
-    previous = _on_desk(ctx, tenant, lambda s, _t: desk.set_status(s, _number(number), "closed", now=utcnow()))
+    previous = _on_desk(
+        ctx, tenant, lambda s, _t: desk.set_status(s, _number(number), TicketStatus.CLOSED, now=utcnow())
+    )
     click.echo(f"T-{_number(number)}: {previous} -> closed")
 
 

@@ -16,15 +16,19 @@ from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from tvoxcc.insight.aggregate import SLOT_S, Slots, epoch_of
 from tvoxcc.insight.metrics import ALL, NONE, Figures
 from tvoxcc.insight.model import Dimension, Params
-from tvoxcc.insight.store import SLOT_S, Names, Slots, _epoch, first_inbound_channel
+from tvoxcc.insight.store import Names, first_inbound_channel
+from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.support.status import MessageKind, TicketEventKind
+from tvoxcc.voice.callback_status import CallbackStatus
 
 
 def _slot(column: Any, dialect: str) -> ColumnElement[Any]:
-    epoch = _epoch(column, dialect)
+    epoch = epoch_of(column, dialect)
     return func.floor(epoch / SLOT_S) if dialect != "sqlite" else epoch // SLOT_S
 
 
@@ -42,7 +46,7 @@ def callbacks_query(dialect: str, tenant_id: int, params: Params, by: Dimension,
             Dimension.QUEUE: cb.queue_id,
             Dimension.SERVICE: cb.service_id,
             Dimension.AGENT: placed.agent_id if completed else literal(None),
-            Dimension.CHANNEL: literal("voice"),
+            Dimension.CHANNEL: literal(str(Channel.VOICE)),
         },
     )
     query = (
@@ -51,7 +55,7 @@ def callbacks_query(dialect: str, tenant_id: int, params: Params, by: Dimension,
         .where(cb.tenant_id == tenant_id, at >= params.start, at < params.end)
     )
     if completed:
-        query = query.outerjoin(placed, placed.id == cb.placed_as_id).where(cb.status == "done")
+        query = query.outerjoin(placed, placed.id == cb.placed_as_id).where(cb.status == CallbackStatus.DONE)
     return query.group_by(*(g for g in group), "slot")
 
 
@@ -72,7 +76,9 @@ def breaches_query(dialect: str, tenant_id: int, params: Params, by: Dimension) 
         select(*group, _slot(e.at, dialect).label("slot"), func.count().label("n"))
         .select_from(e)
         .join(t, t.id == e.ticket_id)
-        .where(e.tenant_id == tenant_id, e.kind == "sla-breached", e.at >= params.start, e.at < params.end)
+        .where(
+            e.tenant_id == tenant_id, e.kind == TicketEventKind.SLA_BREACHED, e.at >= params.start, e.at < params.end
+        )
         .group_by(*(g for g in group), "slot")
     )
 
@@ -82,8 +88,8 @@ def tickets_query(dialect: str, tenant_id: int, params: Params, by: Dimension) -
     resolved = func.coalesce(t.solved_at, t.closed_at)
     is_reply = and_(
         msg.ticket_id == t.id,
-        msg.kind == "outbound",
-        or_(box.kind.is_(None), box.kind == "reply"),
+        msg.kind == MessageKind.OUTBOUND,
+        or_(box.kind.is_(None), box.kind == m.OutboxKind.REPLY),
     )
 
     def replies(value: Any) -> Any:
@@ -98,7 +104,9 @@ def tickets_query(dialect: str, tenant_id: int, params: Params, by: Dimension) -
 
     first_reply = replies(func.min(msg.created_at))
     later = aliased(m.TicketMessage)
-    follow_up = exists().where(later.ticket_id == t.id, later.kind == "inbound", later.created_at > first_reply)
+    follow_up = exists().where(
+        later.ticket_id == t.id, later.kind == MessageKind.INBOUND, later.created_at > first_reply
+    )
     group = _group(by, _ticket_columns())
     fcr = case((and_(replies(func.count()) == 1, ~follow_up), 1), else_=0)
     return (

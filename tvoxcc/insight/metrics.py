@@ -57,16 +57,22 @@ from datetime import datetime
 
 from tvoxcc.insight.buckets import bucket_start, seconds, split
 from tvoxcc.insight.model import CallbackRequest, Contact, Dataset, Dimension, Event, Params, SlaBreach, Ticket
+from tvoxcc.interactions import Direction, Outcome
+from tvoxcc.interactions import InteractionEventKind as Kind
+from tvoxcc.queues.model import AgentStatus, Channel, EventKind
+from tvoxcc.support.status import MessageKind
 
 NONE = "-"  # the row of contacts without a value for the dimension (e.g. unanswered calls by agent)
 ALL = "all"
 
-PAUSED, UNPAUSED, LOGGED_OUT = "agent-paused", "agent-unpaused", "agent-logged-out"
-COMPLETED, WRAPUP_STARTED, WRAPUP_ENDED = "item-completed", "wrapup-started", "wrapup-ended"
-CALLBACK_REQUESTED, CALLBACK_ANSWERED = "callback-requested", "callback-answered"
-RONA, TRANSFERRED = "ring-no-answer", "transferred"
-AGENT_STATUS = "agent-status"
-HANDLING, STAFFED_IDLE = ("busy", "wrap-up"), ("available", "reserved")
+# The stored event kinds and states read here, by their owners' names (tvoxcc.interactions lists them all).
+PAUSED, UNPAUSED, LOGGED_OUT = EventKind.AGENT_PAUSED, EventKind.AGENT_UNPAUSED, EventKind.AGENT_LOGGED_OUT
+COMPLETED, WRAPUP_STARTED, WRAPUP_ENDED = EventKind.ITEM_COMPLETED, Kind.WRAPUP_STARTED, Kind.WRAPUP_ENDED
+CALLBACK_REQUESTED, CALLBACK_ANSWERED = EventKind.CALLBACK_REQUESTED, EventKind.CALLBACK_ANSWERED
+RONA, TRANSFERRED = EventKind.RING_NO_ANSWER, Outcome.TRANSFERRED
+AGENT_STATUS = EventKind.AGENT_STATUS
+HANDLING = frozenset({AgentStatus.BUSY, AgentStatus.WRAPUP})
+STAFFED_IDLE = frozenset({AgentStatus.AVAILABLE, AgentStatus.RESERVED})
 
 Key = tuple[str, datetime]
 
@@ -266,7 +272,7 @@ def _count_contact(
     kinds = {e.kind for e in events}
     if c.outcome == TRANSFERRED or TRANSFERRED in kinds:
         f.transfers += 1
-    if c.direction != "inbound" or c.queue is None:
+    if c.direction != Direction.INBOUND or c.queue is None:
         return
     f.offered += 1
     end = c.answered_at or c.ended_at
@@ -285,7 +291,7 @@ def _count_contact(
         return
     gave_up = (
         c.ended_at is not None
-        and c.outcome not in (TRANSFERRED, "callback")
+        and c.outcome not in Outcome.HANDED_ON
         and not kinds & {TRANSFERRED, CALLBACK_REQUESTED}
         and c.id not in called_back
     )
@@ -328,7 +334,7 @@ def _callback_key(cb: CallbackRequest, agent: str | None, c: Contact | None, by:
     if by is Dimension.SERVICE:
         return cb.service or (c.service if c else None) or NONE
     if by is Dimension.CHANNEL:
-        return c.channel if c else "voice"  # a callback is a phone call back
+        return c.channel if c else Channel.VOICE  # a callback is a phone call back
     return ALL
 
 
@@ -348,7 +354,7 @@ def first_contact_resolution(ticket: Ticket) -> bool:
     replies = [p for p in posts if p.kind == "reply"]
     if len(replies) != 1:
         return False
-    return not any(p.kind == "inbound" and p.at > replies[0].at for p in posts)
+    return not any(p.kind == MessageKind.INBOUND and p.at > replies[0].at for p in posts)
 
 
 def _nps_key(agent: str | None, c: Contact | None, by: Dimension) -> str:
@@ -392,7 +398,7 @@ def _states(events: Iterable[Event], params: Params) -> list[tuple[str, str, dat
     for e in sorted((e for e in events if e.agent and e.kind == AGENT_STATUS), key=lambda e: e.at):
         assert e.agent is not None
         _close(spans, open_, e.agent, e.at, params)
-        if e.detail and e.detail != "logged-out":
+        if e.detail and e.detail != AgentStatus.LOGGED_OUT:
             open_[e.agent] = (e.detail, e.at)
     for agent in list(open_):
         _close(spans, open_, agent, params.end, params)

@@ -12,6 +12,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from tvoxcc.interactions import Direction
+from tvoxcc.queues.model import Channel
+
 
 class Interval(StrEnum):
     QUARTER = "15m"
@@ -41,7 +44,7 @@ class Contact:
     id: int
     channel: str
     offered_at: datetime
-    direction: str = "inbound"
+    direction: str = Direction.INBOUND
     service: str | None = None
     queue: str | None = None
     agent: str | None = None  # the agent who answered
@@ -98,7 +101,7 @@ class Ticket:
     id: int
     resolved_at: datetime
     posts: tuple[TicketPost, ...] = ()
-    channel: str = "mail"
+    channel: str = Channel.MAIL
     service: str | None = None
     queue: str | None = None
     agent: str | None = None  # the assignee
@@ -110,7 +113,7 @@ class SlaBreach:
 
     at: datetime
     target: str
-    channel: str = "mail"
+    channel: str = Channel.MAIL
     service: str | None = None
     queue: str | None = None
     agent: str | None = None  # the ticket's assignee

@@ -17,6 +17,7 @@ from typing import Any
 from tvoxcc.insight.metrics import Figures, Key, totals
 from tvoxcc.insight.model import Dimension, Interval, Params
 from tvoxcc.insight.svg import bar_chart, line_chart, stacked_chart
+from tvoxcc.queues.model import AgentStatus
 
 COLUMNS = (
     "offered",
@@ -51,11 +52,11 @@ BASIC_COLUMNS = (
 )
 # bottom to top in the agent state stack: handling first, so occupancy reads off the lower part
 STATE_COLOURS = (
-    ("busy", "#d62728"),
-    ("wrap-up", "#ff7f0e"),
-    ("reserved", "#bcbd22"),
-    ("available", "#2ca02c"),
-    ("paused", "#7f7f7f"),
+    (AgentStatus.BUSY, "#d62728"),
+    (AgentStatus.WRAPUP, "#ff7f0e"),
+    (AgentStatus.RESERVED, "#bcbd22"),
+    (AgentStatus.AVAILABLE, "#2ca02c"),
+    (AgentStatus.PAUSED, "#7f7f7f"),
 )
 
 

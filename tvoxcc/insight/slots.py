@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, literal, select
 
+from tvoxcc.insight.aggregate import SLOT_S, aggregate_query, group_columns
 from tvoxcc.insight.model import Dimension, Params
-from tvoxcc.insight.store import MARGIN, SLOT_S, aggregate_query, group_columns
+from tvoxcc.insight.store import MARGIN
 
 __all__ = ["MARGIN", "built_until", "covers", "read", "refresh"]
 from tvoxcc.store import models as m

@@ -1,65 +1,51 @@
-"""Loading a tenant's facts for a time range, and the report's basic counts aggregated in SQL.
+"""Loading a tenant's facts for a time range, for the pure core (the SQL path is ``tvoxcc.insight.aggregate``).
 
-Two paths:
-
-- ``load_dataset`` reads interactions by ``(tenant_id, offered_at)`` and only the event kinds the core
-  uses by ``(tenant_id, at)`` (both indexed), so ``tvoxcc.insight.metrics`` can compute every figure.
-- ``basic_counts`` leaves the rows in the database: it groups by the dimension and by 15-minute UTC slot
-  in SQL, and rolls slots up to the tenant's local intervals in Python. Every real time zone is offset
-  from UTC by a multiple of 15 minutes, so the roll-up is exact for 15m/1h/1d intervals without SQL time
-  zone support (SQLite has none). It gives the contact counts, waits and talk time; not pauses, NPS, RONA.
-  It tells abandons from transfers and callbacks by the interaction's outcome only.
+``load_dataset`` reads interactions by ``(tenant_id, offered_at)`` and only the event kinds the core uses by
+``(tenant_id, at)`` (both indexed), so ``tvoxcc.insight.metrics`` can compute every figure.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Integer, Select, and_, case, cast, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
 
 from tvoxcc.admin.errors import AdminError
-from tvoxcc.insight.buckets import bucket_start
 from tvoxcc.insight.metrics import (
     AGENT_STATUS,
-    ALL,
     CALLBACK_REQUESTED,
     COMPLETED,
     LOGGED_OUT,
-    NONE,
     PAUSED,
     RONA,
     TRANSFERRED,
     UNPAUSED,
     WRAPUP_ENDED,
     WRAPUP_STARTED,
-    Figures,
-    Key,
 )
 from tvoxcc.insight.model import (
     CallbackRequest,
     Contact,
     Dataset,
-    Dimension,
     Event,
-    Interval,
     NpsScore,
-    Params,
     SlaBreach,
     Ticket,
     TicketPost,
 )
+from tvoxcc.queues.model import Channel, EventKind
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.support.status import MessageKind, TicketEventKind
+from tvoxcc.voice.callback_status import CallbackStatus
 
-QUEUED = "item-queued"
+QUEUED = EventKind.ITEM_QUEUED
 # Only the kinds the core reads: IVR nodes, digits and offers are most of the log and are not needed.
 USED_KINDS = (
     QUEUED,
@@ -77,7 +63,6 @@ USED_KINDS = (
 # A call offered before the end of the range may end, be surveyed or wrapped up after it; a pause begun
 # before the start may still be running. Events this far outside the range are read for that.
 MARGIN = timedelta(days=1)
-SLOT_S = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +202,7 @@ async def _callbacks(
                 cb.tenant_id == tenant_id,
                 or_(
                     and_(cb.requested_at >= start, cb.requested_at < end),
-                    and_(cb.status == "done", cb.completed_at >= start, cb.completed_at < end),
+                    and_(cb.status == CallbackStatus.DONE, cb.completed_at >= start, cb.completed_at < end),
                 ),
             )
         )
@@ -242,12 +227,12 @@ def first_inbound_channel(ticket: type[m.Ticket]) -> Any:
         select(via.channel)
         .select_from(msg)
         .join(via, via.id == msg.interaction_id)
-        .where(msg.ticket_id == ticket.id, msg.kind == "inbound")
+        .where(msg.ticket_id == ticket.id, msg.kind == MessageKind.INBOUND)
         .order_by(msg.created_at, msg.id)
         .limit(1)
         .scalar_subquery()
     )
-    return func.coalesce(first, "mail")
+    return func.coalesce(first, str(Channel.MAIL))
 
 
 async def _breaches(
@@ -258,7 +243,7 @@ async def _breaches(
     rows = await s.execute(
         select(e.at, e.data, first_inbound_channel(t).label("channel"), t.service_id, t.queue_id, t.assignee_agent_id)
         .join(t, t.id == e.ticket_id)
-        .where(e.tenant_id == tenant_id, e.kind == "sla-breached", e.at >= start, e.at < end)
+        .where(e.tenant_id == tenant_id, e.kind == TicketEventKind.SLA_BREACHED, e.at >= start, e.at < end)
     )
     return tuple(
         SlaBreach(
@@ -300,14 +285,14 @@ async def _tickets(s: AsyncSession, tenant_id: int, start: datetime, end: dateti
         )
         for p in found.all():
             posts[p.ticket_id].append(TicketPost(p.created_at, _post_kind(p.kind, p.sent_as)))
-            if p.kind == "inbound" and p.channel:
+            if p.kind == MessageKind.INBOUND and p.channel:
                 channel.setdefault(p.ticket_id, p.channel)
     return tuple(
         Ticket(
             id=r.id,
             resolved_at=_aware(r.resolved_at),
             posts=tuple(posts[r.id]),
-            channel=channel.get(r.id, "mail"),
+            channel=channel.get(r.id, Channel.MAIL),
             service=names.services.get(r.service_id or -1),
             queue=names.queues.get(r.queue_id or -1),
             agent=names.agents.get(r.assignee_agent_id or -1),
@@ -318,9 +303,9 @@ async def _tickets(s: AsyncSession, tenant_id: int, start: datetime, end: dateti
 
 def _post_kind(kind: str, sent_as: str | None) -> str:
     """inbound, note, or an outbound mail: an agent's ``reply``, else automatic (the acknowledgement)."""
-    if kind != "outbound":
+    if kind != MessageKind.OUTBOUND:
         return kind
-    return "reply" if sent_as in (None, "reply") else "auto"
+    return "reply" if sent_as in (None, m.OutboxKind.REPLY) else "auto"
 
 
 def _aware(at: datetime | str) -> datetime:
@@ -344,165 +329,6 @@ def _event(e: Any, names: Names) -> Event:
     )
 
 
-def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
-    if dialect == "sqlite":
-        return cast(func.strftime("%s", column), Integer)
-    return func.extract("epoch", column)
-
-
-def _seconds(begin: Any, end: Any, dialect: str) -> ColumnElement[Any]:
-    if dialect == "sqlite":
-        # julianday is a float of days: rounding to the millisecond keeps a 20.000 s wait at exactly 20
-        return func.round((func.julianday(end) - func.julianday(begin)) * 86400.0, 3)
-    return cast(func.extract("epoch", end - begin), Float)
-
-
-Slots = list[tuple[str, datetime, Figures]]  # (dimension value, 15-minute UTC slot, figures)
-
-
-async def basic_slots(store: Store, tenant_id: int, params: Params, by: Dimension, names: Names) -> Slots:
-    """Offered/answered/abandoned/SL/ASA/talk per dimension value and 15-minute slot, summed by the database."""
-    # A plain session, filtered by tenant explicitly: the tenant session would add tenant_id = :t to the
-    # correlated queue lookup too, and SQLite then scans the tenant's whole event log per call.
-    async with store.session() as s:
-        query = aggregate_query(store.engine.dialect.name, tenant_id, params, group_columns(by))
-        rows = (await s.execute(query)).all()
-    return to_slots(rows, by, names)
-
-
-def to_slots(rows: Iterable[Any], by: Dimension, names: Names) -> Slots:
-    """Aggregate rows (group value first unless by tenant/interval; ``slot`` a number or a datetime)."""
-    label = {
-        Dimension.QUEUE: names.queues,
-        Dimension.AGENT: names.agents,
-        Dimension.SERVICE: names.services,
-    }.get(by)
-    grouped = bool(group_columns(by))
-    slots: Slots = []
-    for r in rows:
-        value = r[0] if grouped else ALL
-        named = label.get(value) if label is not None and isinstance(value, int) else value
-        group = NONE if named is None else str(named)
-        figures = Figures(
-            offered=int(r.offered),
-            answered=int(r.answered or 0),
-            abandoned=int(r.abandoned or 0),
-            short_abandoned=int(r.short_abandoned or 0),
-            answered_in_sl=int(r.answered_in_sl or 0),
-            abandoned_in_sl=int(r.abandoned_in_sl or 0),
-            wait_answered_s=float(r.wait_answered or 0),
-            longest_wait_s=float(r.longest_wait or 0),
-            handled=int(r.handled or 0),
-            talk_s=float(r.talk or 0),
-        )
-        at = r.slot if isinstance(r.slot, datetime) else datetime.fromtimestamp(int(r.slot) * SLOT_S, UTC)
-        slots.append((group, at, figures))
-    return slots
-
-
-def roll_up(slots: Slots, interval: Interval, tz: ZoneInfo, *, by_group: bool = True) -> dict[Key, Figures]:
-    """15-minute UTC slots into the tenant's local intervals (every zone's offset is a multiple of 15')."""
-    result: defaultdict[Key, Figures] = defaultdict(Figures)
-    buckets: dict[datetime, datetime] = {}  # one time-zone conversion per slot, not per row
-    for group, slot, figures in slots:
-        bucket = buckets.get(slot)
-        if bucket is None:
-            bucket = buckets[slot] = bucket_start(slot, interval, tz)
-        result[(group if by_group else ALL, bucket)].add(figures)
-    return dict(sorted(result.items()))
-
-
-async def basic_counts(store: Store, tenant_id: int, params: Params, by: Dimension, names: Names) -> dict[Key, Figures]:
-    """``basic_slots`` rolled up to the report's intervals."""
-    return roll_up(await basic_slots(store, tenant_id, params, by, names), params.interval, params.tz)
-
-
-def group_columns(by: Dimension) -> tuple[str, ...]:
-    return {
-        Dimension.QUEUE: ("queue",),
-        Dimension.AGENT: ("agent",),
-        Dimension.SERVICE: ("service",),
-        Dimension.CHANNEL: ("channel",),
-    }.get(by, ())
-
-
-def aggregate_query(dialect: str, tenant_id: int, params: Params, groups: tuple[str, ...]) -> Select[Any]:
-    """Basic counts of inbound queued interactions offered in the range, grouped by ``groups`` + slot.
-
-    ``groups`` names columns among queue, agent, service, channel; the slot is ``floor(epoch / 900)``.
-    """
-    i, e = m.Interaction, m.InteractionEvent
-    # Only unanswered calls lack a queue on their row; COALESCE evaluates this lookup (by the indexed
-    # interaction_id) for those alone, instead of joining every item-queued event of the range.
-    first_queue = (
-        select(e.queue_id)
-        .where(e.interaction_id == i.id, e.kind == QUEUED, e.queue_id.is_not(None))
-        .order_by(e.at)
-        .limit(1)
-        .scalar_subquery()
-    )
-    # floor division: SQLAlchemy's "/" is true division, which would make every call its own slot
-    epoch = _epoch(i.offered_at, dialect)
-    slot = func.floor(epoch / SLOT_S) if dialect != "sqlite" else epoch // SLOT_S
-    gave_up = and_(
-        i.answered_at.is_(None),
-        i.ended_at.is_not(None),
-        or_(i.outcome.is_(None), i.outcome.not_in((TRANSFERRED, "callback"))),
-    )
-    # Each row's values are computed once in an inner query; the outer one only sums them.
-    base = (
-        select(
-            func.coalesce(i.queue_id, first_queue).label("queue"),
-            i.agent_id.label("agent"),
-            i.service_id.label("service"),
-            i.channel.label("channel"),
-            slot.label("slot"),
-            _seconds(i.offered_at, func.coalesce(i.answered_at, i.ended_at), dialect).label("wait"),
-            case((i.answered_at.is_not(None), 1), else_=0).label("answered"),
-            case((gave_up, 1), else_=0).label("gave_up"),
-            case(
-                (
-                    and_(i.answered_at.is_not(None), i.ended_at.is_not(None)),
-                    _seconds(i.answered_at, i.ended_at, dialect),
-                ),
-                else_=None,
-            ).label("talk"),
-        )
-        .where(
-            i.tenant_id == tenant_id,
-            i.offered_at >= params.start,
-            i.offered_at < params.end,
-            i.direction == "inbound",
-        )
-        .subquery()
-    )
-    b = base.c
-    within, short = b.wait <= params.sl_threshold_s, b.wait < params.short_abandon_s
-
-    def count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-        return func.sum(case((condition, 1), else_=0))
-
-    keys = [b[name] for name in groups]
-    return (
-        select(
-            *keys,
-            b.slot,
-            func.count().label("offered"),
-            func.sum(b.answered).label("answered"),
-            count(and_(b.gave_up == 1, ~short)).label("abandoned"),
-            count(and_(b.gave_up == 1, short)).label("short_abandoned"),
-            count(and_(b.answered == 1, within)).label("answered_in_sl"),
-            count(and_(b.gave_up == 1, ~short, within)).label("abandoned_in_sl"),
-            func.sum(case((b.answered == 1, b.wait), else_=0.0)).label("wait_answered"),
-            func.max(b.wait).label("longest_wait"),
-            func.count(b.talk).label("handled"),
-            func.sum(b.talk).label("talk"),
-        )
-        .where(b.queue.is_not(None))
-        .group_by(*keys, b.slot)
-    )
-
-
 def day_range(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """[first local midnight, the local midnight after ``last``) as UTC."""
     start = datetime(first.year, first.month, first.day, tzinfo=tz)
@@ -510,15 +336,4 @@ def day_range(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime
     return start.astimezone(UTC), end.replace(tzinfo=tz).astimezone(UTC)
 
 
-__all__ = [
-    "Names",
-    "Slots",
-    "Tenant",
-    "basic_counts",
-    "basic_slots",
-    "day_range",
-    "find_tenant",
-    "load_dataset",
-    "load_names",
-    "roll_up",
-]
+__all__ = ["Names", "Tenant", "day_range", "find_tenant", "load_dataset", "load_names"]

@@ -3,7 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+
+class IvrNote(StrEnum):
+    """The kinds of ``Note``: stored as interaction events (tvoxcc.interactions lists the other kinds)."""
+
+    NODE = "ivr-node"  # a node entered
+    INPUT = "ivr-input"  # a digit taken
+    FAILED = "ivr-failed"  # no valid input after the node's attempts
+    EXIT = "ivr-exit"  # the IVR is done with the call, with its ``IvrExit``
+
+
+class IvrExit(StrEnum):
+    """How the IVR let go of a call. Every exit but ``QUEUE`` (the queue takes over) and ``CALLER_HANGUP`` (stored
+    as ``abandoned-in-ivr``) becomes the interaction's outcome as it is (tvoxcc.interactions.Outcome)."""
+
+    QUEUE = "queue"
+    TRANSFER = "transfer"
+    CALLBACK = "callback"
+    VOICEMAIL = "voicemail"
+    HANGUP = "hangup"
+    LOOP_GUARD = "loop-guard"  # too many passive nodes in a row: a loop in the flow
+    CALLER_HANGUP = "caller-hangup"
 
 
 @dataclass(frozen=True)
@@ -76,7 +99,7 @@ class HangupCall:
 class Note:
     """An interaction event to store (node entered, input, exit) for the journey and statistics."""
 
-    kind: str
+    kind: IvrNote
     data: dict[str, Any]
 
 

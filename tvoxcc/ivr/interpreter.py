@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from tvoxcc.ivr import commands as c
@@ -47,10 +48,19 @@ class CallerInfo:
     open_tickets: int = 0
 
 
+class IvrPhase(StrEnum):
+    START = "start"
+    ENTERED = "entered"  # a node just entered
+    PROMPT = "prompt"  # its prompt plays
+    WAITING = "waiting"  # for a digit, under a timer
+    RECORDING = "recording"  # a voicemail
+    DONE = "done"  # the IVR let go of the call (``IvrState.outcome`` says how)
+
+
 @dataclass(frozen=True)
 class IvrState:
     node: str
-    phase: str = "start"  # prompt | waiting | recording | closing | done
+    phase: IvrPhase = IvrPhase.START
     attempts: int = 0
     digits: str = ""
     playback: str | None = None
@@ -61,7 +71,7 @@ class IvrState:
     skills: tuple[tuple[str, int], ...] = ()
     variables: tuple[tuple[str, str], ...] = ()
     path: tuple[str, ...] = ()
-    outcome: str | None = None
+    outcome: c.IvrExit | None = None
 
 
 @dataclass
@@ -78,7 +88,7 @@ class _Step:
 
     def play(self, prompts: list[str]) -> None:
         playback = self.token("p")
-        self.state = replace(self.state, playback=playback, phase="prompt")
+        self.state = replace(self.state, playback=playback, phase=IvrPhase.PROMPT)
         self.out.append(c.Play(playback, tuple(prompts), self.state.language))
 
     def stop_playback(self) -> None:
@@ -88,7 +98,7 @@ class _Step:
 
     def start_timer(self, seconds: float) -> None:
         timer = self.token("t")
-        self.state = replace(self.state, timer=timer, phase="waiting")
+        self.state = replace(self.state, timer=timer, phase=IvrPhase.WAITING)
         self.out.append(c.StartTimer(timer, seconds))
 
     def cancel_timer(self) -> None:
@@ -96,26 +106,31 @@ class _Step:
             self.out.append(c.CancelTimer(self.state.timer))
             self.state = replace(self.state, timer=None)
 
-    def finish(self, command: c.Command, outcome: str) -> None:
+    def finish(self, command: c.Command, outcome: c.IvrExit) -> None:
         self.cancel_timer()
         self.stop_playback()
         self.out.append(command)
-        self.out.append(c.Note("ivr-exit", {"outcome": outcome, "path": list(self.state.path)}))
-        self.state = replace(self.state, phase="done", outcome=outcome)
+        self.out.append(c.Note(c.IvrNote.EXIT, {"outcome": outcome, "path": list(self.state.path)}))
+        self.state = replace(self.state, phase=IvrPhase.DONE, outcome=outcome)
 
     # -- entering nodes -------------------------------------------------------------------------
 
     def enter(self, node_id: str) -> None:
         for _ in range(MAX_PASSIVE_STEPS):
             self.state = replace(
-                self.state, node=node_id, attempts=0, digits="", path=(*self.state.path, node_id), phase="entered"
+                self.state,
+                node=node_id,
+                attempts=0,
+                digits="",
+                path=(*self.state.path, node_id),
+                phase=IvrPhase.ENTERED,
             )
-            self.out.append(c.Note("ivr-node", {"node": node_id}))
+            self.out.append(c.Note(c.IvrNote.NODE, {"node": node_id}))
             following = self._run_passive(node_id)
             if following is None:
                 return
             node_id = following
-        self.finish(c.HangupCall(), "loop-guard")
+        self.finish(c.HangupCall(), c.IvrExit.LOOP_GUARD)
 
     def _run_passive(self, node_id: str) -> str | None:
         """Run a node that needs no wait and return where to go next; None once something waits."""
@@ -135,9 +150,9 @@ class _Step:
             )
             return node.next
         if isinstance(node, ToQueue):
-            self.finish(self._enter_queue(node.queue), "queue")
+            self.finish(self._enter_queue(node.queue), c.IvrExit.QUEUE)
         elif isinstance(node, Transfer):
-            self.finish(c.TransferTo(node.destination), "transfer")
+            self.finish(c.TransferTo(node.destination), c.IvrExit.TRANSFER)
         elif isinstance(node, Play | Menu | Collect | Language | Voicemail | RequestCallback | Hangup):
             if node.prompts:
                 self.play(node.prompts)
@@ -160,21 +175,23 @@ class _Step:
             self.start_timer(node.timeout_seconds)
         elif isinstance(node, Voicemail):
             recording = self.token("r")
-            self.state = replace(self.state, phase="recording")
+            self.state = replace(self.state, phase=IvrPhase.RECORDING)
             self.out.append(c.Record(recording, node.max_seconds))
         elif isinstance(node, RequestCallback):
             self.out.append(c.CallbackRequest(node.queue, self.info.caller))
-            self.finish(c.HangupCall(), "callback")
+            self.finish(c.HangupCall(), c.IvrExit.CALLBACK)
         elif isinstance(node, Hangup):
-            self.finish(c.HangupCall(), "hangup")
+            self.finish(c.HangupCall(), c.IvrExit.HANGUP)
 
     def on_dtmf(self, digit: str) -> None:
         node = self.flow.nodes[self.state.node]
-        if self.state.phase not in ("prompt", "waiting") or not isinstance(node, Menu | Collect | Language):
+        if self.state.phase not in (IvrPhase.PROMPT, IvrPhase.WAITING) or not isinstance(
+            node, Menu | Collect | Language
+        ):
             return  # digits during a plain announcement or a recording are not input
         self.stop_playback()
         self.cancel_timer()
-        self.out.append(c.Note("ivr-input", {"node": self.state.node, "digit": digit}))
+        self.out.append(c.Note(c.IvrNote.INPUT, {"node": self.state.node, "digit": digit}))
         if isinstance(node, Menu):
             if digit in node.options:
                 self.enter(node.options[digit])
@@ -216,7 +233,7 @@ class _Step:
     def _retry(self, notice: str | None, prompts: list[str], retries: int, on_fail: str) -> None:
         attempts = self.state.attempts + 1
         if attempts > retries:
-            self.out.append(c.Note("ivr-failed", {"node": self.state.node, "attempts": attempts}))
+            self.out.append(c.Note(c.IvrNote.FAILED, {"node": self.state.node, "attempts": attempts}))
             self.enter(on_fail)
             return
         self.state = replace(self.state, attempts=attempts, digits="")
@@ -250,13 +267,13 @@ def start(flow: Flow, info: CallerInfo, now: datetime, *, at: str | None = None)
 def handle(
     flow: Flow, info: CallerInfo, state: IvrState, event: IvrEvent, now: datetime
 ) -> tuple[IvrState, list[c.Command]]:
-    if state.phase == "done":
+    if state.phase == IvrPhase.DONE:
         return state, []
     step = _Step(flow, info, now, state)
     if isinstance(event, CallerHungUp):
         step.cancel_timer()
-        step.out.append(c.Note("ivr-exit", {"outcome": "caller-hangup", "path": list(state.path)}))
-        step.state = replace(step.state, phase="done", outcome="caller-hangup", playback=None)
+        step.out.append(c.Note(c.IvrNote.EXIT, {"outcome": c.IvrExit.CALLER_HANGUP, "path": list(state.path)}))
+        step.state = replace(step.state, phase=IvrPhase.DONE, outcome=c.IvrExit.CALLER_HANGUP, playback=None)
     elif isinstance(event, PlaybackDone):
         if event.playback_id == state.playback:
             step._after_prompt()
@@ -267,9 +284,9 @@ def handle(
         step.on_dtmf(event.digit)
     elif isinstance(event, RecordingDone):
         node = flow.nodes[state.node]
-        if state.phase == "recording" and isinstance(node, Voicemail):
+        if state.phase == IvrPhase.RECORDING and isinstance(node, Voicemail):
             step.out.append(c.VoicemailTicket(event.name, event.duration_seconds, info.caller))
-            step.finish(c.HangupCall(), "voicemail")
+            step.finish(c.HangupCall(), c.IvrExit.VOICEMAIL)
     return step.state, step.out
 
 

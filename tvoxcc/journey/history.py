@@ -22,6 +22,8 @@ from sqlalchemy import JSON, CompoundSelect, Integer, String, bindparam, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from tvoxcc.interactions import InteractionEventKind as Kind
+from tvoxcc.ivr.commands import IvrNote
 from tvoxcc.journey.rows import (
     CallbackRow,
     EventRow,
@@ -31,18 +33,19 @@ from tvoxcc.journey.rows import (
     NpsRow,
     TicketRow,
 )
+from tvoxcc.queues.model import EventKind
 from tvoxcc.store import models as m
 from tvoxcc.store.types import UTCDateTime
 
 # The events the timeline reads; the rest (ringing, RONA, relaxation…) stays in Insight.
 TIMELINE_EVENTS = (
-    "ivr-node",
-    "ivr-input",
-    "queued",
-    "item-queued",
-    "item-connected",
-    "voicemail-ticket",
-    "callback-requested",
+    IvrNote.NODE,
+    IvrNote.INPUT,
+    Kind.QUEUED,
+    EventKind.ITEM_QUEUED,
+    EventKind.ITEM_CONNECTED,
+    Kind.VOICEMAIL_TICKET,
+    EventKind.CALLBACK_REQUESTED,
 )
 
 

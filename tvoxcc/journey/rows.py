@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tvoxcc.interactions import Direction
+
 
 @dataclass(frozen=True, slots=True)
 class ContactRow:
@@ -26,7 +28,7 @@ class InteractionRow:
     id: int
     channel: str
     offered_at: datetime
-    direction: str = "inbound"
+    direction: str = Direction.INBOUND
     contact_id: int | None = None
     ticket_id: int | None = None
     from_address: str = ""

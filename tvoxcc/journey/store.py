@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import Integer, func, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.interactions import Direction
 from tvoxcc.journey.contacts import ContactNotFound, Ref, merged_family, resolve
+from tvoxcc.journey.identify import email_owners, phone_owners
 from tvoxcc.journey.rows import ContactRow
 from tvoxcc.store import models as m
 
@@ -67,17 +69,11 @@ async def find_contact_id(session: AsyncSession, ref: Ref) -> int | None:
         by_id = select(m.Contact.id).where(m.Contact.id == ref.contact_id)
         return (await session.execute(by_id)).scalar_one_or_none()
     if ref.phone is not None:
-        phone = select(m.ContactPhone.contact_id).where(m.ContactPhone.number == ref.phone)
-        return (await session.execute(phone)).scalar_one_or_none()
-    exact = select(m.ContactEmail.contact_id).where(m.ContactEmail.email == ref.email)
-    found = (await session.execute(exact)).scalar_one_or_none()
-    if found is None:  # stored case-folded by the mail channel; an import may have kept capitals
-        rows = await session.execute(
-            select(m.ContactEmail.id, m.ContactEmail.contact_id).where(func.lower(m.ContactEmail.email) == ref.email)
-        )
-        matches = sorted(rows.all())
-        found = matches[0][1] if matches else None
-    return found
+        return (await phone_owners(session, [ref.phone])).get(ref.phone)
+    if ref.email is None:
+        return None
+    # stored case-folded by the mail channel; an import may have kept capitals
+    return (await email_owners(session, [ref.email], fold_case=True)).get(ref.email)
 
 
 async def contact_and_family(session: AsyncSession, contact_id: int) -> tuple[ContactRow, set[int]]:
@@ -148,7 +144,7 @@ async def interaction_counts(session: AsyncSession, start: datetime, end: dateti
         .where(
             m.Interaction.offered_at >= start,
             m.Interaction.offered_at < end,
-            m.Interaction.direction == "inbound",
+            m.Interaction.direction == Direction.INBOUND,
         )
         .group_by(m.Interaction.contact_id)
     )
@@ -161,7 +157,7 @@ async def contacts_of_period(session: AsyncSession, start: datetime, end: dateti
     Without phones and e-mails: ``is_known`` does not need them, and a period may touch many contacts.
     """
     period = select(m.Interaction.contact_id).where(
-        m.Interaction.offered_at >= start, m.Interaction.offered_at < end, m.Interaction.direction == "inbound"
+        m.Interaction.offered_at >= start, m.Interaction.offered_at < end, m.Interaction.direction == Direction.INBOUND
     )
     contacts = await _bare_contacts(session, m.Contact.id.in_(period))
     missing = {c.merged_into_id for c in contacts.values()} - set(contacts) - {None}

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from tvoxcc.interactions import CALL_CHANNELS, Outcome
+from tvoxcc.interactions import InteractionEventKind as Kind
+from tvoxcc.ivr.commands import IvrExit, IvrNote
 from tvoxcc.journey.rows import (
     CallbackRow,
     ContactRow,
@@ -31,22 +34,27 @@ from tvoxcc.journey.rows import (
     NpsRow,
     TicketRow,
 )
+from tvoxcc.queues.model import Channel, EventKind
+from tvoxcc.support.status import MessageKind, TicketStatus
+from tvoxcc.voice.callback_status import CallbackStatus
 
-CHANNELS = ("voice", "mail", "chat", "sms", "callback", "video")
-CALL_CHANNELS = ("voice", "callback")
-OPEN_TICKET = ("new", "open", "pending-customer")
+CHANNELS = tuple(channel.value for channel in Channel)  # what ``channels`` may name
 # The stored outcome (IVR exit or ACD end) -> what the journey shows.
-OUTCOMES = {
-    "answered": "answered",
-    "abandoned": "abandoned",
-    "abandoned-in-ivr": "abandoned",
-    "caller-hangup": "abandoned",
-    "voicemail": "voicemail",
-    "callback": "callback",
-    "transfer": "transferred",
-    "transferred": "transferred",
+OUTCOMES: dict[str, str] = {
+    Outcome.ANSWERED: "answered",
+    **dict.fromkeys(Outcome.ABANDONS, "abandoned"),
+    IvrExit.CALLER_HANGUP: "abandoned",  # never stored (it ends as abandoned-in-ivr); older rows may hold it
+    Outcome.VOICEMAIL: "voicemail",
+    Outcome.CALLBACK: "callback",
+    Outcome.TRANSFER: "transferred",
+    Outcome.TRANSFERRED: "transferred",
 }
-CALLBACK_STATES = {"pending": "requested", "dialing": "placed", "done": "completed"}
+# A stored callback status -> what the journey shows (the others as they are).
+CALLBACK_STATES: dict[str, str] = {
+    CallbackStatus.PENDING: "requested",
+    CallbackStatus.DIALING: "placed",
+    CallbackStatus.DONE: "completed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +97,7 @@ class TicketEntry:
 
     @property
     def is_open(self) -> bool:
-        return self.status in OPEN_TICKET
+        return self.status in TicketStatus.WORKING
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +112,7 @@ class CallbackEntry:
     attempts: int
     requested_by: int | None
     placed_as: int | None
-    channel: str = "callback"
+    channel: str = Channel.CALLBACK
     kind: str = "callback"
 
 
@@ -233,18 +241,18 @@ def _call(i: InteractionRow, events: list[EventRow], nps: int | None, tickets: M
     queue, agent, ticket = i.queue, i.agent, None
     callback = False
     for e in events:
-        if e.kind == "ivr-node" and e.data.get("node"):
+        if e.kind == IvrNote.NODE and e.data.get("node"):
             path.append(str(e.data["node"]))
-        elif e.kind == "ivr-input" and e.data.get("digit") is not None:
+        elif e.kind == IvrNote.INPUT and e.data.get("digit") is not None:
             digits += str(e.data["digit"])
-        elif e.kind in ("queued", "item-queued"):
+        elif e.kind in (Kind.QUEUED, EventKind.ITEM_QUEUED):
             queued_at = queued_at or e.at
             queue = queue or e.queue or (str(e.data["queue"]) if e.data.get("queue") else None)
-        elif e.kind == "item-connected":
+        elif e.kind == EventKind.ITEM_CONNECTED:
             agent = agent or e.agent
-        elif e.kind == "voicemail-ticket" and isinstance(e.data.get("ticket"), int):
+        elif e.kind == Kind.VOICEMAIL_TICKET and isinstance(e.data.get("ticket"), int):
             ticket = int(e.data["ticket"])
-        elif e.kind == "callback-requested":
+        elif e.kind == EventKind.CALLBACK_REQUESTED:
             callback = True
     if ticket is None and i.ticket_id is not None and i.ticket_id in tickets:
         ticket = tickets[i.ticket_id].number
@@ -281,7 +289,7 @@ def _outcome(i: InteractionRow, callback: bool) -> str:
     if i.outcome in OUTCOMES:
         return OUTCOMES[i.outcome]
     if i.ended_at is None:
-        return "waiting" if i.outcome == "queued" else "in-progress"
+        return "waiting" if i.outcome == Outcome.QUEUED else "in-progress"
     return "answered" if i.answered_at else "ended"
 
 
@@ -292,11 +300,11 @@ def _message(i: InteractionRow) -> MessageEntry:
 
 
 def _ticket(t: TicketRow, messages: list[MessageRow], interactions: Mapping[int, InteractionRow]) -> TicketEntry:
-    counts = {"inbound": 0, "outbound": 0, "note": 0}
+    counts: dict[str, int] = dict.fromkeys(MessageKind, 0)
     for msg in messages:
         counts[msg.kind] = counts.get(msg.kind, 0) + 1
     first = min(messages, key=lambda msg: msg.created_at, default=None)
-    channel = "mail"
+    channel: str = Channel.MAIL
     if first is not None and first.interaction_id is not None and first.interaction_id in interactions:
         channel = interactions[first.interaction_id].channel
     last = max([t.updated_at, t.created_at, *(msg.created_at for msg in messages)])
@@ -308,9 +316,9 @@ def _ticket(t: TicketRow, messages: list[MessageRow], interactions: Mapping[int,
         t.status,
         t.created_at,
         last,
-        counts["inbound"],
-        counts["outbound"],
-        counts["note"],
+        counts[MessageKind.INBOUND],
+        counts[MessageKind.OUTBOUND],
+        counts[MessageKind.NOTE],
         t.assignee,
     )
 

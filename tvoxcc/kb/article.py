@@ -6,16 +6,25 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import TypeVar
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^([a-z]{2,3})(?:[-_]([a-z]{2}|[0-9]{3}))?$", re.I)  # en, it, pt-BR, es-419
 TAG = re.compile(r"^[^\W_][\w-]{0,31}$")
 MAX_SLUG, MAX_TITLE, MAX_TAGS, MAX_AUTHOR = 128, 300, 20, 64
-VISIBILITIES = ("public", "internal")
-STATUSES = ("draft", "published")
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"  # customers may read it (replies, a help center)
+    INTERNAL = "internal"  # agents only
+
+
+class ArticleStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
 
 
 class KbError(Exception):
@@ -35,7 +44,7 @@ class ArticleFields:
     body: str
     language: str = "en"
     tags: tuple[str, ...] = ()
-    visibility: str = "internal"
+    visibility: str = Visibility.INTERNAL
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
 
 
 def check_visibility(visibility: str) -> str:
-    if visibility not in VISIBILITIES:
+    if visibility not in set(Visibility):
         raise KbError(f"bad visibility {visibility!r}: public or internal")
     return visibility
 
@@ -161,12 +170,12 @@ def version_record(fields: ArticleFields, version: int, author: str, now: dateti
 
 
 def check_publish(slug: str, status: str, body: str) -> None:
-    if status == "published":
+    if status == ArticleStatus.PUBLISHED:
         raise KbError(f"article {slug!r} is already published")
     if not body.strip():
         raise KbError(f"cannot publish {slug!r}: its body is empty")
 
 
 def check_unpublish(slug: str, status: str) -> None:
-    if status != "published":
+    if status != ArticleStatus.PUBLISHED:
         raise KbError(f"article {slug!r} is not published")

@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tvoxcc.kb.article import (
     ArticleFields,
+    ArticleStatus,
     Change,
     KbError,
+    Visibility,
     apply_change,
     check_language,
     check_publish,
@@ -32,6 +34,7 @@ from tvoxcc.kb.suggest import significant_terms
 from tvoxcc.mail.flags import MessageFlag
 from tvoxcc.store import models as m
 from tvoxcc.store.tenancy import session_tenant
+from tvoxcc.support.status import MessageKind
 
 SNIPPET_SOURCE = 20_000  # characters of an article a snippet is looked for in
 SUGGEST_MESSAGES = 3  # the ticket's latest customer messages that feed a suggestion
@@ -105,7 +108,7 @@ async def add_article(session: AsyncSession, fields: ArticleFields, *, author: s
         language=checked.language,
         tags=list(checked.tags),
         visibility=checked.visibility,
-        status="draft",
+        status=ArticleStatus.DRAFT,
         version=1,
         created_at=now,
         updated_at=now,
@@ -136,7 +139,7 @@ async def set_published(session: AsyncSession, slug: str, published: bool, *, no
         check_publish(slug, article.status, article.body)
     else:
         check_unpublish(slug, article.status)
-    article.status = "published" if published else "draft"
+    article.status = ArticleStatus.PUBLISHED if published else ArticleStatus.DRAFT
     article.updated_at = now
     await session.flush()
     return article
@@ -162,9 +165,9 @@ async def version_of(session: AsyncSession, slug: str, version: int) -> m.KbArti
 async def list_articles(session: AsyncSession, filters: Filters) -> list[m.KbArticle]:
     query = select(m.KbArticle).order_by(m.KbArticle.slug)
     if not filters.include_drafts:
-        query = query.where(m.KbArticle.status == "published")
+        query = query.where(m.KbArticle.status == ArticleStatus.PUBLISHED)
     if filters.public_only:
-        query = query.where(m.KbArticle.visibility == "public")
+        query = query.where(m.KbArticle.visibility == Visibility.PUBLIC)
     if filters.language:
         language = check_language(filters.language)
         query = query.where((m.KbArticle.language == language) | m.KbArticle.language.like(f"{language}-%"))
@@ -283,7 +286,7 @@ async def ticket_text(session: AsyncSession, number: int) -> tuple[str, list[str
         raise KbError(f"no ticket T-{number}")
     rows = await session.execute(
         select(m.TicketMessage.body_text, m.TicketMessage.flags)
-        .where(m.TicketMessage.ticket_id == ticket.id, m.TicketMessage.kind == "inbound")
+        .where(m.TicketMessage.ticket_id == ticket.id, m.TicketMessage.kind == MessageKind.INBOUND)
         .order_by(m.TicketMessage.id.desc())
     )
     # A copy of our own mail that came back (flagged loop) holds our words, not the customer's.

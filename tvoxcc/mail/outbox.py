@@ -63,7 +63,7 @@ async def drain_outbox(
             (
                 await session.execute(
                     select(m.OutboxMail.id)
-                    .where(m.OutboxMail.status == "queued", m.OutboxMail.next_attempt_at <= now())
+                    .where(m.OutboxMail.status == m.OutboxStatus.QUEUED, m.OutboxMail.next_attempt_at <= now())
                     .order_by(m.OutboxMail.id)
                     .limit(batch)
                 )
@@ -74,7 +74,7 @@ async def drain_outbox(
     for row_id in due:
         async with store.session() as session:
             row = await session.get(m.OutboxMail, row_id)
-            if row is None or row.status != "queued":
+            if row is None or row.status != m.OutboxStatus.QUEUED:
                 continue  # another drainer took it
             try:
                 await sender.send(build_message(row))
@@ -84,7 +84,7 @@ async def drain_outbox(
                 row.next_attempt_at = now() + backoff(row.attempts)
                 permanent = is_permanent(exc)
                 if permanent or row.attempts >= MAX_ATTEMPTS:
-                    row.status = "failed"
+                    row.status = m.OutboxStatus.FAILED
                 await session.commit()
                 log.warning(
                     "outbox mail %s to %s not sent (attempt %d): %s",
@@ -97,7 +97,7 @@ async def drain_outbox(
                 if permanent:
                     continue  # this mail is refused, the server works: go on with the others
                 break
-            row.status, row.sent_at, row.attempts = "sent", now(), row.attempts + 1
+            row.status, row.sent_at, row.attempts = m.OutboxStatus.SENT, now(), row.attempts + 1
             await session.commit()
             result.sent += 1
     return result

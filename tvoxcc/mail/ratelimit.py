@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.interactions import Direction
+from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 
 REASON = "rate-limited"
@@ -40,8 +42,8 @@ async def rate_limit_reason(session: AsyncSession, limit: SenderLimit, sender: s
             .where(
                 m.Interaction.from_address == sender,
                 m.Interaction.offered_at > limit.window_start(now),
-                m.Interaction.channel == "mail",
-                m.Interaction.direction == "inbound",
+                m.Interaction.channel == Channel.MAIL,
+                m.Interaction.direction == Direction.INBOUND,
             )
         )
     ).scalar_one()

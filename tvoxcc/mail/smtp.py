@@ -10,7 +10,7 @@ from aiosmtplib import SMTPException, send
 
 from tvoxcc.config import SmtpSettings
 from tvoxcc.mail.tls import client_context, refused
-from tvoxcc.store.models import OutboxMail
+from tvoxcc.store.models import OutboxKind, OutboxMail
 
 
 def build_message(row: OutboxMail) -> EmailMessage:
@@ -26,7 +26,7 @@ def build_message(row: OutboxMail) -> EmailMessage:
     if row.references:
         msg["References"] = " ".join(row.references)
     # Our own mails must not trigger auto-replies (RFC 3834) — and our filter drops any that come back.
-    msg["Auto-Submitted"] = "auto-replied" if row.kind == "ack" else "no"
+    msg["Auto-Submitted"] = "auto-replied" if row.kind == OutboxKind.ACK else "no"
     # Names this mailbox: a copy of this mail coming back (a forwarding rule, an autoresponder keeping our
     # headers) is stored flagged as a loop and never acknowledged (tvoxcc.support.mail_in).
     msg["X-Loop"] = row.from_address

@@ -11,20 +11,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.interactions import Direction
 from tvoxcc.mail.flags import MessageFlag
 from tvoxcc.mail.templates import MailTemplates
+from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.types import utcnow
-from tvoxcc.support.dispatch import HOLDING_STATUSES
 from tvoxcc.support.ids import new_message_id
 from tvoxcc.support.sla import Sla, describe, urgency_key
 from tvoxcc.support.sla_store import change_status, refresh_sla, sla_by_ticket
-from tvoxcc.support.threading import STATUSES, after_agent_reply, check_status_change, ticket_tag, with_tag
+from tvoxcc.support.status import MessageKind, TicketEventKind, TicketStatus, after_agent_reply, check_status_change
+from tvoxcc.support.threading import ticket_tag, with_tag
 from tvoxcc.support.ticket_items import withdraw
 from tvoxcc.support.tickets import MakeId, TicketError, queue_outbound
-
-WORKING_STATUSES = ("new", "open", "pending-customer")
-STATUS_CHOICES = STATUSES
 
 
 async def ticket_by_number(session: AsyncSession, number: int) -> m.Ticket:
@@ -98,7 +97,7 @@ async def queue_rows(
         .outerjoin(m.Agent, m.Agent.id == m.Ticket.assignee_agent_id)
     )
     if not include_all:
-        query = query.where(m.Ticket.status.in_(WORKING_STATUSES))
+        query = query.where(m.Ticket.status.in_(TicketStatus.WORKING))
     rows = (await session.execute(query.order_by(m.Ticket.number))).all()
     seen: dict[int, tuple[m.Ticket, str, str]] = {}
     for ticket, email, agent_name in rows:
@@ -179,7 +178,7 @@ async def _mailbox_address(session: AsyncSession, ticket: m.Ticket) -> str:
     address = (
         await session.execute(
             select(m.Interaction.to_address)
-            .where(m.Interaction.ticket_id == ticket.id, m.Interaction.direction == "inbound")
+            .where(m.Interaction.ticket_id == ticket.id, m.Interaction.direction == Direction.INBOUND)
             .order_by(m.Interaction.id)
             .limit(1)
         )
@@ -193,7 +192,7 @@ async def _last_customer_mail(session: AsyncSession, ticket: m.Ticket) -> m.Tick
     """The customer's newest mail; a copy of our own mail that came back (flagged loop) is no one's to answer."""
     found = await session.execute(
         select(m.TicketMessage)
-        .where(m.TicketMessage.ticket_id == ticket.id, m.TicketMessage.kind == "inbound")
+        .where(m.TicketMessage.ticket_id == ticket.id, m.TicketMessage.kind == MessageKind.INBOUND)
         .order_by(m.TicketMessage.id.desc())
     )
     inbound = list(found.scalars())
@@ -205,7 +204,7 @@ async def _answer_customer(
     ticket: m.Ticket,
     last: m.TicketMessage,
     *,
-    kind: str,
+    kind: m.OutboxKind,
     body: str,
     author: str,
     now: datetime,
@@ -243,7 +242,7 @@ async def reply(
     if not body.strip():
         raise TicketError("empty reply: nothing queued")
     ticket = await ticket_by_number(session, number)
-    if ticket.status == "closed":
+    if ticket.status == TicketStatus.CLOSED:
         raise TicketError(f"ticket T-{number} is closed")
     last = await _last_customer_mail(session, ticket)
     if last is None:
@@ -263,13 +262,15 @@ async def reply(
         quoted_date=last.created_at.strftime("%Y-%m-%d %H:%M UTC"),
     )
     outbox = await _answer_customer(
-        session, ticket, last, kind="reply", body=text, author=agent, now=now, make_id=make_id
+        session, ticket, last, kind=m.OutboxKind.REPLY, body=text, author=agent, now=now, make_id=make_id
     )
     if ticket.first_responded_at is None:
         ticket.first_responded_at = now
-        session.add(m.TicketEvent(ticket_id=ticket.id, at=now, kind="first-response", data={"author": agent}))
+        session.add(
+            m.TicketEvent(ticket_id=ticket.id, at=now, kind=TicketEventKind.FIRST_RESPONSE, data={"author": agent})
+        )
     previous = change_status(session, ticket, after_agent_reply(ticket.status), now)
-    if previous != ticket.status and ticket.status not in HOLDING_STATUSES:
+    if previous != ticket.status and ticket.status not in TicketStatus.AWAITING_US:
         await withdraw(session, ticket)  # waiting on the customer: the agent's capacity is free
     await refresh_sla(session, [ticket], now)
     return outbox
@@ -281,8 +282,8 @@ async def note(session: AsyncSession, number: int, body: str, *, agent: str, now
         raise TicketError("empty note")
     ticket = await ticket_by_number(session, number)
     interaction = m.Interaction(
-        channel="mail",
-        direction="internal",
+        channel=Channel.MAIL,
+        direction=Direction.INTERNAL,
         ticket_id=ticket.id,
         contact_id=ticket.contact_id,
         service_id=ticket.service_id,
@@ -295,7 +296,7 @@ async def note(session: AsyncSession, number: int, body: str, *, agent: str, now
         m.TicketMessage(
             ticket_id=ticket.id,
             interaction_id=interaction.id,
-            kind="note",
+            kind=MessageKind.NOTE,
             author=agent[:254],
             body_text=body.strip(),
             created_at=now,
@@ -322,14 +323,14 @@ async def set_status(
     problem = check_status_change(ticket.status, status)
     if problem:
         raise TicketError(f"T-{number}: {problem}")
-    previous = change_status(session, ticket, status, now)
-    if status not in HOLDING_STATUSES:
+    previous = change_status(session, ticket, TicketStatus(status), now)
+    if status not in TicketStatus.AWAITING_US:
         await withdraw(session, ticket)  # the agent no longer holds it: the ACD frees their capacity
-    if status == "solved":
+    if status == TicketStatus.SOLVED:
         ticket.solved_at = now
-        if previous != "solved" and notify is not None:
+        if previous != TicketStatus.SOLVED and notify is not None:
             await _tell_solved(session, ticket, notify, now)
-    if status == "closed":
+    if status == TicketStatus.CLOSED:
         ticket.closed_at = now
     await refresh_sla(session, [ticket], now)
     return previous
@@ -351,7 +352,7 @@ async def _tell_solved(session: AsyncSession, ticket: m.Ticket, notify: Notifier
         tenant_display=notify.tenant_display,
     )
     await _answer_customer(
-        session, ticket, last, kind="solved", body=body, author="system", now=now, make_id=notify.make_id
+        session, ticket, last, kind=m.OutboxKind.SOLVED, body=body, author="system", now=now, make_id=notify.make_id
     )
 
 
@@ -361,7 +362,11 @@ async def set_priority(session: AsyncSession, number: int, priority: int, *, now
         raise TicketError(f"priority {priority} out of range: use 0 to 100")
     ticket = await ticket_by_number(session, number)
     previous, ticket.priority, ticket.updated_at = ticket.priority, priority, now
-    session.add(m.TicketEvent(ticket_id=ticket.id, at=now, kind="priority", data={"from": previous, "to": priority}))
+    session.add(
+        m.TicketEvent(
+            ticket_id=ticket.id, at=now, kind=TicketEventKind.PRIORITY, data={"from": previous, "to": priority}
+        )
+    )
     return previous
 
 
@@ -381,6 +386,8 @@ async def assign(session: AsyncSession, number: int, agent_name: str | None, *, 
 def take(session: AsyncSession, ticket: m.Ticket, agent_id: int | None, now: datetime, *, by: str) -> None:
     """Assign (or unassign) and record who decided: manual, next (the agent asked the ACD) or acd."""
     ticket.assignee_agent_id, ticket.updated_at = agent_id, now
-    session.add(m.TicketEvent(ticket_id=ticket.id, at=now, kind="assigned", agent_id=agent_id, data={"by": by}))
-    if agent_id is not None and ticket.status == "new":
-        change_status(session, ticket, "open", now, agent_id=agent_id)  # someone is on it
+    session.add(
+        m.TicketEvent(ticket_id=ticket.id, at=now, kind=TicketEventKind.ASSIGNED, agent_id=agent_id, data={"by": by})
+    )
+    if agent_id is not None and ticket.status == TicketStatus.NEW:
+        change_status(session, ticket, TicketStatus.OPEN, now, agent_id=agent_id)  # someone is on it

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from tvoxcc.queues.model import ItemStatus
-
-HOLDING_STATUSES = ("new", "open")  # what an agent holds; pending-customer tickets wait on the customer
+from tvoxcc.support.status import TicketStatus
 
 
 class DeskPresence(StrEnum):
@@ -113,7 +112,7 @@ def plan(
         if item.item_id in busy:
             continue
         ticket = tickets.get(item.number)
-        waits = ticket is not None and ticket.status in HOLDING_STATUSES
+        waits = ticket is not None and ticket.status in TicketStatus.AWAITING_US
         if item.status is ItemStatus.CONNECTED:
             if not waits or ticket is None or ticket.assignee not in (None, item.agent):
                 out.complete.append(item.item_id)
@@ -124,7 +123,12 @@ def plan(
     for number in sorted(tickets):
         ticket = tickets[number]
         unrouted = number not in held and ticket_item(tenant_id, number) not in busy
-        if unrouted and ticket.assignee is None and ticket.status in HOLDING_STATUSES and ticket.queue is not None:
+        if (
+            unrouted
+            and ticket.assignee is None
+            and ticket.status in TicketStatus.AWAITING_US
+            and ticket.queue is not None
+        ):
             out.submit.append(ticket)
     for member in staff:
         if member.agent not in busy and member.desk is DeskPresence.AVAILABLE and not member.logged_in:

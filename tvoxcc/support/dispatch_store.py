@@ -30,9 +30,8 @@ from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.models.acd import NOTIFY_CHANNEL
 from tvoxcc.store.notify import Wake
-from tvoxcc.support.desk import WORKING_STATUSES, take
+from tvoxcc.support.desk import take
 from tvoxcc.support.dispatch import (
-    HOLDING_STATUSES,
     DeskPresence,
     ItemState,
     StaffState,
@@ -43,6 +42,7 @@ from tvoxcc.support.dispatch import (
     ticket_number,
 )
 from tvoxcc.support.sla_store import refresh_sla
+from tvoxcc.support.status import TicketStatus
 from tvoxcc.voice.acd_config import QueueKey, agent_id
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ async def _tickets(
     t = m.Ticket
     rows = await session.execute(
         select(t.id, t.number, t.queue_id, t.service_id, t.priority, t.created_at, t.status, t.assignee_agent_id).where(
-            or_(and_(t.assignee_agent_id.is_(None), t.status.in_(HOLDING_STATUSES)), t.number.in_(numbers))
+            or_(and_(t.assignee_agent_id.is_(None), t.status.in_(TicketStatus.AWAITING_US)), t.number.in_(numbers))
         )
     )
     tickets, ids = {}, {}
@@ -196,7 +196,11 @@ async def _assign(
         values["queue_id"] = queue_id
     claimed = await session.execute(
         update(m.Ticket)
-        .where(m.Ticket.id == ticket_id, m.Ticket.assignee_agent_id.is_(None), m.Ticket.status.in_(HOLDING_STATUSES))
+        .where(
+            m.Ticket.id == ticket_id,
+            m.Ticket.assignee_agent_id.is_(None),
+            m.Ticket.status.in_(TicketStatus.AWAITING_US),
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -211,7 +215,7 @@ async def _assign(
 
 async def tick_tenant(session: AsyncSession, now: datetime, *, greeted: set[str] | None = None) -> PassResult:
     """One tick for a tenant: SLA clocks copied (new breaches recorded), then tickets and the ACD reconciled."""
-    working = (await session.execute(select(m.Ticket).where(m.Ticket.status.in_(WORKING_STATUSES)))).scalars().all()
+    working = (await session.execute(select(m.Ticket).where(m.Ticket.status.in_(TicketStatus.WORKING)))).scalars().all()
     breaches = await refresh_sla(session, working, now)
     result = await reconcile(session, now, greeted=greeted)
     result.breaches = breaches

@@ -1,38 +1,33 @@
 """Customer mails into tickets, a batch at a time: a fixed handful of statements per batch, not ~10 per mail.
 
-The batch is decided in memory first, in mail order, exactly as one-at-a-time ingestion would
-decide it (a later mail may thread onto a ticket an earlier mail of the same batch opened), then
-written with one bulk lookup per kind and one multi-row INSERT per table. Nothing here commits:
+The batch is decided in memory first (``tvoxcc.support.mail_plan``), after one bulk lookup per kind of
+what the store already knows, then written with one multi-row INSERT per table. Nothing here commits:
 the caller stores the batch and the mailbox's progress in one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-import jinja2
 from sqlalchemy import ColumnElement, Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tvoxcc.mail.flags import MessageFlag, flag_list
-from tvoxcc.mail.parse import ParsedMail, clean
-from tvoxcc.mail.ratelimit import REASON as RATE_LIMITED
-from tvoxcc.mail.templates import MailTemplates, render_chosen
+from tvoxcc.interactions import Direction
+from tvoxcc.journey.identify import contacts_by_email
+from tvoxcc.mail.parse import ParsedMail
+from tvoxcc.mail.templates import MailTemplates
+from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.bulk import insert_rows, insert_rows_returning_ids
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.ids import new_message_id
-from tvoxcc.support.opening import FIRST_NUMBER, new_ticket_row, reserve_numbers
-from tvoxcc.support.threading import (
-    after_customer_message,
-    choose_thread,
-    tagged_number,
-    with_tag,
-    without_reply_prefixes,
-)
+from tvoxcc.support.mail_plan import Batch, ContactRef, Plan, TicketDraft
+from tvoxcc.support.opening import reserve_numbers
+from tvoxcc.support.sla_store import status_event_row
+from tvoxcc.support.status import TicketStatus
+from tvoxcc.support.threading import tagged_number
 from tvoxcc.support.tickets import IngestOutcome, Mailbox, MakeId
 
 _IN_CHUNK = 500  # values per IN (...): far below SQLite's and PostgreSQL's bound-parameter limits
@@ -54,264 +49,7 @@ async def _in_chunks(
     return rows
 
 
-@dataclass
-class _Ticket:
-    key: int  # the ticket id, or a negative stand-in until a new ticket is inserted
-    number: int
-    service_id: int | None
-    contact_key: int | None
-    status: str
-    new: bool
-    row: m.Ticket | None = None  # the loaded ORM row of an existing ticket (its status is updated through it)
-    first_row: dict[str, Any] = field(default_factory=dict)  # a new ticket's INSERT values
-    touched: bool = False  # an existing ticket that got a mail in this batch
-
-
-@dataclass
-class _Contact:
-    key: int  # the contact id, or a negative stand-in until inserted
-    language: str | None
-
-
-@dataclass
-class _Plan:
-    """Every row the batch writes; ticket and contact ids may still be stand-ins, interaction ids are indexes."""
-
-    tenant_id: int
-    new_contacts: list[tuple[int, str, str]] = field(default_factory=list)  # (stand-in, email, display name)
-    tickets: dict[int, _Ticket] = field(default_factory=dict)
-    interactions: list[dict[str, Any]] = field(default_factory=list)
-    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (interaction index, row)
-    messages: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (interaction index, row)
-    attachments: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (message index, row)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    rejections: list[dict[str, Any]] = field(default_factory=list)
-    statuses: list[tuple[int, str]] = field(default_factory=list)  # (ticket key, new status): the SLA history
-
-    def interaction(self, row: dict[str, Any]) -> int:
-        self.interactions.append({**row, "tenant_id": self.tenant_id})
-        return len(self.interactions) - 1
-
-    def message(self, interaction: int, row: dict[str, Any]) -> int:
-        self.messages.append((interaction, {**row, "tenant_id": self.tenant_id}))
-        return len(self.messages) - 1
-
-
-def _interaction_row(
-    direction: str, ticket: _Ticket, contact_key: int | None, external_id: str, sender: str, to: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "channel": "mail",
-        "direction": direction,
-        "service_id": ticket.service_id,
-        "contact_id": contact_key,
-        "ticket_id": ticket.key,
-        "agent_id": None,
-        "external_id": external_id[:255],
-        "from_address": sender,
-        "to_address": to,
-        "offered_at": now,
-        "created_at": now,
-    }
-
-
-def _message_row(
-    ticket: _Ticket,
-    kind: str,
-    author: str,
-    message_id: str,
-    in_reply_to: str | None,
-    references: list[str],
-    subject: str,
-    body: str,
-    now: datetime,
-    flags: list[str] | None = None,
-) -> dict[str, Any]:
-    return {
-        "ticket_id": ticket.key,
-        "kind": kind,
-        "author": author,
-        "message_id": message_id,
-        "in_reply_to": in_reply_to,
-        "references": references,
-        "subject": subject,
-        "body_text": body,
-        "flags": flags or [],
-        "created_at": now,
-    }
-
-
-class _Batch:
-    """The in-memory state of one batch: what the store knew before it, and what the batch adds."""
-
-    def __init__(self, box: Mailbox, plan: _Plan, now: datetime, templates: MailTemplates, make_id: MakeId) -> None:
-        self.box, self.plan, self.now, self.templates, self.make_id = box, plan, now, templates, make_id
-        self.seen: set[str] = set()  # Message-IDs stored as ticket messages (before or in this batch)
-        self.contacts: dict[str, _Contact] = {}
-        self.ticket_of_message: dict[str, int] = {}
-        self.ticket_of_number: dict[int, int] = {}
-        self.closed: frozenset[int] = frozenset()
-        self.next_number = FIRST_NUMBER  # from the counter, in _load
-        self._stand_in = 0
-        self.acks: dict[str, jinja2.Template] = {}
-        self.accepted: dict[str, int] = {}  # per sender: accepted mails in the rate limit's window, this batch too
-
-    def stand_in(self) -> int:
-        self._stand_in -= 1
-        return self._stand_in
-
-    def contact(self, email: str, name: str) -> _Contact:
-        found = self.contacts.get(email)
-        if found is None:
-            found = self.contacts[email] = _Contact(self.stand_in(), None)
-            self.plan.new_contacts.append((found.key, email, name or email))
-        return found
-
-    def add(self, uid: int | None, mail: ParsedMail) -> IngestOutcome:
-        box, plan, now = self.box, self.plan, self.now
-        if mail.message_id in self.seen:
-            return IngestOutcome("duplicate", reason="message-id already stored")
-        reason = mail.rejection or ("sent by this mailbox (loop)" if mail.sender == box.address.casefold() else None)
-        if (
-            reason is None
-            and box.sender_limit is not None
-            and box.sender_limit.exceeded(self.accepted.get(mail.sender, 0))
-        ):
-            reason = RATE_LIMITED
-        if reason:
-            plan.rejections.append(
-                {
-                    "tenant_id": plan.tenant_id,
-                    "mailbox": clean(box.key, 300),
-                    "uid": uid,
-                    "message_id": mail.message_id,
-                    "sender": mail.sender,
-                    "subject": mail.subject,
-                    "reason": reason[:200],
-                }
-            )
-            return IngestOutcome("rejected", reason=reason)
-        self.accepted[mail.sender] = self.accepted.get(mail.sender, 0) + 1
-        # Our own X-Loop: a copy of a mail we sent, brought back by a forwarding rule or an autoresponder that
-        # kept our headers. Stored (nothing is lost), but never acknowledged and never reopening a ticket, so a
-        # loop ends here; as Zammad does with auto-responses (RT drops them unless StoreLoops is set).
-        looped = box.address.casefold() in mail.loop_addresses
-        flags = flag_list(mail.flags | {MessageFlag.LOOP}) if looped else flag_list(mail.flags)
-        contact = self.contact(mail.sender, mail.sender_name)
-        choice = choose_thread(
-            mail.in_reply_to, mail.references, mail.subject, self.ticket_of_message, self.ticket_of_number, self.closed
-        )
-        ticket = plan.tickets.get(choice.ticket_id) if choice.ticket_id is not None else None
-        is_new = ticket is None
-        if ticket is None:
-            ticket = _Ticket(self.stand_in(), self.next_number, box.service_id, contact.key, "new", new=True)
-            self.next_number += 1
-            ticket.first_row = new_ticket_row(
-                ticket.number,
-                subject=without_reply_prefixes(mail.subject),
-                service_id=ticket.service_id,
-                contact_id=contact.key,
-                now=now,
-            )
-            plan.tickets[ticket.key] = ticket
-            self.ticket_of_number[ticket.number] = ticket.key
-            plan.statuses.append((ticket.key, "new"))  # the SLA clocks start here
-        elif not looped:
-            status = after_customer_message(ticket.status)
-            if status != ticket.status:
-                plan.statuses.append((ticket.key, status))
-            ticket.status, ticket.touched = status, True
-        inbound = plan.interaction(
-            _interaction_row("inbound", ticket, contact.key, mail.message_id, mail.sender, clean(box.address, 254), now)
-        )
-        plan.events.append(
-            (inbound, {"at": now, "kind": "offered", "data": {"ticket": ticket.number, "thread": choice.reason}})
-        )
-        message = plan.message(
-            inbound,
-            _message_row(
-                ticket,
-                "inbound",
-                mail.sender,
-                mail.message_id,
-                mail.in_reply_to,
-                mail.references,
-                mail.subject,
-                mail.body_text,
-                now,
-                flags,
-            ),
-        )
-        self.seen.add(mail.message_id)
-        self.ticket_of_message[mail.message_id] = ticket.key
-        for a in mail.attachments:
-            plan.attachments.append(
-                (
-                    message,
-                    {
-                        "tenant_id": plan.tenant_id,
-                        "filename": a.filename,
-                        "content_type": a.content_type,
-                        "size": a.sent_size,
-                        "content_id": a.content_id,
-                        "data": a.data,
-                        "blocked": a.blocked,
-                    },
-                )
-            )
-        if is_new and not looped:
-            self.acknowledge(ticket, mail, contact)
-        return IngestOutcome("new-ticket" if is_new else "added", ticket.number, choice.reason)
-
-    def acknowledge(self, ticket: _Ticket, mail: ParsedMail, contact: _Contact) -> None:
-        """The new-ticket acknowledgement, as ``queue_outbound`` writes it: outbox row, thread message, interaction."""
-        box, plan, now = self.box, self.plan, self.now
-        language = contact.language or box.language
-        chosen = self.acks.get(language)
-        if chosen is None:  # looked up once per batch: each lookup probes the override folders on disk
-            chosen = self.acks[language] = self.templates.choose("ack", box.tenant_name, language)
-        body = render_chosen(
-            chosen,
-            name=mail.sender_name,
-            tag=f"[#T-{ticket.number}]",
-            tenant_display=box.tenant_display,
-        )
-        subject = f"Re: {with_tag(mail.subject, ticket.number)}"[:500]
-        message_id = self.make_id(box.address)
-        references = [*mail.references, mail.message_id][-20:]
-        outbound = plan.interaction(
-            _interaction_row("outbound", ticket, ticket.contact_key, message_id, box.address, mail.sender, now)
-        )
-        plan.events.append(
-            (outbound, {"at": now, "kind": "mail-queued", "data": {"ticket": ticket.number, "kind": "ack"}})
-        )
-        plan.message(
-            outbound,
-            _message_row(ticket, "outbound", "system", message_id, mail.message_id, references, subject, body, now),
-        )
-        self.seen.add(message_id)
-        self.ticket_of_message[message_id] = ticket.key
-        plan.outbox.append(
-            {
-                "tenant_id": plan.tenant_id,
-                "ticket_id": ticket.key,
-                "kind": "ack",
-                "message_id": message_id,
-                "in_reply_to": mail.message_id,
-                "references": references,
-                "from_address": box.address,
-                "to_address": mail.sender,
-                "subject": subject,
-                "body_text": body,
-                "status": "queued",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
-
-
-async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail]) -> None:
+async def _load(session: AsyncSession, batch: Batch, mails: Sequence[ParsedMail]) -> None:
     """What the store already knows about the batch: one query per kind of lookup."""
     # First: the tenant's ticket counter, locked until commit, so the numbers planned are the ones written.
     batch.next_number = await reserve_numbers(session, 0)
@@ -319,13 +57,8 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
     batch.seen = {
         mid for (mid,) in await _in_chunks(session, select(message_id), message_id, [x.message_id for x in mails])
     }
-    contacts = select(m.ContactEmail.email, m.Contact.id, m.Contact.language).join(
-        m.Contact, m.Contact.id == m.ContactEmail.contact_id
-    )
-    for email, contact_id, language in await _in_chunks(
-        session, contacts, m.ContactEmail.email, [x.sender for x in mails if x.sender]
-    ):
-        batch.contacts[email] = _Contact(contact_id, language)
+    for email, contact in (await contacts_by_email(session, [x.sender for x in mails if x.sender])).items():
+        batch.contacts[email] = ContactRef(contact.contact_id, contact.language)
     referenced = [i for x in mails for i in (x.in_reply_to, *x.references) if i]
     threads = select(message_id, m.TicketMessage.ticket_id)
     batch.ticket_of_message = {mid: tid for mid, tid in await _in_chunks(session, threads, message_id, referenced)}
@@ -334,18 +67,24 @@ async def _load(session: AsyncSession, batch: _Batch, mails: Sequence[ParsedMail
     batch.ticket_of_number = {n: tid for n, tid in await _in_chunks(session, tagged, m.Ticket.number, numbers)}
     candidates = set(batch.ticket_of_message.values()) | set(batch.ticket_of_number.values())
     for (ticket,) in await _in_chunks(session, select(m.Ticket), m.Ticket.id, candidates):
-        batch.plan.tickets[ticket.id] = _Ticket(
-            ticket.id, ticket.number, ticket.service_id, ticket.contact_id, ticket.status, new=False, row=ticket
+        batch.plan.tickets[ticket.id] = TicketDraft(
+            ticket.id,
+            ticket.number,
+            ticket.service_id,
+            ticket.contact_id,
+            TicketStatus(ticket.status),
+            new=False,
+            row=ticket,
         )
-    batch.closed = frozenset(t.key for t in batch.plan.tickets.values() if t.status == "closed")
+    batch.closed = frozenset(t.key for t in batch.plan.tickets.values() if t.status is TicketStatus.CLOSED)
     limit = batch.box.sender_limit
     if limit is not None:  # accepted mails create inbound mail interactions; rejected ones never do
         window = (
             select(m.Interaction.from_address, func.count())
             .where(
                 m.Interaction.offered_at > limit.window_start(batch.now),
-                m.Interaction.channel == "mail",
-                m.Interaction.direction == "inbound",
+                m.Interaction.channel == Channel.MAIL,
+                m.Interaction.direction == Direction.INBOUND,
             )
             .group_by(m.Interaction.from_address)
         )
@@ -373,7 +112,7 @@ async def _insert(session: AsyncSession, model: type[m.Base], rows: list[dict[st
     return list(range(first, first + len(rows)))
 
 
-async def _write(session: AsyncSession, plan: _Plan, now: datetime) -> None:
+async def _write(session: AsyncSession, plan: Plan, now: datetime) -> None:
     """The planned rows into the store, parents first, stand-in ids replaced by the real ones."""
     contact_ids = dict(
         zip(
@@ -416,14 +155,7 @@ async def _write(session: AsyncSession, plan: _Plan, now: datetime) -> None:
         session,
         m.TicketEvent,
         [
-            {
-                "tenant_id": plan.tenant_id,
-                "ticket_id": real(ticket_ids, key),
-                "at": now,
-                "kind": "status",
-                "agent_id": None,
-                "data": {"to": status},
-            }
+            {**status_event_row(real(ticket_ids, key), status, now), "tenant_id": plan.tenant_id}
             for key, status in plan.statuses
         ],
         ids=False,
@@ -472,7 +204,7 @@ async def ingest_mails(
     scoped = session_tenant(session.sync_session)
     if scoped != box.tenant_id:  # the bulk lookups rely on the session's tenant filter, the INSERTs name the tenant
         raise TenantViolation(f"mail for tenant {box.tenant_id} needs a session scoped to it, not to {scoped}")
-    batch = _Batch(box, _Plan(box.tenant_id), now, templates, make_id)
+    batch = Batch(box, Plan(box.tenant_id), now, templates, make_id)
     await _load(session, batch, [mail for _, mail in mails])
     outcomes = [batch.add(uid, mail) for uid, mail in mails]
     await _write(session, batch.plan, now)

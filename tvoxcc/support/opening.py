@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc.store import models as m
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.sla_store import status_event
+from tvoxcc.support.status import TicketStatus
 
 FIRST_NUMBER = 1001
 
@@ -72,7 +73,7 @@ def new_ticket_row(
         "service_id": service_id,
         "contact_id": contact_id,
         "subject": subject[:500],
-        "status": "new",
+        "status": TicketStatus.NEW,
         "updated_at": now,
         "created_at": now,
     }
@@ -86,5 +87,5 @@ async def open_ticket(
     ticket = m.Ticket(**new_ticket_row(number, subject=subject, service_id=service_id, contact_id=contact_id, now=now))
     session.add(ticket)
     await session.flush()
-    session.add(status_event(ticket, "new", now))
+    session.add(status_event(ticket, TicketStatus.NEW, now))
     return ticket

@@ -16,11 +16,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from enum import StrEnum
 
 from tvoxcc.support.hours import BusinessHours
+from tvoxcc.support.status import TicketStatus
 
-RUNNING_STATUSES = frozenset({"new", "open"})
-DONE_STATUSES = frozenset({"solved", "closed"})
+
+class ClockState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    MET = "met"
+    BREACHED = "breached"  # over target, done or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +48,7 @@ class Clock:
 
     target_s: int
     elapsed_s: float  # running time spent so far
-    state: str  # running | paused | met | breached (breached: over target, done or not)
+    state: ClockState
     due: datetime | None  # when the target is (or was) reached if the clock keeps running; None while paused/met
 
     @property
@@ -51,7 +57,7 @@ class Clock:
 
     @property
     def breached(self) -> bool:
-        return self.state == "breached"
+        return self.state is ClockState.BREACHED
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,7 @@ class Sla:
     def most_urgent(self) -> Clock | None:
         """The clock to look at first: a breached or running one, the one with least time left."""
         live = [c for c in (self.first_response, self.resolution) if c is not None and c.state != "met"]
-        return min(live, key=lambda c: (c.state == "paused", c.remaining_s), default=None)
+        return min(live, key=lambda c: (c.state is ClockState.PAUSED, c.remaining_s), default=None)
 
 
 def _running(start: datetime, end: datetime, hours: BusinessHours | None) -> timedelta:
@@ -81,10 +87,10 @@ def _elapsed(
     for change in history:
         if change.at > until:
             break
-        if running_since is not None and change.status not in RUNNING_STATUSES:
+        if running_since is not None and change.status not in TicketStatus.AWAITING_US:
             total += _running(running_since, change.at, hours)
             running_since = None
-        elif running_since is None and change.status in RUNNING_STATUSES:
+        elif running_since is None and change.status in TicketStatus.AWAITING_US:
             running_since = change.at
     return total, running_since
 
@@ -102,11 +108,11 @@ def _clock(
     elapsed = before + (_running(running_since, until, hours) if running_since is not None else timedelta(0))
     done = stop_at is not None and stop_at <= now
     if elapsed > target:
-        state = "breached"
+        state = ClockState.BREACHED
     elif done:
-        state = "met"
+        state = ClockState.MET
     else:
-        state = "running" if running_since is not None else "paused"
+        state = ClockState.RUNNING if running_since is not None else ClockState.PAUSED
     # The due moment, while the clock runs (past it when breached); a stopped clock has none.
     due = None
     if running_since is not None and not done:
@@ -124,7 +130,7 @@ def sla_of(
     """The ticket's clocks at ``now``. ``history`` is in time order, starting with the creation (status new)."""
     resolution = None
     if targets.resolution_minutes is not None:
-        done_at = history[-1].at if history and history[-1].status in DONE_STATUSES else None
+        done_at = history[-1].at if history and history[-1].status in TicketStatus.DONE else None
         resolution = _clock(targets.resolution_minutes, history, done_at, now, targets.hours)
     first = None
     if targets.first_response_minutes is not None:
@@ -137,7 +143,7 @@ def urgency_key(sla: Sla, priority: int, created_at: datetime) -> tuple[int, flo
     clock = sla.most_urgent()
     if clock is None:
         return (3, 0.0, -priority, created_at)
-    rank = 0 if clock.breached else 1 if clock.state == "running" else 2
+    rank = 0 if clock.breached else 1 if clock.state is ClockState.RUNNING else 2
     return (rank, clock.remaining_s, -priority, created_at)
 
 
@@ -145,8 +151,8 @@ def describe(clock: Clock | None, zone: tzinfo = UTC) -> str:
     """Short text for listings: 'due 2026-03-10 10:30' (in ``zone``), 'breached', 'paused 25m left', 'met'."""
     if clock is None:
         return ""
-    if clock.state == "running" and clock.due is not None:
+    if clock.state is ClockState.RUNNING and clock.due is not None:
         return f"due {clock.due.astimezone(zone):%Y-%m-%d %H:%M}"
-    if clock.state == "paused":
+    if clock.state is ClockState.PAUSED:
         return f"paused {max(0, int(clock.remaining_s // 60))}m left"
     return clock.state

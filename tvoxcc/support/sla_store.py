@@ -17,15 +17,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc.store import models as m
 from tvoxcc.support.hours import business_hours
 from tvoxcc.support.sla import Sla, SlaTargets, StatusChange, sla_of
+from tvoxcc.support.status import TicketEventKind, TicketStatus
 
 
-def status_event(ticket: m.Ticket, status: str, now: datetime, *, agent_id: int | None = None) -> m.TicketEvent:
+def status_event_row(
+    ticket_id: int | None, status: TicketStatus, now: datetime, *, agent_id: int | None = None
+) -> dict[str, Any]:
+    """The values of the history row for a ticket entering ``status``, for every path that writes one (a batch
+    of mails inserts them in bulk)."""
+    return {"ticket_id": ticket_id, "at": now, "kind": TicketEventKind.STATUS, "agent_id": agent_id,
+            "data": {"to": str(status)}}  # fmt: skip
+
+
+def status_event(
+    ticket: m.Ticket, status: TicketStatus, now: datetime, *, agent_id: int | None = None
+) -> m.TicketEvent:
     """The history row for a ticket entering ``status`` (the ticket must have an id)."""
-    return m.TicketEvent(ticket_id=ticket.id, at=now, kind="status", agent_id=agent_id, data={"to": status})
+    return m.TicketEvent(**status_event_row(ticket.id, status, now, agent_id=agent_id))
 
 
 def change_status(
-    session: AsyncSession, ticket: m.Ticket, status: str, now: datetime, *, agent_id: int | None = None
+    session: AsyncSession, ticket: m.Ticket, status: TicketStatus, now: datetime, *, agent_id: int | None = None
 ) -> str:
     """Set the status and record it in the history; returns the previous status. Same status: nothing recorded."""
     previous = ticket.status
@@ -62,7 +74,7 @@ async def histories(session: AsyncSession, tickets: Sequence[m.Ticket]) -> dict[
     if ids:
         rows = await session.execute(
             select(m.TicketEvent.ticket_id, m.TicketEvent.at, m.TicketEvent.data)
-            .where(m.TicketEvent.ticket_id.in_(ids), m.TicketEvent.kind == "status")
+            .where(m.TicketEvent.ticket_id.in_(ids), m.TicketEvent.kind == TicketEventKind.STATUS)
             .order_by(m.TicketEvent.at, m.TicketEvent.id)
         )
         for tid, at, data in rows.all():
@@ -70,7 +82,7 @@ async def histories(session: AsyncSession, tickets: Sequence[m.Ticket]) -> dict[
     for t in tickets:
         changes = found[t.id]
         if not changes or changes[0].at > t.created_at:
-            changes.insert(0, StatusChange(t.created_at, "new"))
+            changes.insert(0, StatusChange(t.created_at, TicketStatus.NEW))
         if changes[-1].status != t.status:  # changed before the history was kept
             changes.append(StatusChange(max(t.updated_at, changes[-1].at), t.status))
     return found
@@ -110,6 +122,8 @@ async def refresh_sla(session: AsyncSession, tickets: Sequence[m.Ticket], now: d
                 setattr(t, due_column, clock.due)
             if clock.breached and not getattr(t, flag):
                 setattr(t, flag, True)
-                session.add(m.TicketEvent(ticket_id=t.id, at=now, kind="sla-breached", data={"target": target}))
+                session.add(
+                    m.TicketEvent(ticket_id=t.id, at=now, kind=TicketEventKind.SLA_BREACHED, data={"target": target})
+                )
                 breaches.append({"ticket": f"T-{t.number}", "target": target})
     return breaches

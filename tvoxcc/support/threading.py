@@ -1,4 +1,4 @@
-"""Which ticket a mail belongs to, and what a message does to a ticket's status. Pure: no I/O."""
+"""Which ticket a mail belongs to (what it does to the ticket's status: tvoxcc.support.status). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ _PREFIX_WORDS = (
 _REPLY_PREFIXES = re.compile(
     rf"^(?:\s*(?:(?:{_PREFIX_WORDS})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]|[ri][:：](?=\s))\s*)+", re.IGNORECASE
 )
-STATUSES = ("new", "open", "pending-customer", "solved", "closed")
 
 
 def ticket_tag(number: int) -> str:
@@ -77,23 +76,3 @@ def choose_thread(
         if found_tag not in closed_tickets:
             return ThreadChoice(found_tag, "subject-tag")
     return ThreadChoice(None, "new")
-
-
-def after_customer_message(status: str) -> str:
-    """A customer writing again means the ball is back with us."""
-    return "open" if status in ("pending-customer", "solved") else status
-
-
-def after_agent_reply(status: str) -> str:
-    return "pending-customer" if status != "closed" else status
-
-
-def check_status_change(current: str, wanted: str) -> str | None:
-    """Why an agent may not move a ticket from ``current`` to ``wanted``, or None when allowed."""
-    if wanted not in STATUSES:
-        return f"unknown status {wanted!r}: use one of {', '.join(STATUSES)}"
-    if current == "closed" and wanted != "closed":
-        return "a closed ticket stays closed: a new mail from the customer opens a new ticket"
-    if wanted == "new" and current != "new":
-        return "a ticket cannot go back to 'new'"
-    return None

@@ -13,9 +13,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.interactions import Direction, InteractionEventKind
 from tvoxcc.mail.ratelimit import SenderLimit
+from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.support.ids import new_message_id
+from tvoxcc.support.status import MessageKind
 
 MakeId = Callable[[str], str]
 
@@ -49,7 +52,7 @@ async def queue_outbound(
     session: AsyncSession,
     ticket: m.Ticket,
     *,
-    kind: str,
+    kind: m.OutboxKind,
     from_address: str,
     to_address: str,
     subject: str,
@@ -68,8 +71,8 @@ async def queue_outbound(
         *([in_reply_to] if in_reply_to else []),
     ][-20:]
     interaction = m.Interaction(
-        channel="mail",
-        direction="outbound",
+        channel=Channel.MAIL,
+        direction=Direction.OUTBOUND,
         service_id=ticket.service_id,
         contact_id=ticket.contact_id,
         ticket_id=ticket.id,
@@ -85,7 +88,7 @@ async def queue_outbound(
     session.add(
         m.InteractionEvent(
             at=now,
-            kind="mail-queued",
+            kind=InteractionEventKind.MAIL_QUEUED,
             interaction_id=interaction.id,
             agent_id=agent_id,
             data={"ticket": ticket.number, "kind": kind},
@@ -95,7 +98,7 @@ async def queue_outbound(
         m.TicketMessage(
             ticket_id=ticket.id,
             interaction_id=interaction.id,
-            kind="outbound",
+            kind=MessageKind.OUTBOUND,
             author=author[:254],
             message_id=message_id,
             in_reply_to=in_reply_to,
@@ -115,7 +118,7 @@ async def queue_outbound(
         to_address=to_address,
         subject=subject[:500],
         body_text=body,
-        status="queued",
+        status=m.OutboxStatus.QUEUED,
         next_attempt_at=now,
         created_at=now,
     )

@@ -26,6 +26,8 @@ import logging
 import uuid
 
 from tvoxcc.ari import AriBadRequest, AriError, Conflict, InvalidRequest
+from tvoxcc.interactions import InteractionEventKind as Kind
+from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.ivr.nodes import Flow
 from tvoxcc.queues import model as q
@@ -35,6 +37,7 @@ from tvoxcc.voice.acd_base import AGENT_LEG, CALLBACK_LEG, CALLBACK_NOTICE, Leg,
 from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.announce import announcement
 from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.callbacks import CallbackJob
 from tvoxcc.voice.directory import QueuePoint, UnknownRoute
 from tvoxcc.voice.reconnect import gone, live_channels, lost_bridges
@@ -160,13 +163,13 @@ class AcdQueue(AcdAgents):
             # Never left in silence: the dialplan fallback takes the caller (a no-op when they are gone).
             log.warning("ACD: call %s cannot wait in %s: %s; fallback", call.channel_id, key.router_name, exc)
             await self._fallback(call.channel_id)
-            await call.directory.close(call.route, call.interaction, call.clock(), "fallback")
+            await call.directory.close(call.route, call.interaction, call.clock(), Outcome.FALLBACK)
             return
         waiting = Waiting(call, key, bridge_id, language=command.language)
         every = self.acd.announce_every.get(key.router_name, 0)
         waiting.next_announce = self._now() + every if every else float("inf")
         self.items[call.channel_id] = waiting
-        await call.directory.log(call.route, call.interaction, "queued", call.clock(), point.data())
+        await call.directory.log(call.route, call.interaction, Kind.QUEUED, call.clock(), point.data())
         work = q.WorkItem(
             item_id=call.channel_id,
             queue=key.router_name,
@@ -183,7 +186,7 @@ class AcdQueue(AcdAgents):
             with contextlib.suppress(AriError):
                 await self.ari.bridges.remove_channel(bridge_id, call.channel_id)
             await self._fallback(call.channel_id)
-            await call.directory.close(call.route, call.interaction, call.clock(), "fallback")
+            await call.directory.close(call.route, call.interaction, call.clock(), Outcome.FALLBACK)
 
     async def on_stasis_start(self, channel_id: str, args: tuple[str, ...]) -> bool:
         """An agent leg or a callback we originated was answered. Returns False for channels that are not ours."""
@@ -265,7 +268,7 @@ class AcdQueue(AcdAgents):
             job = self.callbacks.get(item_id)
             if job is not None and not job.answered:
                 # busy, no answer, or the trunk refused; in the callback's lane, in order with its commands
-                await self.lanes.run(item_id, self._callback_failed(item_id, "no-answer"))
+                await self.lanes.run(item_id, self._callback_failed(item_id, Outcome.NO_ANSWER))
                 return
         waiting = self.items.get(item_id)
         if waiting is None:
@@ -275,10 +278,10 @@ class AcdQueue(AcdAgents):
             await self._apply(lambda now: self.router.complete(item_id, now, by_caller=True))
             self.legs.pop(connected.channel_id, None)
             await self._hangup(connected.channel_id)
-            outcome = "answered"
+            outcome = Outcome.ANSWERED
         else:
             await self._apply(lambda now: self.router.abandon(item_id, now))
-            outcome = "abandoned"
+            outcome = Outcome.ABANDONED
         self.items.pop(item_id, None)  # only now: the router's events above are stored with the call
         await self._destroy(waiting.bridge_id)
         call = waiting.call
@@ -298,8 +301,8 @@ class AcdQueue(AcdAgents):
         if waiting is not None:
             self.items.pop(leg.item_id, None)  # after the router call, so its events find the call
             call = waiting.call
-            await call.directory.close(call.route, call.interaction, call.clock(), "answered")
-            await self._callback_over(leg.item_id, "answered")
+            await call.directory.close(call.route, call.interaction, call.clock(), Outcome.ANSWERED)
+            await self._callback_over(leg.item_id, Outcome.ANSWERED)
             await self._destroy(waiting.bridge_id)
             if waiting.queue.router_name in self.acd.surveyed:
                 # The survey (FastAGI, another reader) looks up who answered: the call's facts are stored first.
@@ -344,14 +347,14 @@ class AcdQueue(AcdAgents):
                 job = self.callbacks.pop(item_id, None)
                 if job is not None and waiting is None:  # no more attempts
                     log.info("ACD: callback %s to %s failed (%s)", job.callback_id, job.number, reason)
-                    await self.book.finished(job, self.clock(), status="failed", outcome="no-answer")
+                    await self.book.finished(job, self.clock(), status=CallbackStatus.FAILED, outcome=Outcome.NO_ANSWER)
             case q.PlaceCallback(item_id=item_id):
                 await self._dial_customer(item_id)
             case q.StartWrapup(agent_id=agent_id, until=until, at=at):
                 # its length from when the router began it, not from now: commands run a moment later
-                self.acd.store_wrapup(agent_id, "wrapup-started", until - at, at, self.clock())
+                self.acd.store_wrapup(agent_id, Kind.WRAPUP_STARTED, until - at, at, self.clock())
             case q.EndWrapup(agent_id=agent_id):
-                self.acd.store_wrapup(agent_id, "wrapup-ended", None, self._now(), self.clock())
+                self.acd.store_wrapup(agent_id, Kind.WRAPUP_ENDED, None, self._now(), self.clock())
 
     async def _overflow(self, item_id: str, action: q.OverflowAction, target: str | None) -> None:
         waiting = self.items.get(item_id)
@@ -372,7 +375,7 @@ class AcdQueue(AcdAgents):
                 waiting.queue.name,
                 call.caller.number,
                 self.clock(),
-                status="queued",
+                status=CallbackStatus.QUEUED,
                 event=False,  # the router's callback-requested event is stored with the call
             )
             route = call.route
@@ -380,7 +383,7 @@ class AcdQueue(AcdAgents):
                 item_id, callback_id, route.tenant, route.tenant_id, route.service, waiting.queue.name,
                 call.caller.number, call.interaction.id,
             )  # fmt: skip
-            await call.directory.close(route, call.interaction, self.clock(), "callback")
+            await call.directory.close(route, call.interaction, self.clock(), Outcome.CALLBACK)
             notice = Flow.model_validate(
                 {
                     "service": route.service,
@@ -436,5 +439,5 @@ class AcdQueue(AcdAgents):
         call.interaction = job.interaction() or call.interaction
         self.items[item_id] = Waiting(call, key, holding, next_announce=float("inf"))
         # Not taken again after a restart: the customer is (or was) on the line with us.
-        await self.book.finished(job, self.clock(), status="answered", outcome=None)
+        await self.book.finished(job, self.clock(), status=CallbackStatus.ANSWERED, outcome=None)
         await self._apply(lambda now: self.router.callback_answered(item_id, now))

@@ -10,9 +10,12 @@ import logging
 import uuid
 
 from tvoxcc.ari import AriError
+from tvoxcc.interactions import InteractionEventKind as Kind
+from tvoxcc.interactions import Outcome
 from tvoxcc.queues import model as q
 from tvoxcc.voice.acd_base import CALLBACK_LEG, AcdBase
 from tvoxcc.voice.acd_config import QueueKey
+from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.callbacks import NotDiallable
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,7 @@ class AcdCallbacks(AcdBase):
                 # with nobody to take it). End it before dialling again, so they never get two calls.
                 log.warning("ACD: callback %s: hanging up the attempt a previous run left", job.callback_id)
                 await self._hangup(job.left_ringing)
-                await self.book.finished(job, self.clock(), status="queued", outcome="interrupted")
+                await self.book.finished(job, self.clock(), status=CallbackStatus.QUEUED, outcome=Outcome.INTERRUPTED)
             self.callbacks[job.item_id] = job
             work = q.WorkItem(
                 item_id=job.item_id,
@@ -48,7 +51,7 @@ class AcdCallbacks(AcdBase):
             )
             if await self._apply(functools.partial(self._enqueue, work)) is None:
                 self.callbacks.pop(job.item_id, None)  # a queue made after the ACD started: later
-                await self.book.finished(job, self.clock(), status="pending", outcome=None)
+                await self.book.finished(job, self.clock(), status=CallbackStatus.PENDING, outcome=None)
 
     def _enqueue(self, work: q.WorkItem, now: float) -> q.Outputs:
         return self.router.enqueue(work, now)
@@ -94,9 +97,9 @@ class AcdCallbacks(AcdBase):
             log.warning("ACD: cannot call back %s: %s", item_id, exc)
             if job is not None and job.channel_id is not None:
                 self.dialing.pop(job.channel_id, None)
-            self.lanes.submit(item_id, self._callback_failed(item_id, "not-dialled"))
+            self.lanes.submit(item_id, self._callback_failed(item_id, Outcome.NOT_DIALLED))
 
-    async def _callback_failed(self, item_id: str, outcome: str) -> None:
+    async def _callback_failed(self, item_id: str, outcome: Outcome) -> None:
         job = self.callbacks.get(item_id)
         if job is None:
             return
@@ -105,7 +108,7 @@ class AcdCallbacks(AcdBase):
             isinstance(command, q.ExitQueue) and command.item_id == item_id for command in outputs.commands
         )
         if not ends:  # a retry comes (else ExitQueue, in this item's lane, ends it as failed)
-            await self.book.finished(job, self.clock(), status="queued", outcome=outcome)
+            await self.book.finished(job, self.clock(), status=CallbackStatus.QUEUED, outcome=outcome)
 
     async def _cancel_callback(self, item_id: str) -> None:
         job = self.callbacks.get(item_id)
@@ -114,12 +117,12 @@ class AcdCallbacks(AcdBase):
             await self._apply(lambda now: self.router.abandon(item_id, now))
             self.callbacks.pop(item_id, None)  # only now: the router's events are stored with the request
 
-    async def _callback_over(self, item_id: str, outcome: str) -> None:
+    async def _callback_over(self, item_id: str, outcome: Outcome) -> None:
         """A callback's conversation ended (or the customer left before an agent answered)."""
         job = self.callbacks.pop(item_id, None)
         if job is None:
             return
-        if outcome == "answered":
-            await self.book.finished(job, self.clock(), status="done", outcome=None, event="callback-completed")
-        else:
-            await self.book.finished(job, self.clock(), status="failed", outcome=None, event="callback-failed")
+        answered = outcome == Outcome.ANSWERED
+        status = CallbackStatus.DONE if answered else CallbackStatus.FAILED
+        event = Kind.CALLBACK_COMPLETED if answered else q.EventKind.CALLBACK_FAILED
+        await self.book.finished(job, self.clock(), status=status, outcome=None, event=event)

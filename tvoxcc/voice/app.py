@@ -18,6 +18,7 @@ from pathlib import Path
 from tvoxcc.ari import AriClient, AriError, Connected, Disconnected, StreamItem
 from tvoxcc.ari import events as ev
 from tvoxcc.ivr import events as ivr
+from tvoxcc.ivr.commands import IvrExit
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.call import CallSession, send_to_fallback
@@ -191,7 +192,7 @@ class VoiceApp:
             await call.run()
         finally:
             self.tasks.pop(call.channel_id, None)
-            if self.calls.get(call.channel_id) is call and (call.state is None or call.state.outcome != "queue"):
+            if self.calls.get(call.channel_id) is call and (call.state is None or call.state.outcome != IvrExit.QUEUE):
                 self.calls.pop(call.channel_id, None)
 
     async def resync(self) -> int:

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tvoxcc.ari import AriClient, AriError, NotFound
+from tvoxcc.interactions import InteractionEventKind as Kind
+from tvoxcc.interactions import Outcome
 from tvoxcc.ivr import commands as c
 from tvoxcc.ivr.events import CallerHungUp, IvrEvent, TimerFired
-from tvoxcc.ivr.interpreter import IvrState, handle, start
+from tvoxcc.ivr.interpreter import IvrPhase, IvrState, handle, start
 from tvoxcc.ivr.nodes import Flow
 from tvoxcc.ivr.prompts import media_for
 from tvoxcc.voice.directory import Caller, Directory, Route
@@ -27,6 +29,16 @@ from tvoxcc.voice.recorder import InteractionRef
 log = logging.getLogger(__name__)
 
 FALLBACK_CONTEXT = "tvoxcc-fallback"
+# How the IVR let go of a call -> how its interaction ends (the queue closes a queued one itself).
+IVR_EXIT_OUTCOME: dict[c.IvrExit, Outcome] = {
+    c.IvrExit.QUEUE: Outcome.QUEUED,
+    c.IvrExit.TRANSFER: Outcome.TRANSFER,
+    c.IvrExit.CALLBACK: Outcome.CALLBACK,
+    c.IvrExit.VOICEMAIL: Outcome.VOICEMAIL,
+    c.IvrExit.HANGUP: Outcome.HANGUP,
+    c.IvrExit.LOOP_GUARD: Outcome.LOOP_GUARD,
+    c.IvrExit.CALLER_HANGUP: Outcome.ABANDONED_IN_IVR,
+}
 
 
 async def send_to_fallback(ari: AriClient, channel_id: str) -> None:
@@ -95,13 +107,14 @@ class CallSession:
             for handle_ in self.timers.values():
                 handle_.cancel()
             # Once queued, the queue owns the call and closes its interaction.
-            if self.ended or (self.state is not None and self.state.phase == "done" and self.state.outcome != "queue"):
+            done = self.state is not None and self.state.phase == IvrPhase.DONE
+            if self.ended or (done and self.state is not None and self.state.outcome != c.IvrExit.QUEUE):
                 await self.directory.close(self.route, self.interaction, self.clock(), self._outcome())
 
-    def _outcome(self) -> str:
+    def _outcome(self) -> Outcome:
         if self.state is None or self.state.outcome is None:
-            return "abandoned-in-ivr"
-        return "abandoned-in-ivr" if self.state.outcome == "caller-hangup" else self.state.outcome
+            return Outcome.ABANDONED_IN_IVR
+        return IVR_EXIT_OUTCOME[self.state.outcome]
 
     async def _run(self) -> None:
         flow = self.flow or self.route.flow
@@ -113,7 +126,7 @@ class CallSession:
         if self.resumed:
             commands = [cmd for cmd in commands if not isinstance(cmd, c.Answer)]
         await self._execute(commands)
-        while self.state.phase != "done":
+        while self.state.phase != IvrPhase.DONE:
             event = await self.events.get()
             self.state, commands = handle(flow, self.caller.info, self.state, event, self.clock())
             await self._execute(commands)
@@ -163,10 +176,10 @@ class CallSession:
             case c.Note(kind=kind, data=data):
                 await self.directory.log(route, self.interaction, kind, now, data)
             case c.EnterQueue():
-                await self.directory.set_outcome(route, self.interaction, "queued")
+                await self.directory.set_outcome(route, self.interaction, Outcome.QUEUED)
                 await self.handoff.enter(self, command)
             case c.TransferTo(destination=destination):
-                await self.directory.set_outcome(route, self.interaction, "transferred")
+                await self.directory.set_outcome(route, self.interaction, Outcome.TRANSFERRED)
                 await self.directory.recorder.flush()  # the dialplan's AGI (a survey, a lookup) may read it
                 await ari.channels.continue_in_dialplan(
                     self.channel_id, context=f"tvoxcc-agents-{route.tenant}", extension=destination, priority=1
@@ -177,7 +190,7 @@ class CallSession:
                 name = next(n for n, t in self.recordings.items() if t == token)
                 audio = await ari.recordings.stored_file(name)
                 ticket = await self.directory.voicemail_ticket(route, self.interaction, caller, audio, seconds, now)
-                await self.directory.log(route, self.interaction, "voicemail-ticket", now, {"ticket": ticket})
+                await self.directory.log(route, self.interaction, Kind.VOICEMAIL_TICKET, now, {"ticket": ticket})
                 with contextlib.suppress(AriError):
                     await ari.recordings.delete_stored(name)
             case c.HangupCall():

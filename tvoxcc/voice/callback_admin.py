@@ -7,7 +7,7 @@ A cancelled row is never dialled: a running voice service drops it from the line
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,10 +20,7 @@ from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.repository import tenant_id_of
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-
-STATUSES = ("pending", "queued", "dialing", "answered", "done", "failed", "cancelled")
-CANCELLABLE = ("pending", "queued")
-OPEN = ("pending", "queued", "dialing", "answered")
+from tvoxcc.voice.callback_status import CallbackStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +62,15 @@ async def _rows(session: AsyncSession, *where: ColumnElement[bool]) -> list[Call
     ]
 
 
-async def list_callbacks(store: Store, tenant: str, statuses: Sequence[str] = OPEN) -> list[CallbackRow]:
+async def list_callbacks(
+    store: Store, tenant: str, statuses: Collection[str] = CallbackStatus.OPEN
+) -> list[CallbackRow]:
     """The tenant's callbacks in these statuses, oldest request first."""
-    unknown = sorted(set(statuses) - set(STATUSES))
+    unknown = sorted(set(statuses) - set(CallbackStatus))
     if unknown:
-        raise AdminError(f"unknown callback status {unknown[0]!r}: use one of {', '.join(STATUSES)}")
+        raise AdminError(f"unknown callback status {unknown[0]!r}: use one of {', '.join(CallbackStatus)}")
     async with store.tenant(await tenant_id_of(store, tenant)) as session:
-        return await _rows(session, m.Callback.status.in_(list(statuses)))
+        return await _rows(session, m.Callback.status.in_(sorted(statuses)))
 
 
 async def cancel_callback(store: Store, tenant: str, callback_id: int, now: datetime) -> CallbackRow:
@@ -85,8 +84,8 @@ async def cancel_callback(store: Store, tenant: str, callback_id: int, now: date
         done = await session.execute(
             update(m.Callback)
             .where(m.Callback.id == callback_id, m.Callback.tenant_id == tenant_id)
-            .where(m.Callback.status.in_(CANCELLABLE))
-            .values(status="cancelled", completed_at=now)
+            .where(m.Callback.status.in_(CallbackStatus.CANCELLABLE))
+            .values(status=CallbackStatus.CANCELLED, completed_at=now)
             .execution_options(synchronize_session=False)
         )
         await session.commit()

@@ -7,18 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from tvoxcc.interactions import Direction, Outcome
+from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.ivr.interpreter import CallerInfo
 from tvoxcc.ivr.nodes import Flow
+from tvoxcc.journey.identify import contact_by_phone, open_ticket_count
 from tvoxcc.journey.phones import to_e164
+from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.support.opening import open_ticket
+from tvoxcc.support.status import MessageKind
+from tvoxcc.voice.callback_status import CallbackStatus
+from tvoxcc.voice.callbacks import request_callback
 from tvoxcc.voice.recorder import InteractionRef, Recorder
-
-OPEN_TICKET = ("new", "open", "pending-customer")
 
 
 @dataclass(frozen=True)
@@ -151,18 +156,8 @@ class Directory:
     async def identify(self, route: Route, raw_number: str) -> Caller:
         number = to_e164(raw_number, route.country) or raw_number
         async with self.store.tenant(route.tenant_id) as session:
-            contact = (
-                await session.execute(select(m.Contact).join(m.ContactPhone).where(m.ContactPhone.number == number))
-            ).scalar_one_or_none()
-            while contact is not None and contact.merged_into_id is not None:
-                contact = await session.get(m.Contact, contact.merged_into_id)
-            open_tickets = 0
-            if contact is not None:
-                open_tickets = (
-                    await session.execute(
-                        select(func.count()).where(m.Ticket.contact_id == contact.id, m.Ticket.status.in_(OPEN_TICKET))
-                    )
-                ).scalar_one()
+            contact = await contact_by_phone(session, number)
+            open_tickets = await open_ticket_count(session, contact.contact_id) if contact else 0
         info = CallerInfo(
             caller=number,
             timezone=route.timezone,
@@ -171,7 +166,7 @@ class Directory:
             vip=bool(contact and contact.vip),
             open_tickets=open_tickets,
         )
-        return Caller(info, number, contact.id if contact else None)
+        return Caller(info, number, contact.contact_id if contact else None)
 
     async def open_interaction(
         self, route: Route, caller: Caller, channel_id: str, now: datetime, *, resumed: bool = False
@@ -182,18 +177,18 @@ class Directory:
                 existing = (
                     await session.execute(
                         select(m.Interaction.id).where(
-                            m.Interaction.external_id == channel_id, m.Interaction.channel == "voice"
+                            m.Interaction.external_id == channel_id, m.Interaction.channel == Channel.VOICE
                         )
                     )
                 ).scalar_one_or_none()
             if existing is not None:
                 ref = InteractionRef.stored(route.tenant_id, int(existing))
-                self.recorder.event(route.tenant_id, ref, "resumed", now)
+                self.recorder.event(route.tenant_id, ref, Kind.RESUMED, now)
                 return ref
         ref = self.recorder.open(
             route.tenant_id,
-            channel="voice",
-            direction="inbound",
+            channel=Channel.VOICE,
+            direction=Direction.INBOUND,
             service_id=route.service_id,
             contact_id=caller.contact_id,
             external_id=channel_id,
@@ -201,7 +196,7 @@ class Directory:
             to_address=route.service,
             offered_at=now,
         )
-        self.recorder.event(route.tenant_id, ref, "offered", now, {"caller": caller.number})
+        self.recorder.event(route.tenant_id, ref, Kind.OFFERED, now, {"caller": caller.number})
         return ref
 
     async def queued_in(self, channel_id: str) -> QueuePoint | None:
@@ -217,32 +212,32 @@ class Directory:
                     .order_by(m.InteractionEvent.id)
                 )
             ).all()
-        queued = [QueuePoint.of(data) for kind, data in events if kind == "queued"]
+        queued = [QueuePoint.of(data) for kind, data in events if kind == Kind.QUEUED]
         return queued[-1] if queued else None
 
     def shed(self, route: Route, number: str, channel_id: str, now: datetime) -> None:
         """A call the overloaded service turned away (busy message): stored, ended, outcome ``shed``."""
         ref = self.recorder.open(
             route.tenant_id,
-            channel="voice",
-            direction="inbound",
+            channel=Channel.VOICE,
+            direction=Direction.INBOUND,
             service_id=route.service_id,
             external_id=channel_id,
             from_address=to_e164(number, route.country) or number,
             to_address=route.service,
             offered_at=now,
         )
-        self.recorder.close(ref, now, "shed")
+        self.recorder.close(ref, now, Outcome.SHED)
 
     async def log(
         self, route: Route, interaction: InteractionRef, kind: str, now: datetime, data: dict[str, Any]
     ) -> None:
         self.recorder.event(route.tenant_id, interaction, kind, now, data)
 
-    async def close(self, route: Route, interaction: InteractionRef, now: datetime, outcome: str) -> None:
+    async def close(self, route: Route, interaction: InteractionRef, now: datetime, outcome: Outcome) -> None:
         self.recorder.close(interaction, now, outcome)
 
-    async def set_outcome(self, route: Route, interaction: InteractionRef, outcome: str) -> None:
+    async def set_outcome(self, route: Route, interaction: InteractionRef, outcome: Outcome) -> None:
         self.recorder.update(interaction, outcome=outcome)
 
     async def request_callback(
@@ -253,7 +248,7 @@ class Directory:
         number: str,
         now: datetime,
         *,
-        status: str = "pending",
+        status: CallbackStatus = CallbackStatus.PENDING,
         event: bool = True,
     ) -> int:
         """Store a callback request; the ACD picks up ``pending`` ones (``queued``: it already holds it).
@@ -262,30 +257,22 @@ class Directory:
         requests come with the router's event instead).
         """
         await self.recorder.flush()  # the request refers to the stored interaction
-        interaction_id = interaction.id
         async with self.store.tenant(route.tenant_id) as session:
             queue_id = (await session.execute(select(m.Queue.id).where(m.Queue.name == queue))).scalar_one_or_none()
-            contact_id = (await session.get(m.Interaction, interaction_id)).contact_id  # type: ignore[union-attr]
-            row = m.Callback(
+            asking = await session.get(m.Interaction, interaction.id)
+            callback_id = await request_callback(
+                session,
                 number=number,
                 service_id=route.service_id,
                 queue_id=queue_id,
-                contact_id=contact_id,
-                requested_by_id=interaction_id,
-                requested_at=now,
+                contact_id=asking.contact_id if asking else None,
+                requested_by=interaction.id,
+                now=now,
                 status=status,
+                announce={"queue": queue} if event else None,
             )
-            session.add(row)
-            await session.flush()
-            if event:
-                data = {"queue": queue, "number": number, "callback": row.id}
-                session.add(
-                    m.InteractionEvent(
-                        interaction_id=interaction_id, kind="callback-requested", at=now, queue_id=queue_id, data=data
-                    )
-                )
             await session.commit()
-            return row.id
+            return callback_id
 
     async def voicemail_ticket(
         self, route: Route, interaction: InteractionRef, caller: str, audio: bytes, seconds: float, now: datetime
@@ -305,7 +292,7 @@ class Directory:
             message = m.TicketMessage(
                 ticket_id=ticket.id,
                 interaction_id=interaction_id,
-                kind="inbound",
+                kind=MessageKind.INBOUND,
                 author=caller,
                 subject=ticket.subject,
                 body_text=f"Voicemail of {seconds:.0f} s left by {caller}.",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -90,11 +90,23 @@ def _at(router_time: float) -> datetime:
 
 
 class LiveWriter:
-    def __init__(self, store: Store, router: Router, clock: Callable[[], datetime], *, debounce: float = 0.1) -> None:
+    def __init__(
+        self,
+        store: Store,
+        router: Router,
+        clock: Callable[[], datetime],
+        *,
+        debounce: float = 0.1,
+        timer: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.store = store
         self.router = router
         self.clock = clock
         self.debounce = debounce
+        # The debounce window's clock and wait (the event loop's by default); tests hold them to look inside it.
+        self._timer = timer
+        self._sleep = sleep
         self.queue_owner: dict[str, tuple[int, str]] = {}
         self.agent_owner: dict[str, tuple[int, str]] = {}
         self.since: dict[str, float] = {}  # router agent id -> router time of its last change of state/reason
@@ -138,12 +150,14 @@ class LiveWriter:
             if self._task is None or self._task.done():
                 self._task = asyncio.create_task(self._flush_soon(), name="live-snapshot")
 
+    def _now(self) -> float:
+        return self._timer() if self._timer is not None else asyncio.get_running_loop().time()
+
     async def _flush_soon(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._dirty:
-            wait = self._last_write + self.debounce - loop.time()
+            wait = self._last_write + self.debounce - self._now()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             try:
                 await self.flush()
             except Exception:
@@ -154,7 +168,7 @@ class LiveWriter:
         """Write the tenants whose view changed since the last write (all of them the first time)."""
         async with self._lock:
             self._dirty = False
-            self._last_write = asyncio.get_running_loop().time()
+            self._last_write = self._now()
             since = {ident: self.since.get(ident, self._started) for ident in self.router.agent_ids()}
             views = snapshot(self.router, self.queue_owner, self.agent_owner, since)
             for tenant_id, view in views.items():

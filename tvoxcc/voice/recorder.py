@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.group_commit import GroupCommit
@@ -167,7 +168,7 @@ async def _apply(session: AsyncSession, ops: list[_Write]) -> None:
             case _Close(ref=ref, at=at, outcome=outcome):
                 if await _end(session, ref, at, outcome):
                     events.append(
-                        {"tenant_id": ref.tenant_id, "interaction_id": ref.id, "kind": "ended", "at": at,
+                        {"tenant_id": ref.tenant_id, "interaction_id": ref.id, "kind": Kind.ENDED, "at": at,
                          "data": {"outcome": outcome}, "agent_id": None, "queue_id": None}
                     )  # fmt: skip
             case _:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tvoxcc.queues.model import AgentStatus
 from tvoxcc.web.access import Principal
 from tvoxcc.web.live import TenantState
 
-LOGGED_OUT = "logged-out"
+LOGGED_OUT = AgentStatus.LOGGED_OUT  # an agent with no live row
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from tvoxcc.agi.request import AgiRequest
 from tvoxcc.agi.server import Handler
+from tvoxcc.queues.model import AgentStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,15 @@ def _agent_of(request: AgiRequest) -> tuple[str, str]:
     return f"{args[0]}-{args[1]}", args[2] if len(args) > 2 else ""
 
 
-STATUS_DIGITS = {"logged-out": "0", "available": "1", "reserved": "2", "busy": "3", "wrap-up": "4", "paused": "5"}
+# The digit *75 says for each of the router's agent states.
+STATUS_DIGITS: dict[str, str] = {
+    AgentStatus.LOGGED_OUT: "0",
+    AgentStatus.AVAILABLE: "1",
+    AgentStatus.RESERVED: "2",
+    AgentStatus.BUSY: "3",
+    AgentStatus.WRAPUP: "4",
+    AgentStatus.PAUSED: "5",
+}
 
 
 def agent_routes(control: AgentControl) -> dict[str, Handler]:

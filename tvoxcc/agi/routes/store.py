@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tvoxcc.ivr.prompts import media_for
+from tvoxcc.journey.identify import contact_by_phone, open_ticket_count
 from tvoxcc.journey.phones import to_e164
+from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
-from tvoxcc.voice.directory import OPEN_TICKET
+from tvoxcc.voice.callbacks import request_callback
 
 
 @dataclass(frozen=True)
@@ -86,28 +88,20 @@ class CallStore:
 
     async def contact(self, tenant: TenantInfo, number: str) -> ContactInfo | None:
         async with self.store.tenant(tenant.id) as session:
-            contact = (
-                await session.execute(select(m.Contact).join(m.ContactPhone).where(m.ContactPhone.number == number))
-            ).scalar_one_or_none()
-            while contact is not None and contact.merged_into_id is not None:
-                contact = await session.get(m.Contact, contact.merged_into_id)
+            contact = await contact_by_phone(session, number)
             if contact is None:
                 return None
-            tickets = (
-                await session.execute(
-                    select(func.count()).where(m.Ticket.contact_id == contact.id, m.Ticket.status.in_(OPEN_TICKET))
-                )
-            ).scalar_one()
+            tickets = await open_ticket_count(session, contact.contact_id)
             last_agent = (
                 await session.execute(
                     select(m.Agent.name)
                     .join(m.Interaction, m.Interaction.agent_id == m.Agent.id)
-                    .where(m.Interaction.contact_id == contact.id, m.Interaction.answered_at.is_not(None))
+                    .where(m.Interaction.contact_id == contact.contact_id, m.Interaction.answered_at.is_not(None))
                     .order_by(m.Interaction.answered_at.desc(), m.Interaction.id.desc())
                     .limit(1)
                 )
             ).scalar_one_or_none()
-        return ContactInfo(contact.id, contact.display_name, contact.vip, int(tickets), last_agent or "")
+        return ContactInfo(contact.contact_id, contact.display_name, contact.vip, tickets, last_agent or "")
 
     async def interaction(
         self, *, interaction_id: int | None = None, channel_id: str | None = None
@@ -117,7 +111,7 @@ class CallStore:
         if interaction_id is not None:
             query = query.where(m.Interaction.id == interaction_id)
         elif channel_id:
-            query = query.where(m.Interaction.external_id == channel_id, m.Interaction.channel == "voice")
+            query = query.where(m.Interaction.external_id == channel_id, m.Interaction.channel == Channel.VOICE)
         else:
             return None
         async with self.store.session() as session:
@@ -181,9 +175,7 @@ class CallStore:
     async def save_callback(self, target: CallbackTarget, number: str, channel_id: str, now: datetime) -> int:
         """Store a pending callback, linked to the caller's contact and interaction when they are known."""
         async with self.store.tenant(target.tenant.id) as session:
-            contact_id = (
-                await session.execute(select(m.ContactPhone.contact_id).where(m.ContactPhone.number == number))
-            ).scalar_one_or_none()
+            contact = await contact_by_phone(session, number)
             interaction_id = None
             if channel_id:
                 interaction_id = (
@@ -191,26 +183,15 @@ class CallStore:
                         select(m.Interaction.id).where(m.Interaction.external_id == channel_id).limit(1)
                     )
                 ).scalar_one_or_none()
-            row = m.Callback(
+            callback_id = await request_callback(
+                session,
                 number=number,
                 service_id=target.service_id,
                 queue_id=target.queue_id,
-                contact_id=contact_id,
-                requested_by_id=interaction_id,
-                requested_at=now,
-            )
-            session.add(row)
-            await session.flush()
-            # Insight counts requests from this event; the voice service's ACD dials the row (when it has a queue).
-            data = {"number": number, "callback": row.id, "route": "agi"}
-            session.add(
-                m.InteractionEvent(
-                    interaction_id=interaction_id,
-                    kind="callback-requested",
-                    at=now,
-                    queue_id=target.queue_id,
-                    data=data,
-                )
+                contact_id=contact.contact_id if contact else None,
+                requested_by=interaction_id,
+                now=now,
+                announce={"route": "agi"},  # Insight counts requests from this event
             )
             await session.commit()
-            return row.id
+            return callback_id

@@ -5,10 +5,10 @@ from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, Acd
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone
 from tvoxcc.store.models.followups import Callback, NpsAnswer
 from tvoxcc.store.models.insight import InsightRefresh, InsightSlot
-from tvoxcc.store.models.interactions import CHANNELS, DIRECTIONS, Interaction, InteractionEvent
+from tvoxcc.store.models.interactions import Interaction, InteractionEvent
 from tvoxcc.store.models.ivr import IvrFlow, Prompt
 from tvoxcc.store.models.live import LiveAgent, LiveQueue, LiveTenant, WebSession
-from tvoxcc.store.models.mail import OUTBOX_STATUSES, MailboxState, MailRejection, OutboxMail
+from tvoxcc.store.models.mail import MailboxState, MailRejection, OutboxKind, OutboxMail, OutboxStatus
 from tvoxcc.store.models.org import (
     ActivityCode,
     Agent,
@@ -25,7 +25,6 @@ from tvoxcc.store.models.org import (
     User,
 )
 from tvoxcc.store.models.support import (
-    TICKET_STATUSES,
     Attachment,
     KbArticle,
     KbArticleVersion,
@@ -37,10 +36,6 @@ from tvoxcc.store.models.support import (
 )
 
 __all__ = [
-    "CHANNELS",
-    "DIRECTIONS",
-    "OUTBOX_STATUSES",
-    "TICKET_STATUSES",
     "AcdAgent",
     "AcdCommand",
     "AcdInput",
@@ -73,7 +68,9 @@ __all__ = [
     "MailRejection",
     "MailboxState",
     "NpsAnswer",
+    "OutboxKind",
     "OutboxMail",
+    "OutboxStatus",
     "Prompt",
     "Queue",
     "QueueMember",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.types import utcnow
+from tvoxcc.voice.callback_status import CallbackStatus
 
 
 class Callback(TenantScoped, Base):
@@ -27,9 +28,7 @@ class Callback(TenantScoped, Base):
     placed_as_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), default=None)
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(default=None)
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending|queued|dialing|answered|done|failed|cancelled
+    status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -8,11 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tvoxcc.interactions import Direction
 from tvoxcc.store.base import Base, TenantScoped, Timestamped
 from tvoxcc.store.types import utcnow
-
-CHANNELS = ("voice", "mail", "chat", "sms", "callback", "video")
-DIRECTIONS = ("inbound", "outbound", "internal")
 
 
 class Interaction(TenantScoped, Timestamped, Base):
@@ -24,8 +22,8 @@ class Interaction(TenantScoped, Timestamped, Base):
         Index("ix_interactions_sender", "tenant_id", "from_address", "offered_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))
-    direction: Mapped[str] = mapped_column(String(16), default="inbound")
+    channel: Mapped[str] = mapped_column(String(16))  # tvoxcc.queues.model.Channel
+    direction: Mapped[str] = mapped_column(String(16), default=Direction.INBOUND)
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), default=None)
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), default=None)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
@@ -38,7 +36,7 @@ class Interaction(TenantScoped, Timestamped, Base):
     offered_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
-    outcome: Mapped[str | None] = mapped_column(String(32), default=None)  # answered, abandoned, …
+    outcome: Mapped[str | None] = mapped_column(String(32), default=None)  # tvoxcc.interactions.Outcome
     activity_code_id: Mapped[int | None] = mapped_column(ForeignKey("activity_codes.id"), default=None)
     recording: Mapped[str | None] = mapped_column(String(255), default=None)
 
@@ -53,7 +51,7 @@ class InteractionEvent(TenantScoped, Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(32))  # offered, ivr, queued, ringing, answered, …
+    kind: Mapped[str] = mapped_column(String(32))  # tvoxcc.interactions lists the vocabularies
     interaction_id: Mapped[int | None] = mapped_column(
         ForeignKey("interactions.id", ondelete="CASCADE"), default=None, index=True
     )

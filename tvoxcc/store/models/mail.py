@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,7 +11,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tvoxcc.store.base import Base, TenantScoped, Timestamped
 from tvoxcc.store.types import utcnow
 
-OUTBOX_STATUSES = ("queued", "sent", "failed")
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its next try (``next_attempt_at``)
+    SENT = "sent"
+    FAILED = "failed"  # refused for good, or too many tries: for an admin to look at
+
+
+class OutboxKind(StrEnum):
+    """What a mail of the outbox is (the mail template of the same name wrote its body)."""
+
+    ACK = "ack"  # the new-ticket acknowledgement (sent as Auto-Submitted: auto-replied)
+    REPLY = "reply"  # an agent's answer
+    SOLVED = "solved"  # the customer told their ticket is solved
 
 
 class MailboxState(TenantScoped, Base):
@@ -40,7 +53,7 @@ class OutboxMail(TenantScoped, Timestamped, Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), default=None)
-    kind: Mapped[str] = mapped_column(String(16))  # ack | reply
+    kind: Mapped[str] = mapped_column(String(16))  # OutboxKind
     message_id: Mapped[str] = mapped_column(String(500))
     in_reply_to: Mapped[str | None] = mapped_column(String(500), default=None)
     references: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -48,7 +61,7 @@ class OutboxMail(TenantScoped, Timestamped, Base):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(500))
     body_text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)

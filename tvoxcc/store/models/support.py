@@ -9,10 +9,11 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, Uniqu
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tvoxcc.kb.article import ArticleStatus, Visibility
+from tvoxcc.queues.model import AgentStatus
 from tvoxcc.store.base import Base, TenantScoped, Timestamped
 from tvoxcc.store.types import utcnow
-
-TICKET_STATUSES = ("new", "open", "pending-customer", "solved", "closed")
+from tvoxcc.support.status import TicketStatus
 
 
 class Ticket(TenantScoped, Timestamped, Base):
@@ -26,7 +27,7 @@ class Ticket(TenantScoped, Timestamped, Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None)
     assignee_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
     subject: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(20), default="new")
+    status: Mapped[str] = mapped_column(String(20), default=TicketStatus.NEW)  # TicketStatus
     priority: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_response_due: Mapped[datetime | None] = mapped_column(default=None)
@@ -57,7 +58,7 @@ class TicketEvent(TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(32))  # status | assigned | first-response | sla-breached
+    kind: Mapped[str] = mapped_column(String(32))  # tvoxcc.support.status.TicketEventKind
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"), default=None)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -69,7 +70,8 @@ class SupportAgentState(TenantScoped, Base):
     __table_args__ = (UniqueConstraint("agent_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
-    state: Mapped[str] = mapped_column(String(16), default="available")  # available | paused | logged-out
+    # tvoxcc.support.dispatch_store.SUPPORT_PRESENCE: the router's own agent states (tvoxcc.queues.model)
+    state: Mapped[str] = mapped_column(String(16), default=AgentStatus.AVAILABLE)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -82,7 +84,7 @@ class TicketMessage(TenantScoped, Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), default=None)
-    kind: Mapped[str] = mapped_column(String(16))  # inbound | outbound | note
+    kind: Mapped[str] = mapped_column(String(16))  # tvoxcc.support.status.MessageKind
     author: Mapped[str] = mapped_column(String(254), default="")
     message_id: Mapped[str | None] = mapped_column(String(500), default=None)  # RFC 5322 Message-ID
     in_reply_to: Mapped[str | None] = mapped_column(String(500), default=None)
@@ -115,8 +117,8 @@ class KbArticle(TenantScoped, Timestamped, Base):
     body: Mapped[str] = mapped_column(Text, default="")  # Markdown
     language: Mapped[str] = mapped_column(String(16), default="en")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    visibility: Mapped[str] = mapped_column(String(16), default="internal")  # public | internal
-    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | published
+    visibility: Mapped[str] = mapped_column(String(16), default=Visibility.INTERNAL)
+    status: Mapped[str] = mapped_column(String(16), default=ArticleStatus.DRAFT)
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
