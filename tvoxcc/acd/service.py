@@ -27,7 +27,7 @@ from tvoxcc.acd.writer import DecisionWriter, replace_all
 from tvoxcc.queues import model as q
 from tvoxcc.queues import sync
 from tvoxcc.queues.router import Router
-from tvoxcc.queues.views import RouterView
+from tvoxcc.queues.views import AgentView, ItemView, RouterView
 from tvoxcc.store.engine import Store
 from tvoxcc.store.models.acd import NOTIFY_CHANNEL
 from tvoxcc.store.notify import Wake
@@ -63,6 +63,9 @@ class AcdService:
         self.writer = DecisionWriter(store, self.lease, self.transports)
         self.router: Router | None = None
         self.restored = q.Outputs()  # what the restore on start decided (cancelled offers, new ones)
+        # An embedding adapter's copy of every decision's Outputs, at once (statistics, wallboard, queue_log):
+        # the requests it makes itself, and the timers and other processes' requests the ACD applies.
+        self.on_outputs: Callable[[q.Outputs], None] | None = None
         self._tenants: Mapping[str, int] = {}
         self._meta: dict[str, ItemMeta] = {}
         self._channel: dict[str, q.Channel] = {}
@@ -88,6 +91,8 @@ class AcdService:
         self._channel = {row["item_id"]: q.Channel(row["channel"]) for row in stored.items}
         self.router = router
         self.writer.lost = None
+        if self.on_outputs is not None:
+            self.on_outputs(self.restored)
         changes = self._changes_of_all(self.restored)
         self.applied_input = 0
         async with self.store.session() as session:
@@ -172,6 +177,29 @@ class AcdService:
     def view(self) -> RouterView:
         return self._router().view()
 
+    # Reads of one entity (no copy of the whole state), for an embedding adapter.
+    def agent_view(self, agent_id: str) -> AgentView | None:
+        return self._router().agent_view(agent_id)
+
+    def item_view(self, item_id: str) -> ItemView | None:
+        return self._router().item_view(item_id)
+
+    def agent_ids(self) -> list[str]:
+        return self._router().agent_ids()
+
+    def has_agent(self, agent_id: str) -> bool:
+        return self._router().has_agent(agent_id)
+
+    def agent_status(self, agent_id: str) -> q.AgentStatus:
+        return self._router().agent_status(agent_id)
+
+    def estimate(self, item_id: str) -> q.WaitEstimate:
+        return self._router().estimate(item_id)
+
+    def next_timer_at(self) -> float | None:
+        """When ``tick`` may have something to do (an embedding adapter that runs its own loop calls it then)."""
+        return self._router().next_timer_at()
+
     # -- requests (in process: plain calls, no await; the rows follow in the next group commit) ---------
 
     def submit(self, item: NewItem) -> str:
@@ -190,6 +218,7 @@ class AcdService:
             item.callback_number,
             dict(item.skills),
             item.arrived_at,
+            item.queued_at,
         )
         self._router()
         if item_id in self._meta:
@@ -204,8 +233,8 @@ class AcdService:
             raise
         return item_id, out
 
-    def accept(self, item_id: str, agent_id: str) -> q.Outputs:
-        return self._decide(lambda r, now: r.accept(item_id, agent_id, now))
+    def accept(self, item_id: str, agent_id: str, *, bridged_id: str = "") -> q.Outputs:
+        return self._decide(lambda r, now: r.accept(item_id, agent_id, now, bridged_id=bridged_id))
 
     def decline(self, item_id: str, agent_id: str) -> q.Outputs:
         return self._decide(lambda r, now: r.ring_no_answer(item_id, agent_id, now))
@@ -295,9 +324,13 @@ class AcdService:
             if out.commands or out.events:
                 self._auto_accept(router, out, now)
                 self.writer.put(self._changes_of(router, out, now))
+                if self.on_outputs is not None:
+                    self.on_outputs(out)
         self._auto_accept(router, step, now)
         if record:
             self.writer.put(self._changes_of(router, step, now))
+        if self.on_outputs is not None and (step.commands or step.events or step.queue_log):
+            self.on_outputs(step)
         return _joined(out, step)
 
     def _auto_accept(self, router: Router, out: q.Outputs, now: float) -> None:
