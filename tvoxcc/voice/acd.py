@@ -123,10 +123,10 @@ class AcdQueue(AcdRestart):
 
     async def _enter(self, call: CallSession, command: EnterQueue, resumed: QueuePoint | None) -> None:
         stored = self._stored(call.channel_id) if resumed is not None else None
-        if stored is not None:
-            await self._resume(call, command, stored)  # the restored ACD holds its place
+        if stored is not None and resumed is not None:
+            await self._resume(call, command, stored, resumed)  # the restored ACD holds its place
             return
-        now = self._now()
+        now = self.service.clock()  # router time (the ACD's clock, not the adapter's)
         arrived, queued = (resumed.arrived_at, resumed.queued_at) if resumed is not None else (now, now)
         point = QueuePoint.entering(command, arrived, queued)
         key = QueueKey(call.route.tenant, command.queue)

@@ -70,8 +70,9 @@ class AcdRestart(AcdHolding):
         except NotRouting:
             return None
 
-    async def _resume(self, call: CallSession, command: EnterQueue, item: ItemView) -> None:
-        """A caller the restored ACD holds: back where it was (its row), not queued again."""
+    async def _resume(self, call: CallSession, command: EnterQueue, item: ItemView, point: QueuePoint) -> None:
+        """A caller the restored ACD holds: back where it was (its row), not queued again; its ``queued``
+        event again (``point``, what its IVR chose), for the next restart."""
         key = QueueKey(call.route.tenant, item.queue.split("/", 1)[-1])  # where it is now (after an overflow)
         if item.status is q.ItemStatus.CONNECTED:
             await self._resume_connected(call, key, item)
@@ -90,6 +91,7 @@ class AcdRestart(AcdHolding):
         every = self.acd.announce_every.get(key.router_name, 0)
         waiting.next_announce = self._now() + every if every else float("inf")
         self.items[call.channel_id] = waiting
+        await call.directory.log(call.route, call.interaction, "queued", call.clock(), point.data())
         log.info("ACD: call %s waits again in %s (%s)", call.channel_id, key.router_name, item.status)
 
     async def _resume_connected(self, call: CallSession, key: QueueKey, item: ItemView) -> None:
