@@ -169,3 +169,28 @@ async def test_kill_9_keeps_callers_places_agents_states_and_tickets(
         if voice.poll() is None:
             os.killpg(voice.pid, signal.SIGTERM)
             voice.wait(10)
+
+
+async def test_a_second_voice_run_waits_as_a_standby_until_the_first_stops(lab: Any, tmp_path: Path) -> None:
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = start_voice(lab, first_log)
+    second = None
+    try:
+        wait_ready(first_log, 1)
+        second = start_voice(lab, second_log)
+        deadline = time.monotonic() + 15
+        while "waits as a standby" not in (second_log.read_text() if second_log.exists() else ""):
+            assert time.monotonic() < deadline and second.poll() is None, second_log.read_text()[-2000:]
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        assert "voice service ready" not in second_log.read_text()  # no call is taken while it waits
+        os.killpg(first.pid, signal.SIGTERM)  # a clean stop gives the lease up: the standby takes over at once
+        first.wait(10)
+        wait_ready(second_log, 1)
+        status = json.loads(await asyncio.to_thread(Tvox(lab.config_path).ok, "acd", "status", "--json"))
+        assert status["acd"]["pid"] == second.pid
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(10)
