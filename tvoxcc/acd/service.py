@@ -70,6 +70,7 @@ class AcdService:
         self._meta: dict[str, ItemMeta] = {}
         self._channel: dict[str, q.Channel] = {}
         self._last = 0.0
+        self._queue_rows: dict[str, tuple[int, int]] = {}  # queue -> (rr_last, next_position) last written
         self.applied_input = 0  # the last acd_inputs seq applied (its row is taken at the next commit)
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -357,6 +358,8 @@ class AcdService:
             items[item_id] = (view, self._meta.get(item_id, ItemMeta()))
         agents = [(a, self._tenants.get(a.agent_id)) for a in map(router.agent_view, hit.agents) if a is not None]
         queues = [(v, self._tenants.get(v.name)) for v in map(router.queue_view, hit.queues) if v is not None]
+        queues = [(v, t) for v, t in queues if self._queue_rows.get(v.name) != (v.rr_last, v.next_position)]
+        self._queue_rows.update((v.name, (v.rr_last, v.next_position)) for v, _ in queues)  # unchanged: not written
         changes = Changes(router_at=now)
         changes.record(items, agents, queues)
         changes.commands = [of_router(c, self._channel, self._meta) for c in out.commands]
@@ -371,6 +374,7 @@ class AcdService:
         view = router.view()
         changes = Changes(router_at=self._last)
         changes.commands = [of_router(c, self._channel, self._meta) for c in out.commands]
+        self._queue_rows = {name: (v.rr_last, v.next_position) for name, v in view.queues.items()}
         for item_id in list(self._meta):
             if item_id not in view.items:
                 self._meta.pop(item_id)

@@ -101,7 +101,8 @@ class AcdBase(ABC):
         self.service = AcdService(
             acd.store,
             StoreConfig(acd.store, acd),
-            transports=[self.inbox, InStore()],  # InStore: adapters in other processes (tickets, chats) read them
+            # other processes' adapters (tickets, chats) read their items' commands from the store
+            transports=[self.inbox, InStore([ch for ch in q.Channel if ch not in VOICE_CHANNELS])],
             rng=rng,
             router_factory=functools.partial(
                 Router, callback_retry_s=callback_retry_s, callback_attempts=callback_attempts
