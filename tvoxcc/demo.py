@@ -167,7 +167,7 @@ class Demo:
         command = [sys.executable, "-m", "tvoxcc", "-c", str(self.config), "agent", "set", "-t", "acme", "anna"]
         started = time.monotonic()
         await asyncio.to_thread(subprocess.run, [*command, "--skill", "english=7"], check=True, capture_output=True)
-        while (anna := acd.router.agent_view("acme-anna")) is None or anna.skills.get("english") != 7:
+        while (anna := acd.service.agent_view("acme-anna")) is None or anna.skills.get("english") != 7:
             if time.monotonic() - started > 3 * acd.config_poll_s:
                 raise RuntimeError("the running ACD did not take the new skill")
             await asyncio.sleep(0.1)

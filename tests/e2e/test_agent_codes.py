@@ -49,9 +49,9 @@ async def test_pause_skips_the_agent_and_unpause_brings_it_back(
         acd: Any = app.handoff
         await register(acme, phones, "alice", "bob")
         await asyncio.to_thread(lambda: phones["alice"].dial("*7311").check())
-        assert acd.router.agent_status("acme-alice") == "paused"
+        assert acd.service.agent_status("acme-alice") == "paused"
         await asyncio.to_thread(lambda: phones["alice"].dial("*7399").check())  # no such code: refused
-        assert acd.router.agent_status("acme-alice") == "paused"
+        assert acd.service.agent_status("acme-alice") == "paused"
 
         phones["bob"].answer(ring_ms=200)
         first = await asyncio.to_thread(caller(sipp, 3000).wait, 30)
@@ -60,16 +60,16 @@ async def test_pause_skips_the_agent_and_unpause_brings_it_back(
         assert await answered_by(acme.settings, rows[before]) == "bob"  # alice, longest idle, is paused
 
         await asyncio.to_thread(lambda: phones["alice"].dial("*74").check())
-        assert acd.router.agent_status("acme-alice") == "available"
+        assert acd.service.agent_status("acme-alice") == "available"
         await asyncio.to_thread(lambda: phones["bob"].dial("*72").check())
-        assert acd.router.agent_status("acme-bob") == "logged-out"
+        assert acd.service.agent_status("acme-bob") == "logged-out"
         phones["alice"].answer(ring_ms=200)
         second = await asyncio.to_thread(caller(sipp, 3000).wait, 30)
         second.check()
         rows = await wait_until_ended(acme.settings, 2)
         assert await answered_by(acme.settings, rows[before + 1]) == "alice"
         await asyncio.to_thread(lambda: phones["bob"].dial("*71").check())
-        assert acd.router.agent_status("acme-bob") == "available"
+        assert acd.service.agent_status("acme-bob") == "available"
 
     log = (acme.settings.data_dir / "queue_log").read_text()
     assert "|acme/sales-it|acme-alice|PAUSE|lunch" in log and "|acme/sales-it|acme-alice|UNPAUSE|" in log

@@ -128,7 +128,7 @@ async def until(check: Callable[[], bool], what: Callable[[], str], within: floa
 
 
 def statuses(acd: AcdQueue, phones: tuple[AgentPhone, ...]) -> dict[str, AgentStatus]:
-    return {p.endpoint: acd.router.agent_status(p.endpoint) for p in phones}
+    return {p.endpoint: acd.service.agent_status(p.endpoint) for p in phones}
 
 
 def not_available(acd: AcdQueue, phones: tuple[AgentPhone, ...]) -> Callable[[], str]:

@@ -36,7 +36,13 @@ Use it in process (``voice run`` embeds it, tests)::
   ``CommandReader(store, channels=[…]).follow()`` (tvoxcc.acd.transport); the ACD
   takes inputs in ``run`` (PostgreSQL NOTIFY wakes it, SQLite is polled) and marks each taken in the
   transaction of its decision: exactly once across a crash.
-- Reads: ``acd.view()`` (tvoxcc.queues.views.RouterView); from any process ``await load(store)``
+- An embedding adapter (``voice run``) sets ``acd.on_outputs``: it gets every decision's Outputs at once
+  (its own requests', the timers' fired by ``tick``, other processes' requests taken by ``take_inputs``,
+  the restore's), for its statistics and wallboard, while commands still come only through a transport;
+  it may drive the service itself (``take_inputs``, ``tick`` when ``next_timer_at`` is due, ``lease.renew``)
+  instead of ``run``. ``accept(..., bridged_id=)`` names the agent's leg in the queue_log.
+- Reads: ``acd.view()`` (tvoxcc.queues.views.RouterView), one entity's ``agent_view``/``item_view``,
+  ``agent_ids``, ``has_agent``, ``agent_status``, ``estimate``; from any process ``await load(store)``
   (tvoxcc.acd.stored: rows and who holds the lease), which ``tvoxcc acd status`` prints.
 - Restart: ``start`` restores the router from the rows (tvoxcc.queues.engine.restore): waiting items keep
   their place, agents their login/pause/wrap-up end/items in hand; offers and callbacks in flight at the

@@ -40,6 +40,7 @@ class NewItem:
     ref: str = ""  # the adapter's reference (ticket number, chat id…), carried on its commands
     auto_accept: bool = False  # accepted at once when offered: the Offer is the assignment (a ticket)
     arrived_at: float | None = None  # router time it first queued (a call taken back), None: now
+    queued_at: float | None = None  # router time it entered this queue (its wait so far), None: now
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
 
@@ -17,6 +17,9 @@ from tvoxcc.queues import model as q
 from tvoxcc.queues.sync import Membership
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+
+if TYPE_CHECKING:
+    from tvoxcc.voice.acd_config import AcdDirectory
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +34,17 @@ class ConfigSource(Protocol):
 
 
 class StoreConfig:
-    def __init__(self, store: Store) -> None:
+    """``directory``: the reader to use (an embedding voice service passes its own, so that what it keeps
+    besides, announcements, recording and survey per queue, follows the same reads); default a new one."""
+
+    def __init__(self, store: Store, directory: AcdDirectory | None = None) -> None:
         self.store = store
+        self.directory = directory
 
     async def load(self) -> AcdConfig:
         from tvoxcc.voice.acd_config import AcdDirectory, QueueKey, agent_id
 
-        directory = AcdDirectory(self.store)
+        directory = self.directory or AcdDirectory(self.store)
         queues = await directory.queue_configs()
         agents = await directory.agent_configs()
         tenants: dict[str, int] = {}

@@ -28,7 +28,7 @@ from tvoxcc.acd.writer import DecisionWriter, replace_all
 from tvoxcc.queues import model as q
 from tvoxcc.queues import sync
 from tvoxcc.queues.router import Router
-from tvoxcc.queues.views import RouterView
+from tvoxcc.queues.views import AgentView, ItemView, RouterView
 from tvoxcc.store.engine import Store
 from tvoxcc.store.models.acd import NOTIFY_CHANNEL
 from tvoxcc.store.notify import Wake
@@ -66,10 +66,14 @@ class AcdService:
         self.writer = DecisionWriter(store, self.lease, self.transports, build=self._build_rows)
         self.router: Router | None = None
         self.restored = q.Outputs()  # what the restore on start decided (cancelled offers, new ones)
+        # An embedding adapter's copy of every decision's Outputs, at once (statistics, wallboard, queue_log):
+        # the requests it makes itself, and the timers and other processes' requests the ACD applies.
+        self.on_outputs: Callable[[q.Outputs], None] | None = None
         self._tenants: Mapping[str, int] = {}
         self._meta: dict[str, ItemMeta] = {}
         self._channel: dict[str, q.Channel] = {}
         self._last = 0.0
+        self._queue_rows: dict[str, tuple[int, int]] = {}  # queue -> (rr_last, next_position) last written
         self.applied_input = 0  # the last acd_inputs seq applied (its row is taken at the next commit)
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -91,6 +95,8 @@ class AcdService:
         self._channel = {row["item_id"]: q.Channel(row["channel"]) for row in stored.items}
         self.router = router
         self.writer.lost = None
+        if self.on_outputs is not None:
+            self.on_outputs(self.restored)
         changes = self._changes_of_all(self.restored)
         self.applied_input = 0
         async with self.store.session() as session:
@@ -181,6 +187,29 @@ class AcdService:
     def view(self) -> RouterView:
         return self._router().view()
 
+    # Reads of one entity (no copy of the whole state), for an embedding adapter.
+    def agent_view(self, agent_id: str) -> AgentView | None:
+        return self._router().agent_view(agent_id)
+
+    def item_view(self, item_id: str) -> ItemView | None:
+        return self._router().item_view(item_id)
+
+    def agent_ids(self) -> list[str]:
+        return self._router().agent_ids()
+
+    def has_agent(self, agent_id: str) -> bool:
+        return self._router().has_agent(agent_id)
+
+    def agent_status(self, agent_id: str) -> q.AgentStatus:
+        return self._router().agent_status(agent_id)
+
+    def estimate(self, item_id: str) -> q.WaitEstimate:
+        return self._router().estimate(item_id)
+
+    def next_timer_at(self) -> float | None:
+        """When ``tick`` may have something to do (an embedding adapter that runs its own loop calls it then)."""
+        return self._router().next_timer_at()
+
     # -- requests (in process: plain calls, no await; the rows follow in the next group commit) ---------
 
     def submit(self, item: NewItem) -> str:
@@ -199,6 +228,7 @@ class AcdService:
             item.callback_number,
             dict(item.skills),
             item.arrived_at,
+            item.queued_at,
         )
         if self._router().has_item(item_id):
             raise q.RouterError(f"item {item_id!r} is already queued")
@@ -207,8 +237,8 @@ class AcdService:
         out = self._decide(lambda r, now: r.enqueue(work, now))
         return item_id, out
 
-    def accept(self, item_id: str, agent_id: str) -> q.Outputs:
-        return self._decide(lambda r, now: r.accept(item_id, agent_id, now))
+    def accept(self, item_id: str, agent_id: str, *, bridged_id: str = "") -> q.Outputs:
+        return self._decide(lambda r, now: r.accept(item_id, agent_id, now, bridged_id=bridged_id))
 
     def decline(self, item_id: str, agent_id: str) -> q.Outputs:
         return self._decide(lambda r, now: r.ring_no_answer(item_id, agent_id, now))
@@ -302,9 +332,13 @@ class AcdService:
             if out.commands or out.events:
                 self._auto_accept(router, out, now)
                 self.writer.put(self._touched(out, now))
+                if self.on_outputs is not None:
+                    self.on_outputs(out)
         self._auto_accept(router, step, now)
         if record:
             self.writer.put(self._touched(step, now))
+        if self.on_outputs is not None and (step.commands or step.events or step.queue_log):
+            self.on_outputs(step)
         return _joined(out, step)
 
     def _auto_accept(self, router: Router, out: q.Outputs, now: float) -> None:
@@ -348,6 +382,8 @@ class AcdService:
         tenants = self._tenants
         agents = [(a, tenants.get(a.agent_id)) for a in map(router.agent_view, changes.touched_agents) if a]
         queues = [(v, tenants.get(v.name)) for v in map(router.queue_view, changes.touched_queues) if v]
+        queues = [(v, t) for v, t in queues if self._queue_rows.get(v.name) != (v.rr_last, v.next_position)]
+        self._queue_rows.update((v.name, (v.rr_last, v.next_position)) for v, _ in queues)  # unchanged: not written
         changes.record(items, agents, queues)
         changes.touched_items, changes.touched_agents, changes.touched_queues = set(), set(), set()
 
@@ -356,6 +392,7 @@ class AcdService:
         view = router.view()
         changes = Changes(router_at=self._last)
         changes.commands = [of_router(c, self._channel, self._meta) for c in out.commands]
+        self._queue_rows = {name: (v.rr_last, v.next_position) for name, v in view.queues.items()}
         for item_id in list(self._meta):
             if item_id not in view.items:
                 self._meta.pop(item_id)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.acd.commands import Command
 from tvoxcc.acd.kinds import CommandKind
+from tvoxcc.acd.lease import core
 from tvoxcc.acd.rows import command_row
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
@@ -73,12 +74,19 @@ class Queue(InProcess):
 
 
 class InStore:
-    """Commands as acd_commands rows, written in the decisions' transaction; PostgreSQL listeners are NOTIFYed."""
+    """Commands as acd_commands rows, written in the decisions' transaction; PostgreSQL listeners are NOTIFYed.
+    ``channels``: only item commands of those channels (and agent ones): ``voice run`` carries out its calls'
+    commands in process and writes rows only for the other channels' adapters."""
+
+    def __init__(self, channels: Sequence[Channel] | None = None) -> None:
+        self.channels = None if channels is None else frozenset(channels)
 
     async def stage(self, session: AsyncSession, commands: Sequence[Command]) -> None:
+        if self.channels is not None:
+            commands = [c for c in commands if c.channel is None or c.channel in self.channels]
         if not commands:
             return
-        await session.execute(insert(m.AcdCommand), [command_row(c) for c in commands])
+        await session.execute(insert(core(m.AcdCommand)), [command_row(c) for c in commands])
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(text("SELECT pg_notify(:channel, 'commands')"), {"channel": NOTIFY_CHANNEL})
 

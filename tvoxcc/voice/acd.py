@@ -15,30 +15,27 @@ Overflow to an IVR node or voicemail hands the caller back to the IVR interprete
 Agents are routable while logged in, and an agent phone's reachability (ARI endpoint state) logs it in
 or out; the feature codes of the FastAGI service log agents in, out and pause them by hand.
 Router events are stored as interaction events and written to an Asterisk-compatible queue_log.
+The router is the embedded ACD service's (tvoxcc.voice.acd_base): requests go to it, its commands come back
+once committed; after a kill the calls keep their places (tvoxcc.voice.acd_restart).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import uuid
 
+from tvoxcc.acd import LeaseLost, NewItem, NotRouting
 from tvoxcc.ari import AriBadRequest, AriError, Conflict, InvalidRequest
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
-from tvoxcc.ivr.nodes import Flow
 from tvoxcc.queues import model as q
-from tvoxcc.queues import sync
-from tvoxcc.voice.acd_agents import AcdAgents
-from tvoxcc.voice.acd_base import AGENT_LEG, CALLBACK_LEG, CALLBACK_NOTICE, Leg, Waiting
+from tvoxcc.voice.acd_base import AGENT_LEG, CALLBACK_LEG, Leg, Waiting
 from tvoxcc.voice.acd_config import QueueKey
-from tvoxcc.voice.announce import announcement
+from tvoxcc.voice.acd_restart import AcdRestart
 from tvoxcc.voice.call import CallSession
 from tvoxcc.voice.callback_status import CallbackStatus
-from tvoxcc.voice.callbacks import CallbackJob
 from tvoxcc.voice.directory import QueuePoint, UnknownRoute
 from tvoxcc.voice.reconnect import gone, live_channels, lost_bridges
 
@@ -47,29 +44,30 @@ log = logging.getLogger(__name__)
 __all__ = ["AGENT_LEG", "CALLBACK_LEG", "AcdQueue", "Leg", "Waiting"]
 
 
-class AcdQueue(AcdAgents):
+class AcdQueue(AcdRestart):
     """The ACD for calls: the QueueHandoff of the voice service."""
 
     async def start(self) -> None:
-        """Load queues and agents from the store into the router; start the timer task."""
+        """Take the ACD's lease (a standby waits), restore its router from the store, start the timer task.
+        Called again (the voice app starts its handoff): nothing more."""
+        if self._ticker is not None:
+            return
         self.pause_codes = await self.acd.pause_codes()
-        now = self._now()
-        for config in await self.acd.queue_configs():
-            self.router.add_queue(config, now)
-        for agent, memberships in await self.acd.agent_configs():
-            self.router.add_agent(agent, now)
-            for queue, penalty, weight in memberships:
-                self.router.add_member(agent.agent_id, queue, now, penalty=penalty, weight=weight)
+        await self._start_acd()
         await self._take_callbacks(again=True)
         self._ticker = asyncio.create_task(self._tick_forever(), name="acd-tick")
 
     async def close(self) -> None:
+        """Stop: what was decided is committed and the lease given up (a standby takes over at once)."""
+        self._held = []  # commands released from now on are not carried out: the calls stay as they are
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.service.routing:
+            await self.service.stop()
         if self._own_lanes:
             await self.lanes.close()
         for bridge_id in self.holding.values():
@@ -80,10 +78,17 @@ class AcdQueue(AcdAgents):
         loop = asyncio.get_running_loop()
         next_poll = loop.time() + self.callback_poll_s
         next_config = loop.time() + self.config_poll_s
+        next_renewal = loop.time() + self.service.lease.ttl_s / 3
         while True:
             await asyncio.sleep(self.tick_seconds)
             try:
-                await self._apply(lambda now: self.router.tick(now))
+                await self.service.take_inputs()  # other processes' requests (tickets, agents' states…)
+                due = self.service.next_timer_at()
+                if due is not None and due <= self.service.clock():
+                    self.service.tick()
+                if loop.time() >= next_renewal:
+                    next_renewal = loop.time() + self.service.lease.ttl_s / 3
+                    await self.service.lease.renew()
                 await self._announce()
                 if loop.time() >= next_poll:
                     next_poll = loop.time() + self.callback_poll_s
@@ -91,59 +96,26 @@ class AcdQueue(AcdAgents):
                 if loop.time() >= next_config:
                     next_config = loop.time() + self.config_poll_s
                     await self.sync_config()
+            except (LeaseLost, NotRouting) as lost:
+                self.on_lease_lost(lost)
+                return
             except Exception:
                 log.exception("ACD tick failed")
 
     async def sync_config(self) -> int:
         """Take the queue and agent changes made with the CLI since the last look (skills, memberships,
         capacity, queue settings, new queues and agents) without a restart; returns how many."""
-        queues = await self.acd.queue_configs()
-        agents = await self.acd.agent_configs()
-        found = sync.changes(self.router, queues, agents)
-        for change in found:
-            log.info("ACD: configuration change: %s", change)
-            await self._apply(functools.partial(sync.apply, self.router, change))
+        agents = set(self.service.agent_ids())
+        found = await self.service.reload_config()
         if found:
-            if any(isinstance(change, sync.AddAgent) for change in found):
-                await self.on_connected()  # follow the new phone's reachability; log it in if registered
+            log.info("ACD: %d configuration change(s) taken", found)
+            if set(self.service.agent_ids()) - agents:
+                await self._follow_agents()  # follow the new phones' reachability; log in those registered
             if self.on_config is not None:
                 await self.on_config()
         elif self.presence.missing and await self.presence.retry():
             await self._follow_agents()  # a phone followed only now: log it in if it is registered
-        return len(found)
-
-    async def _announce(self) -> None:
-        """Periodic position and estimated-wait announcements (the queue's announce_every_seconds, counted from
-        the end of the last one: an announcement can outlast the interval, and one queued behind another kept
-        the caller from joining the agent who answered until all of them had played)."""
-        now = self._now()
-        for item_id, waiting in list(self.items.items()):
-            if waiting.connecting or waiting.announcing is not None or now < waiting.next_announce:
-                continue
-            every = self.acd.announce_every.get(waiting.queue.router_name, 0)
-            waiting.next_announce = now + every if every else float("inf")
-            try:
-                estimate = self.router.estimate(item_id)
-            except q.RouterError:
-                continue
-            self.lanes.submit(item_id, self._announce_to(item_id, waiting, estimate))
-
-    async def _announce_to(self, item_id: str, waiting: Waiting, estimate: q.WaitEstimate) -> None:
-        if waiting.connecting or self.items.get(item_id) is not waiting:
-            return  # an agent answered (or the caller left) before its turn in the lane
-        channel_id = waiting.call.channel_id  # a callback's item id is not its channel's
-        playback_id = f"{channel_id}:announce-{uuid.uuid4().hex[:8]}"
-        waiting.announcing = playback_id  # before the request: its end may be reported before it returns
-        try:
-            await self.ari.channels.play(
-                channel_id,
-                announcement(estimate),
-                lang=waiting.language or waiting.call.caller.info.language,
-                playback_id=playback_id,
-            )
-        except AriError:
-            if waiting.announcing == playback_id:
-                waiting.announcing = None
+        return found
 
     async def enter(self, call: CallSession, command: EnterQueue, *, resumed: QueuePoint | None = None) -> None:
         """Queue the call (from its IVR task): done in the call's lane, in order with its hang-up.
@@ -153,7 +125,11 @@ class AcdQueue(AcdAgents):
         await self.lanes.run(call.channel_id, self._enter(call, command, resumed))
 
     async def _enter(self, call: CallSession, command: EnterQueue, resumed: QueuePoint | None) -> None:
-        now = self._now()
+        stored = self._stored(call.channel_id) if resumed is not None else None
+        if stored is not None and resumed is not None:
+            await self._resume(call, command, stored, resumed)  # the restored ACD holds its place
+            return
+        now = self.service.clock()  # router time (the ACD's clock, not the adapter's)
         arrived, queued = (resumed.arrived_at, resumed.queued_at) if resumed is not None else (now, now)
         point = QueuePoint.entering(command, arrived, queued)
         key = QueueKey(call.route.tenant, command.queue)
@@ -170,17 +146,18 @@ class AcdQueue(AcdAgents):
         waiting.next_announce = self._now() + every if every else float("inf")
         self.items[call.channel_id] = waiting
         await call.directory.log(call.route, call.interaction, Kind.QUEUED, call.clock(), point.data())
-        work = q.WorkItem(
-            item_id=call.channel_id,
-            queue=key.router_name,
-            channel=q.Channel.VOICE,
+        item = NewItem(
+            key.router_name,
+            q.Channel.VOICE,
+            call.route.tenant_id,
+            call.channel_id,
             contact_priority=command.priority + (10 if call.caller.info.vip else 0),
             caller_id=call.caller.number,
             skills=dict(command.skills),  # the IVR's set node: only agents with these levels (relaxed by the queue)
             arrived_at=point.arrived_at,
             queued_at=point.queued_at,
         )
-        if await self._apply(lambda now: self.router.enqueue(work, now)) is None:
+        if self._apply(lambda: self.service.submit_item(item)[1]) is None:
             # The router refused it (a queue it does not have): nobody would ever take this call.
             self.items.pop(call.channel_id, None)
             with contextlib.suppress(AriError):
@@ -201,9 +178,7 @@ class AcdQueue(AcdAgents):
             with contextlib.suppress(AriError):
                 await self.ari.channels.hangup(channel_id)  # answered too late: the caller is gone
             return True
-        accepted = await self._apply(
-            lambda now: self.router.accept(leg.item_id, leg.agent_id, now, bridged_id=channel_id)
-        )
+        accepted = self._apply(lambda: self.service.accept(leg.item_id, leg.agent_id, bridged_id=channel_id))
         if accepted is None:  # ring-all: another agent was first
             self.legs.pop(channel_id, None)
             await self._hangup(channel_id)
@@ -275,12 +250,12 @@ class AcdQueue(AcdAgents):
             return
         connected = next((lg for lg in waiting.legs.values() if lg.answered), None)
         if connected is not None:
-            await self._apply(lambda now: self.router.complete(item_id, now, by_caller=True))
+            self._apply(lambda: self.service.complete(item_id, by_caller=True))
             self.legs.pop(connected.channel_id, None)
             await self._hangup(connected.channel_id)
             outcome = Outcome.ANSWERED
         else:
-            await self._apply(lambda now: self.router.abandon(item_id, now))
+            self._apply(lambda: self.service.abandon(item_id))
             outcome = Outcome.ABANDONED
         self.items.pop(item_id, None)  # only now: the router's events above are stored with the call
         await self._destroy(waiting.bridge_id)
@@ -293,11 +268,11 @@ class AcdQueue(AcdAgents):
         if waiting is not None:
             waiting.legs.pop(leg.agent_id, None)
         if not leg.answered:
-            await self._apply(lambda now: self.router.ring_no_answer(leg.item_id, leg.agent_id, now))
+            self._apply(lambda: self.service.decline(leg.item_id, leg.agent_id))
             return
         # The agent hung up a connected call: the caller goes to the survey when the queue asks for
         # one (the dialplan's tvoxcc-survey finds the interaction by the caller's channel), else hangs up.
-        await self._apply(lambda now: self.router.complete(leg.item_id, now, by_caller=False))
+        self._apply(lambda: self.service.complete(leg.item_id, by_caller=False))
         if waiting is not None:
             self.items.pop(leg.item_id, None)  # after the router call, so its events find the call
             call = waiting.call
@@ -315,8 +290,9 @@ class AcdQueue(AcdAgents):
             await self._hangup(call.channel_id)
 
     async def on_connected(self) -> None:
-        """After every (re)connect: forget what Asterisk lost (it may have restarted), follow agent phones'
-        reachability and log in those already online."""
+        """After every (re)connect: the first after a start takes back what the stored ACD holds; then forget
+        what Asterisk lost (it may have restarted), follow agent phones' reachability, log in those online."""
+        await self._reconcile()
         for key in await lost_bridges(self.ari, self.holding):
             log.warning("ACD: holding bridge of %s is gone (Asterisk restarted?): a new one when needed", key)
             del self.holding[key]
@@ -335,8 +311,6 @@ class AcdQueue(AcdAgents):
                 await self._ring(item_id, agent_id, queue, ring)
             case q.CancelOffer(item_id=item_id, agent_id=agent_id):
                 await self._drop_leg(item_id, agent_id)
-            case q.PauseAgent(agent_id=agent_id, reason=reason):
-                log.info("ACD: agent %s paused (%s)", agent_id, reason)
             case q.Overflow(item_id=item_id, action=action, target=target):
                 await self._overflow(item_id, action, target)
             case q.ExitQueue(item_id=item_id, reason=reason):
@@ -350,72 +324,6 @@ class AcdQueue(AcdAgents):
                     await self.book.finished(job, self.clock(), status=CallbackStatus.FAILED, outcome=Outcome.NO_ANSWER)
             case q.PlaceCallback(item_id=item_id):
                 await self._dial_customer(item_id)
-            case q.StartWrapup(agent_id=agent_id, until=until, at=at):
-                # its length from when the router began it, not from now: commands run a moment later
-                self.acd.store_wrapup(agent_id, Kind.WRAPUP_STARTED, until - at, at, self.clock())
-            case q.EndWrapup(agent_id=agent_id):
-                self.acd.store_wrapup(agent_id, Kind.WRAPUP_ENDED, None, self._now(), self.clock())
-
-    async def _overflow(self, item_id: str, action: q.OverflowAction, target: str | None) -> None:
-        waiting = self.items.get(item_id)
-        if waiting is None:
-            return
-        if action is q.OverflowAction.QUEUE and target is not None:
-            # The router moved the item itself; its target is a router name ("tenant/queue").
-            waiting.queue = QueueKey(waiting.queue.tenant, target.split("/", 1)[-1])
-            return
-        self.items.pop(item_id, None)
-        call = waiting.call
-        flow = call.route.flow
-        if action is q.OverflowAction.CALLBACK:
-            # The router keeps the item's place as a callback: store it, tell the caller, let them go.
-            callback_id = await call.directory.request_callback(
-                call.route,
-                call.interaction,
-                waiting.queue.name,
-                call.caller.number,
-                self.clock(),
-                status=CallbackStatus.QUEUED,
-                event=False,  # the router's callback-requested event is stored with the call
-            )
-            route = call.route
-            self.callbacks[item_id] = CallbackJob(
-                item_id, callback_id, route.tenant, route.tenant_id, route.service, waiting.queue.name,
-                call.caller.number, call.interaction.id,
-            )  # fmt: skip
-            await call.directory.close(route, call.interaction, self.clock(), Outcome.CALLBACK)
-            notice = Flow.model_validate(
-                {
-                    "service": route.service,
-                    "start": "bye",
-                    "nodes": {"bye": {"type": "hangup", "prompts": [CALLBACK_NOTICE]}},
-                }
-            )
-            await self._back_to_ivr(waiting, "bye", notice)
-        elif action is q.OverflowAction.IVR and flow is not None and target in flow.nodes:
-            await self._back_to_ivr(waiting, target)
-        elif action is q.OverflowAction.VOICEMAIL:
-            # The IVR's voicemail: recorded, then a ticket with the recording. A target names the tenant's
-            # own voicemail node (its prompts); else a plain one.
-            if flow is not None and target in flow.nodes:
-                await self._back_to_ivr(waiting, target)
-            else:
-                voicemail = Flow.model_validate(
-                    {"service": call.route.service, "start": "voicemail", "nodes": {"voicemail": {"type": "voicemail"}}}
-                )
-                await self._back_to_ivr(waiting, "voicemail", voicemail)
-        else:
-            log.warning("ACD: overflow of %s to %s %r: no such target, fallback", item_id, action, target)
-            await self._fallback(call.channel_id)
-
-    async def _back_to_ivr(self, waiting: Waiting, node: str, flow: Flow | None = None) -> None:
-        call = waiting.call
-        if waiting.announcing is not None:
-            with contextlib.suppress(AriError):
-                await self.ari.playbacks.stop(waiting.announcing)
-        with contextlib.suppress(AriError):
-            await self.ari.bridges.remove_channel(waiting.holding_id, call.channel_id)
-        self._spawn(call.continue_at(node, flow))
 
     async def _customer_answered(self, channel_id: str, item_id: str) -> None:
         """The customer picked up: they wait in the queue's holding bridge while the reserved agent rings."""
@@ -440,4 +348,4 @@ class AcdQueue(AcdAgents):
         self.items[item_id] = Waiting(call, key, holding, next_announce=float("inf"))
         # Not taken again after a restart: the customer is (or was) on the line with us.
         await self.book.finished(job, self.clock(), status=CallbackStatus.ANSWERED, outcome=None)
-        await self._apply(lambda now: self.router.callback_answered(item_id, now))
+        self._apply(lambda: self.service.callback_answered(item_id))

@@ -23,17 +23,17 @@ class AcdAgents(AcdCallbacks):
         Asterisk also reports an endpoint's state when its channels change (a feature code call): only a
         change of state logs the agent in or out, so *72 is not undone by the phone's next call.
         """
-        if not self.router.has_agent(resource):
+        if not self.service.has_agent(resource):
             return
         change = presence_change(self.endpoint_states.get(resource), state)
         self.endpoint_states[resource] = state
         if change is PresenceChange.LOGIN:
-            await self._apply(lambda now: self.router.login(resource, now, interface=f"PJSIP/{resource}"))
+            self._apply(lambda: self.service.login(resource, interface=f"PJSIP/{resource}"))
         elif change is PresenceChange.LOGOUT:
-            await self._apply(lambda now: self.router.logout(resource, now))
+            self._apply(lambda: self.service.logout(resource))
 
     async def _follow_agents(self) -> None:
-        await self.presence.subscribe(self.router.agent_ids())
+        await self.presence.subscribe(self.service.agent_ids())
         try:
             endpoints = await self.ari.endpoints.list("PJSIP")
         except AriError as exc:
@@ -43,17 +43,17 @@ class AcdAgents(AcdCallbacks):
             await self.on_endpoint(endpoint.resource, endpoint.state)
 
     def _known(self, agent_id: str) -> str:
-        if not self.router.has_agent(agent_id):
+        if not self.service.has_agent(agent_id):
             raise AgentRefused(f"unknown agent {agent_id!r}")
         return agent_id
 
     async def agent_login(self, agent_id: str) -> None:
         agent = self._known(agent_id)
-        await self._apply(lambda now: self.router.login(agent, now, interface=f"PJSIP/{agent}"), strict=True)
+        self._apply(lambda: self.service.login(agent, interface=f"PJSIP/{agent}"), strict=True)
 
     async def agent_logout(self, agent_id: str) -> None:
         agent = self._known(agent_id)
-        await self._apply(lambda now: self.router.logout(agent, now), strict=True)
+        self._apply(lambda: self.service.logout(agent), strict=True)
 
     async def agent_pause(self, agent_id: str, code: str) -> str:
         agent = self._known(agent_id)
@@ -61,12 +61,12 @@ class AcdAgents(AcdCallbacks):
         name = self.pause_codes.get(tenant, {}).get(code)
         if name is None:
             raise AgentRefused(f"no pause code {code!r} in tenant {tenant!r}")
-        await self._apply(lambda now: self.router.pause(agent, now, name), strict=True)
+        self._apply(lambda: self.service.pause(agent, name), strict=True)
         return name
 
     async def agent_unpause(self, agent_id: str) -> None:
         agent = self._known(agent_id)
-        await self._apply(lambda now: self.router.unpause(agent, now), strict=True)
+        self._apply(lambda: self.service.unpause(agent), strict=True)
 
     async def agent_status(self, agent_id: str) -> str:
-        return str(self.router.agent_status(self._known(agent_id)))
+        return str(self.service.agent_status(self._known(agent_id)))

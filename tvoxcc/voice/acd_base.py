@@ -1,28 +1,38 @@
 """The ACD adapter's state and plumbing: what every part of it shares (tvoxcc.voice.acd is the whole).
 
-One ``AcdBase`` holds the router, the calls waiting and ringing, the holding bridges, and runs router calls:
-``_apply`` makes the call (no await: router calls never interleave), copies it to the wallboard, queues its
-events to the recorder and hands each command to its item's lane. The parts built on it, one file each:
-callbacks (tvoxcc.voice.acd_callbacks), agent phones and feature codes (tvoxcc.voice.acd_agents), the call
-flow (tvoxcc.voice.acd).
+The router is not ours: the voice service embeds the ACD service (tvoxcc.acd.AcdService), whose state is
+in the store's acd_* rows, and talks to it in process. ``AcdBase`` holds that service, the calls waiting and
+ringing, the holding bridges, and runs requests: ``_apply`` makes one (no await: decisions never
+interleave) and returns its Outputs. Every decision's Outputs, ours and those of the ACD's timers and of
+other processes' requests, come to ``_observe`` at once: the wallboard's copy, the queue_log, the events
+queued to the recorder. Its commands come later to ``_released``, once the rows of the decision are
+committed (a ring never follows a decision a crash could undo), each to its item's lane. Commands released
+before a restarted service took its calls back (``_held``) wait for that (tvoxcc.voice.acd_restart). The
+parts built on it, one file each: callbacks (tvoxcc.voice.acd_callbacks), agent phones and feature codes
+(tvoxcc.voice.acd_agents), holding and announcements (tvoxcc.voice.acd_holding), the restart
+(tvoxcc.voice.acd_restart), the call flow (tvoxcc.voice.acd).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import random
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tvoxcc.acd import AcdService, Command, InProcess, InStore, NotRouting, StoreConfig
 from tvoxcc.agi.routes.agent import AgentRefused
 from tvoxcc.ari import AriClient, AriError, NotFound
+from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
 from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
@@ -31,12 +41,15 @@ from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, OutboundRoute
 from tvoxcc.voice.directory import Directory
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.presence import EndpointSubscriber
+from tvoxcc.voice.recorder import InteractionRef
 
 log = logging.getLogger(__name__)
 
 AGENT_LEG = "tvoxcc-agent"
 CALLBACK_LEG = "tvoxcc-callback"
 CALLBACK_NOTICE = "sound:thank-you-for-calling"  # said before hanging up a caller whose queue turned into a callback
+VOICE_CHANNELS = (q.Channel.VOICE, q.Channel.CALLBACK)  # the items whose commands this adapter carries out
+EXIT_LEASE_LOST = 3  # voice run's exit status when another ACD took the lease (it stops as a kill would)
 
 
 @dataclass
@@ -61,7 +74,7 @@ class Waiting:
 
 
 class AcdBase(ABC):
-    """State shared by the ACD's parts, and running router calls."""
+    """State shared by the ACD's parts, and running requests to the embedded ACD service."""
 
     def __init__(
         self,
@@ -77,13 +90,32 @@ class AcdBase(ABC):
         callback_poll_s: float = 2.0,
         config_poll_s: float = 5.0,
         lanes: Lanes | None = None,
+        lease_ttl_s: float = 15.0,
     ) -> None:
         self.ari = ari
         self.acd = acd
         self.clock = clock
-        self.router = Router(
-            rng or random.Random(), callback_retry_s=callback_retry_s, callback_attempts=callback_attempts
+        # The ACD routes on the wall clock, not ``clock``: its rows outlive this process, and the router's
+        # time must never go back from one run to the next (tests run the service on shifted clocks).
+        self.inbox = InProcess()  # commands of voice and callback items, and agents', once committed
+        self.inbox.subscribe(self._released, channels=VOICE_CHANNELS)
+        self.service = AcdService(
+            acd.store,
+            StoreConfig(acd.store, acd),
+            # other processes' adapters (tickets, chats) read their items' commands from the store
+            transports=[self.inbox, InStore([ch for ch in q.Channel if ch not in VOICE_CHANNELS])],
+            rng=rng,
+            router_factory=functools.partial(
+                Router, callback_retry_s=callback_retry_s, callback_attempts=callback_attempts
+            ),
+            lease_ttl_s=lease_ttl_s,
         )
+        self.service.on_outputs = self._observe
+        self.on_lease_lost: Callable[[Exception], None] = _exit_lease_lost
+        # Commands released before the calls were taken back after a (re)start: run once they are.
+        self._held: list[q.Command] | None = []
+        self._placing: dict[str, list[q.Event]] = {}  # callback item -> its events, until its PlaceCallback runs
+        self._orphans: dict[str, InteractionRef] = {}  # stored item whose caller left meanwhile -> its interaction
         self.directory = Directory(acd.store, acd.recorder)
         self.book = CallbackBook(acd.store, acd.recorder)
         self.callbacks: dict[str, CallbackJob] = {}  # router item id -> the callback it is
@@ -91,7 +123,7 @@ class AcdBase(ABC):
         self.outbound: dict[str, OutboundRoute] = {}  # tenant -> how it dials out
         self.callback_poll_s = callback_poll_s
         self.config_poll_s = config_poll_s
-        self.on_config: Callable[[], Awaitable[None]] | None = None  # after a configuration change was taken
+        self.on_config: Callable[[], Coroutine[Any, Any, None]] | None = None  # after a configuration change
         self._tasks: set[asyncio.Task[Any]] = set()
         self.queue_log = queue_log
         self.tick_seconds = tick_seconds
@@ -100,7 +132,7 @@ class AcdBase(ABC):
         self.legs: dict[str, Leg] = {}  # agent leg channel id -> leg
         self._ticker: asyncio.Task[None] | None = None
         # Each call's work (its commands, its agent legs' events) runs in order in the call's lane; calls
-        # run side by side. Router calls themselves never await, so they need no lock.
+        # run side by side. Requests to the ACD never await, so they need no lock.
         self._own_lanes = lanes is None
         self.lanes = lanes or Lanes()
         self._holding_made: dict[str, asyncio.Future[str]] = {}  # queue -> its holding bridge being created
@@ -113,26 +145,27 @@ class AcdBase(ABC):
         return self.clock().timestamp()
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run ``work`` after the current router call (it may call the router: the lock is not reentrant)."""
+        """Run ``work`` as a task of its own (cancelled on close)."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _apply(self, step: Callable[[float], q.Outputs], *, strict: bool = False) -> q.Outputs | None:
-        """Run one router call and hand what it produced to the lanes; None when the router refused it.
+    def _apply(self, request: Callable[[], q.Outputs], *, strict: bool = False) -> q.Outputs | None:
+        """Make one request to the ACD; its Outputs, or None when it refused (the state does not allow it).
 
-        Nothing here waits: the router call, the wallboard's copy and the events (queued to the recorder)
-        happen at once, so router calls never interleave; each command runs later in its item's lane, in
-        order with everything else of that call. ``strict``: a refusal raises AgentRefused (an agent's own
-        request, answered with a prompt).
+        Nothing here waits: ``_observe`` has seen the Outputs when this returns, the commands follow once
+        committed. ``strict``: a refusal raises AgentRefused (an agent's own request, answered with a prompt).
         """
         try:
-            outputs = step(self._now())
-        except q.RouterError as exc:
+            return request()
+        except (q.RouterError, NotRouting) as exc:
             if strict:
                 raise AgentRefused(str(exc)) from exc
-            log.info("ACD: %s", exc)
+            log.log(logging.WARNING if isinstance(exc, NotRouting) else logging.INFO, "ACD: %s", exc)
             return None
+
+    def _observe(self, outputs: q.Outputs) -> None:
+        """Every decision's Outputs, at once: the wallboard's copy, the queue_log, events to the recorder."""
         if self.on_change is not None:
             self.on_change(outputs)
         if self.queue_log is not None and outputs.queue_log:
@@ -140,21 +173,43 @@ class AcdBase(ABC):
                 handle.writelines(line + "\n" for line in outputs.queue_log)
         # A callback's attempt opens its own interaction first: the router's events about it go there.
         placing = {c.item_id for c in outputs.commands if isinstance(c, q.PlaceCallback)}
+        for item_id in placing:
+            self._placing[item_id] = [event for event in outputs.events if event.item_id == item_id]
         self._record([event for event in outputs.events if event.item_id not in placing])
-        for command in outputs.commands:
-            item_id = getattr(command, "item_id", None)
-            if isinstance(command, q.PlaceCallback):
-                events = [event for event in outputs.events if event.item_id == command.item_id]
-                self.lanes.submit(command.item_id, self._place_callback(command, events))
-            elif isinstance(item_id, str):
-                self.lanes.submit(item_id, self._carry_out(command))
-            else:
-                await self._carry_out(command)  # agent-only commands: no network I/O
         for event in outputs.events:
             if event.kind is q.EventKind.RING_NO_ANSWER and event.item_id and event.agent_id:
                 # the router's ring timer fired: stop that agent's phone ringing
                 self.lanes.submit(event.item_id, self._drop_leg(event.item_id, event.agent_id))
-        return outputs
+
+    def _released(self, command: Command) -> None:
+        """A command whose decision is committed (the in-process transport): to its item's lane."""
+        routed = command.router_command()
+        if self._held is not None:
+            self._held.append(routed)
+        else:
+            self._dispatch(routed)
+
+    def _dispatch(self, command: q.Command) -> None:
+        if isinstance(command, q.PlaceCallback):
+            events = self._placing.pop(command.item_id, [])
+            self.lanes.submit(command.item_id, self._place_callback(command, events))
+            return
+        item_id = getattr(command, "item_id", None)
+        if isinstance(item_id, str):
+            self.lanes.submit(item_id, self._carry_out(command))
+        elif isinstance(command, q.StartWrapup):
+            # its length from when the router began it, not from now: commands run a moment later
+            self.acd.store_wrapup(command.agent_id, Kind.WRAPUP_STARTED, command.until - command.at, command.at,
+                                  self.clock())  # fmt: skip
+        elif isinstance(command, q.EndWrapup):
+            self.acd.store_wrapup(command.agent_id, Kind.WRAPUP_ENDED, None, self.service.clock(), self.clock())
+        elif isinstance(command, q.PauseAgent):
+            log.info("ACD: agent %s paused (%s)", command.agent_id, command.reason)
+
+    def _release_held(self) -> None:
+        held, self._held = self._held or [], None
+        for command in held:
+            self._dispatch(command)
 
     async def _carry_out(self, command: q.Command) -> None:
         try:
@@ -165,10 +220,15 @@ class AcdBase(ABC):
             log.warning("ACD: %s failed: %s", type(command).__name__, exc)
 
     def _record(self, events: list[q.Event]) -> None:
+        """Events of our calls and callbacks, and of agents and queues (not other channels' items)."""
         for event in events:
-            waiting = self.items.get(event.item_id or "")
-            job = self.callbacks.get(event.item_id or "")
+            item_id = event.item_id
+            waiting = self.items.get(item_id or "")
+            job = self.callbacks.get(item_id or "")
+            if item_id and waiting is None and job is None and item_id not in self._orphans:
+                continue
             interaction = waiting.call.interaction if waiting else job.interaction() if job else None
+            interaction = interaction or self._orphans.get(item_id or "")
             self.acd.store_event(event, interaction, self.clock())
 
     def playback_finished(self, playback_id: str) -> None:
@@ -256,7 +316,7 @@ class AcdBase(ABC):
             log.warning("ACD: cannot ring %s: %s", agent_id, exc)
             self.legs.pop(channel_id, None)
             waiting.legs.pop(agent_id, None)
-            await self._apply(lambda now: self.router.ring_no_answer(item_id, agent_id, now))
+            self._apply(lambda: self.service.decline(item_id, agent_id))
 
     async def _drop_leg(self, item_id: str, agent_id: str) -> None:
         # By the legs we rang, not the waiting call: the call may have left the queue already.
@@ -270,8 +330,16 @@ class AcdBase(ABC):
 
     @abstractmethod
     async def _execute(self, command: q.Command) -> None:
-        """Carry out one router command (tvoxcc.voice.acd)."""
+        """Carry out one command of an item (tvoxcc.voice.acd)."""
 
     @abstractmethod
     async def _place_callback(self, command: q.PlaceCallback, events: list[q.Event]) -> None:
         """Open a callback attempt and dial the customer (tvoxcc.voice.acd_callbacks)."""
+
+
+def _exit_lease_lost(error: Exception) -> None:
+    """Another ACD routes now: stop at once, as a kill would (the rows hold every decision committed; calls
+    stay in Asterisk). Restarted, ``voice run`` waits as a standby and takes them back when it routes again."""
+    log.critical("ACD: %s: voice run stops (exit %d)", error, EXIT_LEASE_LOST)
+    logging.shutdown()
+    os._exit(EXIT_LEASE_LOST)

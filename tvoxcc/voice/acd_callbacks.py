@@ -9,6 +9,7 @@ import functools
 import logging
 import uuid
 
+from tvoxcc.acd import AcdService, NewItem
 from tvoxcc.ari import AriError
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.interactions import Outcome
@@ -43,18 +44,18 @@ class AcdCallbacks(AcdBase):
                 await self._hangup(job.left_ringing)
                 await self.book.finished(job, self.clock(), status=CallbackStatus.QUEUED, outcome=Outcome.INTERRUPTED)
             self.callbacks[job.item_id] = job
-            work = q.WorkItem(
-                item_id=job.item_id,
-                queue=QueueKey(job.tenant, job.queue).router_name,
-                channel=q.Channel.CALLBACK,
+            if again and self.service.item_view(job.item_id) is not None:
+                continue  # restored from the ACD's rows with its place: taken back as it is
+            item = NewItem(
+                QueueKey(job.tenant, job.queue).router_name,
+                q.Channel.CALLBACK,
+                job.tenant_id,
+                job.item_id,
                 callback_number=job.number,
             )
-            if await self._apply(functools.partial(self._enqueue, work)) is None:
+            if self._apply(functools.partial(_submitted, self.service, item)) is None:
                 self.callbacks.pop(job.item_id, None)  # a queue made after the ACD started: later
                 await self.book.finished(job, self.clock(), status=CallbackStatus.PENDING, outcome=None)
-
-    def _enqueue(self, work: q.WorkItem, now: float) -> q.Outputs:
-        return self.router.enqueue(work, now)
 
     async def _open_attempt(self, item_id: str) -> None:
         job = self.callbacks.get(item_id)
@@ -103,7 +104,7 @@ class AcdCallbacks(AcdBase):
         job = self.callbacks.get(item_id)
         if job is None:
             return
-        outputs = await self._apply(lambda now: self.router.callback_failed(item_id, now))
+        outputs = self._apply(lambda: self.service.callback_failed(item_id))
         ends = outputs is not None and any(
             isinstance(command, q.ExitQueue) and command.item_id == item_id for command in outputs.commands
         )
@@ -114,7 +115,7 @@ class AcdCallbacks(AcdBase):
         job = self.callbacks.get(item_id)
         if job is not None:
             log.info("ACD: callback %s to %s cancelled", job.callback_id, job.number)
-            await self._apply(lambda now: self.router.abandon(item_id, now))
+            self._apply(lambda: self.service.abandon(item_id))
             self.callbacks.pop(item_id, None)  # only now: the router's events are stored with the request
 
     async def _callback_over(self, item_id: str, outcome: Outcome) -> None:
@@ -126,3 +127,7 @@ class AcdCallbacks(AcdBase):
         status = CallbackStatus.DONE if answered else CallbackStatus.FAILED
         event = Kind.CALLBACK_COMPLETED if answered else q.EventKind.CALLBACK_FAILED
         await self.book.finished(job, self.clock(), status=status, outcome=None, event=event)
+
+
+def _submitted(service: AcdService, item: NewItem) -> q.Outputs:
+    return service.submit_item(item)[1]

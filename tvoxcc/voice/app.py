@@ -2,9 +2,10 @@
 
 After every (re)connect it asks Asterisk which channels are in the app and resumes those it does not
 know (the service was restarted or killed): their IVR starts again from the top on the same interaction,
-and a call that was already queued goes back to its queue. Nobody is hung up by us and nobody is left in
-silence; callers who arrived while the service was down were served by the dialplan fallback. Calls it
-knows whose channels left the app meanwhile (Asterisk restarted) are ended, so no interaction stays open.
+and a call that was already queued goes back to its queue at the place the ACD's rows kept for it.
+Nobody is hung up by us and nobody is left in silence; callers who arrived while the service was down were
+served by the dialplan fallback. Calls it knows whose channels left the app meanwhile (Asterisk restarted)
+are ended, so no interaction stays open.
 """
 
 from __future__ import annotations
@@ -220,7 +221,9 @@ class VoiceApp:
                 service = await self.ari.channels.get_variable(channel_id, "TVOXCC_SERVICE")
             except AriError:
                 continue  # hung up meanwhile
-            point = await self.directory.queued_in(channel_id)
+            # The IVR's choices from its "queued" event; else (the kill came before that event was written) the
+            # place the ACD's row holds: either way the ACD's row decides its place in line.
+            point = await self.directory.queued_in(channel_id) or self.handoff.stored_point(channel_id)
             where = f" in queue {point.queue}" if point else ""
             log.info("resuming channel %s (%s/%s)%s", channel_id, tenant, service, where)
             if point is None:

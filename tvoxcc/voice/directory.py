@@ -215,6 +215,21 @@ class Directory:
         queued = [QueuePoint.of(data) for kind, data in events if kind == Kind.QUEUED]
         return queued[-1] if queued else None
 
+    async def open_call(self, channel_id: str) -> InteractionRef | None:
+        """The still-open voice interaction of a caller's channel (a call a previous run served), if any."""
+        await self.recorder.flush()
+        async with self.store.session() as session:
+            row = (
+                await session.execute(
+                    select(m.Interaction.tenant_id, m.Interaction.id).where(
+                        m.Interaction.external_id == channel_id,
+                        m.Interaction.channel == "voice",
+                        m.Interaction.ended_at.is_(None),
+                    )
+                )
+            ).first()
+        return None if row is None else InteractionRef.stored(int(row[0]), int(row[1]))
+
     def shed(self, route: Route, number: str, channel_id: str, now: datetime) -> None:
         """A call the overloaded service turned away (busy message): stored, ended, outcome ``shed``."""
         ref = self.recorder.open(

@@ -23,6 +23,10 @@ class QueueHandoff(Protocol):
     async def enter(self, call: CallSession, command: EnterQueue, *, resumed: QueuePoint | None = None) -> None:
         """The IVR queues the call; ``resumed``: where it waited before a restart (its place and its wait)."""
 
+    def stored_point(self, channel_id: str) -> QueuePoint | None:
+        """Where the handoff's stored state holds this channel's call after a restart (None: nowhere)."""
+        ...
+
     async def left(self, channel_id: str) -> None:
         """A channel hung up or left Stasis."""
 

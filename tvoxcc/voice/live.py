@@ -1,14 +1,16 @@
 """The ACD's live state copied to the store for the wallboard (the web app runs in another process).
 
-The router keeps who waits and what each agent does in memory. After every router call that produced
-events the ACD calls ``LiveWriter.changed``; the writer notes when each agent's state changed (the router's
-own event time) and, at most once per ``debounce`` seconds, writes a snapshot of each tenant whose view
-changed: per queue the callers waiting and when the longest waiting one queued, per agent its state,
-pause reason and since when (tvoxcc.store.models.live). A burst of router events is one write; a lone
-event is written at once (leading edge), the rest of a burst at the end of the window. On PostgreSQL each
-write also sends a NOTIFY, so the web app need not wait for its next poll.
+The ACD (its router, a cache of the acd_* rows) knows who waits and what each agent does. After every
+decision that produced events the ACD calls ``LiveWriter.changed``; the writer notes when each agent's
+state changed (the router's own event time) and, at most once per ``debounce`` seconds, writes a snapshot
+of each tenant whose view changed: per queue the callers waiting and when the longest waiting one queued,
+per agent its state, pause reason and since when (tvoxcc.store.models.live). A burst of router events is
+one write; a lone event is written at once (leading edge), the rest of a burst at the end of the window.
+On PostgreSQL each write also sends a NOTIFY, so the web app need not wait for its next poll.
 
-``snapshot`` is pure (router state in, plain values out); the writer is the thin adapter around it.
+``snapshot`` is pure (router state in, plain values out); the writer is the thin adapter around it. Both read
+the router through ``RouterReads`` (a Router, or the ACD service that holds one). Callers are voice items:
+tickets and chats in the same queues are not counted as callers waiting.
 """
 
 from __future__ import annotations
@@ -19,18 +21,27 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, insert, select, text
 
 from tvoxcc.queues import model as q
-from tvoxcc.queues.router import Router
+from tvoxcc.queues.views import AgentView, RouterView
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.models.live import NOTIFY_CHANNEL
 from tvoxcc.voice.acd_config import agent_id
 
 log = logging.getLogger(__name__)
+
+
+class RouterReads(Protocol):
+    def view(self) -> RouterView: ...
+
+    def agent_view(self, agent_id: str) -> AgentView | None: ...
+
+    def agent_ids(self) -> list[str]: ...
+
 
 ON_HOLD = frozenset({q.ItemStatus.WAITING, q.ItemStatus.OFFERED})  # the caller is on the line, not served yet
 
@@ -56,7 +67,7 @@ class TenantLive:
 
 
 def snapshot(
-    router: Router,
+    router: RouterReads,
     queue_owner: Mapping[str, tuple[int, str]],
     agent_owner: Mapping[str, tuple[int, str]],
     since: Mapping[str, float],
@@ -65,7 +76,7 @@ def snapshot(
     view = router.view()
     waiting: dict[str, list[float]] = {}
     for item in view.items.values():
-        if item.status in ON_HOLD and item.channel is not q.Channel.CALLBACK:
+        if item.status in ON_HOLD and item.channel is q.Channel.VOICE:
             waiting.setdefault(item.queue, []).append(item.queued_at)
     queues: dict[int, dict[str, QueueLive]] = {}
     for name in view.queues:
@@ -93,7 +104,7 @@ class LiveWriter:
     def __init__(
         self,
         store: Store,
-        router: Router,
+        router: RouterReads,
         clock: Callable[[], datetime],
         *,
         debounce: float = 0.1,

@@ -46,13 +46,20 @@ async def main_host(
             config_poll_s=voice.config_poll_seconds,
             lanes=lanes,
         )
+        # The ACD's lease first: while another ACD routes this one waits as a standby (it says so), before
+        # taking any call; then its router is restored from the store.
+        await acd.start()
         app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock, lanes=lanes)
-        live = LiveWriter(store, acd.router, clock)  # the wallboard's copy of the ACD's state
-        await live.start()
-        acd.on_change = live.changed
-        acd.on_config = live.learn_owners
+        live = LiveWriter(store, acd.service, clock)  # the wallboard's copy of the ACD's state
         agi = build_server(settings, all_routes(store, acd))
-        await agi.start(settings.agi.host, settings.agi.port)
+        try:
+            await live.start()
+            acd.on_change = live.changed
+            acd.on_config = live.learn_owners
+            await agi.start(settings.agi.host, settings.agi.port)
+        except BaseException:
+            await acd.close()  # the lease given up: a restart need not wait for it
+            raise
         runner = asyncio.create_task(app.run(), name="voice-app")
         try:
             ready = asyncio.create_task(app.ready.wait())

@@ -1,0 +1,157 @@
+"""The voice ACD after a (re)start: the embedded ACD restored from its rows, the calls Asterisk kept taken back.
+
+``voice run`` takes the ACD's lease first (another ACD routing: it waits as a standby, and says so), then the
+ACD rebuilds its router from the acd_* rows (tvoxcc.acd.AcdService.start): every waiting caller keeps its
+place (priority, time entered, arrival sequence), agents their login, pause code, wrap-up end and items in
+hand; offers in flight are cancelled (their agent legs may still ring: hung up below).
+
+On the first connection to Asterisk the calls are matched with the rows:
+- a caller channel still in our Stasis app whose item is stored (the app's resync finds it, its IVR's
+  choices from its ``queued`` event, else from the row) waits again in its queue's holding bridge at the
+  place the row gives; one that was talking keeps its bridge and agent leg (``_resume``);
+- a stored voice item whose caller channel is gone is abandoned and its interaction closed; a stored callback
+  the callback book no longer holds leaves the line;
+- agent legs nobody tracks (ringing for a cancelled offer, or answered while no service ran) are hung up;
+- then the commands the ACD released meanwhile (new offers to the freed agents…) are carried out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from tvoxcc.acd import NotRouting, load
+from tvoxcc.ari import AriError
+from tvoxcc.interactions import InteractionEventKind as Kind
+from tvoxcc.interactions import Outcome
+from tvoxcc.ivr.commands import EnterQueue
+from tvoxcc.queues import model as q
+from tvoxcc.queues.views import ItemView
+from tvoxcc.voice.acd_base import AGENT_LEG, Leg, Waiting
+from tvoxcc.voice.acd_config import QueueKey
+from tvoxcc.voice.acd_holding import AcdHolding
+from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.directory import QueuePoint
+from tvoxcc.voice.reconnect import live_channels
+
+log = logging.getLogger(__name__)
+
+CALL_BRIDGE = "tvoxcc-call-"  # a connected call's mixing bridge is named after its caller's channel
+
+
+class AcdRestart(AcdHolding):
+    """Taking the lease, and taking back the calls a previous run left."""
+
+    async def _start_acd(self) -> None:
+        """The lease (a standby waits for it), then the router restored from the rows."""
+        if not await self.service.start(wait=False):
+            lease = (await load(self.acd.store)).lease or {}
+            log.warning(
+                "ACD: another ACD routes (%s, pid %s, since %s): voice run waits as a standby",
+                lease.get("host"), lease.get("pid"), lease.get("since"),
+            )  # fmt: skip
+            await self.service.start(wait=True)
+        view = self.service.view()
+        cancelled = sum(isinstance(c, q.CancelOffer) for c in self.service.restored.commands)
+        log.info(
+            "ACD: routing (%s); restored %d item(s), %d agent(s) from the store, %d offer(s) in flight cancelled",
+            self.service.lease.holder, len(view.items), len(view.agents), cancelled,
+        )  # fmt: skip
+
+    def stored_point(self, channel_id: str) -> QueuePoint | None:
+        """Where the stored ACD holds this caller (its row), for a call whose ``queued`` event is missing."""
+        item = self._stored(channel_id)
+        if item is None or item.channel is not q.Channel.VOICE:
+            return None
+        skills = tuple(sorted(item.skills.items()))
+        return QueuePoint(item.queue.split("/", 1)[-1], 0, item.arrived_at, item.queued_at, skills)
+
+    def _stored(self, item_id: str) -> ItemView | None:
+        try:
+            return self.service.item_view(item_id)
+        except NotRouting:
+            return None
+
+    async def _resume(self, call: CallSession, command: EnterQueue, item: ItemView, point: QueuePoint) -> None:
+        """A caller the restored ACD holds: back where it was (its row), not queued again; its ``queued``
+        event again (``point``, what its IVR chose), for the next restart."""
+        key = QueueKey(call.route.tenant, item.queue.split("/", 1)[-1])  # where it is now (after an overflow)
+        if item.status is q.ItemStatus.CONNECTED:
+            await self._resume_connected(call, key, item)
+            return
+        try:
+            bridge_id = await self._hold(key, call.channel_id)
+        except AriError as exc:
+            log.warning("ACD: call %s cannot wait in %s again: %s; fallback", call.channel_id, key.router_name, exc)
+            self.items[call.channel_id] = Waiting(call, key, "")
+            self._apply(lambda: self.service.abandon(item.item_id))
+            self.items.pop(call.channel_id, None)
+            await self._fallback(call.channel_id)
+            await call.directory.close(call.route, call.interaction, call.clock(), Outcome.FALLBACK)
+            return
+        waiting = Waiting(call, key, bridge_id, language=command.language)
+        every = self.acd.announce_every.get(key.router_name, 0)
+        waiting.next_announce = self._now() + every if every else float("inf")
+        self.items[call.channel_id] = waiting
+        await call.directory.log(call.route, call.interaction, Kind.QUEUED, call.clock(), point.data())
+        log.info("ACD: call %s waits again in %s (%s)", call.channel_id, key.router_name, item.status)
+
+    async def _resume_connected(self, call: CallSession, key: QueueKey, item: ItemView) -> None:
+        """A caller that was talking: its bridge and the agent's leg are kept; gone, the talk is over."""
+        bridge = None
+        with contextlib.suppress(AriError):
+            bridge = next((b for b in await self.ari.bridges.list() if b.name == CALL_BRIDGE + call.channel_id), None)
+        leg_id = next((c for c in bridge.channels if c != call.channel_id), None) if bridge else None
+        waiting = Waiting(call, key, "", bridge.id if bridge else None, float("inf"), connecting=True)
+        self.items[call.channel_id] = waiting
+        if bridge is None or leg_id is None or item.agent_id is None:
+            self._apply(lambda: self.service.complete(item.item_id))  # the agent hung up while we were away
+            self.items.pop(call.channel_id, None)
+            await self._destroy(waiting.bridge_id)
+            await self._hangup(call.channel_id)
+            await call.directory.close(call.route, call.interaction, call.clock(), Outcome.ANSWERED)
+            return
+        leg = Leg(leg_id, item.item_id, item.agent_id, answered=True)
+        self.legs[leg_id] = waiting.legs[item.agent_id] = leg
+        log.info("ACD: call %s still talks to %s", call.channel_id, item.agent_id)
+
+    async def _reconcile(self) -> None:
+        """Once, at the first connection after a start: the stored items nobody took back, stale agent legs,
+        then the commands held until now."""
+        if self._held is None:
+            return
+        try:
+            stored = self.service.view().items.values()
+        except NotRouting:
+            return
+        for item in stored:
+            if item.item_id in self.items or item.item_id in self.callbacks:
+                continue
+            if item.channel is q.Channel.VOICE:
+                await self._caller_gone(item)
+            elif item.channel is q.Channel.CALLBACK:
+                log.info("ACD: callback %s is no longer requested: it leaves the line", item.item_id)
+                self._end(item)
+        live = await live_channels(self.ari)
+        for channel_id in sorted(live or ()):
+            if channel_id.startswith(AGENT_LEG) and channel_id not in self.legs:
+                log.info("ACD: agent leg %s was left by a previous run: hanging up", channel_id)
+                await self._hangup(channel_id)
+        self._release_held()
+
+    async def _caller_gone(self, item: ItemView) -> None:
+        interaction = await self.directory.open_call(item.item_id)
+        if interaction is not None:
+            self._orphans[item.item_id] = interaction
+        log.info("ACD: caller %s left while no service ran (%s): %s", item.item_id, item.queue, item.status)
+        self._end(item)
+        self._orphans.pop(item.item_id, None)
+        if interaction is not None:
+            outcome = Outcome.ANSWERED if item.status is q.ItemStatus.CONNECTED else Outcome.ABANDONED
+            self.directory.recorder.close(interaction, self.clock(), outcome)
+
+    def _end(self, item: ItemView) -> None:
+        if item.status is q.ItemStatus.CONNECTED:
+            self._apply(lambda: self.service.complete(item.item_id, by_caller=True))
+        else:
+            self._apply(lambda: self.service.abandon(item.item_id))
