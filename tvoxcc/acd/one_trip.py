@@ -5,9 +5,9 @@ round trip of that commit also waits for the event loop, busy routing meanwhile:
 statements (begin, fence, deletes, an upsert per table, inputs, commands, notify, commit) a batch took ~9.
 
 - PostgreSQL: one statement, in autocommit (a single statement is its own transaction, committed as durably
-  as any). Its data-modifying CTEs write each table from arrays (``unnest``: the driver encodes a column at
-  once), every one guarded by the lease fence's own CTE: when the fence matches no row nothing is written
-  and the writer raises LeaseLost. Prepared once per connection.
+  as any). Its data-modifying CTEs write each table from one JSON document of its rows (``json_to_recordset``),
+  every one guarded by the lease fence's own CTE: when the fence matches no row nothing is written and the
+  writer raises LeaseLost. Prepared once per connection.
 - SQLite: the same statements as the session path, run with their commit in the writer's own thread and
   connection: one hop to that thread instead of one per statement.
 
@@ -51,7 +51,7 @@ class _Table:
     columns: tuple[str, ...]
     json: tuple[bool, ...]
     stamp: str
-    pg_types: tuple[str, ...]  # the array element type each column is sent as
+    pg_types: tuple[str, ...]  # each column's type in the JSON record (json_to_recordset)
 
     @classmethod
     def of(cls, model: Any, key: str) -> _Table:
@@ -72,17 +72,10 @@ class _Table:
         plan, dumps = list(zip(self.columns, self.json, strict=True)), json.dumps
         return [(*(dumps(row[c]) if j else row[c] for c, j in plan), stamp) for row in rows]
 
-    def arrays(self, rows: Sequence[Row]) -> list[list[Any]]:
-        dumps = json.dumps
-        return [
-            [dumps(r[c]) for r in rows] if j else [r[c] for r in rows]
-            for c, j in zip(self.columns, self.json, strict=True)
-        ]
-
 
 def _pg_element(type_: Any, dialect: Any) -> str:
     if isinstance(type_, JSON):
-        return "text"  # cast to json in the statement
+        return "json"
     if isinstance(type_, String):
         return "text"  # the column's own length check applies on assignment (a cast would truncate)
     return str(type_.compile(dialect=dialect))
@@ -135,11 +128,12 @@ def _q(name: str) -> str:
 
 def _pg_insert(table: _Table, p: _Numbered, now: str, *, ordered: bool = False) -> str:
     names = ", ".join(map(_q, table.columns))
-    arrays = ", ".join(p(f"{t}[]") for t in table.pg_types)
-    picked = ", ".join(
-        f"r.{_q(c)}::json" if j else f"r.{_q(c)}" for c, j in zip(table.columns, table.json, strict=True)
-    )
-    source = f"unnest({arrays}) WITH ORDINALITY AS r({names}, ord)" if ordered else f"unnest({arrays}) AS r({names})"
+    record = ", ".join(f"{_q(c)} {t}" for c, t in zip(table.columns, table.pg_types, strict=True))
+    rows = p("json")
+    source = f"json_to_recordset({rows}) AS r({record})"
+    if ordered:  # a record type and its ordinality: ROWS FROM
+        source = f"ROWS FROM (json_to_recordset({rows}) AS ({record})) WITH ORDINALITY AS r({names}, ord)"
+    picked = ", ".join(f"r.{_q(c)}" for c in table.columns)
     sql = f"INSERT INTO {table.name} ({names}, {_q(table.stamp)}) SELECT {picked}, {now} FROM {source} WHERE {_GUARD}"
     if ordered:  # acd_commands: sequence numbers in the order the router decided
         return sql + " ORDER BY r.ord"
@@ -174,6 +168,10 @@ def _pg_statement() -> str:
 
 PG_STATEMENT = _pg_statement()
 
+# One JSON document per table: a single call of the C encoder, where per-column arrays cost a call per JSON
+# value and the driver's per-element checks. Router values are finite: a NaN or infinity fails loudly here.
+_rows_json = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+
 
 def _pg_args(changes: Changes, fence: Fence, commands: Sequence[Command]) -> list[Any]:
     gone = [item_id for item_id, row in changes.items.items() if row is None]
@@ -187,12 +185,12 @@ def _pg_args(changes: Changes, fence: Fence, commands: Sequence[Command]) -> lis
         fence.holder,
         utcnow(),
         gone,
-        *ITEMS.arrays(items),
-        *AGENTS.arrays(list(changes.agents.values())),
-        *QUEUES.arrays(list(changes.queues.values())),
+        _rows_json(items),
+        _rows_json(list(changes.agents.values())),
+        _rows_json(list(changes.queues.values())),
         list(changes.inputs),
         list(changes.inputs.values()),
-        *COMMANDS.arrays([command_row(c) for c in commands]),
+        _rows_json([command_row(c) for c in commands]),
         bool(commands),
     ]
 
