@@ -16,6 +16,7 @@ from tvoxcc.acd import (
     InProcess,
     InputKind,
     InStore,
+    LeaseLost,
     NewItem,
     NotRouting,
     load,
@@ -201,3 +202,70 @@ async def test_run_takes_requests_and_fires_timers_until_stopped(store: Store) -
     stop.set()
     await asyncio.wait_for(running, 10)
     assert not acd.routing and (await load(store)).lease["holder"] == ""  # type: ignore[index]
+
+
+async def test_a_deposed_acd_writes_and_releases_nothing_and_listeners_are_woken(store: Store) -> None:
+    tenant_id, clock = await tenant(store), Clock()
+    got: list[Command] = []
+    inbox = InProcess()
+    inbox.subscribe(got.append)
+    acd = service(store, tenant_id, clock, inbox, InStore())
+    assert await acd.start()
+    # PostgreSQL: the NOTIFY sent with the batch wakes a reader that would otherwise sleep a minute
+    postgres = store.engine.dialect.name == "postgresql"
+    follow = CommandReader(store, after=0, poll_s=60.0 if postgres else 0.05).follow()
+    first = asyncio.create_task(anext(follow))
+    await asyncio.sleep(0.2)  # the reader is listening (nothing to read yet)
+    acd.login("acme-bob")
+    acd.submit(NewItem("acme/sales", q.Channel.VOICE, tenant_id, item_id="call-1"))
+    await acd.flush()
+    assert (await asyncio.wait_for(first, 10)).item_id == "call-1"
+    await follow.aclose()
+    assert [c.item_id for c in got if c.kind is CommandKind.OFFER] == ["call-1"]
+    # another ACD took the lease (this one stalled past its expiry): its epoch moved on
+    async with store.session() as session:
+        await session.execute(m.AcdLease.__table__.update().values(epoch=m.AcdLease.epoch + 1, holder="other"))
+        await session.commit()
+    acd.accept("call-1", "acme-bob")
+    acd.submit(NewItem("acme/support", q.Channel.VOICE, tenant_id, item_id="call-2"))
+    try:
+        await acd.flush()
+        raise AssertionError("a deposed ACD committed its decisions")
+    except LeaseLost:
+        pass
+    assert [c.item_id for c in got if c.kind is CommandKind.OFFER] == ["call-1"]  # nothing released
+    stored = await load(store)
+    assert [(r["item_id"], r["status"]) for r in stored.items] == [("call-1", "offered")]  # nothing written
+    async with store.session() as session:
+        commands = (await session.execute(m.AcdCommand.__table__.select())).all()
+    assert [c.item_id for c in commands] == ["call-1"]
+    try:
+        acd.complete("call-1")
+        raise AssertionError("a deposed ACD took a request")
+    except NotRouting:
+        pass
+    await acd.crash()
+
+
+async def test_an_embedding_adapter_writes_rows_only_for_the_other_channels(store: Store) -> None:
+    """``voice run``'s set-up: its calls' commands in process, rows only for the other channels' adapters
+    (also on the writer's one-round-trip path)."""
+    tenant_id, clock = await tenant(store), Clock()
+    calls: list[Command] = []
+    inbox = InProcess()
+    inbox.subscribe(calls.append, channels=[q.Channel.VOICE])
+    others = [c for c in q.Channel if c is not q.Channel.VOICE]
+    acd = service(store, tenant_id, clock, inbox, InStore(channels=others))
+    reader = CommandReader(store, after=0)
+    assert await acd.start()
+    acd.login("acme-anna")
+    acd.login("acme-bob")
+    call = acd.submit(NewItem("acme/sales", q.Channel.VOICE, tenant_id, caller_id="0611"))  # bob rings
+    ticket = acd.submit(NewItem("acme/support", q.Channel.MAIL, tenant_id, ref="T-7", auto_accept=True))
+    await acd.flush()
+    rows = await reader.read()
+    assert [(c.kind, c.item_id) for c in calls if c.kind is CommandKind.OFFER] == [(CommandKind.OFFER, call)]
+    assert [(c.kind, c.item_id, c.agent_id) for c in rows if c.item_id is not None] == [
+        (CommandKind.OFFER, ticket, "acme-anna")
+    ]
+    await acd.stop()

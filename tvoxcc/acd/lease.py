@@ -18,6 +18,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -29,6 +30,18 @@ from tvoxcc.store.engine import Store
 
 LEASE = "acd"
 ADVISORY_KEY = 0x74766F78_61636401  # "tvoxacd\x01": the PostgreSQL advisory lock of the ACD
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """A batch's lease check: the row ``name`` still at ``epoch`` for ``holder``, renewed to these values."""
+
+    name: str
+    epoch: int
+    holder: str
+    renewed_at: datetime
+    expires_at: datetime
+    router_at: float
 
 
 class LeaseLost(Exception):
@@ -132,8 +145,18 @@ class Lease:
         # The epoch alone decides: an expired lease nobody took is still this holder's (a new holder bumps it).
         result = await session.execute(mine.values(**values))
         if getattr(result, "rowcount", 0) != 1:
-            self.epoch = None
-            raise LeaseLost(f"lease {self.name!r} is held by another ACD now")
+            raise self.lost()
+
+    def fence_of(self, router_at: float) -> Fence:
+        """The same check as ``fence``, for a writer that runs it in a statement of its own (tvoxcc.acd.one_trip):
+        the lease row's UPDATE matches exactly these values or the batch is not written (then ``lost()``)."""
+        now = self.clock()
+        return Fence(self.name, self.epoch or 0, self.holder, _at(now), _at(now + self.ttl_s), router_at)
+
+    def lost(self) -> LeaseLost:
+        """The fence matched no row: another ACD took the lease. Forgets it; returns the error to raise."""
+        self.epoch = None
+        return LeaseLost(f"lease {self.name!r} is held by another ACD now")
 
     async def release(self) -> None:
         if self.epoch is not None:

@@ -81,9 +81,14 @@ class InStore:
     def __init__(self, channels: Sequence[Channel] | None = None) -> None:
         self.channels = None if channels is None else frozenset(channels)
 
+    def kept(self, commands: Sequence[Command]) -> list[Command]:
+        """The commands this transport writes as rows (``channels``' items and every agent command)."""
+        if self.channels is None:
+            return list(commands)
+        return [c for c in commands if c.channel is None or c.channel in self.channels]
+
     async def stage(self, session: AsyncSession, commands: Sequence[Command]) -> None:
-        if self.channels is not None:
-            commands = [c for c in commands if c.channel is None or c.channel in self.channels]
+        commands = self.kept(commands)
         if not commands:
             return
         await session.execute(insert(core(m.AcdCommand)), [command_row(c) for c in commands])

@@ -5,6 +5,8 @@ meanwhile and writes them in one transaction, which also checks the lease (a dep
 tvoxcc.acd.lease), marks the requests it applied as taken and stages the commands with every transport.
 After the commit the transports release the commands. No linger: with one commit in flight the next batch
 gathers anyway, so a quiet ACD adds one commit's latency before a ring and a busy one batches by itself.
+With the transports of this package the batch is one round trip on a connection of the writer's own
+(tvoxcc.acd.one_trip); a transport of another kind stages its commands in a session of the pool instead.
 A failed batch is retried whole (nothing is dropped); a lost lease stops the writer.
 Statements are SQLAlchemy Core on the tables (not ORM-enabled), and each upsert is built once per dialect,
 table and column set: a ring waits for this commit, and building ``excluded`` and the ORM's bulk path cost
@@ -21,8 +23,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.acd.lease import Lease, LeaseLost, core
+from tvoxcc.acd.one_trip import OneTrip, one_trip
 from tvoxcc.acd.rows import Changes, Row
-from tvoxcc.acd.transport import Transport
+from tvoxcc.acd.transport import InProcess, InStore, Transport
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.group_commit import GroupCommit
@@ -46,6 +49,9 @@ class DecisionWriter(GroupCommit[Changes]):
         self.transports = transports
         self.build = build  # fills the rows of what the batch's decisions touched (the service's router)
         self.lost: LeaseLost | None = None
+        self._trip: OneTrip | None = None  # chosen at the first batch (None: the session path)
+        self._chosen = False
+        self._in_store: InStore | None = None  # its batch writes the commands it keeps as acd_commands rows
 
     def prepare(self, ops: list[Changes]) -> list[Changes]:
         """One Changes for the batch, its rows built now: no decision runs between the batch's last one and this."""
@@ -56,10 +62,34 @@ class DecisionWriter(GroupCommit[Changes]):
             self.build(merged)
         return [merged]
 
+    async def transact(self, ops: list[Changes]) -> None:
+        """One round trip (tvoxcc.acd.one_trip) when the transports are the ones it knows; else a session."""
+        if not self._chosen:
+            self._trip, self._chosen = self._one_trip(), True
+        trip = self._trip
+        if trip is None:
+            await super().transact(ops)
+            return
+        merged = ops[0] if len(ops) == 1 else _merged(ops)
+        stored = self._in_store.kept(merged.commands) if self._in_store is not None else []
+        if not await trip.write(merged, self.lease.fence_of(merged.router_at), stored):
+            raise self.lease.lost()
+
+    def _one_trip(self) -> OneTrip | None:
+        stages: list[object] = [type(t).stage for t in self.transports]
+        if any(stage not in (InProcess.stage, InStore.stage) for stage in stages) or stages.count(InStore.stage) > 1:
+            return None  # a transport of its own stages in the session: the session path
+        self._in_store = next((t for t in self.transports if isinstance(t, InStore)), None)
+        return one_trip(self.store)
+
+    async def abandon(self) -> None:
+        await super().abandon()
+        trip, self._trip, self._chosen = self._trip, None, False
+        if trip is not None:
+            await trip.close()
+
     async def write(self, session: AsyncSession, ops: list[Changes]) -> None:
-        merged = Changes()
-        for changes in ops:
-            merged.merge(changes)
+        merged = _merged(ops)
         await self.lease.fence(session, merged.router_at)
         await write_changes(session, merged)
         for transport in self.transports:
@@ -75,6 +105,13 @@ class DecisionWriter(GroupCommit[Changes]):
             self.lost = error
             raise error
         return await super().failed(ops, error)
+
+
+def _merged(ops: list[Changes]) -> Changes:
+    merged = Changes()
+    for changes in ops:
+        merged.merge(changes)
+    return merged
 
 
 async def write_changes(session: AsyncSession, changes: Changes) -> None:

@@ -8,9 +8,10 @@ then commits less often, at the price of that much latency (0: commit at once).
 
 ``await flush()`` returns once everything queued before it is committed. Ops are written in the order they
 were queued. ``prepare`` sees each batch as it is taken (the ACD builds its rows there, once per batch); what
-to write is the subclass's ``write``; ``committed`` runs after each commit (before the
-flushes waiting on that batch are released); ``failed`` decides what a failed batch becomes: by default it
-is retried whole after ``retry_s``, for ever (nothing is dropped), the recorder writes it op by op instead.
+to write is the subclass's ``write`` (``transact`` writes and commits it: a session of the pool by default);
+``committed`` runs after each commit (before the flushes waiting on that batch are released); ``failed``
+decides what a failed batch becomes: by default it is retried whole after ``retry_s``, for ever (nothing is
+dropped), the recorder writes it op by op instead.
 Users: the voice recorder (interactions and their events, tvoxcc.voice.recorder) and the ACD's decision rows
 (tvoxcc.acd.writer).
 """
@@ -127,12 +128,17 @@ class GroupCommit(Generic[Op]):
                 if isinstance(op, _Barrier) and not op.done.done():
                     op.done.set_result(None)
 
+    async def transact(self, ops: list[Op]) -> None:
+        """Write the batch and commit it: by default ``write`` in a session of the store's pool (a subclass with a
+        faster way of its own, like the ACD's one round trip, overrides this)."""
+        async with self.store.session() as session:
+            await self.write(session, ops)
+            await session.commit()
+
     async def _write(self, ops: list[Op]) -> None:
         while True:
             try:
-                async with self.store.session() as session:
-                    await self.write(session, ops)
-                    await session.commit()
+                await self.transact(ops)
             except Exception as error:
                 if await self.failed(ops, error):
                     continue
