@@ -13,6 +13,10 @@ before it is committed (shutdown, a callback request or voicemail ticket that mu
 Order is kept: ops are applied in the order they were queued, so a call's events keep their order (event
 ids ascend) and an interaction exists before its events. A batch that fails is retried op by op, so one
 bad row never loses the others; the failing op is logged and dropped.
+
+A batch is written with SQLAlchemy Core, not the ORM (whose unit of work cost more than the rest of a call):
+each new interaction is one INSERT with what the batch changes of it folded in, the changes to stored ones
+are one UPDATE per shape (executemany), their ends one UPDATE, and all events one executemany.
 """
 
 from __future__ import annotations
@@ -20,12 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, case, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -39,7 +43,6 @@ class InteractionRef:
 
     tenant_id: int
     id: int | None = None
-    row: m.Interaction | None = field(default=None, repr=False)  # while its batch is being written
     ended: bool = False  # closed through the recorder: a second close is a no-op
 
     @classmethod
@@ -155,9 +158,8 @@ class Recorder:
 
     async def _write(self, ops: list[_Write]) -> None:
         try:
-            async with self.store.session() as session:
-                await _apply(session, ops)
-                await session.commit()
+            async with self.store.engine.begin() as conn:
+                await _apply(conn, ops)
             self.batches += 1
             self.written += len(ops)
         except Exception:
@@ -166,72 +168,99 @@ class Recorder:
                 if isinstance(op, _Open):
                     op.ref.id = None  # that id was rolled back
             for op in ops:
-                _forget_rows(ops)
                 try:
-                    async with self.store.session() as session:
-                        await _apply(session, [op])
-                        await session.commit()
+                    async with self.store.engine.begin() as conn:
+                        await _apply(conn, [op])
                 except Exception:
+                    if isinstance(op, _Open):
+                        op.ref.id = None
                     log.exception("recorder: dropped %s", type(op).__name__)
-        finally:
-            _forget_rows(ops)
 
 
-def _forget_rows(ops: list[_Write]) -> None:
-    for op in ops:
-        if isinstance(op, _Open):
-            op.ref.row = None
+INTERACTIONS: Table = m.Interaction.__table__  # type: ignore[assignment]
+EVENTS: Table = m.InteractionEvent.__table__  # type: ignore[assignment]
+# What a batch may set on an interaction it opens: every new row names them all, so rows share one shape.
+_CHANGEABLE = {"outcome": None, "ended_at": None, "answered_at": None, "agent_id": None, "queue_id": None,
+               "recording": None, "contact_id": None}  # fmt: skip
+_NO_LINKS = {"agent_id": None, "queue_id": None}
+
+_Step = dict[str, Any] | _Close  # what a batch does to a stored interaction: set values, or end it
 
 
-async def _apply(session: AsyncSession, ops: list[_Write]) -> None:
-    # New interactions first, in one flush: every later op of the batch can then name them by id.
-    opens = [op for op in ops if isinstance(op, _Open) and op.ref.id is None]
-    opened = [opening.ref for opening in opens]
-    for opening in opens:
-        opening.ref.row = m.Interaction(**opening.values)
-        session.add(opening.ref.row)
-    if opened:
-        await session.flush()
-        for new in opened:
-            assert new.row is not None
-            new.id = new.row.id
-    # Events go in at the end as one executemany (no RETURNING: the ORM would insert them one by one).
-    events: list[dict[str, Any]] = []
+async def _apply(conn: AsyncConnection, ops: list[_Write]) -> None:
+    new: dict[InteractionRef, dict[str, Any]] = {}  # interactions opened in this batch -> their row
+    steps: dict[InteractionRef, list[_Step]] = {}  # stored interactions -> what happens to them, in order
+    events: list[tuple[InteractionRef | None, dict[str, Any] | _Close]] = []  # a _Close: its ``ended`` event
     for op in ops:
         match op:
+            case _Open(ref=ref, values=values) if ref.id is None:
+                new[ref] = {**_CHANGEABLE, **values}
             case _Event(ref=of, values=values):
-                events.append({"agent_id": None, "queue_id": None, **values, "interaction_id": of.id if of else None})
-            case _Update(ref=ref, values=values):
-                if ref.row is not None:
-                    for name, value in values.items():
-                        setattr(ref.row, name, value)
-                elif ref.id is not None:
-                    await session.execute(update(m.Interaction).where(m.Interaction.id == ref.id).values(**values))
-            case _Close(ref=ref, at=at, outcome=outcome):
-                if await _end(session, ref, at, outcome):
-                    events.append(
-                        {"tenant_id": ref.tenant_id, "interaction_id": ref.id, "kind": "ended", "at": at,
-                         "data": {"outcome": outcome}, "agent_id": None, "queue_id": None}
-                    )  # fmt: skip
+                events.append((of, dict(values)))
+            case _Update(ref=ref, values=values) if ref in new:
+                new[ref].update(values)
+            case _Update(ref=ref, values=values) if ref.id is not None:
+                todo = steps.setdefault(ref, [])
+                if todo and isinstance(todo[-1], dict):
+                    todo[-1].update(values)
+                else:
+                    todo.append(dict(values))
+            case _Close(ref=ref, at=at, outcome=outcome) if ref in new:
+                if new[ref]["ended_at"] is None:
+                    new[ref].update(ended_at=at, outcome=outcome)
+                    events.append((ref, op))
+            case _Close(ref=ref) if ref.id is not None:
+                steps.setdefault(ref, []).append(op)
+                events.append((ref, op))
             case _:
                 pass
-    if events:
-        await session.flush()  # the interactions' own changes first
-        await session.execute(insert(m.InteractionEvent), events)
+    for ref, row in new.items():  # one by one: SQLite cannot say which id went to which row of a batch
+        key = (await conn.execute(insert(INTERACTIONS), row)).inserted_primary_key
+        assert key is not None
+        ref.id = int(key[0])
+    ended = await _change_stored(conn, steps)
+    rows = []
+    for of, what in events:
+        if isinstance(what, _Close):
+            if of is None or (of not in new and of not in ended):
+                continue  # it had ended already (another writer, a previous run): no second ``ended``
+            what = {"tenant_id": of.tenant_id, "kind": "ended", "at": what.at, "data": {"outcome": what.outcome}}
+        rows.append({**_NO_LINKS, **what, "interaction_id": of.id if of else None})
+    if rows:
+        await conn.execute(insert(EVENTS), rows)
 
 
-async def _end(session: AsyncSession, ref: InteractionRef, at: datetime, outcome: str) -> bool:
-    """Set ended_at/outcome unless the row already ended (another writer, a previous run); True if it did."""
-    if ref.row is not None:
-        if ref.row.ended_at is not None:
-            return False
-        ref.row.ended_at, ref.row.outcome = at, outcome
-        return True
-    if ref.id is None:
-        return False
-    result = await session.execute(
-        update(m.Interaction)
-        .where(m.Interaction.id == ref.id, m.Interaction.ended_at.is_(None))
-        .values(ended_at=at, outcome=outcome)
-    )
-    return bool(getattr(result, "rowcount", 0))
+async def _change_stored(conn: AsyncConnection, steps: dict[InteractionRef, list[_Step]]) -> set[InteractionRef]:
+    """Apply each stored interaction's steps in order (step k of all of them at once); returns those ended."""
+    ended: set[InteractionRef] = set()
+    rounds = max((len(todo) for todo in steps.values()), default=0)
+    for k in range(rounds):
+        sets: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        ends: dict[int, tuple[InteractionRef, _Close]] = {}
+        for ref, todo in steps.items():
+            if k >= len(todo):
+                continue
+            step = todo[k]
+            if isinstance(step, _Close):
+                ends.setdefault(ref.id or 0, (ref, step))
+            else:
+                sets.setdefault(tuple(sorted(step)), []).append(
+                    {**{f"v_{n}": v for n, v in step.items()}, "v_id": ref.id}
+                )
+        for names, params in sets.items():
+            change: dict[str, Any] = {name: bindparam(f"v_{name}") for name in names}
+            await conn.execute(
+                update(INTERACTIONS).where(INTERACTIONS.c.id == bindparam("v_id")).values(change), params
+            )
+        if ends:
+            # One UPDATE ends them all, only those still open (another writer may have ended one), and says which.
+            at = case({i: close.at for i, (_, close) in ends.items()}, value=INTERACTIONS.c.id)
+            outcome = case({i: close.outcome for i, (_, close) in ends.items()}, value=INTERACTIONS.c.id)
+            stmt = (
+                update(INTERACTIONS)
+                .where(INTERACTIONS.c.id.in_(list(ends)), INTERACTIONS.c.ended_at.is_(None))
+                .values(ended_at=at, outcome=outcome)
+                .returning(INTERACTIONS.c.id)
+            )
+            ended.update(ends[i][0] for i in (await conn.execute(stmt)).scalars())
+    return ended
