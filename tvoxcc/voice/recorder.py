@@ -183,6 +183,8 @@ EVENTS: Table = m.InteractionEvent.__table__  # type: ignore[assignment]
 _CHANGEABLE = {"outcome": None, "ended_at": None, "answered_at": None, "agent_id": None, "queue_id": None,
                "recording": None, "contact_id": None}  # fmt: skip
 _NO_LINKS = {"agent_id": None, "queue_id": None}
+_INSERT_INTERACTION = insert(INTERACTIONS)  # built once: SQLAlchemy then finds its compiled form at once
+_INSERT_EVENTS = insert(EVENTS)
 
 _Step = dict[str, Any] | _Close  # what a batch does to a stored interaction: set values, or end it
 
@@ -215,7 +217,7 @@ async def _apply(conn: AsyncConnection, ops: list[_Write]) -> None:
             case _:
                 pass
     for ref, row in new.items():  # one by one: SQLite cannot say which id went to which row of a batch
-        key = (await conn.execute(insert(INTERACTIONS), row)).inserted_primary_key
+        key = (await conn.execute(_INSERT_INTERACTION, row)).inserted_primary_key
         assert key is not None
         ref.id = int(key[0])
     ended = await _change_stored(conn, steps)
@@ -227,7 +229,7 @@ async def _apply(conn: AsyncConnection, ops: list[_Write]) -> None:
             what = {"tenant_id": of.tenant_id, "kind": "ended", "at": what.at, "data": {"outcome": what.outcome}}
         rows.append({**_NO_LINKS, **what, "interaction_id": of.id if of else None})
     if rows:
-        await conn.execute(insert(EVENTS), rows)
+        await conn.execute(_INSERT_EVENTS, rows)
 
 
 async def _change_stored(conn: AsyncConnection, steps: dict[InteractionRef, list[_Step]]) -> set[InteractionRef]:
