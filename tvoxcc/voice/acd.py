@@ -72,6 +72,8 @@ class AcdQueue(AcdAgents):
         for bridge_id in self.holding.values():
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
+        if self.queue_log is not None:
+            self.queue_log.close()
 
     async def _tick_forever(self) -> None:
         loop = asyncio.get_running_loop()
