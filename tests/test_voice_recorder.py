@@ -119,6 +119,20 @@ async def test_changes_in_one_batch_apply_in_the_order_queued(store: Store) -> N
     await recorder.close_writer()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_flush_never_waits_for_the_linger(store: Store) -> None:
+    tenant = await _tenant(store)
+    recorder = Recorder(store, linger=3600)  # batches gather for an hour unless someone waits for them
+    ref = recorder.open(tenant, channel="voice", external_id="a", offered_at=NOW)
+    await asyncio.sleep(0)  # the writer took the op and lingers
+    await asyncio.wait_for(recorder.flush(), 60)  # a guard, not a speed figure: the linger is an hour
+    assert ref.id is not None
+    recorder.event(tenant, ref, "queued", NOW)
+    await asyncio.wait_for(recorder.flush(), 60)  # again, with the writer lingering on a later batch
+    assert [k for _, k in (await _rows(store))[1]] == ["queued"]
+    await recorder.close_writer()
+
+
 async def test_lanes_keep_each_calls_order_and_run_calls_side_by_side() -> None:
     lanes = Lanes()
     seen: list[str] = []
