@@ -35,6 +35,7 @@ COLUMNS = (
     "longest_wait_s",
     "handled",
     "talk_s",
+    "shed",
 )
 ALL_GROUPS = ("queue", "agent", "service", "channel")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -123,6 +124,7 @@ _AGG_NAMES = (
     "longest_wait",
     "handled",
     "talk",
+    "shed",
 )
 
 

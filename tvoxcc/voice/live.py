@@ -4,8 +4,8 @@ The router keeps who waits and what each agent does in memory. After every route
 events the ACD calls ``LiveWriter.changed``; the writer notes when each agent's state changed (the router's
 own event time) and, at most once per ``debounce`` seconds (0.25 s: at 0.1 s a busy service wrote ten
 snapshots a second, ~0.3 ms of its CPU a call at 40 calls/s, for a difference no eye sees), writes a
-snapshot of each tenant whose view changed: per queue the callers waiting and when the longest waiting one queued, per agent its state,
-pause reason and since when (tvoxcc.store.models.live). A burst of router events is one write; a lone
+snapshot of each tenant whose view changed: per queue the callers waiting and when the longest waiting one
+queued, per agent its state, pause reason and since when (tvoxcc.store.models.live). A burst of router events is one write; a lone
 event is written at once (leading edge), the rest of a burst at the end of the window. On PostgreSQL each
 write also sends a NOTIFY, so the web app need not wait for its next poll.
 
