@@ -5,9 +5,9 @@ events the ACD calls ``LiveWriter.changed``; the writer notes when each agent's 
 own event time) and, at most once per ``debounce`` seconds (0.25 s: at 0.1 s a busy service wrote ten
 snapshots a second, ~0.3 ms of its CPU a call at 40 calls/s, for a difference no eye sees), writes a
 snapshot of each tenant whose view changed: per queue the callers waiting and when the longest waiting one
-queued, per agent its state, pause reason and since when (tvoxcc.store.models.live). A burst of router events is one write; a lone
-event is written at once (leading edge), the rest of a burst at the end of the window. On PostgreSQL each
-write also sends a NOTIFY, so the web app need not wait for its next poll.
+queued, per agent its state, pause reason and since when (tvoxcc.store.models.live). A burst of router
+events is one write; a lone event is written at once (leading edge), the rest of a burst at the end of the
+window. On PostgreSQL each write also sends a NOTIFY, so the web app need not wait for its next poll.
 
 ``snapshot`` is pure (router state in, plain values out); the writer is the thin adapter around it.
 """
