@@ -1,8 +1,8 @@
 """Voice at Asterisk's pace: tvoxcc's Stasis ACD against native app_queue, on the same lab Asterisk, same run.
 
 Aim: tvoxcc's highest rate with >= 99 % of calls reaching an agent is >= 0.6x native app_queue's; tvoxcc
-serves 100 % at 40 calls/s with "to agent" p95 <= 100 ms; the voice service spends <= 5 ms of CPU per call;
-at twice its best rate its websocket stays up.
+serves 100 % at 40 calls/s with "to agent" p95 <= 100 ms; there the voice service spends <= 5 ms of CPU per
+call; at twice its best rate its websocket stays up.
 
 "To agent" is measured by the caller: from its call's answer (200 OK) to the agent's hang-up, less the
 agent's 1 s of talk; native's includes the ~500 ms Answer() waits for media sipp never sends (ARI's answer
@@ -13,7 +13,14 @@ hang up after 1 s; a tenant whose DID's IVR goes straight to a queue (no prompt,
 agent; the native side the same phones as members of an app_queue queue behind ``Answer(); Queue()``.
 Callers (sipp) arrive at a rate for STEP seconds; the rate steps up while >= 99 % of a step's calls reach an
 agent. Per step: success %, the caller's wait from answer to the agent's hang-up less the 1 s talk
-("to agent", p50/p95), Asterisk's and the voice service's CPU ms per call.
+("to agent", p50/p95), Asterisk's and the voice service's CPU ms per call: the process's CPU time (user +
+system, /proc/PID/stat, every thread) from just before the step's first call to SETTLE_S after its last one
+ended (so the facts the voice service writes a moment later, batched, are counted with the step), divided by
+the step's calls that reached an agent. Every caller is the lab's ``caller`` endpoint (its From user names the
+endpoint), so every call has the same caller id; the voice service caches no caller, so each call still
+looks its caller up in the store. The CPU aim is judged at 40 calls/s, the step the other aims are
+judged at (at 10 calls/s the service's fixed costs, a few commits and wallboard writes a second whatever the
+load, weigh about twice as much per call).
 Last line: ``ratio tvoxcc/native max calls/s at >= 99 % success: X``. ``--quick``: a short ladder.
 """
 
@@ -44,6 +51,7 @@ AIM_RATIO = 0.6
 AIM_AT_RATE = 40.0
 AIM_P95_MS = 100.0
 AIM_VOICE_CPU_MS = 5.0
+SETTLE_S = 1.0  # after a step's last call: > the recorder's linger + the wallboard's debounce + a write
 TENANT, DID, NATIVE = "bench", "7000", "7001"
 PASSWORD = "bench-agent-pw"
 LAB_CACHE = Path(os.environ.get("TVOXCC_LAB_CACHE", "/var/cache/tvoxcc-lab"))
@@ -185,6 +193,7 @@ class Bench:
         ast0 = cpu_ms(self.asterisk_pid)
         voice0 = cpu_ms(self.voice.pid) if self.voice else None
         result = run_callers(self.target, free_port(2), number, rate, int(rate * self.step_s), 30000)
+        time.sleep(SETTLE_S)  # the step's deferred work (batched writes) is the step's
         ast1 = cpu_ms(self.asterisk_pid)
         voice1 = cpu_ms(self.voice.pid) if self.voice else None
         answered = self.phones.answered()

@@ -25,6 +25,7 @@ class FakeAsterisk:
         self.attempted_at: list[float] = []  # the event loop's clock at each upgrade attempt
         self.connects = 0
         self.queries: list[dict[str, str]] = []
+        self.filters: list[object] = []  # the event filters set, in order
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         self.attempts += 1
@@ -45,12 +46,17 @@ class FakeAsterisk:
         await ws.close()  # Asterisk going away
         return ws
 
+    async def event_filter(self, request: web.Request) -> web.Response:
+        self.filters.append((request.match_info["app"], await request.json()))
+        return web.json_response({"name": request.match_info["app"]})
+
 
 @pytest.fixture
 async def fake() -> AsyncIterator[tuple[FakeAsterisk, str]]:
     f = FakeAsterisk()
     app = web.Application()
     app.router.add_get("/ari/events", f.events)
+    app.router.add_put("/ari/applications/{app}/eventFilter", f.event_filter)
     server = TestServer(app)
     await server.start_server()
     yield f, f"http://127.0.0.1:{server.port}"
@@ -82,6 +88,26 @@ async def test_only_the_event_types_asked_for_are_read(fake: tuple[FakeAsterisk,
     every = [type(i).__name__ for i in await _take(AriEvents(url, "tvoxcc", PASSWORD, "tvoxcc"), 3)]
     assert every == ["Connected", "ChannelVarset", "StasisStart"]
     only = AriEvents(url, "tvoxcc", PASSWORD, "tvoxcc", only=frozenset({"StasisStart"}))
+    assert [type(i).__name__ for i in await _take(only, 2)] == ["Connected", "StasisStart"]
+
+
+async def test_asterisk_is_asked_for_those_types_only_after_every_connect(fake: tuple[FakeAsterisk, str]) -> None:
+    f, url = fake
+    only = AriEvents(url, "tvoxcc", PASSWORD, "tvoxcc", only=frozenset({"StasisStart", "StasisEnd"}), sleep=Sleeps())
+    await _take(only, 4)  # Connected, StasisStart, Disconnected, Connected: two connects
+    allowed = {"allowed": [{"type": "StasisEnd"}, {"type": "StasisStart"}]}
+    assert f.filters == [("tvoxcc", allowed), ("tvoxcc", allowed)]
+    # Without ``only`` a filter a previous consumer left is cleared: every type comes again.
+    await _take(AriEvents(url, "tvoxcc", PASSWORD, "tvoxcc"), 1)
+    assert f.filters[-1] == ("tvoxcc", {"allowed": []})
+
+
+async def test_an_asterisk_without_event_filters_still_serves_the_types_asked_for(
+    fake: tuple[FakeAsterisk, str],
+) -> None:
+    _, url = fake
+    only = AriEvents(url, "tvoxcc", PASSWORD, "tvoxcc", only=frozenset({"StasisStart"}))
+    only.filter_url = url + "/ari/no-such-resource"  # answered 404, as by an Asterisk before 16.3
     assert [type(i).__name__ for i in await _take(only, 2)] == ["Connected", "StasisStart"]
 
 

@@ -99,7 +99,7 @@ def test_summary(day: Tvox) -> None:
     out = day.ok("insight", "summary", "--tenant", "acme", "--date", "2026-03-10")
     lines = out.splitlines()
     assert lines[0].startswith("acme on 2026-03-10 (Europe/Rome)")
-    assert lines[2].split() == ["all", "9", "5", "2", "37.5%", "373s", "385s", "+25"]
+    assert lines[2].split() == ["all", "9", "5", "2", "37.5%", "373s", "385s", "+25", "0"]  # none shed
     assert lines[3].split()[:5] == ["sales", "6", "2", "2", "20.0%"]
     assert lines[5].startswith("agents: occupancy 1.6%, paused 5100s; callbacks 2 requested, 1 completed")
 

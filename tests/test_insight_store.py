@@ -279,5 +279,5 @@ async def test_day_summary_is_one_call_for_the_demo(store: Store) -> None:
         "agents: occupancy 1.6%, paused 5100s; callbacks 2 requested, 1 completed; tickets 5 resolved, "
         "first-contact 40.0%, SLA breaches 3"
     )  # occupancy (1075 + 220) / (28800 + 53400)
-    assert lines[2].split() == ["all", "9", "5", "2", "37.5%", "373s", "385s", "+25"]
+    assert lines[2].split() == ["all", "9", "5", "2", "37.5%", "373s", "385s", "+25", "0"]  # none shed
     assert lines[4].split()[:3] == ["support", "3", "3"]

@@ -13,7 +13,7 @@ from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.journey.phones import to_e164
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
+from tvoxcc.voice.directory import Directory, QueuePoint, Route, UnknownRoute
 
 FLOW = Path(__file__).parent / "data" / "sales-ivr.yaml"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -107,3 +107,38 @@ async def test_interaction_log_resume_and_queue_point(directory: Directory) -> N
     assert ticket == 3 and attachment.data == b"RIFF....WAVE" and attachment.content_type == "audio/wav"
     assert (callback.number, callback.status, callback.requested_by_id) == ("+390212345678", "pending", first.id)
     await directory.store.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+async def test_a_caller_is_matched_in_their_tenant_only_and_to_a_merged_duplicates_survivor(store: Store) -> None:
+    async with store.session() as s:
+        acme, other = m.Tenant(name="acme", display_name="ACME"), m.Tenant(name="other", display_name="Other")
+        s.add_all([acme, other])
+        await s.flush()
+        survivor = m.Contact(tenant_id=acme.id, display_name="Survivor", language="de", vip=True)
+        s.add(survivor)
+        await s.flush()
+        duplicate = m.Contact(tenant_id=acme.id, display_name="Dup", merged_into_id=survivor.id)
+        duplicate.phones.append(m.ContactPhone(tenant_id=acme.id, number="+390211111111"))
+        stranger = m.Contact(tenant_id=other.id, display_name="Other's", vip=True)
+        stranger.phones.append(m.ContactPhone(tenant_id=other.id, number="+390222222222"))
+        s.add_all([duplicate, stranger])
+        await s.flush()
+        for n, (contact, status) in enumerate([(survivor, "open"), (survivor, "pending-customer"), (duplicate, "open"),
+                                               (survivor, "solved"), (stranger, "open")]):  # fmt: skip
+            s.add(m.Ticket(tenant_id=contact.tenant_id, number=n + 1, contact_id=contact.id, status=status))
+        await s.commit()
+        acme_id, survivor_id = acme.id, survivor.id
+    route = Route("acme", acme_id, "sales", 0, "Europe/Rome", "IT", "it", None, {})
+    caller = await Directory(store).identify(route, "02 1111 1111")
+    assert (caller.contact_id, caller.info.known, caller.info.vip, caller.info.language) == (
+        survivor_id,
+        True,
+        True,
+        "de",
+    )
+    assert caller.info.open_tickets == 2  # the survivor's open ones, not the duplicate's nor the solved one
+    elsewhere = await Directory(store).identify(route, "02 2222 2222")  # another tenant's contact: a stranger here
+    assert (elsewhere.contact_id, elsewhere.info.known, elsewhere.info.vip, elsewhere.info.open_tickets) == (
+        None, False, False, 0
+    )  # fmt: skip

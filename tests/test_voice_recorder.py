@@ -88,6 +88,51 @@ async def test_a_failing_op_loses_nothing_else_and_a_stored_interaction_closes_o
     await recorder.close_writer()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+async def test_changes_in_one_batch_apply_in_the_order_queued(store: Store) -> None:
+    tenant = await _tenant(store)
+    recorder = Recorder(store)
+    kept, closed_elsewhere = (recorder.open(tenant, channel="voice", external_id=x, offered_at=NOW) for x in "ab")
+    await recorder.flush()
+    async with store.session() as session:  # another writer ends "b" first
+        row = await session.get(m.Interaction, closed_elsewhere.id)
+        assert row is not None
+        row.ended_at, row.outcome = NOW, "elsewhere"
+        await session.commit()
+    # One batch: stored "a" is changed, ended, changed again; stored "b" is ended (no-op); new "c" likewise.
+    recorder.update(kept, outcome="queued", recording="r1")
+    recorder.close(kept, NOW + timedelta(seconds=5), "answered")
+    recorder.update(kept, recording="r2")
+    recorder.close(InteractionRef.stored(tenant, closed_elsewhere.id or 0), NOW, "abandoned")
+    fresh = recorder.open(tenant, channel="voice", external_id="c", offered_at=NOW)
+    recorder.update(fresh, outcome="queued")
+    recorder.close(fresh, NOW, "shed")
+    recorder.update(fresh, recording="r3")
+    await recorder.flush()
+    interactions, events = await _rows(store)
+    assert [(i.external_id, i.outcome, i.recording, i.ended_at is not None) for i in interactions] == [
+        ("a", "answered", "r2", True),
+        ("b", "elsewhere", None, True),
+        ("c", "shed", "r3", True),
+    ]
+    assert events == [(kept.id, "ended"), (fresh.id, "ended")]  # none for "b": it had ended already
+    await recorder.close_writer()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_flush_never_waits_for_the_linger(store: Store) -> None:
+    tenant = await _tenant(store)
+    recorder = Recorder(store, linger=3600)  # batches gather for an hour unless someone waits for them
+    ref = recorder.open(tenant, channel="voice", external_id="a", offered_at=NOW)
+    await asyncio.sleep(0)  # the writer took the op and lingers
+    await asyncio.wait_for(recorder.flush(), 60)  # a guard, not a speed figure: the linger is an hour
+    assert ref.id is not None
+    recorder.event(tenant, ref, "queued", NOW)
+    await asyncio.wait_for(recorder.flush(), 60)  # again, with the writer lingering on a later batch
+    assert [k for _, k in (await _rows(store))[1]] == ["queued"]
+    await recorder.close_writer()
+
+
 async def test_lanes_keep_each_calls_order_and_run_calls_side_by_side() -> None:
     lanes = Lanes()
     seen: list[str] = []

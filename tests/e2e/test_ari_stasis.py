@@ -78,3 +78,18 @@ async def test_call_answer_play_dtmf_hangup(lab: Any, sipp: Sipp) -> None:
     assert digits[:1] == ["1"], digits
     assert any(isinstance(e, ChannelHangupRequest) for e in seen)
     assert isinstance(seen[-1], StasisEnd)
+
+
+async def test_asterisk_sends_only_the_event_types_asked_for(lab: Any) -> None:
+    """``events(only=…)`` sets the app's event filter in Asterisk on every connect; without, it is cleared."""
+    only = frozenset({"StasisStart", "StasisEnd"})
+    async with AriClient.from_settings(lab.settings) as ari:
+        for asked, allowed in ((only, [{"type": "StasisEnd"}, {"type": "StasisStart"}]), (None, [])):
+            events = ari.events(only=asked)
+            stream = aiter(events)
+            try:
+                assert isinstance(await asyncio.wait_for(anext(stream), 10), Connected)
+                app = await ari.http.request("GET", f"/applications/{ari.app}")
+                assert sorted(app["events_allowed"], key=str) == allowed
+            finally:
+                await events.close()

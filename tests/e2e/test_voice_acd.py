@@ -136,6 +136,17 @@ async def register(acme: Any, phones: dict[str, SippAgent], *names: str) -> None
         await asyncio.sleep(0.3)  # the ACD logs agents in in this order: alice is the longest idle
 
 
+async def call_bridge(lab: Any, within: float = 15.0) -> dict[str, Any]:
+    """The mixing bridge of a call once its caller and agent are both in it."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for bridge in lab.ari("bridges"):
+            if bridge["name"].startswith("tvoxcc-call-") and len(bridge["channels"]) == 2:
+                return dict(bridge)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no caller was bridged to an agent: {lab.ari('bridges')}")
+
+
 def queue_log_since(lab: Any, mark: int) -> list[list[str]]:
     """The queue_log lines written after byte ``mark``, split into fields (the lab's is shared by the session)."""
     queue_log = lab.settings.data_dir / "queue_log"
@@ -156,7 +167,12 @@ async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, 
     async with running_voice(acme.settings, Clock(datetime.now(UTC))):
         await register(acme, phones, "alice", "bob")
         ringing = {name: phones[name].answer(ring_ms=300) for name in ("alice", "bob")}
-        first = await asyncio.to_thread(caller(sipp, 4000).wait, 30)
+        calling = caller(sipp, 4000)
+        # Joined to alice, the caller has left the holding bridge (no removeChannel: Asterisk moves it).
+        talk = await call_bridge(acme)
+        holding = [b for b in acme.ari("bridges") if b["bridge_type"] == "holding"]
+        assert holding and all(talk["name"].removeprefix("tvoxcc-call-") not in b["channels"] for b in holding)
+        first = await asyncio.to_thread(calling.wait, 30)
         rows = await wait_until_ended(acme.settings, 1)
         first.check()
         ringing["alice"].wait(10).check()  # alice answered and got the BYE when the caller hung up

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from types import TracebackType
 
-import aiohttp
-
 from tvoxcc.ari.bridges import BridgesApi
 from tvoxcc.ari.channels import ChannelsApi
 from tvoxcc.ari.resources import (
@@ -33,13 +31,12 @@ class AriClient:
         app: str,
         *,
         timeout: float = 10.0,
-        session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.ari_url = ari_url
         self.app = app
         self._user = user
         self._password = password
-        self.http = AriHttp(ari_url, user, password, timeout=timeout, session=session)
+        self.http = AriHttp(ari_url, user, password, timeout=timeout)
         self.channels = ChannelsApi(self.http, app)
         self.bridges = BridgesApi(self.http)
         self.playbacks = PlaybacksApi(self.http)

@@ -1,23 +1,29 @@
 """The one place ARI HTTP happens: base URL, basic auth, parameter encoding, error mapping.
 
-Credentials go in an ``Authorization: Basic`` header built by aiohttp from the raw password,
-so any character (``@ : / % #`` ...) works without URL-encoding games, and they never appear
-in a URL that could be logged.
+Credentials go in an ``Authorization: Basic`` header built from the raw password, so any character
+(``@ : / % #`` ...) works without URL-encoding games, and they never appear in a URL that could be
+logged. Requests go through the small keep-alive client of tvoxcc.ari.http1 (why not aiohttp: there).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
 from tvoxcc.ari.errors import AriUnavailable, error_for_status
+from tvoxcc.ari.http1 import Answer, Http1Client
 
 log = logging.getLogger(__name__)
+
+# Left as they are in query values (ids, sources and media lists read better, and stay under Asterisk's request
+# line limit); everything else is %-encoded (a '+' too: Asterisk would read it as a space).
+QUERY_SAFE = ":/,@"
 
 Params = Mapping[str, str | int | float | bool | None]
 
@@ -38,45 +44,33 @@ def _encode(params: Params | None) -> dict[str, str]:
 
 
 class AriHttp:
-    def __init__(
-        self,
-        base_url: str,
-        user: str,
-        password: str,
-        *,
-        timeout: float = 10.0,
-        session: aiohttp.ClientSession | None = None,
-    ) -> None:
+    def __init__(self, base_url: str, user: str, password: str, *, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/") + "/ari"
-        # Built once; never logged (aiohttp does not log request headers).
-        self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session = session
-        self._own_session = session is None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-            self._own_session = True
-        return self._session
+        # Built once; never logged.
+        headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        self._client = Http1Client(self.base_url, headers, timeout=timeout)
 
     async def close(self) -> None:
-        if self._own_session and self._session is not None and not self._session.closed:
-            await self._session.close()
+        await self._client.close()
+
+    async def _send(self, method: str, path: str, params: Params | None, body: Mapping[str, Any] | None) -> Answer:
+        target = path
+        if query := _encode(params):
+            target += "?" + urlencode(query, safe=QUERY_SAFE, quote_via=quote)
+        data = json.dumps(body).encode() if body is not None else None
+        try:
+            return await self._client.request(method, target, data, "application/json" if data is not None else "")
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            # refused, reset, timed out, cut short, garbled: Asterisk is not answering (properly)
+            raise AriUnavailable(f"{type(exc).__name__}: {exc}", method=method, path=path) from exc
 
     async def request_bytes(self, method: str, path: str) -> bytes:
         """A request whose 2xx body is binary (e.g. a stored recording's audio file)."""
-        url = self.base_url + path
-        try:
-            async with self.session.request(method, url, headers=self._headers, timeout=self._timeout) as resp:
-                body = await resp.read()
-                if 200 <= resp.status < 300:
-                    return body
-                text = body.decode("utf-8", errors="replace")
-                raise error_for_status(resp.status, _message(text, resp.reason), method=method, path=path)
-        except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
-            raise AriUnavailable(f"{type(exc).__name__}: {exc}", method=method, path=path) from exc
+        answer = await self._send(method, path, None, None)
+        if 200 <= answer.status < 300:
+            return answer.body
+        text = answer.body.decode("utf-8", errors="replace")
+        raise error_for_status(answer.status, _message(text, answer.reason), method=method, path=path)
 
     async def request(
         self,
@@ -85,23 +79,17 @@ class AriHttp:
         params: Params | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Any:
-        """Send one request; returns the decoded JSON (None for 204) or raises an ``AriError``."""
-        url = self.base_url + path
-        try:
-            async with self.session.request(
-                method, url, params=_encode(params), json=body, headers=self._headers, timeout=self._timeout
-            ) as resp:
-                if resp.status == 204:
-                    return None
-                text = await resp.text()
-                if 200 <= resp.status < 300:
-                    if not text:
-                        return None
-                    return await resp.json(content_type=None)
-                raise error_for_status(resp.status, _message(text, resp.reason), method=method, path=path)
-        except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
-            # ClientConnectorError (refused), ServerDisconnectedError, timeouts: Asterisk is not answering.
-            raise AriUnavailable(f"{type(exc).__name__}: {exc}", method=method, path=path) from exc
+        """Send one request; returns the decoded JSON (None for 204 or an empty body) or raises an ``AriError``."""
+        answer = await self._send(method, path, params, body)
+        if 200 <= answer.status < 300:
+            if not answer.body:
+                return None
+            try:
+                return json.loads(answer.body)
+            except ValueError as exc:
+                raise AriUnavailable(f"not JSON: {answer.body[:80]!r}", method=method, path=path) from exc
+        text = answer.body.decode("utf-8", errors="replace")
+        raise error_for_status(answer.status, _message(text, answer.reason), method=method, path=path)
 
 
 def _message(text: str, reason: str | None) -> str:

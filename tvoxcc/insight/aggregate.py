@@ -69,7 +69,8 @@ def to_slots(rows: Iterable[Any], by: Dimension, names: Names) -> Slots:
         named = label.get(value) if label is not None and isinstance(value, int) else value
         group = NONE if named is None else str(named)
         figures = Figures(
-            offered=int(r.offered),
+            offered=int(r.offered or 0),
+            shed=int(r.shed or 0),
             answered=int(r.answered or 0),
             abandoned=int(r.abandoned or 0),
             short_abandoned=int(r.short_abandoned or 0),
@@ -112,7 +113,8 @@ def group_columns(by: Dimension) -> tuple[str, ...]:
 
 
 def aggregate_query(dialect: str, tenant_id: int, params: Params, groups: tuple[str, ...]) -> Select[Any]:
-    """Basic counts of inbound queued interactions offered in the range, grouped by ``groups`` + slot.
+    """Basic counts of inbound queued interactions offered in the range, grouped by ``groups`` + slot, and of
+    the inbound calls shed (no queue: they count as ``shed`` only).
 
     ``groups`` names columns among queue, agent, service, channel; the slot is ``floor(epoch / 900)``.
     """
@@ -132,7 +134,7 @@ def aggregate_query(dialect: str, tenant_id: int, params: Params, groups: tuple[
     gave_up = and_(
         i.answered_at.is_(None),
         i.ended_at.is_not(None),
-        or_(i.outcome.is_(None), i.outcome.not_in(sorted(Outcome.HANDED_ON))),
+        or_(i.outcome.is_(None), i.outcome.not_in(sorted(Outcome.HANDED_ON | {Outcome.SHED}))),
     )
     # Each row's values are computed once in an inner query; the outer one only sums them.
     base = (
@@ -145,6 +147,7 @@ def aggregate_query(dialect: str, tenant_id: int, params: Params, groups: tuple[
             _seconds(i.offered_at, func.coalesce(i.answered_at, i.ended_at), dialect).label("wait"),
             case((i.answered_at.is_not(None), 1), else_=0).label("answered"),
             case((gave_up, 1), else_=0).label("gave_up"),
+            case((i.outcome == Outcome.SHED, 1), else_=0).label("shed"),
             case(
                 (
                     and_(i.answered_at.is_not(None), i.ended_at.is_not(None)),
@@ -168,21 +171,23 @@ def aggregate_query(dialect: str, tenant_id: int, params: Params, groups: tuple[
         return func.sum(case((condition, 1), else_=0))
 
     keys = [b[name] for name in groups]
+    queued = b.queue.is_not(None)
     return (
         select(
             *keys,
             b.slot,
-            func.count().label("offered"),
+            count(queued).label("offered"),
+            func.sum(b.shed).label("shed"),
             func.sum(b.answered).label("answered"),
             count(and_(b.gave_up == 1, ~short)).label("abandoned"),
             count(and_(b.gave_up == 1, short)).label("short_abandoned"),
             count(and_(b.answered == 1, within)).label("answered_in_sl"),
             count(and_(b.gave_up == 1, ~short, within)).label("abandoned_in_sl"),
             func.sum(case((b.answered == 1, b.wait), else_=0.0)).label("wait_answered"),
-            func.max(b.wait).label("longest_wait"),
+            func.max(case((queued, b.wait), else_=None)).label("longest_wait"),
             func.count(b.talk).label("handled"),
             func.sum(b.talk).label("talk"),
         )
-        .where(b.queue.is_not(None))
+        .where(or_(queued, b.shed == 1))
         .group_by(*keys, b.slot)
     )

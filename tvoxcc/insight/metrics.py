@@ -13,6 +13,9 @@ Definitions (every figure is per row key = (dimension value, interval bucket)):
 - **abandoned**: offered, ended, not answered, not transferred and not turned into a callback, with
   wait ≥ the short-abandon threshold. Shorter ones are **short_abandoned** (mis-dials, not lost
   customers) and are left out of abandoned and of the service-level denominator.
+- **shed**: inbound calls the overloaded voice service turned away at once (outcome ``shed``: the busy
+  message, no queue), bucketed by ``offered_at`` on their service, channel and tenant rows (queue and agent:
+  ``-``). They never reached a queue: not offered, so not abandoned and not in the service level either.
 - **service_level** = answered with wait ≤ T / (offered − short_abandoned), in %.
   **service_level_abandons** = (answered within T + abandoned within T) / (offered − short_abandoned):
   the variant where a caller who gave up before T does not count against the center.
@@ -70,6 +73,7 @@ PAUSED, UNPAUSED, LOGGED_OUT = EventKind.AGENT_PAUSED, EventKind.AGENT_UNPAUSED,
 COMPLETED, WRAPUP_STARTED, WRAPUP_ENDED = EventKind.ITEM_COMPLETED, Kind.WRAPUP_STARTED, Kind.WRAPUP_ENDED
 CALLBACK_REQUESTED, CALLBACK_ANSWERED = EventKind.CALLBACK_REQUESTED, EventKind.CALLBACK_ANSWERED
 RONA, TRANSFERRED = EventKind.RING_NO_ANSWER, Outcome.TRANSFERRED
+SHED = Outcome.SHED  # the outcome of a call the voice service shed (tvoxcc.voice.overload)
 AGENT_STATUS = EventKind.AGENT_STATUS
 HANDLING = frozenset({AgentStatus.BUSY, AgentStatus.WRAPUP})
 STAFFED_IDLE = frozenset({AgentStatus.AVAILABLE, AgentStatus.RESERVED})
@@ -82,6 +86,7 @@ class Figures:
     """Sums and counts; ratios are properties so rows can be merged into totals by adding."""
 
     offered: int = 0
+    shed: int = 0
     answered: int = 0
     abandoned: int = 0
     short_abandoned: int = 0
@@ -269,6 +274,10 @@ def _count_contact(
     params: Params,
     called_back: set[int],
 ) -> None:
+    if c.outcome == SHED:
+        if c.direction == "inbound":
+            f.shed += 1
+        return
     kinds = {e.kind for e in events}
     if c.outcome == TRANSFERRED or TRANSFERRED in kinds:
         f.transfers += 1

@@ -29,6 +29,7 @@ COLUMNS = (
     "asa_s",
     "aht_s",
     "longest_wait_s",
+    "shed",
     "transfers",
     "rona",
     "callbacks_requested",
@@ -43,7 +44,7 @@ COLUMNS = (
     "state_s",
 )
 BASIC_COLUMNS = (
-    *COLUMNS[:9],
+    *COLUMNS[:10],
     "callbacks_requested",
     "callbacks_completed",
     "tickets_resolved",
@@ -95,6 +96,7 @@ def values(f: Figures, basic: bool = False) -> dict[str, Any]:
         "asa_s": _round(f.asa_s),
         "aht_s": _round(f.aht_s),
         "longest_wait_s": _round(f.longest_wait_s),
+        "shed": f.shed,
     }
     if basic:
         # the SQL path has talk time but no wrap-up: AHT would be understated, so it is left out
@@ -206,11 +208,12 @@ def to_html(report: Report) -> str:
     labels = [at.strftime("%H:%M") if report.first == report.last else _short(at) for (_, at), _ in series]
     sl = line_chart("Service level (%)", labels, [f.service_level for _, f in series])
     volume = bar_chart(
-        "Offered vs abandoned",
+        "Offered, abandoned and shed",
         labels,
         [
             ("offered", [f.offered for _, f in series], "#1f77b4"),
             ("abandoned", [f.abandoned for _, f in series], "#d62728"),
+            ("shed", [f.shed for _, f in series], "#9467bd"),
         ],
     )
     states = stacked_chart(
@@ -261,7 +264,7 @@ def summary(
     tenant_wide: Figures | None = None,
 ) -> str:
     """The one-screen summary of a day: the tenant's figures, one line per queue, then agents and tickets."""
-    header = ("", "OFFERED", "ANSWERED", "ABANDONED", "SL", "ASA", "AHT", "NPS")
+    header = ("", "OFFERED", "ANSWERED", "ABANDONED", "SL", "ASA", "AHT", "NPS", "SHED")
     rows = [("all", total), *sorted(queues.items())]
     cells = [
         (
@@ -273,6 +276,7 @@ def summary(
             _seconds(f.asa_s),
             _seconds(f.aht_s),
             "-" if f.nps is None else f"{f.nps:+.0f}",
+            str(f.shed),
         )
         for name, f in rows
     ]

@@ -36,6 +36,7 @@ COLUMNS = (
     "longest_wait_s",
     "handled",
     "talk_s",
+    "shed",
 )
 ALL_GROUPS = ("queue", "agent", "service", "channel")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -124,6 +125,7 @@ _AGG_NAMES = (
     "longest_wait",
     "handled",
     "talk",
+    "shed",
 )
 
 

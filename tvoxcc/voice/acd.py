@@ -73,6 +73,8 @@ class AcdQueue(AcdRestart):
         for bridge_id in self.holding.values():
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
+        if self.queue_log is not None:
+            self.queue_log.close()
 
     async def _tick_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -195,8 +197,8 @@ class AcdQueue(AcdRestart):
             with contextlib.suppress(AriError):
                 await self.ari.playbacks.stop(waiting.announcing)
             waiting.announcing = None
-        with contextlib.suppress(AriError):
-            await self.ari.bridges.remove_channel(waiting.holding_id, call.channel_id)
+        # No removeChannel from the holding bridge first: Asterisk moves a channel added to another bridge
+        # out of the Stasis bridge it is in (one request a call fewer).
         bridge = await self.ari.bridges.create(type="mixing", name=f"tvoxcc-call-{call.channel_id}")
         waiting.bridge_id = bridge.id
         try:

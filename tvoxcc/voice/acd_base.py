@@ -41,6 +41,7 @@ from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, OutboundRoute
 from tvoxcc.voice.directory import Directory
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.presence import EndpointSubscriber
+from tvoxcc.voice.queue_log_file import QueueLogFile
 from tvoxcc.voice.recorder import InteractionRef
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class AcdBase(ABC):
         self.config_poll_s = config_poll_s
         self.on_config: Callable[[], Coroutine[Any, Any, None]] | None = None  # after a configuration change
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.queue_log = queue_log
+        self.queue_log = QueueLogFile(queue_log) if queue_log is not None else None
         self.tick_seconds = tick_seconds
         self.holding: dict[str, str] = {}  # queue key -> holding bridge id
         self.items: dict[str, Waiting] = {}  # item id (= caller channel id) -> call
@@ -169,8 +170,7 @@ class AcdBase(ABC):
         if self.on_change is not None:
             self.on_change(outputs)
         if self.queue_log is not None and outputs.queue_log:
-            with self.queue_log.open("a", encoding="utf-8") as handle:
-                handle.writelines(line + "\n" for line in outputs.queue_log)
+            self.queue_log.append(outputs.queue_log)
         # A callback's attempt opens its own interaction first: the router's events about it go there.
         placing = {c.item_id for c in outputs.commands if isinstance(c, q.PlaceCallback)}
         for item_id in placing:

@@ -14,7 +14,7 @@ from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.ivr.interpreter import CallerInfo
 from tvoxcc.ivr.nodes import Flow
-from tvoxcc.journey.identify import contact_by_phone, open_ticket_count
+from tvoxcc.journey.identify import caller_card
 from tvoxcc.journey.phones import to_e164
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
@@ -154,19 +154,22 @@ class Directory:
         )
 
     async def identify(self, route: Route, raw_number: str) -> Caller:
+        """Who is calling: their contact (a merged duplicate's survivor), language, VIP flag and open tickets.
+
+        Every call waits for this before its IVR starts: the contact lookup's one prebuilt query (caller_card).
+        """
         number = to_e164(raw_number, route.country) or raw_number
-        async with self.store.tenant(route.tenant_id) as session:
-            contact = await contact_by_phone(session, number)
-            open_tickets = await open_ticket_count(session, contact.contact_id) if contact else 0
+        async with self.store.engine.connect() as conn:
+            card = await caller_card(conn, route.tenant_id, number)
         info = CallerInfo(
             caller=number,
             timezone=route.timezone,
-            language=(contact.language if contact and contact.language else route.language),
-            known=contact is not None,
-            vip=bool(contact and contact.vip),
-            open_tickets=open_tickets,
+            language=(card.language if card is not None and card.language else route.language),
+            known=card is not None,
+            vip=bool(card is not None and card.vip),
+            open_tickets=card.open_tickets if card is not None else 0,
         )
-        return Caller(info, number, contact.contact_id if contact else None)
+        return Caller(info, number, card.contact_id if card is not None else None)
 
     async def open_interaction(
         self, route: Route, caller: Caller, channel_id: str, now: datetime, *, resumed: bool = False

@@ -2,11 +2,12 @@
 
 The ACD (its router, a cache of the acd_* rows) knows who waits and what each agent does. After every
 decision that produced events the ACD calls ``LiveWriter.changed``; the writer notes when each agent's
-state changed (the router's own event time) and, at most once per ``debounce`` seconds, writes a snapshot
-of each tenant whose view changed: per queue the callers waiting and when the longest waiting one queued,
-per agent its state, pause reason and since when (tvoxcc.store.models.live). A burst of router events is
-one write; a lone event is written at once (leading edge), the rest of a burst at the end of the window.
-On PostgreSQL each write also sends a NOTIFY, so the web app need not wait for its next poll.
+state changed (the router's own event time) and, at most once per ``debounce`` seconds (0.25 s: at 0.1 s a
+busy service wrote ten snapshots a second, ~0.3 ms of its CPU a call at 40 calls/s, for a difference no eye
+sees), writes a snapshot of each tenant whose view changed: per queue the callers waiting and when the longest
+waiting one queued, per agent its state, pause reason and since when (tvoxcc.store.models.live). A burst of
+router events is one write; a lone event is written at once (leading edge), the rest of a burst at the end of
+the window. On PostgreSQL each write also sends a NOTIFY, so the web app need not wait for its next poll.
 
 ``snapshot`` is pure (router state in, plain values out); the writer is the thin adapter around it. Both read
 the router through ``RouterReads`` (a Router, or the ACD service that holds one). Callers are voice items:
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 
 from tvoxcc.queues import model as q
 from tvoxcc.queues.views import AgentView, RouterView
@@ -96,6 +97,24 @@ def snapshot(
     return {t: TenantLive(queues.get(t, {}), agents.get(t, {})) for t in tenants}
 
 
+_QUEUES: Table = m.LiveQueue.__table__  # type: ignore[assignment]
+_AGENTS: Table = m.LiveAgent.__table__  # type: ignore[assignment]
+_TENANTS: Table = m.LiveTenant.__table__  # type: ignore[assignment]
+_DROP_QUEUES = delete(_QUEUES).where(_QUEUES.c.tenant_id == bindparam("tenant"))
+_DROP_AGENTS = delete(_AGENTS).where(_AGENTS.c.tenant_id == bindparam("tenant"))
+_DROP_SOME_QUEUES = _DROP_QUEUES.where(_QUEUES.c.queue.in_(bindparam("names", expanding=True)))
+_DROP_SOME_AGENTS = _DROP_AGENTS.where(_AGENTS.c.agent.in_(bindparam("names", expanding=True)))
+_ADD_QUEUES = insert(_QUEUES)
+_ADD_AGENTS = insert(_AGENTS)
+_BUMP = (
+    update(_TENANTS)
+    .where(_TENANTS.c.tenant_id == bindparam("tenant"))
+    .values(version=_TENANTS.c.version + 1, written_at=bindparam("now"))
+)
+_FIRST = insert(_TENANTS)
+_NOTIFY = text("SELECT pg_notify(:channel, :tenant)")
+
+
 def _at(router_time: float) -> datetime:
     return datetime.fromtimestamp(router_time, UTC)
 
@@ -107,7 +126,7 @@ class LiveWriter:
         router: RouterReads,
         clock: Callable[[], datetime],
         *,
-        debounce: float = 0.1,
+        debounce: float = 0.25,
         timer: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -188,7 +207,11 @@ class LiveWriter:
                     self._written[tenant_id] = view
 
     async def _write(self, tenant_id: int, view: TenantLive) -> None:
-        """Write the rows that changed since this tenant's last write (all of them the first time)."""
+        """Write the rows that changed since this tenant's last write (all of them the first time).
+
+        SQLAlchemy Core with statements built once: the ORM's session cost more than the rows (a busy service
+        writes ten snapshots a second).
+        """
         before = self._written.get(tenant_id)
         old_queues = before.queues if before is not None else None
         old_agents = before.agents if before is not None else None
@@ -196,21 +219,16 @@ class LiveWriter:
         agents = {n: v for n, v in view.agents.items() if old_agents is None or old_agents.get(n) != v}
         gone_queues = set(old_queues or ()) - set(view.queues)
         gone_agents = set(old_agents or ()) - set(view.agents)
-        async with self.store.session() as session:
+        tenant = {"tenant": tenant_id}
+        async with self.store.engine.begin() as conn:
             if before is None:  # what a previous run left is replaced whole
-                await session.execute(delete(m.LiveQueue).where(m.LiveQueue.tenant_id == tenant_id))
-                await session.execute(delete(m.LiveAgent).where(m.LiveAgent.tenant_id == tenant_id))
+                await conn.execute(_DROP_QUEUES, tenant)
+                await conn.execute(_DROP_AGENTS, tenant)
             else:
-                names = set(queues) | gone_queues
-                if names:
-                    await session.execute(
-                        delete(m.LiveQueue).where(m.LiveQueue.tenant_id == tenant_id, m.LiveQueue.queue.in_(names))
-                    )
-                names = set(agents) | gone_agents
-                if names:
-                    await session.execute(
-                        delete(m.LiveAgent).where(m.LiveAgent.tenant_id == tenant_id, m.LiveAgent.agent.in_(names))
-                    )
+                if names := sorted(set(queues) | gone_queues):
+                    await conn.execute(_DROP_SOME_QUEUES, {**tenant, "names": names})
+                if names := sorted(set(agents) | gone_agents):
+                    await conn.execute(_DROP_SOME_AGENTS, {**tenant, "names": names})
             rows: list[dict[str, Any]]
             if queues:
                 rows = [
@@ -218,26 +236,20 @@ class LiveWriter:
                      "oldest_at": None if queue.oldest_at is None else _at(queue.oldest_at)}
                     for name, queue in queues.items()
                 ]  # fmt: skip
-                await session.execute(insert(m.LiveQueue), rows)
+                await conn.execute(_ADD_QUEUES, rows)
             if agents:
                 rows = [
                     {"tenant_id": tenant_id, "agent": name, "state": agent.state, "reason": agent.reason,
                      "since": _at(agent.since), "queues": list(agent.queues)}
                     for name, agent in agents.items()
                 ]  # fmt: skip
-                await session.execute(insert(m.LiveAgent), rows)
-            row = await session.get(m.LiveTenant, tenant_id)
-            if row is None:
-                session.add(m.LiveTenant(tenant_id=tenant_id, version=1, written_at=self.clock()))
-            else:
-                row.version += 1
-                row.written_at = self.clock()
-            if self.store.engine.dialect.name == "postgresql":
+                await conn.execute(_ADD_AGENTS, rows)
+            now = self.clock()
+            if (await conn.execute(_BUMP, {**tenant, "now": now})).rowcount == 0:
+                await conn.execute(_FIRST, {"tenant_id": tenant_id, "version": 1, "written_at": now})
+            if conn.dialect.name == "postgresql":
                 # Delivered at commit: web apps listening look at once instead of at their next poll.
-                await session.execute(
-                    text("SELECT pg_notify(:channel, :tenant)"), {"channel": NOTIFY_CHANNEL, "tenant": str(tenant_id)}
-                )
-            await session.commit()
+                await conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "tenant": str(tenant_id)})
 
     async def close(self) -> None:
         """Write what is pending (a change in the last debounce window is not lost)."""

@@ -41,6 +41,7 @@ class InsightSlot(Base):
     longest_wait_s: Mapped[float] = mapped_column(default=0.0)
     handled: Mapped[int] = mapped_column(default=0)
     talk_s: Mapped[float] = mapped_column(default=0.0)
+    shed: Mapped[int] = mapped_column(default=0, server_default="0")  # calls the overloaded voice service shed
 
 
 class InsightRefresh(Base):

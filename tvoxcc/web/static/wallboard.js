@@ -59,7 +59,7 @@
     const row = (queue && figures.queues && figures.queues[queue]) || figures.total;
     const dl = document.getElementById("today");
     const items = [
-      ["Offered", row.offered], ["Answered", row.answered], ["Abandoned", row.abandoned],
+      ["Offered", row.offered], ["Answered", row.answered], ["Abandoned", row.abandoned], ["Shed", row.shed],
       ["Service level", row.sl_pct === null ? "–" : row.sl_pct + " %"],
       ["ASA", row.asa_s === null ? "–" : row.asa_s + " s"],
     ];

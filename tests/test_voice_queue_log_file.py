@@ -1,0 +1,24 @@
+"""The ACD's queue_log file: appended and readable at once, a new file after the old one was moved away."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tvoxcc.voice.queue_log_file import QueueLogFile
+
+
+def test_lines_are_readable_at_once_and_a_rotated_file_is_started_again(tmp_path: Path) -> None:
+    path = tmp_path / "queue_log"
+    log = QueueLogFile(path)
+    log.append(["1|c1|q|NONE|ENTERQUEUE|||1"])
+    log.append(["2|c1|q|a|CONNECT|1||1", "3|c1|q|a|COMPLETECALLER|1|1|1"])
+    assert path.read_text().splitlines() == ["1|c1|q|NONE|ENTERQUEUE|||1", "2|c1|q|a|CONNECT|1||1",
+                                             "3|c1|q|a|COMPLETECALLER|1|1|1"]  # fmt: skip
+    path.rename(tmp_path / "queue_log.1")  # logrotate moves it away
+    log.append(["4|c2|q|NONE|ENTERQUEUE|||1"])
+    assert path.read_text() == "4|c2|q|NONE|ENTERQUEUE|||1\n"
+    assert (tmp_path / "queue_log.1").read_text().count("\n") == 3
+    log.close()
+    log.append(["5|c2|q|NONE|ABANDON|1|1|4"])  # usable again after a close
+    log.close()
+    assert path.read_text().splitlines()[-1] == "5|c2|q|NONE|ABANDON|1|1|4"
