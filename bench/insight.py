@@ -33,7 +33,6 @@ import asyncio
 import json
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,6 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _contract import Aim, arguments
+from _db import add_database_options, bench_database
 from sqlalchemy import case, func, insert, select, text
 
 from tvoxcc.insight import runner, slots
@@ -48,7 +48,6 @@ from tvoxcc.insight.api import build_report
 from tvoxcc.insight.model import Dimension
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.store.migrate import upgrade
 
 DAY = date(2026, 3, 10)
 QUEUES, AGENTS, BATCH = 20, 200, 20_000
@@ -194,28 +193,15 @@ async def timed(label: str, coro: object) -> float:
 def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--count", type=int, help="calls on the report day (default 1,000,000; --quick 50,000)")
-    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
-    parser.add_argument("--postgres", action="store_true", help="start a private PostgreSQL for the run")
+    add_database_options(parser)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-full", action="store_true", help="do not time the full core report")
     args = parser.parse_args()
     aim = Aim(__doc__, quick=args.quick)
     if args.count is None:
         args.count = 50_000 if args.quick else TARGET_CALLS
-    tmp = tempfile.TemporaryDirectory()
-    server = None
-    if args.postgres:
-        from tests.servers.postgres import start_postgres
-
-        server = start_postgres()
-    try:
-        url = server.url() if server else args.db or f"sqlite:///{tmp.name}/bench.db"
-        upgrade(url)  # alembic runs its own event loop: before ours
+    with bench_database(args) as url:
         asyncio.run(run(args, url, aim))
-    finally:
-        if server is not None:
-            server.stop()
-        tmp.cleanup()
 
 
 def minutes(n: int) -> timedelta:

@@ -30,7 +30,6 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _contract import Aim, arguments
+from _db import add_database_options, bench_database
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -46,7 +46,6 @@ from tvoxcc.kb import store as kb
 from tvoxcc.kb.query import any_of, parse_query
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.store.migrate import upgrade
 
 TENANTS, BATCH = 5, 5_000
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -258,27 +257,14 @@ def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--count", type=int, default=100_000, help="articles (default 100,000; --quick 10,000)")
     parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
-    parser.add_argument("--postgres", action="store_true", help="start a private PostgreSQL for the run")
+    add_database_options(parser)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     aim = Aim(__doc__, quick=args.quick)
     if args.quick:
         args.count, args.queries = min(args.count, 10_000), min(args.queries, 200)
-    tmp = tempfile.TemporaryDirectory()
-    server = None
-    if args.postgres:
-        from tests.servers.postgres import start_postgres
-
-        server = start_postgres()
-    try:
-        url = server.url() if server else args.db or f"sqlite:///{tmp.name}/bench.db"
-        upgrade(url)  # alembic runs its own event loop: before ours
+    with bench_database(args) as url:
         api_p95, raw_p95 = asyncio.run(run(args, url))
-    finally:
-        if server is not None:
-            server.stop()
-        tmp.cleanup()
     api_ms = api_p95 * 1000
     aim.check(f"api p95 {api_ms:.2f} ms <= {AIM_P95_MS:.0f} ms", api_ms <= AIM_P95_MS)
     aim.check(f"api p95 {api_p95 / raw_p95:.2f}x the raw p95 <= {AIM_RATIO}x", api_p95 <= AIM_RATIO * raw_p95)

@@ -28,7 +28,6 @@ import heapq
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -37,12 +36,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _contract import Aim, arguments
+from _db import add_database_options, bench_database
 
 from tvoxcc.acd import AcdConfig, AcdService, Command, CommandKind, FixedConfig, InProcess, InStore, NewItem
 from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
 from tvoxcc.store.engine import Store
-from tvoxcc.store.migrate import upgrade
 
 SKILLS = 20
 MIX = [(q.Channel.VOICE, 40), (q.Channel.CHAT, 25), (q.Channel.MAIL, 25), (q.Channel.CALLBACK, 10)]
@@ -243,26 +242,17 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=100, help="items submitted between two yields")
     parser.add_argument("--hold", type=float, default=0.0, help="seconds an item stays in hand (throughput)")
     parser.add_argument("--paced-hold", type=float, default=0.1, help="the same, latency phase (default 0.1)")
-    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
-    parser.add_argument("--postgres", action="store_true", help="start a private PostgreSQL for the run")
+    add_database_options(parser)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     aim = Aim(__doc__, quick=args.quick)
     if args.quick:
         args.agents, args.queues = min(args.agents, 500), min(args.queues, 50)
         args.items, args.paced = min(args.items, 4000), min(args.paced, 3000)
-    tmp = tempfile.TemporaryDirectory()
-    server = None
-    if args.postgres:
-        from tests.servers.postgres import start_postgres
-
-        server = start_postgres()
-    try:
-        url = server.url() if server else args.db or f"sqlite:///{tmp.name}/bench.db"
+    with bench_database(args) as url:
         backend = "postgresql" if url.startswith("postgres") else "sqlite"
         min_rate, max_p99 = AIMS[backend]
         rate = args.rate or min_rate
-        upgrade(url)  # alembic runs its own event loop: before ours
         w = world(args.agents, args.queues, args.items + args.paced, args.seed)
         print(f"{backend}: {args.agents} agents, {args.queues} queues; {args.items} items as fast as possible, then "
               f"{args.paced} at {rate:.0f}/s", flush=True)  # fmt: skip
@@ -270,10 +260,6 @@ def main() -> None:
         print(f"bare router: {bare['items_s']:,.0f} items/s, per item p50 {bare['p50_ms']:.3f} ms "
               f"p99 {bare['p99_ms']:.3f} ms", flush=True)  # fmt: skip
         got = asyncio.run(through_acd(url, w, args.burst, args.paced, rate, args.hold, args.paced_hold))
-    finally:
-        if server is not None:
-            server.stop()
-        tmp.cleanup()
     print(f"ACD service ({backend}): {got['items_s']:,.0f} items/s end to end; at {rate:.0f}/s submit -> offer "
           f"p50 {got['p50_ms']:.2f} ms p99 {got['p99_ms']:.2f} ms", flush=True)  # fmt: skip
     aim.check(f"{backend} {got['items_s']:,.0f} items/s >= {min_rate:,.0f}", got["items_s"] >= min_rate)

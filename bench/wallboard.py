@@ -27,7 +27,6 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 from _contract import Aim, arguments
+from _db import add_database_options, bench_database
 from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -47,7 +47,6 @@ from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.store.migrate import upgrade
 from tvoxcc.store.models.live import NOTIFY_CHANNEL
 from tvoxcc.store.types import utcnow
 from tvoxcc.voice.live import LiveWriter
@@ -271,25 +270,13 @@ def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--rounds", type=int, help="changes timed on each side (default 60, --quick 20)")
     parser.add_argument("--poll", type=float, default=0.2, help="the web app's poll interval, seconds")
-    parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
-    parser.add_argument("--postgres", action="store_true", help="start a private PostgreSQL for the run")
+    add_database_options(parser)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     aim = Aim(__doc__, quick=args.quick)
     rounds = args.rounds or (20 if args.quick else 60)
-    server = None
-    if args.postgres:
-        from tests.servers.postgres import start_postgres
-
-        server = start_postgres()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = server.url() if server else args.db or f"sqlite:///{tmp}/bench.db"
-            upgrade(url)
-            asyncio.run(run(url, rounds, args.poll, args.seed, aim))
-    finally:
-        if server is not None:
-            server.stop()
+    with bench_database(args) as url:
+        asyncio.run(run(url, rounds, args.poll, args.seed, aim))
 
 
 if __name__ == "__main__":
