@@ -37,6 +37,15 @@ class Wake:
             log.warning("cannot LISTEN on %s (%s): polling only", channel, type(exc).__name__)
         return wake
 
+    @property
+    def listening(self) -> bool:
+        """True when NOTIFYs wake it (PostgreSQL, connection made); else it only waits out its time."""
+        return self._conn is not None
+
+    def set(self) -> None:
+        """Wake the waiter now (a stop, a change made in this process)."""
+        self.event.set()
+
     async def wait(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.event.wait(), seconds)

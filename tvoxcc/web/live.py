@@ -20,13 +20,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.models.live import NOTIFY_CHANNEL
+from tvoxcc.store.notify import Wake
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,8 @@ class LiveHub:
         self.states: dict[int, TenantState] = {}
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
-        self._nudge = asyncio.Event()  # set by a NOTIFY: poll now
+        self._wake = Wake()  # a NOTIFY (PostgreSQL, once ``listen`` made it) or a stop: poll now
         self._stopping = False
-        self._listener: Any = None  # the asyncpg connection that LISTENs (PostgreSQL only)
         self.closing = False  # the app is shutting down: streams end instead of waiting for the next change
 
     def state(self, tenant_id: int) -> TenantState:
@@ -129,28 +128,16 @@ class LiveHub:
 
     async def run(self) -> None:
         while not self._stopping:
-            self._nudge.clear()
             try:
                 await self.poll_once()
             except Exception as exc:  # the database restarting must not stop the wallboard for good
                 log.warning("live snapshot poll failed: %s", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._nudge.wait(), self.poll_interval)
+            await self._wake.wait(self.poll_interval)
 
     async def listen(self) -> bool:
         """On PostgreSQL, LISTEN to the writer's NOTIFY; False when the store cannot (SQLite) or it failed."""
-        url = self.store.engine.url
-        if url.get_backend_name() != "postgresql":
-            return False
-        import asyncpg  # type: ignore[import-untyped]
-
-        try:
-            self._listener = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
-            await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._nudge.set())
-        except Exception as exc:
-            log.warning("live snapshot: cannot LISTEN (%s), polling only", type(exc).__name__)
-            return False
-        return True
+        self._wake = await Wake.open(self.store, NOTIFY_CHANNEL)
+        return self._wake.listening
 
     async def start(self) -> None:
         await self.listen()
@@ -159,9 +146,7 @@ class LiveHub:
     async def stop(self) -> None:
         # Let a poll in flight finish rather than cancel it mid-query (the driver's thread would outlive us).
         self._stopping = True
-        self._nudge.set()
+        self._wake.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
+        await self._wake.close()
