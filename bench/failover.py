@@ -213,9 +213,9 @@ class Bench:
 
 
 def main() -> int:
-    parser = arguments(__doc__ or "")
+    parser = arguments(__doc__)
     args = parser.parse_args()
-    aim = Aim(__doc__ or "", quick=args.quick)
+    aim = Aim(__doc__, quick=args.quick)
     if os.geteuid() != 0:
         raise SystemExit("bench/failover.py needs root (the lab Asterisk runs in a chroot)")
     kills, restarts = (3, 1) if args.quick else (10, 3)
