@@ -100,7 +100,7 @@ async def test_sigkill_of_the_active_voice_run_the_standby_takes_every_call(
         standby = start_voice(lab, standby_log)
         await wait_for_line(standby_log, "waits as a standby", standby)
         roles = {row["pid"]: row["role"] for row in await asyncio.to_thread(voice_instances, lab)}
-        assert roles == {active.pid: "active", standby.pid: "standby"}
+        assert (roles[active.pid], roles[standby.pid]) == ("active", "standby")  # (a killed run's row: stale)
 
         for name in ("alice", "bob"):
             await asyncio.to_thread(phones[name].register().check)
