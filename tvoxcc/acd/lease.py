@@ -14,6 +14,7 @@ of overwriting the new holder's state, and never releases commands for it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
@@ -30,6 +31,15 @@ from tvoxcc.store.engine import Store
 
 LEASE = "acd"
 ADVISORY_KEY = 0x74766F78_61636401  # "tvoxacd\x01": the PostgreSQL advisory lock of the ACD
+
+
+def advisory_key(name: str) -> int:
+    """The PostgreSQL advisory lock of lease ``name``: the ACD's as before; another role's (``support``…) its
+    own, from its name (a signed 64-bit number, as pg_try_advisory_lock takes)."""
+    if name == LEASE:
+        return ADVISORY_KEY
+    digest = int.from_bytes(hashlib.blake2b(f"tvoxcc-lease:{name}".encode(), digest_size=8).digest(), "big")
+    return digest - (1 << 64) if digest >= 1 << 63 else digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,7 @@ class Lease:
         self.holder = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:8]}"
         self.epoch: int | None = None  # set while held
         self._lock_conn: AsyncConnection | None = None
+        self.key = advisory_key(name)
         self.postgres = store.engine.dialect.name == "postgresql"
 
     @property
@@ -179,7 +190,7 @@ class Lease:
     async def _lock(self) -> bool:
         if self._lock_conn is None:
             self._lock_conn = await self.store.engine.connect()
-        got = await self._lock_conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY})
+        got = await self._lock_conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
         await self._lock_conn.commit()  # the lock is the session's, not the transaction's
         return bool(got)
 
@@ -189,7 +200,7 @@ class Lease:
             return
         try:
             if unlock:
-                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
                 await conn.commit()
                 await conn.close()
             else:

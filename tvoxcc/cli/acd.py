@@ -35,8 +35,10 @@ def run(ctx: click.Context) -> None:
 
     async def serve() -> None:
         from tvoxcc.acd import AcdService, InStore, StoreConfig
+        from tvoxcc.acd.lease import LEASE
+        from tvoxcc.cluster import ServiceKind, beating
 
-        async with open_store(settings) as store:
+        async with open_store(settings) as store, beating(store, ServiceKind.ACD, lease=LEASE):
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):

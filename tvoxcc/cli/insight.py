@@ -159,7 +159,13 @@ def run_(ctx: click.Context, every: float, once: bool) -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-            # the clock is read here, at the edge, once per tick
-            await runner.run_service(store, stop, every_s=every, clock=lambda: datetime.now(UTC))
+            from tvoxcc.cluster import ServiceKind, beating, run_as_leader
+
+            async def refresh(active: asyncio.Event) -> None:  # the clock is read here, at the edge, once per tick
+                await runner.run_service(store, active, every_s=every, clock=lambda: datetime.now(UTC))
+
+            # One active Insight service (lease "insight"): a second one stands by and never refreshes a tick twice.
+            async with beating(store, ServiceKind.INSIGHT, lease="insight"):
+                await run_as_leader(store, "insight", stop, refresh)
 
     run(go())

@@ -22,6 +22,7 @@ from tvoxcc.cli._common import (
     tenant_option,
     with_store,
 )
+from tvoxcc.cluster import ServiceKind, beating, run_as_leader
 from tvoxcc.kb import store as kb
 from tvoxcc.mail.service import run_once, run_service, templates_for
 from tvoxcc.mail.tls import MailTlsError
@@ -36,6 +37,15 @@ from tvoxcc.support.status import TicketStatus
 from tvoxcc.support.tickets import TicketError
 
 number_argument = click.argument("number")
+SUPPORT_LEASE = "support"
+
+
+async def beat_as_acd(store: Store, routing: Any) -> None:
+    """``--acd``: the embedded ACD's own heartbeat row (its role: the ACD's lease), while it runs."""
+    from tvoxcc.acd.lease import LEASE
+
+    async with beating(store, ServiceKind.ACD, lease=LEASE):
+        await routing
 
 
 def _number(text: str) -> int:
@@ -138,13 +148,20 @@ def run_(ctx: click.Context, once: bool, poll: float, dispatch_every: float, wit
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(sig, stop.set)
-                tasks = [
-                    run_service(settings, store, stop, poll_interval=poll),
-                    dispatch_forever(store, stop, clock=utcnow, interval=dispatch_every),
-                ]
-                if acd is not None:
-                    tasks.append(acd.run(stop))
-                await asyncio.gather(*tasks)
+
+                async def serve(active: asyncio.Event) -> None:  # only while this instance holds the lease
+                    await asyncio.gather(
+                        run_service(settings, store, active, poll_interval=poll),
+                        dispatch_forever(store, active, clock=utcnow, interval=dispatch_every),
+                    )
+
+                # One active support service at a time (lease "support"): a second one stands by, so no mail,
+                # outbox row or ticket pass is processed twice. The ACD (--acd) has its own lease.
+                async with beating(store, ServiceKind.SUPPORT, lease=SUPPORT_LEASE):
+                    tasks = [run_as_leader(store, SUPPORT_LEASE, stop, serve)]
+                    if acd is not None:
+                        tasks.append(beat_as_acd(store, acd.run(stop)))
+                    await asyncio.gather(*tasks)
             except (TicketError, MailTlsError) as exc:  # a TLS refusal names the server and the CA, no secret
                 raise AdminError(str(exc)) from exc
 

@@ -22,9 +22,15 @@ def setup_logging(settings: Settings) -> None:
 
 
 async def serve(settings: Settings) -> None:
+    from tvoxcc.cluster import ServiceKind, beating
     from tvoxcc.voice.service import main_host
 
-    async with open_store(settings) as store, main_host(settings, store):
+    # The heartbeat first: a standby (waiting for the ACD's lease inside main_host) shows in `cluster status`.
+    async with (
+        open_store(settings) as store,
+        beating(store, ServiceKind.VOICE, lease="acd"),
+        main_host(settings, store),
+    ):
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -2,6 +2,7 @@
 
 from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
+from tvoxcc.store.models.cluster import ServiceInstance
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone
 from tvoxcc.store.models.followups import Callback, NpsAnswer
 from tvoxcc.store.models.insight import InsightRefresh, InsightSlot
@@ -76,6 +77,7 @@ __all__ = [
     "QueueMember",
     "QueueSkill",
     "Service",
+    "ServiceInstance",
     "Skill",
     "SupportAgentState",
     "Tenant",

@@ -1,0 +1,251 @@
+"""Failover of the voice service: SIGKILL the active `voice run` of a pair, the standby routes the callers again.
+
+Aim: the standby takes over within 5 s of the SIGKILL at worst over every kill, and loses 0 calls.
+
+Set-up (needs root, like the lab tests and bench/voice.py): a lab Asterisk 22 and its SQLite store; a tenant
+whose DID goes straight to a queue; one agent, whose sipp phone answers and talks until its caller goes; two
+`voice run` on the store, the active one and a standby (waiting for the ACD's lease). Each kill: CALLERS
+callers wait in the queue while the agent is paused; SIGKILL the active service and at once unpause the agent
+(a request in the store, as the agent's phone or the web would write it). The takeover ends when the standby
+routes again: the first routing decision for a waiting caller (its row offered to the agent) is committed
+and the standby has taken the calls back from Asterisk ("voice service ready"), whichever is later. Lost:
+callers whose channel is gone a second after that (Asterisk's channels; the one talking to the agent counts
+as kept). The killed service is started again as the next standby.
+Baseline, in the same run: the same with no standby, a plain restart (SIGKILL, then `voice run` started at
+once, as systemd's Restart=always would): the time to the same point.
+Prints ``failover: takeover p50 X s max Y s, lost N of M calls``, then ``ratio takeover max / aim: X``.
+``--quick``: 3 kills and 1 plain restart (10 and 3 otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _contract import Aim, arguments
+
+from tvoxcc.acd import InputKind, send_input
+from tvoxcc.config import load_settings
+from tvoxcc.lab.config import write_lab_config
+from tvoxcc.lab.lab import Lab
+from tvoxcc.lab.sipp import Sipp, SippAgent, SippRun, caller_scenario
+from tvoxcc.store.engine import Store
+
+AIM_TAKEOVER_S = 5.0
+CALLERS = 20
+TENANT, DID, AGENT = "bench", "7100", "bench-a001"
+PASSWORD = "bench-agent-pw"
+LAB_CACHE = Path(os.environ.get("TVOXCC_LAB_CACHE", "/var/cache/tvoxcc-lab"))
+TENANT_YAML = f"""tenant: {{name: {TENANT}, display_name: Bench, timezone: UTC, country: IT, language: en}}
+services:
+  - {{name: voice, display_name: Voice, channels: [voice], dids: ["{DID}"]}}
+queues:
+  - {{name: q1, service: voice, strategy: longest-idle, wrapup_seconds: 0, ring_timeout_seconds: 15}}
+agents:
+  - {{name: a001, extension: "2001", sip_password: {PASSWORD}, queues: [q1], capacity: {{voice: 1}}}}
+ivrs:
+  - {{service: voice, start: q, nodes: {{q: {{type: queue, queue: q1}}}}}}
+"""
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="tvoxcc-bench-failover-"))
+        self.base.chmod(0o755)
+        self.config = write_lab_config(self.base, self.base / "lab", LAB_CACHE)
+        self.settings = load_settings(self.config)
+        self.lab = Lab(self.settings, self.base / "lab", say=lambda m: print(f"lab: {m}", flush=True))
+        self.env = {**os.environ, "TVOXCC_CONFIG": str(self.config)}
+        ast = self.settings.asterisk
+        self.sipp = Sipp(ast.sip_host, ast.sip_port)
+        self.phone = SippAgent(self.sipp, AGENT, PASSWORD)
+        self.db = self.base / "tvoxcc.db"
+        self.services: list[tuple[subprocess.Popen[bytes], Path]] = []  # [active, standby?]
+        self.started = 0
+
+    # -- set-up ----------------------------------------------------------------------------------------
+
+    def cli(self, *args: str) -> None:
+        subprocess.run([sys.executable, "-m", "tvoxcc", *args], env=self.env, check=True, stdout=subprocess.DEVNULL)
+
+    def up(self) -> None:
+        self.cli("db", "upgrade")
+        (self.base / "bench.yaml").write_text(TENANT_YAML)
+        self.cli("import", str(self.base / "bench.yaml"))
+        self.cli("lab", "--state-dir", str(self.base / "lab"), "up")
+        self.phone.register().check()
+
+    def start_voice(self) -> tuple[subprocess.Popen[bytes], Path]:
+        self.started += 1
+        log = self.base / f"voice-{self.started}.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tvoxcc", "voice", "run"],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return process, log
+
+    def wait_log(self, service: tuple[subprocess.Popen[bytes], Path], text: str, within: float = 60.0) -> None:
+        process, log = service
+        deadline = time.monotonic() + within
+        while text not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"voice run: no {text!r}: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.05)
+
+    # -- the store and Asterisk, as seen from outside --------------------------------------------------
+
+    def rows(self, sql: str) -> int:
+        with sqlite3.connect(self.db, timeout=10) as db:
+            (count,) = db.execute(sql).fetchone()
+        return int(count)
+
+    def waiting(self) -> int:
+        return self.rows("SELECT count(*) FROM acd_items WHERE channel = 'voice' AND status = 'waiting'")
+
+    def routed(self) -> int:
+        return self.rows(
+            "SELECT count(*) FROM acd_items WHERE channel = 'voice' AND status IN ('offered', 'connected')"
+        )
+
+    def ask(self, kind: InputKind, **payload: Any) -> None:
+        async def go() -> None:
+            store = Store.from_url(self.settings.database.url.get_secret_value())
+            try:
+                await send_input(store, kind, agent_id=AGENT, **payload)
+            finally:
+                await store.dispose()
+
+        asyncio.run(go())
+
+    def ari(self, path: str, method: str = "GET") -> Any:
+        ast = self.settings.asterisk
+        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
+        request = urllib.request.Request(
+            f"{ast.ari_url}/ari/{path}", method=method, headers={"Authorization": f"Basic {token}"}
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=5) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def callers(self) -> list[str]:
+        return [c["id"] for c in self.ari("channels") if c["name"].startswith("PJSIP/caller-")]
+
+    def until(self, check: Any, what: str, within: float = 60.0) -> None:
+        deadline = time.monotonic() + within
+        while not check():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what}: not within {within} s")
+            time.sleep(0.02)
+
+    # -- one kill ------------------------------------------------------------------------------------
+
+    def kill(self, *, with_standby: bool) -> tuple[float, int]:
+        """SIGKILL the active service with CALLERS callers waiting: (takeover s, calls lost)."""
+        self.ask(InputKind.PAUSE, code="bench")
+        self.until(lambda: self.rows(f"SELECT count(*) FROM acd_agents WHERE agent_id = '{AGENT}' "
+                                     "AND status = 'paused'") == 1, "the agent paused")  # fmt: skip
+        answering = self.phone.answer(ring_ms=0)
+        callers = self.sipp.start(
+            caller_scenario(DID, wait_ms=500, hangup="them", bye_timeout_ms=170000),
+            service=DID, timeout_s=180, calls=CALLERS,
+        )  # fmt: skip
+        self.until(lambda: self.waiting() == CALLERS, f"{CALLERS} callers waiting")
+        time.sleep(0.5)
+        active = self.services.pop(0)
+        os.killpg(active[0].pid, signal.SIGKILL)
+        killed = time.monotonic()
+        active[0].wait(10)  # reaped at once, as systemd or a shell would: a zombie still looks alive (kill -0)
+        self.ask(InputKind.UNPAUSE)
+        if not with_standby:
+            self.services.append(self.start_voice())
+        taking = self.services[0]
+        self.until(lambda: self.routed() >= 1, "a routing decision after the kill")
+        decided = time.monotonic()
+        self.wait_log(taking, "voice service ready")
+        ready = time.monotonic()
+        time.sleep(1.0)
+        lost = CALLERS - len(self.callers())
+        self.end_calls(answering, callers)
+        if with_standby:
+            self.services.append(self.start_voice())  # the killed one again, as the next standby
+            self.wait_log(self.services[-1], "waits as a standby")
+        return max(decided, ready) - killed, lost
+
+    def end_calls(self, answering: SippRun, callers: SippRun) -> None:
+        self.ask(InputKind.PAUSE, code="bench")  # no new offer while the callers go
+        for channel in self.callers():
+            with contextlib.suppress(OSError):  # gone meanwhile
+                self.ari(f"channels/{channel}", "DELETE")
+        callers.wait(30)
+        answering.wait(30)
+        self.until(lambda: self.rows("SELECT count(*) FROM acd_items WHERE channel = 'voice'") == 0, "callers gone")
+
+    def down(self) -> None:
+        for process, _ in self.services:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(15)
+        self.sipp.cleanup()
+        self.lab.down()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def main() -> int:
+    parser = arguments(__doc__)
+    args = parser.parse_args()
+    aim = Aim(__doc__, quick=args.quick)
+    if os.geteuid() != 0:
+        raise SystemExit("bench/failover.py needs root (the lab Asterisk runs in a chroot)")
+    kills, restarts = (3, 1) if args.quick else (10, 3)
+    bench = Bench()
+    try:
+        bench.up()
+        bench.services.append(bench.start_voice())
+        bench.wait_log(bench.services[0], "voice service ready")
+        baseline = []
+        for n in range(restarts):  # a lone service: SIGKILL and a plain restart
+            took, lost = bench.kill(with_standby=False)
+            baseline.append(took)
+            print(f"restart {n + 1}: calls back and routed {took:.2f} s after the kill, lost {lost}", flush=True)
+        bench.services.append(bench.start_voice())
+        bench.wait_log(bench.services[-1], "waits as a standby")
+        takeovers, lost_total = [], 0
+        for n in range(kills):
+            took, lost = bench.kill(with_standby=True)
+            takeovers.append(took)
+            lost_total += lost
+            print(f"kill {n + 1}: the standby routes {took:.2f} s after the kill, lost {lost} of {CALLERS}", flush=True)
+    finally:
+        bench.down()
+    p50, worst = statistics.median(takeovers), max(takeovers)
+    print(f"baseline: plain restart p50 {statistics.median(baseline):.2f} s max {max(baseline):.2f} s", flush=True)
+    aim.check(f"takeover max {worst:.2f} s <= {AIM_TAKEOVER_S:.0f} s", worst <= AIM_TAKEOVER_S)
+    aim.check(f"calls lost {lost_total} == 0", lost_total == 0)
+    print(f"failover: takeover p50 {p50:.1f} s max {worst:.1f} s, lost {lost_total} of {CALLERS * kills} calls")
+    aim.finish("takeover max / aim", worst / AIM_TAKEOVER_S)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
