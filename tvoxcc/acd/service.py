@@ -53,6 +53,7 @@ class AcdService:
         lease_ttl_s: float = 15.0,
         standby_poll_s: float = 1.0,
         freeze_heap: bool = False,
+        linger_s: float = 0.0,
     ) -> None:
         self.store = store
         self.config = config
@@ -63,7 +64,9 @@ class AcdService:
         self.lease = Lease(store, clock, ttl_s=lease_ttl_s)
         self.standby_poll_s = standby_poll_s
         self.freeze_heap = freeze_heap
-        self.writer = DecisionWriter(store, self.lease, self.transports, build=self._build_rows)
+        # ``linger_s``: how long a decision without commands may wait to share a later one's commit
+        # (tvoxcc.acd.writer); 0: each commits at once.
+        self.writer = DecisionWriter(store, self.lease, self.transports, build=self._build_rows, linger=linger_s)
         self.router: Router | None = None
         self.restored = q.Outputs()  # what the restore on start decided (cancelled offers, new ones)
         # An embedding adapter's copy of every decision's Outputs, at once (statistics, wallboard, queue_log):

@@ -3,8 +3,12 @@
 Each decision queues its Changes (tvoxcc.acd.rows) without waiting; the writer merges the decisions gathered
 meanwhile and writes them in one transaction, which also checks the lease (a deposed ACD's commit fails:
 tvoxcc.acd.lease), marks the requests it applied as taken and stages the commands with every transport.
-After the commit the transports release the commands. No linger: with one commit in flight the next batch
-gathers anyway, so a quiet ACD adds one commit's latency before a ring and a busy one batches by itself.
+After the commit the transports release the commands. A decision with commands never lingers: with one
+commit in flight the next batch gathers anyway, so a quiet ACD adds one commit's latency before a ring and a
+busy one batches by itself. ``linger`` (0 by default) lets the decisions without commands (an agent answered,
+a call ended: nothing waits for their commit) wait that long for the next decision that has some, and ride
+in its commit: ``voice run`` then commits about once a call instead of three times (offer, accept, complete).
+A ``flush`` cuts the linger short, so whatever is acknowledged (an agent's feature code) is committed first.
 With the transports of this package the batch is one round trip on a connection of the writer's own
 (tvoxcc.acd.one_trip); a transport of another kind stages its commands in a session of the pool instead.
 A failed batch is retried whole (nothing is dropped); a lost lease stops the writer.
@@ -43,8 +47,9 @@ class DecisionWriter(GroupCommit[Changes]):
         *,
         build: Callable[[Changes], None] | None = None,
         max_batch: int = 5000,
+        linger: float = 0.0,
     ) -> None:
-        super().__init__(store, max_batch=max_batch, linger=0.0)
+        super().__init__(store, max_batch=max_batch, linger=linger)
         self.lease = lease
         self.transports = transports
         self.build = build  # fills the rows of what the batch's decisions touched (the service's router)
@@ -52,6 +57,10 @@ class DecisionWriter(GroupCommit[Changes]):
         self._trip: OneTrip | None = None  # chosen at the first batch (None: the session path)
         self._chosen = False
         self._in_store: InStore | None = None  # its batch writes the commands it keeps as acd_commands rows
+
+    def urgent(self, op: Changes) -> bool:
+        """A decision with commands: its adapters wait for its commit (an offer rings only once committed)."""
+        return bool(op.commands)
 
     def prepare(self, ops: list[Changes]) -> list[Changes]:
         """One Changes for the batch, its rows built now: no decision runs between the batch's last one and this."""

@@ -4,14 +4,18 @@ A caller ``put``s an op (a plain method call, no await) and goes on. The writer 
 meanwhile (up to ``max_batch``) and writes it in one transaction; while that commit runs the next batch
 gathers, so the busier the callers the bigger the batches, and the database sees a few commits a second
 instead of one per op. ``linger`` (seconds) waits after the first op of a batch for more: a quiet writer
-then commits less often, at the price of that much latency (0: commit at once).
+then commits less often, at the price of that much latency (0: commit at once). Nobody waiting for an
+acknowledgement waits for the linger: a ``flush``, or an op the subclass calls ``urgent`` (the ACD: a decision
+with commands, which its adapters carry out only once committed), cuts it short, and the batch holds
+everything queued up to then.
 
 ``await flush()`` returns once everything queued before it is committed. Ops are written in the order they
 were queued. ``prepare`` sees each batch as it is taken (the ACD builds its rows there, once per batch); what
-to write is the subclass's ``write`` (``transact`` writes and commits it: a session of the pool by default);
-``committed`` runs after each commit (before the flushes waiting on that batch are released); ``failed``
-decides what a failed batch becomes: by default it is retried whole after ``retry_s``, for ever (nothing is
-dropped), the recorder writes it op by op instead.
+to write is the subclass's ``write`` (``transact`` writes and commits it: a session of the pool by default;
+the recorder overrides it with a Core connection, the ACD with its one round trip); ``committed`` runs after
+each commit (before the flushes waiting on that batch are released); ``failed`` decides what a failed batch
+becomes: by default it is retried whole after ``retry_s``, for ever (nothing is dropped), the recorder
+writes it op by op instead.
 Users: the voice recorder (interactions and their events, tvoxcc.voice.recorder) and the ACD's decision rows
 (tvoxcc.acd.writer).
 """
@@ -19,6 +23,7 @@ Users: the voice recorder (interactions and their events, tvoxcc.voice.recorder)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -46,6 +51,7 @@ class GroupCommit(Generic[Op]):
         self.linger = linger
         self.retry_s = retry_s
         self._ops: asyncio.Queue[Op | _Barrier] = asyncio.Queue()
+        self._urgent = asyncio.Event()  # set: a flush or an urgent op is queued, the linger ends now
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # committed transactions (a figure for tests and benches)
         self.written = 0  # ops committed
@@ -54,6 +60,10 @@ class GroupCommit(Generic[Op]):
 
     async def write(self, session: AsyncSession, ops: list[Op]) -> None:
         raise NotImplementedError
+
+    def urgent(self, op: Op) -> bool:
+        """True: ``op`` must not wait for the linger (by default none does; a ``flush`` always cuts it)."""
+        return False
 
     def prepare(self, ops: list[Op]) -> list[Op]:
         """The batch as it is taken from the queue, before any await (what the callers did up to its last op, and
@@ -77,6 +87,8 @@ class GroupCommit(Generic[Op]):
         if self._task is None:
             self._task = asyncio.create_task(self._write_forever(), name=self.name)
         self._ops.put_nowait(op)
+        if self.linger and self.urgent(op):
+            self._urgent.set()
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
@@ -84,6 +96,7 @@ class GroupCommit(Generic[Op]):
         if self._task is None:
             self._task = asyncio.create_task(self._write_forever(), name=self.name)
         self._ops.put_nowait(_Barrier(done))
+        self._urgent.set()
         await done
 
     async def close_writer(self) -> None:
@@ -110,8 +123,12 @@ class GroupCommit(Generic[Op]):
     async def _write_forever(self) -> None:
         while True:
             batch = [await self._ops.get()]
-            if self.linger and not isinstance(batch[0], _Barrier):
-                await asyncio.sleep(self.linger)
+            first = batch[0]
+            if self.linger and not isinstance(first, _Barrier) and not self.urgent(first):
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.linger):
+                        await self._urgent.wait()
+            self._urgent.clear()  # what set it is taken below; one queued from now on sets it again
             while len(batch) < self.max_batch and not self._ops.empty():
                 batch.append(self._ops.get_nowait())
             ops = [op for op in batch if not isinstance(op, _Barrier)]

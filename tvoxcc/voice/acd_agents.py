@@ -50,10 +50,12 @@ class AcdAgents(AcdCallbacks):
     async def agent_login(self, agent_id: str) -> None:
         agent = self._known(agent_id)
         self._apply(lambda: self.service.login(agent, interface=f"PJSIP/{agent}"), strict=True)
+        await self.service.flush()  # the agent hears it done once it is stored
 
     async def agent_logout(self, agent_id: str) -> None:
         agent = self._known(agent_id)
         self._apply(lambda: self.service.logout(agent), strict=True)
+        await self.service.flush()  # the agent hears it done once it is stored
 
     async def agent_pause(self, agent_id: str, code: str) -> str:
         agent = self._known(agent_id)
@@ -62,11 +64,13 @@ class AcdAgents(AcdCallbacks):
         if name is None:
             raise AgentRefused(f"no pause code {code!r} in tenant {tenant!r}")
         self._apply(lambda: self.service.pause(agent, name), strict=True)
+        await self.service.flush()  # the agent hears it done once it is stored
         return name
 
     async def agent_unpause(self, agent_id: str) -> None:
         agent = self._known(agent_id)
         self._apply(lambda: self.service.unpause(agent), strict=True)
+        await self.service.flush()  # the agent hears it done once it is stored
 
     async def agent_status(self, agent_id: str) -> str:
         return str(self.service.agent_status(self._known(agent_id)))

@@ -2,10 +2,10 @@
 
 A call used to wait for a commit of its own at every step (interaction opened, IVR node, queued, router
 event, answered, ended), one at a time behind every other call's. Here a call only queues what happened
-(``open``, ``event``, ``update``, ``close``: plain method calls, no await) and goes on; one writer task takes
-everything queued meanwhile and writes it in one transaction. While that commit runs the next batch
-gathers, so the busier the service the bigger the batches, and the database sees a few commits a second
-instead of one per event.
+(``open``, ``event``, ``update``, ``close``: plain method calls, no await) and goes on; the group-commit writer
+(tvoxcc.store.group_commit, the ACD's decisions use it too) takes everything queued meanwhile and writes it
+in one transaction, after a linger of 0.25 s. While that commit runs the next batch gathers, so the busier
+the service the bigger the batches, and the database sees a few commits a second instead of one per event.
 
 What needs an acknowledgement waits for it: ``await recorder.flush()`` returns once everything queued
 before it is committed (shutdown, a callback request or voicemail ticket that must refer to a stored row).
@@ -21,8 +21,6 @@ are one UPDATE per shape (executemany), their ends one UPDATE, and all events on
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -78,111 +77,64 @@ class _Close:
     outcome: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Barrier:
-    done: asyncio.Future[None]
-
-
 _Write = _Open | _Event | _Update | _Close
-_Op = _Write | _Barrier
 
 
-class Recorder:
+class Recorder(GroupCommit[_Write]):
+    """The voice service's facts, group-committed (tvoxcc.store.group_commit) on a Core connection."""
+
+    name = "voice-recorder"
+
     def __init__(self, store: Store, *, max_batch: int = 2000, linger: float = 0.25) -> None:
-        self.store = store
-        self.max_batch = max_batch
-        # After the first op of a batch, wait this long for more: a busy service then commits four times a
+        # After the first op of a batch, wait ``linger`` for more: a busy service then commits four times a
         # second instead of at every call step (each commit costs about the same CPU whatever it holds). A
         # ``flush`` cuts the wait short: whoever waits for an acknowledgement never waits for the linger.
-        self.linger = linger
-        self._urgent = asyncio.Event()
-        self._ops: asyncio.Queue[_Op] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.batches = 0  # committed transactions (a figure for tests and the bench)
-        self.written = 0  # ops written
+        super().__init__(store, max_batch=max_batch, linger=linger)
 
     # -- what calls do (no await) -------------------------------------------------------------------
 
     def open(self, tenant_id: int, **values: Any) -> InteractionRef:
         ref = InteractionRef(tenant_id)
-        self._put(_Open(ref, {**values, "tenant_id": tenant_id}))
+        self.put(_Open(ref, {**values, "tenant_id": tenant_id}))
         return ref
 
     def event(
         self, tenant_id: int, interaction: InteractionRef | None, kind: str, at: datetime, data: Any = None, **more: Any
     ) -> None:
         values = {"tenant_id": tenant_id, "kind": kind, "at": at, "data": data if data is not None else {}, **more}
-        self._put(_Event(tenant_id, interaction, values))
+        self.put(_Event(tenant_id, interaction, values))
 
     def update(self, interaction: InteractionRef, **values: Any) -> None:
-        self._put(_Update(interaction, values))
+        self.put(_Update(interaction, values))
 
     def close(self, interaction: InteractionRef, at: datetime, outcome: str) -> None:
         """End the interaction with ``outcome`` and an ``ended`` event, unless it already ended."""
         if interaction.ended:
             return
         interaction.ended = True
-        self._put(_Close(interaction, at, outcome))
+        self.put(_Close(interaction, at, outcome))
 
-    async def flush(self) -> None:
-        """Wait until everything queued so far is committed."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._put(_Barrier(done))
-        self._urgent.set()
-        await done
+    # -- the writer's hooks ------------------------------------------------------------------------------
 
-    # -- the writer ------------------------------------------------------------------------------------
+    async def transact(self, ops: list[_Write]) -> None:
+        """Core on a connection of the pool: the ORM's unit of work cost more than the rest of a call."""
+        async with self.store.engine.begin() as conn:
+            await _apply(conn, ops)
 
-    def _put(self, op: _Op) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._write_forever(), name="voice-recorder")
-        self._ops.put_nowait(op)
-
-    async def close_writer(self) -> None:
-        """Write what is queued, then stop the writer."""
-        if self._task is None:
-            return
-        await self.flush()
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
-
-    async def _write_forever(self) -> None:
-        while True:
-            batch = [await self._ops.get()]
-            if self.linger and not isinstance(batch[0], _Barrier):
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.linger):
-                        await self._urgent.wait()
-            self._urgent.clear()  # a barrier queued from now on sets it again (and is in this batch or the next)
-            while len(batch) < self.max_batch and not self._ops.empty():
-                batch.append(self._ops.get_nowait())
-            ops = [op for op in batch if not isinstance(op, _Barrier)]
-            if ops:
-                await self._write(ops)
-            for op in batch:
-                if isinstance(op, _Barrier) and not op.done.done():
-                    op.done.set_result(None)
-
-    async def _write(self, ops: list[_Write]) -> None:
-        try:
-            async with self.store.engine.begin() as conn:
-                await _apply(conn, ops)
-            self.batches += 1
-            self.written += len(ops)
-        except Exception:
-            log.exception("recorder: a batch of %d failed; writing its ops one by one", len(ops))
-            for op in ops:
+    async def failed(self, ops: list[_Write], error: Exception) -> bool:
+        """Op by op: one bad row never loses the others; the failing op is logged and dropped."""
+        log.error("recorder: a batch of %d failed; writing its ops one by one", len(ops), exc_info=error)
+        for op in ops:
+            if isinstance(op, _Open):
+                op.ref.id = None  # that id was rolled back
+        for op in ops:
+            try:
+                await self.transact([op])
+            except Exception:
                 if isinstance(op, _Open):
-                    op.ref.id = None  # that id was rolled back
-            for op in ops:
-                try:
-                    async with self.store.engine.begin() as conn:
-                        await _apply(conn, [op])
-                except Exception:
-                    if isinstance(op, _Open):
-                        op.ref.id = None
-                    log.exception("recorder: dropped %s", type(op).__name__)
+                    op.ref.id = None
+                log.exception("recorder: dropped %s", type(op).__name__)
+        return False
 
 
 INTERACTIONS: Table = m.Interaction.__table__  # type: ignore[assignment]
