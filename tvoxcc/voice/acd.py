@@ -27,7 +27,6 @@ import logging
 
 from tvoxcc.acd import LeaseLost, NewItem, NotRouting
 from tvoxcc.ari import AriBadRequest, AriError, Conflict, InvalidRequest
-from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.queues import model as q
@@ -143,11 +142,7 @@ class AcdQueue(AcdRestart):
             await self._fallback(call.channel_id)
             await call.directory.close(call.route, call.interaction, call.clock(), Outcome.FALLBACK)
             return
-        waiting = Waiting(call, key, bridge_id, language=command.language)
-        every = self.acd.announce_every.get(key.router_name, 0)
-        waiting.next_announce = self._now() + every if every else float("inf")
-        self.items[call.channel_id] = waiting
-        await call.directory.log(call.route, call.interaction, Kind.QUEUED, call.clock(), point.data())
+        await self._wait_in(call, key, bridge_id, command.language, point)
         item = NewItem(
             key.router_name,
             q.Channel.VOICE,

@@ -38,7 +38,7 @@ from tvoxcc.queues.router import Router
 from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
 from tvoxcc.voice.call import CallSession, send_to_fallback
 from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, OutboundRoute
-from tvoxcc.voice.directory import Directory
+from tvoxcc.voice.directory import Directory, QueuePoint
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.presence import EndpointSubscriber
 from tvoxcc.voice.queue_log_file import QueueLogFile
@@ -252,6 +252,17 @@ class AcdBase(ABC):
         if leg is not None:
             return leg.item_id
         return self.dialing.get(channel_id, channel_id)
+
+    async def _wait_in(
+        self, call: CallSession, key: QueueKey, bridge_id: str, language: str, point: QueuePoint
+    ) -> None:
+        """The caller waits in ``key``'s holding bridge: its announcements scheduled, its ``queued`` event stored
+        (where the next restart finds what its IVR chose and when it entered)."""
+        waiting = Waiting(call, key, bridge_id, language=language)
+        every = self.acd.announce_every.get(key.router_name, 0)
+        waiting.next_announce = self._now() + every if every else float("inf")
+        self.items[call.channel_id] = waiting
+        await call.directory.log(call.route, call.interaction, Kind.QUEUED, call.clock(), point.data())
 
     async def _hold(self, key: QueueKey, channel_id: str) -> str:
         """Put a channel in the queue's holding bridge; returns the bridge id.

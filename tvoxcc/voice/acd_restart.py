@@ -22,7 +22,6 @@ import logging
 
 from tvoxcc.acd import NotRouting, load
 from tvoxcc.ari import AriError
-from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.queues import model as q
@@ -89,11 +88,7 @@ class AcdRestart(AcdHolding):
             await self._fallback(call.channel_id)
             await call.directory.close(call.route, call.interaction, call.clock(), Outcome.FALLBACK)
             return
-        waiting = Waiting(call, key, bridge_id, language=command.language)
-        every = self.acd.announce_every.get(key.router_name, 0)
-        waiting.next_announce = self._now() + every if every else float("inf")
-        self.items[call.channel_id] = waiting
-        await call.directory.log(call.route, call.interaction, Kind.QUEUED, call.clock(), point.data())
+        await self._wait_in(call, key, bridge_id, command.language, point)
         log.info("ACD: call %s waits again in %s (%s)", call.channel_id, key.router_name, item.status)
 
     async def _resume_connected(self, call: CallSession, key: QueueKey, item: ItemView) -> None:
