@@ -50,9 +50,11 @@ AGENT_LEG = "tvoxcc-agent"
 CALLBACK_LEG = "tvoxcc-callback"
 CALLBACK_NOTICE = "sound:thank-you-for-calling"  # said before hanging up a caller whose queue turned into a callback
 VOICE_CHANNELS = (q.Channel.VOICE, q.Channel.CALLBACK)  # the items whose commands this adapter carries out
-# A decision without commands (an agent answered, a call ended) waits this long to share the commit of the next
-# one with commands (an offer): ~1 ACD commit a call instead of 3, and no ring waits longer (tvoxcc.acd.writer).
-ACD_LINGER_S = 0.25
+# 0: every decision is committed at once. A linger (decisions without commands riding in the next offer's
+# commit: ~1 ACD commit a call instead of 3, ~1 ms of CPU a call less) was tried and left off: an agent's
+# answer then stays uncommitted up to that long, and a kill in that window restores a talking caller as
+# ringing, whom the restart would pull back into the holding bridge (acd_restart trusts the row's status).
+ACD_LINGER_S = 0.0
 EXIT_LEASE_LOST = 3  # voice run's exit status when another ACD took the lease (it stops as a kill would)
 
 
