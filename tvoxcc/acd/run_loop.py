@@ -13,9 +13,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
 from tvoxcc.acd.lease import LeaseLost
+from tvoxcc.store.lost import DATABASE_LOST
 from tvoxcc.store.models.acd import NOTIFY_CHANNEL
 from tvoxcc.store.notify import Wake
 
@@ -23,9 +22,6 @@ if TYPE_CHECKING:
     from tvoxcc.acd.service import AcdService
 
 log = logging.getLogger(__name__)
-
-# What a store that went away raises: SQLAlchemy's wrappers of the drivers' errors, and the socket's own.
-DATABASE_LOST = (DBAPIError, InterfaceError, OperationalError, OSError)
 
 
 async def run(service: AcdService, stop: asyncio.Event, poll_s: float, config_poll_s: float, retry_s: float) -> None:
