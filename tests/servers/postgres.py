@@ -38,6 +38,12 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
+    def crash(self) -> None:
+        """The host gone: every process of the server killed at once, no shutdown, files kept."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for clients.
@@ -50,22 +56,30 @@ class PostgresServer:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def _as_postgres() -> dict[str, str]:
-    # initdb and postgres refuse to run as root.
-    return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+# initdb and postgres refuse to run as root.
+PG_USER = "postgres" if os.geteuid() == 0 else None
 
 
-def start_postgres() -> PostgresServer:
+# The settings of every test server: durability off (tests need speed, not crash safety).
+FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"}
+
+
+def server_base() -> Path:
+    """A directory for one server's files, traversable by the postgres user the server drops to."""
+    base = Path(tempfile.mkdtemp(prefix="tvoxcc-pg-"))
+    base.chmod(0o755)
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    return base
+
+
+def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
+    """A new cluster (initdb) started with ``FAST`` and then ``settings``."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
         raise FileNotFoundError("PostgreSQL server binaries not found under /usr/lib/postgresql")
-    base = Path(tempfile.mkdtemp(prefix="tvoxcc-pg-"))
-    base.chmod(0o755)  # the server drops to the postgres user: every directory must be traversable
-    data, sockets = base / "data", base / "run"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-        shutil.chown(sockets, "postgres", "postgres")
+    base = server_base()
+    data = base / "data"
     subprocess.run(
         [
             str(bin_dir / "initdb"),
@@ -81,33 +95,34 @@ def start_postgres() -> PostgresServer:
         ],
         check=True,
         capture_output=True,
-        **_as_postgres(),  # type: ignore[arg-type]
+        user=PG_USER,
+        group=PG_USER,
     )
+    return run_postgres(base, data, {**FAST, **(settings or {})})
+
+
+def run_postgres(base: Path, data: Path, settings: dict[str, str]) -> PostgresServer:
+    """The server on an existing data directory (a new cluster, or a standby's copy) on a free port; ready
+    when it answers a query. Stopping it removes ``base``."""
+    bin_dir = find_pg_bin()
+    assert bin_dir is not None
+    sockets = base / "run"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(sockets, "postgres", "postgres")
     port = free_port()
+    options = [
+        "listen_addresses=127.0.0.1",
+        f"unix_socket_directories={sockets}",
+        *(f"{k}={v}" for k, v in settings.items()),
+    ]
     process = subprocess.Popen(
-        [
-            str(bin_dir / "postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            f"unix_socket_directories={sockets}",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=200",
-        ],
+        [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), *(a for o in options for a in ("-c", o))],
         stdout=subprocess.DEVNULL,
         stderr=open(base / "server.log", "wb"),  # noqa: SIM115 - owned by the child
         start_new_session=True,
-        **_as_postgres(),  # type: ignore[arg-type]
+        user=PG_USER,
+        group=PG_USER,
     )
     server = PostgresServer(base, port, process)
     deadline = time.monotonic() + 20

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 
+from tvoxcc.acd import run_loop
 from tvoxcc.acd.commands import Command, ItemMeta, NewItem, of_router
 from tvoxcc.acd.config import AcdConfig, ConfigSource
 from tvoxcc.acd.dispatch import dispatch
@@ -30,8 +31,6 @@ from tvoxcc.queues import sync
 from tvoxcc.queues.router import Router
 from tvoxcc.queues.views import AgentView, ItemView, RouterView
 from tvoxcc.store.engine import Store
-from tvoxcc.store.models.acd import NOTIFY_CHANNEL
-from tvoxcc.store.notify import Wake
 
 log = logging.getLogger(__name__)
 
@@ -118,43 +117,16 @@ class AcdService:
             gc.freeze()
         return True
 
-    async def run(self, stop: asyncio.Event, *, poll_s: float = 0.2, config_poll_s: float = 5.0) -> None:
+    async def run(
+        self, stop: asyncio.Event, *, poll_s: float = 0.2, config_poll_s: float = 5.0, retry_s: float = 1.0
+    ) -> None:
         """Standby until the lease is free, then route until ``stop`` is set: requests from acd_inputs (woken by
         NOTIFY on PostgreSQL, polled every ``poll_s`` on SQLite), timers, lease renewal, configuration changes.
-        A lost lease makes it a standby again."""
-        wake = await Wake.open(self.store, NOTIFY_CHANNEL)
-        try:
-            while not stop.is_set():
-                if not self.routing and not await self.start(wait=False):
-                    await wake.wait(self.standby_poll_s)
-                    continue
-                try:
-                    await self._serve(stop, wake, poll_s, config_poll_s)
-                except (LeaseLost, NotRouting) as lost:
-                    log.warning("ACD: %s; waiting as a standby", lost)
-                    await self.crash()
-            if self.routing:
-                await self.stop()
-        finally:
-            await wake.close()
+        A lost lease or database makes it a standby again (tvoxcc.acd.run_loop)."""
+        await run_loop.run(self, stop, poll_s, config_poll_s, retry_s)
 
-    async def _serve(self, stop: asyncio.Event, wake: Wake, poll_s: float, config_poll_s: float) -> None:
-        renewed = configured = self.clock()
-        while not stop.is_set():
-            if await self.take_inputs() == 0:
-                due = self._router().next_timer_at()
-                pause = poll_s if due is None else min(poll_s, max(0.0, due - self.clock()))
-                await wake.wait(pause)
-            due = self._router().next_timer_at()
-            now = self.clock()
-            if due is not None and due <= now:
-                self.tick()
-            if now - renewed >= self.lease.ttl_s / 3:
-                await self.lease.renew()
-                renewed = now
-            if now - configured >= config_poll_s:
-                await self.reload_config()
-                configured = now
+    def router_next_timer_at(self) -> float | None:
+        return self._router().next_timer_at()
 
     async def take_inputs(self, limit: int = 500) -> int:
         """Apply the requests other processes wrote (acd_inputs) since the last ones; returns how many."""

@@ -7,12 +7,13 @@ import asyncio
 import click
 
 from tvoxcc.cli._common import database_url, emit_json, fail, json_option, settings_of
+from tvoxcc.cli.db_replica import COMMANDS
 from tvoxcc.store.migrate import current_revision, head_revision, upgrade
 
 
 @click.group()
 def db() -> None:
-    """Database schema: upgrade and status."""
+    """Database schema (upgrade, status) and the PostgreSQL standby (standby, synchronous, promote, replication)."""
 
 
 @db.command("upgrade")
@@ -42,3 +43,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"current: {current or '(empty)'}\nhead:    {head}")
     if current != head:
         raise SystemExit(1)
+
+
+for _command in COMMANDS:
+    db.add_command(_command)

@@ -11,10 +11,29 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
+from urllib.parse import quote, urlencode
+
+from sqlalchemy.engine import URL
 
 from tvoxcc.store.engine import Store
 
 log = logging.getLogger(__name__)
+
+
+def asyncpg_dsn(url: URL) -> str:
+    """The URL as asyncpg.connect takes it. SQLAlchemy's multi-host form (``?host=a:5432&host=b:5432``, a
+    primary and its standby) becomes libpq's host list (``a:5432,b:5432``): asyncpg would keep only the last
+    of repeated query parameters, and LISTEN on a standby fails."""
+    hosts = url.query.get("host")
+    if not hosts:
+        return url.set(drivername="postgresql").render_as_string(False)
+    rest = {key: value for key, value in url.query.items() if key != "host"}
+    auth = ""
+    if url.username:
+        auth = quote(url.username, safe="") + (f":{quote(url.password, safe='')}" if url.password else "") + "@"
+    listed = ",".join((hosts,) if isinstance(hosts, str) else hosts)
+    query = urlencode(rest, doseq=True)
+    return f"postgresql://{auth}{listed}/{quote(url.database or '')}" + (f"?{query}" if query else "")
 
 
 class Wake:
@@ -31,7 +50,7 @@ class Wake:
         import asyncpg  # type: ignore[import-untyped]
 
         try:
-            wake._conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+            wake._conn = await asyncpg.connect(asyncpg_dsn(url))
             await wake._conn.add_listener(channel, lambda *_: wake.event.set())
         except Exception as exc:
             log.warning("cannot LISTEN on %s (%s): polling only", channel, type(exc).__name__)
