@@ -131,7 +131,7 @@ async def update_contact(session: AsyncSession, contact_id: int, changes: Contac
 async def family_of(session: AsyncSession, contact_id: int) -> set[int]:
     """The contact and every contact merged into it."""
     merged = select(m.Contact.id, m.Contact.merged_into_id).where(m.Contact.merged_into_id.is_not(None))
-    links: dict[int, int | None] = dict((await session.execute(merged)).tuples().all())
+    links: dict[int, int | None] = {int(a): b for a, b in (await session.execute(merged)).all()}
     return merged_family(links, contact_id)
 
 
