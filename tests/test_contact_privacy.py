@@ -124,7 +124,9 @@ def run(tvox: Tvox, recordings: Path, *args: str) -> tuple[int, str, str]:
 
 
 def report(tvox: Tvox, by: str) -> list[dict[str, object]]:
-    data = json.loads(tvox.ok("insight", "report", "-t", "acme", "--from", "2026-03-10", "--by", by, "--format", "json"))
+    data = json.loads(
+        tvox.ok("insight", "report", "-t", "acme", "--from", "2026-03-10", "--by", by, "--format", "json")
+    )
     return data["rows"]  # type: ignore[no-any-return]
 
 
@@ -162,9 +164,7 @@ async def after_erase(db_url: str) -> tuple[m.Erasure, m.Interaction, int]:
     return erasure, call, count
 
 
-def test_export_then_erase_leaves_nothing_and_keeps_the_figures(
-    world: tuple[Tvox, str, Path], tmp_path: Path
-) -> None:
+def test_export_then_erase_leaves_nothing_and_keeps_the_figures(world: tuple[Tvox, str, Path], tmp_path: Path) -> None:
     tvox, db_url, recordings = world
     before = (report(tvox, "channel"), report(tvox, "agent"))
     assert any(r["offered"] for r in before[0])
@@ -181,7 +181,12 @@ def test_export_then_erase_leaves_nothing_and_keeps_the_figures(
     assert [c["display_name"] for c in data["contacts.json"]] == [NAME]
     interactions = data["interactions.json"]
     kinds = sorted((i["channel"], i["direction"]) for i in interactions)
-    assert kinds == [("mail", "inbound"), *[("mail", "outbound")] * (len(kinds) - 3), ("voice", "inbound"), ("voice", "inbound")]
+    assert kinds == [
+        ("mail", "inbound"),
+        *[("mail", "outbound")] * (len(kinds) - 3),
+        ("voice", "inbound"),
+        ("voice", "inbound"),
+    ]
     assert len(kinds) >= 4 and {i["from_address"] for i in interactions} >= {PHONE, EMAIL}
     assert [t["subject"] for t in data["tickets.json"]] == ["Contract of Carla Bianchi"]
     assert {msg["kind"] for msg in data["ticket_messages.json"]} >= {"inbound", "outbound"}
