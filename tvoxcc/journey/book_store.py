@@ -8,9 +8,9 @@ mail channel saw it first; adding it to a second contact is refused, naming the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,6 +21,8 @@ from tvoxcc.journey.identify import email_owners, phone_owners
 from tvoxcc.journey.rows import ContactRow
 from tvoxcc.journey.store import contact_and_family, find_contact_id, load_contacts, tenant_country
 from tvoxcc.store import models as m
+from tvoxcc.store.bulk import insert_rows, insert_rows_with_ids
+from tvoxcc.store.tenancy import session_tenant
 
 TAKEN = "a phone or e-mail of this contact was just given to another contact: try again"
 
@@ -86,10 +88,26 @@ async def import_contacts(session: AsyncSession, read: CsvRead, source: str) -> 
     problems = read.problems + taken_problems(read.entries, await owners(session, phones, emails))
     if problems:
         raise BookError(*located(problems, source))
-    rows = [_new_row(e.fields) for e in read.entries]
-    session.add_all(rows)
-    await _flush(session)
-    return [r.id for r in rows]
+    tenant_id = session_tenant(session.sync_session)
+    contacts = [
+        {"tenant_id": tenant_id, "display_name": f.name, "company": f.company, "vip": f.vip, "language": f.language,
+         "notes": f.notes}
+        for f in (e.fields for e in read.entries)
+    ]  # fmt: skip
+    try:  # bulk INSERTs (tvoxcc.store.bulk): the ORM's unit of work took a minute for 10,000 contacts
+        ids = await insert_rows_with_ids(session, _table(m.Contact), contacts)
+        pairs = list(zip(ids, (e.fields for e in read.entries), strict=True))
+        phone_rows = [{"tenant_id": tenant_id, "contact_id": cid, "number": p} for cid, f in pairs for p in f.phones]
+        email_rows = [{"tenant_id": tenant_id, "contact_id": cid, "email": e} for cid, f in pairs for e in f.emails]
+        await insert_rows(session, _table(m.ContactPhone), phone_rows)
+        await insert_rows(session, _table(m.ContactEmail), email_rows)
+    except IntegrityError:  # a concurrent writer took an id or an address meanwhile
+        raise BookError(TAKEN) from None
+    return ids
+
+
+def _table(model: type[m.Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 async def update_contact(session: AsyncSession, contact_id: int, changes: ContactChanges) -> ContactRow:
