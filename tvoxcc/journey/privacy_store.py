@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -143,12 +144,24 @@ async def gather(session: AsyncSession, who: Identity) -> PersonData:
     return data
 
 
-def recording_files(interactions: list[m.Interaction], folder: Path | None) -> list[Path]:
-    """The files of the interactions' recordings (``<name>.<format>`` in Asterisk's recording folder)."""
+def recording_paths(names: Iterable[str | None], folder: Path | None) -> list[Path]:
+    """The files of recordings named so (``<name>.<format>`` in Asterisk's recording folder)."""
     if folder is None or not folder.is_dir():
         return []
-    names = {x.recording for x in interactions if x.recording and SAFE_NAME.match(x.recording)}
-    return sorted(p for name in names for p in folder.glob(f"{name}.*") if p.is_file())
+    safe = {n for n in names if n and SAFE_NAME.match(n)}
+    return sorted(p for name in safe for p in folder.glob(f"{name}.*") if p.is_file())
+
+
+def recording_files(interactions: list[m.Interaction], folder: Path | None) -> list[Path]:
+    return recording_paths((x.recording for x in interactions), folder)
+
+
+def delete_files(paths: Iterable[Path]) -> int:
+    count = 0
+    for path in paths:
+        path.unlink(missing_ok=True)
+        count += 1
+    return count
 
 
 # -- export ------------------------------------------------------------------------------------------------
@@ -258,11 +271,9 @@ async def erase(session: AsyncSession, who: Identity, recordings_dir: Path | Non
     files go first: were the transaction to fail after, rows would still name files that are gone, never
     the other way round (a file of someone no row leads to)."""
     data = await gather(session, who)
-    files = recording_files(data.interactions, recordings_dir)
-    for path in files:
-        path.unlink(missing_ok=True)
+    files = delete_files(recording_files(data.interactions, recordings_dir))
     counts = blank(data, who)
-    counts["recording_files"] = len(files)
+    counts["recording_files"] = files
     await session.flush()
     await session.execute(
         delete(m.Attachment).where(m.Attachment.id.in_([a.id for a in data.attachments]))
