@@ -218,5 +218,7 @@ def test_export_then_erase_leaves_nothing_and_keeps_the_figures(world: tuple[Tvo
     assert "1" in tvox.ok("journey", "show", "-t", "acme", OTHER_PHONE)
 
     erasure, bruno_call, interactions_left = asyncio.run(after_erase(db_url))
+    logged = json.loads(tvox.ok("contact", "erasures", "-t", "acme", "--json"))
+    assert [(e["contact"], e["counts"]["contacts"]) for e in logged] == [(1, 1)] and NAME not in json.dumps(logged)
     assert erasure.contact_id == 1 and erasure.counts["interactions"] == len(kinds) and erasure.counts["contacts"] == 1
     assert bruno_call.contact_id == bruno["id"] and interactions_left == len(kinds) + 1  # kept, anonymised

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.admin.repository import tenant_id_of
 from tvoxcc.cli._common import emit_json, emit_table, fail, json_option, tenant_option, with_store
-from tvoxcc.cli.contact_privacy import erase, export_person
+from tvoxcc.cli.contact_privacy import erase, erasures, export_person
 from tvoxcc.journey import book, book_store
 from tvoxcc.journey.rows import ContactRow
 from tvoxcc.journey.store import tenant_country
@@ -229,3 +229,4 @@ def export(ctx: click.Context, tenant: str, contact: str | None, out: Path | Non
 
 
 contact.add_command(erase)
+contact.add_command(erasures)

@@ -9,14 +9,17 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
+from sqlalchemy import select
 
 from tvoxcc.admin.repository import tenant_id_of
-from tvoxcc.cli._common import fail, settings_of, with_store
+from tvoxcc.cli._common import emit_json, emit_table, fail, json_option, settings_of, with_store
 from tvoxcc.journey.privacy_api import Erased, Exported, erase_person
 from tvoxcc.journey.privacy_api import export_person as write_export
 from tvoxcc.journey.privacy_store import person_of
+from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
 
@@ -76,3 +79,20 @@ def erase(ctx: click.Context, tenant: str, contact: str, yes: bool) -> None:
     who_line = "contact " + ", ".join(map(str, done.contact_ids)) if done.contact_ids else "an address without contact"
     summary = ", ".join(f"{n} {name}" for name, n in done.counts.items() if n)
     click.echo(f"erased {who_line} in tenant {tenant!r} by {_actor()}: {summary or 'nothing found'}", err=True)
+
+
+@click.command("erasures")
+@click.option("--tenant", "-t", envvar="TVOXCC_TENANT", required=True, help="Tenant name (or $TVOXCC_TENANT).")
+@json_option
+@click.pass_context
+def erasures(ctx: click.Context, tenant: str, as_json: bool) -> None:
+    """The tenant's erasures, oldest first: when, by whom, the former contact id and what went."""
+
+    async def go(store: Store) -> list[dict[str, Any]]:
+        async with store.tenant(await tenant_id_of(store, tenant)) as session:
+            rows = (await session.execute(select(m.Erasure).order_by(m.Erasure.id))).scalars().all()
+        return [{"erased_at": r.erased_at.isoformat(), "actor": r.actor, "contact": r.contact_id, "counts": r.counts}
+                for r in rows]  # fmt: skip
+
+    rows = with_store(ctx, go)
+    emit_json(rows) if as_json else emit_table(rows, ["erased_at", "actor", "contact", "counts"])
