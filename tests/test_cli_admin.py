@@ -128,7 +128,8 @@ def test_tenant_lifecycle(tvox: Tvox) -> None:
     tvox.ok("tenant", "set", "globex", "--display-name", "Globex GmbH")
     rows = json.loads(tvox.ok("tenant", "list", "--json"))
     assert rows == [
-        {"name": "globex", "display_name": "Globex GmbH", "timezone": "UTC", "country": "DE", "language": "de"}
-    ]
+        {"name": "globex", "display_name": "Globex GmbH", "timezone": "UTC", "country": "DE", "language": "de",
+         "retention_days": None}
+    ]  # fmt: skip
     tvox.ok("tenant", "remove", "globex")
     assert json.loads(tvox.ok("tenant", "list", "--json")) == []

@@ -57,6 +57,8 @@ class AsteriskSettings(_Section):
     config_dir: Path = Path("/etc/asterisk")
     # Asterisk's sound folder; `tvoxcc prompts render` writes tvoxcc/<tenant>/<lang>/<name>.wav below it.
     sounds_dir: Path = Path("/usr/share/asterisk/sounds")
+    # Where Asterisk writes recordings (astspooldir/recording): `contact export` and `contact erase` read them.
+    recordings_dir: Path = Path("/var/spool/asterisk/recording")
 
     @field_validator("ari_url")
     @classmethod

@@ -5,7 +5,9 @@ rendered to audio, the voice service with the ACD, an agent phone (sipp) that re
 and a caller (sipp) who walks the IVR by DTMF to the agent; it prints the call's journey. A second caller asks
 to be called back: once the agent is free the customer (a sipp phone behind the tenant's PJSIP trunk) is
 dialled and bridged to the agent. Then a customer's
-mail, through a real Dovecot, becomes a support ticket with its acknowledgement (tvoxcc.demo_mail).
+mail, through a real Dovecot, becomes a support ticket with its acknowledgement (tvoxcc.demo_mail). The address
+book is imported from demo/contacts.csv first; at the end that mail's sender is exported and erased
+(tvoxcc.demo_contacts).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tvoxcc.admin.edit import import_document
 from tvoxcc.asterisk.from_store import render_input_from_store
 from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
+from tvoxcc.demo_contacts import contacts_imported, customer_exported_and_erased
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.insight.api import day_summary
@@ -59,7 +62,7 @@ class Demo:
         self.say = say
         base.mkdir(parents=True, exist_ok=True)
         base.chmod(0o755)  # Asterisk drops to its own user inside the lab
-        for stale in ("tvoxcc.db", "tvoxcc.db-wal", "tvoxcc.db-shm", "data"):
+        for stale in ("tvoxcc.db", "tvoxcc.db-wal", "tvoxcc.db-shm", "data", "customer-export.zip"):
             path = base / stale
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         self.config = write_lab_config(base, base / "lab", cache_dir)
@@ -79,6 +82,7 @@ class Demo:
         await import_document(self.store, doc)
         self.say("demo: tenant 'acme' imported (services, queue, agents, prompts, IVR)")
         await self._address_book()
+        await contacts_imported(self.store, self.say)
         inp = await render_input_from_store(self.settings, caller_endpoint="caller")
         await asyncio.to_thread(self.lab.up, inp)
         await self._render_prompts()
@@ -88,6 +92,10 @@ class Demo:
             await kb_suggests_articles(self.store, self.say)
             await agent_answers(self.store, self.say)
             await self._insight()
+            await customer_exported_and_erased(
+                self.store, self.say, out=self.base / "customer-export.zip",
+                recordings_dir=self.settings.asterisk.recordings_dir, data_dir=self.settings.data_dir,
+            )  # fmt: skip
         finally:
             await asyncio.to_thread(self.lab.down)
             await self.store.dispose()

@@ -52,3 +52,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "Address book: 100.0% of 4 inbound interactions matched to a known contact" in out
     summary = next(line for line in out.splitlines() if line.startswith("sales-it") or line.startswith("all "))
     assert summary.split()[1:4] == ["1", "1", "0"]  # the day's Insight: offered, answered, abandoned
+    # the address book imported from demo/contacts.csv; the mail's sender exported, then erased
+    assert "demo: 3 contacts imported from contacts.csv" in out
+    assert re.search(r"contact erase -t acme giulia.verdi@example.test --yes: contact \d+ erased \(", out)
+    assert "  Insight's figures for today after the erase: unchanged" in out

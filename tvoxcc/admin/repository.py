@@ -105,6 +105,7 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
             timezone=tenant.timezone,
             country=tenant.country,
             language=tenant.language,
+            retention_days=tenant.retention_days,
         ),
         services=[
             ServiceSpec(
@@ -233,6 +234,7 @@ async def write_document(session: AsyncSession, doc: TenantDoc, *, prune: bool) 
     spec = doc.tenant
     tenant.display_name, tenant.timezone = spec.display_name, spec.timezone
     tenant.country, tenant.language = spec.country, spec.language
+    tenant.retention_days = spec.retention_days
     if doc.outbound is not None:  # a file without it keeps the stored one, like every other section
         tenant.outbound = doc.outbound.model_dump(mode="json")
     session.add(tenant)

@@ -52,6 +52,17 @@ class TenantSpec(Spec):
     timezone: str = "UTC"
     country: str = Field("IT", description="ISO 3166 region used to normalise local phone numbers")
     language: str = Field("en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    retention_days: int | None = Field(
+        None,
+        ge=0,
+        le=36_500,
+        description="days interactions and mails are kept (tvoxcc.journey.retention); 0: for ever",
+    )
+
+    @field_validator("retention_days")
+    @classmethod
+    def _zero_is_for_ever(cls, value: int | None) -> int | None:
+        return value or None
 
     @field_validator("timezone")
     @classmethod
@@ -252,7 +263,7 @@ class TenantDoc(Spec):
     def dump(self, *, with_secrets: bool = False) -> dict[str, Any]:
         """Plain data for YAML/JSON, defaults left out so a file stays short and readable."""
         data = self.model_dump(mode="json", exclude_defaults=True, by_alias=True)
-        data["tenant"] = self.tenant.model_dump(mode="json")
+        data["tenant"] = self.tenant.model_dump(mode="json", exclude_none=True)
         for agent_data, agent in zip(data.get("agents", []), self.agents, strict=True):
             if with_secrets and agent.sip_password is not None:
                 agent_data["sip_password"] = agent.sip_password.get_secret_value()

@@ -142,18 +142,26 @@ def refresh(ctx: click.Context, tenant: str, sl_threshold: float, short_abandon:
     show_default=True,
     help="Seconds between refreshes.",
 )
-@click.option("--once", is_flag=True, help="One refresh of every tenant, then exit.")
+@click.option("--once", is_flag=True, help="One refresh of every tenant (and the retention purge), then exit.")
 @click.pass_context
 def run_(ctx: click.Context, every: float, once: bool) -> None:
-    """The Insight service: refresh every tenant's 15-minute slots on a timer, until SIGTERM."""
+    """The Insight service: refresh every tenant's 15-minute slots on a timer, until SIGTERM.
+
+    Once an hour it also deletes what is older than each tenant's retention (`tenant set --retention-days`).
+    """
     settings = settings_of(ctx)
     logging.basicConfig(level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from tvoxcc.journey.retention import purge_expired
 
     async def go() -> None:
         async with open_store(settings) as store:
             if once:
-                done = await runner.refresh_all(store, datetime.now(UTC))
+                now = datetime.now(UTC)
+                done = await runner.refresh_all(store, now)
                 click.echo(f"refreshed {len(done)} tenant slot sets ({sum(r.rebuilt for r in done)} rebuilt)")
+                for tenant, counts in (await purge_expired(store, now, settings.asterisk.recordings_dir)).items():
+                    click.echo(f"retention: tenant {tenant}: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
                 return
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -162,7 +170,10 @@ def run_(ctx: click.Context, every: float, once: bool) -> None:
             from tvoxcc.cluster import ServiceKind, beating, run_as_leader
 
             async def refresh(active: asyncio.Event) -> None:  # the clock is read here, at the edge, once per tick
-                await runner.run_service(store, active, every_s=every, clock=lambda: datetime.now(UTC))
+                await runner.run_service(
+                    store, active, every_s=every, clock=lambda: datetime.now(UTC),
+                    purge=lambda now: purge_expired(store, now, settings.asterisk.recordings_dir),
+                )  # fmt: skip
 
             # One active Insight service (lease "insight"): a second one stands by and never refreshes a tick twice.
             async with beating(store, ServiceKind.INSIGHT, lease="insight"):

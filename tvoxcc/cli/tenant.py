@@ -21,7 +21,9 @@ OPTIONS = [
     click.option("--timezone", help="IANA time zone, e.g. Europe/Rome."),
     click.option("--country", help="ISO 3166 code used to normalise local phone numbers, e.g. IT."),
     click.option("--language", help="Default language, e.g. it or en."),
+    click.option("--retention-days", help="Delete interactions and mails older than this (insight run); 0: keep."),
 ]
+TENANT_COLUMNS = ["name", "display_name", "timezone", "country", "language", "retention_days"]
 
 
 def _with_options(command: Any) -> Any:
@@ -78,7 +80,7 @@ def set_(ctx: click.Context, /, name: str, **values: str | None) -> None:
 async def _all(store: Store) -> list[dict[str, Any]]:
     async with store.session() as session:
         rows = (await session.execute(select(m.Tenant).order_by(m.Tenant.name))).scalars().all()
-        return [{k: getattr(t, k) for k in ("name", "display_name", "timezone", "country", "language")} for t in rows]
+        return [{k: getattr(t, k) for k in TENANT_COLUMNS} for t in rows]
 
 
 @tenant.command("list")
@@ -87,7 +89,7 @@ async def _all(store: Store) -> list[dict[str, Any]]:
 def list_(ctx: click.Context, as_json: bool) -> None:
     """List tenants."""
     rows = with_store(ctx, _all)
-    emit_json(rows) if as_json else emit_table(rows, ["name", "display_name", "timezone", "country", "language"])
+    emit_json(rows) if as_json else emit_table(rows, TENANT_COLUMNS)
 
 
 @tenant.command("show")

@@ -21,6 +21,7 @@ class ContactRow:
     phones: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
     created_at: datetime | None = None
+    notes: str = ""  # read by the address book (load_contacts), not by the journey's card
 
 
 @dataclass(frozen=True, slots=True)

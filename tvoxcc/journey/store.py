@@ -27,7 +27,7 @@ async def tenant_country(session: AsyncSession) -> str:
 async def load_contacts(session: AsyncSession, where: Any) -> dict[int, ContactRow]:
     """Contacts matching ``where`` with their phones and e-mails: three queries."""
     c = m.Contact
-    columns = (c.id, c.tenant_id, c.display_name, c.company, c.vip, c.language, c.merged_into_id, c.created_at)
+    columns = (c.id, c.tenant_id, c.display_name, c.company, c.vip, c.language, c.merged_into_id, c.created_at, c.notes)
     contacts = (await session.execute(select(*columns).where(where))).all()
     if not contacts:
         return {}
@@ -57,9 +57,19 @@ async def load_contacts(session: AsyncSession, where: Any) -> dict[int, ContactR
         emails.setdefault(cid, []).append(email)
     return {
         cid: ContactRow(
-            cid, tid, name, company, vip, language, into, tuple(phones.get(cid, ())), tuple(emails.get(cid, ())), at
+            cid,
+            tid,
+            name,
+            company,
+            vip,
+            language,
+            into,
+            tuple(phones.get(cid, ())),
+            tuple(emails.get(cid, ())),
+            at,
+            notes or "",
         )
-        for cid, tid, name, company, vip, language, into, at in contacts
+        for cid, tid, name, company, vip, language, into, at, notes in contacts
     }
 
 

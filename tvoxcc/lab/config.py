@@ -41,6 +41,7 @@ rtp_start = {rtp_start}
 rtp_end = {rtp_start + 199}
 config_dir = "{state_dir / "root/etc/asterisk"}"
 sounds_dir = "{state_dir / "root/usr/share/asterisk/sounds"}"
+recordings_dir = "{state_dir / "root/var/spool/asterisk/recording"}"
 
 [agi]
 host = "127.0.0.1"

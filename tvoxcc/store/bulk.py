@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Column, Table, insert
+from sqlalchemy import JSON, Column, Table, func, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,6 +139,22 @@ async def insert_rows_returning_ids(session: AsyncSession, table: Table, rows: S
     ``sort_by_parameter_order`` relies on for PostgreSQL).
     """
     return await _execute(session, table, rows, returning=True)
+
+
+async def insert_rows_with_ids(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """As ``insert_rows``, with the new ids in the order of ``rows``, on either backend.
+
+    SQLite cannot order RETURNING rows (SQLAlchemy would fall back to one INSERT per row), and has a single
+    writer: the rows take the ids after the highest. A concurrent writer that got there first makes the
+    INSERT fail on the primary key (IntegrityError) and the caller retries: never a wrong id.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "sqlite":
+        return await insert_rows_returning_ids(session, table, rows)  # one INSERT … SELECT … ORDER BY … RETURNING
+    first = int((await session.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()) + 1
+    await insert_rows(session, table, [{**row, "id": first + i} for i, row in enumerate(rows)])
+    return list(range(first, first + len(rows)))
 
 
 async def _execute(

@@ -20,7 +20,7 @@ from tvoxcc.mail.parse import ParsedMail
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
-from tvoxcc.store.bulk import insert_rows, insert_rows_returning_ids
+from tvoxcc.store.bulk import insert_rows, insert_rows_with_ids
 from tvoxcc.store.tenancy import TenantViolation, session_tenant
 from tvoxcc.support.ids import new_message_id
 from tvoxcc.support.mail_plan import Batch, ContactRef, Plan, TicketDraft
@@ -102,14 +102,7 @@ async def _insert(session: AsyncSession, model: type[m.Base], rows: list[dict[st
     if not ids:
         await insert_rows(session, table, rows)
         return []
-    if session.get_bind().dialect.name != "sqlite":
-        return await insert_rows_returning_ids(session, table, rows)  # one INSERT … SELECT … ORDER BY … RETURNING
-    # SQLite cannot order RETURNING rows, and SQLAlchemy would fall back to one INSERT per row. SQLite has a
-    # single writer: take the ids after the highest. A concurrent writer that got there first makes the
-    # INSERT fail on the primary key (IntegrityError), and the caller retries: never a wrong id.
-    first = int((await session.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()) + 1
-    await insert_rows(session, table, [{**row, "id": first + i} for i, row in enumerate(rows)])
-    return list(range(first, first + len(rows)))
+    return await insert_rows_with_ids(session, table, rows)
 
 
 async def _write(session: AsyncSession, plan: Plan, now: datetime) -> None:

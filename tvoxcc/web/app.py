@@ -451,6 +451,9 @@ def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], dateti
     r.add_get("/api/tenants/{tenant}/stream", stream)
     r.add_get("/api/tenants/{tenant}/contacts/{contact}/journey", journey)
     r.add_get("/api/tenants/{tenant}/contacts/{contact}/pop", screen_pop)
+    from tvoxcc.web.contacts import add_contact_routes  # here: it imports this module's checks
+
+    add_contact_routes(r)
     r.add_get("/metrics", prometheus)
     r.add_get("/healthz", healthz)
     return app

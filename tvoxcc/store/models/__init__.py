@@ -3,7 +3,7 @@
 from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
 from tvoxcc.store.models.cluster import ServiceInstance
-from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone
+from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone, Erasure
 from tvoxcc.store.models.followups import Callback, NpsAnswer
 from tvoxcc.store.models.insight import InsightRefresh, InsightSlot
 from tvoxcc.store.models.interactions import Interaction, InteractionEvent
@@ -55,6 +55,7 @@ __all__ = [
     "ContactMerge",
     "ContactPhone",
     "Did",
+    "Erasure",
     "GroupMember",
     "InsightRefresh",
     "InsightSlot",

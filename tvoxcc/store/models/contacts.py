@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tvoxcc.store.base import Base, TenantScoped, Timestamped
@@ -22,6 +22,7 @@ class Contact(TenantScoped, Timestamped, Base):
     language: Mapped[str | None] = mapped_column(String(16), default=None)
     # A merged duplicate points at the survivor; its history is kept, not deleted.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None)
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     phones: Mapped[list[ContactPhone]] = relationship(cascade="all, delete-orphan")
     emails: Mapped[list[ContactEmail]] = relationship(cascade="all, delete-orphan")
 
@@ -60,3 +61,18 @@ class ContactMerge(TenantScoped, Base):
     merged_at: Mapped[datetime] = mapped_column(default=utcnow)
     # {"interactions": [ids], "tickets": [...], "callbacks": [...], "phones": [...], "emails": [...], ...}
     moved: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Erasure(TenantScoped, Base):
+    """The log of a data-protection erase (``tvoxcc contact erase``): who asked, when, and how much went.
+
+    It names the erased contact only by its former id: the point of the erase is that nothing else does.
+    """
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column()  # no foreign key: that row is gone
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(254), default="")  # the OS user of the CLI, the web user
+    # {"contacts": n, "interactions": n, "tickets": n, "messages": n, "attachments": n, "files": n, ...}
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -21,6 +21,8 @@ class Tenant(Timestamped, Base):
     language: Mapped[str] = mapped_column(String(16), default="en")
     # tvoxcc.admin.spec.OutboundSpec as data: how callbacks are dialled (none: never).
     outbound: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Days interactions and mails are kept (tvoxcc.journey.retention); None: for ever.
+    retention_days: Mapped[int | None] = mapped_column(default=None)
 
 
 class Service(TenantScoped, Timestamped, Base):
