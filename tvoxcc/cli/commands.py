@@ -8,6 +8,7 @@ from tvoxcc.cli.main import register
 register("acd", "tvoxcc.cli.acd:acd")
 register("activity", "tvoxcc.cli.activity:activity")
 register("agi", "tvoxcc.cli.agi:agi")
+register("audit", "tvoxcc.cli.audit:audit")
 register("agent", "tvoxcc.cli.agent:agent")
 register("asterisk", "tvoxcc.cli.asterisk:asterisk")
 register("callback", "tvoxcc.cli.callback:callback")

@@ -176,7 +176,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     c = ctx(request)
     fields = await _checked_post(request)
     username, password = fields.get("username", ""), fields.get("password", "")
-    user_id = await auth.check_password(c.store, username, password) if username and password else None
+    user_id = (
+        await auth.check_password(c.store, username, password, remote=request.remote) if username and password else None
+    )
     if user_id is None:
         log.info("web: failed login for user %r from %s", username[:64], request.remote)
         if _is_json(request):
