@@ -30,6 +30,7 @@ from tvoxcc.ari import AriBadRequest, AriError, Conflict, InvalidRequest
 from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.queues import model as q
+from tvoxcc.recordings.policy import records_at_answer
 from tvoxcc.voice.acd_base import AGENT_LEG, CALLBACK_LEG, Leg, Waiting
 from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.acd_restart import AcdRestart
@@ -206,7 +207,8 @@ class AcdQueue(AcdRestart):
             await self.acd.answered(call, waiting.queue, leg.agent_id, self.clock())
             return
         recording = None
-        if waiting.queue.router_name in self.acd.recorded:
+        policy = self.acd.recorded.get(waiting.queue.router_name)
+        if policy is not None and records_at_answer(*policy, self.sampling.random()):
             recording = f"tvoxcc-call-{call.channel_id}".replace(".", "-")
             try:
                 await self.ari.bridges.record(bridge.id, recording, format="wav", if_exists="overwrite")

@@ -102,6 +102,7 @@ class AcdBase(ABC):
         self.ari = ari
         self.acd = acd
         self.clock = clock
+        self.sampling = random.Random()  # which calls of a sampled queue are recorded (not the ACD's rng)
         # The ACD routes on the wall clock, not ``clock``: its rows outlive this process, and the router's
         # time must never go back from one run to the next (tests run the service on shifted clocks).
         self.inbox = InProcess()  # commands of voice and callback items, and agents', once committed
