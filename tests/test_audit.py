@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -115,7 +116,7 @@ def test_the_chain_check_reads_pages_like_one_list() -> None:
     assert check.finish(2, prev) == "row seq 3: rows past the chain's head (seq 2) were added outside the log"
 
 
-def test_cli_changes_imports_and_users_are_audited_and_tampering_fails_verify(tvox_any: Tvox, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_changes_imports_and_users_are_audited_and_tampering_fails_verify(tvox_any: Tvox, tmp_path: Path) -> None:
     tvox = tvox_any
     tvox.ok("tenant", "add", "acme")
     tvox.ok("service", "add", "-t", "acme", "sales", "--channel", "voice")

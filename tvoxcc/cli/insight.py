@@ -16,6 +16,8 @@ from tvoxcc.insight.model import Dimension, Interval
 from tvoxcc.insight.report import Report, to_csv, to_html, to_json, to_table
 from tvoxcc.insight.store import find_tenant
 from tvoxcc.journey.api import reliability_of_days
+from tvoxcc.recordings.repository import Repository
+from tvoxcc.recordings.retention import purge_expired
 from tvoxcc.store.engine import Store
 
 RENDER = {"table": to_table, "csv": to_csv, "json": to_json, "html": to_html}
@@ -151,9 +153,20 @@ def run_(ctx: click.Context, every: float, once: bool) -> None:
 
     async def go() -> None:
         async with open_store(settings) as store:
+            repository = Repository.of(settings)
+
+            async def purge(now: datetime) -> None:
+                try:
+                    await purge_expired(store, repository, now)
+                except OSError as exc:  # a recordings folder unreadable: say so, retry next hour
+                    logging.getLogger(__name__).warning("recordings: purge failed: %s", exc)
+
             if once:
-                done = await runner.refresh_all(store, datetime.now(UTC))
+                now = datetime.now(UTC)
+                done = await runner.refresh_all(store, now)
                 click.echo(f"refreshed {len(done)} tenant slot sets ({sum(r.rebuilt for r in done)} rebuilt)")
+                purged = await purge_expired(store, repository, now)
+                click.echo(f"purged {sum(p.deleted for p in purged)} recordings past retention")
                 return
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -162,7 +175,9 @@ def run_(ctx: click.Context, every: float, once: bool) -> None:
             from tvoxcc.cluster import ServiceKind, beating, run_as_leader
 
             async def refresh(active: asyncio.Event) -> None:  # the clock is read here, at the edge, once per tick
-                await runner.run_service(store, active, every_s=every, clock=lambda: datetime.now(UTC))
+                await runner.run_service(
+                    store, active, every_s=every, clock=lambda: datetime.now(UTC), housekeeping=purge
+                )
 
             # One active Insight service (lease "insight"): a second one stands by and never refreshes a tick twice.
             async with beating(store, ServiceKind.INSIGHT, lease="insight"):

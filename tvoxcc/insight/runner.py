@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -75,8 +75,11 @@ async def run_service(
     every_s: float,
     clock: Callable[[], datetime],
     on_tick: Callable[[list[Refreshed]], None] | None = None,
+    housekeeping: Callable[[datetime], Awaitable[object]] | None = None,
 ) -> int:
-    """Refresh every ``every_s`` seconds until ``stop`` is set; returns the number of ticks run."""
+    """Refresh every ``every_s`` seconds until ``stop`` is set; returns the number of ticks run.
+
+    ``housekeeping`` (the recordings' retention purge) runs on the deep ticks, once an hour."""
     ticks = 0
     last_deep: datetime | None = None
     while not stop.is_set():
@@ -86,6 +89,8 @@ async def run_service(
             done = await refresh_all(store, now, stop, margin=slots.MARGIN if deep else SHORT_MARGIN)
             if deep:
                 last_deep = now
+                if housekeeping is not None:
+                    await housekeeping(now)
         except SQLAlchemyError as exc:
             # the database may be restarting: say so once per tick and try again at the next one
             log.warning("insight: refresh failed, retrying in %.0f s: %s", every_s, type(exc).__name__)

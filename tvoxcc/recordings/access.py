@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from tvoxcc import audit
@@ -38,7 +40,7 @@ async def read_audio(
         row, _queue, _agent = await one(session, tenant_id, recording_id)
         if agent_id is not None and row.agent_id != agent_id:
             raise LookupError(f"no recording {recording_id}")
-        audio = repository.audio(row, tenant)
+        audio = await asyncio.to_thread(repository.audio, row, tenant)
         await audit.record(session, actor=actor, action=action, tenant=tenant, subject=f"recording {row.id}", detail={})
         await session.commit()
     return row, audio

@@ -8,6 +8,7 @@ checked against it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -75,7 +76,7 @@ class Repository:
         key = crypto.tenant_key(self.settings, tenant)
         started = meta.started_at
         relative = f"{tenant}/{started:%Y/%m/%d}/{uuid.uuid4().hex}.{info.format}" + (".enc" if key else "")
-        self._write(relative, crypto.encrypt(key, audio) if key else audio)
+        await asyncio.to_thread(self._write, relative, crypto.encrypt(key, audio) if key else audio)
         row = m.Recording(
             tenant_id=meta.tenant_id,
             interaction_id=meta.interaction_id,
