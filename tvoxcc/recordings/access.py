@@ -31,14 +31,14 @@ async def read_audio(
     *,
     actor: str,
     action: audit.AuditAction,
-    agent_id: int | None = None,
+    only_agent: str | None = None,
 ) -> tuple[m.Recording, bytes]:
-    """The recording's audio in clear, audited as ``action`` (play, download, export). With ``agent_id``
+    """The recording's audio in clear, audited as ``action`` (play, download, export). With ``only_agent``
     only that agent's recordings are found (an agent listening to their own calls)."""
     tenant_id = await _tenant_id(store, tenant)
     async with store.tenant(tenant_id) as session:
-        row, _queue, _agent = await one(session, tenant_id, recording_id)
-        if agent_id is not None and row.agent_id != agent_id:
+        row, _queue, agent = await one(session, tenant_id, recording_id)
+        if only_agent is not None and agent != only_agent:
             raise LookupError(f"no recording {recording_id}")
         audio = await asyncio.to_thread(repository.audio, row, tenant)
         await audit.record(session, actor=actor, action=action, tenant=tenant, subject=f"recording {row.id}", detail={})

@@ -26,6 +26,7 @@ from sqlalchemy import text
 
 from tvoxcc.config import WebSettings
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
 from tvoxcc.web import auth, data, metrics
@@ -418,7 +419,9 @@ async def headers(
     return response
 
 
-def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
+def build_app(
+    store: Store, settings: WebSettings, *, clock: Callable[[], datetime] = utcnow, recordings: Repository | None = None
+) -> web.Application:
     secret = settings.secret.get_secret_value().encode() if settings.secret else secrets.token_bytes(32)
     pages = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     app = web.Application(middlewares=[headers])
@@ -455,4 +458,8 @@ def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], dateti
     r.add_get("/api/tenants/{tenant}/contacts/{contact}/pop", screen_pop)
     r.add_get("/metrics", prometheus)
     r.add_get("/healthz", healthz)
+    if recordings is not None:
+        from tvoxcc.web import recordings as listen  # it uses this module's helpers: imported here, not on top
+
+        listen.add_routes(app, recordings)
     return app
