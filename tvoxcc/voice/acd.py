@@ -35,6 +35,7 @@ from tvoxcc.voice.acd_base import AGENT_LEG, CALLBACK_LEG, Leg, Waiting
 from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.acd_restart import AcdRestart
 from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.call_recordings import PendingRecording
 from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.directory import QueuePoint, UnknownRoute
 from tvoxcc.voice.reconnect import gone, live_channels, lost_bridges
@@ -212,6 +213,19 @@ class AcdQueue(AcdRestart):
             recording = f"tvoxcc-call-{call.channel_id}".replace(".", "-")
             try:
                 await self.ari.bridges.record(bridge.id, recording, format="wav", if_exists="overwrite")
+                queue_id, agent_id = self.acd.row_ids(waiting.queue, leg.agent_id)
+                self.call_recordings.started(
+                    recording,
+                    PendingRecording(
+                        call.route.tenant,
+                        call.interaction,
+                        queue_id,
+                        agent_id,
+                        call.caller.contact_id,
+                        call.caller.number,
+                        self.clock(),
+                    ),
+                )
             except AriError as exc:
                 log.warning("ACD: cannot record call %s: %s", call.channel_id, exc)
                 recording = None

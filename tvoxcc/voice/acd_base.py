@@ -35,8 +35,10 @@ from tvoxcc.ari import AriClient, AriError, NotFound
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
 from tvoxcc.voice.call import CallSession, send_to_fallback
+from tvoxcc.voice.call_recordings import CallRecordings
 from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, OutboundRoute
 from tvoxcc.voice.directory import Directory, QueuePoint
 from tvoxcc.voice.lanes import Lanes
@@ -98,10 +100,12 @@ class AcdBase(ABC):
         lanes: Lanes | None = None,
         lease_ttl_s: float = 15.0,
         acd_linger_s: float = ACD_LINGER_S,
+        recordings: Repository | None = None,
     ) -> None:
         self.ari = ari
         self.acd = acd
         self.clock = clock
+        self.call_recordings = CallRecordings(ari, acd.store, acd.recorder, recordings)
         self.sampling = random.Random()  # which calls of a sampled queue are recorded (not the ACD's rng)
         # The ACD routes on the wall clock, not ``clock``: its rows outlive this process, and the router's
         # time must never go back from one run to the next (tests run the service on shifted clocks).
@@ -246,6 +250,11 @@ class AcdBase(ABC):
             waiting.announcing = None
             every = self.acd.announce_every.get(waiting.queue.router_name, 0)
             waiting.next_announce = self._now() + every if every else float("inf")
+
+    def recording_finished(self, name: str) -> None:
+        """Asterisk finished a recording: a call's of ours goes to the recordings repository."""
+        if self.call_recordings.owns(name):
+            self.lanes.submit(f"recording:{name}", self.call_recordings.finished(name))
 
     def lane_of(self, channel_id: str, args: tuple[str, ...] = ()) -> str:
         """The lane of the call a channel belongs to: an agent leg's or a callback's is its item's."""

@@ -172,6 +172,10 @@ class AcdDirectory:
             queue_id=self._queues.get(queue or "", (0, None))[1],
         )
 
+    def row_ids(self, queue: QueueKey, agent: str) -> tuple[int | None, int | None]:
+        """(queue, agent) row ids of a router queue and agent, as far as the config knows them."""
+        return self._queues.get(queue.router_name, (0, None))[1], self._agents.get(agent, (0, None))[1]
+
     async def answered(
         self, call: CallSession, queue: QueueKey, agent: str, now: datetime, *, recording: str | None = None
     ) -> None:

@@ -158,6 +158,7 @@ class VoiceApp:
             call.feed(event)
 
     def _recording_done(self, name: str, seconds: float) -> None:
+        self.handoff.recording_finished(name)
         for call in self.calls.values():
             token = call.recordings.get(name)
             if token is not None:

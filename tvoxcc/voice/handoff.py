@@ -39,6 +39,9 @@ class QueueHandoff(Protocol):
     def playback_finished(self, playback_id: str) -> None:
         """One of the channels' playbacks ended (the handoff's own announcements among them)."""
 
+    def recording_finished(self, name: str) -> None:
+        """Asterisk finished a recording (the handoff's own calls' among them)."""
+
     async def on_connected(self) -> None: ...
 
     def lane_of(self, channel_id: str, args: tuple[str, ...] = ()) -> str:
