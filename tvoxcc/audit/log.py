@@ -104,24 +104,18 @@ async def entries(
 async def verify(session: AsyncSession) -> tuple[int, str | None]:
     """(rows checked, the first problem or None), reading the log a page at a time."""
     check, after, count = ChainCheck(), 0, 0
+    columns = [_entries.c[name] for name in Link.__dataclass_fields__]
     while True:
         page = (
-            (
-                await session.execute(
-                    select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(_PAGE)
-                )
-            )
-            .scalars()
-            .all()
-        )
+            await session.execute(select(*columns).where(_entries.c.seq > after).order_by(_entries.c.seq).limit(_PAGE))
+        ).all()
         for row in page:
             count += 1
-            if check.feed(_link(row)):
+            if check.feed(Link(*row)):
                 return count, check.problem
         if len(page) < _PAGE:
             break
         after = page[-1].seq
-        session.expunge_all()
     head = (await session.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == HEAD_ID))).first()
     head_seq, head_hash = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
     return count, check.finish(head_seq, head_hash)
