@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("number", sa.String(length=64), nullable=False),
         sa.Column("direction", sa.String(length=16), nullable=False),
         sa.Column("started_at", tvoxcc.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("duration_s", sa.Float(), nullable=False),
+        sa.Column("duration_s", sa.Double(), nullable=False),
         sa.Column("size_bytes", sa.Integer(), nullable=False),
         sa.Column("format", sa.String(length=8), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
