@@ -224,6 +224,7 @@ class AcdQueue(AcdRestart):
                         call.caller.contact_id,
                         call.caller.number,
                         self.clock(),
+                        agent_channel=leg.channel_id,
                     ),
                 )
             except AriError as exc:

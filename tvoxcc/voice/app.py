@@ -114,6 +114,7 @@ class VoiceApp:
                 self.lanes.submit(f"endpoint:{endpoint.resource}", work)
             case ev.ChannelDtmfReceived(channel=channel, digit=digit):
                 self._feed(channel.id, ivr.Dtmf(digit))
+                self.handoff.dtmf(channel.id, digit)
             case ev.PlaybackFinished(playback=playback):
                 self.handoff.playback_finished(playback.id)
                 channel_id = playback.id.rpartition(":")[0]

@@ -42,6 +42,9 @@ class QueueHandoff(Protocol):
     def recording_finished(self, name: str) -> None:
         """Asterisk finished a recording (the handoff's own calls' among them)."""
 
+    def dtmf(self, channel_id: str, digit: str) -> None:
+        """A digit keyed on a channel (the handoff's agent legs among them)."""
+
     async def on_connected(self) -> None: ...
 
     def lane_of(self, channel_id: str, args: tuple[str, ...] = ()) -> str:
