@@ -19,6 +19,14 @@ def test_codes_need_their_digits_close_together() -> None:
     assert [codes.feed(d, t) for d, t in (("5", 10.0), ("*", 10.2), ("7", 10.4), ("8", 10.6))][-1] is PauseAction.PAUSE
 
 
+def test_an_event_delivered_twice_counts_once() -> None:
+    codes = FeatureCodes()
+    keyed = [("*", 0.0), ("*", 0.0), ("7", 0.3), ("7", 0.3), ("8", 0.6), ("8", 0.6)]
+    assert [codes.feed(d, t) for d, t in keyed] == [None, None, None, None, PauseAction.PAUSE, None]
+    assert [codes.feed(d, t) for d, t in (("*", 1.0), ("*", 1.2))] == [None, None]  # two presses: both count
+    assert codes.digits == "**"
+
+
 def test_the_log_keeps_stretches_and_closes_an_open_one() -> None:
     log = PauseLog()
     assert log.pause(2.0) and not log.pause(2.5)  # a second *78 changes nothing

@@ -240,6 +240,31 @@ async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, 
     assert [int(f[0]) for f in call] == sorted(int(f[0]) for f in call)
 
 
+async def test_the_agent_pauses_the_recording_for_payment_data(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    """*78 then *79 from the agent's phone: the stored recording still lasts the whole talk (the paused part is
+    silence) and its row marks the stretch."""
+    before = len(await interactions(acme.settings))
+    pause = "*78" + "." * 10 + "*79"  # keyed 300 ms apart: paused ~3.3 s
+    async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+        await register(acme, phones, "alice", "bob")
+        for name in ("alice", "bob"):
+            phones[name].answer(ring_ms=300, digits=pause)
+        calling = caller(sipp, 9000)
+        await call_bridge(acme)
+        (await asyncio.to_thread(calling.wait, 40)).check()
+        rows = await wait_until_ended(acme.settings, 1)
+        row = rows[before]
+        assert row["outcome"] == "answered"
+        stored = await repository_row(acme, row["id"])
+        talked = await talk_seconds(acme.settings, row["id"])
+    assert len(stored["gaps"]) == 1, stored
+    start, end = stored["gaps"][0]
+    assert 0.5 < start < 3.0 and 2.5 < end - start < 4.5, stored["gaps"]
+    assert abs(stored["duration_s"] - talked) <= 1.0, (stored, talked)
+
+
 async def test_wrapup_is_respected_before_the_next_call(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:
     before = len(await interactions(acme.settings))
     async with running_voice(acme.settings, Clock(datetime.now(UTC))):

@@ -28,8 +28,14 @@ class FeatureCodes:
 
     digits: str = ""
     last_at: float = float("-inf")
+    last_event: tuple[str, float] | None = None
 
     def feed(self, digit: str, now: float) -> PauseAction | None:
+        """``now``: when the digit was keyed; the same digit at the same moment again is one event delivered
+        twice, and counts once."""
+        if self.last_event == (digit, now):
+            return None
+        self.last_event = (digit, now)
         if now - self.last_at > CODE_GAP_S:
             self.digits = ""
         self.digits, self.last_at = (self.digits + digit)[-3:], now

@@ -256,10 +256,11 @@ class AcdBase(ABC):
         if self.call_recordings.owns(name):
             self.lanes.submit(f"recording:{name}", self.call_recordings.finished(name, self.clock()))
 
-    def dtmf(self, channel_id: str, digit: str) -> None:
+    def dtmf(self, channel_id: str, digit: str, keyed_at: datetime | None) -> None:
         """A digit from a channel: an agent's leg may pause or resume its call's recording (*78 / *79)."""
         if self.call_recordings.owns_leg(channel_id):
-            self.lanes.submit(self.lane_of(channel_id), self.call_recordings.dtmf(channel_id, digit, self.clock()))
+            work = self.call_recordings.dtmf(channel_id, digit, keyed_at, self.clock())
+            self.lanes.submit(self.lane_of(channel_id), work)
 
     def lane_of(self, channel_id: str, args: tuple[str, ...] = ()) -> str:
         """The lane of the call a channel belongs to: an agent leg's or a callback's is its item's."""

@@ -112,9 +112,9 @@ class VoiceApp:
             case ev.EndpointStateChange(endpoint=endpoint):
                 work = self.handoff.on_endpoint(endpoint.resource, endpoint.state)
                 self.lanes.submit(f"endpoint:{endpoint.resource}", work)
-            case ev.ChannelDtmfReceived(channel=channel, digit=digit):
+            case ev.ChannelDtmfReceived(channel=channel, digit=digit, timestamp=keyed_at):
                 self._feed(channel.id, ivr.Dtmf(digit))
-                self.handoff.dtmf(channel.id, digit)
+                self.handoff.dtmf(channel.id, digit, keyed_at)
             case ev.PlaybackFinished(playback=playback):
                 self.handoff.playback_finished(playback.id)
                 channel_id = playback.id.rpartition(":")[0]

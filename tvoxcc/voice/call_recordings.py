@@ -70,12 +70,14 @@ class CallRecordings:
     def _offset(self, name: str, now: datetime) -> float:
         return (now - self.pending[name].started_at).total_seconds()
 
-    async def dtmf(self, channel_id: str, digit: str, now: datetime) -> None:
-        """A digit from an agent's leg: ``*78`` pauses its call's recording, ``*79`` resumes it."""
+    async def dtmf(self, channel_id: str, digit: str, keyed_at: datetime | None, now: datetime) -> None:
+        """A digit from an agent's leg: ``*78`` pauses its call's recording, ``*79`` resumes it. ``keyed_at`` is
+        Asterisk's time of the event: the same digit event comes once per subscription (the channel's and its
+        endpoint's, which presence follows) and counts once."""
         name = self.by_leg.get(channel_id)
         if name is None or name not in self.pending:
             return
-        action = self.codes.setdefault(channel_id, FeatureCodes()).feed(digit, now.timestamp())
+        action = self.codes.setdefault(channel_id, FeatureCodes()).feed(digit, (keyed_at or now).timestamp())
         pauses, offset = self.pauses[name], self._offset(name, now)
         try:
             if action is PauseAction.PAUSE and pauses.paused_at is None:
