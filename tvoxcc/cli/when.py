@@ -1,28 +1,12 @@
-"""Moments given on the command line: an ISO date or datetime (UTC unless it says otherwise), or an age
-such as ``7d`` / ``12h`` / ``30m`` counted back from now."""
+"""A click option type for moments (tvoxcc.moments): 2026-12-01, 2026-12-01T08:00, 7d, 12h."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 
-_AGE = re.compile(r"^(\d+)([dhm])$")
-_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
-
-
-def parse_moment(text: str, now: datetime) -> datetime:
-    """Raises ValueError with the accepted forms when ``text`` is none of them."""
-    age = _AGE.match(text.strip())
-    if age:
-        return now - timedelta(**{_UNITS[age.group(2)]: int(age.group(1))})
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        forms = "a date (2026-12-01), a datetime (2026-12-01T08:00) or an age (7d, 12h)"
-        raise ValueError(f"{text!r} is not {forms}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+from tvoxcc.moments import parse_moment
 
 
 class Moment(click.ParamType):  # type: ignore[type-arg]

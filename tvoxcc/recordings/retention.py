@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tvoxcc import audit
 from tvoxcc.config import RecordingSettings
@@ -64,7 +64,8 @@ async def purge_expired(store: Store, repository: Repository, now: datetime) -> 
                     .all()
                 )
                 if not rows:
-                    held = len((await session.execute(select(m.Recording.id).where(expired))).all())
+                    count_held = select(func.count()).select_from(m.Recording).where(expired)
+                    held = (await session.execute(count_held)).scalar_one()
                     break
                 for row in rows:
                     await session.delete(row)

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from tvoxcc import audit
 from tvoxcc.audit.actors import web_actor
-from tvoxcc.cli.when import parse_moment
+from tvoxcc.moments import parse_moment
 from tvoxcc.recordings import access
 from tvoxcc.recordings.crypto import RecordingKeyError
 from tvoxcc.recordings.query import RecordingFilter, find
