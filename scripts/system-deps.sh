@@ -7,7 +7,7 @@
 #   iproute2              ss, to check what the lab binds
 #   espeak-ng sox         `tvoxcc prompts render`: prompt text to 8 kHz audio
 #   dovecot-imapd dovecot-lmtpd openssl   a real IMAP server for the mail channel tests and the demo
-#   chromium              headless browser for the wallboard e2e test (driven over the DevTools Protocol)
+#   chromium              headless browser for the wallboard and recordings page tests (driven over the DevTools Protocol)
 set -euo pipefail
 PACKAGES=(python3-venv postgresql debootstrap zstd sip-tester baresip-core iproute2 make espeak-ng sox dovecot-imapd dovecot-lmtpd openssl chromium)
 missing=()

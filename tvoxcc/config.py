@@ -141,6 +141,24 @@ class VoiceSettings(_Section):
     config_poll_seconds: float = Field(5.0, gt=0, le=3600)
 
 
+class TenantRecordingSettings(_Section):
+    """One tenant's recordings: how long they are kept and the key that encrypts them at rest."""
+
+    retention_days: int | None = Field(None, ge=1, le=36_500)  # None: the [recordings] default
+    # AES-256-GCM key, base64 of 32 bytes, inline or in a file (the file may also hold the 32 raw bytes).
+    # Neither set: the tenant's recordings are stored in clear.
+    key: SecretStr | None = None
+    key_file: Path | None = None
+
+
+class RecordingSettings(_Section):
+    """The recordings repository (tvoxcc.recordings)."""
+
+    dir: Path | None = None  # None: <data_dir>/recordings
+    retention_days: int | None = Field(None, ge=1, le=36_500)  # None: kept until deleted
+    tenants: dict[str, TenantRecordingSettings] = {}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter=NESTED, extra="forbid", frozen=True, validate_default=False
@@ -155,6 +173,7 @@ class Settings(BaseSettings):
     lab: LabSettings = LabSettings()
     web: WebSettings = WebSettings()
     voice: VoiceSettings = VoiceSettings()
+    recordings: RecordingSettings = RecordingSettings()
 
     def redacted(self) -> dict[str, Any]:
         """A JSON-safe dump with every secret masked."""

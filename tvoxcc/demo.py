@@ -32,6 +32,7 @@ from tvoxcc.config import Settings, load_settings
 from tvoxcc.demo_contacts import contacts_imported, customer_exported_and_erased
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
+from tvoxcc.demo_recordings import recordings_and_audit
 from tvoxcc.insight.api import day_summary
 from tvoxcc.interactions import Direction
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
@@ -91,6 +92,7 @@ class Demo:
             await mail_becomes_ticket(self.store, self.say)
             await kb_suggests_articles(self.store, self.say)
             await agent_answers(self.store, self.say)
+            await recordings_and_audit(self.store, self.settings, self.base, self.say)
             await self._insight()
             await customer_exported_and_erased(
                 self.store, self.say, out=self.base / "customer-export.zip",

@@ -44,6 +44,13 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "  suggested: order-not-arrived — An order has not arrived [public]" in out  # the Knowledge Base
     sent = "  sent to giulia.verdi@example.test: Re: [#T-1001] Order 4711 has not arrived — "
     assert f"{sent}Your parcel left our warehouse" in out and f"{sent}Hello Giulia Verdi," in out  # reply, solved
+    assert re.search(r"  #1 \d+\.\d s sales-it agent mario from caller wav \d+ bytes sha256 [0-9a-f]{12}…", out), out[
+        -3000:
+    ]
+    assert re.search(r"  exported #1 to .*demo-recording\.wav: \d+\.\d s of WAV", out)
+    assert re.search(
+        r"Audit log: \d+ rows, chain intact \(tvoxcc audit verify\); last: recording.export by cli:demo", out
+    )
     assert "Asterisk stopped" in out
     assert "Wallboard: http://127.0.0.1:8080/wallboard/acme" in out
     assert "Journey API: http://127.0.0.1:8080/api/tenants/acme/contacts/1/journey" in out

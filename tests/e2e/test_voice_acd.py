@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from tests.cli import Tvox
 from tests.e2e.voice import SettableClock, interactions, running_voice, wait_until_ended
+from tests.recording_files import soxi_seconds
 from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -118,6 +120,28 @@ async def recording_of(settings: Any, row: dict[str, Any]) -> str | None:
     return interaction.recording if interaction else None
 
 
+async def repository_row(lab: Any, interaction_id: int, within: float = 20.0) -> dict[str, Any]:
+    """The recordings repository's row of an interaction, once the voice service stored it."""
+    tvox = Tvox(lab.config_path)
+    deadline = time.monotonic() + within
+    while True:
+        rows = json.loads(await asyncio.to_thread(tvox.ok, "recording", "list", "-t", "acme", "--json"))
+        found = [r for r in rows if r["interaction_id"] == interaction_id]
+        if found:
+            return dict(found[0])
+        assert time.monotonic() < deadline, f"no recording of interaction {interaction_id} in `recording list`"
+        await asyncio.sleep(0.3)
+
+
+async def talk_seconds(settings: Any, interaction_id: int) -> float:
+    store = Store.from_url(settings.database.url.get_secret_value())
+    async with store.session() as session:
+        interaction = await session.get(m.Interaction, interaction_id)
+    await store.dispose()
+    assert interaction is not None and interaction.answered_at and interaction.ended_at
+    return (interaction.ended_at - interaction.answered_at).total_seconds()
+
+
 async def connected_leg(lab: Any, endpoint: str, within: float = 15.0) -> str:
     """The id of the agent's channel once it is up (answered)."""
     deadline = time.monotonic() + within
@@ -180,8 +204,21 @@ async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, 
         row = rows[before]
         assert await answered_by(acme.settings, row) == "alice"
         assert row["outcome"] == "answered"
+        # The queue records: once Asterisk finishes the bridge's recording it is in the repository (and gone
+        # from Asterisk), as long as the call was talking (answer to hang-up) within a second.
         recording = await recording_of(acme.settings, row)
-        assert recording is not None and acme.ari(f"recordings/stored/{recording}")["format"] == "wav"
+        assert recording is not None
+        stored = await repository_row(acme, row["id"])
+        talked = await talk_seconds(acme.settings, row["id"])
+        assert abs(stored["duration_s"] - talked) <= 1.0, (stored, talked)
+        assert (stored["queue"], stored["agent"], stored["format"]) == ("sales-it", "alice", "wav")
+        assert not any(r["name"] == recording for r in acme.ari("recordings/stored"))
+        exported = acme.settings.data_dir / f"export-{row['id']}.wav"
+        await asyncio.to_thread(
+            Tvox(acme.config_path).ok, "recording", "export", "-t", "acme", str(stored["id"]), "--out", str(exported)
+        )
+        assert abs(await asyncio.to_thread(soxi_seconds, exported) - stored["duration_s"]) < 0.05
+        exported.unlink()
         # Each digit reaches the IVR once (endpoint subscriptions must not repeat the caller's events).
         assert [d["digit"] for k, d in row["events"] if k == "ivr-input"] == ["1"]
         kinds = [k for k, _ in row["events"]]
@@ -201,6 +238,31 @@ async def test_longest_idle_agent_answers_and_is_bridged(acme: Any, sipp: Sipp, 
     assert hold.isdigit() and ring.isdigit() and bridged not in ("", row["channel_id"])  # alice's leg
     assert complete[5] == hold and complete[6].isdigit() and complete[7] == "1"  # same hold time; orig. position
     assert [int(f[0]) for f in call] == sorted(int(f[0]) for f in call)
+
+
+async def test_the_agent_pauses_the_recording_for_payment_data(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    """*78 then *79 from the agent's phone: the stored recording still lasts the whole talk (the paused part is
+    silence) and its row marks the stretch."""
+    before = len(await interactions(acme.settings))
+    pause = "*78" + "." * 10 + "*79"  # keyed 300 ms apart: paused ~3.3 s
+    async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+        await register(acme, phones, "alice", "bob")
+        for name in ("alice", "bob"):
+            phones[name].answer(ring_ms=300, digits=pause)
+        calling = caller(sipp, 9000)
+        await call_bridge(acme)
+        (await asyncio.to_thread(calling.wait, 40)).check()
+        rows = await wait_until_ended(acme.settings, 1)
+        row = rows[before]
+        assert row["outcome"] == "answered"
+        stored = await repository_row(acme, row["id"])
+        talked = await talk_seconds(acme.settings, row["id"])
+    assert len(stored["gaps"]) == 1, stored
+    start, end = stored["gaps"][0]
+    assert 0.5 < start < 3.0 and 2.5 < end - start < 4.5, stored["gaps"]
+    assert abs(stored["duration_s"] - talked) <= 1.0, (stored, talked)
 
 
 async def test_wrapup_is_respected_before_the_next_call(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:

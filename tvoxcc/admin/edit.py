@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc import audit
+from tvoxcc.admin.changes import KEYS, audit_document_change
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.repository import read_document, write_document
 from tvoxcc.admin.spec import TenantDoc
@@ -28,39 +30,28 @@ def validation_problems(error: ValidationError, prefix: str = "") -> list[str]:
     return lines
 
 
-async def edit_tenant(store: Store, tenant: str, change: Callable[[TenantDoc], T]) -> T:
-    """Apply ``change`` (which mutates the document, raising AdminError when it cannot) atomically."""
+async def edit_tenant(store: Store, tenant: str, change: Callable[[TenantDoc], T], *, actor: str | None = None) -> T:
+    """Apply ``change`` (which mutates the document, raising AdminError when it cannot) atomically, with its
+    audit row in the same transaction. ``actor``: who asked (default: the person at the command line)."""
     async with store.session() as session:
         doc = await read_document(session, tenant)
+        before = doc.model_copy(deep=True)
         try:
             result = change(doc)
         except ValidationError as exc:
             raise AdminError(*validation_problems(exc)) from exc
-        await _write(session, doc)
+        await _write(session, before, doc, actor or audit.cli_actor())
         return result
 
 
-async def _write(session: AsyncSession, doc: TenantDoc) -> None:
+async def _write(session: AsyncSession, before: TenantDoc, doc: TenantDoc, actor: str) -> None:
     try:
         await write_document(session, doc, prune=True)
+        await audit_document_change(session, before, doc, actor=actor)
     except BaseException:
         await session.rollback()
         raise
     await session.commit()
-
-
-# How items of each section are matched between a file and the store.
-KEYS: dict[str, Callable[[Any], Any]] = {
-    "services": lambda x: x.name,
-    "skills": lambda x: x.name,
-    "activity_codes": lambda x: x.name,
-    "groups": lambda x: x.name,
-    "queues": lambda x: x.name,
-    "agents": lambda x: x.name,
-    "users": lambda x: x.username,
-    "prompts": lambda x: (x.name, x.language),
-    "ivrs": lambda x: x.service,
-}
 
 
 def merge_documents(stored: TenantDoc, incoming: TenantDoc) -> TenantDoc:
@@ -76,7 +67,7 @@ def merge_documents(stored: TenantDoc, incoming: TenantDoc) -> TenantDoc:
     return merged
 
 
-async def import_document(store: Store, doc: TenantDoc, *, dry_run: bool = False) -> None:
+async def import_document(store: Store, doc: TenantDoc, *, dry_run: bool = False, actor: str | None = None) -> None:
     """Upsert a tenant: what the file has is added or replaced, what it leaves out is kept.
 
     The file may refer to what is already stored (a queue file naming a stored service): references
@@ -88,7 +79,11 @@ async def import_document(store: Store, doc: TenantDoc, *, dry_run: bool = False
                 stored = await read_document(session, doc.tenant.name)
             except AdminError:
                 stored = None  # a new tenant
-            await write_document(session, merge_documents(stored, doc) if stored else doc, prune=False)
+            merged = merge_documents(stored, doc) if stored else doc
+            await write_document(session, merged, prune=False)
+            await audit_document_change(
+                session, stored, merged, actor=actor or audit.cli_actor(), action=audit.AuditAction.TENANT_IMPORT
+            )
         except BaseException:
             await session.rollback()
             raise

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from tvoxcc.ivr.nodes import Flow
 from tvoxcc.queues.model import Channel, OverflowAction, OverflowWhen, Strategy
+from tvoxcc.recordings.policy import RecordingPolicy
 from tvoxcc.support.hours import HoursError, format_week, parse_week
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -170,7 +171,9 @@ class QueueSpec(Spec):
     ring_timeout_seconds: int = Field(15, ge=5, le=300)
     max_wait_seconds: int | None = Field(None, ge=10, le=86_400)
     sl_threshold_seconds: int | None = Field(None, ge=1, le=3600)
-    record: bool = False
+    record: bool = False  # the older switch: on means recording=always when recording is not set
+    recording: RecordingPolicy | None = None  # always | on-demand | never | sampled
+    recording_sample_percent: int = Field(100, ge=1, le=100)  # with recording=sampled
     moh_class: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     announce_every_seconds: int = Field(30, ge=0, le=600)
     rona_pause: bool = True

@@ -57,6 +57,13 @@ class RecordingsApi:
         """Stop and keep the file."""
         await self._http.request("POST", f"/recordings/live/{seg(name)}/stop")
 
+    async def pause_live(self, name: str) -> None:
+        """Stop writing until unpaused; the paused time is left out of the file."""
+        await self._http.request("POST", f"/recordings/live/{seg(name)}/pause")
+
+    async def unpause_live(self, name: str) -> None:
+        await self._http.request("DELETE", f"/recordings/live/{seg(name)}/pause")
+
     async def cancel_live(self, name: str) -> None:
         """Stop and discard the file."""
         await self._http.request("DELETE", f"/recordings/live/{seg(name)}")

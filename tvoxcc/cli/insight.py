@@ -16,6 +16,9 @@ from tvoxcc.insight.model import Dimension, Interval
 from tvoxcc.insight.report import Report, to_csv, to_html, to_json, to_table
 from tvoxcc.insight.store import find_tenant
 from tvoxcc.journey.api import reliability_of_days
+from tvoxcc.journey.retention import purge_expired as purge_expired_rows
+from tvoxcc.recordings.repository import Repository
+from tvoxcc.recordings.retention import purge_expired
 from tvoxcc.store.engine import Store
 
 RENDER = {"table": to_table, "csv": to_csv, "json": to_json, "html": to_html}
@@ -152,16 +155,27 @@ def run_(ctx: click.Context, every: float, once: bool) -> None:
     settings = settings_of(ctx)
     logging.basicConfig(level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from tvoxcc.journey.retention import purge_expired
-
     async def go() -> None:
         async with open_store(settings) as store:
+            repository = Repository.of(settings)
+
+            async def purge(now: datetime) -> None:
+                """The tenants' retention: interactions, mails and tickets, then the recordings' repository."""
+                for tenant, counts in (await purge_expired_rows(store, now, settings.asterisk.recordings_dir)).items():
+                    logging.getLogger(__name__).info("insight: retention purge of tenant %s: %s", tenant, counts)
+                try:
+                    await purge_expired(store, repository, now)
+                except OSError as exc:  # a recordings folder unreadable: say so, retry next hour
+                    logging.getLogger(__name__).warning("recordings: purge failed: %s", exc)
+
             if once:
                 now = datetime.now(UTC)
                 done = await runner.refresh_all(store, now)
                 click.echo(f"refreshed {len(done)} tenant slot sets ({sum(r.rebuilt for r in done)} rebuilt)")
-                for tenant, counts in (await purge_expired(store, now, settings.asterisk.recordings_dir)).items():
+                for tenant, counts in (await purge_expired_rows(store, now, settings.asterisk.recordings_dir)).items():
                     click.echo(f"retention: tenant {tenant}: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
+                purged = await purge_expired(store, repository, now)
+                click.echo(f"purged {sum(p.deleted for p in purged)} recordings past retention")
                 return
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -171,9 +185,8 @@ def run_(ctx: click.Context, every: float, once: bool) -> None:
 
             async def refresh(active: asyncio.Event) -> None:  # the clock is read here, at the edge, once per tick
                 await runner.run_service(
-                    store, active, every_s=every, clock=lambda: datetime.now(UTC),
-                    purge=lambda now: purge_expired(store, now, settings.asterisk.recordings_dir),
-                )  # fmt: skip
+                    store, active, every_s=every, clock=lambda: datetime.now(UTC), housekeeping=purge
+                )
 
             # One active Insight service (lease "insight"): a second one stands by and never refreshes a tick twice.
             async with beating(store, ServiceKind.INSIGHT, lease="insight"):

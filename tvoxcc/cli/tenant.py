@@ -8,6 +8,8 @@ import click
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from tvoxcc import audit
+from tvoxcc.admin.changes import audit_document_change
 from tvoxcc.admin.edit import edit_tenant, validation_problems
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.repository import find_tenant, read_document, write_document
@@ -56,7 +58,9 @@ def add(ctx: click.Context, /, name: str, **values: str | None) -> None:
         async with store.session() as session:
             if (await session.execute(select(m.Tenant.id).where(m.Tenant.name == name))).first():
                 raise AdminError(f"tenant {name!r} already exists")
-            await write_document(session, TenantDoc(tenant=spec), prune=False)
+            doc = TenantDoc(tenant=spec)
+            await write_document(session, doc, prune=False)
+            await audit_document_change(session, None, doc, actor=audit.cli_actor())
             await session.commit()
 
     with_store(ctx, go)
@@ -142,6 +146,14 @@ def remove(ctx: click.Context, name: str) -> None:
             if owned:
                 raise AdminError(f"cannot remove tenant {name!r}: it still has {', '.join(owned)}")
             await session.delete(row)
+            await audit.record(
+                session,
+                actor=audit.cli_actor(),
+                action=audit.AuditAction.ADMIN_CHANGE,
+                tenant=name,
+                subject=f"tenant -{name}",
+                detail={"tenant": {"removed": [name]}},
+            )
             await session.commit()
 
     with_store(ctx, go)

@@ -9,6 +9,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from tvoxcc import audit
 from tvoxcc.admin.edit import validation_problems
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.passwords import hash_password
@@ -89,6 +90,7 @@ def add(ctx: click.Context, username: str, role: str, tenant: str | None, email:
             row = m.User(username=username, password_hash=hash_password(password) if password else "")
             await _apply(session, row, tenant, spec)
             session.add(row)
+            await _audit(session, tenant, f"users +{username}", {"users": {"added": [username]}})
             await session.commit()
 
     with_store(ctx, go)
@@ -119,10 +121,19 @@ def set_(ctx: click.Context, username: str, role: str | None, email: str | None,
             await _apply(session, row, tenant, spec)
             if password:
                 row.password_hash = hash_password(password)
+            fields = [k for k, v in (("role", role), ("email", email), ("agent", agent), ("password", password)) if v]
+            await _audit(session, tenant, f"users ~{username}", {"users": {"changed": [username]}, "fields": fields})
             await session.commit()
 
     with_store(ctx, go)
     click.echo(f"updated user {username!r}")
+
+
+async def _audit(session: Any, tenant: str | None, subject: str, detail: dict[str, Any]) -> None:
+    await audit.record(
+        session, actor=audit.cli_actor(), action=audit.AuditAction.ADMIN_CHANGE, tenant=tenant, subject=subject,
+        detail=detail,
+    )  # fmt: skip
 
 
 async def _rows(store: Store, tenant: str | None, username: str | None = None) -> list[dict[str, Any]]:
@@ -175,7 +186,10 @@ def remove(ctx: click.Context, username: str) -> None:
 
     async def go(store: Store) -> None:
         async with store.session() as session:
-            await session.delete(await _load(session, username))
+            row = await _load(session, username)
+            tenant = (await session.get(m.Tenant, row.tenant_id)).name if row.tenant_id else None  # type: ignore[union-attr]
+            await session.delete(row)
+            await _audit(session, tenant, f"users -{username}", {"users": {"removed": [username]}})
             await session.commit()
 
     with_store(ctx, go)

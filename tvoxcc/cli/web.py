@@ -22,10 +22,15 @@ SHUTDOWN_TIMEOUT_S = 3.0
 
 async def serve(settings: Settings, host: str, port: int) -> None:
     from tvoxcc.cluster import ServiceKind, beating
+    from tvoxcc.recordings.repository import Repository
     from tvoxcc.web.app import build_app
 
     async with open_store(settings) as store, beating(store, ServiceKind.WEB):
-        runner = web.AppRunner(build_app(store, settings.web), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        runner = web.AppRunner(
+            build_app(store, settings.web, recordings=Repository.of(settings)),
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port)

@@ -12,10 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -76,13 +75,12 @@ async def run_service(
     every_s: float,
     clock: Callable[[], datetime],
     on_tick: Callable[[list[Refreshed]], None] | None = None,
-    purge: Callable[[datetime], Awaitable[Mapping[str, Any]]] | None = None,
+    housekeeping: Callable[[datetime], Awaitable[object]] | None = None,
 ) -> int:
     """Refresh every ``every_s`` seconds until ``stop`` is set; returns the number of ticks run.
 
-    ``purge`` (tenants' retention, tvoxcc.journey.retention) runs after the refresh of each deep tick (hourly):
-    the slots of the days it empties were built before, and keep their counts.
-    """
+    ``housekeeping`` (the tenants' retention purges: interactions and mails, recordings) runs after the refresh
+    of each deep tick, once an hour: the slots of the days it empties were built before, and keep their counts."""
     ticks = 0
     last_deep: datetime | None = None
     while not stop.is_set():
@@ -92,9 +90,8 @@ async def run_service(
             done = await refresh_all(store, now, stop, margin=slots.MARGIN if deep else SHORT_MARGIN)
             if deep:
                 last_deep = now
-                purged = await purge(now) if purge is not None else {}
-                for tenant, counts in purged.items():
-                    log.info("insight: retention purge of tenant %s: %s", tenant, counts)
+                if housekeeping is not None:
+                    await housekeeping(now)
         except SQLAlchemyError as exc:
             # the database may be restarting: say so once per tick and try again at the next one
             log.warning("insight: refresh failed, retrying in %.0f s: %s", every_s, type(exc).__name__)

@@ -205,11 +205,21 @@ class Sipp:
         return self.start(scenario, local_port=port, timeout_s=15, rate_period_ms=rate_period_ms).wait(30)
 
     def answer(
-        self, user: str, *, port: int, ring_ms: int = 200, bye_timeout_ms: int = 30000, calls: int = 1
+        self,
+        user: str,
+        *,
+        port: int,
+        ring_ms: int = 200,
+        bye_timeout_ms: int = 30000,
+        calls: int = 1,
+        digits: str = "",
+        gap_ms: int = 300,
     ) -> SippRun:
         """An agent phone waiting on ``port`` (the one it registered from); returns at once. With ``calls`` > 1
-        it answers that many calls, side by side (every phone registered from ``port``: rewrite_contact)."""
-        scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms)
+        it answers that many calls, side by side (every phone registered from ``port``: rewrite_contact).
+        ``digits``: keyed once the call is up (RFC2833, ``gap_ms`` apart; "." waits ``gap_ms``)."""
+        dtmf = _dtmf_block(digits, gap_ms) if digits else ""
+        scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms, dtmf=dtmf)
         return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
 
     def dial(self, user: str, password: str, number: str, *, listen_ms: int = 15000) -> SippRun:
@@ -241,8 +251,8 @@ class SippAgent:
     def unregister(self) -> SippRun:
         return self.register(expires=0)
 
-    def answer(self, ring_ms: int = 200) -> SippRun:
-        return self.sipp.answer(self.user, port=self.port, ring_ms=ring_ms)
+    def answer(self, ring_ms: int = 200, digits: str = "") -> SippRun:
+        return self.sipp.answer(self.user, port=self.port, ring_ms=ring_ms, digits=digits)
 
     def dial(self, number: str, listen_ms: int = 15000) -> SippRun:
         """Dial a feature code from another port (this one may be answering calls)."""

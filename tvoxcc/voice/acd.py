@@ -30,10 +30,12 @@ from tvoxcc.ari import AriBadRequest, AriError, Conflict, InvalidRequest
 from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.queues import model as q
+from tvoxcc.recordings.policy import records_at_answer
 from tvoxcc.voice.acd_base import AGENT_LEG, CALLBACK_LEG, Leg, Waiting
 from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.acd_restart import AcdRestart
 from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.call_recordings import PendingRecording
 from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.directory import QueuePoint, UnknownRoute
 from tvoxcc.voice.reconnect import gone, live_channels, lost_bridges
@@ -206,10 +208,25 @@ class AcdQueue(AcdRestart):
             await self.acd.answered(call, waiting.queue, leg.agent_id, self.clock())
             return
         recording = None
-        if waiting.queue.router_name in self.acd.recorded:
+        policy = self.acd.recorded.get(waiting.queue.router_name)
+        if policy is not None and records_at_answer(*policy, self.sampling.random()):
             recording = f"tvoxcc-call-{call.channel_id}".replace(".", "-")
             try:
                 await self.ari.bridges.record(bridge.id, recording, format="wav", if_exists="overwrite")
+                queue_id, agent_id = self.acd.row_ids(waiting.queue, leg.agent_id)
+                self.call_recordings.started(
+                    recording,
+                    PendingRecording(
+                        call.route.tenant,
+                        call.interaction,
+                        queue_id,
+                        agent_id,
+                        call.caller.contact_id,
+                        call.caller.number,
+                        self.clock(),
+                        agent_channel=leg.channel_id,
+                    ),
+                )
             except AriError as exc:
                 log.warning("ACD: cannot record call %s: %s", call.channel_id, exc)
                 recording = None

@@ -35,8 +35,10 @@ from tvoxcc.ari import AriClient, AriError, NotFound
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
 from tvoxcc.voice.call import CallSession, send_to_fallback
+from tvoxcc.voice.call_recordings import CallRecordings
 from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, OutboundRoute
 from tvoxcc.voice.directory import Directory, QueuePoint
 from tvoxcc.voice.lanes import Lanes
@@ -98,10 +100,13 @@ class AcdBase(ABC):
         lanes: Lanes | None = None,
         lease_ttl_s: float = 15.0,
         acd_linger_s: float = ACD_LINGER_S,
+        recordings: Repository | None = None,
     ) -> None:
         self.ari = ari
         self.acd = acd
         self.clock = clock
+        self.call_recordings = CallRecordings(ari, acd.store, acd.recorder, recordings)
+        self.sampling = random.Random()  # which calls of a sampled queue are recorded (not the ACD's rng)
         # The ACD routes on the wall clock, not ``clock``: its rows outlive this process, and the router's
         # time must never go back from one run to the next (tests run the service on shifted clocks).
         self.inbox = InProcess()  # commands of voice and callback items, and agents', once committed
@@ -245,6 +250,17 @@ class AcdBase(ABC):
             waiting.announcing = None
             every = self.acd.announce_every.get(waiting.queue.router_name, 0)
             waiting.next_announce = self._now() + every if every else float("inf")
+
+    def recording_finished(self, name: str) -> None:
+        """Asterisk finished a recording: a call's of ours goes to the recordings repository."""
+        if self.call_recordings.owns(name):
+            self.lanes.submit(f"recording:{name}", self.call_recordings.finished(name, self.clock()))
+
+    def dtmf(self, channel_id: str, digit: str, keyed_at: datetime | None) -> None:
+        """A digit from a channel: an agent's leg may pause or resume its call's recording (*78 / *79)."""
+        if self.call_recordings.owns_leg(channel_id):
+            work = self.call_recordings.dtmf(channel_id, digit, keyed_at, self.clock())
+            self.lanes.submit(self.lane_of(channel_id), work)
 
     def lane_of(self, channel_id: str, args: tuple[str, ...] = ()) -> str:
         """The lane of the call a channel belongs to: an agent leg's or a callback's is its item's."""

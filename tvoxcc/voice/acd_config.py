@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tvoxcc.queues import model as q
+from tvoxcc.recordings.policy import RecordingPolicy, effective_policy
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.call import CallSession
@@ -44,7 +45,8 @@ class AcdDirectory:
         self._queues: dict[str, tuple[int, int]] = {}  # router queue name -> (tenant id, queue row id)
         self._tenant_names: dict[int, str] = {}
         self.announce_every: dict[str, int] = {}  # router queue name -> seconds (0: never)
-        self.recorded: set[str] = set()  # router queue names whose calls are recorded
+        # router queue name -> (policy, sample percent), for the queues that record from the answer
+        self.recorded: dict[str, tuple[RecordingPolicy, int]] = {}
         self.surveyed: set[str] = set()  # router queue names whose callers get the NPS survey
 
     async def queue_configs(self) -> list[q.QueueConfig]:
@@ -56,13 +58,15 @@ class AcdDirectory:
                 .options(selectinload(m.Queue.skills).selectinload(m.QueueSkill.skill))
             )
             configs = []
-            recorded, surveyed = set(), set()  # anew each time: a queue may have stopped recording
+            recorded: dict[str, tuple[RecordingPolicy, int]] = {}  # anew each time: a queue may stop recording
+            surveyed = set()
             for queue, tenant, service_priority in rows.all():
                 key = QueueKey(tenant, queue.name)
                 self._queues[key.router_name] = (queue.tenant_id, queue.id)
                 self.announce_every[key.router_name] = queue.announce_every_s
-                if queue.record:
-                    recorded.add(key.router_name)
+                policy = effective_policy(queue.record, queue.recording_policy)
+                if policy in (RecordingPolicy.ALWAYS, RecordingPolicy.SAMPLED):
+                    recorded[key.router_name] = (policy, queue.recording_sample_pct)
                 if queue.survey:
                     surveyed.add(key.router_name)
                 configs.append(
@@ -167,6 +171,10 @@ class AcdDirectory:
             agent_id=self._agents.get(agent or "", (0, None))[1],
             queue_id=self._queues.get(queue or "", (0, None))[1],
         )
+
+    def row_ids(self, queue: QueueKey, agent: str) -> tuple[int | None, int | None]:
+        """(queue, agent) row ids of a router queue and agent, as far as the config knows them."""
+        return self._queues.get(queue.router_name, (0, None))[1], self._agents.get(agent, (0, None))[1]
 
     async def answered(
         self, call: CallSession, queue: QueueKey, agent: str, now: datetime, *, recording: str | None = None

@@ -112,8 +112,9 @@ class VoiceApp:
             case ev.EndpointStateChange(endpoint=endpoint):
                 work = self.handoff.on_endpoint(endpoint.resource, endpoint.state)
                 self.lanes.submit(f"endpoint:{endpoint.resource}", work)
-            case ev.ChannelDtmfReceived(channel=channel, digit=digit):
+            case ev.ChannelDtmfReceived(channel=channel, digit=digit, timestamp=keyed_at):
                 self._feed(channel.id, ivr.Dtmf(digit))
+                self.handoff.dtmf(channel.id, digit, keyed_at)
             case ev.PlaybackFinished(playback=playback):
                 self.handoff.playback_finished(playback.id)
                 channel_id = playback.id.rpartition(":")[0]
@@ -158,6 +159,7 @@ class VoiceApp:
             call.feed(event)
 
     def _recording_done(self, name: str, seconds: float) -> None:
+        self.handoff.recording_finished(name)
         for call in self.calls.values():
             token = call.recordings.get(name)
             if token is not None:

@@ -6,6 +6,7 @@ what its IVR decided and its place in line, read back after a restart to queue t
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from tvoxcc.ivr.commands import EnterQueue
@@ -38,6 +39,12 @@ class QueueHandoff(Protocol):
 
     def playback_finished(self, playback_id: str) -> None:
         """One of the channels' playbacks ended (the handoff's own announcements among them)."""
+
+    def recording_finished(self, name: str) -> None:
+        """Asterisk finished a recording (the handoff's own calls' among them)."""
+
+    def dtmf(self, channel_id: str, digit: str, keyed_at: datetime | None) -> None:
+        """A digit keyed on a channel (the handoff's agent legs among them), at Asterisk's time of the event."""
 
     async def on_connected(self) -> None: ...
 

@@ -15,6 +15,7 @@ from tvoxcc.agi.routes import all_routes
 from tvoxcc.agi.server import build_server
 from tvoxcc.ari import AriClient
 from tvoxcc.config import Settings
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
@@ -45,6 +46,7 @@ async def main_host(
             callback_poll_s=voice.callback_poll_seconds,
             config_poll_s=voice.config_poll_seconds,
             lanes=lanes,
+            recordings=Repository.of(settings),
         )
         # The ACD's lease first: while another ACD routes this one waits as a standby (it says so), before
         # taking any call; then its router is restored from the store.

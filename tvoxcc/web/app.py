@@ -26,6 +26,7 @@ from sqlalchemy import text
 
 from tvoxcc.config import WebSettings
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
 from tvoxcc.web import auth, data, metrics
@@ -176,7 +177,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     c = ctx(request)
     fields = await _checked_post(request)
     username, password = fields.get("username", ""), fields.get("password", "")
-    user_id = await auth.check_password(c.store, username, password) if username and password else None
+    user_id = (
+        await auth.check_password(c.store, username, password, remote=request.remote) if username and password else None
+    )
     if user_id is None:
         log.info("web: failed login for user %r from %s", username[:64], request.remote)
         if _is_json(request):
@@ -416,7 +419,9 @@ async def headers(
     return response
 
 
-def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
+def build_app(
+    store: Store, settings: WebSettings, *, clock: Callable[[], datetime] = utcnow, recordings: Repository | None = None
+) -> web.Application:
     secret = settings.secret.get_secret_value().encode() if settings.secret else secrets.token_bytes(32)
     pages = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     app = web.Application(middlewares=[headers])
@@ -456,4 +461,8 @@ def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], dateti
     add_contact_routes(r)
     r.add_get("/metrics", prometheus)
     r.add_get("/healthz", healthz)
+    if recordings is not None:
+        from tvoxcc.web import recordings as listen  # it uses this module's helpers: imported here, not on top
+
+        listen.add_routes(app, recordings)
     return app

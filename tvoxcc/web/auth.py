@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from sqlalchemy import delete, select
 
+from tvoxcc import audit
 from tvoxcc.admin.passwords import verify_password
+from tvoxcc.audit.actors import web_actor
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.web.access import Principal
@@ -32,15 +34,29 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def check_password(store: Store, username: str, password: str) -> int | None:
-    """The user's id when the password is right; None otherwise (unknown user included)."""
+async def check_password(store: Store, username: str, password: str, *, remote: str | None = None) -> int | None:
+    """The user's id when the password is right; None otherwise (unknown user included). Either way the
+    attempt is audited (the user's tenant, the client's address; never the password)."""
     async with store.session() as session:
         row = (
-            await session.execute(select(m.User.id, m.User.password_hash).where(m.User.username == username))
+            await session.execute(
+                select(m.User.id, m.User.password_hash, m.Tenant.name)
+                .outerjoin(m.Tenant, m.Tenant.id == m.User.tenant_id)
+                .where(m.User.username == username)
+            )
         ).first()
     stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
     ok = verify_password(password, stored)
-    return row.id if ok and row is not None and row.password_hash else None
+    user_id = row.id if ok and row is not None and row.password_hash else None
+    await audit.record_now(
+        store,
+        actor=web_actor(username[:64]),
+        action=audit.AuditAction.LOGIN if user_id is not None else audit.AuditAction.LOGIN_FAILED,
+        tenant=row.name if row is not None else None,
+        subject=username[:64],
+        detail={"remote": remote, "known_user": row is not None},
+    )
+    return user_id
 
 
 async def open_session(store: Store, user_id: int, now: datetime, hours: float) -> str:

@@ -2,6 +2,7 @@
 
 from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
+from tvoxcc.store.models.audit import AuditEntry, AuditHead
 from tvoxcc.store.models.cluster import ServiceInstance
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone, Erasure
 from tvoxcc.store.models.followups import Callback, NpsAnswer
@@ -25,6 +26,7 @@ from tvoxcc.store.models.org import (
     Tenant,
     User,
 )
+from tvoxcc.store.models.recordings import Recording
 from tvoxcc.store.models.support import (
     Attachment,
     KbArticle,
@@ -48,6 +50,8 @@ __all__ = [
     "AgentGroup",
     "AgentSkill",
     "Attachment",
+    "AuditEntry",
+    "AuditHead",
     "Base",
     "Callback",
     "Contact",
@@ -77,6 +81,7 @@ __all__ = [
     "Queue",
     "QueueMember",
     "QueueSkill",
+    "Recording",
     "Service",
     "ServiceInstance",
     "Skill",

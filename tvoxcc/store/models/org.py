@@ -77,6 +77,9 @@ class Queue(TenantScoped, Timestamped, Base):
     max_wait_s: Mapped[int | None] = mapped_column(default=None)
     sl_threshold_s: Mapped[int | None] = mapped_column(default=None)  # None: the service's
     record: Mapped[bool] = mapped_column(default=False)
+    # tvoxcc.recordings.policy.RecordingPolicy; None: ``record`` decides (always / never).
+    recording_policy: Mapped[str | None] = mapped_column(String(16), default=None)
+    recording_sample_pct: Mapped[int] = mapped_column(default=100)  # for the sampled policy
     moh_class: Mapped[str] = mapped_column(String(64), default="default")
     announce_every_s: Mapped[int] = mapped_column(default=30)
     rona_pause: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,127 @@
+"""Queue calls' recordings, from Asterisk to the recordings repository.
+
+When the ACD starts recording a call's bridge it notes who, where and when (``started``). When Asterisk
+says the recording finished (the bridge was destroyed at hang-up), the file is fetched over ARI, stored in
+the repository with its row (tvoxcc.recordings.repository), and deleted from Asterisk: one copy, under
+retention. If storing fails the file stays on Asterisk (named on the interaction) and the failure is logged.
+A recording still running when the service restarts is left on Asterisk, named on its interaction.
+The agent's ``*78`` / ``*79`` pause and resume it (payment data); the paused stretches come back as silence of
+the same length (tvoxcc.recordings.pause) and are kept on the row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from tvoxcc.ari import AriClient, AriError
+from tvoxcc.interactions import Direction
+from tvoxcc.recordings.audio import NotAudio
+from tvoxcc.recordings.crypto import RecordingKeyError
+from tvoxcc.recordings.pause import FeatureCodes, PauseAction, PauseLog, fill_gaps
+from tvoxcc.recordings.repository import RecordingMeta, Repository
+from tvoxcc.store.engine import Store
+from tvoxcc.voice.recorder import InteractionRef, Recorder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRecording:
+    tenant: str
+    interaction: InteractionRef
+    queue_id: int | None
+    agent_id: int | None
+    contact_id: int | None
+    number: str
+    started_at: datetime
+    direction: str = Direction.INBOUND
+    agent_channel: str | None = None  # the agent's leg: its *78 / *79 pause and resume the recording
+
+
+class CallRecordings:
+    def __init__(self, ari: AriClient, store: Store, recorder: Recorder, repository: Repository | None) -> None:
+        self.ari = ari
+        self.store = store
+        self.recorder = recorder
+        self.repository = repository  # None: recordings stay on Asterisk, named on the interaction
+        self.pending: dict[str, PendingRecording] = {}  # ARI recording name -> what it is of
+        self.by_leg: dict[str, str] = {}  # agent leg channel -> its call's recording name
+        self.codes: dict[str, FeatureCodes] = {}  # agent leg channel -> the digits it keyed
+        self.pauses: dict[str, PauseLog] = {}  # recording name -> its paused stretches
+
+    def started(self, name: str, pending: PendingRecording) -> None:
+        if self.repository is not None:
+            self.pending[name] = pending
+            self.pauses[name] = PauseLog()
+            if pending.agent_channel is not None:
+                self.by_leg[pending.agent_channel] = name
+
+    def owns(self, name: str) -> bool:
+        return name in self.pending
+
+    def owns_leg(self, channel_id: str) -> bool:
+        return channel_id in self.by_leg
+
+    def _offset(self, name: str, now: datetime) -> float:
+        return (now - self.pending[name].started_at).total_seconds()
+
+    async def dtmf(self, channel_id: str, digit: str, keyed_at: datetime | None, now: datetime) -> None:
+        """A digit from an agent's leg: ``*78`` pauses its call's recording, ``*79`` resumes it. ``keyed_at`` is
+        Asterisk's time of the event: the same digit event comes once per subscription (the channel's and its
+        endpoint's, which presence follows) and counts once."""
+        name = self.by_leg.get(channel_id)
+        if name is None or name not in self.pending:
+            return
+        action = self.codes.setdefault(channel_id, FeatureCodes()).feed(digit, (keyed_at or now).timestamp())
+        pauses, offset = self.pauses[name], self._offset(name, now)
+        try:
+            if action is PauseAction.PAUSE and pauses.paused_at is None:
+                await self.ari.recordings.pause_live(name)
+                pauses.pause(offset)
+            elif action is PauseAction.RESUME and pauses.paused_at is not None:
+                await self.ari.recordings.unpause_live(name)
+                pauses.resume(offset)
+        except AriError as exc:  # the call ended meanwhile: its recording is finishing anyway
+            log.info("voice: recording %s: %s refused: %s", name, action, exc)
+            return
+        if action is not None:
+            log.info("voice: recording %s %s at %.1f s (agent's feature code)", name, action, offset)
+
+    async def finished(self, name: str, now: datetime) -> int | None:
+        """Move a finished recording into the repository; its id, or None when it stays on Asterisk."""
+        pending = self.pending.pop(name, None)
+        pauses = self.pauses.pop(name, PauseLog())
+        if pending is not None and pending.agent_channel is not None:
+            self.by_leg.pop(pending.agent_channel, None)
+            self.codes.pop(pending.agent_channel, None)
+        if pending is None or self.repository is None:
+            return None
+        gaps = pauses.close((now - pending.started_at).total_seconds())
+        try:
+            audio = fill_gaps(await self.ari.recordings.stored_file(name), gaps)
+            if pending.interaction.id is None:
+                await self.recorder.flush()  # the interaction's row, so the recording can name it
+            meta = RecordingMeta(
+                tenant_id=pending.interaction.tenant_id,
+                started_at=pending.started_at,
+                interaction_id=pending.interaction.id,
+                queue_id=pending.queue_id,
+                agent_id=pending.agent_id,
+                contact_id=pending.contact_id,
+                number=pending.number,
+                direction=pending.direction,
+                gaps=gaps,
+            )
+            recording_id = await self.repository.store(self.store, pending.tenant, meta, audio)
+        except (AriError, NotAudio, RecordingKeyError, OSError, SQLAlchemyError) as exc:
+            log.warning("voice: recording %s kept on Asterisk, not stored: %s: %s", name, type(exc).__name__, exc)
+            return None
+        with contextlib.suppress(AriError):
+            await self.ari.recordings.delete_stored(name)
+        log.info("voice: recording %s stored as recording %d", name, recording_id)
+        return recording_id

@@ -1,0 +1,122 @@
+"""Recordings in the web app: a page that lists and plays them, the JSON list, the audio (play or download).
+
+Who sees what (tvoxcc.web.access): an admin every tenant's, a supervisor their tenant's, an agent only the
+calls they took; anyone else nothing. Another tenant, or another agent's recording, is a 404 like one that
+does not exist. Every play and download is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from tvoxcc import audit
+from tvoxcc.audit.actors import web_actor
+from tvoxcc.moments import parse_moment
+from tvoxcc.recordings import access
+from tvoxcc.recordings.crypto import RecordingKeyError
+from tvoxcc.recordings.query import RecordingFilter, find
+from tvoxcc.recordings.repository import ChecksumMismatch, Repository
+from tvoxcc.web import app as base
+from tvoxcc.web.access import Principal
+
+log = logging.getLogger(__name__)
+REPOSITORY = web.AppKey("tvoxcc.recordings", Repository)
+LIMIT = 500
+
+
+def _whose(who: Principal) -> str | None:
+    """None: the whole tenant; else the only agent whose recordings this user may have."""
+    if who.sees_whole_tenant:
+        return None
+    if who.agent is None:
+        raise base.json_error(403, "no agent is linked to this user")
+    return who.agent
+
+
+def _filter(request: web.Request, agent: str | None) -> RecordingFilter:
+    query = request.query
+    now = base.ctx(request).clock()
+    try:
+        since = parse_moment(query["since"], now) if "since" in query else None
+        until = parse_moment(query["until"], now) if "until" in query else None
+        min_duration = float(query["min_duration"]) if "min_duration" in query else None
+    except ValueError as exc:
+        raise base.json_error(400, str(exc)) from None
+    return RecordingFilter(
+        since=since,
+        until=until,
+        queue=query.get("queue"),
+        agent=agent or query.get("agent"),
+        number=query.get("number"),
+        min_duration_s=min_duration,
+        limit=LIMIT,
+    )
+
+
+async def _rows(request: web.Request, who: Principal) -> tuple[str, list[dict[str, Any]]]:
+    config = await base.visible_tenant(request, who)
+    spec = _filter(request, _whose(who))
+    async with base.ctx(request).store.tenant(config.tenant_id) as session:
+        return config.name, await find(session, config.tenant_id, spec)
+
+
+async def list_json(request: web.Request) -> web.Response:
+    who = await base.api_user(request)
+    _tenant, rows = await _rows(request, who)
+    return web.json_response({"recordings": rows})
+
+
+async def audio(request: web.Request) -> web.StreamResponse:
+    who = await base.api_user(request)
+    config = await base.visible_tenant(request, who)
+    download = request.query.get("download") == "1"
+    try:
+        recording_id = int(request.match_info["recording"])
+    except ValueError:
+        raise base.json_error(404, "no such recording") from None
+    try:
+        row, data = await access.read_audio(
+            base.ctx(request).store,
+            request.app[REPOSITORY],
+            config.name,
+            recording_id,
+            actor=web_actor(who.username),
+            action=audit.AuditAction.RECORDING_DOWNLOAD if download else audit.AuditAction.RECORDING_PLAY,
+            only_agent=_whose(who),
+        )
+    except LookupError:
+        raise base.json_error(404, "no such recording") from None
+    except (RecordingKeyError, ChecksumMismatch, FileNotFoundError) as exc:
+        log.error("web: recording %d of %s cannot be read: %s", recording_id, config.name, exc)
+        raise web.HTTPInternalServerError(text=f"recording {recording_id} cannot be read") from exc
+    response = web.Response(body=data, content_type=f"audio/{row.format}")
+    disposition = "attachment" if download else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="recording-{row.id}.{row.format}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def page(request: web.Request) -> web.StreamResponse:
+    who = await base.page_user(request)
+    c = base.ctx(request)
+    try:
+        tenant, rows = await _rows(request, who)
+    except web.HTTPException as exc:
+        html = c.pages.get_template("error.html").render(status=exc.status, reason=exc.reason)
+        return web.Response(text=html, content_type="text/html", status=exc.status)
+    for row in rows:
+        row["started"] = datetime.fromisoformat(row["started_at"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    html = c.pages.get_template("recordings.html").render(tenant=tenant, rows=rows, user=who)
+    return web.Response(text=html, content_type="text/html")
+
+
+def add_routes(app: web.Application, repository: Repository) -> None:
+    app[REPOSITORY] = repository
+    r = app.router
+    r.add_get("/recordings/{tenant}", page)
+    r.add_get("/api/tenants/{tenant}/recordings", list_json)
+    r.add_get("/api/tenants/{tenant}/recordings/{recording}/audio", audio)
