@@ -25,6 +25,7 @@ from tvoxcc.store.models.org import (
     Tenant,
     User,
 )
+from tvoxcc.store.models.supervision import ListenSession
 from tvoxcc.store.models.support import (
     Attachment,
     KbArticle,
@@ -63,6 +64,7 @@ __all__ = [
     "IvrFlow",
     "KbArticle",
     "KbArticleVersion",
+    "ListenSession",
     "LiveAgent",
     "LiveQueue",
     "LiveTenant",
