@@ -14,8 +14,8 @@ from tvoxcc.supervision.session import (
     ListenSession,
     Mode,
     Phase,
-    Refuse,
     Refusal,
+    Refuse,
     Snoop,
 )
 from tvoxcc.web.access import Principal
