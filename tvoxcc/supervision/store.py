@@ -82,6 +82,7 @@ class ListenStore:
             row = (
                 await session.execute(
                     select(m.Tenant.name, m.Agent.name)
+                    .select_from(m.User)
                     .join(m.Agent, m.Agent.id == m.User.agent_id)
                     .join(m.Tenant, m.Tenant.id == m.Agent.tenant_id)
                     .where(m.User.id == user_id)

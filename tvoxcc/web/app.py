@@ -28,7 +28,7 @@ from tvoxcc.config import WebSettings
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
-from tvoxcc.web import auth, data, metrics
+from tvoxcc.web import auth, data, listen, metrics
 from tvoxcc.web.access import Principal
 from tvoxcc.web.journey import journey_json, screen_pop_json
 from tvoxcc.web.live import LiveHub
@@ -451,6 +451,7 @@ def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], dateti
     r.add_get("/api/tenants/{tenant}/stream", stream)
     r.add_get("/api/tenants/{tenant}/contacts/{contact}/journey", journey)
     r.add_get("/api/tenants/{tenant}/contacts/{contact}/pop", screen_pop)
+    r.add_post("/api/tenants/{tenant}/agents/{agent}/listen", listen.request_listen)
     r.add_get("/metrics", prometheus)
     r.add_get("/healthz", healthz)
     return app
