@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from tvoxcc.admin.repository import find_tenant
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.supervision.rights import Target
@@ -169,6 +170,35 @@ class ListenStore:
             row.agent_extension, Mode(row.mode),
         )  # fmt: skip
         return request, row.requested_at
+
+
+async def list_sessions(store: Store, tenant: str, since: datetime | None = None) -> list[dict[str, Any]]:
+    """A tenant's listen sessions (refused ones too), newest first, as JSON-ready rows."""
+    async with store.session() as db:
+        await find_tenant(db, tenant)  # an unknown tenant is an error, not an empty list
+        query = select(m.ListenSession).where(m.ListenSession.tenant == tenant)
+        if since is not None:
+            query = query.where(m.ListenSession.requested_at >= since)
+        found = (await db.execute(query.order_by(m.ListenSession.id.desc()))).scalars().all()
+    return [
+        {
+            "id": row.id,
+            "requested_at": row.requested_at.isoformat(),
+            "origin": row.origin,
+            "supervisor": row.supervisor,
+            "agent": row.agent,
+            "extension": row.agent_extension,
+            "phase": row.phase,
+            "mode": row.mode,
+            "modes": row.modes,
+            "started_at": row.started_at.isoformat() if row.started_at else None,
+            "ended_at": row.ended_at.isoformat() if row.ended_at else None,
+            "duration_s": row.duration_s,
+            "refused": row.refused,
+            "end_reason": row.end_reason,
+        }
+        for row in found
+    ]
 
 
 def _state(session: ListenSession) -> dict[str, Any]:
