@@ -310,3 +310,33 @@ async def test_codes_refusals_and_the_web_request(
         assert (await rows(acme))[-1].refused == "not-on-call"
         assert app.supervision.sessions == {}
     await asyncio.to_thread(bob.unregister().check)
+
+
+async def test_a_restart_ends_the_sessions_it_finds(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent], boss: str, tones: dict[str, Path]
+) -> None:
+    async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+        await register(acme, phones, "alice")
+        answering = phones["alice"].answer(ring_ms=200)
+        call = sipp.start(caller_scenario(DID, "1", wait_ms=800, hold_ms=20_000, tone=tones["caller"]), service=DID)
+        talk = await call_bridge(acme)
+        agent = await channel_named(acme, "PJSIP/acme-alice-")
+        caller_id = next(c for c in talk["channels"] if c != agent["id"])
+        supervisor = sipp.dial_playing("acme-bob", phones["bob"].password, "*801001",
+                                       media=media_block(tones["plain"]), listen_ms=60_000)  # fmt: skip
+        row = await row_where(acme, lambda r: r.supervisor == boss and r.phase == "active")
+        sup = await channel_named(acme, "PJSIP/acme-bob-")
+        await channel_named(acme, "Snoop/")
+    # Stopped (as a kill would leave it): the supervisor still listens, nobody carries the session out.
+    assert {c["name"].split("/")[0] for c in acme.channels()} >= {"Snoop"}
+    async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+        ended = await row_where(acme, lambda r: r.id == row.id and r.phase == "ended")
+        await no_channel(acme, "Snoop/")
+        await no_channel(acme, "PJSIP/acme-bob-")
+        assert f"tvoxcc-listen-{sup['id']}" not in bridges(acme)
+        await asyncio.to_thread(supervisor.wait, 20)
+        supervisor.check()  # hung up (the supervisor dials again)
+        await bridge_is(acme, talk["name"], {caller_id, agent["id"]})  # the call itself goes on
+        await asyncio.to_thread(call.wait, 40)
+        await asyncio.to_thread(answering.wait, 20)
+    assert ended.end_reason == "failed" and ended.duration_s is not None

@@ -28,6 +28,7 @@ from tvoxcc.supervision.session import (
     ListenSession,
     Mode,
     Origin,
+    Phase,
     Refusal,
     Refuse,
     SessionCommand,
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 SUPERVISE_ARG = "tvoxcc-supervise"  # Stasis args: tenant, the phone's agent, mode, extension
 WEB_ARG = "tvoxcc-supervise-web"  # Stasis args: the listen_sessions row id
 SNOOP_ARG = "tvoxcc-snoop"  # Stasis args: the supervisor's channel id
+LISTEN_VAR = "TVOXCC_LISTEN"  # on a supervisor's leg while its session runs: the row id
+SNOOP_NAME = "Snoop/"
 REFUSED_CONTEXT = "tvoxcc-supervise-refused"  # plays the refusal prompt and hangs up
 WEB_POLL_S = 1.0
 
@@ -180,8 +183,35 @@ class Supervision:
             target.endpoint if target else request.agent,
             session.refused or session.mode,
         )
+        if session.phase is Phase.ACTIVE:
+            with contextlib.suppress(AriError):  # what a restarted service finds it by (``take_back``)
+                await self.ari.channels.set_variable(channel_id, LISTEN_VAR, str(live.row_id))
         await self._run(live, commands)
         await self.store.save(live.row_id, session)
+
+    async def take_back(self, channel_id: str) -> None:
+        """After a restart: a session's leg or snoop found in our app with nobody carrying it out. The session
+        cannot be resumed (its state was in the old process): it ends as ``failed`` and the leg hangs up (the
+        supervisor dials again); a snoop is hung up."""
+        try:
+            channel = await self.ari.channels.get(channel_id)
+        except AriError:
+            return
+        if channel.name.startswith(SNOOP_NAME):
+            await self._hangup(channel_id)
+            return
+        try:
+            row = await self.ari.channels.get_variable(channel_id, LISTEN_VAR)
+        except AriError:
+            return
+        if row.isdigit():
+            log.info("listen %s: left by the previous run: ended", row)
+            await self.store.end_orphan(int(row), self.clock())
+            await self._hangup(channel_id)
+            with contextlib.suppress(AriError):
+                for bridge in await self.ari.bridges.list():
+                    if bridge.name == _bridge_name(channel_id):
+                        await self.ari.bridges.destroy(bridge.id)
 
     async def _apply(self, channel_id: str, step: Callable[[ListenSession], list[SessionCommand]]) -> None:
         live = self.sessions.get(channel_id)
@@ -219,7 +249,7 @@ class Supervision:
                 )
                 live.snoops.append(snoop.id)
                 if live.bridge_id is None:
-                    bridge = await ari.bridges.create(type="mixing", name=f"tvoxcc-listen-{live.supervisor}")
+                    bridge = await ari.bridges.create(type="mixing", name=_bridge_name(live.supervisor))
                     live.bridge_id = bridge.id
                 await self._join(live.bridge_id, [snoop.id, live.supervisor] if fetch else [snoop.id])
             case JoinCall(bridge_id=bridge_id):
@@ -254,6 +284,10 @@ class Supervision:
     async def _hangup(self, channel_id: str) -> None:
         with contextlib.suppress(AriError):
             await self.ari.channels.hangup(channel_id)
+
+
+def _bridge_name(supervisor_channel: str) -> str:
+    return f"tvoxcc-listen-{supervisor_channel}"
 
 
 def _lane(supervisor_channel: str) -> str:

@@ -12,7 +12,7 @@ from tvoxcc.admin.repository import find_tenant
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.supervision.rights import Target
-from tvoxcc.supervision.session import ListenSession, Mode, Origin, Phase
+from tvoxcc.supervision.session import EndReason, ListenSession, Mode, Origin, Phase
 from tvoxcc.web.access import Principal
 
 
@@ -135,6 +135,16 @@ class ListenStore:
             await db.execute(
                 update(m.ListenSession).where(m.ListenSession.id == row_id).values(**_state(session), **extra)
             )
+            await db.commit()
+
+    async def end_orphan(self, row_id: int, now: datetime) -> None:
+        """A session a previous run of the voice service left active: ended now, as ``failed``."""
+        async with self.store.session() as db:
+            row = await db.get(m.ListenSession, row_id)
+            if row is None or row.phase != Phase.ACTIVE.value:
+                return
+            row.phase, row.ended_at, row.end_reason = Phase.ENDED.value, now, EndReason.FAILED.value
+            row.duration_s = (now - row.started_at).total_seconds() if row.started_at else None
             await db.commit()
 
     async def claim_web_requests(self) -> list[WebRequest]:

@@ -232,7 +232,9 @@ class VoiceApp:
                 tenant = await self.ari.channels.get_variable(channel_id, "TVOXCC_TENANT")
                 service = await self.ari.channels.get_variable(channel_id, "TVOXCC_SERVICE")
             except AriError:
-                continue  # hung up meanwhile
+                # hung up meanwhile, or not a call: a listen session's leg or snoop left by the previous run
+                await self.supervision.take_back(channel_id)
+                continue
             # The IVR's choices from its "queued" event; else (the kill came before that event was written) the
             # place the ACD's row holds: either way the ACD's row decides its place in line.
             point = await self.directory.queued_in(channel_id) or self.handoff.stored_point(channel_id)
