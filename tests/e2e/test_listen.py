@@ -289,6 +289,10 @@ async def test_codes_refusals_and_the_web_request(
         finally:
             await web_client.close()
             await store.dispose()
+        other = [r for r in await rows(acme) if r.supervisor == rival and r.origin == "web"]
+        assert [(r.refused, r.tenant, r.agent, r.started_at) for r in other] == [
+            ("other-tenant", "acme", "alice", None)
+        ]
         row = await row_where(acme, lambda r: r.id == asked and r.phase == "active")
         assert (row.origin, row.mode, row.supervisor_phone) == ("web", "listen", "acme-bob")
         sup = await channel_named(acme, "PJSIP/acme-bob-")
