@@ -36,6 +36,7 @@ from tvoxcc.supervision.session import (
 )
 from tvoxcc.supervision.store import ListenStore, Request
 from tvoxcc.voice.lanes import Lanes
+from tvoxcc.web.access import Principal
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ LISTEN_VAR = "TVOXCC_LISTEN"  # on a supervisor's leg while its session runs: th
 SNOOP_NAME = "Snoop/"
 REFUSED_CONTEXT = "tvoxcc-supervise-refused"  # plays the refusal prompt and hangs up
 WEB_POLL_S = 1.0
+# A request as the session starts: what was asked, when, its row (0: none yet), who asks, whom.
+Asked = tuple[Request, datetime, int, Principal | None, Target | None]
 
 
 @dataclass
@@ -129,34 +132,11 @@ class Supervision:
 
     async def _begin(self, channel_id: str, args: tuple[str, ...]) -> None:
         now = self.clock()
-        if args[0] == WEB_ARG:
-            found = await self.store.web_request(int(args[1])) if len(args) > 1 and args[1].isdigit() else None
-            if found is None:
-                await self._hangup(channel_id)
-                return
-            request, requested_at = found
-            row_id = int(args[1])
-            requester = (
-                await self.store.requester_by_user(request.supervisor_user_id)
-                if request.supervisor_user_id is not None
-                else None
-            )
-            target = await self.store.target(request.tenant, name=request.agent)
-        else:
-            tenant, phone_agent, mode, extension = [*args[1:], "", "", "", ""][:4]
-            requester = await self.store.requester_by_phone(tenant, phone_agent)
-            target = await self.store.target(tenant, extension=extension)
-            request = Request(
-                Origin.PHONE,
-                tenant,
-                requester.username if requester else phone_agent,
-                requester.user_id if requester else None,
-                f"{tenant}-{phone_agent}",
-                extension,
-                extension,
-                Mode(mode) if mode in Mode.__members__.values() else Mode.LISTEN,
-            )
-            row_id, requested_at = 0, now
+        asked = await (self._from_web(args) if args[0] == WEB_ARG else self._from_phone(args, now))
+        if asked is None:
+            await self._hangup(channel_id)  # a web request whose row is gone
+            return
+        request, requested_at, row_id, requester, target = asked
         session = ListenSession(request.mode, requested_at)
         reason = refusal(requester, target)
         call: AgentCall | None = None
@@ -188,6 +168,33 @@ class Supervision:
                 await self.ari.channels.set_variable(channel_id, LISTEN_VAR, str(live.row_id))
         await self._run(live, commands)
         await self.store.save(live.row_id, session)
+
+    async def _from_phone(self, args: tuple[str, ...], now: datetime) -> Asked:
+        """Stasis args of a feature code: tenant, the dialling phone's agent, mode, the extension dialled."""
+        tenant, phone_agent, mode, extension = [*args[1:], "", "", "", ""][:4]
+        requester = await self.store.requester_by_phone(tenant, phone_agent)
+        request = Request(
+            Origin.PHONE,
+            tenant,
+            requester.username if requester else phone_agent,
+            requester.user_id if requester else None,
+            f"{tenant}-{phone_agent}",
+            extension,
+            extension,
+            Mode(mode) if mode in Mode.__members__.values() else Mode.LISTEN,
+        )
+        return request, now, 0, requester, await self.store.target(tenant, extension=extension)
+
+    async def _from_web(self, args: tuple[str, ...]) -> Asked | None:
+        """Stasis args of a web request's supervisor leg: its row id (the row holds the request)."""
+        row_id = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
+        found = await self.store.web_request(row_id) if row_id else None
+        if found is None:
+            return None
+        request, requested_at = found
+        user_id = request.supervisor_user_id
+        requester = await self.store.requester_by_user(user_id) if user_id is not None else None
+        return request, requested_at, row_id, requester, await self.store.target(request.tenant, name=request.agent)
 
     async def take_back(self, channel_id: str) -> None:
         """After a restart: a session's leg or snoop found in our app with nobody carrying it out. The session
