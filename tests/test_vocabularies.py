@@ -13,6 +13,10 @@ from tvoxcc.ivr.commands import IvrExit, IvrNote
 from tvoxcc.kb.article import ArticleStatus, Visibility
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
+from tvoxcc.supervision.session import EndReason, Refusal
+from tvoxcc.supervision.session import Mode as ListenMode
+from tvoxcc.supervision.session import Origin as ListenOrigin
+from tvoxcc.supervision.session import Phase as ListenPhase
 from tvoxcc.support.status import MessageKind, TicketEventKind, TicketStatus
 from tvoxcc.voice.callback_status import CallbackStatus
 
@@ -63,6 +67,22 @@ STORED: list[tuple[type[StrEnum], list[str]]] = [
     (m.OutboxKind, ["ack", "reply", "solved"]),
     (ArticleStatus, ["draft", "published"]),
     (Visibility, ["public", "internal"]),
+    (ListenMode, ["listen", "whisper", "barge"]),
+    (ListenPhase, ["requested", "ringing", "refused", "active", "ended"]),
+    (ListenOrigin, ["phone", "web"]),
+    (
+        Refusal,
+        [
+            "unknown-supervisor",
+            "not-supervisor",
+            "other-tenant",
+            "unknown-agent",
+            "own-call",
+            "not-on-call",
+            "no-phone",
+        ],
+    ),
+    (EndReason, ["call-ended", "supervisor-hung-up", "failed"]),
 ]
 
 

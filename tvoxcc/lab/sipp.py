@@ -58,6 +58,13 @@ def _dtmf_block(digits: str, gap_ms: int) -> str:
     return "\n".join(lines)
 
 
+def media_block(tone: Path | None = None, digits: str = "", gap_ms: int = 400) -> str:
+    """Scenario lines playing ``tone`` (a capture, tvoxcc.lab.tone) in the background, then ``digits`` (RFC2833,
+    ``_dtmf_block``)."""
+    lines = [f'  <nop><action><exec play_pcap_audio="{tone}"/></action></nop>'] if tone else []
+    return "\n".join([*lines, _dtmf_block(digits, gap_ms)] if digits else lines)
+
+
 def caller_scenario(
     number: str,
     digits: str = "",
@@ -68,8 +75,10 @@ def caller_scenario(
     hangup: Literal["us", "them"] = "us",
     bye_timeout_ms: int = 20000,
     hold_ms: int = 0,
+    tone: Path | None = None,
 ) -> str:
-    """A caller scenario; ``hold_ms`` is how long the caller stays on the line after the last digit."""
+    """A caller scenario; ``hold_ms`` is how long the caller stays on the line after the last digit, playing
+    ``tone`` (a capture, tvoxcc.lab.tone) meanwhile when given."""
     ending = _fill(
         "caller_bye.xml" if hangup == "us" else "caller_wait_bye.xml", user=user, bye_timeout_ms=bye_timeout_ms
     )
@@ -79,7 +88,9 @@ def caller_scenario(
         user=user,
         hangup=hangup,
         wait_ms=wait_ms,
-        dtmf=_dtmf_block(digits, gap_ms) + (f'\n  <pause milliseconds="{hold_ms}"/>' if hold_ms else ""),
+        dtmf=_dtmf_block(digits, gap_ms)
+        + (f"\n{media_block(tone)}" if tone else "")
+        + (f'\n  <pause milliseconds="{hold_ms}"/>' if hold_ms else ""),
         ending=ending,
     )
 
@@ -224,8 +235,15 @@ class Sipp:
 
     def dial(self, user: str, password: str, number: str, *, listen_ms: int = 15000) -> SippRun:
         """An agent phone dials ``number`` (a feature code) with digest auth; blocks until sipp exits."""
-        scenario = _fill("agent_dial.xml", user=user, password=password, number=number, listen_ms=listen_ms)
-        return self.start(scenario, service=number, timeout_s=30).wait(40)
+        return self.dial_playing(user, password, number, listen_ms=listen_ms).wait(40)
+
+    def dial_playing(
+        self, user: str, password: str, number: str, *, media: str = "", listen_ms: int = 15000
+    ) -> SippRun:
+        """As ``dial``, playing ``media`` (``media_block``) once answered; returns at once."""
+        scenario = _fill("agent_dial.xml", user=user, password=password, number=number, listen_ms=listen_ms,
+                         media=media)  # fmt: skip
+        return self.start(scenario, service=number, timeout_s=max(30, listen_ms // 1000 + 15))
 
     def cleanup(self) -> None:
         for run in self.runs:

@@ -20,6 +20,8 @@ from tvoxcc.ari import AriClient, AriError, Connected, Disconnected, StreamItem
 from tvoxcc.ari import events as ev
 from tvoxcc.ivr import events as ivr
 from tvoxcc.ivr.commands import IvrExit
+from tvoxcc.supervision.adapter import Supervision
+from tvoxcc.supervision.store import ListenStore
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.call import CallSession, send_to_fallback
@@ -72,6 +74,7 @@ class VoiceApp:
         self.handoff = handoff or AcdQueue(
             ari, AcdDirectory(directory.store, directory.recorder), clock, queue_log=queue_log, lanes=self.lanes
         )
+        self.supervision = Supervision(ari, ListenStore(directory.store), clock, self.lanes)  # listen/whisper/barge
         self.calls: dict[str, CallSession] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.ready = asyncio.Event()  # set once connected and resynchronised
@@ -81,6 +84,7 @@ class VoiceApp:
         await self.handoff.start()
         stream = self.ari.events(only=HANDLED_EVENTS)
         meter = asyncio.create_task(self.overload.run(), name="voice-overload")
+        self.supervision.start()
         try:
             async for item in stream:
                 try:
@@ -90,6 +94,7 @@ class VoiceApp:
                     log.exception("voice: handling %s failed", type(item).__name__)
         finally:
             meter.cancel()
+            await self.supervision.close()
             await stream.close()
             for task in self.tasks.values():
                 task.cancel()
@@ -103,6 +108,8 @@ class VoiceApp:
                 self.lanes.submit(CONTROL_LANE, self._connected())
             case Disconnected():
                 self.ready.clear()
+            case ev.StasisStart(channel=channel, args=args) if self.supervision.claims(args):
+                self.supervision.stasis_start(channel.id, args)
             case ev.StasisStart(channel=channel, args=args):
                 lane = self.handoff.lane_of(channel.id, args)
                 if lane == channel.id and channel.id not in self.calls and self.overload.overloaded:
@@ -113,6 +120,7 @@ class VoiceApp:
                 work = self.handoff.on_endpoint(endpoint.resource, endpoint.state)
                 self.lanes.submit(f"endpoint:{endpoint.resource}", work)
             case ev.ChannelDtmfReceived(channel=channel, digit=digit, timestamp=keyed_at):
+                self.supervision.dtmf(channel.id, digit)
                 self._feed(channel.id, ivr.Dtmf(digit))
                 self.handoff.dtmf(channel.id, digit, keyed_at)
             case ev.PlaybackFinished(playback=playback):
@@ -122,6 +130,10 @@ class VoiceApp:
             case ev.RecordingFinished(recording=recording) | ev.RecordingFailed(recording=recording):
                 self._recording_done(recording.name, float(recording.duration))
             case ev.StasisEnd(channel=channel) | ev.ChannelDestroyed(channel=channel):
+                owned = self.supervision.owns(channel.id)
+                self.supervision.gone(channel.id)  # a supervisor's leg, or an agent's leg someone listens to
+                if owned:
+                    return
                 self.lanes.submit(self.handoff.lane_of(channel.id), self._gone(channel.id))
             case _:
                 pass
@@ -215,14 +227,16 @@ class VoiceApp:
         resumed = 0
         queued: list[tuple[str, str, str, str, QueuePoint]] = []
         for channel_id in app.channel_ids:
-            if channel_id in self.calls or channel_id in self.tasks:
+            if channel_id in self.calls or channel_id in self.tasks or self.supervision.owns(channel_id):
                 continue
             try:
                 channel = await self.ari.channels.get(channel_id)
                 tenant = await self.ari.channels.get_variable(channel_id, "TVOXCC_TENANT")
                 service = await self.ari.channels.get_variable(channel_id, "TVOXCC_SERVICE")
             except AriError:
-                continue  # hung up meanwhile
+                # hung up meanwhile, or not a call: a listen session's leg or snoop left by the previous run
+                await self.supervision.take_back(channel_id)
+                continue
             # The IVR's choices from its "queued" event; else (the kill came before that event was written) the
             # place the ACD's row holds: either way the ACD's row decides its place in line.
             point = await self.directory.queued_in(channel_id) or self.handoff.stored_point(channel_id)

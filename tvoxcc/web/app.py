@@ -29,7 +29,7 @@ from tvoxcc.journey.contacts import ContactNotFound, JourneyError
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
-from tvoxcc.web import auth, data, metrics
+from tvoxcc.web import auth, data, listen, metrics
 from tvoxcc.web.access import Principal
 from tvoxcc.web.journey import journey_json, screen_pop_json
 from tvoxcc.web.live import LiveHub
@@ -456,13 +456,14 @@ def build_app(
     r.add_get("/api/tenants/{tenant}/stream", stream)
     r.add_get("/api/tenants/{tenant}/contacts/{contact}/journey", journey)
     r.add_get("/api/tenants/{tenant}/contacts/{contact}/pop", screen_pop)
+    r.add_post("/api/tenants/{tenant}/agents/{agent}/listen", listen.request_listen)
     from tvoxcc.web.contacts import add_contact_routes  # here: it imports this module's checks
 
     add_contact_routes(r)
     r.add_get("/metrics", prometheus)
     r.add_get("/healthz", healthz)
     if recordings is not None:
-        from tvoxcc.web import recordings as listen  # it uses this module's helpers: imported here, not on top
+        from tvoxcc.web import recordings as recording_routes  # it uses this module's helpers: imported here
 
-        listen.add_routes(app, recordings)
+        recording_routes.add_routes(app, recordings)
     return app

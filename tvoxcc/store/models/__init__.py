@@ -27,6 +27,7 @@ from tvoxcc.store.models.org import (
     User,
 )
 from tvoxcc.store.models.recordings import Recording
+from tvoxcc.store.models.supervision import ListenSession
 from tvoxcc.store.models.support import (
     Attachment,
     KbArticle,
@@ -68,6 +69,7 @@ __all__ = [
     "IvrFlow",
     "KbArticle",
     "KbArticleVersion",
+    "ListenSession",
     "LiveAgent",
     "LiveQueue",
     "LiveTenant",

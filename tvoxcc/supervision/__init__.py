@@ -1,0 +1,1 @@
+"""Supervisors on live calls: listen, whisper, barge (ARI snoop channels)."""
