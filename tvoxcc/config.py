@@ -139,6 +139,25 @@ class VoiceSettings(_Section):
     config_poll_seconds: float = Field(5.0, gt=0, le=3600)
 
 
+class AsteriskNode(_Section):
+    """One Asterisk node behind Kamailio: its SIP, RTP, ARI and AMI use the [asterisk] ports on ``host``."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    host: str
+
+
+class KamailioSettings(_Section):
+    """Kamailio in front of N Asterisk nodes: registrar for the agents' phones, dispatcher for trunk calls."""
+
+    sip_host: str = "127.0.0.1"
+    sip_port: int = Field(5060, ge=1, le=65535)
+    probe_seconds: int = Field(2, ge=1, le=300)  # OPTIONS to every node this often; one miss marks it down
+    nodes: tuple[AsteriskNode, ...] = ()
+
+    def node(self, name: str) -> AsteriskNode | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter=NESTED, extra="forbid", frozen=True, validate_default=False
@@ -153,6 +172,7 @@ class Settings(BaseSettings):
     lab: LabSettings = LabSettings()
     web: WebSettings = WebSettings()
     voice: VoiceSettings = VoiceSettings()
+    kamailio: KamailioSettings = KamailioSettings()
 
     def redacted(self) -> dict[str, Any]:
         """A JSON-safe dump with every secret masked."""

@@ -116,8 +116,14 @@ class RenderInput:
     # None renders no such endpoint (production trunks are configured by the admin).
     caller_endpoint: str | None = "caller"
     trunks: tuple[Trunk, ...] = ()
+    # One of several Asterisk nodes behind Kamailio (host of its SIP address): agents' phones register to
+    # Kamailio, so calls to them go through it; calls reach this node only from it. None: a standalone Asterisk.
+    sip_proxy_host: str | None = None
+    sip_proxy_port: int = 5060
 
     def __post_init__(self) -> None:
+        if self.sip_proxy_host is not None:
+            _check(_HOST, self.sip_proxy_host, "SIP proxy host")
         for what in ("ari_user", "ari_app", "ami_user"):
             _check(_NAME, getattr(self, what), what)
         if self.caller_endpoint is not None:
@@ -159,6 +165,7 @@ class RenderInput:
         dids: tuple[Did, ...] = (),
         caller_endpoint: str | None = "caller",
         trunks: tuple[Trunk, ...] = (),
+        sip_proxy: tuple[str, int] | None = None,
     ) -> RenderInput:
         ast = settings.asterisk
         url = urlsplit(ast.ari_url)
@@ -182,4 +189,6 @@ class RenderInput:
             dids=dids,
             caller_endpoint=caller_endpoint,
             trunks=trunks,
+            sip_proxy_host=sip_proxy[0] if sip_proxy else None,
+            sip_proxy_port=sip_proxy[1] if sip_proxy else 5060,
         )

@@ -41,6 +41,7 @@ class Lab:
     settings: Settings
     state_dir: Path
     say: Callable[[str], None] = field(default=_say_stderr)
+    namespace: str | None = None  # the network namespace Asterisk runs in (a topology's node); None: the machine's
 
     @classmethod
     def default(cls, settings: Settings, say: Callable[[str], None] = _say_stderr) -> Lab:
@@ -105,7 +106,7 @@ class Lab:
             rootfs.prepare(self.root)
             self.render(inp or RenderInput.from_settings(self.settings))
             self.say("starting Asterisk")
-            pid = process.start(self.root, self.pid_file, self.out_log)
+            pid = process.start(self.root, self.pid_file, self.out_log, self.namespace)
             try:
                 self._wait_ready(pid)
                 self._check_listeners(pid)
@@ -131,7 +132,7 @@ class Lab:
     def _check_listeners(self, pid: int) -> None:
         ast = self.settings.asterisk
         own_udp = frozenset(range(ast.rtp_start, ast.rtp_end + 1)) | {ast.sip_port}
-        wide = process.wildcard_listeners(pid, own_udp)
+        wide = process.wildcard_listeners(pid, own_udp, self.namespace)
         if wide:
             raise LabError(f"Asterisk listens on every address ({', '.join(wide)}): refusing to keep it running")
         # ARI may have answered from another process holding the port: make sure the ports are this one's.
@@ -139,7 +140,7 @@ class Lab:
         wanted = {("tcp", ari_port): "ARI", ("tcp", ast.ami_port): "AMI", ("udp", ast.sip_port): "SIP"}
         deadline = time.monotonic() + 5.0  # modules may still be loading when ARI first answers
         while True:
-            own = {(proto, port) for proto, _, port in process.sockets(pid)}
+            own = {(proto, port) for proto, _, port in process.sockets(pid, self.namespace)}
             taken = [f"{what} {proto}/{port}" for (proto, port), what in wanted.items() if (proto, port) not in own]
             if not taken:
                 return

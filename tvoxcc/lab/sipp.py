@@ -123,6 +123,7 @@ class Sipp:
     sip_host: str
     sip_port: int
     runs: list[SippRun] = field(default_factory=list)
+    local_ip: str = "127.0.0.1"  # the machine's address on a --topology lab's bridge reaches its hosts
 
     def start(
         self,
@@ -147,9 +148,9 @@ class Sipp:
             "-s",
             service,
             "-i",
-            "127.0.0.1",
+            self.local_ip,
             "-mi",
-            "127.0.0.1",
+            self.local_ip,
             "-mp",
             str(free_udp_port()),
             "-p",
