@@ -1,0 +1,157 @@
+"""Two Asterisk nodes behind Kamailio, each in its own network namespace (`tvoxcc lab up --topology nodes=2`).
+
+Agents' phones (sipp) register to Kamailio; callers (sipp) send to Kamailio's dispatcher; calls spread over both
+nodes; a stopped node is skipped, and no call is rejected. Every phone runs on the machine's own leg of the lab's
+bridge (10.213.X.1), like a phone on the office LAN.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.components import component_missing, require_program
+from tests.e2e.conftest import AGENTS, DIDS, LAB_CACHE
+from tvoxcc.asterisk.inputs import RenderInput
+from tvoxcc.config import Settings, load_settings
+from tvoxcc.lab import netns, process
+from tvoxcc.lab.config import write_lab_config
+from tvoxcc.lab.sipp import Sipp, SippAgent, SippRun, caller_scenario, free_udp_port
+from tvoxcc.lab.topology_lab import TopologyLab
+
+UNKNOWN_NUMBER = "5559999"  # answered by every node's dialplan ("no service"), no voice service needed
+_CONTACT = re.compile(r"SIP/2\.0 200 OK.*?^\s*Contact: <sip:([0-9.]+):[0-9]+>", re.S | re.M)
+
+
+@dataclass
+class Topo:
+    lab: TopologyLab
+    settings: Settings
+    state: dict[str, Any]
+    sipp: Sipp
+
+    def node(self, name: str) -> dict[str, Any]:
+        return next(n for n in self.state["nodes"] if n["name"] == name)
+
+    def node_name_of(self, address: str) -> str:
+        return next(n["name"] for n in self.state["nodes"] if n["address"] == address)
+
+    def callers(self, calls: int) -> SippRun:
+        scenario = caller_scenario(UNKNOWN_NUMBER, wait_ms=300)
+        return self.sipp.start(scenario, service=UNKNOWN_NUMBER, calls=calls, timeout_s=30).wait(60)
+
+    def answered_by(self, run: SippRun) -> list[str]:
+        """The node that sent each 200 OK to an INVITE (its Contact), in order."""
+        log = (run.workdir / "messages.log").read_text(errors="replace")
+        messages = log.split("----------------------------------------------- ")
+        contacts = [_CONTACT.search(m) for m in messages if "CSeq: 1 INVITE" in m and "SIP/2.0 200 OK" in m]
+        return [self.node_name_of(m.group(1)) for m in contacts if m is not None]
+
+    def originate(self, node: str, endpoint: str) -> None:
+        """Node ``node`` calls ``endpoint`` (an agent's phone) over ARI; the answered leg then plays "no service"."""
+        ast = self.settings.asterisk
+        query = urllib.parse.urlencode(
+            {"endpoint": f"PJSIP/{endpoint}", "extension": UNKNOWN_NUMBER, "context": "tvoxcc-inbound"}
+        )
+        request = urllib.request.Request(f"{self.node(node)['ari_url']}/ari/channels?{query}", method="POST")
+        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=5) as response:
+            assert response.status == 200
+
+
+@pytest.fixture(scope="module")
+def topo() -> Iterator[Topo]:
+    if os.geteuid() != 0:
+        component_missing("network namespaces and the lab Asterisk need root")
+    for tool in ("sipp", "chroot", "zstd", "debootstrap", "kamailio", "ip"):
+        require_program(tool, "scripts/system-deps.sh installs it")
+    base = Path(tempfile.mkdtemp(prefix="tvoxcc-topo-"))
+    base.chmod(0o755)  # Asterisk drops to its own user: every directory on the path must be traversable
+    settings = load_settings(write_lab_config(base, base / "lab", LAB_CACHE))
+    lab = TopologyLab(settings, base / "topology")
+    try:
+        state = lab.up("nodes=2", RenderInput.from_settings(settings, AGENTS, DIDS))
+        phones = Sipp(state["kamailio"]["host"], state["kamailio"]["port"], local_ip=state["machine_address"])
+        yield Topo(lab, settings, state, phones)
+        phones.cleanup()
+    finally:
+        lab.down()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_agents_register_to_kamailio_and_every_node_reaches_them(topo: Topo) -> None:
+    alice = AGENTS[0]
+    phone = SippAgent(topo.sipp, alice.endpoint, alice.password)
+    phone.register().check()
+    answering = topo.sipp.answer(alice.endpoint, port=phone.port, calls=2)
+    topo.originate("node1", alice.endpoint)
+    topo.originate("node2", alice.endpoint)
+    answering.wait(60).check()
+    log = (answering.workdir / "messages.log").read_text(errors="replace")
+    # Both INVITEs came through Kamailio (its Record-Route), one from each node (their Contact).
+    assert log.count(f"Record-Route: <sip:{topo.state['kamailio']['host']};lr") >= 2, log[-3000:]
+    for name in ("node1", "node2"):
+        node = topo.node(name)
+        assert f"Via: SIP/2.0/UDP {node['address']}:{node['sip_port']}" in log, f"no call from {name}:\n{log[-3000:]}"
+
+
+def test_kamailio_refuses_a_wrong_password(topo: Topo) -> None:
+    bob = AGENTS[1]
+    run = topo.sipp.register(bob.endpoint, "not-" + bob.password, port=free_udp_port())
+    assert run.returncode != 0, run.errors
+    assert "401" in (run.workdir / "messages.log").read_text(errors="replace")
+
+
+def test_a_node_takes_sip_only_from_kamailio(topo: Topo) -> None:
+    direct = Sipp(topo.node("node1")["address"], topo.node("node1")["sip_port"], local_ip=topo.state["machine_address"])
+    try:
+        scenario = caller_scenario(UNKNOWN_NUMBER, wait_ms=300)
+        run = direct.start(scenario, service=UNKNOWN_NUMBER, timeout_s=8).wait(30)
+        assert run.returncode != 0, "a node answered a call that did not come through Kamailio"
+    finally:
+        direct.cleanup()
+
+
+def test_calls_spread_over_both_nodes(topo: Topo) -> None:
+    run = topo.callers(8).check()
+    nodes = topo.answered_by(run)
+    assert len(nodes) == 8, run.errors
+    assert set(nodes) == {"node1", "node2"}, nodes
+
+
+def test_a_stopped_node_is_skipped_and_no_call_is_rejected(topo: Topo) -> None:
+    assert topo.lab.stop_node("node1") is not None
+    # At once: Kamailio has not probed yet; a call sent to node1 times out there and goes to node2.
+    right_after = topo.callers(4).check()
+    assert topo.answered_by(right_after) == ["node2"] * 4
+    # After the probing interval node1 is marked down: every call goes straight to node2, none rejected.
+    time.sleep(2 * topo.settings.kamailio.probe_seconds + 1)
+    later = topo.callers(10).check()
+    assert topo.answered_by(later) == ["node2"] * 10
+
+
+def test_down_after_a_crash_removes_every_namespace_veth_and_process(topo: Topo) -> None:
+    """Last in this module: the lab is gone afterwards."""
+    prefix = f"tvx{topo.lab.lab_id}"
+    pids = netns.pids_in(topo.node("node2")["namespace"]) + netns.pids_in(topo.state["kamailio"]["namespace"])
+    assert pids
+    topo.lab.state_file.unlink()  # a crash: nothing says what is up
+    (topo.lab.kamailio_dir / "kamailio.pid").unlink()
+    topo.lab.down()
+    assert netns.namespaces(prefix) == []
+    assert prefix not in os.popen("ip -o link show").read()
+    assert not [pid for pid in pids if process.alive(pid)]
