@@ -46,7 +46,8 @@ class Topo:
         return next(n for n in self.state["nodes"] if n["name"] == name)
 
     def node_name_of(self, address: str) -> str:
-        return next(n["name"] for n in self.state["nodes"] if n["address"] == address)
+        name: str = next(n["name"] for n in self.state["nodes"] if n["address"] == address)
+        return name
 
     def callers(self, calls: int) -> SippRun:
         scenario = caller_scenario(UNKNOWN_NUMBER, wait_ms=300)
