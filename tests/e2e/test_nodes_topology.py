@@ -156,3 +156,5 @@ def test_down_after_a_crash_removes_every_namespace_veth_and_process(topo: Topo)
     assert netns.namespaces(prefix) == []
     assert prefix not in os.popen("ip -o link show").read()
     assert not [pid for pid in pids if process.alive(pid)]
+    roots = [Path(node["state_dir"]) / "root" for node in topo.state["nodes"]]
+    assert not [root for root in roots if os.path.ismount(root)]  # each node's overlay unmounted

@@ -31,6 +31,20 @@ def _say_stderr(message: str) -> None:
     print(f"lab: {message}", file=sys.stderr, flush=True)
 
 
+def ensure_root(settings: Settings, root: Path, say: Callable[[str], None]) -> None:
+    """The image extracted into ``root``, unless that root was extracted from this very tarball."""
+    tarball = image.ensure_image(settings.lab.cache_dir, settings.lab.mirror or debian_mirror(), say)
+    stat = tarball.stat()
+    stamp = f"{tarball} {stat.st_size} {stat.st_mtime_ns}\n"
+    marker = root / _MARKER
+    if marker.is_file() and marker.read_text() == stamp:
+        say(f"reusing {root}")
+        return
+    # Debian's sample configs stay: the lab looks like an admin's Asterisk, tvoxcc overwrites its own files.
+    image.extract_image(tarball, root, say)
+    marker.write_text(stamp)
+
+
 def require_root() -> None:
     if os.geteuid() != 0:
         raise LabError("the lab needs root (debootstrap and chroot): run it as root")
@@ -75,17 +89,7 @@ class Lab:
         return None
 
     def _ensure_root(self) -> None:
-        cache = self.settings.lab.cache_dir
-        tarball = image.ensure_image(cache, self.settings.lab.mirror or debian_mirror(), self.say)
-        stat = tarball.stat()
-        stamp = f"{tarball} {stat.st_size} {stat.st_mtime_ns}\n"
-        marker = self.root / _MARKER
-        if marker.is_file() and marker.read_text() == stamp:
-            self.say(f"reusing {self.root}")
-            return
-        # Debian's sample configs stay: the lab looks like an admin's Asterisk, tvoxcc overwrites its own files.
-        image.extract_image(tarball, self.root, self.say)
-        marker.write_text(stamp)
+        ensure_root(self.settings, self.root, self.say)
 
     def render(self, inp: RenderInput) -> None:
         user = rootfs.asterisk_user(self.root)

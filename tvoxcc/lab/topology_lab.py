@@ -2,7 +2,8 @@
 copy) in each node's namespace, Kamailio in the `sip` host's namespace in front of them.
 
 state_dir/topology.json       what is up: the spec, the subnet, each host's namespace and address
-state_dir/nodes/NAME/         one node's lab state dir (root/, asterisk.pid, asterisk.out)
+state_dir/base/               the lab image extracted once
+state_dir/nodes/NAME/         one node's lab state dir: root/ (an overlay over base/), asterisk.pid, asterisk.out
 state_dir/kamailio/           kamailio.cfg, dispatcher.list, kamailio.pid, kamailio.out, run/
 """
 
@@ -22,9 +23,9 @@ from tvoxcc.config import Settings
 from tvoxcc.kamailio import process as kamailio_process
 from tvoxcc.kamailio.inputs import DispatchNode, KamailioInput
 from tvoxcc.kamailio.render import CONFIG_NAME, write_configs
-from tvoxcc.lab import image, netns, process
+from tvoxcc.lab import image, netns, overlay, process
 from tvoxcc.lab.errors import LabError
-from tvoxcc.lab.lab import Lab, require_root
+from tvoxcc.lab.lab import Lab, ensure_root, require_root
 from tvoxcc.lab.topology import Host, Role, Topology, Wiring, parse_topology, pick_third_octet
 
 KAMAILIO_PORT = 5060
@@ -139,7 +140,9 @@ class TopologyLab:
                 netns.create(topology, wiring)
                 self.state_file.write_text(json.dumps(description, indent=2))
                 self._start_kamailio(topology, wiring, inp)
+                ensure_root(self.settings, self.state_dir / "base", self.say)
                 for host in topology.with_role(Role.ASTERISK):
+                    overlay.mount(self.state_dir / "base", self.state_dir / "nodes" / host.name)
                     proxy = wiring.address(topology.with_role(Role.KAMAILIO)[0])
                     self.node_lab(host, wiring).up(node_input(inp, wiring.address(host), proxy, KAMAILIO_PORT))
             except BaseException:
@@ -199,7 +202,9 @@ class TopologyLab:
             process.stop(pid)
             self.say(f"Kamailio stopped (pid {pid})")
         kamailio_pid_file.unlink(missing_ok=True)
-        removed = netns.destroy(f"tvx{self.lab_id}")
+        removed = netns.destroy(f"tvx{self.lab_id}")  # and whatever still ran in them
+        for root in sorted(self.state_dir.glob("nodes/*/root")):
+            overlay.unmount(root)
         if removed:
             self.say(f"removed {len(removed)} namespaces (and their veths and bridge)")
         self.state_file.unlink(missing_ok=True)
