@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 DEFAULT_CONFIG_PATH = Path("/etc/tvoxcc/tvoxcc.toml")
@@ -57,6 +57,21 @@ class AsteriskSettings(_Section):
     config_dir: Path = Path("/etc/asterisk")
     # Asterisk's sound folder; `tvoxcc prompts render` writes tvoxcc/<tenant>/<lang>/<name>.wav below it.
     sounds_dir: Path = Path("/usr/share/asterisk/sounds")
+    # SIP over TLS for the agents' phones beside UDP (sip_tls_port on sip_host); certificate and key by path as
+    # Asterisk sees them. srtp: the agents' media encrypted (SDES keys travel in SIP, so TLS is required).
+    sip_tls: bool = False
+    sip_tls_port: int = Field(5061, ge=1, le=65535)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    srtp: bool = False
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> AsteriskSettings:
+        if self.sip_tls and (self.tls_cert_file is None or self.tls_key_file is None):
+            raise ValueError("sip_tls needs tls_cert_file and tls_key_file")
+        if self.srtp and not self.sip_tls:
+            raise ValueError("srtp needs sip_tls (its keys travel in the SIP messages)")
+        return self
 
     @field_validator("ari_url")
     @classmethod
