@@ -117,6 +117,16 @@ def test_kamailio_refuses_a_wrong_password(topo: Topo) -> None:
     assert "401" in (run.workdir / "messages.log").read_text(errors="replace")
 
 
+def test_an_agents_own_call_needs_its_password_at_kamailio(topo: Topo) -> None:
+    alice = AGENTS[0]
+    # *75 (agent status) exists only in the agents' context: the node took the call as alice's.
+    topo.sipp.dial(alice.endpoint, alice.password, "*75", challenge=407).check()
+    forged = caller_scenario(UNKNOWN_NUMBER, user=alice.endpoint, wait_ms=300)  # From alice, no password
+    run = topo.sipp.start(forged, service=UNKNOWN_NUMBER, timeout_s=8).wait(30)
+    assert run.returncode != 0, "a call claiming to be an agent went through without the agent's password"
+    assert "SIP/2.0 407" in (run.workdir / "messages.log").read_text(errors="replace")
+
+
 def test_a_node_takes_sip_only_from_kamailio(topo: Topo) -> None:
     direct = Sipp(topo.node("node1")["address"], topo.node("node1")["sip_port"], local_ip=topo.state["machine_address"])
     try:

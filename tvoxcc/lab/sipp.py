@@ -213,9 +213,12 @@ class Sipp:
         scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms)
         return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
 
-    def dial(self, user: str, password: str, number: str, *, listen_ms: int = 15000) -> SippRun:
-        """An agent phone dials ``number`` (a feature code) with digest auth; blocks until sipp exits."""
-        scenario = _fill("agent_dial.xml", user=user, password=password, number=number, listen_ms=listen_ms)
+    def dial(self, user: str, password: str, number: str, *, listen_ms: int = 15000, challenge: int = 401) -> SippRun:
+        """An agent phone dials ``number`` (a feature code) with digest auth; blocks until sipp exits.
+        ``challenge``: 401 from Asterisk, 407 from a proxy (Kamailio)."""
+        scenario = _fill(
+            "agent_dial.xml", user=user, password=password, number=number, listen_ms=listen_ms, challenge=challenge
+        )
         return self.start(scenario, service=number, timeout_s=30).wait(40)
 
     def cleanup(self) -> None:
