@@ -29,6 +29,7 @@ from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
+from tvoxcc.demo_nodes import render_deployment
 from tvoxcc.insight.api import day_summary
 from tvoxcc.interactions import Direction
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
@@ -80,6 +81,7 @@ class Demo:
         self.say("demo: tenant 'acme' imported (services, queue, agents, prompts, IVR)")
         await self._address_book()
         inp = await render_input_from_store(self.settings, caller_endpoint="caller")
+        render_deployment(inp, self.base / "deploy", self.say)
         await asyncio.to_thread(self.lab.up, inp)
         await self._render_prompts()
         try:
