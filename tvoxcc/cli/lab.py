@@ -95,6 +95,19 @@ def down(ctx: click.Context) -> None:
         fail(str(exc))
 
 
+@lab.command("start-node")
+@click.argument("name")
+@click.pass_context
+def start_node(ctx: click.Context, name: str) -> None:
+    """Start a stopped Asterisk node of a --topology lab again (Kamailio takes it back after one probe)."""
+    try:
+        require_root()
+        topology_lab = _topology_lab(ctx)
+        topology_lab.start_node(name, _render_input(topology_lab.settings))
+    except LabError as exc:
+        fail(str(exc))
+
+
 @lab.command("stop-node")
 @click.argument("name")
 @click.pass_context

@@ -134,8 +134,10 @@ class Sipp:
         timeout_s: int = 60,
         calls: int = 1,
         rate_period_ms: int = 1000,
+        rate: int | None = None,
     ) -> SippRun:
-        """Run ``scenario`` ``calls`` times at once (one sipp process: no port races between processes)."""
+        """Run ``scenario`` ``calls`` times (one sipp process: no port races between processes): all at once, or
+        ``rate`` new calls per rate period (a steady load)."""
         if SIPP is None:
             raise FileNotFoundError("sipp not installed (apt-get install sip-tester)")
         workdir = Path(tempfile.mkdtemp(prefix="tvoxcc-sipp-"))
@@ -160,7 +162,7 @@ class Sipp:
             "-l",
             str(calls),
             "-r",
-            str(max(calls, 1)),
+            str(rate or max(calls, 1)),
             "-rp",  # sipp sits out the rest of its rate period before exiting
             str(rate_period_ms),
             "-nostdin",

@@ -171,8 +171,7 @@ class TopologyLab:
         kamailio_process.wait_ready(pid, KAMAILIO_PORT, namespace, out_log)
         self.say(f"Kamailio up (pid {pid}) on {wiring.address(sip)}:{KAMAILIO_PORT}, {len(nodes)} node(s)")
 
-    def stop_node(self, name: str) -> int | None:
-        """Stop one node's Asterisk (a node failure); returns its PID, None if it was not running."""
+    def _node(self, name: str) -> tuple[Lab, dict[str, Any], Host, Wiring]:
         state = self.read_state()
         if state is None:
             raise LabError(f"no topology is up in {self.state_dir}")
@@ -180,7 +179,17 @@ class TopologyLab:
         host = next((h for h in topology.with_role(Role.ASTERISK) if h.name == name), None)
         if host is None:
             raise LabError(f"no Asterisk node {name!r} in topology {state['spec']}")
-        return self.node_lab(host, Wiring(state["lab_id"], state["third_octet"])).down()
+        wiring = Wiring(state["lab_id"], state["third_octet"])
+        return self.node_lab(host, wiring), state, host, wiring
+
+    def stop_node(self, name: str) -> int | None:
+        """Stop one node's Asterisk (a node failure); returns its PID, None if it was not running."""
+        return self._node(name)[0].down()
+
+    def start_node(self, name: str, inp: RenderInput) -> int:
+        """Start one node's Asterisk again (its root is kept); Kamailio's probes bring it back into rotation."""
+        lab, state, host, wiring = self._node(name)
+        return lab.up(node_input(inp, wiring.address(host), state["kamailio"]["host"], KAMAILIO_PORT))
 
     def down(self) -> list[str]:
         """Stop Asterisk nodes and Kamailio, remove every namespace, veth and the bridge; returns the namespaces."""
