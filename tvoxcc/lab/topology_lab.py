@@ -194,6 +194,8 @@ class TopologyLab:
     def down(self) -> list[str]:
         """Stop Asterisk nodes and Kamailio, remove every namespace, veth and the bridge; returns the namespaces."""
         require_root()
+        if not self.state_dir.exists() and not netns.namespaces(f"tvx{self.lab_id}"):
+            return []  # never brought up here: nothing to find
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with image.locked(self.state_dir / ".lock", self.say, "lab command on this topology"):
             return self._teardown()
