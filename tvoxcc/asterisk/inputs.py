@@ -134,8 +134,9 @@ class RenderInput:
     # None renders no such endpoint (production trunks are configured by the admin).
     caller_endpoint: str | None = "caller"
     trunks: tuple[Trunk, ...] = ()
-    # One of several Asterisk nodes behind Kamailio (host of its SIP address): agents' phones register to
-    # Kamailio, so calls to them go through it; calls reach this node only from it. None: a standalone Asterisk.
+    # One of several Asterisk nodes behind Kamailio (host of its SIP address; set by asterisk/node.py): agents'
+    # phones register to Kamailio, so calls to them go through it; calls reach this node only from it.
+    # None: a standalone Asterisk.
     sip_proxy_host: str | None = None
     sip_proxy_port: int = 5060
     sip_tls: TlsTransport | None = None
@@ -187,7 +188,6 @@ class RenderInput:
         dids: tuple[Did, ...] = (),
         caller_endpoint: str | None = "caller",
         trunks: tuple[Trunk, ...] = (),
-        sip_proxy: tuple[str, int] | None = None,
     ) -> RenderInput:
         ast = settings.asterisk
         url = urlsplit(ast.ari_url)
@@ -211,8 +211,6 @@ class RenderInput:
             dids=dids,
             caller_endpoint=caller_endpoint,
             trunks=trunks,
-            sip_proxy_host=sip_proxy[0] if sip_proxy else None,
-            sip_proxy_port=sip_proxy[1] if sip_proxy else 5060,
             sip_tls=_tls_of(settings),
             srtp=ast.srtp,
         )

@@ -31,7 +31,7 @@ def _say_stderr(message: str) -> None:
     print(f"lab: {message}", file=sys.stderr, flush=True)
 
 
-def ensure_root(settings: Settings, root: Path, say: Callable[[str], None]) -> None:
+def ensure_rootfs(settings: Settings, root: Path, say: Callable[[str], None]) -> None:
     """The image extracted into ``root``, unless that root was extracted from this very tarball."""
     tarball = image.ensure_image(settings.lab.cache_dir, settings.lab.mirror or debian_mirror(), say)
     stat = tarball.stat()
@@ -89,7 +89,7 @@ class Lab:
         return None
 
     def _ensure_root(self) -> None:
-        ensure_root(self.settings, self.root, self.say)
+        ensure_rootfs(self.settings, self.root, self.say)
 
     def render(self, inp: RenderInput) -> None:
         user = rootfs.asterisk_user(self.root)

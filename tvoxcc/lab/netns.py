@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from tvoxcc.lab.errors import LabError
-from tvoxcc.lab.topology import SUBNET_PREFIX, Topology, Wiring
+from tvoxcc.lab.topology import SUBNET_PREFIX, Topology, Wiring, machine_leg_of
 
 _OCTET = re.compile(rf"\b{re.escape(SUBNET_PREFIX)}\.([0-9]{{1,3}})\.")
 
@@ -100,7 +100,7 @@ def destroy(prefix: str) -> list[str]:
         _kill_leftovers(namespace)
         _ip("netns", "del", namespace)
         removed.append(namespace)
-    machine_leg = f"{prefix}m0"
+    machine_leg = machine_leg_of(prefix)
     if machine_leg in _ip("-o", "link", "show"):
         _ip("link", "del", machine_leg, check=False)
     return removed

@@ -117,8 +117,7 @@ class Wiring:
 
     @property
     def machine_leg(self) -> str:
-        """The machine's own veth end (its peer sits on the bridge)."""
-        return f"{self.prefix}m0"
+        return machine_leg_of(self.prefix)
 
     @property
     def machine_address(self) -> str:
@@ -140,6 +139,11 @@ class Wiring:
 
     def address(self, host: Host) -> str:
         return self.address_of_index(host.index)
+
+
+def machine_leg_of(prefix: str) -> str:
+    """The machine's own veth end (its peer sits on the bridge): the one interface outside the lab's namespaces."""
+    return f"{prefix}m0"
 
 
 def pick_third_octet(lab_id: str, taken: set[int]) -> int:

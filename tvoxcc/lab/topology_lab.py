@@ -25,7 +25,7 @@ from tvoxcc.kamailio.inputs import DispatchNode, KamailioInput
 from tvoxcc.kamailio.render import CONFIG_NAME, write_configs
 from tvoxcc.lab import image, netns, overlay, process
 from tvoxcc.lab.errors import LabError
-from tvoxcc.lab.lab import Lab, ensure_root, require_root
+from tvoxcc.lab.lab import Lab, ensure_rootfs, require_root
 from tvoxcc.lab.topology import Host, Role, Topology, Wiring, parse_topology, pick_third_octet
 
 KAMAILIO_PORT = 5060
@@ -140,7 +140,7 @@ class TopologyLab:
                 netns.create(topology, wiring)
                 self.state_file.write_text(json.dumps(description, indent=2))
                 self._start_kamailio(topology, wiring, inp)
-                ensure_root(self.settings, self.state_dir / "base", self.say)
+                ensure_rootfs(self.settings, self.state_dir / "base", self.say)
                 for host in topology.with_role(Role.ASTERISK):
                     overlay.mount(self.state_dir / "base", self.state_dir / "nodes" / host.name)
                     proxy = wiring.address(topology.with_role(Role.KAMAILIO)[0])
