@@ -3,13 +3,14 @@
 #   postgresql            real PostgreSQL for the store tests (started privately by the tests)
 #   debootstrap zstd      the lab: Asterisk 22 from Debian sid in a chroot, cached as a zstd tarball
 #   sip-tester            sipp: SIP callers and agent phones in tests
+#   kamailio              registrar + dispatcher in front of N Asterisk nodes (`lab up --topology`, production)
 #   baresip-core          a real softphone for agent tests
-#   iproute2              ss, to check what the lab binds
+#   iproute2              ss, to check what the lab binds; ip netns for `lab up --topology`
 #   espeak-ng sox         `tvoxcc prompts render`: prompt text to 8 kHz audio
 #   dovecot-imapd dovecot-lmtpd openssl   a real IMAP server for the mail channel tests and the demo
 #   chromium              headless browser for the wallboard and recordings page tests (driven over the DevTools Protocol)
 set -euo pipefail
-PACKAGES=(python3-venv postgresql debootstrap zstd sip-tester baresip-core iproute2 make espeak-ng sox dovecot-imapd dovecot-lmtpd openssl chromium)
+PACKAGES=(python3-venv postgresql debootstrap zstd sip-tester kamailio baresip-core iproute2 make espeak-ng sox dovecot-imapd dovecot-lmtpd openssl chromium)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 DEFAULT_CONFIG_PATH = Path("/etc/tvoxcc/tvoxcc.toml")
@@ -59,6 +59,21 @@ class AsteriskSettings(_Section):
     sounds_dir: Path = Path("/usr/share/asterisk/sounds")
     # Where Asterisk writes recordings (astspooldir/recording): `contact export` and `contact erase` read them.
     recordings_dir: Path = Path("/var/spool/asterisk/recording")
+    # SIP over TLS for the agents' phones beside UDP (sip_tls_port on sip_host); certificate and key by path as
+    # Asterisk sees them. srtp: the agents' media encrypted (SDES keys travel in SIP, so TLS is required).
+    sip_tls: bool = False
+    sip_tls_port: int = Field(5061, ge=1, le=65535)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    srtp: bool = False
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> AsteriskSettings:
+        if self.sip_tls and (self.tls_cert_file is None or self.tls_key_file is None):
+            raise ValueError("sip_tls needs tls_cert_file and tls_key_file")
+        if self.srtp and not self.sip_tls:
+            raise ValueError("srtp needs sip_tls (its keys travel in the SIP messages)")
+        return self
 
     @field_validator("ari_url")
     @classmethod
@@ -159,6 +174,25 @@ class RecordingSettings(_Section):
     tenants: dict[str, TenantRecordingSettings] = {}
 
 
+class AsteriskNode(_Section):
+    """One Asterisk node behind Kamailio: its SIP, RTP, ARI and AMI use the [asterisk] ports on ``host``."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    host: str
+
+
+class KamailioSettings(_Section):
+    """Kamailio in front of N Asterisk nodes: registrar for the agents' phones, dispatcher for trunk calls."""
+
+    sip_host: str = "127.0.0.1"
+    sip_port: int = Field(5060, ge=1, le=65535)
+    probe_seconds: int = Field(2, ge=1, le=300)  # OPTIONS to every node this often; one miss marks it down
+    nodes: tuple[AsteriskNode, ...] = ()
+
+    def node(self, name: str) -> AsteriskNode | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter=NESTED, extra="forbid", frozen=True, validate_default=False
@@ -174,6 +208,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     voice: VoiceSettings = VoiceSettings()
     recordings: RecordingSettings = RecordingSettings()
+    kamailio: KamailioSettings = KamailioSettings()
 
     def redacted(self) -> dict[str, Any]:
         """A JSON-safe dump with every secret masked."""

@@ -33,6 +33,7 @@ from tvoxcc.demo_contacts import contacts_imported, customer_exported_and_erased
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.demo_recordings import recordings_and_audit
+from tvoxcc.demo_nodes import render_deployment
 from tvoxcc.insight.api import day_summary
 from tvoxcc.interactions import Direction
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
@@ -85,6 +86,7 @@ class Demo:
         await self._address_book()
         await contacts_imported(self.store, self.say)
         inp = await render_input_from_store(self.settings, caller_endpoint="caller")
+        render_deployment(inp, self.base / "deploy", self.say)
         await asyncio.to_thread(self.lab.up, inp)
         await self._render_prompts()
         try:

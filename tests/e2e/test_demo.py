@@ -52,6 +52,10 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
         r"Audit log: \d+ rows, chain intact \(tvoxcc audit verify\); last: recording.export by cli:demo", out
     )
     assert "Asterisk stopped" in out
+    assert "N-node deployment files in" in out
+    assert 'case "acme-mario":' in (base / "deploy/kamailio/kamailio.cfg").read_text()
+    assert "contact = sip:acme-mario@192.0.2.10:5060" in (base / "deploy/node2/asterisk/pjsip.conf").read_text()
+    assert (base / "deploy/systemd/main/tvoxcc-voice.service").is_file()
     assert "Wallboard: http://127.0.0.1:8080/wallboard/acme" in out
     assert "Journey API: http://127.0.0.1:8080/api/tenants/acme/contacts/1/journey" in out
     assert "contact 1 Carla Bianchi (caller)" in out and "last agent mario" in out  # the journey's screen pop

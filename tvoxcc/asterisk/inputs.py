@@ -91,6 +91,24 @@ class Trunk:
             raise RenderInputError(f"trunk port {self.port} is not a port")
 
 
+_FILE = re.compile(r"^/[A-Za-z0-9._/-]{1,250}$")
+
+
+@dataclass(frozen=True)
+class TlsTransport:
+    """PJSIP's TLS transport: the agents' phones register and talk over it."""
+
+    port: int
+    cert_file: str
+    key_file: str
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise RenderInputError(f"TLS port {self.port} is not a port")
+        for what in ("cert_file", "key_file"):
+            _check(_FILE, getattr(self, what), what)
+
+
 @dataclass(frozen=True)
 class RenderInput:
     """Everything the templates need; sorted on creation so output is deterministic."""
@@ -116,8 +134,19 @@ class RenderInput:
     # None renders no such endpoint (production trunks are configured by the admin).
     caller_endpoint: str | None = "caller"
     trunks: tuple[Trunk, ...] = ()
+    # One of several Asterisk nodes behind Kamailio (host of its SIP address; set by asterisk/node.py): agents'
+    # phones register to Kamailio, so calls to them go through it; calls reach this node only from it.
+    # None: a standalone Asterisk.
+    sip_proxy_host: str | None = None
+    sip_proxy_port: int = 5060
+    sip_tls: TlsTransport | None = None
+    srtp: bool = False  # the agents' media over SRTP (SDES); needs sip_tls
 
     def __post_init__(self) -> None:
+        if self.srtp and self.sip_tls is None:
+            raise RenderInputError("srtp needs sip_tls (its keys travel in the SIP messages)")
+        if self.sip_proxy_host is not None:
+            _check(_HOST, self.sip_proxy_host, "SIP proxy host")
         for what in ("ari_user", "ari_app", "ami_user"):
             _check(_NAME, getattr(self, what), what)
         if self.caller_endpoint is not None:
@@ -182,4 +211,13 @@ class RenderInput:
             dids=dids,
             caller_endpoint=caller_endpoint,
             trunks=trunks,
+            sip_tls=_tls_of(settings),
+            srtp=ast.srtp,
         )
+
+
+def _tls_of(settings: Settings) -> TlsTransport | None:
+    ast = settings.asterisk
+    if not ast.sip_tls or ast.tls_cert_file is None or ast.tls_key_file is None:
+        return None
+    return TlsTransport(ast.sip_tls_port, str(ast.tls_cert_file), str(ast.tls_key_file))

@@ -15,7 +15,7 @@ def _say(message: str) -> None:
     click.echo(f"asterisk: {message}", err=True)
 
 
-def _render_input(settings: Settings) -> RenderInput:
+def store_render_input(settings: Settings) -> RenderInput:
     from tvoxcc.asterisk.source import render_input
 
     try:
@@ -35,10 +35,25 @@ def _dir_gid(config_dir: Path) -> int | None:
         return None
 
 
-def _write(settings: Settings, out_dir: Path) -> None:
+def _node_input(settings: Settings, inp: RenderInput, node_name: str) -> RenderInput:
+    from tvoxcc.asterisk.node import node_input
+
+    node = settings.kamailio.node(node_name)
+    if node is None:
+        known = ", ".join(n.name for n in settings.kamailio.nodes) or "none"
+        fail(f"--node {node_name!r}: no such node in [[kamailio.nodes]] of tvoxcc.toml (known: {known})")
+    try:
+        return node_input(inp, node.host, settings.kamailio.sip_host, settings.kamailio.sip_port)
+    except RenderInputError as exc:
+        fail(f"cannot render node {node_name}: {exc}")
+
+
+def _write(settings: Settings, out_dir: Path, node_name: str | None = None) -> None:
     from tvoxcc.asterisk.render import CUSTOM_FILES, write_configs
 
-    inp = _render_input(settings)
+    inp = store_render_input(settings)
+    if node_name is not None:
+        inp = _node_input(settings, inp, node_name)
     try:
         written = write_configs(inp, out_dir, group_id=_dir_gid(out_dir))
     except OSError as exc:
@@ -61,11 +76,17 @@ def asterisk() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to write into. Default: asterisk.config_dir of tvoxcc.toml.",
 )
+@click.option(
+    "--node",
+    "node_name",
+    help="One Asterisk node behind Kamailio ([[kamailio.nodes]]): binds to the node's host, reaches agents "
+    "and takes trunk calls through Kamailio.",
+)
 @click.pass_context
-def render(ctx: click.Context, out_dir: Path | None) -> None:
+def render(ctx: click.Context, out_dir: Path | None, node_name: str | None) -> None:
     """Write http/ari/manager/pjsip/rtp/modules/extensions.conf (and friends) for an Asterisk you run."""
     settings = settings_of(ctx)
-    _write(settings, out_dir or settings.asterisk.config_dir)
+    _write(settings, out_dir or settings.asterisk.config_dir, node_name)
 
 
 @asterisk.command()

@@ -14,6 +14,8 @@ from tvoxcc.cli._common import fail, first_line, settings_of
 from tvoxcc.config import Settings
 from tvoxcc.lab.errors import LabError
 from tvoxcc.lab.lab import Lab, require_root
+from tvoxcc.lab.topology import TopologyError, parse_topology
+from tvoxcc.lab.topology_lab import TopologyLab
 
 
 def _say(message: str) -> None:
@@ -50,25 +52,70 @@ def lab(ctx: click.Context, state_dir: Path | None) -> None:
     ctx.obj["lab_state_dir"] = state_dir.resolve() if state_dir else None
 
 
+def _topology_lab(ctx: click.Context) -> TopologyLab:
+    settings = settings_of(ctx)
+    state_dir: Path | None = ctx.obj.get("lab_state_dir")
+    return TopologyLab(settings, state_dir / "topology", _say) if state_dir else TopologyLab.default(settings, _say)
+
+
 @lab.command()
+@click.option(
+    "--topology",
+    "spec",
+    help="Several hosts in network namespaces: 'redundant' (main, main2, support, db) or 'nodes=N' "
+    "(N Asterisk nodes), each behind Kamailio on host 'sip'. Default: one Asterisk on loopback.",
+)
 @click.pass_context
-def up(ctx: click.Context) -> None:
+def up(ctx: click.Context, spec: str | None) -> None:
     """Build or reuse the image, render configs, start Asterisk, wait until ARI answers."""
-    instance = _lab(ctx)
     try:
         require_root()  # before touching the store: a refusal is one line
-        instance.up(_render_input(instance.settings))
-    except LabError as exc:
+        if spec is None:
+            instance = _lab(ctx)
+            instance.up(_render_input(instance.settings))
+            return
+        parse_topology(spec)  # a bad value is one line before anything starts
+        topology_lab = _topology_lab(ctx)
+        state = topology_lab.up(spec, _render_input(topology_lab.settings))
+        for host in state["hosts"]:
+            click.echo(f"{host['name']}\t{host['address']}\t{host['namespace']}\t{','.join(host['roles'])}")
+    except (LabError, TopologyError) as exc:
         fail(str(exc))
 
 
 @lab.command()
 @click.pass_context
 def down(ctx: click.Context) -> None:
-    """Stop the Asterisk this lab started (by its PID file)."""
+    """Stop the Asterisk this lab started (by its PID file), and tear down a --topology lab entirely."""
     try:
         if _lab(ctx).down() is None:
             _say("not running")
+        _topology_lab(ctx).down()
+    except LabError as exc:
+        fail(str(exc))
+
+
+@lab.command("start-node")
+@click.argument("name")
+@click.pass_context
+def start_node(ctx: click.Context, name: str) -> None:
+    """Start a stopped Asterisk node of a --topology lab again (Kamailio takes it back after one probe)."""
+    try:
+        require_root()
+        topology_lab = _topology_lab(ctx)
+        topology_lab.start_node(name, _render_input(topology_lab.settings))
+    except LabError as exc:
+        fail(str(exc))
+
+
+@lab.command("stop-node")
+@click.argument("name")
+@click.pass_context
+def stop_node(ctx: click.Context, name: str) -> None:
+    """Stop one Asterisk node of a --topology lab (to see Kamailio route around it)."""
+    try:
+        if _topology_lab(ctx).stop_node(name) is None:
+            _say(f"{name}: not running")
     except LabError as exc:
         fail(str(exc))
 
@@ -79,11 +126,21 @@ def down(ctx: click.Context) -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """Is the lab's Asterisk running and answering ARI? Exit 3 when it is not running."""
     data = _lab(ctx).status()
+    topology = _topology_lab(ctx).status()
+    if topology is not None:
+        data["topology"] = topology
+        data["running"] = data["running"] or any(node["running"] for node in topology["nodes"])
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
         for key in ("running", "pid", "ari_ok", "asterisk_version", "ari_url", "sip", "ami", "state_dir", "image"):
             click.echo(f"{key}: {data[key]}")
+        if topology is not None:
+            click.echo(f"topology: {topology['spec']} on {topology['subnet']}")
+            kam = topology["kamailio"]
+            click.echo(f"  kamailio {kam['host']}:{kam['port']} running={kam['running']}")
+            for node in topology["nodes"]:
+                click.echo(f"  {node['name']} {node['address']} running={node['running']} ari={node['ari_url']}")
     if not data["running"]:
         sys.exit(3)
 

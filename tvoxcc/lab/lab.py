@@ -31,6 +31,20 @@ def _say_stderr(message: str) -> None:
     print(f"lab: {message}", file=sys.stderr, flush=True)
 
 
+def ensure_rootfs(settings: Settings, root: Path, say: Callable[[str], None]) -> None:
+    """The image extracted into ``root``, unless that root was extracted from this very tarball."""
+    tarball = image.ensure_image(settings.lab.cache_dir, settings.lab.mirror or debian_mirror(), say)
+    stat = tarball.stat()
+    stamp = f"{tarball} {stat.st_size} {stat.st_mtime_ns}\n"
+    marker = root / _MARKER
+    if marker.is_file() and marker.read_text() == stamp:
+        say(f"reusing {root}")
+        return
+    # Debian's sample configs stay: the lab looks like an admin's Asterisk, tvoxcc overwrites its own files.
+    image.extract_image(tarball, root, say)
+    marker.write_text(stamp)
+
+
 def require_root() -> None:
     if os.geteuid() != 0:
         raise LabError("the lab needs root (debootstrap and chroot): run it as root")
@@ -41,6 +55,7 @@ class Lab:
     settings: Settings
     state_dir: Path
     say: Callable[[str], None] = field(default=_say_stderr)
+    namespace: str | None = None  # the network namespace Asterisk runs in (a topology's node); None: the machine's
 
     @classmethod
     def default(cls, settings: Settings, say: Callable[[str], None] = _say_stderr) -> Lab:
@@ -74,17 +89,7 @@ class Lab:
         return None
 
     def _ensure_root(self) -> None:
-        cache = self.settings.lab.cache_dir
-        tarball = image.ensure_image(cache, self.settings.lab.mirror or debian_mirror(), self.say)
-        stat = tarball.stat()
-        stamp = f"{tarball} {stat.st_size} {stat.st_mtime_ns}\n"
-        marker = self.root / _MARKER
-        if marker.is_file() and marker.read_text() == stamp:
-            self.say(f"reusing {self.root}")
-            return
-        # Debian's sample configs stay: the lab looks like an admin's Asterisk, tvoxcc overwrites its own files.
-        image.extract_image(tarball, self.root, self.say)
-        marker.write_text(stamp)
+        ensure_rootfs(self.settings, self.root, self.say)
 
     def render(self, inp: RenderInput) -> None:
         user = rootfs.asterisk_user(self.root)
@@ -105,7 +110,7 @@ class Lab:
             rootfs.prepare(self.root)
             self.render(inp or RenderInput.from_settings(self.settings))
             self.say("starting Asterisk")
-            pid = process.start(self.root, self.pid_file, self.out_log)
+            pid = process.start(self.root, self.pid_file, self.out_log, self.namespace)
             try:
                 self._wait_ready(pid)
                 self._check_listeners(pid)
@@ -131,7 +136,7 @@ class Lab:
     def _check_listeners(self, pid: int) -> None:
         ast = self.settings.asterisk
         own_udp = frozenset(range(ast.rtp_start, ast.rtp_end + 1)) | {ast.sip_port}
-        wide = process.wildcard_listeners(pid, own_udp)
+        wide = process.wildcard_listeners(pid, own_udp, self.namespace)
         if wide:
             raise LabError(f"Asterisk listens on every address ({', '.join(wide)}): refusing to keep it running")
         # ARI may have answered from another process holding the port: make sure the ports are this one's.
@@ -139,7 +144,7 @@ class Lab:
         wanted = {("tcp", ari_port): "ARI", ("tcp", ast.ami_port): "AMI", ("udp", ast.sip_port): "SIP"}
         deadline = time.monotonic() + 5.0  # modules may still be loading when ARI first answers
         while True:
-            own = {(proto, port) for proto, _, port in process.sockets(pid)}
+            own = {(proto, port) for proto, _, port in process.sockets(pid, self.namespace)}
             taken = [f"{what} {proto}/{port}" for (proto, port), what in wanted.items() if (proto, port) not in own]
             if not taken:
                 return

@@ -16,11 +16,15 @@ from tvoxcc.lab.image import CHROOT_ENV
 ASTERISK_ARGS = ("/usr/sbin/asterisk", "-f", "-n", "-U", "asterisk", "-G", "asterisk")
 
 
-def start(root: Path, pid_file: Path, out_log: Path) -> int:
-    """Start Asterisk in the chroot in its own session; `chroot` execs it, so the PID is Asterisk's."""
+def start(root: Path, pid_file: Path, out_log: Path, namespace: str | None = None) -> int:
+    """Start Asterisk in the chroot in its own session (in network ``namespace`` if given); `ip netns exec`
+    and `chroot` both exec, so the PID is Asterisk's."""
+    command = ["chroot", str(root), *ASTERISK_ARGS]
+    if namespace is not None:
+        command = ["ip", "netns", "exec", namespace, *command]
     with out_log.open("ab") as out:
         process = subprocess.Popen(
-            ["chroot", str(root), *ASTERISK_ARGS],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -118,9 +122,10 @@ def _ephemeral_range() -> range:
         return range(32768, 61000)
 
 
-def sockets(pid: int) -> list[tuple[str, str, int]]:
-    """Listening TCP and bound UDP sockets of ``pid`` as (proto, address, port), from `ss`."""
-    result = subprocess.run(["ss", "-lntupH"], capture_output=True, text=True, check=False)
+def sockets(pid: int, namespace: str | None = None) -> list[tuple[str, str, int]]:
+    """Listening TCP and bound UDP sockets of ``pid`` as (proto, address, port), from `ss` (in ``namespace``)."""
+    command = ["ss", "-lntupH"] if namespace is None else ["ip", "netns", "exec", namespace, "ss", "-lntupH"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     found = []
     for line in result.stdout.splitlines():
         match = _SS_LINE.match(line)
@@ -130,12 +135,12 @@ def sockets(pid: int) -> list[tuple[str, str, int]]:
     return found
 
 
-def wildcard_sockets(pid: int) -> list[tuple[str, str, int]]:
+def wildcard_sockets(pid: int, namespace: str | None = None) -> list[tuple[str, str, int]]:
     """Sockets of ``pid`` bound to every address (0.0.0.0, [::], *)."""
-    return [s for s in sockets(pid) if s[1].startswith(("0.0.0.0:", "[::]:", "*:"))]
+    return [s for s in sockets(pid, namespace) if s[1].startswith(("0.0.0.0:", "[::]:", "*:"))]
 
 
-def wildcard_listeners(pid: int, own_udp_ports: frozenset[int]) -> list[str]:
+def wildcard_listeners(pid: int, own_udp_ports: frozenset[int], namespace: str | None = None) -> list[str]:
     """Wildcard sockets that are a real exposure.
 
     Allowed: PJSIP's DNS client (pj_dns_resolver), one UDP socket per address family on an ephemeral
@@ -145,7 +150,7 @@ def wildcard_listeners(pid: int, own_udp_ports: frozenset[int]) -> list[str]:
     ephemeral = _ephemeral_range()
     exposed = []
     dns_client = 0
-    for proto, address, port in wildcard_sockets(pid):
+    for proto, address, port in wildcard_sockets(pid, namespace):
         if proto == "udp" and port in ephemeral and port not in own_udp_ports and dns_client < 2:
             dns_client += 1
             continue

@@ -134,6 +134,7 @@ class Sipp:
     sip_host: str
     sip_port: int
     runs: list[SippRun] = field(default_factory=list)
+    local_ip: str = "127.0.0.1"  # the machine's address on a --topology lab's bridge reaches its hosts
 
     def start(
         self,
@@ -144,8 +145,10 @@ class Sipp:
         timeout_s: int = 60,
         calls: int = 1,
         rate_period_ms: int = 1000,
+        rate: int | None = None,
     ) -> SippRun:
-        """Run ``scenario`` ``calls`` times at once (one sipp process: no port races between processes)."""
+        """Run ``scenario`` ``calls`` times (one sipp process: no port races between processes): all at once, or
+        ``rate`` new calls per rate period (a steady load)."""
         if SIPP is None:
             raise FileNotFoundError("sipp not installed (apt-get install sip-tester)")
         workdir = Path(tempfile.mkdtemp(prefix="tvoxcc-sipp-"))
@@ -158,9 +161,9 @@ class Sipp:
             "-s",
             service,
             "-i",
-            "127.0.0.1",
+            self.local_ip,
             "-mi",
-            "127.0.0.1",
+            self.local_ip,
             "-mp",
             str(free_udp_port()),
             "-p",
@@ -170,7 +173,7 @@ class Sipp:
             "-l",
             str(calls),
             "-r",
-            str(max(calls, 1)),
+            str(rate or max(calls, 1)),
             "-rp",  # sipp sits out the rest of its rate period before exiting
             str(rate_period_ms),
             "-nostdin",
@@ -233,16 +236,17 @@ class Sipp:
         scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms, dtmf=dtmf)
         return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
 
-    def dial(self, user: str, password: str, number: str, *, listen_ms: int = 15000) -> SippRun:
-        """An agent phone dials ``number`` (a feature code) with digest auth; blocks until sipp exits."""
-        return self.dial_playing(user, password, number, listen_ms=listen_ms).wait(40)
+    def dial(self, user: str, password: str, number: str, *, listen_ms: int = 15000, challenge: int = 401) -> SippRun:
+        """An agent phone dials ``number`` (a feature code) with digest auth; blocks until sipp exits.
+        ``challenge``: 401 from Asterisk, 407 from a proxy (Kamailio)."""
+        return self.dial_playing(user, password, number, listen_ms=listen_ms, challenge=challenge).wait(40)
 
     def dial_playing(
-        self, user: str, password: str, number: str, *, media: str = "", listen_ms: int = 15000
+        self, user: str, password: str, number: str, *, media: str = "", listen_ms: int = 15000, challenge: int = 401
     ) -> SippRun:
         """As ``dial``, playing ``media`` (``media_block``) once answered; returns at once."""
         scenario = _fill("agent_dial.xml", user=user, password=password, number=number, listen_ms=listen_ms,
-                         media=media)  # fmt: skip
+                         media=media, challenge=challenge)  # fmt: skip
         return self.start(scenario, service=number, timeout_s=max(30, listen_ms // 1000 + 15))
 
     def cleanup(self) -> None:

@@ -1,0 +1,14 @@
+"""One Asterisk node behind Kamailio: the standalone render input moved to the node's address."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tvoxcc.asterisk.inputs import RenderInput
+
+
+def node_input(inp: RenderInput, host: str, proxy_host: str, proxy_port: int) -> RenderInput:
+    """SIP, RTP, ARI and AMI bound to ``host``; agents reached and trunk calls taken through Kamailio."""
+    return replace(
+        inp, sip_bind=host, ari_bind=host, ami_bind=host, sip_proxy_host=proxy_host, sip_proxy_port=proxy_port
+    )

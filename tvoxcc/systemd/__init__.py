@@ -1,0 +1,1 @@
+"""Per-role systemd units shipped by tvoxcc."""
