@@ -28,8 +28,15 @@ from _contract import Aim, arguments
 from tvoxcc.campaigns.dialer import Dialer
 from tvoxcc.campaigns.events import Abandon, AgentReady, CallEnded, Command, Connect, Dial, Event, LineResult
 from tvoxcc.campaigns.ledger import AbandonLedger
-from tvoxcc.campaigns.model import ABANDON_LIMIT, AbandonRule, CallWindow, DialMode, LineOutcome, PacingConfig
-from tvoxcc.campaigns.model import RetryRules
+from tvoxcc.campaigns.model import (
+    ABANDON_LIMIT,
+    AbandonRule,
+    CallWindow,
+    DialMode,
+    LineOutcome,
+    PacingConfig,
+    RetryRules,
+)
 from tvoxcc.campaigns.records import Record, RecordBook
 from tvoxcc.campaigns.windows import zones_of
 
@@ -47,6 +54,7 @@ class Result:
     live: int = 0
     final: int = 0
     rate: float = 0.0
+    peak_rate: float = 0.0  # the ledger's highest rate once 100 people had answered
 
     def talk_min_per_agent_hour(self) -> float:
         return self.talk_s / 60.0 / (AGENTS * SHIFT_S / 3600.0)
@@ -93,6 +101,9 @@ def simulate(mode: DialMode, seed: int, rule: AbandonRule) -> Result:
             elif isinstance(command, Abandon):
                 result.abandons += 1
                 result.live += 1
+            counts = ledger.counts(now)
+            if counts.live >= 100:
+                result.peak_rate = max(result.peak_rate, counts.rate)
         deadline = dialer.next_deadline()
         if deadline is not None:
             at(deadline, None)
@@ -118,7 +129,8 @@ def simulate(mode: DialMode, seed: int, rule: AbandonRule) -> Result:
 def report(mode: DialMode, result: Result) -> None:
     print(
         f"{mode:<11}  talk-min/agent-hour {result.talk_min_per_agent_hour():5.1f}  "
-        f"abandons {result.rate * 100:4.2f}% ({result.abandons} of {result.live} live)  dials {result.dials}  "
+        f"abandons {result.rate * 100:4.2f}% ({result.abandons} of {result.live} live, "
+        f"peak {result.peak_rate * 100:4.2f}%)  dials {result.dials}  "
         f"records final {result.final}"
     )
 

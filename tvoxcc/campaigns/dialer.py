@@ -21,7 +21,6 @@ from tvoxcc.campaigns.events import (
     Command,
     Connect,
     Dial,
-    DoNotCall,
     Event,
     HangUp,
     LeaveMessage,
@@ -43,7 +42,7 @@ from tvoxcc.campaigns.windows import in_window
 
 WINDOW_RECHECK_S = 300.0  # a record outside its window is looked at again this much later
 # Priors of the measurements until enough calls are seen (weights in calls): a high live rate dials few lines.
-PRIOR_LIVE_RATE, PRIOR_TALK_S, PRIOR_ANSWER_S, MEMORY = 0.5, 180.0, 10.0, 200
+PRIOR_LIVE_RATE, PRIOR_MACHINE_RATE, PRIOR_TALK_S, PRIOR_ANSWER_S, MEMORY = 0.5, 0.5, 180.0, 10.0, 200
 
 
 class AgentStatus(StrEnum):
@@ -100,6 +99,7 @@ class Dialer:
         self.lines: dict[int, Line] = {}
         self.waiting: list[int] = []  # answered lines with no agent yet, oldest first
         self.live_rate = Average(PRIOR_LIVE_RATE, 20)
+        self.machine_rate = Average(PRIOR_MACHINE_RATE, 20)
         self.talk_s = Average(PRIOR_TALK_S, 5)
         self.answer_s = Average(PRIOR_ANSWER_S, 5)
         self._next_line = 1
@@ -152,6 +152,7 @@ class Dialer:
         line = self.lines[line_id]
         human = outcome is LineOutcome.HUMAN
         self.live_rate.add(1.0 if human else 0.0)
+        self.machine_rate.add(1.0 if outcome is LineOutcome.MACHINE else 0.0)
         if outcome is LineOutcome.MACHINE:
             self.ledger.record(now, LedgerEntry.MACHINE)
         if human:
@@ -251,7 +252,9 @@ class Dialer:
             logged_in=len(self.agents) - counts[AgentStatus.AWAY],
             lines_in_flight=self.ringing(),
             live_rate=self.live_rate.value,
-            headroom=self.ledger.headroom(now, self.ringing() * self.live_rate.value),
+            # Not crediting the people still to answer (an abandon can come before them); debiting the machines
+            # still to answer (under the UK rule each adds its false-positive share to the abandons).
+            headroom=self.ledger.headroom(now, 0.0, self.ringing() * self.machine_rate.value),
         )
 
     def ringing(self) -> int:

@@ -52,10 +52,12 @@ class AbandonLedger:
         live = self._counts[LedgerEntry.LIVE] + self._counts[LedgerEntry.ABANDONED] + machines_as_people
         return LedgerCounts(live=live, abandoned=abandoned)
 
-    def headroom(self, now: float, more_live: float = 0.0) -> float:
-        """Abandons the window can still take and stay within the limit, once `more_live` people have answered."""
+    def headroom(self, now: float, more_live: float = 0.0, more_machines: float = 0.0) -> float:
+        """Abandons the window can still take and stay within the limit, once `more_live` people and
+        `more_machines` machines have answered (under the UK rule each machine counts its false-positive share)."""
         counts = self.counts(now)
-        return ABANDON_LIMIT * (counts.live + more_live) - counts.abandoned
+        estimate = self.false_positive_rate * more_machines
+        return ABANDON_LIMIT * (counts.live + more_live + estimate) - counts.abandoned - estimate
 
     def _expire(self, now: float) -> None:
         horizon = now - self.window_s

@@ -110,8 +110,6 @@ class PacingConfig:
     wrapup_s: float = 10.0  # the agents' wrap-up after a campaign call, for the pacing's forecast
     # The expected abandon rate predictive pacing aims at (below the 3% limit, for the variance it cannot see).
     target_abandon_rate: float = 0.02
-    # The chance, per pacing decision, that the lines in flight could abandon more than the ledger has room for.
-    ledger_risk: float = 0.05
     max_lines_per_agent: float = 4.0
     # UK rule: the share of machine-classified answers that were in fact people (Ofcom asks for a reasoned estimate).
     amd_false_positive_rate: float = 0.05

@@ -7,9 +7,12 @@ largest N (never fewer than the lines already ringing) such that
 1. the expected abandons E[max(0, X - A)] stay within the target rate of the expected answers E[X], where A is
    the free agents plus the agents the forecast expects free by the time a line is answered (wrap-ups ending,
    talks ending at the measured talk time); and
-2. the chance that X exceeds the free agents (only those) by more than the ledger's headroom is at most the
-   ledger risk: when the window's abandons already fill its 3%, no line is dialled beyond the free agents,
-   and those lines cannot be abandoned.
+2. the lines ringing beyond the free agents (less the people already waiting for one) are at most the ledger's
+   headroom, the abandons its window can still take: even if every one of them were answered and no agent
+   freed up, the window would stay within 3%. Each event keeps this (an answer takes a free agent or waits,
+   an abandon spends one of headroom and one waiting person alike), so only an agent leaving while lines
+   ring, or the UK rule's machine estimate, can push the rate over; the pacing then dials nothing beyond the
+   free agents until the window has room again.
 """
 
 from __future__ import annotations
@@ -45,16 +48,13 @@ def predictive_lines(view: PacingView, config: PacingConfig) -> int:
     pmf = _binomial_pmf(n, p)
     while n < cap:
         candidate = _add_line(pmf, p)
-        if n + 1 > view.free_agents:  # an answer could find no free agent
-            if headroom < 0 or not _acceptable(candidate, p, n + 1, agents_forecast, view.free_agents + headroom, config):
-                break
+        if n + 1 > view.free_agents + headroom or not _acceptable(candidate, p, n + 1, agents_forecast, config):
+            break
         pmf, n = candidate, n + 1
     return n
 
 
-def _acceptable(pmf: list[float], p: float, n: int, agents: int, guard_agents: int, config: PacingConfig) -> bool:
-    if sum(pmf[guard_agents + 1 :]) > config.ledger_risk:
-        return False
+def _acceptable(pmf: list[float], p: float, n: int, agents: int, config: PacingConfig) -> bool:
     expected_abandons = sum(prob * (k - agents) for k, prob in enumerate(pmf) if k > agents)
     return expected_abandons <= config.target_abandon_rate * n * p
 
