@@ -43,7 +43,7 @@ def predictive_lines(view: PacingView, config: PacingConfig) -> int:
     p = min(max(view.live_rate, 1e-6), 1.0)
     agents_forecast = view.free_agents + math.floor(view.expected_free)
     cap = max(math.floor(config.max_lines_per_agent * view.logged_in), view.lines_in_flight)
-    headroom = math.floor(view.headroom)
+    headroom = max(math.floor(view.headroom), 0)  # lines up to the free agents cannot be abandoned
     n = view.lines_in_flight
     pmf = _binomial_pmf(n, p)
     while n < cap:
