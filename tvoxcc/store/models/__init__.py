@@ -2,6 +2,15 @@
 
 from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
+from tvoxcc.store.models.campaigns import (
+    AbandonLedgerRow,
+    Campaign,
+    CampaignAttempt,
+    CampaignGroup,
+    CampaignQueue,
+    CampaignRecord,
+    DncNumber,
+)
 from tvoxcc.store.models.cluster import ServiceInstance
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone
 from tvoxcc.store.models.followups import Callback, NpsAnswer
@@ -37,6 +46,7 @@ from tvoxcc.store.models.support import (
 )
 
 __all__ = [
+    "AbandonLedgerRow",
     "AcdAgent",
     "AcdCommand",
     "AcdInput",
@@ -50,11 +60,17 @@ __all__ = [
     "Attachment",
     "Base",
     "Callback",
+    "Campaign",
+    "CampaignAttempt",
+    "CampaignGroup",
+    "CampaignQueue",
+    "CampaignRecord",
     "Contact",
     "ContactEmail",
     "ContactMerge",
     "ContactPhone",
     "Did",
+    "DncNumber",
     "GroupMember",
     "InsightRefresh",
     "InsightSlot",
