@@ -212,7 +212,7 @@ async def _ids(
     wanted = sorted(set(names))
     if not wanted:
         return []
-    found = dict((await session.execute(select(model.name, model.id).where(model.name.in_(wanted)))).tuples().all())
+    found = dict((await session.execute(select(model.name, model.id).where(model.name.in_(wanted)))).all())
     missing = [n for n in wanted if n not in found]
     if missing:
         raise AdminError(f"no {what} {missing[0]!r}: add it first (`tvoxcc {what} add`)")
@@ -237,7 +237,7 @@ async def _view(session: AsyncSession, row: m.Campaign) -> CampaignView:
         .where(m.CampaignRecord.campaign_id == row.id)
         .group_by(m.CampaignRecord.state)
     )
-    counts = Counter(dict(states.tuples().all()))
+    counts = Counter({state: n for state, n in states.all()})
     draft = CampaignDraft(
         mode=DialMode(row.mode),
         rule=AbandonRule(row.rule),
