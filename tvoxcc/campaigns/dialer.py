@@ -103,6 +103,7 @@ class Dialer:
         self.talk_s = Average(PRIOR_TALK_S, 5)
         self.answer_s = Average(PRIOR_ANSWER_S, 5)
         self._next_line = 1
+        self.changed: set[int] = set()  # records whose state changed since the store last took them
 
     # -- events ---------------------------------------------------------------------------------------------
 
@@ -166,7 +167,7 @@ class Dialer:
             return
         self._release_reserved(line, now)
         rec.line_ended(line.record, outcome, now, self.retry, self.pacing.machine_action)
-        self.book.requeue(line.record)
+        self._requeue(line.record)
         del self.lines[line_id]
         if outcome is LineOutcome.MACHINE:
             leave = self.pacing.machine_action is MachineAction.LEAVE_MESSAGE
@@ -179,7 +180,7 @@ class Dialer:
             self.talk_s.add(now - slot.since)
             self.agents[line.agent] = AgentSlot(AgentStatus.WRAPPING, now)
         rec.talk_ended(line.record, disposition, now, self.retry)
-        self.book.requeue(line.record)
+        self._requeue(line.record)
 
     def _connect(self, line_id: int, agent: str, now: float, out: list[Command]) -> None:
         slot = self.agents[agent]
@@ -192,6 +193,7 @@ class Dialer:
         self.agents[agent] = AgentSlot(AgentStatus.TALKING, now, line_id)
         self.ledger.record(now, LedgerEntry.LIVE)
         rec.line_ended(line.record, LineOutcome.HUMAN, now, self.retry, self.pacing.machine_action)
+        self.changed.add(line.record.id)
         out.append(Connect(line_id, agent))
 
     def _expire_waiting(self, now: float, out: list[Command]) -> None:
@@ -202,11 +204,19 @@ class Dialer:
                 return
             line_id = self.waiting.pop(0)
             del self.lines[line_id]
-            self.ledger.record(now, LedgerEntry.ABANDONED)
+            self.ledger.record(now, LedgerEntry.ABANDONED, line.record.number)
             self.holds[line.record.number] = now + ABANDON_HOLD_S
             rec.line_ended(line.record, LineOutcome.ABANDONED, now, self.retry, self.pacing.machine_action)
-            self.book.requeue(line.record)
+            self._requeue(line.record)
             out.append(Abandon(line_id))
+
+    def _requeue(self, record: rec.Record) -> None:
+        self.changed.add(record.id)
+        self.book.requeue(record)
+
+    def take_changed(self) -> list[rec.Record]:
+        changed, self.changed = self.changed, set()
+        return [self.book.records[i] for i in sorted(changed)]
 
     def _release_reserved(self, line: Line, now: float) -> None:
         if line.agent is not None:
@@ -264,6 +274,7 @@ class Dialer:
         for record in self.book.due(now):
             if record.number in self.do_not_call:
                 rec.block_do_not_call(record)
+                self.changed.add(record.id)
                 continue
             hold = self.holds.get(record.number, 0.0)
             if hold > now:
@@ -278,6 +289,7 @@ class Dialer:
     def _dial(self, record: rec.Record, agent: str | None, now: float, out: list[Command]) -> None:
         line_id, self._next_line = self._next_line, self._next_line + 1
         rec.start_dialing(record)
+        self.changed.add(record.id)
         self.lines[line_id] = Line(record, now, agent)
         if agent is not None:
             self.agents[agent] = AgentSlot(AgentStatus.RESERVED, now, line_id)

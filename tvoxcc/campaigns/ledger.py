@@ -38,12 +38,23 @@ class AbandonLedger:
         self.false_positive_rate = amd_false_positive_rate if rule is AbandonRule.UK_24_HOURS else 0.0
         self._entries: deque[tuple[float, LedgerEntry]] = deque()
         self._counts = dict.fromkeys(LedgerEntry, 0)
+        self.fresh: list[tuple[float, LedgerEntry, str | None]] = []  # recorded since the store last took them
 
-    def record(self, at: float, entry: LedgerEntry) -> None:
+    def load(self, at: float, entry: LedgerEntry) -> None:
+        """An entry already stored (a restart reading the window back)."""
         if self._entries and at < self._entries[-1][0]:
             raise ValueError("ledger entries must come in time order")
         self._entries.append((at, entry))
         self._counts[entry] += 1
+
+    def record(self, at: float, entry: LedgerEntry, number: str | None = None) -> None:
+        """A new entry (the number, for an abandon: it is held 72 h, across restarts too)."""
+        self.load(at, entry)
+        self.fresh.append((at, entry, number))
+
+    def take_fresh(self) -> list[tuple[float, LedgerEntry, str | None]]:
+        fresh, self.fresh = self.fresh, []
+        return fresh
 
     def counts(self, now: float) -> LedgerCounts:
         self._expire(now)
