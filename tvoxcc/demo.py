@@ -5,7 +5,8 @@ rendered to audio, the voice service with the ACD, an agent phone (sipp) that re
 and a caller (sipp) who walks the IVR by DTMF to the agent; it prints the call's journey. A second caller asks
 to be called back: once the agent is free the customer (a sipp phone behind the tenant's PJSIP trunk) is
 dialled and bridged to the agent. Then a customer's
-mail, through a real Dovecot, becomes a support ticket with its acknowledgement (tvoxcc.demo_mail).
+mail, through a real Dovecot, becomes a support ticket with its acknowledgement (tvoxcc.demo_mail), and a
+campaign takes its contact list (tvoxcc.demo_campaign).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tvoxcc.admin.edit import import_document
 from tvoxcc.asterisk.from_store import render_input_from_store
 from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
+from tvoxcc.demo_campaign import campaign_takes_a_list
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.insight.api import day_summary
@@ -87,6 +89,7 @@ class Demo:
             await mail_becomes_ticket(self.store, self.say)
             await kb_suggests_articles(self.store, self.say)
             await agent_answers(self.store, self.say)
+            await campaign_takes_a_list(self.store, self.say)
             await self._insight()
         finally:
             await asyncio.to_thread(self.lab.down)
