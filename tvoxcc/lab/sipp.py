@@ -212,6 +212,18 @@ class Sipp:
         scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms)
         return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
 
+    def customer_answers(self, *, port: int, pcap: Path, ring_ms: int = 500, bye_timeout_ms: int = 30000) -> SippRun:
+        """A called party behind a trunk on ``port``: rings, answers, plays ``pcap`` (tvoxcc.lab.greeting)."""
+        scenario = _fill("customer.xml", ring_ms=ring_ms, pcap=pcap, bye_timeout_ms=bye_timeout_ms)
+        return self.start(scenario, local_port=port, timeout_s=60)
+
+    def customer_busy(self, *, port: int) -> SippRun:
+        return self.start(_fill("customer_busy.xml"), local_port=port, timeout_s=30)
+
+    def customer_no_answer(self, *, port: int, cancel_timeout_ms: int = 45000) -> SippRun:
+        scenario = _fill("customer_no_answer.xml", cancel_timeout_ms=cancel_timeout_ms)
+        return self.start(scenario, local_port=port, timeout_s=60)
+
     def dial(self, user: str, password: str, number: str, *, listen_ms: int = 15000) -> SippRun:
         """An agent phone dials ``number`` (a feature code) with digest auth; blocks until sipp exits."""
         scenario = _fill("agent_dial.xml", user=user, password=password, number=number, listen_ms=listen_ms)

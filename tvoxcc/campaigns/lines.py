@@ -1,0 +1,112 @@
+"""A campaign's lines on Asterisk (ARI): dial through the tenant's outbound route, AMD on answer, outcomes back.
+
+A line is originated into our Stasis app (as callbacks are), so every failure before the answer reaches us
+(ChannelDestroyed: busy, no answer after the ring time, congestion). Once answered it is continued at once
+into the dialplan's `tvoxcc-campaign-amd` context, where AMD() listens to the greeting and the line comes back
+into the app with the verdict; the app stays subscribed to the channel meanwhile, so a hang-up during AMD is
+seen too. The dialer's verdicts (LineResult) go to `report`; its commands for the line come in here.
+
+What is not here yet: bridging an answered line to an agent (the ACD's side: Connect).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from tvoxcc.ari import AriClient
+from tvoxcc.ari.events import ChannelDestroyed, PlaybackFinished, StasisStart
+from tvoxcc.campaigns.events import Abandon, Dial, HangUp, LeaveMessage, LineResult
+from tvoxcc.campaigns.model import LineOutcome
+from tvoxcc.voice.callbacks import OutboundRoute
+
+CAMPAIGN_LEG = "tvoxcc-campaign"
+AMD_LEG = "tvoxcc-campaign-amd"  # the dialplan context and the Stasis argument it comes back with
+# Q.850 causes of a line that was never answered.
+BUSY_CAUSES = frozenset({17})
+NO_ANSWER_CAUSES = frozenset({18, 19, 0})  # 0: the originate's own timeout ended it
+
+
+def unanswered_outcome(cause: int) -> LineOutcome:
+    if cause in BUSY_CAUSES:
+        return LineOutcome.BUSY
+    if cause in NO_ANSWER_CAUSES:
+        return LineOutcome.NO_ANSWER
+    return LineOutcome.FAILED
+
+
+def amd_outcome(status: str) -> LineOutcome:
+    """MACHINE is a machine; HUMAN and NOTSURE are treated as a person (an agent, or the abandon rule's 2 s)."""
+    return LineOutcome.MACHINE if status == "MACHINE" else LineOutcome.HUMAN
+
+
+@dataclass
+class LineCall:
+    line: int
+    channel_id: str
+    answered: bool = False
+    decided: bool = False  # its LineResult was reported
+    hang_up_after_playback: bool = False
+
+
+class CampaignLines:
+    def __init__(
+        self, ari: AriClient, route: OutboundRoute, report: Callable[[LineResult], Awaitable[None]], message: str
+    ) -> None:
+        self.ari, self.route, self.report, self.message = ari, route, report, message
+        self.calls: dict[str, LineCall] = {}  # channel id -> call
+        self.by_line: dict[int, LineCall] = {}
+
+    async def dial(self, command: Dial) -> None:
+        call = LineCall(command.line, f"{CAMPAIGN_LEG}-{command.line}-{uuid.uuid4().hex[:12]}")
+        self.calls[call.channel_id] = self.by_line[command.line] = call
+        await self.ari.channels.originate(
+            self.route.dial(command.number),
+            app=self.ari.app,
+            app_args=f"{CAMPAIGN_LEG},{command.line}",
+            caller_id=self.route.caller_id or None,
+            ring_timeout=max(int(command.ring_s), 15),
+            channel_id=call.channel_id,
+        )
+
+    async def carry_out(self, command: Abandon | HangUp | LeaveMessage) -> None:
+        call = self.by_line.get(command.line)
+        if call is None:
+            return
+        if isinstance(command, HangUp):
+            await self.ari.channels.hangup(call.channel_id)
+            return
+        call.hang_up_after_playback = True  # the abandon message (naming the caller), or the machine's message
+        await self.ari.channels.play(call.channel_id, f"sound:{self.message}")
+
+    async def on_event(self, event: object) -> None:
+        if isinstance(event, StasisStart) and event.args and event.args[0] == CAMPAIGN_LEG:
+            call = self.calls.get(event.channel.id)
+            if call is not None:
+                call.answered = True
+                await self.ari.applications.subscribe(self.ari.app, f"channel:{call.channel_id}")
+                await self.ari.channels.set_variable(call.channel_id, "TVOXCC_LINE", str(call.line))
+                await self.ari.channels.continue_in_dialplan(
+                    call.channel_id, context=AMD_LEG, extension="s", priority=1
+                )
+        elif isinstance(event, StasisStart) and event.args and event.args[0] == AMD_LEG:
+            call = self.calls.get(event.channel.id)
+            if call is not None and not call.decided:
+                call.decided = True
+                status = event.args[2] if len(event.args) > 2 else ""
+                await self.report(LineResult(call.line, amd_outcome(status)))
+        elif isinstance(event, PlaybackFinished):
+            channel = event.playback.target_uri.removeprefix("channel:")
+            call = self.calls.get(channel)
+            if call is not None and call.hang_up_after_playback:
+                await self.ari.channels.hangup(call.channel_id)
+        elif isinstance(event, ChannelDestroyed):
+            call = self.calls.pop(event.channel.id, None)
+            if call is None:
+                return
+            self.by_line.pop(call.line, None)
+            if not call.decided:
+                call.decided = True
+                outcome = LineOutcome.FAILED if call.answered else unanswered_outcome(event.cause)
+                await self.report(LineResult(call.line, outcome))
