@@ -84,7 +84,6 @@ def finished(run: SippRun) -> SippRun:
 
 
 async def test_amd_tells_a_person_from_a_machine(trunk: Any, sipp: Sipp, tmp_path: Path) -> None:
-    tmp_path.chmod(0o755)
     person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=4000)
     machine = greeting_pcap(tmp_path / "machine.pcap", lead_ms=200, tone_ms=6000, silence_ms=2000)
 
@@ -119,7 +118,6 @@ async def test_busy_and_unanswered_lines(trunk: Any, sipp: Sipp) -> None:
 async def test_an_abandoned_person_hears_the_message_then_the_line_hangs_up(
     trunk: Any, sipp: Sipp, tmp_path: Path
 ) -> None:
-    tmp_path.chmod(0o755)
     person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=8000)
 
     async def cases(h: Harness) -> None:
