@@ -16,7 +16,7 @@ import pytest
 
 from tvoxcc.ari import AriClient, Connected
 from tvoxcc.asterisk.inputs import RenderInput, Trunk
-from tvoxcc.campaigns.events import Abandon, Dial, HangUp, LineResult
+from tvoxcc.campaigns.events import Abandon, CallEnded, Dial, HangUp, LineResult
 from tvoxcc.campaigns.lines import CampaignLines
 from tvoxcc.campaigns.model import LineOutcome
 from tvoxcc.lab.greeting import greeting_pcap
@@ -45,7 +45,7 @@ def trunk(lab: Any) -> Iterator[Any]:
 
 class Harness:
     def __init__(self, ari: AriClient) -> None:
-        self.results: asyncio.Queue[LineResult] = asyncio.Queue()
+        self.results: asyncio.Queue[LineResult | CallEnded] = asyncio.Queue()
         self.lines = CampaignLines(ari, ROUTE, self.results.put, message="hello-world")
         self.next_line = 1
 
@@ -54,7 +54,7 @@ class Harness:
         await self.lines.dial(Dial(line, line, "5550001", 15.0, None))
         return line
 
-    async def result(self, within: float) -> LineResult:
+    async def result(self, within: float) -> LineResult | CallEnded:
         return await asyncio.wait_for(self.results.get(), within)
 
 

@@ -4,25 +4,31 @@ A line is originated into our Stasis app (as callbacks are), so every failure be
 (ChannelDestroyed: busy, no answer after the ring time, congestion). Once answered it is continued at once
 into the dialplan's `tvoxcc-campaign-amd` context, where AMD() listens to the greeting and the line comes back
 into the app with the verdict; the app stays subscribed to the channel meanwhile, so a hang-up during AMD is
-seen too. The dialer's verdicts (LineResult) go to `report`; its commands for the line come in here.
+seen too. A Connect rings the agent's phone into the app and bridges it with the line; when either side
+hangs up the other is hung up and CallEnded is reported. The dialer's events (LineResult, CallEnded) go to
+`report`; its commands for the line come in here.
 
-What is not here yet: bridging an answered line to an agent (the ACD's side: Connect).
+Which agents are free is not decided here (nor in the dialer): it is fed AgentReady/AgentAway by its caller.
+The ACD does not feed it yet (campaign calls are not yet work items of the one router).
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tvoxcc.ari import AriClient
+from tvoxcc.ari.errors import AriError
 from tvoxcc.ari.events import ChannelDestroyed, PlaybackFinished, StasisStart
-from tvoxcc.campaigns.events import Abandon, Dial, HangUp, LeaveMessage, LineResult
+from tvoxcc.campaigns.events import Abandon, CallEnded, Connect, Dial, HangUp, LeaveMessage, LineResult
 from tvoxcc.campaigns.model import LineOutcome
 from tvoxcc.voice.callbacks import OutboundRoute
 
 CAMPAIGN_LEG = "tvoxcc-campaign"
 AMD_LEG = "tvoxcc-campaign-amd"  # the dialplan context and the Stasis argument it comes back with
+AGENT_LEG = "tvoxcc-campaign-agent"
 # Q.850 causes of a line that was never answered.
 BUSY_CAUSES = frozenset({17})
 NO_ANSWER_CAUSES = frozenset({18, 19, 0})  # 0: the originate's own timeout ended it
@@ -48,14 +54,23 @@ class LineCall:
     answered: bool = False
     decided: bool = False  # its LineResult was reported
     hang_up_after_playback: bool = False
+    agent_channel: str | None = None
+    bridge_id: str | None = None
+    ended: bool = False
 
 
 class CampaignLines:
     def __init__(
-        self, ari: AriClient, route: OutboundRoute, report: Callable[[LineResult], Awaitable[None]], message: str
+        self,
+        ari: AriClient,
+        route: OutboundRoute,
+        report: Callable[[LineResult | CallEnded], Awaitable[None]],
+        message: str,
+        agent_endpoint: Callable[[str], str] = lambda agent: f"PJSIP/{agent}",
     ) -> None:
         self.ari, self.route, self.report, self.message = ari, route, report, message
-        self.calls: dict[str, LineCall] = {}  # channel id -> call
+        self.agent_endpoint = agent_endpoint
+        self.calls: dict[str, LineCall] = {}  # channel id (the line's or its agent's) -> call
         self.by_line: dict[int, LineCall] = {}
 
     async def dial(self, command: Dial) -> None:
@@ -70,9 +85,20 @@ class CampaignLines:
             channel_id=call.channel_id,
         )
 
-    async def carry_out(self, command: Abandon | HangUp | LeaveMessage) -> None:
+    async def carry_out(self, command: Connect | Abandon | HangUp | LeaveMessage) -> None:
         call = self.by_line.get(command.line)
         if call is None:
+            return
+        if isinstance(command, Connect):
+            call.agent_channel = f"{AGENT_LEG}-{command.line}-{uuid.uuid4().hex[:12]}"
+            self.calls[call.agent_channel] = call
+            await self.ari.channels.originate(
+                self.agent_endpoint(command.agent),
+                app=self.ari.app,
+                app_args=f"{AGENT_LEG},{command.line}",
+                ring_timeout=15,
+                channel_id=call.agent_channel,
+            )
             return
         if isinstance(command, HangUp):
             await self.ari.channels.hangup(call.channel_id)
@@ -96,6 +122,12 @@ class CampaignLines:
                 call.decided = True
                 status = event.args[2] if len(event.args) > 2 else ""
                 await self.report(LineResult(call.line, amd_outcome(status)))
+        elif isinstance(event, StasisStart) and event.args and event.args[0] == AGENT_LEG:
+            call = self.calls.get(event.channel.id)
+            if call is not None:
+                bridge = await self.ari.bridges.create(type="mixing")
+                call.bridge_id = bridge.id
+                await self.ari.bridges.add_channel(bridge.id, [call.channel_id, event.channel.id])
         elif isinstance(event, PlaybackFinished):
             channel = event.playback.target_uri.removeprefix("channel:")
             call = self.calls.get(channel)
@@ -103,10 +135,29 @@ class CampaignLines:
                 await self.ari.channels.hangup(call.channel_id)
         elif isinstance(event, ChannelDestroyed):
             call = self.calls.pop(event.channel.id, None)
-            if call is None:
-                return
+            if call is not None:
+                await self._gone(call, event.channel.id, event.cause)
+
+    async def _gone(self, call: LineCall, channel_id: str, cause: int) -> None:
+        if not call.decided:  # the line, before the dialer had its verdict
+            call.decided = True
             self.by_line.pop(call.line, None)
-            if not call.decided:
-                call.decided = True
-                outcome = LineOutcome.FAILED if call.answered else unanswered_outcome(event.cause)
-                await self.report(LineResult(call.line, outcome))
+            outcome = LineOutcome.FAILED if call.answered else unanswered_outcome(cause)
+            await self.report(LineResult(call.line, outcome))
+            return
+        other = call.agent_channel if channel_id == call.channel_id else call.channel_id
+        if other is not None and other in self.calls:
+            await self._quietly(self.ari.channels.hangup(other))
+        if call.agent_channel is not None and not call.ended:  # a talk (or an agent leg that never answered)
+            call.ended = True
+            self.by_line.pop(call.line, None)
+            if call.bridge_id is not None:
+                await self._quietly(self.ari.bridges.destroy(call.bridge_id))
+            await self.report(CallEnded(call.line))
+        elif call.agent_channel is None:
+            self.by_line.pop(call.line, None)  # abandoned, hung up, a machine: the dialer has its verdict
+
+    @staticmethod
+    async def _quietly(request: Awaitable[None]) -> None:
+        with contextlib.suppress(AriError):  # gone already: the other side's hang-up raced ours
+            await request
