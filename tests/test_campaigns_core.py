@@ -8,7 +8,18 @@ import pytest
 
 from tvoxcc.campaigns import records as rec
 from tvoxcc.campaigns.dialer import Dialer
-from tvoxcc.campaigns.events import Abandon, AgentReady, CallEnded, Connect, Dial, DoNotCall, HangUp, LineResult
+from tvoxcc.campaigns.events import (
+    Abandon,
+    AgentAway,
+    AgentReady,
+    CallEnded,
+    Connect,
+    ConnectFailed,
+    Dial,
+    DoNotCall,
+    HangUp,
+    LineResult,
+)
 from tvoxcc.campaigns.ledger import AbandonLedger, LedgerEntry
 from tvoxcc.campaigns.model import (
     ABANDON_HOLD_S,
@@ -169,8 +180,6 @@ def test_a_person_without_an_agent_for_2_s_is_abandoned_and_the_number_held_72_h
     out = dialer.handle(AgentReady("a1"), MONDAY_NOON_NY)
     assert out == [Dial(1, 1, "+12125551234", 25.0, None)]
 
-    from tvoxcc.campaigns.events import AgentAway
-
     dialer.handle(AgentAway("a1"), MONDAY_NOON_NY + 1)
     assert dialer.handle(LineResult(1, LineOutcome.HUMAN), MONDAY_NOON_NY + 5) == []
     assert dialer.next_deadline() == MONDAY_NOON_NY + 7
@@ -194,3 +203,17 @@ def test_nothing_is_dialled_outside_the_window() -> None:
     night = MONDAY_NOON_NY + 10 * 3600
     assert dialer.handle(AgentReady("a1"), night) == []
     assert dialer.book.records[1].state is RecordState.PENDING
+
+
+def test_an_agent_who_never_comes_on_the_line_makes_it_an_abandon() -> None:
+    dialer = build(DialMode.PROGRESSIVE, ["+12125551234", "+12125551235"])
+    dialer.handle(AgentReady("a1"), MONDAY_NOON_NY)
+    assert dialer.handle(LineResult(1, LineOutcome.HUMAN), MONDAY_NOON_NY + 5) == [Connect(1, "a1")]
+    assert dialer.handle(ConnectFailed(1), MONDAY_NOON_NY + 20) == [Abandon(1)]
+    counts = dialer.ledger.counts(MONDAY_NOON_NY + 21)
+    assert (counts.live, counts.abandoned) == (1, 1)  # one person, counted once, abandoned
+    record = dialer.book.records[1]
+    assert (record.state, record.last_outcome) == (RecordState.PENDING, "abandoned")
+    assert dialer.holds["+12125551234"] == MONDAY_NOON_NY + 20 + ABANDON_HOLD_S
+    assert dialer.agents["a1"].status == "away"  # no campaign call for it until the ACD says it is back
+    assert dialer.tick(MONDAY_NOON_NY + 30) == []

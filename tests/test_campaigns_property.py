@@ -23,6 +23,7 @@ from tvoxcc.campaigns.events import (
     CallEnded,
     Command,
     Connect,
+    ConnectFailed,
     Dial,
     DoNotCall,
     Event,
@@ -69,6 +70,7 @@ def run_world(seed: int, mode: DialMode, agents_leave: bool) -> None:
     talking: dict[str, int] = {}  # agent -> line, as this test sees it
     answered: dict[int, float] = {}  # line -> when the person answered
     settled: set[int] = set()
+    failed: set[int] = set()  # connected lines whose agent never came on
     line_number: dict[int, str] = {}
     abandoned_at: dict[str, float] = {}
     queue: list[tuple[float, int, Event | None]] = []
@@ -98,12 +100,17 @@ def run_world(seed: int, mode: DialMode, agents_leave: bool) -> None:
                 assert now - answered[command.line] <= CONNECT_WITHIN_S
                 settled.add(command.line)
                 talking[command.agent] = command.line
+                if agents_leave and rng.random() < 0.1:  # the agent's phone never answers
+                    failed.add(command.line)
+                    at(now + rng.uniform(2.5, 20), ConnectFailed(command.line))
+                    at(now + rng.uniform(30, 300), AgentReady(command.agent))
+                    continue
                 talk = rng.uniform(5, 400)
                 disposition = rng.choice([None, "sale", "later"])
                 at(now + talk, CallEnded(command.line, disposition))
                 at(now + talk + rng.uniform(0, 30), AgentReady(command.agent))
             elif isinstance(command, Abandon):
-                assert command.line not in settled
+                assert command.line not in settled or command.line in failed
                 assert now - answered[command.line] >= CONNECT_WITHIN_S
                 settled.add(command.line)
                 abandoned_at[line_number[command.line]] = now
@@ -128,7 +135,7 @@ def run_world(seed: int, mode: DialMode, agents_leave: bool) -> None:
             dnc.add(event.number)
         if isinstance(event, LineResult) and event.outcome is LineOutcome.HUMAN:
             answered[event.line] = now
-        if isinstance(event, CallEnded):
+        if isinstance(event, CallEnded | ConnectFailed):
             talking.pop(next(a for a, line in talking.items() if line == event.line))
         apply(dialer.tick(now) if event is None else dialer.handle(event, now), now)
         counts = ledger.counts(now)

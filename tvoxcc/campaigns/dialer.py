@@ -20,6 +20,7 @@ from tvoxcc.campaigns.events import (
     CallEnded,
     Command,
     Connect,
+    ConnectFailed,
     Dial,
     Event,
     HangUp,
@@ -118,6 +119,8 @@ class Dialer:
             self._line_result(event.line, event.outcome, now, out)
         elif isinstance(event, CallEnded):
             self._call_ended(event.line, event.disposition, now)
+        elif isinstance(event, ConnectFailed):
+            self._connect_failed(event.line, now, out)
         else:
             self.do_not_call.add(event.number)
         self._pace(now, out)
@@ -181,6 +184,16 @@ class Dialer:
             self.agents[line.agent] = AgentSlot(AgentStatus.WRAPPING, now)
         rec.talk_ended(line.record, disposition, now, self.retry)
         self._requeue(line.record)
+
+    def _connect_failed(self, line_id: int, now: float, out: list[Command]) -> None:
+        line = self.lines.pop(line_id)
+        if line.agent is not None:  # it did not answer: no more campaign calls until the ACD says it is back
+            self.agents[line.agent] = AgentSlot(AgentStatus.AWAY, now)
+        self.ledger.record(now, LedgerEntry.DROPPED, line.record.number)
+        self.holds[line.record.number] = now + ABANDON_HOLD_S
+        rec.talk_dropped(line.record, now, self.retry)
+        self._requeue(line.record)
+        out.append(Abandon(line_id))
 
     def _connect(self, line_id: int, agent: str, now: float, out: list[Command]) -> None:
         slot = self.agents[agent]

@@ -38,11 +38,18 @@ class CallEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectFailed:
+    """The agent given the line never came on it (its phone did not answer): the person was abandoned."""
+
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class DoNotCall:
     number: str  # E.164
 
 
-Event = AgentReady | AgentAway | LineResult | CallEnded | DoNotCall
+Event = AgentReady | AgentAway | LineResult | CallEnded | ConnectFailed | DoNotCall
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ class LedgerEntry(StrEnum):
     LIVE = "live"  # a person answered and reached an agent
     ABANDONED = "abandoned"  # a person answered and no agent came within 2 s
     MACHINE = "machine"  # AMD said machine
+    DROPPED = "dropped"  # counted live, then its agent never came on the line: an abandon after all
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class AbandonLedger:
     def counts(self, now: float) -> LedgerCounts:
         self._expire(now)
         machines_as_people = self.false_positive_rate * self._counts[LedgerEntry.MACHINE]
-        abandoned = self._counts[LedgerEntry.ABANDONED] + machines_as_people
+        abandoned = self._counts[LedgerEntry.ABANDONED] + self._counts[LedgerEntry.DROPPED] + machines_as_people
         live = self._counts[LedgerEntry.LIVE] + self._counts[LedgerEntry.ABANDONED] + machines_as_people
         return LedgerCounts(live=live, abandoned=abandoned)
 

@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from tvoxcc.ari import AriClient
 from tvoxcc.ari.errors import AriError
 from tvoxcc.ari.events import ChannelDestroyed, PlaybackFinished, StasisStart
-from tvoxcc.campaigns.events import Abandon, CallEnded, Connect, Dial, HangUp, LeaveMessage, LineResult
+from tvoxcc.campaigns.events import (
+    Abandon,
+    CallEnded,
+    Connect,
+    ConnectFailed,
+    Dial,
+    HangUp,
+    LeaveMessage,
+    LineResult,
+)
 from tvoxcc.campaigns.model import LineOutcome
 from tvoxcc.voice.callbacks import OutboundRoute
 
@@ -64,7 +73,7 @@ class CampaignLines:
         self,
         ari: AriClient,
         route: OutboundRoute,
-        report: Callable[[LineResult | CallEnded], Awaitable[None]],
+        report: Callable[[LineResult | CallEnded | ConnectFailed], Awaitable[None]],
         message: str,
         agent_endpoint: Callable[[str], str] = lambda agent: f"PJSIP/{agent}",
     ) -> None:
@@ -144,6 +153,11 @@ class CampaignLines:
             self.by_line.pop(call.line, None)
             outcome = LineOutcome.FAILED if call.answered else unanswered_outcome(cause)
             await self.report(LineResult(call.line, outcome))
+            return
+        if channel_id == call.agent_channel and call.bridge_id is None and not call.ended:
+            call.ended = True  # the agent's phone never answered: the dialer abandons the person (message, hang-up)
+            call.agent_channel = None
+            await self.report(ConnectFailed(call.line))
             return
         other = call.agent_channel if channel_id == call.channel_id else call.channel_id
         if other is not None and other in self.calls:

@@ -67,6 +67,13 @@ def talk_ended(record: Record, disposition: str | None, now: float, rules: Retry
     _retry_or_end(record, delay, now, rules)
 
 
+def talk_dropped(record: Record, now: float, rules: RetryRules) -> None:
+    """Connected to an agent who never came on the line: an abandoned call after all."""
+    _expect(record, RecordState.CONNECTED)
+    record.last_outcome = LineOutcome.ABANDONED.value
+    _retry_or_end(record, rules.delay_for(LineOutcome.ABANDONED), now, rules)
+
+
 def _retry_or_end(record: Record, delay: float | None, now: float, rules: RetryRules) -> None:
     if delay is None:
         record.state = RecordState.DONE

@@ -72,7 +72,7 @@ class CampaignRunner:
             for at, entry, number in entries.all():
                 if at.timestamp() > now - RULE_WINDOW_S[rule]:
                     ledger.load(at.timestamp(), LedgerEntry(entry))
-                if entry == LedgerEntry.ABANDONED and number:
+                if entry in (LedgerEntry.ABANDONED, LedgerEntry.DROPPED) and number:
                     holds[number] = max(holds.get(number, 0.0), at.timestamp() + ABANDON_HOLD_S)
             dnc = (await session.execute(select(m.DncNumber.number))).scalars().all()
             await session.commit()
