@@ -16,7 +16,7 @@ import pytest
 
 from tvoxcc.ari import AriClient, Connected
 from tvoxcc.asterisk.inputs import RenderInput, Trunk
-from tvoxcc.campaigns.events import Abandon, CallEnded, Dial, HangUp, LineResult
+from tvoxcc.campaigns.events import Abandon, CallEnded, Connect, ConnectFailed, Dial, HangUp, LineResult
 from tvoxcc.campaigns.lines import CampaignLines
 from tvoxcc.campaigns.model import LineOutcome
 from tvoxcc.lab.greeting import greeting_pcap
@@ -45,7 +45,7 @@ def trunk(lab: Any) -> Iterator[Any]:
 
 class Harness:
     def __init__(self, ari: AriClient) -> None:
-        self.results: asyncio.Queue[LineResult | CallEnded] = asyncio.Queue()
+        self.results: asyncio.Queue[LineResult | CallEnded | ConnectFailed] = asyncio.Queue()
         self.lines = CampaignLines(ari, ROUTE, self.results.put, message="hello-world")
         self.next_line = 1
 
@@ -54,7 +54,7 @@ class Harness:
         await self.lines.dial(Dial(line, line, "5550001", 15.0, None))
         return line
 
-    async def result(self, within: float) -> LineResult | CallEnded:
+    async def result(self, within: float) -> LineResult | CallEnded | ConnectFailed:
         return await asyncio.wait_for(self.results.get(), within)
 
 
@@ -128,5 +128,31 @@ async def test_an_abandoned_person_hears_the_message_then_the_line_hangs_up(
         await h.lines.carry_out(Abandon(line))
         await asyncio.to_thread(finished, customer)  # the BYE came after the message (hello-world, ~1.5 s)
         assert line not in h.lines.by_line
+
+    await run_lines(trunk, cases)
+
+
+async def test_an_agent_who_never_answers_makes_the_person_an_abandon(trunk: Any, sipp: Sipp, tmp_path: Path) -> None:
+    """acme-bob's phone is not registered: its leg fails, the dialer is told (ConnectFailed) and abandons."""
+    person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=8000)
+
+    async def cases(h: Harness) -> None:
+        customer = sipp.customer_answers(port=CUSTOMER_PORT, pcap=person, ring_ms=300)
+        await asyncio.sleep(0.3)
+        line = await h.dial()
+        assert await h.result(20) == LineResult(line, LineOutcome.HUMAN)
+        await h.lines.carry_out(Connect(line, "acme-bob"))
+        assert await h.result(20) == ConnectFailed(line)
+        await h.lines.carry_out(Abandon(line))
+        await asyncio.to_thread(finished, customer)
+
+    await run_lines(trunk, cases)
+
+
+async def test_a_number_the_route_cannot_dial_fails_at_once(trunk: Any) -> None:
+    async def cases(h: Harness) -> None:
+        await h.lines.dial(Dial(99, 99, "not a number", 15.0, None))
+        assert await h.result(5) == LineResult(99, LineOutcome.FAILED)
+        assert not h.lines.by_line
 
     await run_lines(trunk, cases)

@@ -89,7 +89,7 @@ async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, 
     alice = SippAgent(sipp, "acme-alice", password)
     await asyncio.to_thread(lambda: alice.register().check())
     runner = await CampaignRunner.load(store, "camp", name, time.time())
-    inbox: asyncio.Queue[LineResult | CallEnded] = asyncio.Queue()
+    inbox: asyncio.Queue[LineResult | CallEnded | ConnectFailed] = asyncio.Queue()
     customers: list[SippRun] = []
     agent_calls: list[SippRun] = []
     talking: set[str] = set()

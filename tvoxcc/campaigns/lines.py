@@ -15,6 +15,7 @@ The ACD does not feed it yet (campaign calls are not yet work items of the one r
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ from tvoxcc.campaigns.events import (
     LineResult,
 )
 from tvoxcc.campaigns.model import LineOutcome
-from tvoxcc.voice.callbacks import OutboundRoute
+from tvoxcc.voice.callbacks import NotDiallable, OutboundRoute
+
+log = logging.getLogger(__name__)
 
 CAMPAIGN_LEG = "tvoxcc-campaign"
 AMD_LEG = "tvoxcc-campaign-amd"  # the dialplan context and the Stasis argument it comes back with
@@ -85,14 +88,20 @@ class CampaignLines:
     async def dial(self, command: Dial) -> None:
         call = LineCall(command.line, f"{CAMPAIGN_LEG}-{command.line}-{uuid.uuid4().hex[:12]}")
         self.calls[call.channel_id] = self.by_line[command.line] = call
-        await self.ari.channels.originate(
-            self.route.dial(command.number),
-            app=self.ari.app,
-            app_args=f"{CAMPAIGN_LEG},{command.line}",
-            caller_id=self.route.caller_id or None,
-            ring_timeout=max(int(command.ring_s), 15),
-            channel_id=call.channel_id,
-        )
+        try:
+            await self.ari.channels.originate(
+                self.route.dial(command.number),
+                app=self.ari.app,
+                app_args=f"{CAMPAIGN_LEG},{command.line}",
+                caller_id=self.route.caller_id or None,
+                ring_timeout=max(int(command.ring_s), 15),
+                channel_id=call.channel_id,
+            )
+        except (AriError, NotDiallable) as exc:
+            log.warning("campaign line %s to %s not dialled: %s", command.line, command.number, exc)
+            self.calls.pop(call.channel_id, None)
+            self.by_line.pop(command.line, None)
+            await self.report(LineResult(command.line, LineOutcome.FAILED))
 
     async def carry_out(self, command: Connect | Abandon | HangUp | LeaveMessage) -> None:
         call = self.by_line.get(command.line)
@@ -101,13 +110,19 @@ class CampaignLines:
         if isinstance(command, Connect):
             call.agent_channel = f"{AGENT_LEG}-{command.line}-{uuid.uuid4().hex[:12]}"
             self.calls[call.agent_channel] = call
-            await self.ari.channels.originate(
-                self.agent_endpoint(command.agent),
-                app=self.ari.app,
-                app_args=f"{AGENT_LEG},{command.line}",
-                ring_timeout=15,
-                channel_id=call.agent_channel,
-            )
+            try:
+                await self.ari.channels.originate(
+                    self.agent_endpoint(command.agent),
+                    app=self.ari.app,
+                    app_args=f"{AGENT_LEG},{command.line}",
+                    ring_timeout=15,
+                    channel_id=call.agent_channel,
+                )
+            except AriError as exc:  # its phone is not registered, or gone
+                log.warning("campaign line %s: agent %s not rung: %s", command.line, command.agent, exc)
+                self.calls.pop(call.agent_channel, None)
+                call.agent_channel, call.ended = None, True
+                await self.report(ConnectFailed(command.line))
             return
         if isinstance(command, HangUp):
             await self.ari.channels.hangup(call.channel_id)
