@@ -30,6 +30,7 @@ from tvoxcc.campaigns.events import (
     CallEnded,
     Command,
     Connect,
+    ConnectFailed,
     Dial,
     HangUp,
     LeaveMessage,
