@@ -1,7 +1,7 @@
 """The demo's campaign step: a progressive campaign for the sales queue, its list imported, a number on the
 do-not-call list, and its statistics (the same calls `tvoxcc campaign add|import-list|start|stats` make).
 
-The lines themselves are not dialled in the demo: the dialer's voice adapter (ARI, AMD) is not built yet.
+The lines themselves are not dialled in the demo: the ACD does not feed campaigns their agents yet.
 """
 
 from __future__ import annotations
