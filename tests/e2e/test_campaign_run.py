@@ -1,11 +1,12 @@
-"""A progressive campaign run on the lab: the runner (rows), the dialer core and its lines on Asterisk, with sipp
-customers behind the tenant's trunk and a sipp agent phone.
+"""Campaign runs on the lab: the runner (rows), the dialer core and its lines on Asterisk, with sipp customers
+behind the tenant's trunk and sipp agent phones.
 
-Five records: a person; an answering machine (hung up: done); busy twice (exhausted at 2 attempts); no answer
-then a person; a person. Every record must end final in the rows, the agent never be offered a second call
-while on one, and the ledger hold the live answers. The agent's availability is fed by this test (AgentReady
-after each call), standing in for the ACD, which does not feed campaigns yet; each talk is ended by hanging up
-the customer's channel 3 s after the connection (the customer hanging up).
+Progressive, one agent, five records: a person; an answering machine (hung up: done); busy twice
+(exhausted at 2 attempts); no answer then a person; a person. Every record must end final in the rows, the
+agent never be offered a second call while on one, and the ledger hold the live answers. The agents'
+availability is fed by this test (AgentReady after each call), standing in for the ACD, which does not feed
+campaigns yet; each talk is ended by hanging up the customer's channel 3 s after the connection (the customer
+hanging up). Predictive, two agents: six people answer lines that ring side by side.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,7 @@ BEHAVIOUR = {
 }
 
 
-async def campaign(store: Store, name: str) -> None:
+async def campaign(store: Store, name: str, mode: DialMode, numbers: list[str]) -> None:
     async with store.session() as session:
         if (await session.execute(select(m.Tenant).where(m.Tenant.name == "camp"))).scalar_one_or_none() is None:
             session.add(m.Tenant(name="camp", timezone="UTC", country="US"))
@@ -68,10 +70,8 @@ async def campaign(store: Store, name: str) -> None:
         ring_s=15.0,
         machine_action=MachineAction.HANG_UP,
     )
-    await cs.save_campaign(
-        store, "camp", name, cs.CampaignDraft(mode=DialMode.PROGRESSIVE, settings=settings), new=True
-    )
-    listed = [ListedRecord(n, {}, f"e2e:{i}") for i, n in enumerate(NUMBERS, 2)]
+    await cs.save_campaign(store, "camp", name, cs.CampaignDraft(mode=mode, settings=settings), new=True)
+    listed = [ListedRecord(n, {}, f"e2e:{i}") for i, n in enumerate(numbers, 2)]
     await cs.import_records(store, "camp", name, listed, datetime.now(UTC))
     async with store.session() as session:
         row = (await session.execute(select(m.Campaign).where(m.Campaign.name == name))).scalar_one()
@@ -79,21 +79,16 @@ async def campaign(store: Store, name: str) -> None:
         await session.commit()
 
 
-async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, tmp_path: Path) -> None:  # noqa: F811
-    lab = trunk
-    store = Store.from_url(lab.settings.database.url.get_secret_value())
-    name = f"e2e-{secrets.token_hex(3)}"
-    await campaign(store, name)
-    person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=9000)
-    machine = greeting_pcap(tmp_path / "machine.pcap", lead_ms=200, tone_ms=6000, silence_ms=2000)
-    password = next(a.password for a in lab.agents if a.endpoint == "acme-alice")
-    alice = SippAgent(sipp, "acme-alice", password)
-    await asyncio.to_thread(lambda: alice.register().check())
+async def drive(
+    lab: Any, store: Store, name: str, agents: list[SippAgent], dial_customer: Callable[[Dial, int], None]
+) -> list[str]:
+    """Run the campaign until every record is final; the agents offered calls, in order. ``dial_customer``
+    readies the customer's phone for a line (given the record's attempt) just before it is dialled."""
     runner = await CampaignRunner.load(store, "camp", name, time.time())
     inbox: asyncio.Queue[LineResult | CallEnded | ConnectFailed] = asyncio.Queue()
-    customers: list[SippRun] = []
-    agent_calls: list[SippRun] = []
-    talking: set[str] = set()
+    phones = {agent.user: agent for agent in agents}
+    agent_calls: dict[str, SippRun] = {}
+    talking: dict[int, str] = {}  # line -> agent, as this test sees it
     offered: list[str] = []
     talks: list[asyncio.Task[None]] = []  # each ends its talk after 3 s
 
@@ -117,32 +112,28 @@ async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, 
         async def carry_out(commands: list[Command]) -> None:
             for command in commands:
                 if isinstance(command, Dial):
-                    attempt = runner.dialer.book.records[command.record_id].attempts
-                    kind = BEHAVIOUR.get((command.number, attempt), "person")
-                    if kind == "busy":
-                        customers.append(sipp.customer_busy(port=CUSTOMER_PORT))
-                    elif kind == "no-answer":
-                        customers.append(sipp.customer_no_answer(port=CUSTOMER_PORT))
-                    else:
-                        pcap = machine if kind == "machine" else person
-                        customers.append(sipp.customer_answers(port=CUSTOMER_PORT, pcap=pcap, ring_ms=300))
+                    dial_customer(command, runner.dialer.book.records[command.record_id].attempts)
                     await asyncio.sleep(0.3)
                     await lines.dial(command)
                 elif isinstance(command, Connect):
-                    assert command.agent not in talking, "an agent was offered a second call"
-                    talking.add(command.agent)
+                    assert command.agent not in talking.values(), "an agent was offered a second call"
+                    talking[command.line] = command.agent
                     offered.append(command.agent)
                     await lines.carry_out(command)
                     talks.append(asyncio.create_task(end_talk(command.line)))
                 elif isinstance(command, Abandon | HangUp | LeaveMessage):
                     await lines.carry_out(command)
 
+        async def ready(agent: str) -> None:
+            agent_calls[agent] = phones[agent].answer(ring_ms=200)
+            await asyncio.sleep(0.3)
+            await carry_out(await runner.handle(AgentReady(agent), time.time()))
+
         task = asyncio.create_task(app())
         try:
             await asyncio.wait_for(connected.wait(), 10)
-            agent_calls.append(alice.answer(ring_ms=200))
-            await asyncio.sleep(0.3)
-            await carry_out(await runner.handle(AgentReady("acme-alice"), time.time()))
+            for agent in phones:
+                await ready(agent)
             deadline = time.monotonic() + 150
             while not all(r.final for r in runner.dialer.book.records.values()):
                 assert time.monotonic() < deadline, runner.dialer.book.records
@@ -153,20 +144,19 @@ async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, 
                     continue
                 await carry_out(await runner.handle(event, time.time()))
                 if isinstance(event, CallEnded):
-                    await asyncio.to_thread(lambda: agent_calls[-1].wait(30).check())
-                    talking.discard("acme-alice")
-                    agent_calls.append(alice.answer(ring_ms=200))
-                    await asyncio.sleep(0.3)
-                    await carry_out(await runner.handle(AgentReady("acme-alice"), time.time()))
+                    agent = talking.pop(event.line)
+                    await asyncio.to_thread(agent_calls[agent].wait, 30)
+                    agent_calls[agent].check()
+                    await ready(agent)
         finally:
             await events.close()
             task.cancel()
-    for run in customers:
-        await asyncio.to_thread(run.wait, 40)
-        run.check()
-    agent_calls[-1].process.kill()
-    await asyncio.to_thread(lambda: alice.unregister().check())
+    for run in agent_calls.values():
+        run.process.kill()
+    return offered
 
+
+async def rows_of(store: Store, name: str) -> tuple[list[Any], list[Any], list[Any]]:
     async with store.session() as session:
         campaign_id = await session.scalar(select(m.Campaign.id).where(m.Campaign.name == name))
         rows = (
@@ -190,9 +180,39 @@ async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, 
             .scalars()
             .all()
         )
-    await store.dispose()
-    states = [(r.number, r.state, r.attempts) for r in rows]
-    assert states == [
+    return list(rows), list(attempts), list(ledger)
+
+
+async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, tmp_path: Path) -> None:  # noqa: F811
+    lab = trunk
+    store = Store.from_url(lab.settings.database.url.get_secret_value())
+    name = f"e2e-{secrets.token_hex(3)}"
+    await campaign(store, name, DialMode.PROGRESSIVE, NUMBERS)
+    person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=9000)
+    machine = greeting_pcap(tmp_path / "machine.pcap", lead_ms=200, tone_ms=6000, silence_ms=2000)
+    alice = agent_phone(lab, sipp, "acme-alice")
+    customers: list[SippRun] = []
+
+    def dial_customer(command: Dial, attempt: int) -> None:
+        kind = BEHAVIOUR.get((command.number, attempt), "person")
+        if kind == "busy":
+            customers.append(sipp.customer_busy(port=CUSTOMER_PORT))
+        elif kind == "no-answer":
+            customers.append(sipp.customer_no_answer(port=CUSTOMER_PORT))
+        else:
+            pcap = machine if kind == "machine" else person
+            customers.append(sipp.customer_answers(port=CUSTOMER_PORT, pcap=pcap, ring_ms=300))
+
+    try:
+        offered = await drive(lab, store, name, [alice], dial_customer)
+        for run in customers:
+            await asyncio.to_thread(run.wait, 40)
+            run.check()
+        rows, attempts, ledger = await rows_of(store, name)
+    finally:
+        await asyncio.to_thread(lambda: alice.unregister().check())
+        await store.dispose()
+    assert [(r.number, r.state, r.attempts) for r in rows] == [
         (NUMBERS[0], RecordState.DONE, 1),
         (NUMBERS[1], RecordState.DONE, 1),
         (NUMBERS[2], RecordState.EXHAUSTED, 2),
@@ -204,3 +224,37 @@ async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, 
     )
     assert offered == ["acme-alice"] * 3
     assert [e.entry for e in ledger].count("live") == 3 and "abandoned" not in [e.entry for e in ledger]
+
+
+async def test_a_predictive_campaign_with_two_agents(trunk: Any, sipp: Sipp, tmp_path: Path) -> None:  # noqa: F811
+    """Six people answer, two agents: lines ring side by side (one sipp customer takes them all), each person
+    reaches a free agent, no agent gets a second call while on one, every record ends done."""
+    lab = trunk
+    store = Store.from_url(lab.settings.database.url.get_secret_value())
+    name = f"e2e-{secrets.token_hex(3)}"
+    numbers = [f"+1555000010{n}" for n in range(6)]
+    await campaign(store, name, DialMode.PREDICTIVE, numbers)
+    person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=9000)
+    phones = [agent_phone(lab, sipp, "acme-alice"), agent_phone(lab, sipp, "acme-bob")]
+    customers = sipp.customer_answers(port=CUSTOMER_PORT, pcap=person, ring_ms=300, calls=len(numbers))
+    try:
+        offered = await drive(lab, store, name, phones, lambda command, attempt: None)
+        await asyncio.to_thread(customers.wait, 40)
+        customers.check()
+        rows, attempts, ledger = await rows_of(store, name)
+    finally:
+        for phone in phones:
+            (await asyncio.to_thread(phone.unregister)).check()
+        await store.dispose()
+    assert [(r.state, r.attempts) for r in rows] == [(RecordState.DONE, 1)] * len(numbers)
+    assert len(offered) == len(numbers)
+    assert set(offered) == {"acme-alice", "acme-bob"}
+    assert [a.outcome for a in attempts] == ["human"] * len(numbers)
+    assert [e.entry for e in ledger] == ["live"] * len(numbers)
+
+
+def agent_phone(lab: Any, sipp: Sipp, endpoint: str) -> SippAgent:
+    password = next(a.password for a in lab.agents if a.endpoint == endpoint)
+    phone = SippAgent(sipp, endpoint, password)
+    phone.register().check()
+    return phone

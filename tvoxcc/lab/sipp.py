@@ -212,10 +212,13 @@ class Sipp:
         scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms)
         return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
 
-    def customer_answers(self, *, port: int, pcap: Path, ring_ms: int = 500, bye_timeout_ms: int = 30000) -> SippRun:
-        """A called party behind a trunk on ``port``: rings, answers, plays ``pcap`` (tvoxcc.lab.greeting)."""
+    def customer_answers(
+        self, *, port: int, pcap: Path, ring_ms: int = 500, bye_timeout_ms: int = 30000, calls: int = 1
+    ) -> SippRun:
+        """A called party behind a trunk on ``port``: rings, answers, plays ``pcap`` (tvoxcc.lab.greeting);
+        with ``calls`` > 1, that many calls, side by side."""
         scenario = _fill("customer.xml", ring_ms=ring_ms, pcap=pcap, bye_timeout_ms=bye_timeout_ms)
-        return self.start(scenario, local_port=port, timeout_s=60)
+        return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
 
     def customer_busy(self, *, port: int) -> SippRun:
         return self.start(_fill("customer_busy.xml"), local_port=port, timeout_s=30)
