@@ -8,6 +8,8 @@ from enum import StrEnum
 import pytest
 
 from tvoxcc.admin.spec import AgentSpec, OverflowRule, QueueSpec, ServiceSpec
+from tvoxcc.campaigns.ledger import LedgerEntry
+from tvoxcc.campaigns.model import FINAL_STATES, AbandonRule, CampaignStatus, DialMode, LineOutcome, RecordState
 from tvoxcc.interactions import CALL_CHANNELS, Direction, InteractionEventKind, Outcome
 from tvoxcc.ivr.commands import IvrExit, IvrNote
 from tvoxcc.kb.article import ArticleStatus, Visibility
@@ -83,6 +85,12 @@ STORED: list[tuple[type[StrEnum], list[str]]] = [
         ],
     ),
     (EndReason, ["call-ended", "supervisor-hung-up", "failed"]),
+    (RecordState, ["pending", "dialing", "connected", "done", "exhausted", "do-not-call"]),
+    (CampaignStatus, ["draft", "running", "paused", "stopped"]),
+    (DialMode, ["preview", "progressive", "predictive"]),
+    (AbandonRule, ["rolling-30-days", "24-hours"]),
+    (LineOutcome, ["human", "machine", "busy", "no-answer", "failed", "abandoned"]),
+    (LedgerEntry, ["live", "abandoned", "machine", "dropped"]),
 ]
 
 
@@ -98,6 +106,7 @@ def test_named_groups() -> None:
     assert {"pending", "queued", "dialing", "answered"} == CallbackStatus.OPEN
     assert {"pending", "queued"} == CallbackStatus.CANCELLABLE and {"queued", "dialing"} == CallbackStatus.HELD
     assert {"done", "failed", "cancelled"} == CallbackStatus.FINISHED
+    assert {"done", "exhausted", "do-not-call"} == FINAL_STATES
     assert set(CallbackStatus) == CallbackStatus.OPEN | CallbackStatus.FINISHED
 
 

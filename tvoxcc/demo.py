@@ -5,9 +5,9 @@ rendered to audio, the voice service with the ACD, an agent phone (sipp) that re
 and a caller (sipp) who walks the IVR by DTMF to the agent; it prints the call's journey. A second caller asks
 to be called back: once the agent is free the customer (a sipp phone behind the tenant's PJSIP trunk) is
 dialled and bridged to the agent. Then a customer's
-mail, through a real Dovecot, becomes a support ticket with its acknowledgement (tvoxcc.demo_mail). The address
-book is imported from demo/contacts.csv first; at the end that mail's sender is exported and erased
-(tvoxcc.demo_contacts).
+mail, through a real Dovecot, becomes a support ticket with its acknowledgement (tvoxcc.demo_mail), and a
+campaign takes its contact list (tvoxcc.demo_campaign). The address book is imported from demo/contacts.csv
+first; at the end that mail's sender is exported and erased (tvoxcc.demo_contacts).
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from tvoxcc.admin.edit import import_document
 from tvoxcc.asterisk.from_store import render_input_from_store
 from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
+from tvoxcc.demo_campaign import campaign_takes_a_list
 from tvoxcc.demo_contacts import contacts_imported, customer_exported_and_erased
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
-from tvoxcc.demo_recordings import recordings_and_audit
 from tvoxcc.demo_nodes import render_deployment
+from tvoxcc.demo_recordings import recordings_and_audit
 from tvoxcc.insight.api import day_summary
 from tvoxcc.interactions import Direction
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
@@ -95,6 +96,7 @@ class Demo:
             await kb_suggests_articles(self.store, self.say)
             await agent_answers(self.store, self.say)
             await recordings_and_audit(self.store, self.settings, self.base, self.say)
+            await campaign_takes_a_list(self.store, self.say)
             await self._insight()
             await customer_exported_and_erased(
                 self.store, self.say, out=self.base / "customer-export.zip",

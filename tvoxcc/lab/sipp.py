@@ -236,6 +236,21 @@ class Sipp:
         scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms, dtmf=dtmf)
         return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
 
+    def customer_answers(
+        self, *, port: int, pcap: Path, ring_ms: int = 500, bye_timeout_ms: int = 30000, calls: int = 1
+    ) -> SippRun:
+        """A called party behind a trunk on ``port``: rings, answers, plays ``pcap`` (tvoxcc.lab.greeting);
+        with ``calls`` > 1, that many calls, side by side."""
+        scenario = _fill("customer.xml", ring_ms=ring_ms, pcap=pcap, bye_timeout_ms=bye_timeout_ms)
+        return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
+
+    def customer_busy(self, *, port: int) -> SippRun:
+        return self.start(_fill("customer_busy.xml"), local_port=port, timeout_s=30)
+
+    def customer_no_answer(self, *, port: int, cancel_timeout_ms: int = 45000) -> SippRun:
+        scenario = _fill("customer_no_answer.xml", cancel_timeout_ms=cancel_timeout_ms)
+        return self.start(scenario, local_port=port, timeout_s=60)
+
     def dial(self, user: str, password: str, number: str, *, listen_ms: int = 15000, challenge: int = 401) -> SippRun:
         """An agent phone dials ``number`` (a feature code) with digest auth; blocks until sipp exits.
         ``challenge``: 401 from Asterisk, 407 from a proxy (Kamailio)."""

@@ -3,6 +3,15 @@
 from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
 from tvoxcc.store.models.audit import AuditEntry, AuditHead
+from tvoxcc.store.models.campaigns import (
+    AbandonLedgerRow,
+    Campaign,
+    CampaignAttempt,
+    CampaignGroup,
+    CampaignQueue,
+    CampaignRecord,
+    DncNumber,
+)
 from tvoxcc.store.models.cluster import ServiceInstance
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone, Erasure
 from tvoxcc.store.models.followups import Callback, NpsAnswer
@@ -40,6 +49,7 @@ from tvoxcc.store.models.support import (
 )
 
 __all__ = [
+    "AbandonLedgerRow",
     "AcdAgent",
     "AcdCommand",
     "AcdInput",
@@ -55,11 +65,17 @@ __all__ = [
     "AuditHead",
     "Base",
     "Callback",
+    "Campaign",
+    "CampaignAttempt",
+    "CampaignGroup",
+    "CampaignQueue",
+    "CampaignRecord",
     "Contact",
     "ContactEmail",
     "ContactMerge",
     "ContactPhone",
     "Did",
+    "DncNumber",
     "Erasure",
     "GroupMember",
     "InsightRefresh",

@@ -1,0 +1,260 @@
+"""Campaign runs on the lab: the runner (rows), the dialer core and its lines on Asterisk, with sipp customers
+behind the tenant's trunk and sipp agent phones.
+
+Progressive, one agent, five records: a person; an answering machine (hung up: done); busy twice
+(exhausted at 2 attempts); no answer then a person; a person. Every record must end final in the rows, the
+agent never be offered a second call while on one, and the ledger hold the live answers. The agents'
+availability is fed by this test (AgentReady after each call), standing in for the ACD, which does not feed
+campaigns yet; each talk is ended by hanging up the customer's channel 3 s after the connection (the customer
+hanging up). Predictive, two agents: six people answer lines that ring side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.e2e.test_campaign_lines import CUSTOMER_PORT, ROUTE, trunk  # noqa: F401  (the trunk fixture)
+from tvoxcc.ari import AriClient, Connected
+from tvoxcc.campaigns import store as cs
+from tvoxcc.campaigns.contact_list import ListedRecord
+from tvoxcc.campaigns.events import (
+    Abandon,
+    AgentReady,
+    CallEnded,
+    Command,
+    Connect,
+    ConnectFailed,
+    Dial,
+    HangUp,
+    LeaveMessage,
+    LineResult,
+)
+from tvoxcc.campaigns.lines import CampaignLines
+from tvoxcc.campaigns.model import CampaignStatus, DialMode, MachineAction, RecordState, RetryRules
+from tvoxcc.campaigns.runner import CampaignRunner
+from tvoxcc.campaigns.spec import CampaignSettings, parse_window
+from tvoxcc.lab.greeting import greeting_pcap
+from tvoxcc.lab.sipp import Sipp, SippAgent, SippRun
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+
+pytestmark = pytest.mark.asterisk
+
+NUMBERS = ["+15550000001", "+15550000002", "+15550000003", "+15550000004", "+15550000005"]
+# (number, attempt) -> how the customer behaves; anything else: a person.
+BEHAVIOUR = {
+    ("+15550000002", 1): "machine",
+    ("+15550000003", 1): "busy",
+    ("+15550000003", 2): "busy",
+    ("+15550000004", 1): "no-answer",
+}
+
+
+async def campaign(store: Store, name: str, mode: DialMode, numbers: list[str]) -> None:
+    async with store.session() as session:
+        if (await session.execute(select(m.Tenant).where(m.Tenant.name == "camp"))).scalar_one_or_none() is None:
+            session.add(m.Tenant(name="camp", timezone="UTC", country="US"))
+            await session.commit()
+    settings = CampaignSettings(
+        window=parse_window("mon-sun 00:00-23:59"),
+        retry=RetryRules(max_attempts=2, busy_s=1.0, no_answer_s=1.0, failed_s=1.0, machine_s=None),
+        ring_s=15.0,
+        machine_action=MachineAction.HANG_UP,
+    )
+    await cs.save_campaign(store, "camp", name, cs.CampaignDraft(mode=mode, settings=settings), new=True)
+    listed = [ListedRecord(n, {}, f"e2e:{i}") for i, n in enumerate(numbers, 2)]
+    await cs.import_records(store, "camp", name, listed, datetime.now(UTC))
+    async with store.session() as session:
+        row = (await session.execute(select(m.Campaign).where(m.Campaign.name == name))).scalar_one()
+        row.status = CampaignStatus.RUNNING.value
+        await session.commit()
+
+
+async def drive(
+    lab: Any, store: Store, name: str, agents: list[SippAgent], dial_customer: Callable[[Dial, int], None]
+) -> list[str]:
+    """Run the campaign until every record is final; the agents offered calls, in order. ``dial_customer``
+    readies the customer's phone for a line (given the record's attempt) just before it is dialled."""
+    runner = await CampaignRunner.load(store, "camp", name, time.time())
+    inbox: asyncio.Queue[LineResult | CallEnded | ConnectFailed] = asyncio.Queue()
+    phones = {agent.user: agent for agent in agents}
+    agent_calls: dict[str, SippRun] = {}
+    talking: dict[int, str] = {}  # line -> agent, as this test sees it
+    offered: list[str] = []
+    talks: list[asyncio.Task[None]] = []  # each ends its talk after 3 s
+
+    async with AriClient.from_settings(lab.settings) as ari:
+        lines = CampaignLines(ari, ROUTE, inbox.put, message="hello-world", agent_endpoint=lambda a: f"PJSIP/{a}")
+        events = ari.events()
+        connected = asyncio.Event()
+
+        async def app() -> None:
+            async for event in events:
+                if isinstance(event, Connected):
+                    connected.set()
+                await lines.on_event(event)
+
+        async def end_talk(line: int) -> None:
+            await asyncio.sleep(3)
+            call = lines.by_line.get(line)
+            if call is not None:
+                await ari.channels.hangup(call.channel_id)
+
+        async def carry_out(commands: list[Command]) -> None:
+            for command in commands:
+                if isinstance(command, Dial):
+                    dial_customer(command, runner.dialer.book.records[command.record_id].attempts)
+                    await asyncio.sleep(0.3)
+                    await lines.dial(command)
+                elif isinstance(command, Connect):
+                    assert command.agent not in talking.values(), "an agent was offered a second call"
+                    talking[command.line] = command.agent
+                    offered.append(command.agent)
+                    await lines.carry_out(command)
+                    talks.append(asyncio.create_task(end_talk(command.line)))
+                elif isinstance(command, Abandon | HangUp | LeaveMessage):
+                    await lines.carry_out(command)
+
+        async def ready(agent: str) -> None:
+            agent_calls[agent] = phones[agent].answer(ring_ms=200)
+            await asyncio.sleep(0.3)
+            await carry_out(await runner.handle(AgentReady(agent), time.time()))
+
+        task = asyncio.create_task(app())
+        try:
+            await asyncio.wait_for(connected.wait(), 10)
+            for agent in phones:
+                await ready(agent)
+            deadline = time.monotonic() + 150
+            while not all(r.final for r in runner.dialer.book.records.values()):
+                assert time.monotonic() < deadline, runner.dialer.book.records
+                try:
+                    event = await asyncio.wait_for(inbox.get(), 0.5)
+                except TimeoutError:
+                    await carry_out(await runner.tick(time.time()))
+                    continue
+                await carry_out(await runner.handle(event, time.time()))
+                if isinstance(event, CallEnded):
+                    agent = talking.pop(event.line)
+                    await asyncio.to_thread(agent_calls[agent].wait, 30)
+                    agent_calls[agent].check()
+                    await ready(agent)
+        finally:
+            await events.close()
+            task.cancel()
+    for run in agent_calls.values():
+        run.process.kill()
+    return offered
+
+
+async def rows_of(store: Store, name: str) -> tuple[list[Any], list[Any], list[Any]]:
+    async with store.session() as session:
+        campaign_id = await session.scalar(select(m.Campaign.id).where(m.Campaign.name == name))
+        rows = (
+            (
+                await session.execute(
+                    select(m.CampaignRecord)
+                    .where(m.CampaignRecord.campaign_id == campaign_id)
+                    .order_by(m.CampaignRecord.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        attempts = (
+            (await session.execute(select(m.CampaignAttempt).where(m.CampaignAttempt.campaign_id == campaign_id)))
+            .scalars()
+            .all()
+        )
+        ledger = (
+            (await session.execute(select(m.AbandonLedgerRow).where(m.AbandonLedgerRow.campaign_id == campaign_id)))
+            .scalars()
+            .all()
+        )
+    return list(rows), list(attempts), list(ledger)
+
+
+async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, tmp_path: Path) -> None:  # noqa: F811
+    lab = trunk
+    store = Store.from_url(lab.settings.database.url.get_secret_value())
+    name = f"e2e-{secrets.token_hex(3)}"
+    await campaign(store, name, DialMode.PROGRESSIVE, NUMBERS)
+    person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=9000)
+    machine = greeting_pcap(tmp_path / "machine.pcap", lead_ms=200, tone_ms=6000, silence_ms=2000)
+    alice = agent_phone(lab, sipp, "acme-alice")
+    customers: list[SippRun] = []
+
+    def dial_customer(command: Dial, attempt: int) -> None:
+        kind = BEHAVIOUR.get((command.number, attempt), "person")
+        if kind == "busy":
+            customers.append(sipp.customer_busy(port=CUSTOMER_PORT))
+        elif kind == "no-answer":
+            customers.append(sipp.customer_no_answer(port=CUSTOMER_PORT))
+        else:
+            pcap = machine if kind == "machine" else person
+            customers.append(sipp.customer_answers(port=CUSTOMER_PORT, pcap=pcap, ring_ms=300))
+
+    try:
+        offered = await drive(lab, store, name, [alice], dial_customer)
+        for run in customers:
+            await asyncio.to_thread(run.wait, 40)
+            run.check()
+        rows, attempts, ledger = await rows_of(store, name)
+    finally:
+        await asyncio.to_thread(lambda: alice.unregister().check())
+        await store.dispose()
+    assert [(r.number, r.state, r.attempts) for r in rows] == [
+        (NUMBERS[0], RecordState.DONE, 1),
+        (NUMBERS[1], RecordState.DONE, 1),
+        (NUMBERS[2], RecordState.EXHAUSTED, 2),
+        (NUMBERS[3], RecordState.DONE, 2),
+        (NUMBERS[4], RecordState.DONE, 1),
+    ]
+    assert sorted(a.outcome or "" for a in attempts) == sorted(
+        ["human", "machine", "busy", "busy", "no-answer", "human", "human"]
+    )
+    assert offered == ["acme-alice"] * 3
+    assert [e.entry for e in ledger].count("live") == 3 and "abandoned" not in [e.entry for e in ledger]
+
+
+async def test_a_predictive_campaign_with_two_agents(trunk: Any, sipp: Sipp, tmp_path: Path) -> None:  # noqa: F811
+    """Six people answer, two agents: lines ring side by side (one sipp customer takes them all), each person
+    reaches a free agent, no agent gets a second call while on one, every record ends done."""
+    lab = trunk
+    store = Store.from_url(lab.settings.database.url.get_secret_value())
+    name = f"e2e-{secrets.token_hex(3)}"
+    numbers = [f"+1555000010{n}" for n in range(6)]
+    await campaign(store, name, DialMode.PREDICTIVE, numbers)
+    person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=9000)
+    phones = [agent_phone(lab, sipp, "acme-alice"), agent_phone(lab, sipp, "acme-bob")]
+    customers = sipp.customer_answers(port=CUSTOMER_PORT, pcap=person, ring_ms=300, calls=len(numbers))
+    try:
+        offered = await drive(lab, store, name, phones, lambda command, attempt: None)
+        await asyncio.to_thread(customers.wait, 40)
+        customers.check()
+        rows, attempts, ledger = await rows_of(store, name)
+    finally:
+        for phone in phones:
+            (await asyncio.to_thread(phone.unregister)).check()
+        await store.dispose()
+    assert [(r.state, r.attempts) for r in rows] == [(RecordState.DONE, 1)] * len(numbers)
+    assert len(offered) == len(numbers)
+    assert set(offered) == {"acme-alice", "acme-bob"}
+    assert [a.outcome for a in attempts] == ["human"] * len(numbers)
+    assert [e.entry for e in ledger] == ["live"] * len(numbers)
+
+
+def agent_phone(lab: Any, sipp: Sipp, endpoint: str) -> SippAgent:
+    password = next(a.password for a in lab.agents if a.endpoint == endpoint)
+    phone = SippAgent(sipp, endpoint, password)
+    phone.register().check()
+    return phone

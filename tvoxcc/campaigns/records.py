@@ -1,0 +1,123 @@
+"""A campaign record's life: pending -> dialing -> connected -> a final state, or back to pending for a retry.
+
+The transitions are the only place a record's state changes; RecordBook keeps the pending ones in due order.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from tvoxcc.campaigns.model import FINAL_STATES, LineOutcome, MachineAction, RecordState, RetryRules
+
+
+class TransitionError(ValueError):
+    pass
+
+
+@dataclass(slots=True)
+class Record:
+    id: int
+    number: str  # E.164
+    zones: tuple[str, ...]  # where the number may be (tvoxcc.campaigns.windows.zones_of)
+    state: RecordState = RecordState.PENDING
+    attempts: int = 0
+    next_at: float = 0.0
+    last_outcome: str | None = None  # a LineOutcome or, after a talk, the disposition code
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+def start_dialing(record: Record) -> None:
+    _expect(record, RecordState.PENDING)
+    record.state = RecordState.DIALING
+    record.attempts += 1
+
+
+def block_do_not_call(record: Record) -> None:
+    _expect(record, RecordState.PENDING)
+    record.state = RecordState.DO_NOT_CALL
+    record.last_outcome = RecordState.DO_NOT_CALL.value
+
+
+def line_ended(record: Record, outcome: LineOutcome, now: float, rules: RetryRules, machine: MachineAction) -> None:
+    """A dialled line ended without reaching an agent (or reached one: HUMAN, then connected)."""
+    _expect(record, RecordState.DIALING)
+    record.last_outcome = outcome.value
+    if outcome is LineOutcome.HUMAN:
+        record.state = RecordState.CONNECTED
+        return
+    if outcome is LineOutcome.MACHINE and machine is not MachineAction.RETRY:
+        record.state = RecordState.DONE
+        return
+    _retry_or_end(record, rules.delay_for(outcome), now, rules)
+
+
+def talk_ended(record: Record, disposition: str | None, now: float, rules: RetryRules) -> None:
+    """The agent's call with the record ended; the disposition (if any) says whether to call again."""
+    _expect(record, RecordState.CONNECTED)
+    record.last_outcome = disposition or "talked"
+    delay = rules.dispositions.get(disposition) if disposition is not None else None
+    if delay is None:
+        record.state = RecordState.DONE
+        return
+    _retry_or_end(record, delay, now, rules)
+
+
+def talk_dropped(record: Record, now: float, rules: RetryRules) -> None:
+    """Connected to an agent who never came on the line: an abandoned call after all."""
+    _expect(record, RecordState.CONNECTED)
+    record.last_outcome = LineOutcome.ABANDONED.value
+    _retry_or_end(record, rules.delay_for(LineOutcome.ABANDONED), now, rules)
+
+
+def _retry_or_end(record: Record, delay: float | None, now: float, rules: RetryRules) -> None:
+    if delay is None:
+        record.state = RecordState.DONE
+    elif record.attempts >= rules.max_attempts:
+        record.state = RecordState.EXHAUSTED
+    else:
+        record.state = RecordState.PENDING
+        record.next_at = now + delay
+
+
+def _expect(record: Record, state: RecordState) -> None:
+    if record.state is not state:
+        raise TransitionError(f"record {record.id} is {record.state}, not {state}")
+
+
+class RecordBook:
+    """The campaign's records; pending ones in (next_at, id) order for the dialer to take."""
+
+    def __init__(self, records: Iterable[Record] = ()) -> None:
+        self.records: dict[int, Record] = {}
+        self._due: list[tuple[float, int]] = []
+        for record in records:
+            self.add(record)
+
+    def add(self, record: Record) -> None:
+        self.records[record.id] = record
+        if record.state is RecordState.PENDING:
+            heapq.heappush(self._due, (record.next_at, record.id))
+
+    def requeue(self, record: Record) -> None:
+        """After a transition: a record back to pending is due again at its next_at."""
+        if record.state is RecordState.PENDING:
+            heapq.heappush(self._due, (record.next_at, record.id))
+
+    def due(self, now: float) -> Iterator[Record]:
+        """Pending records due by now, earliest first; each is taken off the due list (requeue to put it back)."""
+        while self._due and self._due[0][0] <= now:
+            next_at, record_id = heapq.heappop(self._due)
+            record = self.records[record_id]
+            if record.state is RecordState.PENDING and record.next_at == next_at:
+                yield record
+
+    def next_due_at(self) -> float | None:
+        return self._due[0][0] if self._due else None
+
+    def open_records(self) -> int:
+        return sum(1 for r in self.records.values() if not r.final)

@@ -1,0 +1,193 @@
+"""A running campaign on the store: its dialer built from the rows, and what the dialer did written back.
+
+The telephony side (tvoxcc.voice) feeds events in and carries the commands out; this adapter keeps the rows
+true after every batch: record states, one attempt row per dialled line, the abandon ledger's entries (the
+abandoned number with them, so its 72 h hold survives a restart). A restart reads back the open records, the
+do-not-call list, the ledger over the rule's window and the holds; a record caught dialling by the restart
+goes back to pending (its attempt counted), one caught talking is done (its disposition was not given).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tvoxcc.admin.errors import AdminError
+from tvoxcc.admin.repository import find_tenant
+from tvoxcc.campaigns import records as rec
+from tvoxcc.campaigns.dialer import Dialer
+from tvoxcc.campaigns.events import Abandon, CallEnded, Command, Connect, Dial, Event, LineResult
+from tvoxcc.campaigns.ledger import AbandonLedger, LedgerEntry
+from tvoxcc.campaigns.model import (
+    ABANDON_HOLD_S,
+    FINAL_STATES,
+    RULE_WINDOW_S,
+    AbandonRule,
+    CampaignStatus,
+    DialMode,
+    LineOutcome,
+    RecordState,
+)
+from tvoxcc.campaigns.spec import CampaignSettings
+from tvoxcc.campaigns.windows import zones_of
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass
+class CampaignRunner:
+    store: Store
+    tenant_id: int
+    campaign_id: int
+    dialer: Dialer
+    attempts: dict[int, int] = field(default_factory=dict)  # line -> campaign_attempts.id
+
+    @classmethod
+    async def load(cls, store: Store, tenant: str, name: str, now: float) -> CampaignRunner:
+        async with store.session() as session:
+            tenant_row = await find_tenant(session, tenant)
+        async with store.tenant(tenant_row.id) as session:
+            campaign = (await session.execute(select(m.Campaign).where(m.Campaign.name == name))).scalar_one_or_none()
+            if campaign is None:
+                raise AdminError(f"no campaign {name!r} in tenant {tenant!r}")
+            settings = CampaignSettings.from_json(campaign.settings)
+            rule = AbandonRule(campaign.rule)
+            pacing = settings.pacing(DialMode(campaign.mode), rule)
+            book = rec.RecordBook(await _open_records(session, campaign.id, tenant_row.timezone, now))
+            ledger = AbandonLedger(rule, pacing.amd_false_positive_rate)
+            since = _at(now - max(RULE_WINDOW_S[rule], ABANDON_HOLD_S))
+            entries = await session.execute(
+                select(m.AbandonLedgerRow.at, m.AbandonLedgerRow.entry, m.AbandonLedgerRow.number)
+                .where(m.AbandonLedgerRow.campaign_id == campaign.id, m.AbandonLedgerRow.at > since)
+                .order_by(m.AbandonLedgerRow.at, m.AbandonLedgerRow.id)
+            )
+            holds: dict[str, float] = {}
+            for at, entry, number in entries.all():
+                if at.timestamp() > now - RULE_WINDOW_S[rule]:
+                    ledger.load(at.timestamp(), LedgerEntry(entry))
+                if entry in (LedgerEntry.ABANDONED, LedgerEntry.DROPPED) and number:
+                    holds[number] = max(holds.get(number, 0.0), at.timestamp() + ABANDON_HOLD_S)
+            dnc = (await session.execute(select(m.DncNumber.number))).scalars().all()
+            await session.commit()
+        dialer = Dialer(pacing, settings.retry, settings.window, book, ledger, do_not_call=dnc, holds=holds)
+        dialer.running = campaign.status == CampaignStatus.RUNNING
+        return cls(store, tenant_row.id, campaign.id, dialer)
+
+    async def handle(self, event: Event, now: float) -> list[Command]:
+        commands = self.dialer.handle(event, now)
+        await self._save([event], commands, now)
+        return commands
+
+    async def tick(self, now: float) -> list[Command]:
+        commands = self.dialer.tick(now)
+        await self._save([], commands, now)
+        return commands
+
+    async def refresh(self) -> None:
+        """Take the operator's changes: the campaign's status and the do-not-call list."""
+        async with self.store.tenant(self.tenant_id) as session:
+            status = await session.scalar(select(m.Campaign.status).where(m.Campaign.id == self.campaign_id))
+            self.dialer.running = status == CampaignStatus.RUNNING
+            self.dialer.do_not_call = set((await session.execute(select(m.DncNumber.number))).scalars())
+
+    async def _save(self, events: list[Event], commands: list[Command], now: float) -> None:
+        records = self.dialer.take_changed()
+        entries = self.dialer.ledger.take_fresh()
+        if not (records or entries or commands or events):
+            return
+        async with self.store.tenant(self.tenant_id) as session:
+            for r in records:
+                await session.execute(
+                    update(m.CampaignRecord)
+                    .where(m.CampaignRecord.id == r.id)
+                    .values(
+                        state=r.state.value, attempts=r.attempts, next_at=_at(r.next_at), last_outcome=r.last_outcome
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            session.add_all(
+                m.AbandonLedgerRow(campaign_id=self.campaign_id, at=_at(at), entry=entry.value, number=number)
+                for at, entry, number in entries
+            )
+            for event in events:
+                await self._attempt_event(session, event, now)
+            for command in commands:
+                await self._attempt_command(session, command, now)
+            await session.commit()
+
+    async def _attempt_command(self, session: AsyncSession, command: Command, now: float) -> None:
+        if isinstance(command, Dial):
+            row = m.CampaignAttempt(
+                campaign_id=self.campaign_id,
+                record_id=command.record_id,
+                number=command.number,
+                agent=command.agent,
+                started_at=_at(now),
+            )
+            session.add(row)
+            await session.flush()
+            self.attempts[command.line] = row.id
+        elif isinstance(command, Connect):
+            await self._attempt(session, command.line, agent=command.agent)
+        elif isinstance(command, Abandon):
+            await self._attempt(session, command.line, outcome=LineOutcome.ABANDONED.value, ended_at=_at(now))
+            self.attempts.pop(command.line, None)
+
+    async def _attempt_event(self, session: AsyncSession, event: Event, now: float) -> None:
+        if isinstance(event, LineResult):
+            if event.outcome is LineOutcome.HUMAN:
+                await self._attempt(session, event.line, outcome=event.outcome.value, answered_at=_at(now))
+            else:
+                await self._attempt(session, event.line, outcome=event.outcome.value, ended_at=_at(now))
+                self.attempts.pop(event.line, None)
+        elif isinstance(event, CallEnded):
+            await self._attempt(session, event.line, ended_at=_at(now), disposition=event.disposition)
+            self.attempts.pop(event.line, None)
+
+    async def _attempt(self, session: AsyncSession, line: int, **values: object) -> None:
+        attempt = self.attempts.get(line)
+        if attempt is not None:
+            await session.execute(
+                update(m.CampaignAttempt)
+                .where(m.CampaignAttempt.id == attempt)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+
+async def _open_records(session: AsyncSession, campaign_id: int, tenant_zone: str, now: float) -> list[rec.Record]:
+    rows = (
+        await session.execute(
+            select(m.CampaignRecord)
+            .where(m.CampaignRecord.campaign_id == campaign_id)
+            .where(m.CampaignRecord.state.not_in([s.value for s in FINAL_STATES]))
+            .order_by(m.CampaignRecord.id)
+        )
+    ).scalars()
+    records = []
+    for row in rows:
+        if row.state == RecordState.DIALING:  # the line went with the process that dialled it
+            row.state = RecordState.PENDING.value
+        elif row.state == RecordState.CONNECTED:  # talked; the disposition was not given
+            row.state, row.last_outcome = RecordState.DONE.value, "talked"
+            continue
+        next_at = row.next_at.timestamp() if row.next_at else now
+        records.append(
+            rec.Record(
+                row.id,
+                row.number,
+                zones_of(row.number, tenant_zone),
+                RecordState(row.state),
+                row.attempts,
+                next_at,
+                row.last_outcome,
+            )
+        )
+    return records
