@@ -129,12 +129,12 @@ class ListenStore:
             agent_extension=target.extension if target is not None else request.extension,
             mode=request.mode.value,
             requested_at=session.requested_at,
-            **_state(session),
+            **state_of(session),
         )
         async with self.store.session() as db:
             db.add(row)
             await db.flush()
-            await _audit(db, row, None, _state(session))
+            await _audit(db, row, None, state_of(session))
             await db.commit()
             return row.id
 
@@ -143,7 +143,7 @@ class ListenStore:
             row = await db.get(m.ListenSession, row_id)
             if row is None:
                 return
-            before, state = _stored(row), _state(session)
+            before, state = _stored(row), state_of(session)
             await db.execute(update(m.ListenSession).where(m.ListenSession.id == row_id).values(**state, **extra))
             await _audit(db, row, before, state)
             await db.commit()
@@ -242,7 +242,8 @@ async def _audit(db: AsyncSession, row: m.ListenSession, before: Stored | None, 
         )
 
 
-def _state(session: ListenSession) -> dict[str, Any]:
+def state_of(session: ListenSession) -> dict[str, Any]:
+    """The state columns of a session's row, as stored (and as ``supervision.trail`` reads them)."""
     return {
         "phase": session.phase.value,
         "modes": [change.as_json() for change in session.changes],
