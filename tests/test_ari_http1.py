@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import uvloop
 
 from tvoxcc.ari.http1 import Http1Client
 
@@ -197,3 +198,19 @@ async def test_a_garbled_answer_is_an_error_not_a_hang() -> None:
         await client.request("GET", "/x")
     await client.close()
     listening.close()
+
+
+def test_on_uvloop_as_voice_run_uses_it() -> None:
+    async def main() -> list[int]:
+        async def answer(_: bytes) -> bytes:
+            return ok()
+
+        server, listening, url = await started(answer)
+        client = Http1Client(url, {}, timeout=5)
+        statuses = [(await client.request("GET", f"/r{i}")).status for i in range(3)]
+        assert server.connections == 1
+        await client.close()
+        listening.close()
+        return statuses
+
+    assert uvloop.run(main()) == [200, 200, 200]
