@@ -213,6 +213,9 @@ class AcdService:
     def agent_status(self, agent_id: str) -> q.AgentStatus:
         return self._router().agent_status(agent_id)
 
+    def agent_state(self, agent_id: str) -> tuple[q.AgentStatus, str | None] | None:
+        return self._router().agent_state(agent_id)
+
     def estimate(self, item_id: str) -> q.WaitEstimate:
         return self._router().estimate(item_id)
 

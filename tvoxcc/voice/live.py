@@ -43,6 +43,8 @@ class RouterReads(Protocol):
 
     def agent_view(self, agent_id: str) -> AgentView | None: ...
 
+    def agent_state(self, agent_id: str) -> tuple[q.AgentStatus, str | None] | None: ...
+
     def agent_ids(self) -> list[str]: ...
 
     def item_view(self, item_id: str) -> ItemView | None: ...
@@ -268,14 +270,15 @@ class LiveWriter:
         for event in outputs.events:
             if event.item_id:
                 self._touched_items.add(event.item_id)
-            agent = self.router.agent_view(event.agent_id) if event.agent_id else None
-            if agent is None:
+            state = self.router.agent_state(event.agent_id) if event.agent_id else None
+            if state is None or event.agent_id is None:
                 continue
-            self._touched_agents.add(agent.agent_id)
-            seen = (str(agent.status), agent.pause_code if agent.status is q.AgentStatus.PAUSED else None)
-            if self._seen.get(agent.agent_id) != seen:
-                self._seen[agent.agent_id] = seen
-                self.since[agent.agent_id] = event.at
+            self._touched_agents.add(event.agent_id)
+            status, pause_code = state
+            seen = (str(status), pause_code if status is q.AgentStatus.PAUSED else None)
+            if self._seen.get(event.agent_id) != seen:
+                self._seen[event.agent_id] = seen
+                self.since[event.agent_id] = event.at
         if outputs.events:
             self._dirty = True
             if self._task is None or self._task.done():
