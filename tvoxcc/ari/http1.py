@@ -22,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections import deque
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -184,7 +185,8 @@ class Http1Client:
         self._fixed = "".join(f"{k}: {v}\r\n" for k, v in {"Host": host, **headers}.items())
         self.timeout = timeout
         self.max_idle = max_idle
-        self._slots = asyncio.Semaphore(max_connections)
+        self._free = max_connections  # requests that may start now; the others wait in line
+        self._line: deque[asyncio.Future[None]] = deque()
         self._idle: list[_Connection] = []
 
     async def request(self, method: str, target: str, body: bytes | None = None, content_type: str = "") -> Answer:
@@ -195,10 +197,10 @@ class Http1Client:
         data = (head + f"Content-Length: {len(body or b'')}\r\n\r\n").encode("latin-1") + (body or b"")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
-        if self._slots.locked():  # all connections busy: wait for one, within the timeout
-            await asyncio.wait_for(self._slots.acquire(), self.timeout)
+        if self._free > 0 and not self._line:
+            self._free -= 1
         else:
-            await self._slots.acquire()
+            await self._wait_in_line(loop, deadline)
         try:
             connection, reused = await self._take(deadline)
             try:
@@ -220,7 +222,29 @@ class Http1Client:
                 connection.close()
                 raise
         finally:
-            self._slots.release()
+            self._next()
+
+    async def _wait_in_line(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """All connections busy: wait until a request ends (``_next`` hands its turn on), within the timeout."""
+        turn: asyncio.Future[None] = loop.create_future()
+        self._line.append(turn)
+        timer = loop.call_at(deadline, _expire, turn)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
+                self._next()  # handed a turn just as it was cancelled: to the next one
+            raise
+        finally:
+            timer.cancel()
+
+    def _next(self) -> None:
+        while self._line:
+            turn = self._line.popleft()
+            if not turn.done():  # not timed out or cancelled meanwhile
+                turn.set_result(None)
+                return
+        self._free += 1
 
     async def _take(self, deadline: float) -> tuple[_Connection, bool]:
         now = time.monotonic()
@@ -259,6 +283,6 @@ class Http1Client:
         await asyncio.sleep(0)  # the transports' close callbacks run
 
 
-def _expire(waiter: asyncio.Future[tuple[Answer, bool]]) -> None:
+def _expire(waiter: asyncio.Future[Any]) -> None:
     if not waiter.done():
-        waiter.set_exception(TimeoutError("no answer in time"))
+        waiter.set_exception(TimeoutError("no answer within the timeout"))
