@@ -32,6 +32,7 @@ class OneHop:
         url = store.engine.url
         self._sqlite_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
         self._engine: Engine | None = None
+        self._conn: Connection | None = None  # the thread's own, kept open (no pool checkout a transaction)
         self._pool: ThreadPoolExecutor | None = None
 
     async def run(self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -44,17 +45,33 @@ class OneHop:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._transaction, work, args, kwargs)
 
     def _transaction(self, work: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        conn = self._conn if self._conn is not None else self._connect()
+        try:
+            with conn.begin():
+                return work(conn, *args, **kwargs)
+        except BaseException:
+            self._conn = None  # in an unknown state: a fresh one for the next transaction
+            conn.close()
+            raise
+
+    def _connect(self) -> Connection:
         if self._engine is None:
             url = self.store.engine.url.set(drivername="sqlite+pysqlite")
             self._engine = create_engine(url, pool_size=1, max_overflow=0)  # this thread's own connection
             event.listen(self._engine, "connect", sqlite_pragmas)
-        with self._engine.begin() as conn:
-            return work(conn, *args, **kwargs)
+        self._conn = self._engine.connect()
+        return self._conn
+
+    def _dispose_of(self, engine: Engine) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        engine.dispose()
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         engine, self._engine = self._engine, None
         if pool is not None:
             if engine is not None:
-                await asyncio.get_running_loop().run_in_executor(pool, engine.dispose)
+                await asyncio.get_running_loop().run_in_executor(pool, self._dispose_of, engine)
             pool.shutdown(wait=False)
