@@ -161,7 +161,7 @@ class Directory:
         Every call waits for this before its IVR starts: the contact lookup's one prebuilt query (caller_card).
         """
         number = to_e164(raw_number, route.country) or raw_number
-        card = await self._lookups.run(caller_card, route.tenant_id, number)
+        card = await self._lookups.read(caller_card, route.tenant_id, number)
         info = CallerInfo(
             caller=number,
             timezone=route.timezone,
