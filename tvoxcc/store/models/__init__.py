@@ -2,6 +2,7 @@
 
 from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
+from tvoxcc.store.models.chat import Chat, ChatMessage
 from tvoxcc.store.models.cluster import ServiceInstance
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone
 from tvoxcc.store.models.followups import Callback, NpsAnswer
@@ -50,6 +51,8 @@ __all__ = [
     "Attachment",
     "Base",
     "Callback",
+    "Chat",
+    "ChatMessage",
     "Contact",
     "ContactEmail",
     "ContactMerge",
