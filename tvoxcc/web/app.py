@@ -17,7 +17,8 @@ from aiohttp import web
 from tvoxcc.config import WebSettings
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
-from tvoxcc.web import api, data, login, metrics, ops, pages, streams
+from tvoxcc.web import api, chat, data, desk, login, metrics, ops, pages, streams
+from tvoxcc.web.chat_hub import ChatHub
 from tvoxcc.web.context import CONTEXT, HERE, METRICS, Context
 from tvoxcc.web.live import LiveHub
 
@@ -27,7 +28,7 @@ class RouteModule(Protocol):
 
 
 # The one place where route modules are registered.
-ROUTE_MODULES: tuple[RouteModule, ...] = (login, pages, api, streams, ops)
+ROUTE_MODULES: tuple[RouteModule, ...] = (login, pages, api, streams, ops, chat, desk)
 
 
 @web.middleware
@@ -49,12 +50,15 @@ def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], dateti
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     app = web.Application(middlewares=[headers])
     hub = LiveHub(store, clock, settings.poll_interval)
-    app[CONTEXT] = Context(store, settings, hub, data.FiguresCache(store), secret, clock, environment)
+    chats = ChatHub(store, clock, settings.poll_interval)
+    app[CONTEXT] = Context(store, settings, hub, data.FiguresCache(store), secret, clock, environment, chats)
     app[METRICS] = metrics.Exporter()
 
     async def lifecycle(_: web.Application) -> Any:
         await hub.start()
+        await chats.start()
         yield
+        await chats.stop()
         await hub.stop()
 
     async def end_streams(_: web.Application) -> None:

@@ -21,6 +21,7 @@ from tvoxcc.config import WebSettings
 from tvoxcc.store.engine import Store
 from tvoxcc.web import auth, data, metrics
 from tvoxcc.web.access import Principal
+from tvoxcc.web.chat_hub import ChatHub
 from tvoxcc.web.live import LiveHub
 from tvoxcc.web.views import TenantConfig
 
@@ -37,6 +38,7 @@ class Context:
     secret: bytes
     clock: Callable[[], datetime]
     pages: jinja2.Environment
+    chats: ChatHub
 
 
 CONTEXT = web.AppKey("tvoxcc", Context)
