@@ -9,6 +9,7 @@ target queue; close completes (connected) or abandons (waiting) the item. Each c
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -201,3 +202,19 @@ async def agent_chats(store: Store, tenant_id: int, agent_id: int) -> list[ChatI
             select(m.Chat).where(m.Chat.agent_id == agent_id, m.Chat.status.in_(list(ACTIVE))).order_by(m.Chat.id)
         )
         return [info(chat) for chat in rows.scalars().all()]
+
+
+async def answered(store: Store, seq: int, timeout_s: float = 5.0, poll_s: float = 0.02) -> None:
+    """Wait until the ACD took request ``seq`` (an agent's login, pause…); ChatError with its refusal, or when
+    no ACD took it in time."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        async with store.session() as session:
+            row = await session.get(m.AcdInput, seq)
+        if row is not None and row.taken_at is not None:
+            if row.error:
+                raise ChatError(f"the ACD refused: {row.error}")
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise ChatError(f"the ACD did not answer within {timeout_s:g} s: is `acd run` or `voice run` running?")
+        await asyncio.sleep(poll_s)

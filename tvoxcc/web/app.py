@@ -18,7 +18,7 @@ from tvoxcc.config import WebSettings
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
 from tvoxcc.web import api, chat, data, desk, login, metrics, ops, pages, streams
-from tvoxcc.web.chat_hub import ChatHub
+from tvoxcc.web.chat_hub import ChatHub, VisitorLimits
 from tvoxcc.web.context import CONTEXT, HERE, METRICS, Context
 from tvoxcc.web.live import LiveHub
 
@@ -50,7 +50,8 @@ def build_app(store: Store, settings: WebSettings, *, clock: Callable[[], dateti
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     app = web.Application(middlewares=[headers])
     hub = LiveHub(store, clock, settings.poll_interval)
-    chats = ChatHub(store, clock, settings.poll_interval)
+    limits = VisitorLimits.per_minute(settings.chat_opens_per_minute, settings.chat_messages_per_minute)
+    chats = ChatHub(store, clock, settings.poll_interval, limits)
     app[CONTEXT] = Context(store, settings, hub, data.FiguresCache(store), secret, clock, environment, chats)
     app[METRICS] = metrics.Exporter()
 

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from tvoxcc.chat import routing_store as routing
-from tvoxcc.chat.core import MAX_EMAIL, MAX_NAME, ChatError, ChatStatus, RateLimit, Sender, clean_body
+from tvoxcc.chat.core import MAX_EMAIL, MAX_NAME, ChatError, ChatStatus, Sender, clean_body
 from tvoxcc.chat.store import ChatNotFound, leave_message, messages_after, open_chat, post, visitor_chat
 from tvoxcc.web import data
 from tvoxcc.web.chat_hub import Event, Listener
@@ -25,23 +25,11 @@ from tvoxcc.web.sockets import MAX_FRAME, serve
 
 CHAT_STATIC = HERE / "static" / "chat"
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type"}
-LIMITS = web.AppKey("tvoxcc.chat.limits", dict)
-
-
-def _limits(request: web.Request) -> dict[str, RateLimit]:
-    app = request.app
-    if LIMITS not in app:  # made on first use: the settings are the app's
-        settings = ctx(request).settings
-        opens, says = settings.chat_opens_per_minute, settings.chat_messages_per_minute
-        app[LIMITS] = {
-            "open": RateLimit(opens / 60, max(3.0, opens / 4)),
-            "say": RateLimit(says / 60, max(5.0, says / 4)),
-        }
-    return app[LIMITS]
 
 
 def _allowed(request: web.Request, kind: str, key: str) -> bool:
-    return _limits(request)[kind].allow(key, time.monotonic())
+    limits = ctx(request).chats.limits
+    return (limits.opens if kind == "open" else limits.messages).allow(key, time.monotonic())
 
 
 async def widget_file(request: web.Request) -> web.StreamResponse:
@@ -172,6 +160,12 @@ async def visitor_socket(request: web.Request) -> web.StreamResponse:
         if status[0] in (ChatStatus.QUEUED, ChatStatus.OFFERED):
             await send_place()
 
+    async def on_event(event: Event) -> bool:
+        if event.get("type") == "state":  # with the visitor's place in the queue
+            await send_place()
+            return True
+        return False
+
     async def replay(chat: int, last: int) -> list[Event]:
         return [
             {"type": "msg", "chat": chat, **x.to_json()} for x in await messages_after(c.store, tenant_id, chat, last)
@@ -181,7 +175,7 @@ async def visitor_socket(request: web.Request) -> web.StreamResponse:
         listener.seen[chat_id] = after
         listener.put({"type": "sync", "chat": chat_id})  # what was missed first
         await send_place()
-        await serve(ws, listener, on_message, replay, idle=idle)
+        await serve(ws, listener, on_message, replay, idle=idle, intercept=on_event)
     finally:
         c.chats.forget(listener)
     return ws

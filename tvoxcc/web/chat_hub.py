@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy import select
 
 from tvoxcc.acd import Command, CommandKind, CommandReader
 from tvoxcc.chat import routing_store as routing
+from tvoxcc.chat.core import RateLimit
 from tvoxcc.chat.store import ChatInfo
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
@@ -52,8 +54,23 @@ class Listener:
         self.events.put_nowait(event)
 
 
+@dataclass(frozen=True)
+class VisitorLimits:
+    """Per visitor: chats opened (or messages left) per address, messages per chat (tvoxcc.web.chat)."""
+
+    opens: RateLimit
+    messages: RateLimit
+
+    @classmethod
+    def per_minute(cls, opens: int, messages: int) -> VisitorLimits:
+        return cls(RateLimit(opens / 60, max(3.0, opens / 4)), RateLimit(messages / 60, max(5.0, messages / 4)))
+
+
 class ChatHub:
-    def __init__(self, store: Store, clock: Callable[[], datetime], poll_s: float = 0.2) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime], poll_s: float = 0.2, limits: VisitorLimits | None = None
+    ) -> None:
+        self.limits = limits or VisitorLimits.per_minute(20, 60)
         self.store = store
         self.clock = clock
         self.poll_s = poll_s

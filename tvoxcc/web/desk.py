@@ -150,7 +150,9 @@ async def socket(request: web.Request) -> web.StreamResponse:
         try:
             if kind in REQUESTS:
                 payload = {"code": str(body.get("code", "break"))[:64]} if kind == "pause" else {}
-                await send_input(c.store, REQUESTS[kind], agent_id=desk.rid, **payload)
+                seq = await send_input(c.store, REQUESTS[kind], agent_id=desk.rid, **payload)
+                await routing.answered(c.store, seq)
+                listener.put({"type": "refresh"})
             elif kind == "sync" and isinstance(chat_id, int):
                 listener.seen[chat_id] = max(0, int(body.get("after", 0)))
                 listener.put({"type": "sync", "chat": chat_id})

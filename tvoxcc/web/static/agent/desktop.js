@@ -143,13 +143,13 @@
     var parts = [];
     if (p.contact) {
       var c = p.contact;
-      parts.push((c.name || c.display_name || "contact #" + (c.id || "")) + (c.vip ? " · VIP" : ""));
+      parts.push((c.display_name || "contact #" + c.id) + (c.company ? " (" + c.company + ")" : "") + (p.vip ? " · VIP" : ""));
+      parts.push("open tickets " + (p.open_tickets || []).length);
+      if (p.last_agent) { parts.push("last agent " + p.last_agent); }
+      if (p.nps_last != null) { parts.push("last NPS " + p.nps_last); }
     } else {
       parts.push("New visitor: " + (p.name || "") + (p.email ? " <" + p.email + ">" : ""));
     }
-    if (p.open_tickets !== undefined) { parts.push("open tickets " + p.open_tickets); }
-    if (p.last_agent) { parts.push("last agent " + p.last_agent); }
-    if (p.last_contact) { parts.push("last contact " + (p.last_contact.at || p.last_contact)); }
     chat.pop.textContent = parts.join(" · ");
     chat.pop.setAttribute("data-pop", JSON.stringify(p));
   }
