@@ -204,7 +204,7 @@ async def agent_chats(store: Store, tenant_id: int, agent_id: int) -> list[ChatI
         return [info(chat) for chat in rows.scalars().all()]
 
 
-async def answered(store: Store, seq: int, timeout_s: float = 5.0, poll_s: float = 0.02) -> None:
+async def answered(store: Store, seq: int, timeout_s: float = 15.0, poll_s: float = 0.05) -> None:
     """Wait until the ACD took request ``seq`` (an agent's login, pause…); ChatError with its refusal, or when
     no ACD took it in time."""
     deadline = asyncio.get_running_loop().time() + timeout_s
