@@ -61,9 +61,7 @@ def free_port() -> int:
 
 def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     """A server process in its own session (stopped by its process group)."""
-    return subprocess.Popen(
-        argv, env=env, start_new_session=True, stderr=None if os.environ.get("BENCH_DEBUG") else subprocess.DEVNULL
-    )
+    return subprocess.Popen(argv, env=env, start_new_session=True, stderr=subprocess.DEVNULL)
 
 
 def unlimited() -> aiohttp.TCPConnector:
@@ -288,28 +286,7 @@ async def run_tvoxcc(
             readers = [asyncio.create_task(d.read()) for d in desktops]
             for d in desktops:
                 await d.ws.send_json({"type": "login"})
-            try:
-                await logged_in(desktops)
-            except RuntimeError:
-                if os.environ.get("BENCH_DEBUG"):
-                    async with store.session() as session:
-                        for row in (
-                            await session.execute(
-                                select(
-                                    m.AcdInput.seq,
-                                    m.AcdInput.kind,
-                                    m.AcdInput.agent_id,
-                                    m.AcdInput.taken_at,
-                                    m.AcdInput.error,
-                                )
-                            )
-                        ).all():
-                            print(row)
-                        for row in (
-                            await session.execute(select(m.AcdAgent.agent_id, m.AcdAgent.status, m.AcdAgent.logged_in))
-                        ).all():
-                            print(row)
-                raise
+            await logged_in(desktops)
             before = rss_kib(process.pid)
             customers = []
             for i in range(n):

@@ -154,7 +154,8 @@ async def socket(request: web.Request) -> web.StreamResponse:
                 await routing.answered(c.store, seq)
                 listener.put({"type": "refresh"})
             elif kind == "sync" and isinstance(chat_id, int):
-                listener.seen[chat_id] = max(0, int(body.get("after", 0)))
+                after = body.get("after", 0)
+                listener.seen[chat_id] = max(0, after if isinstance(after, int) else 0)
                 listener.put({"type": "sync", "chat": chat_id})
             elif kind == "refresh":
                 listener.put({"type": "refresh"})
