@@ -59,9 +59,10 @@ def free_port() -> int:
         return port
 
 
-def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A server process in its own session (stopped by its process group)."""
-    return subprocess.Popen(argv, env=env, start_new_session=True, stderr=subprocess.DEVNULL)
+def spawn(argv: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A server process in its own session (stopped by its process group); its stderr to ``log``."""
+    with log.open("ab") if log else open(os.devnull, "ab") as err:
+        return subprocess.Popen(argv, env=env, start_new_session=True, stderr=err)
 
 
 def unlimited() -> aiohttp.TCPConnector:
@@ -117,6 +118,7 @@ class Timing:
     def __init__(self) -> None:
         self.sent: dict[str, float] = {}
         self.latencies: list[float] = []
+        self.dropped = 0  # customer sockets the server closed during the run
 
     def received(self, cid: str) -> None:
         at = self.sent.pop(cid, None)
@@ -135,7 +137,11 @@ async def talk(
         for n in range(messages):
             cid = f"{index}-{n}"
             timing.sent[cid] = time.perf_counter()
-            await ws.send_json({"type": "say", "body": f"message {n} of customer {index}", "cid": cid})
+            try:
+                await ws.send_json({"type": "say", "body": f"message {n} of customer {index}", "cid": cid})
+            except aiohttp.ClientConnectionResetError:
+                timing.dropped += 1  # the server closed this customer's socket: the rest count as not delivered
+                return
             await asyncio.sleep(interval)
 
     await asyncio.gather(*(one(i, ws) for i, ws in enumerate(customers)))
@@ -271,8 +277,9 @@ async def run_tvoxcc(
         f"chat_opens_per_minute = {n * 60}\nchat_messages_per_minute = 6000\n"
     )
     env = {**os.environ, "TVOXCC_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
-    process = spawn([sys.executable, "-m", "tvoxcc", "web", "run", "--host", "127.0.0.1", "--port", str(port)], env)
-    acd = spawn([sys.executable, "-m", "tvoxcc", "acd", "run"], env)
+    web_run = [sys.executable, "-m", "tvoxcc", "web", "run", "--host", "127.0.0.1", "--port", str(port)]
+    process = spawn(web_run, env, Path(tmp) / "web.log")
+    acd = spawn([sys.executable, "-m", "tvoxcc", "acd", "run"], env, Path(tmp) / "acd.log")
     base, timing = f"http://127.0.0.1:{port}", Timing()
     try:
         async with aiohttp.ClientSession(
@@ -298,6 +305,8 @@ async def run_tvoxcc(
             per_chat = (rss_kib(process.pid) - before) / n
             print(f"tvoxcc: {n} chats connected to {agents} desktops", flush=True)
             await talk(customers, timing, messages, interval, seed_value)
+            if timing.dropped:
+                print(f"tvoxcc: {timing.dropped} customer sockets closed by the server (its log: {tmp})", flush=True)
             for task in readers:
                 task.cancel()
             for ws in customers + [d.ws for d in desktops]:

@@ -152,28 +152,31 @@ async def resync(store: Store, tenant_id: int, now: datetime, only: Iterable[int
     return changed
 
 
-async def place(store: Store, chat: ChatInfo) -> Place:
-    """Where the chat waits in its queue and about how long (position 0: it does not wait)."""
+async def queue_places(store: Store, queue: str) -> tuple[dict[str, int], int]:
+    """Every waiting item of ``queue`` by its place (1: next), and the chat slots serving it now: one read for
+    all the visitors waiting there (the web app caches it a moment, tvoxcc.web.chat_hub)."""
+    async with store.session() as session:
+        rows = await session.execute(
+            select(m.AcdItem.item_id, m.AcdItem.priority, m.AcdItem.arrived_at, m.AcdItem.seq).where(
+                m.AcdItem.queue == queue, m.AcdItem.status == ItemStatus.WAITING
+            )
+        )
+        ordered = sorted(rows.all(), key=lambda r: (-r.priority, r.arrived_at, r.seq))
+        servers = await _servers(session, queue)
+    return {row.item_id: n for n, row in enumerate(ordered, 1)}, servers
+
+
+def place_of(chat: ChatInfo, places: dict[str, int], servers: int) -> Place:
+    """Where the chat waits (position 0: it does not wait; not taken by the ACD yet: behind every item)."""
     if chat.status is not ChatStatus.QUEUED:
         return Place(0, None)
-    async with store.session() as session:
-        row = await _acd_row(session, chat.item_id)
-        if row is None:  # not taken by the ACD yet: behind every item waiting
-            position = 1 + len(await _waiting(session, chat.queue))
-        else:
-            key = (-row.priority, row.arrived_at, row.seq)
-            position = 1 + sum(1 for other in await _waiting(session, chat.queue) if other < key)
-        servers = await _servers(session, chat.queue)
+    position = places.get(chat.item_id, len(places) + 1)
     return Place(position, expected_wait(position, HANDLE_GUESS_S, servers))
 
 
-async def _waiting(session: AsyncSession, queue: str) -> list[tuple[int, float, int]]:
-    rows = await session.execute(
-        select(m.AcdItem.priority, m.AcdItem.arrived_at, m.AcdItem.seq).where(
-            m.AcdItem.queue == queue, m.AcdItem.status == ItemStatus.WAITING
-        )
-    )
-    return [(-p, a, s) for p, a, s in rows.all()]
+async def place(store: Store, chat: ChatInfo) -> Place:
+    places, servers = await queue_places(store, chat.queue)
+    return place_of(chat, places, servers)
 
 
 async def _servers(session: AsyncSession, queue: str) -> int:

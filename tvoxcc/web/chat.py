@@ -135,7 +135,7 @@ async def visitor_socket(request: web.Request) -> web.StreamResponse:
     async def send_place() -> None:
         current = await visitor_chat(c.store, tenant_id, chat_id, request.query.get("token", ""))
         status[0] = current.status
-        place = await routing.place(c.store, current)
+        place = await c.chats.place(current)
         await ws.send_json(
             {"type": "state", "status": str(current.status), "position": place.position, "wait_s": place.wait_s}
         )

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from tvoxcc.acd import Command, CommandKind, CommandReader
 from tvoxcc.chat import routing_store as routing
-from tvoxcc.chat.core import RateLimit
+from tvoxcc.chat.core import ChatStatus, RateLimit
 from tvoxcc.chat.store import ChatInfo
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
@@ -34,6 +34,7 @@ from tvoxcc.voice.acd_config import agent_id as router_agent_id
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
+PLACE_TTL_S = 1.0  # a queue's places are read at most this often for all its waiting visitors
 MAX_BACKLOG = 1000  # events a slow socket may owe before it is dropped (it reconnects and replays by number)
 
 
@@ -78,6 +79,7 @@ class ChatHub:
         self._agents: dict[int, set[Listener]] = {}
         self._agent_rows: dict[str, int] = {}  # router agent id -> agents.id
         self._task: asyncio.Task[None] | None = None
+        self._places: dict[str, tuple[float, dict[str, int], int]] = {}  # queue -> (read at, places, servers)
 
     # -- listeners --------------------------------------------------------------------------------------
 
@@ -109,6 +111,17 @@ class ChatHub:
         self.to_chat(chat.chat_id, {"type": "sync", "chat": chat.chat_id})
         if chat.agent_id is not None:
             self.to_agent(chat.agent_id, {"type": "refresh"})
+
+    async def place(self, chat: ChatInfo) -> routing.Place:
+        """The chat's place in its queue, from one read of the queue shared by its visitors for PLACE_TTL_S."""
+        if chat.status is not ChatStatus.QUEUED:
+            return routing.Place(0, None)
+        loop = asyncio.get_running_loop()
+        cached = self._places.get(chat.queue)
+        if cached is None or loop.time() - cached[0] > PLACE_TTL_S:
+            places, servers = await routing.queue_places(self.store, chat.queue)
+            cached = self._places[chat.queue] = (loop.time(), places, servers)
+        return routing.place_of(chat, cached[1], cached[2])
 
     # -- the ACD's commands -------------------------------------------------------------------------------
 

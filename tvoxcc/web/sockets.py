@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from tvoxcc.web.chat_hub import Event, Listener
+
+log = logging.getLogger(__name__)
 
 MAX_FRAME = 16 * 1024  # a client message (a chat message is at most 2,000 characters)
 
@@ -40,7 +43,7 @@ async def serve(
                 event: Event = await asyncio.wait_for(listener.events.get(), idle_s)
             except TimeoutError:
                 if idle is not None:
-                    await idle()
+                    await _survive(idle())
                 continue
             if listener.overflowed:
                 await ws.close(code=4000, message=b"too far behind: reconnect")
@@ -79,9 +82,22 @@ async def serve(
             except ValueError:
                 await ws.send_json({"type": "error", "message": "not JSON"})
                 continue
-            if isinstance(body, dict):
-                await on_message(body)
+            if isinstance(body, dict) and not await _survive(on_message(body)):
+                await ws.send_json({"type": "error", "message": "not done: try again"})
     finally:
         pusher.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
             await pusher
+
+
+async def _survive(step: Awaitable[None]) -> bool:
+    """Run one step of a socket; a failure (the store busy or away a moment) is logged, the socket lives on:
+    the client replays by number, so nothing is lost."""
+    try:
+        await step
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        log.warning("websocket step failed: %s: %s", type(exc).__name__, exc)
+        return False
+    return True
