@@ -170,6 +170,11 @@ async def run_bare(n: int, messages: int, interval: float, seed: int) -> list[fl
     return timing.latencies
 
 
+async def drain(ws: aiohttp.ClientWebSocketResponse) -> None:
+    async for _ in ws:
+        pass
+
+
 async def read_bare(ws: aiohttp.ClientWebSocketResponse, timing: Timing) -> None:
     async for message in ws:
         timing.received(message.json()["cid"])
@@ -301,6 +306,9 @@ async def run_tvoxcc(
                     opened = await r.json()
                 chat, token = opened["chat"], opened["token"]
                 customers.append(await http.ws_connect(f"{base}/chat/ws/acme/{chat}?token={token}&after=0"))
+            # Customers read their sockets too (what the agent says, their state; and the server's pings: a
+            # socket nobody reads answers no ping and is closed after the heartbeat).
+            readers += [asyncio.create_task(drain(ws)) for ws in customers]
             await until(lambda: sum(len(d.connected) for d in desktops) >= n, 120, "every chat connected")
             per_chat = (rss_kib(process.pid) - before) / n
             print(f"tvoxcc: {n} chats connected to {agents} desktops", flush=True)
