@@ -306,9 +306,9 @@ async def run_tvoxcc(
                     opened = await r.json()
                 chat, token = opened["chat"], opened["token"]
                 customers.append(await http.ws_connect(f"{base}/chat/ws/acme/{chat}?token={token}&after=0"))
-            # Customers read their sockets too (what the agent says, their state; and the server's pings: a
-            # socket nobody reads answers no ping and is closed after the heartbeat).
-            readers += [asyncio.create_task(drain(ws)) for ws in customers]
+                # Read at once, as a widget does (what the agent says, its state, and the server's pings: a
+                # socket nobody reads answers no ping and is closed after the heartbeat).
+                readers.append(asyncio.create_task(drain(customers[-1])))
             await until(lambda: sum(len(d.connected) for d in desktops) >= n, 120, "every chat connected")
             per_chat = (rss_kib(process.pid) - before) / n
             print(f"tvoxcc: {n} chats connected to {agents} desktops", flush=True)
