@@ -342,14 +342,14 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--bare":
         bare_relay(int(sys.argv[2]))
         return
-    parser = arguments(__doc__ or "")
+    parser = arguments(__doc__)
     add_database_options(parser)
     parser.add_argument("--chats", type=int, help="customer chats (default 1000, --quick 100)")
     parser.add_argument("--agents", type=int, help="agent desktops (default 200, --quick 20)")
     parser.add_argument("--messages", type=int, help="messages per customer (default 5, --quick 3)")
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between a customer's messages")
     args = parser.parse_args()
-    aim = Aim(__doc__ or "", quick=args.quick)
+    aim = Aim(__doc__, quick=args.quick)
     n = args.chats or (100 if args.quick else 1000)
     agents = args.agents or (20 if args.quick else 200)
     messages = args.messages or (3 if args.quick else 5)
