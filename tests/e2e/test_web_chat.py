@@ -124,7 +124,10 @@ async def type_in(page: Page, field: str, button: str, text: str) -> None:
 
 async def shows(page: Page, expression: str, expected: list[str]) -> None:
     """The transcript is exactly ``expected`` (numbers and texts), once it caught up."""
-    await page.wait_for(f"JSON.stringify({expression}) === {json_list(expected)!r}", within=15)
+    try:
+        await page.wait_for(f"JSON.stringify({expression}) === {json_list(expected)!r}", within=15)
+    except AssertionError:
+        raise AssertionError(f"shown: {await page.eval(expression)}, expected {expected}") from None
 
 
 def json_list(items: list[str]) -> str:

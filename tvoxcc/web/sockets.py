@@ -48,7 +48,7 @@ async def serve(
             if listener.overflowed:
                 await ws.close(code=4000, message=b"too far behind: reconnect")
                 return
-            await send(event)
+            await _survive(send(event))  # a failed replay: the next message or sync replays again
 
     async def send(event: Event) -> None:
         if intercept is not None and await intercept(event):
