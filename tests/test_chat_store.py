@@ -163,7 +163,9 @@ async def test_decline_transfer_and_close_go_through_the_acd(store: Store, tenan
         (Sender.SYSTEM, "closed by cid"),
     ]
     async with store.session() as session:
-        loads = dict((await session.execute(select(m.AcdAgent.agent_id, m.AcdAgent.load))).all())
+        loads: dict[str, dict[str, int]] = dict(
+            (await session.execute(select(m.AcdAgent.agent_id, m.AcdAgent.load))).all()
+        )
     assert all(not load.get("chat") for load in loads.values())  # every chat slot is free again
 
 
