@@ -134,6 +134,26 @@ async def test_requests_from_other_processes_are_applied_once_and_commands_read_
     assert [c.kind for c in await reader.read()] == []  # no chat was ever offered (no chat capacity)
 
 
+async def test_a_request_committed_after_a_higher_numbered_one_is_still_taken(store: Store) -> None:
+    """On PostgreSQL a request's number is drawn at insert: the lower one may commit last (concurrent writers)."""
+    if store.engine.dialect.name != "postgresql":
+        return  # SQLite's single writer commits in number order: nothing to show there
+    tenant_id, clock = await tenant(store), Clock()
+    acd = service(store, tenant_id, clock)
+    assert await acd.start()
+    async with store.session() as slow:
+        slow.add(m.AcdInput(kind=str(InputKind.LOGIN), agent_id="acme-anna", payload={}))
+        await slow.flush()  # numbered, not committed
+        await send_input(store, InputKind.LOGIN, agent_id="acme-bob")  # numbered above it, committed first
+        assert await acd.take_inputs() == 1
+        await slow.commit()
+    assert await acd.take_inputs() == 1  # anna's login is not skipped
+    await acd.flush()
+    assert await acd.take_inputs() == 0
+    assert acd.view().agents["acme-anna"].logged_in and acd.view().agents["acme-bob"].logged_in
+    await acd.stop()
+
+
 async def test_commands_reach_another_process_through_the_store(store: Store) -> None:
     tenant_id, clock = await tenant(store), Clock()
     acd = service(store, tenant_id, clock)

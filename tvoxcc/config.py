@@ -144,6 +144,10 @@ class WebSettings(_Section):
     poll_interval: float = Field(0.2, gt=0, le=5)  # seconds between looks at the live snapshot table
     session_hours: float = Field(12.0, gt=0)
     secure_cookies: bool = False  # True behind HTTPS: the session cookie is then never sent in clear
+    # Webchat limits per visitor: chats opened (or messages left) per minute from one address, messages
+    # per minute in one chat (tvoxcc.web.chat).
+    chat_opens_per_minute: int = Field(20, ge=1)
+    chat_messages_per_minute: int = Field(60, ge=1)
 
 
 class VoiceSettings(_Section):

@@ -12,6 +12,7 @@ The browser runs in its own session (process group) and is stopped by its PID, n
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -93,8 +94,12 @@ class Chromium:
         result: dict[str, Any] = reply.get("result", {})
         return result
 
-    async def new_page(self) -> Page:
-        target = await self.send("Target.createTarget", {"url": "about:blank"})
+    async def new_page(self, *, isolated: bool = False) -> Page:
+        """A new tab; ``isolated``: in a browser context of its own (its own cookies and storage: another user)."""
+        params: dict[str, Any] = {"url": "about:blank"}
+        if isolated:
+            params["browserContextId"] = (await self.send("Target.createBrowserContext"))["browserContextId"]
+        target = await self.send("Target.createTarget", params)
         attached = await self.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
         page = Page(self, attached["sessionId"])
         await page.send("Page.enable")
@@ -120,6 +125,11 @@ class Page:
         if "exceptionDetails" in reply:
             raise CdpError(f"{expression}: {reply['exceptionDetails'].get('text')}")
         return reply["result"].get("value")
+
+    async def screenshot(self, path: Path) -> None:
+        """The visible page as a PNG file."""
+        shot = await self.send("Page.captureScreenshot", {"format": "png"})
+        await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
 
     async def wait_for(self, expression: str, within: float = 10.0) -> Any:
         """The expression's value once truthy (errors while a page loads count as not yet)."""

@@ -71,13 +71,15 @@ async def _notify(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_notify(:channel, 'inputs')"), {"channel": NOTIFY_CHANNEL})
 
 
-async def pending(store: Store, after: int, limit: int = 500) -> list[Input]:
-    """Requests not taken yet with a sequence above ``after`` (those up to it are being applied), oldest first."""
+async def pending(store: Store, limit: int = 500) -> list[Input]:
+    """Requests not taken yet, oldest first (the ACD leaves out those it applied whose rows are not committed).
+
+    No "after the last one applied" bound: on PostgreSQL a request's number is drawn when its transaction
+    inserts it, so a request may commit after one numbered above it was read and applied; a bound would
+    skip it for ever (seen with 20 agents logging in at once from the desktop).
+    """
     async with store.session() as session:
         rows = await session.execute(
-            select(m.AcdInput)
-            .where(m.AcdInput.taken_at.is_(None), m.AcdInput.seq > after)
-            .order_by(m.AcdInput.seq)
-            .limit(limit)
+            select(m.AcdInput).where(m.AcdInput.taken_at.is_(None)).order_by(m.AcdInput.seq).limit(limit)
         )
         return [Input(r.seq, InputKind(r.kind), r.item_id, r.agent_id, dict(r.payload)) for r in rows.scalars()]

@@ -81,6 +81,7 @@ class AcdService:
         self._last = 0.0
         self._queue_rows: dict[str, tuple[int, int]] = {}  # queue -> (rr_last, next_position) last written
         self.applied_input = 0  # the last acd_inputs seq applied (its row is taken at the next commit)
+        self.applying_inputs: set[int] = set()  # applied, their rows maybe not marked taken yet
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -108,6 +109,7 @@ class AcdService:
             self.on_outputs(self.restored)
         changes = self._changes_of_all(self.restored)
         self.applied_input = 0
+        self.applying_inputs = set()
         async with self.store.session() as session:
             await self.lease.fence(session, self._last)
             await replace_all(session, changes)
@@ -138,7 +140,14 @@ class AcdService:
     async def take_inputs(self, limit: int = 500) -> int:
         """Apply the requests other processes wrote (acd_inputs) since the last ones; returns how many."""
         self._router()
-        requests = await pending(self.store, self.applied_input, limit)
+        cap = limit + len(self.applying_inputs)
+        untaken = await pending(self.store, cap)
+        # An applied request no longer untaken has its row committed: forget it (only below the last row
+        # read when the read was cut at ``cap``: one further on may simply not have been read).
+        seen = {r.seq for r in untaken}
+        horizon = untaken[-1].seq if len(untaken) == cap else None
+        self.applying_inputs = {s for s in self.applying_inputs if s in seen or (horizon is not None and s > horizon)}
+        requests = [r for r in untaken if r.seq not in self.applying_inputs][:limit]
         for request in requests:
             self.apply_input(request)
         return len(requests)
@@ -291,6 +300,7 @@ class AcdService:
         except (q.RouterError, KeyError, ValueError) as refused:
             error = str(refused)[:255] or type(refused).__name__
         self.applied_input = max(self.applied_input, request.seq)
+        self.applying_inputs.add(request.seq)
         changes = Changes(router_at=self._last)
         changes.inputs[request.seq] = error
         self.writer.put(changes)

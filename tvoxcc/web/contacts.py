@@ -27,7 +27,7 @@ from tvoxcc.journey import book, book_store
 from tvoxcc.journey.contacts import ContactNotFound
 from tvoxcc.journey.store import tenant_country
 from tvoxcc.web import auth
-from tvoxcc.web.app import api_user, ctx, json_error, visible_tenant
+from tvoxcc.web.context import api_user, ctx, json_error, visible_tenant
 
 T = TypeVar("T")
 MAX_CSV = 10 * 1024 * 1024  # bytes of one import
@@ -198,3 +198,6 @@ def add_contact_routes(router: web.UrlDispatcher) -> None:
     router.add_get(base + "/{contact}", show_contact)
     router.add_patch(base + "/{contact}", change_contact)
     router.add_delete(base + "/{contact}", remove_contact)
+
+
+add_routes = add_contact_routes  # the route-module protocol of tvoxcc.web.app

@@ -17,8 +17,8 @@ from aiohttp import web
 from tvoxcc.supervision.rights import refusal
 from tvoxcc.supervision.session import ListenSession, Mode, Origin, Refusal
 from tvoxcc.supervision.store import ListenStore, Request
-from tvoxcc.web import app as web_app  # the shared guards (used at request time: app.py registers this route)
 from tvoxcc.web import auth
+from tvoxcc.web import context as web_app  # the shared guards
 
 MESSAGES: dict[Refusal, tuple[int, str]] = {
     Refusal.UNKNOWN_SUPERVISOR: (403, "only a supervisor or an admin may listen to calls"),
@@ -65,3 +65,7 @@ async def _mode(request: web.Request) -> Mode:
     if value not in {m.value for m in Mode}:
         raise web_app.json_error(400, f"mode: one of {', '.join(m.value for m in Mode)}")
     return Mode(value)
+
+
+def add_routes(r: web.UrlDispatcher) -> None:
+    r.add_post("/api/tenants/{tenant}/agents/{agent}/listen", request_listen)

@@ -20,7 +20,7 @@ from tvoxcc.recordings import access
 from tvoxcc.recordings.crypto import RecordingKeyError
 from tvoxcc.recordings.query import RecordingFilter, find
 from tvoxcc.recordings.repository import ChecksumMismatch, Repository
-from tvoxcc.web import app as base
+from tvoxcc.web import context as base
 from tvoxcc.web.access import Principal
 
 log = logging.getLogger(__name__)

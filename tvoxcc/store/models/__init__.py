@@ -12,6 +12,7 @@ from tvoxcc.store.models.campaigns import (
     CampaignRecord,
     DncNumber,
 )
+from tvoxcc.store.models.chat import Chat, ChatMessage
 from tvoxcc.store.models.cluster import ServiceInstance
 from tvoxcc.store.models.contacts import Contact, ContactEmail, ContactMerge, ContactPhone, Erasure
 from tvoxcc.store.models.followups import Callback, NpsAnswer
@@ -70,6 +71,8 @@ __all__ = [
     "CampaignGroup",
     "CampaignQueue",
     "CampaignRecord",
+    "Chat",
+    "ChatMessage",
     "Contact",
     "ContactEmail",
     "ContactMerge",

@@ -1,0 +1,301 @@
+"""Chats in the store: opened by a visitor, messages numbered per chat, answered, transferred and closed by agents.
+
+Every move (tvoxcc.chat.core.move) and the ACD request it causes commit together (``queue_inputs`` in the
+same transaction): the ACD may run in another process (`voice run`, `acd run`) and reads them from
+acd_inputs. What the ACD decided (an offer, an offer ended) is applied from its rows by
+tvoxcc.chat.routing_store. Messages take their number from the chat row (``next_seq``, advanced by an UPDATE
+that locks the row until commit, as ticket numbers are): numbers are gapless per chat and a reader asking
+for those after the last it saw misses none and gets none twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tvoxcc.acd import InputKind, Request, queue_inputs
+from tvoxcc.chat.core import ChatError, ChatEvent, ChatStatus, Sender, chat_item, move
+from tvoxcc.journey.identify import contacts_by_email
+from tvoxcc.queues.model import Channel
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.support.dispatch_store import Names, names_of
+from tvoxcc.support.opening import open_ticket
+from tvoxcc.support.status import MessageKind
+
+
+class ChatNotFound(ChatError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    seq: int
+    sender: Sender
+    body: str
+    at: datetime
+    agent: str | None = None  # the agent's name
+    client_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "sender": str(self.sender),
+            "body": self.body,
+            "at": self.at.isoformat(),
+            "agent": self.agent,
+            "cid": self.client_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChatInfo:
+    chat_id: int
+    tenant_id: int
+    status: ChatStatus
+    queue: str  # the router's queue name
+    leg: int
+    agent_id: int | None
+    visitor_name: str
+    visitor_email: str
+    contact_id: int | None
+
+    @property
+    def item_id(self) -> str:
+        return chat_item(self.tenant_id, self.chat_id, self.leg)
+
+    def to_json(self, names: Names | None = None) -> dict[str, Any]:
+        return {
+            "chat": self.chat_id,
+            "status": str(self.status),
+            "queue": names.short(self.queue) if names else self.queue,
+            "visitor": {"name": self.visitor_name, "email": self.visitor_email},
+            "contact": self.contact_id,
+        }
+
+
+def info(chat: m.Chat) -> ChatInfo:
+    return ChatInfo(
+        chat.id,
+        chat.tenant_id,
+        ChatStatus(chat.status),
+        chat.queue,
+        chat.leg,
+        chat.agent_id,
+        chat.visitor_name,
+        chat.visitor_email,
+        chat.contact_id,
+    )
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _service(session: AsyncSession, name: str) -> m.Service:
+    service = (await session.execute(select(m.Service).where(m.Service.name == name))).scalar_one_or_none()
+    if service is None or str(Channel.CHAT) not in service.channels:
+        raise ChatNotFound(f"no service {name!r} taking chats")
+    return service
+
+
+async def chat_queue(session: AsyncSession, service_name: str) -> tuple[m.Service, str]:
+    """The service and the router queue its chats wait in (its first queue, as its tickets)."""
+    service = await _service(session, service_name)
+    queue = (await names_of(session)).first_queue.get(service.id)
+    if queue is None:
+        raise ChatNotFound(f"service {service_name!r} has no queue for its chats")
+    return service, queue
+
+
+def _submit(chat: m.Chat) -> Request:
+    return Request(
+        InputKind.SUBMIT,
+        chat_item(chat.tenant_id, chat.id, chat.leg),
+        payload={
+            "queue": chat.queue,
+            "channel": str(Channel.CHAT),
+            "tenant_id": chat.tenant_id,
+            "ref": f"C-{chat.id}",
+            "caller_id": chat.visitor_name[:64],
+        },
+    )
+
+
+async def open_chat(
+    store: Store, tenant_id: int, service_name: str, *, name: str, email: str, now: datetime
+) -> tuple[ChatInfo, str]:
+    """A new chat queued for the service (its contact found by e-mail); returns it and the visitor's secret."""
+    token = secrets.token_urlsafe(24)
+    async with store.tenant(tenant_id) as session:
+        service, queue = await chat_queue(session, service_name)
+        match = (await contacts_by_email(session, [email])).get(email) if email else None
+        chat = m.Chat(
+            service_id=service.id,
+            queue=queue,
+            status=move(ChatStatus.OPEN, ChatEvent.SUBMIT),
+            visitor_name=name,
+            visitor_email=email,
+            contact_id=match.contact_id if match else None,
+            token_hash=_digest(token),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(chat)
+        await session.flush()
+        await queue_inputs(session, [_submit(chat)])
+        await session.commit()
+        return info(chat), token
+
+
+async def visitor_chat(store: Store, tenant_id: int, chat_id: int, token: str) -> ChatInfo:
+    """The chat whose secret ``token`` is; ChatNotFound for any mismatch (the same answer for all)."""
+    async with store.tenant(tenant_id) as session:
+        chat = await session.get(m.Chat, chat_id)
+        if chat is None or not hmac.compare_digest(chat.token_hash, _digest(token)):
+            raise ChatNotFound("no such chat")
+        return info(chat)
+
+
+async def load_chat(session: AsyncSession, chat_id: int) -> m.Chat:
+    chat = await session.get(m.Chat, chat_id, with_for_update=True)
+    if chat is None:
+        raise ChatNotFound(f"no chat {chat_id}")
+    return chat
+
+
+async def add_message(
+    session: AsyncSession,
+    chat_id: int,
+    sender: Sender,
+    body: str,
+    now: datetime,
+    *,
+    agent_id: int | None = None,
+    client_id: str | None = None,
+) -> m.ChatMessage:
+    """A message numbered next in the chat, in the caller's transaction (the chat row stays locked)."""
+    taken = await session.execute(
+        update(m.Chat)
+        .where(m.Chat.id == chat_id)
+        .values(next_seq=m.Chat.next_seq + 1, updated_at=now)
+        .returning(m.Chat.next_seq)
+        .execution_options(synchronize_session=False)
+    )
+    seq = int(taken.scalar_one()) - 1
+    row = m.ChatMessage(
+        chat_id=chat_id, seq=seq, sender=str(sender), body=body, agent_id=agent_id, client_id=client_id, at=now
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def post(
+    store: Store,
+    tenant_id: int,
+    chat_id: int,
+    sender: Sender,
+    body: str,
+    now: datetime,
+    *,
+    agent_id: int | None = None,
+    client_id: str | None = None,
+) -> Message:
+    """A message stored with its number; a resend of one already stored (same ``client_id``) returns that one.
+    Refused on a closed chat, and for an agent who is not the one connected.
+
+    Two statements (the hot path of every chat): the UPDATE that takes the number locks the chat row and
+    returns what the checks need; a resend is caught by the (chat, client id) unique constraint."""
+    async with store.tenant(tenant_id) as session:
+        taken = await session.execute(
+            update(m.Chat)
+            .where(m.Chat.id == chat_id, m.Chat.status != ChatStatus.CLOSED)
+            .values(next_seq=m.Chat.next_seq + 1, updated_at=now)
+            .returning(m.Chat.next_seq, m.Chat.status, m.Chat.agent_id)
+            .execution_options(synchronize_session=False)
+        )
+        row = taken.first()
+        if row is None:
+            raise ChatError("the chat is closed")
+        if sender is Sender.AGENT and (row.status != ChatStatus.CONNECTED or row.agent_id != agent_id):
+            raise ChatError("the chat is not connected to you")
+        seq = int(row.next_seq) - 1
+        values = {
+            "tenant_id": tenant_id,
+            "chat_id": chat_id,
+            "seq": seq,
+            "sender": str(sender),
+            "body": body,
+            "agent_id": agent_id,
+            "client_id": client_id,
+            "at": now,
+        }
+        try:
+            await session.execute(insert(m.ChatMessage).values(values))
+            await session.commit()
+        except IntegrityError:  # a resend of a message stored already: the number goes back with the rollback
+            await session.rollback()
+            same = await _by_client_id(session, chat_id, client_id) if client_id else None
+            if same is None:
+                raise
+            return same
+    return Message(seq, sender, body, now, None, client_id)
+
+
+async def _by_client_id(session: AsyncSession, chat_id: int, client_id: str) -> Message | None:
+    row = (
+        await session.execute(
+            select(m.ChatMessage).where(m.ChatMessage.chat_id == chat_id, m.ChatMessage.client_id == client_id)
+        )
+    ).scalar_one_or_none()
+    return None if row is None else Message(row.seq, Sender(row.sender), row.body, row.at, None, row.client_id)
+
+
+async def messages_after(store: Store, tenant_id: int, chat_id: int, after: int, limit: int = 1000) -> list[Message]:
+    """The chat's messages numbered above ``after``, in order (with the agents' names)."""
+    async with store.tenant(tenant_id) as session:
+        rows = await session.execute(
+            select(m.ChatMessage, m.Agent.name)
+            .outerjoin(m.Agent, m.Agent.id == m.ChatMessage.agent_id)
+            .where(m.ChatMessage.chat_id == chat_id, m.ChatMessage.seq > after)
+            .order_by(m.ChatMessage.seq)
+            .limit(limit)
+        )
+        return [Message(r.seq, Sender(r.sender), r.body, r.at, name, r.client_id) for r, name in rows.all()]
+
+
+async def leave_message(
+    store: Store, tenant_id: int, service_name: str, *, name: str, email: str, body: str, now: datetime
+) -> int:
+    """No agent to chat with: the visitor's message becomes a ticket of the service; returns its number."""
+    async with store.tenant(tenant_id) as session:
+        service = await _service(session, service_name)
+        match = (await contacts_by_email(session, [email])).get(email) if email else None
+        ticket = await open_ticket(
+            session,
+            subject=f"Chat message from {name or email}",
+            now=now,
+            service_id=service.id,
+            contact_id=match.contact_id if match else None,
+        )
+        session.add(
+            m.TicketMessage(
+                ticket_id=ticket.id,
+                kind=MessageKind.INBOUND,
+                author=email,
+                subject=ticket.subject,
+                body_text=body,
+                created_at=now,
+            )
+        )
+        await session.commit()
+        return ticket.number

@@ -1,0 +1,182 @@
+"""The web app's side of chats: who listens to which chat and which agent, and the ACD's chat offers followed.
+
+Each open websocket (a visitor's widget, an agent's desktop) is a ``Listener`` with its own queue of events;
+the hub fans a chat's new message or state out to the chat's listeners, and "look again" to an agent's
+desktops when the ACD's commands concern that agent (an offer, an offer ended, wrap-up, a pause). The ACD
+runs in another process (`voice run`, `acd run`): its commands are read from acd_commands
+(tvoxcc.acd.CommandReader) and the chats brought in line with their items' rows (tvoxcc.chat.routing_store).
+One `web run` serves every socket of a chat; several would need a NOTIFY per message (not done).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from tvoxcc.acd import Command, CommandKind, CommandReader
+from tvoxcc.chat import routing_store as routing
+from tvoxcc.chat.core import ChatStatus, RateLimit
+from tvoxcc.chat.store import ChatInfo
+from tvoxcc.queues.model import Channel
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.store.models.acd import NOTIFY_CHANNEL
+from tvoxcc.store.notify import Wake
+from tvoxcc.voice.acd_config import agent_id as router_agent_id
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+PLACE_TTL_S = 1.0  # a queue's places are read at most this often for all its waiting visitors
+MAX_BACKLOG = 1000  # events a slow socket may owe before it is dropped (it reconnects and replays by number)
+
+
+class Listener:
+    """One socket's events. ``seen``: by chat, the last message number it sent (tvoxcc.web.sockets sends each
+    number once, in order, replaying from the store what it did not get pushed). ``overflowed``: it fell too
+    far behind and must reconnect (it replays what it missed)."""
+
+    def __init__(self) -> None:
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.seen: dict[int, int] = {}
+        self.overflowed = False
+
+    def put(self, event: Event) -> None:
+        if self.events.qsize() >= MAX_BACKLOG:
+            self.overflowed = True
+            return
+        self.events.put_nowait(event)
+
+
+@dataclass(frozen=True)
+class VisitorLimits:
+    """Per visitor: chats opened (or messages left) per address, messages per chat (tvoxcc.web.chat)."""
+
+    opens: RateLimit
+    messages: RateLimit
+
+    @classmethod
+    def per_minute(cls, opens: int, messages: int) -> VisitorLimits:
+        return cls(RateLimit(opens / 60, max(3.0, opens / 4)), RateLimit(messages / 60, max(5.0, messages / 4)))
+
+
+class ChatHub:
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime], poll_s: float = 0.2, limits: VisitorLimits | None = None
+    ) -> None:
+        self.limits = limits or VisitorLimits.per_minute(20, 60)
+        self.store = store
+        self.clock = clock
+        self.poll_s = poll_s
+        self._chats: dict[int, set[Listener]] = {}
+        self._agents: dict[int, set[Listener]] = {}
+        self._agent_rows: dict[str, int] = {}  # router agent id -> agents.id
+        self._task: asyncio.Task[None] | None = None
+        self._places: dict[str, tuple[float, dict[str, int], int]] = {}  # queue -> (read at, places, servers)
+
+    # -- listeners --------------------------------------------------------------------------------------
+
+    def listen_chat(self, chat_id: int, listener: Listener) -> None:
+        self._chats.setdefault(chat_id, set()).add(listener)
+
+    def listen_agent(self, agent_row: int, listener: Listener) -> None:
+        self._agents.setdefault(agent_row, set()).add(listener)
+
+    def forget(self, listener: Listener) -> None:
+        for table in (self._chats, self._agents):
+            for key in [k for k, listeners in table.items() if listener in listeners]:
+                table[key].discard(listener)
+                if not table[key]:
+                    del table[key]
+
+    def to_chat(self, chat_id: int, event: Event) -> None:
+        for listener in list(self._chats.get(chat_id, ())):
+            listener.put(event)
+
+    def to_agent(self, agent_row: int, event: Event) -> None:
+        for listener in list(self._agents.get(agent_row, ())):
+            listener.put(event)
+
+    def chat_changed(self, chat: ChatInfo) -> None:
+        """Tell the chat's sockets its new state (and to replay the messages the move added: joined, closed…),
+        and the agent it is offered to or connected with to look again."""
+        self.to_chat(chat.chat_id, {"type": "state", "chat": chat.chat_id, "status": str(chat.status)})
+        self.to_chat(chat.chat_id, {"type": "sync", "chat": chat.chat_id})
+        if chat.agent_id is not None:
+            self.to_agent(chat.agent_id, {"type": "refresh"})
+
+    async def place(self, chat: ChatInfo) -> routing.Place:
+        """The chat's place in its queue, from one read of the queue shared by its visitors for PLACE_TTL_S."""
+        if chat.status is not ChatStatus.QUEUED:
+            return routing.Place(0, None)
+        loop = asyncio.get_running_loop()
+        cached = self._places.get(chat.queue)
+        if cached is None or loop.time() - cached[0] > PLACE_TTL_S:
+            places, servers = await routing.queue_places(self.store, chat.queue)
+            cached = self._places[chat.queue] = (loop.time(), places, servers)
+        return routing.place_of(chat, cached[1], cached[2])
+
+    # -- the ACD's commands -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        reader = CommandReader(self.store, channels=[Channel.CHAT], poll_s=self.poll_s)
+        await reader.read()  # from now on; what was decided before is taken from the rows:
+        for tenant_id in await self._tenants():
+            await routing.resync(self.store, tenant_id, self.clock())
+        self._task = asyncio.create_task(self._follow(reader))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _tenants(self) -> list[int]:
+        async with self.store.session() as session:
+            return list((await session.execute(select(m.Tenant.id))).scalars())
+
+    async def _follow(self, reader: CommandReader) -> None:
+        while True:
+            try:
+                async for command in _batches(reader):
+                    await self.apply(command)
+            except Exception as exc:  # the store may be briefly unreachable: keep following
+                log.warning("following the ACD's chat commands failed: %s: %s", type(exc).__name__, exc)
+                await asyncio.sleep(1.0)
+
+    async def apply(self, commands: list[Command]) -> None:
+        for chat in await routing.apply_commands(self.store, commands, self.clock()):
+            self.chat_changed(chat)
+        for command in commands:  # the agent a command names looks again (an offer withdrawn, wrap-up, pause)
+            if command.agent_id and command.kind is not CommandKind.OFFER:
+                row = await self._agent_row(command.agent_id)
+                if row is not None:
+                    self.to_agent(row, {"type": "refresh"})
+
+    async def _agent_row(self, rid: str) -> int | None:
+        if rid not in self._agent_rows:
+            async with self.store.session() as session:
+                rows = await session.execute(select(m.Agent.id, m.Agent.name, m.Tenant.name).join(m.Tenant))
+                self._agent_rows = {router_agent_id(tenant, name): aid for aid, name, tenant in rows.all()}
+        return self._agent_rows.get(rid)
+
+
+async def _batches(reader: CommandReader) -> AsyncGenerator[list[Command], None]:
+    """The reader's commands a batch at a time (a NOTIFY or the poll wakes it)."""
+    wake = await Wake.open(reader.store, NOTIFY_CHANNEL)
+    try:
+        while True:
+            commands = await reader.read()
+            if commands:
+                yield commands
+            else:
+                await wake.wait(reader.poll_s)
+    finally:
+        await wake.close()
