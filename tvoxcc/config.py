@@ -141,6 +141,10 @@ class VoiceSettings(_Section):
     callback_poll_seconds: float = Field(2.0, gt=0, le=3600)
     # How often the running ACD compares the stored queues and agents with its own and takes the changes.
     config_poll_seconds: float = Field(5.0, gt=0, le=3600)
+    # PJSIP endpoints whose SIP MESSAGEs are customers' SMS (each tenant's outbound trunk is added), and how
+    # often agents' SMS replies are looked for when no NOTIFY wakes the sender (SQLite).
+    sms_endpoints: list[str] = ["caller"]
+    sms_poll_seconds: float = Field(1.0, gt=0, le=3600)
 
 
 class Settings(BaseSettings):

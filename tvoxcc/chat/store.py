@@ -23,10 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.acd import InputKind, Request, queue_inputs
 from tvoxcc.chat.core import ChatError, ChatEvent, ChatStatus, Sender, chat_item, move
+from tvoxcc.chat.sms import NOTIFY_CHANNEL as SMS_NOTIFY
+from tvoxcc.chat.sms import Delivery
 from tvoxcc.journey.identify import contacts_by_email
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.notify import notify
 from tvoxcc.support.dispatch_store import Names, names_of
 from tvoxcc.support.opening import open_ticket
 from tvoxcc.support.status import MessageKind
@@ -122,7 +125,7 @@ def _submit(chat: m.Chat) -> Request:
         chat_item(chat.tenant_id, chat.id, chat.leg),
         payload={
             "queue": chat.queue,
-            "channel": str(Channel.CHAT),
+            "channel": chat.channel,  # chat, or sms (tvoxcc.chat.sms_store)
             "tenant_id": chat.tenant_id,
             "ref": f"C-{chat.id}",
             "caller_id": chat.visitor_name[:64],
@@ -181,8 +184,10 @@ async def add_message(
     *,
     agent_id: int | None = None,
     client_id: str | None = None,
+    delivery: str | None = None,
 ) -> m.ChatMessage:
-    """A message numbered next in the chat, in the caller's transaction (the chat row stays locked)."""
+    """A message numbered next in the chat, in the caller's transaction (the chat row stays locked);
+    ``delivery`` pending: an SMS reply the voice service sends (tvoxcc.chat.sms_store)."""
     taken = await session.execute(
         update(m.Chat)
         .where(m.Chat.id == chat_id)
@@ -192,7 +197,14 @@ async def add_message(
     )
     seq = int(taken.scalar_one()) - 1
     row = m.ChatMessage(
-        chat_id=chat_id, seq=seq, sender=str(sender), body=body, agent_id=agent_id, client_id=client_id, at=now
+        chat_id=chat_id,
+        seq=seq,
+        sender=str(sender),
+        body=body,
+        agent_id=agent_id,
+        client_id=client_id,
+        at=now,
+        delivery=delivery,
     )
     session.add(row)
     await session.flush()
@@ -221,8 +233,14 @@ async def post(
                 raise ChatError("the chat is closed")
             if sender is Sender.AGENT and (chat.status != ChatStatus.CONNECTED or chat.agent_id != agent_id):
                 raise ChatError("the chat is not connected to you")
+            outbound = sender is Sender.AGENT and chat.channel == Channel.SMS  # goes out as an SMS
             try:
-                row = await add_message(session, chat_id, sender, body, now, agent_id=agent_id, client_id=client_id)
+                delivery = str(Delivery.PENDING) if outbound else None
+                row = await add_message(
+                    session, chat_id, sender, body, now, agent_id=agent_id, client_id=client_id, delivery=delivery
+                )
+                if outbound:
+                    await notify(session, SMS_NOTIFY)
                 await session.commit()
             except IntegrityError:  # the same resend raced in on another connection
                 await session.rollback()

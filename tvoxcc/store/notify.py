@@ -12,6 +12,9 @@ import contextlib
 import logging
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from tvoxcc.store.engine import Store
 
 log = logging.getLogger(__name__)
@@ -56,3 +59,9 @@ class Wake:
             with contextlib.suppress(Exception):
                 await self._conn.close()
             self._conn = None
+
+
+async def notify(session: AsyncSession, channel: str) -> None:
+    """NOTIFY ``channel`` with the session's commit (PostgreSQL); nothing on SQLite, whose readers poll."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})

@@ -23,6 +23,7 @@ from tvoxcc.voice.directory import Directory
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.live import LiveWriter
 from tvoxcc.voice.recorder import Recorder
+from tvoxcc.voice.sms import SmsGateway
 
 
 @asynccontextmanager
@@ -49,7 +50,8 @@ async def main_host(
         # The ACD's lease first: while another ACD routes this one waits as a standby (it says so), before
         # taking any call; then its router is restored from the store.
         await acd.start()
-        app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock, lanes=lanes)
+        sms = SmsGateway(ari, store, clock, lanes, endpoints=voice.sms_endpoints, poll_s=voice.sms_poll_seconds)
+        app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock, lanes=lanes, sms=sms)
         live = LiveWriter(store, acd.service, clock)  # the wallboard's copy of the ACD's state
         agi = build_server(settings, all_routes(store, acd))
         try:
@@ -61,6 +63,7 @@ async def main_host(
             await acd.close()  # the lease given up: a restart need not wait for it
             raise
         runner = asyncio.create_task(app.run(), name="voice-app")
+        replies = asyncio.create_task(sms.run_sender(), name="voice-sms-replies")
         try:
             ready = asyncio.create_task(app.ready.wait())
             done, _ = await asyncio.wait([runner, ready], timeout=ready_within, return_when=asyncio.FIRST_COMPLETED)
@@ -73,7 +76,8 @@ async def main_host(
             yield app
         finally:
             runner.cancel()
-            await asyncio.gather(runner, return_exceptions=True)
+            replies.cancel()
+            await asyncio.gather(runner, replies, return_exceptions=True)
             await live.close()
             await agi.close()
             await recorder.close_writer()
