@@ -49,14 +49,12 @@ class Sms:
     body: str
     endpoint: str  # the PJSIP endpoint (trunk) it came through
     source: str  # host:port it came from (PJSIP_RECVADDR): where the reply goes
+    our_host: str  # the host part of the To URI: the reply's From is the DID at it
 
     @property
     def reply(self) -> ReplyRoute:
-        return ReplyRoute(f"pjsip:{self.endpoint}/sip:{self.number}@{self.source}", f"sip:{self.did}@{self.host}")
-
-    @property
-    def host(self) -> str:
-        return self.source.rpartition(":")[0] if self.source.count(":") == 1 else self.source
+        """Back through the same trunk endpoint to where the text came from, from the DID it was sent to."""
+        return ReplyRoute(f"pjsip:{self.endpoint}/sip:{self.number}@{self.source}", f"sip:{self.did}@{self.our_host}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +92,8 @@ def read_message(endpoint: str, sender: str, to: str, body: str, variables: Mapp
     number = asserted or _user(sender)
     did = _user(to)
     source = _variable(variables, "PJSIP_RECVADDR")
+    found = _URI_HOST.search(to)
+    our_host = found.group(1).strip() if found else ""
     if not _ENDPOINT.fullmatch(endpoint):
         raise SmsRefused(f"endpoint {endpoint!r} is not a trunk name")
     if not _NUMBER.fullmatch(number):
@@ -102,10 +102,12 @@ def read_message(endpoint: str, sender: str, to: str, body: str, variables: Mapp
         raise SmsRefused(f"recipient {did!r} is not a number of ours")
     if not _HOSTPORT.fullmatch(source):
         raise SmsRefused(f"source address {source!r} cannot be replied to")
+    if not _HOSTPORT.fullmatch(our_host):
+        raise SmsRefused(f"recipient host {our_host!r} is not an address")
     text = body.strip()
     if not text:
         raise SmsRefused("an empty message")
-    return Sms(number, did, text, endpoint, source)
+    return Sms(number, did, text, endpoint, source, our_host)
 
 
 def joins(open_status: ChatStatus | None) -> bool:
