@@ -70,6 +70,8 @@ class ChatInfo:
     visitor_name: str
     visitor_email: str
     contact_id: int | None
+    channel: str = "chat"  # or sms (tvoxcc.chat.sms_store)
+    address: str = ""  # an SMS customer's number
 
     @property
     def item_id(self) -> str:
@@ -80,7 +82,8 @@ class ChatInfo:
             "chat": self.chat_id,
             "status": str(self.status),
             "queue": names.short(self.queue) if names else self.queue,
-            "visitor": {"name": self.visitor_name, "email": self.visitor_email},
+            "visitor": {"name": self.visitor_name, "email": self.visitor_email, "phone": self.address},
+            "channel": self.channel,
             "contact": self.contact_id,
         }
 
@@ -96,6 +99,8 @@ def info(chat: m.Chat) -> ChatInfo:
         chat.visitor_name,
         chat.visitor_email,
         chat.contact_id,
+        chat.channel,
+        chat.address,
     )
 
 
