@@ -133,7 +133,14 @@ async def test_replies_are_claimed_once_and_a_closed_conversation_is_not_joined(
         assert sorted(str(s) for s in states) == [Delivery.FAILED, Delivery.SENT]
     bodies = [x.body for x in await messages_after(store, tenant, got.chat.chat_id, 0)]
     assert bodies[-1] == "the SMS could not be sent: 404 endpoint not found"
-    # Closed: the next text starts a new conversation.
-    await routing.close(store, tenant, got.chat.chat_id, NOW, agent_id=dora)
+    # Closed: the next text starts a new conversation; the journey has it answered at the first reply.
+    assert await sms_store.follow_interactions(store) == 1  # dora took it
+    closed_at = NOW.replace(minute=7)
+    await routing.close(store, tenant, got.chat.chat_id, closed_at, agent_id=dora)
+    assert await sms_store.follow_interactions(store) == 1
+    assert await sms_store.follow_interactions(store) == 0
+    async with store.tenant(tenant) as session:
+        row = (await session.execute(select(m.Interaction))).scalar_one()
+        assert (row.agent_id, row.answered_at, row.ended_at, row.outcome) == (dora, NOW, closed_at, "answered")
     after = await sms_store.receive(store, text("one more"), NOW)
     assert not after.joined and after.chat.chat_id != got.chat.chat_id

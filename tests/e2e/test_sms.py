@@ -142,11 +142,18 @@ async def test_an_sms_conversation_answered_from_the_desktop(texty: Any, store: 
         sipp.text(DID, "One more question", sender=CUSTOMER, linger_ms=2000)
         chats = await until("a new SMS chat", lambda: _two(store, tenant))
         assert chats[0].status == ChatStatus.CLOSED and chats[1].status != ChatStatus.CLOSED
-    async with store.tenant(tenant) as session:
-        rows = await session.execute(select(m.Interaction).where(m.Interaction.channel == "sms"))
-        interactions = rows.scalars().all()
-    assert sorted(i.external_id or "" for i in interactions) == [f"sms-chat-{c.id}" for c in chats]
+        interactions = await until("the first conversation ended in the journey", lambda: _ended(store, tenant))
+    assert [i.external_id for i in interactions] == [f"sms-chat-{c.id}" for c in chats]
     assert {i.from_address for i in interactions} == {CUSTOMER}
+    assert (interactions[0].outcome, interactions[0].agent_id) == ("answered", agent)
+    assert interactions[1].ended_at is None
+
+
+async def _ended(store: Store, tenant: int) -> list[m.Interaction] | None:
+    async with store.tenant(tenant) as session:
+        query = select(m.Interaction).where(m.Interaction.channel == "sms").order_by(m.Interaction.id)
+        rows = list((await session.execute(query)).scalars().all())
+    return rows if len(rows) == 2 and rows[0].ended_at is not None else None
 
 
 async def _two(store: Store, tenant: int) -> list[m.Chat] | None:

@@ -18,14 +18,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.acd import queue_inputs
 from tvoxcc.chat.core import ChatEvent, ChatStatus, Sender, move
 from tvoxcc.chat.sms import Delivery, ReplyRoute, Sms, SmsRefused, joins
 from tvoxcc.chat.store import ChatInfo, _digest, _submit, add_message, info
-from tvoxcc.interactions import Direction
+from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.journey.identify import contact_by_phone
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
@@ -134,9 +134,44 @@ async def _open(session: AsyncSession, service: m.Service, sms: Sms, now: dateti
     return chat
 
 
+EXTERNAL_PREFIX = "sms-chat-"
+
+
 def sms_external_id(chat_id: int) -> str:
     """The journey interaction of an SMS conversation (its chat)."""
-    return f"sms-chat-{chat_id}"
+    return f"{EXTERNAL_PREFIX}{chat_id}"
+
+
+async def follow_interactions(store: Store) -> int:
+    """Open SMS interactions brought in line with their chats; returns how many changed. Answered is the agent's
+    first reply (a text's first response), ended is the chat's close: answered, or abandoned when no agent wrote.
+    Idempotent (it reads the chats' rows), so whoever runs it after a restart catches up."""
+    first_reply = (
+        select(m.ChatMessage.chat_id, func.min(m.ChatMessage.at).label("at"))
+        .where(m.ChatMessage.sender == Sender.AGENT)
+        .group_by(m.ChatMessage.chat_id)
+        .subquery()
+    )
+    changed = 0
+    async with store.session() as session:
+        rows = await session.execute(
+            select(m.Interaction, m.Chat, first_reply.c.at)
+            .join(m.Chat, m.Interaction.external_id == literal(EXTERNAL_PREFIX) + cast(m.Chat.id, String))
+            .outerjoin(first_reply, first_reply.c.chat_id == m.Chat.id)
+            .where(m.Interaction.channel == Channel.SMS, m.Interaction.ended_at.is_(None))
+        )
+        for interaction, chat, replied_at in rows.all():
+            before = (interaction.answered_at, interaction.ended_at, interaction.agent_id)
+            if replied_at is not None and interaction.answered_at is None:
+                interaction.answered_at = replied_at
+            if chat.agent_id is not None:
+                interaction.agent_id = chat.agent_id
+            if chat.status == ChatStatus.CLOSED:
+                interaction.ended_at = chat.closed_at or chat.updated_at
+                interaction.outcome = str(Outcome.ANSWERED if replied_at is not None else Outcome.ABANDONED)
+            changed += (interaction.answered_at, interaction.ended_at, interaction.agent_id) != before
+        await session.commit()
+    return changed
 
 
 async def pending(store: Store, limit: int = 100) -> list[Reply]:

@@ -6,7 +6,8 @@ Asterisk gives a Stasis app the SIP MESSAGEs of the endpoints it subscribed to (
 in its number's lane (tvoxcc.chat.sms_store.receive: joins or opens the SMS chat, which the ACD routes like
 any chat). The replies agents write on the desktop wait in the store as pending chat messages: the sender
 loop claims each, sends it with ARI ``sendMessage`` back through the trunk, and settles it. It wakes on the
-store's NOTIFY (PostgreSQL) or its poll, and at start gives back the claims a dead run left.
+store's NOTIFY (PostgreSQL) or its poll, and at start gives back the claims a dead run left. Each round also
+brings the SMS interactions of the journey in line with their chats (answered at the first reply, ended at close).
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class SmsGateway:
             while True:
                 try:
                     await self.send_pending()
+                    await sms_store.follow_interactions(self.store)
                 except Exception as exc:  # the store or Asterisk briefly away: the next round tries again
                     log.warning("sms: sending replies failed: %s: %s", type(exc).__name__, exc)
                 await self.wake.wait(self.poll_s)
