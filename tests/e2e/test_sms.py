@@ -126,7 +126,9 @@ async def test_an_sms_conversation_answered_from_the_desktop(texty: Any, store: 
         await until("the second reply", lambda: asyncio.sleep(0, received(second, "Tracking: TX-99")))
         assert app.sms is not None and app.sms.received == 2
 
-    # The voice service is down: the agent's reply waits in the store, and goes out once when it is back.
+    # The voice service is down: a text is refused (404: the carrier keeps it), not taken and lost; the agent's
+    # reply waits in the store, and goes out once when the service is back.
+    (await asyncio.to_thread(sipp.text(DID, "anyone?", sender=CUSTOMER, linger_ms=0, answer=404).wait, 30)).check()
     await post(store, tenant, chat.id, Sender.AGENT, "Sent while you slept", datetime.now(UTC), agent_id=agent)
     assert await delivery(store, tenant, chat.id, "Sent while you slept") == Delivery.PENDING
     async with running_voice(settings, RealClock(now)):

@@ -230,10 +230,22 @@ class Sipp:
         scenario = _fill("agent_dial.xml", user=user, password=password, number=number, listen_ms=listen_ms)
         return self.start(scenario, service=number, timeout_s=30).wait(40)
 
-    def text(self, number: str, body: str, *, sender: str, user: str = "caller", linger_ms: int = 30000) -> SippRun:
+    def text(
+        self,
+        number: str,
+        body: str,
+        *,
+        sender: str,
+        user: str = "caller",
+        linger_ms: int = 30000,
+        answer: int = 202,
+    ) -> SippRun:
         """A phone texts ``body`` to ``number`` as customer ``sender`` (P-Asserted-Identity; From user ``user``
-        names the trunk endpoint), then takes the MESSAGEs sent back for ``linger_ms``; returns at once."""
-        scenario = _fill("sms.xml", number=number, user=user, sender=sender, body=body, linger_ms=linger_ms)
+        names the trunk endpoint), expects ``answer``, then takes the MESSAGEs sent back for ``linger_ms``;
+        returns at once."""
+        scenario = _fill(
+            "sms.xml", number=number, user=user, sender=sender, body=body, linger_ms=linger_ms, answer=answer
+        )
         return self.start(
             scenario, service=number, timeout_s=linger_ms // 1000 + 30, out_of_call=_fill("sms_inbox.xml")
         )

@@ -7,6 +7,7 @@ calls the Stasis app is routing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -75,6 +76,8 @@ async def main_host(
             await live.flush()  # every tenant's view, replacing what a previous run left
             yield app
         finally:
+            with contextlib.suppress(Exception):  # Asterisk may be gone already
+                await sms.unsubscribe()
             runner.cancel()
             replies.cancel()
             await asyncio.gather(runner, replies, return_exceptions=True)

@@ -66,6 +66,15 @@ class SmsGateway:
         self.wake.set()  # replies stored while we were away go out now
         return done
 
+    async def unsubscribe(self) -> None:
+        """Before a clean stop: an app that stays subscribed while its websocket is gone still makes Asterisk
+        accept texts (202) and drop them; unsubscribed, Asterisk answers 404 and the carrier keeps the text."""
+        for endpoint in await self._trunks():
+            try:
+                await self.ari.applications.unsubscribe(self.ari.app, f"endpoint:PJSIP/{endpoint}")
+            except AriError as exc:
+                log.warning("sms: cannot unsubscribe from endpoint PJSIP/%s: %s", endpoint, exc)
+
     async def _trunks(self) -> list[str]:
         async with self.store.session() as session:
             rows = await session.execute(select(m.Tenant.outbound).where(m.Tenant.outbound.is_not(None)))
