@@ -36,7 +36,12 @@ async def sms_answered(store: Store, sipp: Sipp, did: str, agent: str, say: Call
         tenant, agent_id = (
             await session.execute(select(m.Agent.tenant_id, m.Agent.id).where(m.Agent.name == agent))
         ).one()
-    say(f"demo: a customer texts {did} from {CUSTOMER} (SIP MESSAGE through the trunk, to the ARI app)")
+    async with store.tenant(tenant) as session:  # a known customer: the text is matched to them by number
+        contact = m.Contact(tenant_id=tenant, display_name="Luca Neri")
+        contact.phones.append(m.ContactPhone(tenant_id=tenant, number=CUSTOMER))
+        session.add(contact)
+        await session.commit()
+    say(f"demo: Luca Neri texts {did} from {CUSTOMER} (SIP MESSAGE through the trunk, to the ARI app)")
     phone = sipp.text(did, "Hi, has my order 1234 shipped?", sender=CUSTOMER)
 
     async def offered() -> m.Chat | None:
@@ -52,7 +57,10 @@ async def sms_answered(store: Store, sipp: Sipp, did: str, agent: str, say: Call
     assert isinstance(chat, m.Chat)
     await routing.accept(store, tenant, chat.id, agent_id, datetime.now(UTC))
     await post(store, tenant, chat.id, Sender.AGENT, REPLY, datetime.now(UTC), agent_id=agent_id)
-    say(f"demo: SMS chat {chat.id} (channel sms) offered to {agent} on the desktop; accepted and answered")
+    say(
+        f"demo: SMS chat {chat.id} with {chat.visitor_name} (channel sms) offered to {agent} on the desktop;"
+        " accepted and answered"
+    )
 
     async def delivered() -> bool:
         return REPLY in phone.trace

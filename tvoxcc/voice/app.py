@@ -27,7 +27,6 @@ from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 from tvoxcc.voice.handoff import QueueHandoff
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.overload import LagMeter
-from tvoxcc.voice.sms import SmsGateway
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,6 @@ HANDLED_EVENTS = frozenset(
         "RecordingFinished",
         "RecordingFailed",
         "EndpointStateChange",
-        "TextMessageReceived",
     }
 )
 CONTROL_LANE = "voice:connection"  # resync after (re)connect, in order with the next one
@@ -66,10 +64,8 @@ class VoiceApp:
         clock: Callable[[], datetime] = utc_now,
         queue_log: Path | None = None,
         lanes: Lanes | None = None,
-        sms: SmsGateway | None = None,
     ) -> None:
         self.ari = ari
-        self.sms = sms  # customers' texts (SIP MESSAGE) and agents' replies
         self.directory = directory
         self.clock = clock
         self.lanes = lanes or Lanes()  # shared with the ACD: a call's events and its ACD work in one order
@@ -116,8 +112,6 @@ class VoiceApp:
             case ev.EndpointStateChange(endpoint=endpoint):
                 work = self.handoff.on_endpoint(endpoint.resource, endpoint.state)
                 self.lanes.submit(f"endpoint:{endpoint.resource}", work)
-            case ev.TextMessageReceived() if self.sms is not None:
-                self.sms.on_text(item)
             case ev.ChannelDtmfReceived(channel=channel, digit=digit):
                 self._feed(channel.id, ivr.Dtmf(digit))
             case ev.PlaybackFinished(playback=playback):
@@ -134,8 +128,6 @@ class VoiceApp:
     async def _connected(self) -> None:
         resumed = await self.resync()
         await self.handoff.on_connected()
-        if self.sms is not None:
-            await self.sms.subscribe()
         self.ready.set()
         log.info("voice service ready (app %s, %d call(s) resumed)", self.ari.app, resumed)
 

@@ -52,7 +52,7 @@ async def main_host(
         # taking any call; then its router is restored from the store.
         await acd.start()
         sms = SmsGateway(ari, store, clock, lanes, endpoints=voice.sms_endpoints, poll_s=voice.sms_poll_seconds)
-        app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock, lanes=lanes, sms=sms)
+        app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock, lanes=lanes)
         live = LiveWriter(store, acd.service, clock)  # the wallboard's copy of the ACD's state
         agi = build_server(settings, all_routes(store, acd))
         try:
@@ -65,6 +65,7 @@ async def main_host(
             raise
         runner = asyncio.create_task(app.run(), name="voice-app")
         replies = asyncio.create_task(sms.run_sender(), name="voice-sms-replies")
+        texts = asyncio.create_task(sms.run(), name="voice-sms-texts")
         try:
             ready = asyncio.create_task(app.ready.wait())
             done, _ = await asyncio.wait([runner, ready], timeout=ready_within, return_when=asyncio.FIRST_COMPLETED)
@@ -73,6 +74,8 @@ async def main_host(
             if ready not in done:
                 ready.cancel()
                 raise TimeoutError(f"not connected to Asterisk ARI at {settings.asterisk.ari_url} in {ready_within} s")
+            with contextlib.suppress(TimeoutError):  # texts wait in the carrier meanwhile: calls need not wait
+                await asyncio.wait_for(sms.ready.wait(), ready_within)
             await live.flush()  # every tenant's view, replacing what a previous run left
             yield app
         finally:
@@ -80,7 +83,8 @@ async def main_host(
                 await sms.unsubscribe()
             runner.cancel()
             replies.cancel()
-            await asyncio.gather(runner, replies, return_exceptions=True)
+            texts.cancel()
+            await asyncio.gather(runner, replies, texts, return_exceptions=True)
             await live.close()
             await agi.close()
             await recorder.close_writer()

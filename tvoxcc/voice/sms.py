@@ -2,7 +2,10 @@
 
 Asterisk gives a Stasis app the SIP MESSAGEs of the endpoints it subscribed to (res_stasis messaging: an
 ``endpoint:PJSIP/<trunk>`` subscription is a message destination, so res_pjsip_messaging answers the MESSAGE
-202 instead of 404). After every (re)connect the gateway subscribes the trunks again; each text is stored
+202 instead of 404). The subscription is made by an app of its own, ``<app>-sms``, on its own websocket that
+takes only TextMessageReceived: an endpoint subscription also forwards every event of the endpoint's channels,
+and the calls app, already subscribed to those channels, would get each of their events twice (a DTMF digit
+counted twice by the IVR). After every (re)connect the gateway subscribes the trunks again; each text is stored
 in its number's lane (tvoxcc.chat.sms_store.receive: joins or opens the SMS chat, which the ACD routes like
 any chat). The replies agents write on the desktop wait in the store as pending chat messages: the sender
 loop claims each, sends it with ARI ``sendMessage`` back through the trunk, and settles it. It wakes on the
@@ -12,13 +15,14 @@ brings the SMS interactions of the journey in line with their chats (answered at
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 
-from tvoxcc.ari import AriClient, AriError
+from tvoxcc.ari import AriClient, AriError, Connected
 from tvoxcc.ari import events as ev
 from tvoxcc.ari.errors import AriUnavailable
 from tvoxcc.chat import sms_store
@@ -29,6 +33,8 @@ from tvoxcc.store.notify import Wake
 from tvoxcc.voice.lanes import Lanes
 
 log = logging.getLogger(__name__)
+
+CONTROL_LANE = "sms:connection"
 
 
 class SmsGateway:
@@ -43,12 +49,14 @@ class SmsGateway:
         poll_s: float = 1.0,
     ) -> None:
         self.ari = ari
+        self.app = f"{ari.app}-sms"
         self.store = store
         self.clock = clock
         self.lanes = lanes
         self.endpoints = tuple(endpoints)  # besides each tenant's outbound trunk
         self.poll_s = poll_s
         self.wake = Wake()
+        self.ready = asyncio.Event()  # set once subscribed after the first connect
         self.received = 0
         self.sent = 0
 
@@ -59,7 +67,7 @@ class SmsGateway:
         done = []
         for endpoint in await self._trunks():
             try:
-                await self.ari.applications.subscribe(self.ari.app, f"endpoint:PJSIP/{endpoint}")
+                await self.ari.applications.subscribe(self.app, f"endpoint:PJSIP/{endpoint}")
                 done.append(endpoint)
             except AriError as exc:
                 log.warning("sms: cannot subscribe to endpoint PJSIP/%s: %s", endpoint, exc)
@@ -71,9 +79,29 @@ class SmsGateway:
         accept texts (202) and drop them; unsubscribed, Asterisk answers 404 and the carrier keeps the text."""
         for endpoint in await self._trunks():
             try:
-                await self.ari.applications.unsubscribe(self.ari.app, f"endpoint:PJSIP/{endpoint}")
+                await self.ari.applications.unsubscribe(self.app, f"endpoint:PJSIP/{endpoint}")
             except AriError as exc:
                 log.warning("sms: cannot unsubscribe from endpoint PJSIP/%s: %s", endpoint, exc)
+
+    async def run(self) -> None:
+        """Read the SMS app's events until cancelled: subscribe after each connect, store each text."""
+        stream = self.ari.events(app=self.app, only=frozenset({"TextMessageReceived"}))
+        try:
+            async for item in stream:
+                match item:
+                    case Connected():
+                        self.lanes.submit(CONTROL_LANE, self._connected())
+                    case ev.TextMessageReceived():
+                        self.on_text(item)
+                    case _:
+                        pass
+        finally:
+            await stream.close()
+
+    async def _connected(self) -> None:
+        subscribed = await self.subscribe()
+        self.ready.set()
+        log.info("sms: app %s takes the texts of %s", self.app, ", ".join(f"PJSIP/{e}" for e in subscribed))
 
     async def _trunks(self) -> list[str]:
         async with self.store.session() as session:
