@@ -79,8 +79,8 @@ async def main_host(
             await live.flush()  # every tenant's view, replacing what a previous run left
             yield app
         finally:
-            with contextlib.suppress(Exception):  # Asterisk may be gone already
-                await sms.unsubscribe()
+            with contextlib.suppress(Exception):  # Asterisk may be gone already: never hold the stop up for it
+                await asyncio.wait_for(sms.unsubscribe(), 2.0)
             runner.cancel()
             replies.cancel()
             texts.cancel()
