@@ -16,6 +16,7 @@ from tvoxcc.ari.events import (
     RecordingFinished,
     StasisEnd,
     StasisStart,
+    TextMessageReceived,
     UnknownEvent,
 )
 
@@ -79,3 +80,26 @@ def test_unknown_and_malformed_never_raise() -> None:
     odd = parse_event({"type": "ChannelDtmfReceived", "duration_ms": "x", "channel": None, "timestamp": "junk"})
     assert isinstance(odd, ChannelDtmfReceived) and odd.duration_ms == 0 and odd.timestamp is None
     assert isinstance(parse_event({}), UnknownEvent)
+
+
+def test_text_message_received() -> None:
+    # As res_stasis messaging sends it: From/To as res_pjsip_messaging wrote them, headers as variables.
+    ev = parse_event(
+        {
+            "type": "TextMessageReceived",
+            "application": "tvoxcc",
+            "message": {
+                "from": '"caller" <sip:caller@127.0.0.1>',
+                "to": "pjsip:5553000@127.0.0.1",
+                "body": "hi",
+                "variables": {"PJSIP_RECVADDR": "127.0.0.1:5070", "P-Asserted-Identity": "<sip:+3933@127.0.0.1>"},
+            },
+            "endpoint": {"technology": "PJSIP", "resource": "caller", "state": "unknown", "channel_ids": []},
+        }
+    )
+    assert isinstance(ev, TextMessageReceived)
+    assert ev.message.body == "hi" and ev.message.to == "pjsip:5553000@127.0.0.1"
+    assert ev.message.variables["PJSIP_RECVADDR"] == "127.0.0.1:5070"
+    assert ev.endpoint is not None and ev.endpoint.resource == "caller"
+    bare = parse_event({"type": "TextMessageReceived", "message": {"body": 5, "variables": []}})
+    assert isinstance(bare, TextMessageReceived) and bare.endpoint is None and bare.message.variables == {}

@@ -161,6 +161,10 @@ class VoiceSettings(_Section):
     # How long the ACD's decisions without commands (an agent answered, a call ended) may wait to ride in the
     # next offer's commit (tvoxcc.acd.writer): ~1 commit a call instead of 3. 0: each is committed at once.
     acd_linger_seconds: float = Field(0.25, ge=0, le=3600)
+    # PJSIP endpoints whose SIP MESSAGEs are customers' SMS (each tenant's outbound trunk is added), and how
+    # often agents' SMS replies are looked for when no NOTIFY wakes the sender (SQLite).
+    sms_endpoints: list[str] = ["caller"]
+    sms_poll_seconds: float = Field(1.0, gt=0, le=3600)
 
 
 class TenantRecordingSettings(_Section):

@@ -4,7 +4,8 @@ A real Asterisk 22 (the lab), the demo tenant imported from demo/acme.yaml with 
 rendered to audio, the voice service with the ACD, an agent phone (sipp) that registers and answers,
 and a caller (sipp) who walks the IVR by DTMF to the agent; it prints the call's journey. A second caller asks
 to be called back: once the agent is free the customer (a sipp phone behind the tenant's PJSIP trunk) is
-dialled and bridged to the agent. Then a customer's
+dialled and bridged to the agent. A customer's text (SIP MESSAGE) becomes an SMS chat the agent answers
+(tvoxcc.demo_sms). Then a customer's
 mail, through a real Dovecot, becomes a support ticket with its acknowledgement (tvoxcc.demo_mail), and a
 campaign takes its contact list (tvoxcc.demo_campaign). The address book is imported from demo/contacts.csv
 first; at the end that mail's sender is exported and erased (tvoxcc.demo_contacts).
@@ -35,6 +36,7 @@ from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.demo_nodes import render_deployment
 from tvoxcc.demo_recordings import recordings_and_audit
+from tvoxcc.demo_sms import sms_answered
 from tvoxcc.insight.api import day_summary
 from tvoxcc.interactions import Direction
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
@@ -150,6 +152,7 @@ class Demo:
                 await asyncio.sleep(1.0)
                 await self._callback(app, sipp, agent)
                 await self._live_change(app)
+                await sms_answered(self.store, sipp, DID, AGENT[0], self.say)
             finally:
                 sipp.cleanup()
         await self._journey()

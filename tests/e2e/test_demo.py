@@ -59,8 +59,12 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "Wallboard: http://127.0.0.1:8080/wallboard/acme" in out
     assert "Journey API: http://127.0.0.1:8080/api/tenants/acme/contacts/1/journey" in out
     assert "contact 1 Carla Bianchi (caller)" in out and "last agent mario" in out  # the journey's screen pop
-    # 4: the customer's forwarding rule sending our acknowledgement back is an inbound mail too
-    assert "Address book: 100.0% of 4 inbound interactions matched to a known contact" in out
+    # SMS: a text becomes a chat mario answers; the phone gets the reply; a second text joins the conversation
+    assert "demo: SMS chat 1 with Luca Neri (channel sms) offered to mario on the desktop; accepted and answered" in out
+    assert "the customer's phone received the reply as a SIP MESSAGE: 'Hello! Order 1234 left our warehouse" in out
+    assert re.search(r"a second text from \+393471112233 joined the same conversation: .*'Great, thanks!'\]", out)
+    # 5: the customer's forwarding rule sending our acknowledgement back is an inbound mail too; the SMS is one
+    assert "Address book: 100.0% of 5 inbound interactions matched to a known contact" in out
     summary = next(line for line in out.splitlines() if line.startswith("sales-it") or line.startswith("all "))
     assert summary.split()[1:4] == ["1", "1", "0"]  # the day's Insight: offered, answered, abandoned
     # the address book imported from demo/contacts.csv; the mail's sender exported, then erased

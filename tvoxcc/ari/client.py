@@ -58,13 +58,15 @@ class AriClient:
         only: frozenset[str] | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
         heartbeat: float = 15.0,
+        app: str | None = None,
     ) -> AriEvents:
-        """A new events websocket for our app (``only``: just these event types); iterate it, ``close()`` it."""
+        """A new events websocket for our app, or another ``app`` (``only``: just these event types); iterate
+        it, ``close()`` it."""
         return AriEvents(
             self.ari_url,
             self._user,
             self._password,
-            self.app,
+            app or self.app,
             subscribe_all=subscribe_all,
             only=only,
             backoff=backoff,

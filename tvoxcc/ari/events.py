@@ -21,6 +21,7 @@ from tvoxcc.ari.models import (
     Json,
     LiveRecording,
     Playback,
+    TextMessage,
     parse_time,
 )
 
@@ -132,6 +133,14 @@ class EndpointStateChange(_Base):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TextMessageReceived(_Base):
+    """A SIP MESSAGE through an endpoint the app subscribed to (``endpoint:PJSIP/<trunk>``)."""
+
+    message: TextMessage
+    endpoint: Endpoint | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UnknownEvent(_Base):
     type: str
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -169,6 +178,7 @@ AriEvent: TypeAlias = (
     | RecordingFailed
     | DeviceStateChanged
     | EndpointStateChange
+    | TextMessageReceived
     | UnknownEvent
 )
 StreamItem: TypeAlias = AriEvent | Connected | Disconnected
@@ -242,6 +252,11 @@ _PARSERS: dict[str, Callable[[Json, _Common], AriEvent]] = {
         device_state=DeviceState.from_json(_m(d, "device_state")), **c
     ),
     "EndpointStateChange": lambda d, c: EndpointStateChange(endpoint=Endpoint.from_json(_m(d, "endpoint")), **c),
+    "TextMessageReceived": lambda d, c: TextMessageReceived(
+        message=TextMessage.from_json(_m(d, "message")),
+        endpoint=Endpoint.from_json(_m(d, "endpoint")) if isinstance(d.get("endpoint"), Mapping) else None,
+        **c,
+    ),
 }
 
 

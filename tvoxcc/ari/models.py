@@ -194,6 +194,22 @@ class Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class TextMessage:
+    """An out-of-dialog text (SIP MESSAGE): From/To URIs, body, and every SIP header as a variable."""
+
+    sender: str
+    to: str
+    body: str
+    variables: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Json) -> TextMessage:
+        raw = data.get("variables")
+        variables = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+        return cls(sender=_str(data, "from"), to=_str(data, "to"), body=_str(data, "body"), variables=variables)
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceState:
     name: str
     state: str = ""  # UNKNOWN, NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE, RINGING, RINGINUSE, ONHOLD

@@ -98,6 +98,16 @@ class EndpointsApi:
     async def get(self, technology: str, resource: str) -> Endpoint:
         return Endpoint.from_json(await self._http.request("GET", f"/endpoints/{seg(technology)}/{seg(resource)}"))
 
+    async def send_message(self, to: str, sender: str, body: str, variables: dict[str, str] | None = None) -> None:
+        """An out-of-dialog text (SIP MESSAGE for ``pjsip:`` destinations, see res_pjsip_messaging's
+        MessageDestinationInfo); ``variables`` become SIP headers. Asterisk answers 202 once it queued it."""
+        await self._http.request(
+            "PUT",
+            "/endpoints/sendMessage",
+            {"to": to, "from": sender, "body": body},
+            {"variables": variables or {}},
+        )
+
 
 class ApplicationsApi:
     def __init__(self, http: AriHttp) -> None:

@@ -114,7 +114,7 @@ async def apply_commands(store: Store, commands: Iterable[Command], now: datetim
     """The chats the ACD's commands are about, brought in line with their items' rows; those that changed."""
     chats: dict[int, set[int]] = {}
     for command in commands:
-        parsed = chat_of_item(command.item_id or "") if command.channel in (Channel.CHAT, None) else None
+        parsed = chat_of_item(command.item_id or "") if command.channel in (Channel.CHAT, Channel.SMS, None) else None
         if parsed is not None and command.kind is not CommandKind.START_WRAPUP:
             chats.setdefault(parsed[0], set()).add(parsed[1])
     changed: list[ChatInfo] = []

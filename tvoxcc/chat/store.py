@@ -23,10 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.acd import InputKind, Request, queue_inputs
 from tvoxcc.chat.core import ChatError, ChatEvent, ChatStatus, Sender, chat_item, move
+from tvoxcc.chat.sms import NOTIFY_CHANNEL as SMS_NOTIFY
+from tvoxcc.chat.sms import Delivery
 from tvoxcc.journey.identify import contacts_by_email
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.notify import notify
 from tvoxcc.support.dispatch_store import Names, names_of
 from tvoxcc.support.opening import open_ticket
 from tvoxcc.support.status import MessageKind
@@ -67,6 +70,8 @@ class ChatInfo:
     visitor_name: str
     visitor_email: str
     contact_id: int | None
+    channel: str = "chat"  # or sms (tvoxcc.chat.sms_store)
+    address: str = ""  # an SMS customer's number
 
     @property
     def item_id(self) -> str:
@@ -77,7 +82,8 @@ class ChatInfo:
             "chat": self.chat_id,
             "status": str(self.status),
             "queue": names.short(self.queue) if names else self.queue,
-            "visitor": {"name": self.visitor_name, "email": self.visitor_email},
+            "visitor": {"name": self.visitor_name, "email": self.visitor_email, "phone": self.address},
+            "channel": self.channel,
             "contact": self.contact_id,
         }
 
@@ -93,6 +99,8 @@ def info(chat: m.Chat) -> ChatInfo:
         chat.visitor_name,
         chat.visitor_email,
         chat.contact_id,
+        chat.channel,
+        chat.address,
     )
 
 
@@ -122,7 +130,7 @@ def _submit(chat: m.Chat) -> Request:
         chat_item(chat.tenant_id, chat.id, chat.leg),
         payload={
             "queue": chat.queue,
-            "channel": str(Channel.CHAT),
+            "channel": chat.channel,  # chat, or sms (tvoxcc.chat.sms_store)
             "tenant_id": chat.tenant_id,
             "ref": f"C-{chat.id}",
             "caller_id": chat.visitor_name[:64],
@@ -181,8 +189,10 @@ async def add_message(
     *,
     agent_id: int | None = None,
     client_id: str | None = None,
+    delivery: str | None = None,
 ) -> m.ChatMessage:
-    """A message numbered next in the chat, in the caller's transaction (the chat row stays locked)."""
+    """A message numbered next in the chat, in the caller's transaction (the chat row stays locked);
+    ``delivery`` pending: an SMS reply the voice service sends (tvoxcc.chat.sms_store)."""
     taken = await session.execute(
         update(m.Chat)
         .where(m.Chat.id == chat_id)
@@ -192,7 +202,14 @@ async def add_message(
     )
     seq = int(taken.scalar_one()) - 1
     row = m.ChatMessage(
-        chat_id=chat_id, seq=seq, sender=str(sender), body=body, agent_id=agent_id, client_id=client_id, at=now
+        chat_id=chat_id,
+        seq=seq,
+        sender=str(sender),
+        body=body,
+        agent_id=agent_id,
+        client_id=client_id,
+        at=now,
+        delivery=delivery,
     )
     session.add(row)
     await session.flush()
@@ -220,7 +237,7 @@ async def post(
             update(m.Chat)
             .where(m.Chat.id == chat_id, m.Chat.status != ChatStatus.CLOSED)
             .values(next_seq=m.Chat.next_seq + 1, updated_at=now)
-            .returning(m.Chat.next_seq, m.Chat.status, m.Chat.agent_id)
+            .returning(m.Chat.next_seq, m.Chat.status, m.Chat.agent_id, m.Chat.channel)
             .execution_options(synchronize_session=False)
         )
         row = taken.first()
@@ -229,6 +246,7 @@ async def post(
         if sender is Sender.AGENT and (row.status != ChatStatus.CONNECTED or row.agent_id != agent_id):
             raise ChatError("the chat is not connected to you")
         seq = int(row.next_seq) - 1
+        outbound = sender is Sender.AGENT and row.channel == Channel.SMS  # goes out as an SMS (chat.sms_store)
         values = {
             "tenant_id": tenant_id,
             "chat_id": chat_id,
@@ -238,9 +256,12 @@ async def post(
             "agent_id": agent_id,
             "client_id": client_id,
             "at": now,
+            "delivery": str(Delivery.PENDING) if outbound else None,
         }
         try:
             await session.execute(insert(m.ChatMessage).values(values))
+            if outbound:
+                await notify(session, SMS_NOTIFY)
             await session.commit()
         except IntegrityError:  # a resend of a message stored already: the number goes back with the rollback
             await session.rollback()

@@ -122,6 +122,12 @@ class SippRun:
             parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}")
         return "\n".join(parts)
 
+    @property
+    def trace(self) -> str:
+        """Every SIP message sipp sent or received so far (its -trace_msg file)."""
+        path = self.workdir / "messages.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
     def check(self) -> SippRun:
         assert self.returncode == 0, f"sipp {' '.join(self.args[-6:])} failed ({self.returncode}):\n{self.errors}"
         return self
@@ -146,13 +152,19 @@ class Sipp:
         calls: int = 1,
         rate_period_ms: int = 1000,
         rate: int | None = None,
+        out_of_call: str | None = None,
     ) -> SippRun:
         """Run ``scenario`` ``calls`` times (one sipp process: no port races between processes): all at once, or
-        ``rate`` new calls per rate period (a steady load)."""
+        ``rate`` new calls per rate period (a steady load). ``out_of_call``: the scenario for requests that
+        belong to none of its calls (a MESSAGE sent to it)."""
         if SIPP is None:
             raise FileNotFoundError("sipp not installed (apt-get install sip-tester)")
         workdir = Path(tempfile.mkdtemp(prefix="tvoxcc-sipp-"))
         (workdir / "scenario.xml").write_text(scenario)
+        extra = []
+        if out_of_call is not None:
+            (workdir / "out_of_call.xml").write_text(out_of_call)
+            extra = ["-oocsf", str(workdir / "out_of_call.xml")]
         args = [
             SIPP,
             f"{self.sip_host}:{self.sip_port}",
@@ -187,6 +199,7 @@ class Sipp:
             "-trace_msg",
             "-message_file",
             str(workdir / "messages.log"),
+            *extra,
         ]
         process = subprocess.Popen(
             args, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -263,6 +276,26 @@ class Sipp:
         scenario = _fill("agent_dial.xml", user=user, password=password, number=number, listen_ms=listen_ms,
                          media=media, challenge=challenge)  # fmt: skip
         return self.start(scenario, service=number, timeout_s=max(30, listen_ms // 1000 + 15))
+
+    def text(
+        self,
+        number: str,
+        body: str,
+        *,
+        sender: str,
+        user: str = "caller",
+        linger_ms: int = 30000,
+        answer: int = 202,
+    ) -> SippRun:
+        """A phone texts ``body`` to ``number`` as customer ``sender`` (P-Asserted-Identity; From user ``user``
+        names the trunk endpoint), expects ``answer``, then takes the MESSAGEs sent back for ``linger_ms``;
+        returns at once."""
+        scenario = _fill(
+            "sms.xml", number=number, user=user, sender=sender, body=body, linger_ms=linger_ms, answer=answer
+        )
+        return self.start(
+            scenario, service=number, timeout_s=linger_ms // 1000 + 30, out_of_call=_fill("sms_inbox.xml")
+        )
 
     def cleanup(self) -> None:
         for run in self.runs:

@@ -13,7 +13,9 @@ import logging
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.store.engine import Store
 
@@ -75,3 +77,9 @@ class Wake:
             with contextlib.suppress(Exception):
                 await self._conn.close()
             self._conn = None
+
+
+async def notify(session: AsyncSession, channel: str) -> None:
+    """NOTIFY ``channel`` with the session's commit (PostgreSQL); nothing on SQLite, whose readers poll."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})

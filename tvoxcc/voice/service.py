@@ -7,6 +7,7 @@ calls the Stasis app is routing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -24,6 +25,7 @@ from tvoxcc.voice.directory import Directory
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.live import LiveWriter
 from tvoxcc.voice.recorder import Recorder
+from tvoxcc.voice.sms import SmsGateway
 
 
 @asynccontextmanager
@@ -52,6 +54,7 @@ async def main_host(
         # The ACD's lease first: while another ACD routes this one waits as a standby (it says so), before
         # taking any call; then its router is restored from the store.
         await acd.start()
+        sms = SmsGateway(ari, store, clock, lanes, endpoints=voice.sms_endpoints, poll_s=voice.sms_poll_seconds)
         app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock, lanes=lanes)
         live = LiveWriter(store, acd.service, clock)  # the wallboard's copy of the ACD's state
         agi = build_server(settings, all_routes(store, acd))
@@ -64,6 +67,8 @@ async def main_host(
             await acd.close()  # the lease given up: a restart need not wait for it
             raise
         runner = asyncio.create_task(app.run(), name="voice-app")
+        replies = asyncio.create_task(sms.run_sender(), name="voice-sms-replies")
+        texts = asyncio.create_task(sms.run(), name="voice-sms-texts")
         try:
             ready = asyncio.create_task(app.ready.wait())
             done, _ = await asyncio.wait([runner, ready], timeout=ready_within, return_when=asyncio.FIRST_COMPLETED)
@@ -72,11 +77,17 @@ async def main_host(
             if ready not in done:
                 ready.cancel()
                 raise TimeoutError(f"not connected to Asterisk ARI at {settings.asterisk.ari_url} in {ready_within} s")
+            with contextlib.suppress(TimeoutError):  # texts wait in the carrier meanwhile: calls need not wait
+                await asyncio.wait_for(sms.ready.wait(), ready_within)
             await live.flush()  # every tenant's view, replacing what a previous run left
             yield app
         finally:
+            with contextlib.suppress(Exception):  # Asterisk may be gone already: never hold the stop up for it
+                await asyncio.wait_for(sms.unsubscribe(), 2.0)
             runner.cancel()
-            await asyncio.gather(runner, return_exceptions=True)
+            replies.cancel()
+            texts.cancel()
+            await asyncio.gather(runner, replies, texts, return_exceptions=True)
             await live.close()
             await agi.close()
             await recorder.close_writer()

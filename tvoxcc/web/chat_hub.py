@@ -126,7 +126,7 @@ class ChatHub:
     # -- the ACD's commands -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        reader = CommandReader(self.store, channels=[Channel.CHAT], poll_s=self.poll_s)
+        reader = CommandReader(self.store, channels=[Channel.CHAT, Channel.SMS], poll_s=self.poll_s)
         await reader.read()  # from now on; what was decided before is taken from the rows:
         for tenant_id in await self._tenants():
             await routing.resync(self.store, tenant_id, self.clock())

@@ -19,8 +19,16 @@ from tvoxcc.store.types import utcnow
 
 class Chat(TenantScoped, Timestamped, Base):
     __tablename__ = "chats"
-    __table_args__ = (Index("ix_chats_status", "tenant_id", "status"),)
+    __table_args__ = (
+        Index("ix_chats_status", "tenant_id", "status"),
+        Index("ix_chats_thread", "tenant_id", "channel", "address", "service_id"),  # an SMS number's open chat
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
+    # chat (webchat) or sms (tvoxcc.chat.sms: one conversation per number per service while it is open)
+    channel: Mapped[str] = mapped_column(String(16), default="chat", server_default="chat")
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="")  # an SMS sender's number
+    # Where the customer's replies go (an ARI sendMessage destination, from their last SMS): "" for webchats.
+    reply_to: Mapped[str] = mapped_column(String(255), default="", server_default="")
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
     queue: Mapped[str] = mapped_column(String(128))  # the router's queue it is in or was served from
     status: Mapped[str] = mapped_column(String(16))  # tvoxcc.chat.core.ChatStatus
@@ -37,7 +45,11 @@ class Chat(TenantScoped, Timestamped, Base):
 
 class ChatMessage(TenantScoped, Base):
     __tablename__ = "chat_messages"
-    __table_args__ = (UniqueConstraint("chat_id", "seq"), UniqueConstraint("chat_id", "client_id"))
+    __table_args__ = (
+        UniqueConstraint("chat_id", "seq"),
+        UniqueConstraint("chat_id", "client_id"),
+        Index("ix_chat_messages_delivery", "delivery"),  # the SMS replies still to send
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column()
@@ -47,3 +59,6 @@ class ChatMessage(TenantScoped, Base):
     # The sender's own id for the message: a resend after a dropped connection is stored once.
     client_id: Mapped[str | None] = mapped_column(String(64), default=None)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An agent's reply in an SMS chat: pending until the voice service sent it through the trunk, then sent
+    # or failed (tvoxcc.chat.sms.Delivery); None for every message that goes nowhere outside.
+    delivery: Mapped[str | None] = mapped_column(String(16), default=None)

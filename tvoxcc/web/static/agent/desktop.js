@@ -82,8 +82,9 @@
     chat.offer.hidden = status !== "offered";
     chat.talk.hidden = status !== "connected";
     if (info) {
-      chat.title.textContent = info.visitor.name + (info.visitor.email ? " <" + info.visitor.email + ">" : "");
-      chat.meta.textContent = "Chat " + info.chat + " · queue " + info.queue + " · " + status;
+      var address = info.visitor.email || (info.visitor.phone !== info.visitor.name ? info.visitor.phone : "");
+      chat.title.textContent = info.visitor.name + (address ? " <" + address + ">" : "");
+      chat.meta.textContent = (info.channel === "sms" ? "SMS " : "Chat ") + info.chat + " · queue " + info.queue + " · " + status;
     } else {
       chat.meta.textContent = chat.meta.textContent.replace(/ · [a-z-]+$/, " · " + status);
     }
