@@ -14,6 +14,7 @@ from datetime import datetime
 from tvoxcc.agi.routes import all_routes
 from tvoxcc.agi.server import build_server
 from tvoxcc.ari import AriClient
+from tvoxcc.campaigns.service import CampaignService
 from tvoxcc.config import Settings
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store.engine import Store
@@ -52,6 +53,9 @@ async def main_host(
         # taking any call; then its router is restored from the store.
         await acd.start()
         app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock, lanes=lanes)
+        # Campaigns are worked here, beside the ACD and ARI (tvoxcc.campaigns.service says why).
+        campaigns = CampaignService(store, ari, acd.service)
+        acd.foreign_items, app.campaigns = campaigns.take_command, campaigns
         live = LiveWriter(store, acd.service, clock)  # the wallboard's copy of the ACD's state
         agi = build_server(settings, all_routes(store, acd))
         try:
@@ -72,8 +76,10 @@ async def main_host(
                 ready.cancel()
                 raise TimeoutError(f"not connected to Asterisk ARI at {settings.asterisk.ari_url} in {ready_within} s")
             await live.flush()  # every tenant's view, replacing what a previous run left
+            campaigns.start()
             yield app
         finally:
+            await campaigns.close()
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
             await live.close()
