@@ -283,7 +283,7 @@ async def test_a_progressive_campaign_worked_by_the_acd_inside_voice_run(
     lab = acme
     settings = lab.settings
     name = f"e2e-{secrets.token_hex(3)}"
-    numbers = [f"+1555000020{n}" for n in range(6)]
+    numbers = [f"+3906987654{n}" for n in range(6)]  # Rome: acme is an IT tenant
     tvox = Tvox(lab.config_path)
     csv_file = tmp_path / "list.csv"
     csv_file.write_text("number\n" + "".join(f"{n}\n" for n in numbers))
@@ -303,7 +303,7 @@ async def test_a_progressive_campaign_worked_by_the_acd_inside_voice_run(
             campaigns = app.campaigns
             assert campaigns is not None
             await asyncio.to_thread(tvox.ok, "campaign", "start", "-t", "acme", name)
-            deadline = time.monotonic() + 180
+            deadline = time.monotonic() + 90
             talk_seen: dict[str, float] = {}
             while True:
                 now = time.time()

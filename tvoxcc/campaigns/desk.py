@@ -113,6 +113,9 @@ class CampaignDesk:
                 item_id,
                 contact_priority=RESERVATION_PRIORITY,
                 ref=f"campaign:{self.campaign_id}",
+                # The customer answered: the router's offer to the reserved agent is the assignment (the agent
+                # busy in the ACD at once); the agent's phone is rung by the campaign's lines, not by an offer.
+                auto_accept=True,
             )
             if self._ask(self.acd.submit_item, item) is not None:
                 self.waiting.add(item_id)
