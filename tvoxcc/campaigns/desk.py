@@ -11,12 +11,17 @@ the item completes (wrap-up by the queue). A line not answered by a person lets 
 for the same reserved agent; with nothing left to dial the reservation is given back (the item abandoned).
 So an agent's voice, chat, mail and campaign work stay one availability, in the one router.
 
-Predictive campaigns are not worked here yet (their lines would need an agent chosen by the ACD within 2 s).
+Predictive: the dialer paces its lines on the ACD's count of free agents of the campaign's queues (updated at
+every step); a person who answers becomes a voice work item of the campaign's queue, ahead of the inbound
+items, taken at once by the agent the router offers it to (AgentReady: the dialer connects the oldest waiting
+answer to it). No agent within 2 s: the dialer abandons the line (the abandon rule) and the item leaves the
+queue. The waiting answers are interchangeable, so an item is matched to whichever line is connected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -47,6 +52,7 @@ log = logging.getLogger(__name__)
 
 ITEM_PREFIX = "campaign-"  # the ACD items of campaigns: ``campaign-<campaign id>-<hex>``
 RESERVATION_PRIORITY = -1000  # an inbound item waiting in the same queue is offered first
+ANSWER_PRIORITY = 1000  # a person who answered a predictive line has 2 s: before every inbound item
 
 
 def is_campaign_item(item_id: str | None) -> bool:
@@ -75,6 +81,7 @@ class CampaignDesk:
     agent_of: dict[str, str] = field(default_factory=dict)  # reserved item -> its agent
     item_of: dict[str, str] = field(default_factory=dict)  # agent -> its reserved (then answered) item
     line_item: dict[int, str] = field(default_factory=dict)  # line -> the item of its agent
+    answers: list[str] = field(default_factory=list)  # predictive: answered lines' items not offered yet, oldest first
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -83,17 +90,33 @@ class CampaignDesk:
 
     # -- the ACD's side --------------------------------------------------------------------------------
 
+    @property
+    def predictive(self) -> bool:
+        return self.runner.dialer.pacing.mode is DialMode.PREDICTIVE
+
     def free_agents(self) -> list[str]:
         """Agents of the campaign's queues the ACD has available now (a view of the router, no internals)."""
+        return self._agents()[0]
+
+    def _agents(self) -> tuple[list[str], int]:
+        """The free agents of the campaign's queues, and how many are logged in and not paused."""
         wanted = set(self.queues)
-        free = []
+        free, working = [], 0
         for agent_id in self.acd.agent_ids():
             view = self.acd.agent_view(agent_id)
-            if view is None or view.status is not q.AgentStatus.AVAILABLE:
+            if view is None or not any(member.queue in wanted for member in view.members):
                 continue
-            if any(member.queue in wanted for member in view.members):
+            if view.status not in (q.AgentStatus.LOGGED_OUT, q.AgentStatus.PAUSED):
+                working += 1
+            if view.status is q.AgentStatus.AVAILABLE:
                 free.append(agent_id)
-        return free
+        return free, working
+
+    def _see_agents(self) -> None:
+        if self.predictive:
+            with contextlib.suppress(NotRouting):
+                free, working = self._agents()
+                self.runner.dialer.acd_free = (len(free), working)
 
     def reserve(self) -> None:
         """Queue or give back reservations so that those waiting match the free agents and the due records."""
@@ -125,8 +148,14 @@ class CampaignDesk:
         async with self.lock:
             if isinstance(command, q.PlaceCallback):
                 await self._reserved(command.item_id, command.agent_id)
+            elif isinstance(command, q.Offer) and command.item_id in self.answers:  # taken at once (auto-accept)
+                self.answers.remove(command.item_id)
+                self.agent_of[command.item_id], self.item_of[command.agent_id] = command.agent_id, command.item_id
+                await self._handle(AgentReady(command.agent_id))
             elif isinstance(command, q.ExitQueue):  # the queue's maximum wait: no agent came for it
                 self.waiting.discard(command.item_id)
+                if command.item_id in self.answers:
+                    self.answers.remove(command.item_id)
 
     async def _reserved(self, item_id: str, agent: str) -> None:
         if item_id not in self.waiting:  # one a previous run left (restored), or given back meanwhile
@@ -152,10 +181,28 @@ class CampaignDesk:
                 self._ask(self.acd.complete, item_id)
             elif isinstance(event, LineResult) and event.outcome is not LineOutcome.HUMAN:
                 self.line_item.pop(event.line, None)
+            elif isinstance(event, LineResult) and event.line in self.runner.dialer.waiting:
+                self._route_answer()
+
+    def _route_answer(self) -> None:
+        """A person answered a line with no agent: the ACD routes it (predictive)."""
+        item_id = f"{ITEM_PREFIX}{self.campaign_id}-{uuid.uuid4().hex[:12]}"
+        item = NewItem(
+            self.queues[len(self.answers) % len(self.queues)],
+            q.Channel.VOICE,
+            self.runner.tenant_id,
+            item_id,
+            contact_priority=ANSWER_PRIORITY,
+            ref=f"campaign:{self.campaign_id}",
+            auto_accept=True,  # the offer is the assignment: the campaign's lines ring the agent
+        )
+        if self.queues and self._ask(self.acd.submit_item, item) is not None:
+            self.answers.append(item_id)
 
     async def tick(self) -> None:
         async with self.lock:
             await self.runner.refresh()
+            self._see_agents()
             await self._carry_out(await self.runner.tick(self.clock()))
             await self._release_idle()
             self.reserve()
@@ -169,6 +216,7 @@ class CampaignDesk:
                     await self._unreserve(agent, item_id)
 
     async def _handle(self, event: Event) -> None:
+        self._see_agents()
         await self._carry_out(await self.runner.handle(event, self.clock()))
         await self._release_idle()
 
@@ -180,10 +228,14 @@ class CampaignDesk:
                 await self.lines.dial(command)
             elif isinstance(command, Connect):
                 item_id = self.line_item.get(command.line)
-                if item_id is not None:  # the customer is on: the agent is busy with it in the ACD
+                if item_id is None and command.agent in self.item_of:  # predictive: the item the ACD gave it
+                    item_id = self.line_item[command.line] = self.item_of[command.agent]
+                elif item_id is not None:  # the customer is on: the agent is busy with it in the ACD
                     self._ask(self.acd.callback_answered, item_id)
                 await self.lines.carry_out(command)
             elif isinstance(command, Abandon | HangUp | LeaveMessage):
+                if isinstance(command, Abandon) and self.answers:  # 2 s without an agent: it leaves the queue
+                    self._ask(self.acd.abandon, self.answers.pop(0))
                 await self.lines.carry_out(command)
 
     async def _release_idle(self) -> None:
@@ -196,7 +248,8 @@ class CampaignDesk:
     async def _unreserve(self, agent: str, item_id: str) -> None:
         self.item_of.pop(agent, None)
         self.agent_of.pop(item_id, None)
-        self._ask(self.acd.abandon, item_id)
+        # A reservation goes back; an answer's item the agent took after its line was abandoned just ends.
+        self._ask(self.acd.complete if self.predictive else self.acd.abandon, item_id)
         # Away for the dialer until the ACD reserves it again; what else it decides still runs.
         await self._carry_out(await self.runner.handle(AgentAway(agent), self.clock()))
 

@@ -37,7 +37,7 @@ from tvoxcc.voice.callbacks import OutboundRoute
 log = logging.getLogger(__name__)
 
 LEGS = frozenset({CAMPAIGN_LEG, AMD_LEG, AGENT_LEG})
-WORKED_MODES = (DialMode.PROGRESSIVE.value,)  # predictive and preview are not worked through the ACD yet
+WORKED_MODES = (DialMode.PROGRESSIVE.value, DialMode.PREDICTIVE.value)  # preview: no desktop side yet
 
 
 class CampaignService:
@@ -48,7 +48,7 @@ class CampaignService:
         acd: AcdService,
         *,
         clock: Callable[[], float] = time.time,
-        poll_s: float = 1.0,
+        poll_s: float = 0.5,  # also how late the 2 s abandon rule may be judged
     ) -> None:
         self.store, self.ari, self.acd, self.clock, self.poll_s = store, ari, acd, clock, poll_s
         self.desks: dict[int, CampaignDesk] = {}
@@ -75,7 +75,12 @@ class CampaignService:
                     await self.poll()
             except Exception:  # one bad poll (the database away a moment) must not end the campaigns
                 log.exception("campaigns: poll failed")
-            await asyncio.sleep(self.poll_s)
+            await asyncio.sleep(self._until_next())
+
+    def _until_next(self) -> float:
+        """The next poll, or sooner the moment an answered line's 2 s run out (the abandon rule, on time)."""
+        deadlines = [d for desk in self.desks.values() if (d := desk.runner.dialer.next_deadline()) is not None]
+        return min([self.poll_s, *(max(d - self.clock(), 0.01) for d in deadlines)])
 
     async def poll(self) -> None:
         """Load campaigns turned running; let each desk pace its dialer and match reservations to free agents."""
