@@ -3,10 +3,12 @@ behind the tenant's trunk and sipp agent phones.
 
 Progressive, one agent, five records: a person; an answering machine (hung up: done); busy twice
 (exhausted at 2 attempts); no answer then a person; a person. Every record must end final in the rows, the
-agent never be offered a second call while on one, and the ledger hold the live answers. The agents'
-availability is fed by this test (AgentReady after each call), standing in for the ACD, which does not feed
-campaigns yet; each talk is ended by hanging up the customer's channel 3 s after the connection (the customer
+agent never be offered a second call while on one, and the ledger hold the live answers. In these first two
+runs the agents' availability is fed by this test (AgentReady after each call): they test the dialer and its
+lines alone; each talk is ended by hanging up the customer's channel 3 s after the connection (the customer
 hanging up). Predictive, two agents: six people answer lines that ring side by side.
+
+The last two run the campaign as deployed: `voice run` works it through its ACD, which says who is free.
 """
 
 from __future__ import annotations
