@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tvoxcc.acd import AcdService, NewItem, NotRouting
@@ -121,12 +121,15 @@ class CampaignDesk:
     def reserve(self) -> None:
         """Queue or give back reservations so that those waiting match the free agents and the due records."""
         dialer = self.runner.dialer
+        queued = self._still_queued(self.waiting)
         if not self.queues or not dialer.running or dialer.pacing.mode is not DialMode.PROGRESSIVE:
-            self._give_back(len(self.waiting))
+            self._give_back(queued, len(queued))
             return
-        more = reservations_wanted(len(self.free_agents()), dialer.book.count_due(self.clock()), len(self.waiting))
+        # Those offered already (their PlaceCallback on its way) will take due records of their own.
+        due = dialer.book.count_due(self.clock()) - (len(self.waiting) - len(queued))
+        more = reservations_wanted(len(self.free_agents()), due, len(queued))
         if more < 0:
-            self._give_back(-more)
+            self._give_back(queued, -more)
         for _ in range(max(more, 0)):
             item_id = f"{ITEM_PREFIX}{self.campaign_id}-{uuid.uuid4().hex[:12]}"
             item = NewItem(
@@ -210,7 +213,8 @@ class CampaignDesk:
     async def close(self) -> None:
         """Give every reservation not in use back (the process stops, or the campaign is not running)."""
         async with self.lock:
-            self._give_back(len(self.waiting))
+            queued = self._still_queued(self.waiting)
+            self._give_back(queued, len(queued))
             for agent, item_id in list(self.item_of.items()):
                 if item_id not in self.line_item.values():
                     await self._unreserve(agent, item_id)
@@ -234,8 +238,11 @@ class CampaignDesk:
                     self._ask(self.acd.callback_answered, item_id)
                 await self.lines.carry_out(command)
             elif isinstance(command, Abandon | HangUp | LeaveMessage):
-                if isinstance(command, Abandon) and self.answers:  # 2 s without an agent: it leaves the queue
-                    self._ask(self.acd.abandon, self.answers.pop(0))
+                # 2 s without an agent: one answer's item still waiting leaves the queue (the answers are
+                # interchangeable); one offered meanwhile finds no line waiting and is completed at once.
+                for item_id in self._still_queued(self.answers)[:1] if isinstance(command, Abandon) else []:
+                    self.answers.remove(item_id)
+                    self._ask(self.acd.abandon, item_id)
                 await self.lines.carry_out(command)
 
     async def _release_idle(self) -> None:
@@ -253,8 +260,18 @@ class CampaignDesk:
         # Away for the dialer until the ACD reserves it again; what else it decides still runs.
         await self._carry_out(await self.runner.handle(AgentAway(agent), self.clock()))
 
-    def _give_back(self, count: int) -> None:
-        for item_id in sorted(self.waiting)[:count]:
+    def _still_queued(self, items: Iterable[str]) -> list[str]:
+        """Those of ``items`` still waiting in the router (not offered yet: no agent is on its way to them)."""
+        waiting = []
+        for item_id in items:
+            view = self.acd.item_view(item_id)
+            if view is not None and view.status is q.ItemStatus.WAITING:
+                waiting.append(item_id)
+        return waiting
+
+    def _give_back(self, queued: list[str], count: int) -> None:
+        """Take back ``count`` reservations still waiting (one offered meanwhile comes back when it arrives)."""
+        for item_id in queued[:count]:
             self.waiting.discard(item_id)
             self._ask(self.acd.abandon, item_id)
 
