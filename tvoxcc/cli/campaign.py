@@ -141,9 +141,7 @@ def _status_command(verb: str, status: CampaignStatus, help_: str) -> None:
 
 
 _status_command(
-    "start",
-    CampaignStatus.RUNNING,
-    "Start (or resume) dialling campaign NAME: `voice run` dials it, for its queues' free agents.",
+    "start", CampaignStatus.RUNNING, "Start (or resume) dialling campaign NAME (`voice run` dials it for its queues)."
 )
 _status_command("pause", CampaignStatus.PAUSED, "Pause campaign NAME: no new lines; calls in progress go on.")
 _status_command("stop", CampaignStatus.STOPPED, "Stop campaign NAME for good (its records keep their states).")
