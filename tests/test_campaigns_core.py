@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 import pytest
 
 from tvoxcc.campaigns import records as rec
+from tvoxcc.campaigns.desk import campaign_of, reservations_wanted
 from tvoxcc.campaigns.dialer import Dialer
 from tvoxcc.campaigns.events import (
     Abandon,
@@ -234,3 +235,11 @@ def test_predictive_through_the_acd_paces_on_its_count_and_waits_for_the_agent_i
     assert dialer.handle(AgentReady("a2"), MONDAY_NOON_NY + 5.5) == [Connect(1, "a2")]  # the ACD's pick
     assert dialer.handle(LineResult(2, LineOutcome.HUMAN), MONDAY_NOON_NY + 6) == []
     assert dialer.tick(MONDAY_NOON_NY + 8.1) == [Abandon(2)]
+
+
+def test_campaign_items_name_their_campaign_and_reservations_follow_free_agents_and_due_records() -> None:
+    assert campaign_of("campaign-12-0a1b2c") == 12
+    assert campaign_of("callback-12") is None and campaign_of("campaign-x-1") is None
+    assert reservations_wanted(free_agents=3, due_records=1, waiting=0) == 1  # never more than records due
+    assert reservations_wanted(free_agents=1, due_records=5, waiting=0) == 1  # never more than agents free
+    assert reservations_wanted(free_agents=0, due_records=5, waiting=2) == -2  # agents gone: give two back
