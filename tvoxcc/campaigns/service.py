@@ -37,6 +37,7 @@ from tvoxcc.voice.callbacks import OutboundRoute
 log = logging.getLogger(__name__)
 
 LEGS = frozenset({CAMPAIGN_LEG, AMD_LEG, AGENT_LEG})
+RETRY_LOAD_S = 60.0
 WORKED_MODES = (DialMode.PROGRESSIVE.value, DialMode.PREDICTIVE.value)  # preview: no desktop side yet
 
 
@@ -52,6 +53,7 @@ class CampaignService:
     ) -> None:
         self.store, self.ari, self.acd, self.clock, self.poll_s = store, ari, acd, clock, poll_s
         self.desks: dict[int, CampaignDesk] = {}
+        self._not_before: dict[int, float] = {}  # a campaign that could not be loaded: tried again from then
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -85,9 +87,11 @@ class CampaignService:
     async def poll(self) -> None:
         """Load campaigns turned running; let each desk pace its dialer and match reservations to free agents."""
         for campaign_id, tenant, name in await self._running():
-            if campaign_id not in self.desks:
+            if campaign_id not in self.desks and self._not_before.get(campaign_id, 0.0) <= self.clock():
                 desk = await self._load(tenant, name)
-                if desk is not None:
+                if desk is None:  # said once a minute, not at every poll
+                    self._not_before[campaign_id] = self.clock() + RETRY_LOAD_S
+                else:
                     self.desks[campaign_id] = desk
                     log.info("campaign %s/%s: worked through the ACD", tenant, name)
         for desk in list(self.desks.values()):
