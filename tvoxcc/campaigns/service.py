@@ -54,6 +54,7 @@ class CampaignService:
         self.store, self.ari, self.acd, self.clock, self.poll_s = store, ari, acd, clock, poll_s
         self.desks: dict[int, CampaignDesk] = {}
         self._not_before: dict[int, float] = {}  # a campaign that could not be loaded: tried again from then
+        self._cleared = False  # the campaign items a previous run left in the ACD are ended (once, on routing)
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -86,6 +87,8 @@ class CampaignService:
 
     async def poll(self) -> None:
         """Load campaigns turned running; let each desk pace its dialer and match reservations to free agents."""
+        if not self._cleared:
+            self._clear_left()
         for campaign_id, tenant, name in await self._running():
             if campaign_id not in self.desks and self._not_before.get(campaign_id, 0.0) <= self.clock():
                 desk = await self._load(tenant, name)
@@ -96,6 +99,18 @@ class CampaignService:
                     log.info("campaign %s/%s: worked through the ACD", tenant, name)
         for desk in list(self.desks.values()):
             await desk.tick()
+
+    def _clear_left(self) -> None:
+        """The items of campaigns a previous run left in the ACD (restored from its rows) hold agents nobody will
+        free: their lines went with that run (the runner puts their records back), so each is ended now."""
+        self._cleared = True
+        for item_id, item in self.acd.view().items.items():
+            if campaign_of(item_id) is None:
+                continue
+            end = self.acd.complete if item.status is q.ItemStatus.CONNECTED else self.acd.abandon
+            with contextlib.suppress(q.RouterError):
+                end(item_id)
+            log.info("campaigns: item %s a previous run left is ended", item_id)
 
     async def _running(self) -> list[tuple[int, str, str]]:
         async with self.store.session() as session:
