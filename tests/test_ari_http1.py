@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import uvloop
 
 from tvoxcc.ari.http1 import Http1Client
 
@@ -195,5 +196,46 @@ async def test_a_garbled_answer_is_an_error_not_a_hang() -> None:
     client = Http1Client(url, {}, timeout=5)
     with pytest.raises(ValueError, match="not an HTTP"):
         await client.request("GET", "/x")
+    await client.close()
+    listening.close()
+
+
+def test_on_uvloop_as_voice_run_uses_it() -> None:
+    async def main() -> list[int]:
+        async def answer(_: bytes) -> bytes:
+            return ok()
+
+        server, listening, url = await started(answer)
+        client = Http1Client(url, {}, timeout=5)
+        statuses = [(await client.request("GET", f"/r{i}")).status for i in range(3)]
+        assert server.connections == 1
+        await client.close()
+        listening.close()
+        return statuses
+
+    assert uvloop.run(main()) == [200, 200, 200]
+
+
+async def test_a_request_cancelled_while_waiting_for_a_busy_pool_is_never_sent_and_the_pool_still_serves() -> None:
+    gate = asyncio.Event()
+
+    async def slow(head: bytes) -> bytes:
+        if b"/slow" in head:
+            await gate.wait()
+        return ok()
+
+    server, listening, url = await started(slow)
+    client = Http1Client(url, {}, timeout=5, max_connections=1)
+    busy = asyncio.create_task(client.request("GET", "/slow"))
+    await asyncio.sleep(0.1)
+    waiting = asyncio.create_task(client.request("GET", "/waits"))
+    await asyncio.sleep(0.1)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    gate.set()
+    assert (await busy).status == 200
+    assert (await client.request("GET", "/next")).status == 200  # the cancelled one's turn was not lost
+    assert [r.split(b" ")[1] for r in server.requests] == [b"/ari/slow", b"/ari/next"]
     await client.close()
     listening.close()

@@ -108,6 +108,20 @@ def test_start_pause_stop(tvox_any: Tvox, tmp_path: Path) -> None:
     assert "takes no more records" in tvox.fails(
         "campaign", "import-list", "-t", "acme", "spring", str(tmp_path / "l.csv")
     )
+    # one audit row per change of status, none for the refused ones; the chain still checks out
+    rows = [
+        r
+        for r in json.loads(tvox.ok("audit", "list", "--tenant", "acme", "--json"))
+        if r["action"].startswith("campaign.")
+    ]
+    assert [(r["action"], r["detail"]["from"], r["detail"]["to"], r["subject"]) for r in rows] == [
+        ("campaign.start", "draft", "running", "campaign spring"),
+        ("campaign.pause", "running", "paused", "campaign spring"),
+        ("campaign.start", "paused", "running", "campaign spring"),
+        ("campaign.stop", "running", "stopped", "campaign spring"),
+    ]
+    assert all(r["actor"].startswith("cli:") for r in rows)
+    assert tvox("audit", "verify").exit_code == 0
 
 
 def test_the_do_not_call_list(tvox_any: Tvox) -> None:

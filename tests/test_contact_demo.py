@@ -8,10 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from tvoxcc.config import RecordingSettings
 from tvoxcc.demo_contacts import contacts_imported, customer_exported_and_erased
 from tvoxcc.demo_mail import SUPPORT_ADDRESS, customer_mail
 from tvoxcc.mail.parse import parse_mail
 from tvoxcc.mail.templates import MailTemplates
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
@@ -38,7 +40,10 @@ async def test_demo_imports_then_exports_and_erases_the_mail_sender(store: Store
 
     lines.clear()
     out = tmp_path / "export.zip"
-    await customer_exported_and_erased(store, lines.append, out=out, recordings_dir=None, data_dir=None)
+    repository = Repository(RecordingSettings(), tmp_path / "data")
+    await customer_exported_and_erased(
+        store, lines.append, out=out, recordings_dir=None, repository=repository, data_dir=None
+    )
     assert lines[1] == f"Data protection: tvoxcc contact export -t acme giulia.verdi@example.test -> {out}"
     assert "1 contacts" in lines[2] and "1 tickets" in lines[2] and "1 attachments" not in lines[2]
     assert lines[3].startswith("tvoxcc contact erase -t acme giulia.verdi@example.test --yes: contact 1 erased (")

@@ -1,7 +1,11 @@
 """`contact export` and `contact erase` on SQLite and PostgreSQL: a person with calls, mails (through the real
 mail ingest, with an attachment), a ticket answered and solved, a survey answer, a callback, a recording file
 and a queue_log line. The export holds all of it; after the erase no row of any table, no file of the data
-dir or the recordings folder (nor the SQLite file) names them, and Insight's figures are the same."""
+dir or the recordings folder (nor the SQLite file) names them, and Insight's figures are the same.
+
+With recordings in the (encrypted) repository, one on legal hold: the export holds both decrypted, the erase
+deletes the other and keeps the held one (file, row and call link, without her number), and both are in
+the audit log, which names nobody and still verifies."""
 
 from __future__ import annotations
 
@@ -18,9 +22,12 @@ import pytest
 from sqlalchemy import JSON, String, Text, cast, func, or_, select
 
 from tests.cli import Tvox
+from tvoxcc.config import load_settings
 from tvoxcc.mail.parse import parse_mail
 from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.queues.queue_log import enter_queue
+from tvoxcc.recordings.crypto import MAGIC, new_key
+from tvoxcc.recordings.repository import RecordingMeta, Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.base import Base
 from tvoxcc.store.engine import Store
@@ -222,3 +229,105 @@ def test_export_then_erase_leaves_nothing_and_keeps_the_figures(world: tuple[Tvo
     assert [(e["contact"], e["counts"]["contacts"]) for e in logged] == [(1, 1)] and NAME not in json.dumps(logged)
     assert erasure.contact_id == 1 and erasure.counts["interactions"] == len(kinds) and erasure.counts["contacts"] == 1
     assert bruno_call.contact_id == bruno["id"] and interactions_left == len(kinds) + 1  # kept, anonymised
+
+
+def other_wav() -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x05\x06" * 12000)
+    return buffer.getvalue()
+
+
+async def repository_recordings(tvox: Tvox, db_url: str) -> dict[str, int]:
+    """Three recordings in the (encrypted) repository, as the voice service stores them: one of Carla's
+    calls (to be held), one by her contact and number only, and Bruno's."""
+    settings = load_settings(tvox.config)
+    repository = Repository.of(settings)
+    store = Store.from_url(db_url)
+    try:
+        async with store.session() as s:
+            tenant_id = (await s.execute(select(m.Tenant.id).where(m.Tenant.name == "acme"))).scalar_one()
+            owners = dict((await s.execute(select(m.ContactPhone.number, m.ContactPhone.contact_id))).all())
+            call = (await s.execute(select(m.Interaction.id).where(m.Interaction.external_id == "chan-1"))).scalar_one()
+        at = DAY + timedelta(hours=1)
+        held = RecordingMeta(tenant_id, at, interaction_id=call, contact_id=owners[PHONE], number=PHONE)
+        theirs = RecordingMeta(tenant_id, at, contact_id=owners[PHONE], number=NATIONAL)
+        bruno = RecordingMeta(tenant_id, at, contact_id=owners[OTHER_PHONE], number=OTHER_PHONE)
+        return {
+            "held": await repository.store(store, "acme", held, wav_bytes()),
+            "gone": await repository.store(store, "acme", theirs, other_wav()),
+            "bruno": await repository.store(store, "acme", bruno, other_wav()),
+            "call": call,
+        }
+    finally:
+        await store.dispose()
+
+
+async def recordings_left(db_url: str) -> dict[int, tuple[int | None, int | None, str, bool]]:
+    store = Store.from_url(db_url)
+    async with store.session() as s:
+        rows = (await s.execute(select(m.Recording))).scalars().all()
+    await store.dispose()
+    return {r.id: (r.interaction_id, r.contact_id, r.number, r.legal_hold) for r in rows}
+
+
+def test_repository_recordings_are_exported_and_erased_but_a_held_one_is_kept(
+    world: tuple[Tvox, str, Path], tmp_path: Path
+) -> None:
+    tvox, db_url, recordings = world
+    key = tmp_path / "acme.key"
+    key.write_text(new_key())
+    with tvox.config.open("a") as config:
+        config.write(f'\n[recordings.tenants.acme]\nkey_file = "{key}"\n')
+    ids = asyncio.run(repository_recordings(tvox, db_url))
+    tvox.ok("recording", "hold", "-t", "acme", str(ids["held"]), "--reason", "case 42")
+    stored = {p.name: p for p in (tmp_path / "data" / "recordings").rglob("*.enc")}
+    assert len(stored) == 3 and all(p.read_bytes().startswith(MAGIC) for p in stored.values())
+
+    out = tmp_path / "carla.zip"
+    code, _, stderr = run(tvox, recordings, "contact", "export", "-t", "acme", EMAIL, "--out", str(out))
+    assert code == 0, stderr
+    with zipfile.ZipFile(out) as archive:
+        rows = json.loads(archive.read("recordings.json"))
+        manifest = json.loads(archive.read("manifest.json"))
+        assert [r["id"] for r in rows] == [ids["held"], ids["gone"]]  # not Bruno's
+        assert archive.read(rows[0]["file"]) == wav_bytes()  # decrypted
+        assert archive.read(rows[1]["file"]) == other_wav()
+    assert (rows[0]["number"], rows[0]["interaction_id"], rows[0]["legal_hold"]) == (PHONE, ids["call"], True)
+    assert manifest["counts"]["recordings"] == 2 and manifest["counts"]["recording_files"] == 3
+
+    code, _, stderr = run(tvox, recordings, "contact", "erase", "-t", "acme", PHONE, "--yes")
+    assert code == 0, stderr
+    assert "kept 1 recordings under legal hold" in stderr and "1 recordings," in stderr
+    left = asyncio.run(recordings_left(db_url))
+    assert ids["gone"] not in left
+    # held: kept with its file and its (anonymised) call, but no longer naming her
+    assert left[ids["held"]] == (ids["call"], None, "", True)
+    assert left[ids["bruno"]][2] == OTHER_PHONE
+    assert len(list((tmp_path / "data" / "recordings").rglob("*.enc"))) == 2
+    exported = tmp_path / "held.wav"
+    tvox.ok("recording", "export", "-t", "acme", str(ids["held"]), "--out", str(exported))
+    assert exported.read_bytes() == wav_bytes()
+    assert asyncio.run(rows_naming(db_url)) == []
+    databases = list(tmp_path.glob("tvoxcc.db*"))
+    assert files_naming(tmp_path / "data", recordings, *databases) == []
+
+    audited = json.loads(tvox.ok("audit", "list", "--tenant", "acme", "--json"))
+    export_row = next(r for r in audited if r["action"] == "contact.export")
+    erase_row = next(r for r in audited if r["action"] == "contact.erase")
+    assert export_row["subject"] == "exported contact 1" and export_row["detail"]["recordings"] == [
+        ids["held"],
+        ids["gone"],
+    ]
+    assert erase_row["subject"] == "erased contact 1" and erase_row["detail"]["contacts"] == [1]
+    assert (erase_row["detail"]["recordings_deleted"], erase_row["detail"]["recordings_held"]) == (
+        [ids["gone"]],
+        [ids["held"]],
+    )
+    assert erase_row["actor"].startswith("cli:") and erase_row["actor"] == export_row["actor"]
+    assert not any(n.lower() in json.dumps(audited).lower() for n in NEEDLES)
+    verified = tvox("audit", "verify")
+    assert verified.exit_code == 0, verified.output

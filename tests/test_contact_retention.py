@@ -1,15 +1,20 @@
-"""A tenant's retention on SQLite and PostgreSQL: `tenant set --retention-days`, purged by `insight run`."""
+"""A tenant's retention on SQLite and PostgreSQL: `tenant set --retention-days`, purged by `insight run`; the
+purged calls' recordings in the repository go too, but one on legal hold; retention changes are audited."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from tests.cli import Tvox
+from tvoxcc.config import load_settings
+from tvoxcc.recordings.repository import RecordingMeta, Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -100,3 +105,105 @@ async def seed_again(db_url: str) -> None:
         s.add(m.Interaction(tenant_id=tenant_id, channel="voice", from_address="+390233333333", offered_at=OLD))
         await s.commit()
     await store.dispose()
+
+
+def wav(frames: int) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x01\x02" * frames)
+    return buffer.getvalue()
+
+
+async def calls_with_recordings(tvox: Tvox, db_url: str) -> dict[str, int]:
+    """Two old calls and a recent one, each with a recording in the repository."""
+    repository = Repository.of(load_settings(tvox.config))
+    store = Store.from_url(db_url)
+    try:
+        async with store.session() as s:
+            tenant_id = (await s.execute(select(m.Tenant.id).where(m.Tenant.name == "acme"))).scalar_one()
+        async with store.tenant(tenant_id) as s:
+            calls = [
+                m.Interaction(channel="voice", from_address=f"+39021111111{n}", offered_at=at)
+                for n, at in enumerate((OLD, OLD, RECENT))
+            ]
+            s.add_all(calls)
+            await s.commit()
+        ids = {}
+        for name, call in zip(("held", "gone", "recent"), calls, strict=True):
+            meta = RecordingMeta(tenant_id, call.offered_at, interaction_id=call.id, number=call.from_address)
+            ids[name] = await repository.store(store, "acme", meta, wav(8000))
+            ids[f"{name}_call"] = call.id
+        return ids
+    finally:
+        await store.dispose()
+
+
+async def recordings(db_url: str) -> dict[int, tuple[int | None, str]]:
+    store = Store.from_url(db_url)
+    async with store.session() as s:
+        rows = (await s.execute(select(m.Recording))).scalars().all()
+    await store.dispose()
+    return {r.id: (r.interaction_id, r.path) for r in rows}
+
+
+def test_retention_takes_the_calls_recordings_but_a_held_one_and_is_audited(
+    tvox_any: Tvox, db_url: str, tmp_path: Path
+) -> None:
+    tvox = tvox_any
+    tvox.ok("tenant", "add", "acme", "--retention-days", "30")
+    tvox.ok("tenant", "set", "acme", "--display-name", "ACME")  # not a retention change
+    ids = asyncio.run(calls_with_recordings(tvox, db_url))
+    tvox.ok("recording", "hold", "-t", "acme", str(ids["held"]), "--reason", "case 7")
+    root = tmp_path / "data" / "recordings"
+    paths = {i: root / path for i, (_call, path) in asyncio.run(recordings(db_url)).items()}
+    assert all(p.is_file() for p in paths.values())
+
+    result = tvox("insight", "run", "--once")
+    assert result.exit_code == 0, result.output
+    assert "1 recording_files" in result.output and "1 recordings_held" in result.output
+    left = asyncio.run(recordings(db_url))
+    assert ids["gone"] not in left and not paths[ids["gone"]].exists()
+    # the held recording outlives its call: its row (unlinked: the call is gone) and its file
+    assert left[ids["held"]][0] is None and paths[ids["held"]].is_file()
+    assert left[ids["recent"]][0] == ids["recent_call"] and paths[ids["recent"]].is_file()
+    tvox.ok("recording", "export", "-t", "acme", str(ids["held"]), "--out", str(tmp_path / "held.wav"))
+    assert (tmp_path / "held.wav").read_bytes() == wav(8000)
+
+    tvox.ok("tenant", "set", "acme", "--retention-days", "90")
+    tvox.ok("tenant", "set", "acme", "--retention-days", "0")
+    audited = json.loads(tvox.ok("audit", "list", "--tenant", "acme", "--json"))
+    changes = [(r["detail"]["from"], r["detail"]["to"]) for r in audited if r["action"] == "tenant.retention"]
+    assert changes == [(None, 30), (30, 90), (90, None)]
+    purge = [r for r in audited if r["action"] == "recording.purge"]
+    assert [(r["actor"], r["detail"]["ids"], r["detail"]["held"]) for r in purge] == [
+        ("system:retention", [ids["gone"]], [ids["held"]])
+    ]
+    verified = tvox("audit", "verify")
+    assert verified.exit_code == 0, verified.output
+
+
+async def test_deleting_a_call_unlinks_its_recordings_on_both_backends(store: Store) -> None:
+    """The schema's own guarantee under the retention's explicit unlinking: recordings.interaction_id is ON
+    DELETE SET NULL on SQLite (foreign_keys pragma on) and PostgreSQL alike, so whatever deletes a call
+    leaves its recording's row (and so its file) in place, never a row naming a deleted call."""
+    async with store.session() as s:
+        tenant = m.Tenant(name="acme")
+        s.add(tenant)
+        await s.flush()
+        call = m.Interaction(tenant_id=tenant.id, channel="voice", from_address="+390211111111", offered_at=OLD)
+        s.add(call)
+        await s.flush()
+        recording = m.Recording(
+            tenant_id=tenant.id, interaction_id=call.id, started_at=OLD, sha256="0" * 64, path="acme/x.wav",
+            legal_hold=True,
+        )  # fmt: skip
+        s.add(recording)
+        await s.commit()
+        await s.execute(delete(m.Interaction).where(m.Interaction.id == call.id))
+        await s.commit()
+        s.expire_all()
+        row = (await s.execute(select(m.Recording))).scalar_one()
+    assert (row.id, row.interaction_id, row.legal_hold) == (recording.id, None, True)

@@ -57,3 +57,19 @@ def test_listen_list(tvox_any: Tvox) -> None:
     assert [r["supervisor"] for r in since] == ["sara"]
     assert json.loads(tvox_any.ok("listen", "list", "-t", "beta", "--json")) == []
     assert "unknown tenant 'nope'" in tvox_any.fails("listen", "list", "-t", "nope")
+
+    # every step of both sessions is one audit row, written with the row; the chain checks out
+    audited = [r for r in json.loads(tvox_any.ok("audit", "list", "--json")) if r["action"].startswith("listen.")]
+    refused_id, ended_id = rows[1]["id"], rows[0]["id"]
+    assert [(r["action"], r["actor"], r["detail"]["session"]) for r in audited] == [
+        ("listen.requested", "phone:al", refused_id),
+        ("listen.refused", "phone:al", refused_id),
+        ("listen.requested", "web:sara", ended_id),
+        ("listen.started", "web:sara", ended_id),
+        ("listen.mode", "web:sara", ended_id),
+        ("listen.ended", "web:sara", ended_id),
+    ]
+    assert audited[1]["detail"]["reason"] == "not-supervisor" and audited[3]["detail"]["mode"] == "listen"
+    assert audited[4]["detail"]["mode"] == "barge" and audited[5]["detail"]["reason"] == "call-ended"
+    assert {r["tenant"] for r in audited} == {"acme"}
+    assert tvox_any("audit", "verify").exit_code == 0

@@ -8,21 +8,23 @@ from pathlib import Path
 import pytest
 
 from tests.recording_files import make_wav, soxi_seconds
-from tvoxcc.recordings.pause import FeatureCodes, PauseAction, PauseLog, fill_gaps
+from tvoxcc.recordings.pause import FeatureCodes, PauseLog, RecordingAction, fill_gaps
 
 
 def test_codes_need_their_digits_close_together() -> None:
     codes = FeatureCodes()
-    assert [codes.feed(d, t) for d, t in (("*", 0.0), ("7", 0.3), ("8", 0.6))] == [None, None, PauseAction.PAUSE]
-    assert [codes.feed(d, t) for d, t in (("*", 1.0), ("7", 1.3), ("9", 1.6))] == [None, None, PauseAction.RESUME]
+    assert [codes.feed(d, t) for d, t in (("*", 0.0), ("7", 0.3), ("8", 0.6))] == [None, None, RecordingAction.PAUSE]
+    assert [codes.feed(d, t) for d, t in (("*", 1.0), ("7", 1.3), ("9", 1.6))] == [None, None, RecordingAction.RESUME]
     assert [codes.feed(d, t) for d, t in (("*", 2.0), ("7", 2.3), ("8", 9.0))] == [None, None, None]  # too slow
-    assert [codes.feed(d, t) for d, t in (("5", 10.0), ("*", 10.2), ("7", 10.4), ("8", 10.6))][-1] is PauseAction.PAUSE
+    assert [codes.feed(d, t) for d, t in (("5", 10.0), ("*", 10.2), ("7", 10.4), ("8", 10.6))][
+        -1
+    ] is RecordingAction.PAUSE
 
 
 def test_an_event_delivered_twice_counts_once() -> None:
     codes = FeatureCodes()
     keyed = [("*", 0.0), ("*", 0.0), ("7", 0.3), ("7", 0.3), ("8", 0.6), ("8", 0.6)]
-    assert [codes.feed(d, t) for d, t in keyed] == [None, None, None, None, PauseAction.PAUSE, None]
+    assert [codes.feed(d, t) for d, t in keyed] == [None, None, None, None, RecordingAction.PAUSE, None]
     assert [codes.feed(d, t) for d, t in (("*", 1.0), ("*", 1.2))] == [None, None]  # two presses: both count
     assert codes.digits == "**"
 

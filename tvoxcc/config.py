@@ -154,6 +154,9 @@ class VoiceSettings(_Section):
     callback_poll_seconds: float = Field(2.0, gt=0, le=3600)
     # How often the running ACD compares the stored queues and agents with its own and takes the changes.
     config_poll_seconds: float = Field(5.0, gt=0, le=3600)
+    # How long the ACD's decisions without commands (an agent answered, a call ended) may wait to ride in the
+    # next offer's commit (tvoxcc.acd.writer): ~1 commit a call instead of 3. 0: each is committed at once.
+    acd_linger_seconds: float = Field(0.25, ge=0, le=3600)
 
 
 class TenantRecordingSettings(_Section):

@@ -43,6 +43,7 @@ from tvoxcc.journey.render import pop_text
 from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.lab import Lab
 from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario, free_udp_port
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.migrate import upgrade
@@ -100,7 +101,8 @@ class Demo:
             await self._insight()
             await customer_exported_and_erased(
                 self.store, self.say, out=self.base / "customer-export.zip",
-                recordings_dir=self.settings.asterisk.recordings_dir, data_dir=self.settings.data_dir,
+                recordings_dir=self.settings.asterisk.recordings_dir, repository=Repository.of(self.settings),
+                data_dir=self.settings.data_dir,
             )  # fmt: skip
         finally:
             await asyncio.to_thread(self.lab.down)

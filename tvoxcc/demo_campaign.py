@@ -34,7 +34,7 @@ async def campaign_takes_a_list(store: Store, say: Callable[[str], None], queue:
     records = parse_list(DEMO_LIST, "spring.csv", "number", await cs.tenant_region(store, "acme"))
     await cs.import_records(store, "acme", "spring", records, now)
     await cs.add_do_not_call(store, "acme", [records[1].number], "asked not to be called")
-    await cs.set_status(store, "acme", "spring", CampaignStatus.RUNNING)
+    await cs.set_status(store, "acme", "spring", CampaignStatus.RUNNING, actor="system:demo")
     stats = await cs.campaign_stats(store, "acme", "spring", now)
     ledger = stats["ledger"]
     say("")

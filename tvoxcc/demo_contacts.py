@@ -16,11 +16,13 @@ from tvoxcc.journey import book
 from tvoxcc.journey.book_store import import_contacts, list_contacts
 from tvoxcc.journey.privacy_api import erase_person, export_person
 from tvoxcc.journey.store import tenant_country
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
 DEMO_CONTACTS = Path(__file__).resolve().parents[1] / "demo" / "contacts.csv"
 ERASED_CUSTOMER = "giulia.verdi@example.test"  # the demo mail's sender (tvoxcc.demo_mail)
+ACTOR = "system:demo"  # the export's and the erase's audit rows
 
 
 async def _tenant_id(store: Store, tenant: str) -> int:
@@ -44,21 +46,24 @@ async def contacts_imported(store: Store, say: Callable[[str], None], *, tenant:
 
 
 async def customer_exported_and_erased(
-    store: Store, say: Callable[[str], None], *, out: Path, recordings_dir: Path | None, data_dir: Path | None,
-    tenant: str = "acme", zone: str = "Europe/Rome",
+    store: Store, say: Callable[[str], None], *, out: Path, recordings_dir: Path | None, repository: Repository,
+    data_dir: Path | None, tenant: str = "acme", zone: str = "Europe/Rome",
 ) -> None:  # fmt: skip
     """`tvoxcc contact export -t acme giulia.verdi@example.test`, then `contact erase … --yes`."""
     tenant_id = await _tenant_id(store, tenant)
     today = datetime.now(ZoneInfo(zone)).date()
     before = await day_summary(store, tenant, today)
-    exported = await export_person(store, tenant_id, ERASED_CUSTOMER, recordings_dir, out)
+    exported = await export_person(
+        store, tenant_id, ERASED_CUSTOMER, recordings_dir=recordings_dir, repository=repository, out=out, actor=ACTOR
+    )
     held = ", ".join(f"{n} {name}" for name, n in exported.counts.items() if n)
     say("")
     say(f"Data protection: tvoxcc contact export -t {tenant} {ERASED_CUSTOMER} -> {exported.path}")
     say(f"  {held}")
     erased = await erase_person(
-        store, tenant_id, ERASED_CUSTOMER, recordings_dir=recordings_dir, data_dir=data_dir, actor="demo"
-    )
+        store, tenant_id, ERASED_CUSTOMER, recordings_dir=recordings_dir, repository=repository, data_dir=data_dir,
+        actor=ACTOR,
+    )  # fmt: skip
     gone = ", ".join(f"{n} {name}" for name, n in erased.counts.items() if n)
     say(f"tvoxcc contact erase -t {tenant} {ERASED_CUSTOMER} --yes: contact {erased.contact_ids[0]} erased ({gone})")
     same = await day_summary(store, tenant, today) == before

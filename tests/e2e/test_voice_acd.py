@@ -265,6 +265,34 @@ async def test_the_agent_pauses_the_recording_for_payment_data(
     assert abs(stored["duration_s"] - talked) <= 1.0, (stored, talked)
 
 
+async def test_an_on_demand_queue_records_from_the_agents_star_77(
+    acme: Any, sipp: Sipp, phones: dict[str, SippAgent]
+) -> None:
+    """On an on-demand queue a call is not recorded at answer; the agent's *77 starts the recording there, so the
+    stored file lasts from the key to the end; a second call whose agent keys nothing is not recorded at all."""
+    tvox = Tvox(acme.config_path)
+    await asyncio.to_thread(tvox.ok, "queue", "set", "-t", "acme", "sales-it", "--recording", "on-demand")
+    before = len(await interactions(acme.settings))
+    try:
+        async with running_voice(acme.settings, Clock(datetime.now(UTC))):
+            await register(acme, phones, "alice")
+            answering = phones["alice"].answer(ring_ms=300, digits="." * 10 + "*77")  # *77 about 3 s in
+            (await asyncio.to_thread(caller(sipp, 9000).wait, 40)).check()
+            await asyncio.to_thread(answering.wait, 10)
+            phones["alice"].answer(ring_ms=300)  # keys nothing
+            (await asyncio.to_thread(caller(sipp, 3000).wait, 40)).check()
+            rows = await wait_until_ended(acme.settings, 2)
+            first, second = rows[before], rows[before + 1]
+            stored = await repository_row(acme, first["id"])
+            talked = await talk_seconds(acme.settings, first["id"])
+            listed = json.loads(await asyncio.to_thread(tvox.ok, "recording", "list", "-t", "acme", "--json"))
+    finally:
+        await asyncio.to_thread(tvox.ok, "queue", "set", "-t", "acme", "sales-it", "--recording", "always")
+    assert first["outcome"] == second["outcome"] == "answered"
+    assert 2.0 < talked - stored["duration_s"] < 5.5, (stored, talked)  # from the *77 on, not from the answer
+    assert not [r for r in listed if r["interaction_id"] == second["id"]]
+
+
 async def test_wrapup_is_respected_before_the_next_call(acme: Any, sipp: Sipp, phones: dict[str, SippAgent]) -> None:
     before = len(await interactions(acme.settings))
     async with running_voice(acme.settings, Clock(datetime.now(UTC))):

@@ -7,6 +7,9 @@ through the store, as another process does: mara holds 10, 40 wait. After SIGKIL
 (what ``tvoxcc acd status`` reads) say the same: every caller in the same queue at the same place, alice
 paused with her code, bob in wrap-up until the same end, mara's tickets in her hands; when bob's wrap-up
 ends his phone rings with the oldest caller.
+
+An agent's answer may wait uncommitted (the ACD's linger) when the service is killed: the caller, talking to
+alice, is still talking to her after the restart (Asterisk's bridge says so), and the rows say so.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import delete
 from tests.cli import Tvox
 from tests.e2e.test_voice_acd import online
 from tests.e2e.test_voice_restart import start_voice, talking, wait_ready
+from tests.e2e.voice import wait_until_ended
 from tvoxcc.acd import InputKind, Stored, load, send_input
 from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
 from tvoxcc.store import models as m
@@ -194,3 +198,44 @@ async def test_a_second_voice_run_waits_as_a_standby_until_the_first_stops(lab: 
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(10)
+
+
+async def test_kill_9_before_an_answer_is_committed_keeps_the_caller_talking(
+    lab: Any, sipp: Sipp, phones: dict[str, SippAgent], store: Store, tmp_path: Path
+) -> None:
+    log = tmp_path / "voice.log"
+    linger = {"TVOXCC_VOICE__ACD_LINGER_SECONDS": "3600"}  # alice's answer stays uncommitted until the kill
+    voice = start_voice(lab, log, **linger)
+    try:
+        wait_ready(log, 1)
+        await asyncio.to_thread(phones["alice"].register().check)
+        await online(lab, "acme-alice")
+        answering = phones["alice"].answer(ring_ms=200)
+        scenario = caller_scenario("5551000", "1", wait_ms=800, hangup="them", bye_timeout_ms=120000)
+        calling = sipp.start(scenario, service="5551000", timeout_s=150)
+        leg, caller = await talking(lab, [])
+        killed = await until(store, lambda s: any(r["item_id"] == caller for r in s.items), "the caller's row")
+        row = next(r for r in killed.items if r["item_id"] == caller)
+        assert (row["status"], row["offered_to"]) == ("offered", ["acme-alice"]), "the answer must be uncommitted"
+
+        os.killpg(voice.pid, signal.SIGKILL)
+        voice.wait(5)
+        voice = start_voice(lab, log, **linger)
+        wait_ready(log, 2)
+        assert "1 call(s) resumed" in log.read_text().rsplit("ACD: routing", 1)[1]
+        assert in_hand(await load(store), "acme-alice") == {caller}, "restored as connected to alice"
+        assert f"call {caller} still talks to acme-alice" in log.read_text()
+        bridge = next(b for b in lab.ari("bridges") if b.get("name") == f"tvoxcc-call-{caller}")
+        assert sorted(bridge["channels"]) == sorted([caller, leg]), "the caller stays in the agent's bridge"
+        assert leg in {c["id"] for c in lab.channels()}, "alice's leg is not hung up"
+
+        lab.ari(f"channels/{leg}", "DELETE")  # alice hangs up: the call ends, answered
+        (await asyncio.to_thread(answering.wait, 30)).check()
+        (await asyncio.to_thread(calling.wait, 30)).check()  # the caller was hung up by us after the talk
+        await until(store, lambda s: not any(r["channel"] == "voice" for r in s.items), "the call ended")
+        row = next(r for r in await wait_until_ended(lab.settings, 1) if r["channel_id"] == caller)
+        assert row["ended"] and row["outcome"] == "answered", row
+    finally:
+        if voice.poll() is None:
+            os.killpg(voice.pid, signal.SIGTERM)
+            voice.wait(10)

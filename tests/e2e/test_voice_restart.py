@@ -30,10 +30,11 @@ CALLERS = 20
 QUEUED = 5
 
 
-def start_voice(lab: Any, log: Path) -> subprocess.Popen[bytes]:
+def start_voice(lab: Any, log: Path, **settings: str) -> subprocess.Popen[bytes]:
+    """``settings``: environment overrides (``TVOXCC_VOICE__...``)."""
     return subprocess.Popen(
         [sys.executable, "-m", "tvoxcc", "voice", "run"],
-        env=lab.env(),
+        env={**lab.env(), **settings},
         stdin=subprocess.DEVNULL,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,

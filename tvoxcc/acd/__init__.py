@@ -27,7 +27,8 @@ Use it in process (``voice run`` embeds it, tests)::
   ``apply_config(AcdConfig)`` / ``await reload_config()`` take configuration changes live. Each returns the
   router's Outputs at once (commands, events, queue_log lines), for the caller's own statistics; adapters
   act on commands from a transport, which releases them only after their rows are committed (one group
-  commit: no linger, batches form while a commit runs).
+  commit: batches form while a commit runs; ``linger_s`` lets decisions without commands wait for the next
+  one that has some, and ``answers`` lets an embedding adapter prove, on start, answers the rows may lack).
 - A ticket: ``NewItem(..., channel=Channel.MAIL, auto_accept=True)``: when offered it is accepted in the
   same decision, so the Offer its adapter receives *is* the assignment (agent's mail capacity in use until
   ``complete``; voice blocks it like any item, wrap-up and relaxation apply).

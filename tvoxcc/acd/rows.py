@@ -186,6 +186,20 @@ def item_meta(row: Mapping[str, Any]) -> ItemMeta:
 
 
 Membership = tuple[str, int, int]  # queue, penalty, weight (tvoxcc.queues.sync)
+Answer = tuple[str, float]  # the agent who answered an offer, and when
+
+
+def with_answers(item_rows: Sequence[Row], answers: Mapping[str, Answer]) -> list[Row]:
+    """The rows with the answers an adapter proves (``item id -> Answer``) that they lack: an offered item whose
+    answering agent was among those it rang is connected to that agent (its offer is not cancelled)."""
+    rows = []
+    for row in item_rows:
+        answer = answers.get(row["item_id"])
+        if answer is not None and row["status"] == q.ItemStatus.OFFERED and answer[0] in row["offered_to"]:
+            status = str(q.ItemStatus.CONNECTED)
+            row = {**row, "status": status, "agent": answer[0], "offered_to": [], "connected_at": answer[1]}
+        rows.append(row)
+    return rows
 
 
 def router_view(

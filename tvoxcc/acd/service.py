@@ -14,7 +14,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from tvoxcc.acd import run_loop
 from tvoxcc.acd.commands import Command, ItemMeta, NewItem, of_router
@@ -22,7 +22,7 @@ from tvoxcc.acd.config import AcdConfig, ConfigSource
 from tvoxcc.acd.dispatch import dispatch
 from tvoxcc.acd.inputs import Input, pending
 from tvoxcc.acd.lease import Lease, LeaseLost
-from tvoxcc.acd.rows import Changes, item_meta, router_view, touched
+from tvoxcc.acd.rows import Answer, Changes, item_meta, router_view, touched, with_answers
 from tvoxcc.acd.stored import load
 from tvoxcc.acd.transport import InStore, Transport
 from tvoxcc.acd.writer import DecisionWriter, replace_all
@@ -71,6 +71,10 @@ class AcdService:
         # An embedding adapter's copy of every decision's Outputs, at once (statistics, wallboard, queue_log):
         # the requests it makes itself, and the timers and other processes' requests the ACD applies.
         self.on_outputs: Callable[[q.Outputs], None] | None = None
+        # An embedding adapter's proof of answers the rows may lack (an answer lingers uncommitted: the writer's
+        # ``linger_s``): item id -> (agent, when), asked on start when an item is stored as offered, so a call
+        # the agent took before a kill is restored as connected, not as ringing (its offer then cancelled).
+        self.answers: Callable[[], Awaitable[Mapping[str, Answer]]] | None = None
         self._tenants: Mapping[str, int] = {}
         self._meta: dict[str, ItemMeta] = {}
         self._channel: dict[str, q.Channel] = {}
@@ -89,7 +93,10 @@ class AcdService:
         config = await self.config.load()
         stored = await load(self.store)
         self._tenants = config.tenants
-        view = router_view(stored.router_at, config.queues, config.agents, stored.items, stored.agents, stored.queues)
+        items = stored.items
+        if self.answers is not None and any(row["status"] == q.ItemStatus.OFFERED for row in items):
+            items = with_answers(items, await self.answers())
+        view = router_view(stored.router_at, config.queues, config.agents, items, stored.agents, stored.queues)
         self._last = max(self.clock(), stored.router_at)
         router = self.router_factory(self.rng)
         self.restored = router.restore(view, self._last)
@@ -177,6 +184,9 @@ class AcdService:
 
     def agent_status(self, agent_id: str) -> q.AgentStatus:
         return self._router().agent_status(agent_id)
+
+    def agent_state(self, agent_id: str) -> tuple[q.AgentStatus, str | None] | None:
+        return self._router().agent_state(agent_id)
 
     def estimate(self, item_id: str) -> q.WaitEstimate:
         return self._router().estimate(item_id)

@@ -72,9 +72,26 @@ async def audit_document_change(
     actor: str,
     action: audit.AuditAction = audit.AuditAction.ADMIN_CHANGE,
 ) -> None:
-    """One audit row in ``session``'s transaction for a change that did something (a no-op writes none)."""
+    """One audit row in ``session``'s transaction for a change that did something (a no-op writes none), and
+    one more when the tenant's retention changed: how long personal data is kept is a data-protection
+    decision, logged with its values (days, never personal)."""
     changes = document_changes(before, after)
     if changes:
         await audit.record(
             session, actor=actor, action=action, tenant=after.tenant.name, subject=summary(changes), detail=changes
         )
+    old = before.tenant.retention_days if before is not None else None
+    new = after.tenant.retention_days
+    if old != new:
+        await audit.record(
+            session,
+            actor=actor,
+            action=audit.AuditAction.TENANT_RETENTION,
+            tenant=after.tenant.name,
+            subject=f"retention {_days(old)} -> {_days(new)}",
+            detail={"from": old, "to": new},
+        )
+
+
+def _days(value: int | None) -> str:
+    return "for ever" if value is None else f"{value} days"

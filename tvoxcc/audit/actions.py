@@ -17,3 +17,14 @@ class AuditAction(StrEnum):
     RECORDING_HOLD = "recording.hold"
     RECORDING_RELEASE = "recording.release"
     RECORDING_PURGE = "recording.purge"
+    CONTACT_EXPORT = "contact.export"  # one person's data written out (right of access)
+    CONTACT_ERASE = "contact.erase"  # one person's data erased (by former contact id, never name or number)
+    TENANT_RETENTION = "tenant.retention"  # a tenant's retention days changed (detail: from, to)
+    LISTEN_REQUESTED = "listen.requested"
+    LISTEN_REFUSED = "listen.refused"
+    LISTEN_STARTED = "listen.started"
+    LISTEN_MODE = "listen.mode"  # a mode change during a session (the first mode is the start's)
+    LISTEN_ENDED = "listen.ended"
+    CAMPAIGN_START = "campaign.start"
+    CAMPAIGN_PAUSE = "campaign.pause"
+    CAMPAIGN_STOP = "campaign.stop"

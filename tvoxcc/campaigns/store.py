@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc import audit
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.repository import find_tenant, tenant_id_of
 from tvoxcc.admin.spec import NAME_RE
@@ -29,6 +30,13 @@ STATUS_FROM: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.RUNNING: frozenset({CampaignStatus.DRAFT, CampaignStatus.PAUSED}),
     CampaignStatus.PAUSED: frozenset({CampaignStatus.RUNNING}),
     CampaignStatus.STOPPED: frozenset({CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED}),
+}
+
+# The audit row each command writes (in the transaction that changes the status).
+STATUS_ACTIONS: dict[CampaignStatus, audit.AuditAction] = {
+    CampaignStatus.RUNNING: audit.AuditAction.CAMPAIGN_START,
+    CampaignStatus.PAUSED: audit.AuditAction.CAMPAIGN_PAUSE,
+    CampaignStatus.STOPPED: audit.AuditAction.CAMPAIGN_STOP,
 }
 
 
@@ -106,7 +114,7 @@ async def list_campaigns(store: Store, tenant: str) -> list[CampaignView]:
         return [await _view(session, row) for row in rows]
 
 
-async def set_status(store: Store, tenant: str, name: str, status: CampaignStatus) -> CampaignView:
+async def set_status(store: Store, tenant: str, name: str, status: CampaignStatus, *, actor: str) -> CampaignView:
     async with store.tenant(await tenant_id_of(store, tenant)) as session:
         row = await _campaign(session, name)
         assert row is not None
@@ -118,7 +126,15 @@ async def set_status(store: Store, tenant: str, name: str, status: CampaignStatu
                 raise AdminError(f"campaign {name!r} has no queue or group to work it: `campaign set --queue Q`")
             if not view.records.get(RecordState.PENDING, 0):
                 raise AdminError(f"campaign {name!r} has no record to dial: `campaign import-list` first")
-        row.status = status.value
+        before, row.status = row.status, status.value
+        await audit.record(
+            session,
+            actor=actor,
+            action=STATUS_ACTIONS[status],
+            tenant=tenant,
+            subject=f"campaign {name}",
+            detail={"from": before, "to": status.value},
+        )
         await session.commit()
         return replace(view, status=status.value)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from tvoxcc import audit
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.campaigns import store as cs
 from tvoxcc.campaigns.contact_list import ListError, parse_list
@@ -137,7 +138,7 @@ def _status_command(verb: str, status: CampaignStatus, help_: str) -> None:
     @click.argument("name")
     @click.pass_context
     def command(ctx: click.Context, tenant: str, name: str) -> None:
-        _show(with_store(ctx, lambda store: cs.set_status(store, tenant, name, status)))
+        _show(with_store(ctx, lambda store: cs.set_status(store, tenant, name, status, actor=audit.cli_actor())))
 
 
 _status_command(

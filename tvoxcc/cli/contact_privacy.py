@@ -1,11 +1,10 @@
 """`tvoxcc contact export -t T CONTACT` and `tvoxcc contact erase -t T CONTACT`: one person's data (GDPR
-access and erasure). The erase asks first on a terminal, needs ``--yes`` otherwise, and is logged to stderr
-and in the ``erasures`` table (by former contact id and counts: nothing that names the person)."""
+access and erasure). The erase asks first on a terminal, needs ``--yes`` otherwise, and is logged to stderr,
+in the ``erasures`` table and in the audit log (by former contact id and counts: nothing that names the
+person). Recordings on legal hold are kept, and the erase says how many."""
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,11 +13,13 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from tvoxcc import audit
 from tvoxcc.admin.repository import tenant_id_of
 from tvoxcc.cli._common import emit_json, emit_table, fail, json_option, settings_of, with_store
 from tvoxcc.journey.privacy_api import Erased, Exported, erase_person
 from tvoxcc.journey.privacy_api import export_person as write_export
 from tvoxcc.journey.privacy_store import person_of
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -30,16 +31,13 @@ def export_person(ctx: click.Context, tenant: str, ref: str, out: Path | None) -
 
     async def go(store: Store) -> Exported:
         return await write_export(
-            store, await tenant_id_of(store, tenant), ref, settings.asterisk.recordings_dir, target
-        )
+            store, await tenant_id_of(store, tenant), ref, recordings_dir=settings.asterisk.recordings_dir,
+            repository=Repository.of(settings), out=target, actor=audit.cli_actor(),
+        )  # fmt: skip
 
     done = with_store(ctx, go)
     summary = ", ".join(f"{n} {name}" for name, n in done.counts.items() if n)
     click.echo(f"{done.path}  ({summary or 'nothing stored about them'})")
-
-
-def _actor() -> str:
-    return os.environ.get("SUDO_USER") or getpass.getuser()
 
 
 @click.command("erase")
@@ -49,7 +47,8 @@ def _actor() -> str:
 @click.pass_context
 def erase(ctx: click.Context, tenant: str, contact: str, yes: bool) -> None:
     """Erase everything about a person (CONTACT: id, phone or e-mail): their contact, recordings, attachments and
-    the text of their calls, mails and tickets. Statistics keep their counts. Cannot be undone.
+    the text of their calls, mails and tickets. Statistics keep their counts. Cannot be undone. Recordings on
+    legal hold are kept (without their number), and counted.
 
     Export first (`contact export -t T CONTACT`) when the person asked for their data too.
     """
@@ -69,16 +68,20 @@ def erase(ctx: click.Context, tenant: str, contact: str, yes: bool) -> None:
         ):
             fail("contact erase: nothing erased")
 
+    actor = audit.cli_actor()
+
     async def go(store: Store) -> Erased:
         return await erase_person(
-            store, await tenant_id_of(store, tenant), contact,
-            recordings_dir=settings.asterisk.recordings_dir, data_dir=settings.data_dir, actor=_actor(),
+            store, await tenant_id_of(store, tenant), contact, recordings_dir=settings.asterisk.recordings_dir,
+            repository=Repository.of(settings), data_dir=settings.data_dir, actor=actor,
         )  # fmt: skip
 
     done = with_store(ctx, go)
     who_line = "contact " + ", ".join(map(str, done.contact_ids)) if done.contact_ids else "an address without contact"
-    summary = ", ".join(f"{n} {name}" for name, n in done.counts.items() if n)
-    click.echo(f"erased {who_line} in tenant {tenant!r} by {_actor()}: {summary or 'nothing found'}", err=True)
+    held = done.counts.get("recordings_held", 0)
+    summary = ", ".join(f"{n} {name}" for name, n in done.counts.items() if n and name != "recordings_held")
+    kept = f"; kept {held} recordings under legal hold" if held else ""
+    click.echo(f"erased {who_line} in tenant {tenant!r} by {actor}: {summary or 'nothing found'}{kept}", err=True)
 
 
 @click.command("erasures")

@@ -161,7 +161,9 @@ def run_(ctx: click.Context, every: float, once: bool) -> None:
 
             async def purge(now: datetime) -> None:
                 """The tenants' retention: interactions, mails and tickets, then the recordings' repository."""
-                for tenant, counts in (await purge_expired_rows(store, now, settings.asterisk.recordings_dir)).items():
+                for tenant, counts in (
+                    await purge_expired_rows(store, now, settings.asterisk.recordings_dir, repository)
+                ).items():
                     logging.getLogger(__name__).info("insight: retention purge of tenant %s: %s", tenant, counts)
                 try:
                     await purge_expired(store, repository, now)
@@ -172,7 +174,9 @@ def run_(ctx: click.Context, every: float, once: bool) -> None:
                 now = datetime.now(UTC)
                 done = await runner.refresh_all(store, now)
                 click.echo(f"refreshed {len(done)} tenant slot sets ({sum(r.rebuilt for r in done)} rebuilt)")
-                for tenant, counts in (await purge_expired_rows(store, now, settings.asterisk.recordings_dir)).items():
+                for tenant, counts in (
+                    await purge_expired_rows(store, now, settings.asterisk.recordings_dir, repository)
+                ).items():
                     click.echo(f"retention: tenant {tenant}: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
                 purged = await purge_expired(store, repository, now)
                 click.echo(f"purged {sum(p.deleted for p in purged)} recordings past retention")

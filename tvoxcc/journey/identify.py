@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import ColumnElement, Connection, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.store import models as m
 from tvoxcc.support.status import TicketStatus
@@ -157,11 +157,12 @@ _BY_PHONE = _CARD.join(m.ContactPhone, m.ContactPhone.contact_id == m.Contact.id
 _BY_ID = _CARD.where(m.Contact.tenant_id == bindparam("tenant"), m.Contact.id == bindparam("contact"))
 
 
-async def caller_card(conn: AsyncConnection, tenant_id: int, number: str) -> CallerCard | None:
-    """The caller of ``number`` (E.164) in ``tenant_id``, merges followed; None when nobody has it."""
-    row = (await conn.execute(_BY_PHONE, {"tenant": tenant_id, "number": number})).one_or_none()
+def caller_card(conn: Connection, tenant_id: int, number: str) -> CallerCard | None:
+    """The caller of ``number`` (E.164) in ``tenant_id``, merges followed; None when nobody has it. On a plain
+    connection: the voice service runs it in one hop to the database's thread (tvoxcc.store.one_hop)."""
+    row = conn.execute(_BY_PHONE, {"tenant": tenant_id, "number": number}).one_or_none()
     while row is not None and row.merged_into_id is not None:
-        row = (await conn.execute(_BY_ID, {"tenant": tenant_id, "contact": row.merged_into_id})).one_or_none()
+        row = conn.execute(_BY_ID, {"tenant": tenant_id, "contact": row.merged_into_id}).one_or_none()
     if row is None:
         return None
     return CallerCard(row.id, row.language, bool(row.vip), int(row.open_tickets or 0))

@@ -4,12 +4,15 @@ On a tenant-scoped session; the caller commits. What is a person's: their contac
 into it; every interaction linked to them or from/to one of their phones or e-mails, with its events and
 survey answers; their tickets (theirs, or opened by one of those interactions) with every message and
 attachment; the mails sent about those tickets or to their addresses; their callbacks; mails of theirs the
-mail channel rejected; the recording files those interactions name.
+mail channel rejected; the recording files those interactions name (Asterisk's folder); their recordings in
+the repository (``privacy_recordings``).
 
-An erase deletes the contacts, the attachments and the recording files, and blanks the rest in place:
+An erase deletes the contacts, the attachments and the recording files and recordings (but those on legal
+hold), and blanks the rest in place:
 Insight counts interactions, messages, outbox mails, callbacks and survey answers, so they stay, saying
 nothing about who. Then every text column of every table is searched for what is left of them
-(``sweep``), so a copy of a number in a log row or a JSON payload goes too.
+(``sweep``), so a copy of a number in a log row or a JSON payload goes too; but the audit log, which is
+chained by hash (an edit would break ``audit verify``) and is written without personal data.
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ from tvoxcc.interactions import Direction
 from tvoxcc.journey.book_store import drop_contacts, family_of
 from tvoxcc.journey.contacts import ContactNotFound, parse_ref
 from tvoxcc.journey.privacy import ERASED, Identity, identity, mentions, pattern, scrub
+from tvoxcc.journey.privacy_recordings import RecordingFiles, erase_recordings, person_recordings
 from tvoxcc.journey.store import find_contact_id, load_contacts, tenant_country
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.base import Base
+from tvoxcc.store.models.audit import AuditEntry, AuditHead
 from tvoxcc.store.tenancy import session_tenant
 from tvoxcc.support.status import MessageKind
 
@@ -73,6 +79,7 @@ class PersonData:
     outbox: list[m.OutboxMail] = field(default_factory=list)
     callbacks: list[m.Callback] = field(default_factory=list)
     rejections: list[m.MailRejection] = field(default_factory=list)
+    recordings: list[m.Recording] = field(default_factory=list)
 
     def tables(self) -> dict[str, list[Any]]:
         return {
@@ -86,6 +93,7 @@ class PersonData:
             "outbox_mails": self.outbox,
             "callbacks": self.callbacks,
             "mail_rejections": self.rejections,
+            "recordings": self.recordings,
         }
 
 
@@ -141,6 +149,7 @@ async def gather(session: AsyncSession, who: Identity) -> PersonData:
     )
     sender = func.lower(m.MailRejection.sender)
     data.rejections = await _all(session, select(m.MailRejection).where(sender.in_(emails)))
+    data.recordings = await person_recordings(session, who, interaction_ids)
     return data
 
 
@@ -177,9 +186,11 @@ def row_json(row: Any) -> dict[str, Any]:
     return {c.key: _plain(getattr(row, c.key)) for c in table.columns if not isinstance(c.type, LargeBinary)}
 
 
-def export_files(data: PersonData, recordings: list[Path]) -> tuple[dict[str, bytes], dict[str, int]]:
-    """The zip's members (one JSON file per kind of row, the attachments and the recordings as files), and
-    how many of each there are."""
+def export_files(
+    data: PersonData, recordings: list[Path], stored: RecordingFiles
+) -> tuple[dict[str, bytes], dict[str, int]]:
+    """The zip's members (one JSON file per kind of row, the attachments and the recordings as files: those
+    Asterisk's folder holds, and the repository's ``stored``, decrypted), and how many of each there are."""
     files: dict[str, bytes] = {}
     tables = {name: [row_json(r) for r in rows] for name, rows in data.tables().items()}
     for row, attachment in zip(tables["attachments"], data.attachments, strict=True):
@@ -188,9 +199,15 @@ def export_files(data: PersonData, recordings: list[Path]) -> tuple[dict[str, by
         files[row["file"]] = attachment.data or b""
     for path in recordings:
         files[f"recordings/{path.name}"] = path.read_bytes()
+    for row in tables["recordings"]:
+        row["file"] = stored.member.get(row["id"])
+        if row["id"] in stored.unreadable:
+            row["unreadable"] = stored.unreadable[row["id"]]
+    files |= stored.files
     for name, rows in tables.items():
         files[f"{name}.json"] = json.dumps(rows, indent=2, ensure_ascii=False, default=str).encode()
-    counts = {name: len(rows) for name, rows in tables.items()} | {"recording_files": len(recordings)}
+    counts = {name: len(rows) for name, rows in tables.items()}
+    counts["recording_files"] = len(recordings) + len(stored.files)
     files["manifest.json"] = json.dumps({"counts": counts}, indent=2).encode()
     return files, counts
 
@@ -235,6 +252,11 @@ def blank(data: PersonData, who: Identity) -> dict[str, int]:
     }
 
 
+# The erasures log names no one; the audit log is chained by hash (a scrubbed row would fail `audit verify`)
+# and its writers keep personal data out of it (ids and keys, not names or numbers).
+_NOT_SWEPT = {m.Erasure.__tablename__, AuditEntry.__tablename__, AuditHead.__tablename__}
+
+
 def _text_columns(table: Table) -> list[Any]:
     return [c for c in table.columns if isinstance(c.type, String | Text | JSON) and not c.primary_key]
 
@@ -245,7 +267,7 @@ async def sweep(session: AsyncSession, who: Identity) -> int:
     tenant_id = session_tenant(session.sync_session)
     changed = 0
     for table in Base.metadata.sorted_tables:
-        if table.name == m.Erasure.__tablename__:
+        if table.name in _NOT_SWEPT:
             continue
         columns = _text_columns(table)
         scoped = "tenant_id" in table.c
@@ -266,14 +288,26 @@ async def sweep(session: AsyncSession, who: Identity) -> int:
     return changed
 
 
-async def erase(session: AsyncSession, who: Identity, recordings_dir: Path | None, actor: str) -> dict[str, int]:
+@dataclass(frozen=True, slots=True)
+class ErasureOutcome:
+    counts: dict[str, int]
+    recordings_deleted: list[int]
+    recordings_held: list[int]  # kept: on legal hold
+
+
+async def erase(
+    session: AsyncSession, who: Identity, *, recordings_dir: Path | None, repository: Repository, actor: str
+) -> ErasureOutcome:
     """Erase a person (see the module's docstring); the erasure is logged in ``erasures``. The recording
     files go first: were the transaction to fail after, rows would still name files that are gone, never
     the other way round (a file of someone no row leads to)."""
     data = await gather(session, who)
     files = delete_files(recording_files(data.interactions, recordings_dir))
+    recordings = await erase_recordings(session, data.recordings, repository)
     counts = blank(data, who)
-    counts["recording_files"] = files
+    counts["recording_files"] = files + len(recordings.deleted)
+    counts["recordings"] = len(recordings.deleted)
+    counts["recordings_held"] = len(recordings.held)
     await session.flush()
     await session.execute(
         delete(m.Attachment).where(m.Attachment.id.in_([a.id for a in data.attachments]))
@@ -287,7 +321,7 @@ async def erase(session: AsyncSession, who: Identity, recordings_dir: Path | Non
     counts["swept_rows"] = await sweep(session, who)
     session.add(m.Erasure(contact_id=min(who.contact_ids, default=0), actor=actor[:254], counts=counts))
     await session.flush()
-    return counts
+    return ErasureOutcome(counts, recordings.deleted, recordings.held)
 
 
 def scrub_text_file(path: Path, who: Identity) -> int:

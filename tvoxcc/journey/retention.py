@@ -1,7 +1,8 @@
 """Retention: a tenant's interactions and mails older than its ``retention_days`` (``tvoxcc tenant set T
 --retention-days N``) are deleted with what hangs on them, by `insight run` once an hour.
 
-Gone: interactions offered before the cutoff with their events, survey answers and recording files; tickets
+Gone: interactions offered before the cutoff with their events, survey answers, recording files and their
+recordings in the repository (those on legal hold stay, unlinked from the call that is gone); tickets
 solved or closed with no change since the cutoff, with their messages, attachments, events and mails; other
 mails sent (or failed) about no ticket and mail rejections older than the cutoff; callbacks requested before it. Kept:
 an old interaction that an open (or recent) ticket's thread points at, and Insight's pre-aggregated slots,
@@ -18,12 +19,15 @@ from typing import Any
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc import audit
 from tvoxcc.journey.privacy_store import delete_files, recording_paths
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.support.status import TicketStatus
 
 CHUNK = 500  # ids per IN (...)
+ACTOR = "system:retention"  # as the recordings' own retention (tvoxcc.recordings.retention)
 
 
 def cutoff(now: datetime, days: int) -> datetime:
@@ -47,7 +51,43 @@ async def _each(session: AsyncSession, ids: Sequence[int], make: Any) -> int:
     return done
 
 
-async def purge(session: AsyncSession, before: datetime, recordings_dir: Path | None) -> dict[str, int]:
+async def _recordings(
+    session: AsyncSession, interactions: Sequence[int], repository: Repository | None, tenant: str, before: datetime
+) -> dict[str, int]:
+    """The repository's recordings of the purged interactions: deleted (files first, as the Asterisk folder's),
+    audited as the recordings' own purge is; those on legal hold kept, their link to the call cleared here
+    rather than left to the foreign key's ON DELETE SET NULL (a connection without SQLite's foreign_keys
+    pragma would otherwise leave them naming a deleted row)."""
+    r = m.Recording
+    rows: list[m.Recording] = []
+    for chunk in _chunks(interactions):
+        rows += (await session.execute(select(r).where(r.interaction_id.in_(chunk)))).scalars()
+    gone = sorted((x for x in rows if not x.legal_hold), key=lambda x: x.id)
+    held = [x.id for x in rows if x.legal_hold]
+    if repository is not None:
+        for row in gone:
+            repository.discard(row)
+    await _each(session, [x.id for x in gone], lambda c: delete(r).where(r.id.in_(c)))
+    await _each(session, held, lambda c: update(r).where(r.id.in_(c)).values(interaction_id=None))
+    if gone:
+        await audit.record(
+            session,
+            actor=ACTOR,
+            action=audit.AuditAction.RECORDING_PURGE,
+            tenant=tenant,
+            subject=f"{len(gone)} recordings of interactions past the tenant's retention",
+            detail={"ids": [x.id for x in gone], "before": before.isoformat(), "held": sorted(held)},
+        )
+    return {"recordings": len(gone), "recordings_held": len(held)}
+
+
+async def purge(
+    session: AsyncSession,
+    before: datetime,
+    recordings_dir: Path | None,
+    repository: Repository | None,
+    tenant: str,
+) -> dict[str, int]:
     """Delete the tenant session's expired rows (see the module's docstring); the caller commits."""
     t, msg, i = m.Ticket, m.TicketMessage, m.Interaction
     tickets = await _ids(session, select(t.id).where(t.updated_at < before, t.status.in_(TicketStatus.DONE)))
@@ -57,11 +97,12 @@ async def purge(session: AsyncSession, before: datetime, recordings_dir: Path | 
     for chunk in _chunks(interactions):
         names += (await session.execute(select(i.recording).where(i.id.in_(chunk), i.recording.is_not(None)))).scalars()
     files = delete_files(recording_paths(names, recordings_dir))  # first: see privacy_store.erase
+    stored = await _recordings(session, interactions, repository, tenant, before)
     messages = []
     for chunk in _chunks(tickets):
         messages += await _ids(session, select(msg.id).where(msg.ticket_id.in_(chunk)))
     cb = m.Callback
-    counts = {"recording_files": files}
+    counts = {"recording_files": files + stored["recordings"], **stored}
     counts["callbacks"] = (
         await session.execute(delete(cb).where(cb.requested_at < before).execution_options(synchronize_session=False))
     ).rowcount or 0  # type: ignore[attr-defined]
@@ -99,7 +140,9 @@ async def purge(session: AsyncSession, before: datetime, recordings_dir: Path | 
     return counts
 
 
-async def purge_expired(store: Store, now: datetime, recordings_dir: Path | None) -> dict[str, dict[str, int]]:
+async def purge_expired(
+    store: Store, now: datetime, recordings_dir: Path | None, repository: Repository | None
+) -> dict[str, dict[str, int]]:
     """Every tenant with a retention: one transaction each; what went, per tenant (those that lost nothing left out)."""
     async with store.session() as session:
         tenants = (
@@ -110,7 +153,7 @@ async def purge_expired(store: Store, now: datetime, recordings_dir: Path | None
     done: dict[str, dict[str, int]] = {}
     for tenant_id, name, days in tenants:
         async with store.tenant(tenant_id) as session:
-            counts = await purge(session, cutoff(now, int(days or 0)), recordings_dir)
+            counts = await purge(session, cutoff(now, int(days or 0)), recordings_dir, repository, name)
             await session.commit()
         if any(counts.values()):
             done[name] = counts

@@ -1,5 +1,6 @@
-"""Pausing a recording for payment data, pure: the agent's feature codes, the paused stretches, and the
-silence that takes their place in the file so the recording keeps the call's length.
+"""The agent's recording codes, pure: ``*77`` starts an on-demand queue's recording, ``*78`` / ``*79`` pause and
+resume one for payment data; the paused stretches, and the silence that takes their place in the file so the
+recording keeps the call's length.
 
 The agent keys ``*78`` to pause and ``*79`` to resume. Asterisk leaves the paused audio out of the file;
 ``fill_gaps`` puts back the same length of silence where it was, and the stretches are kept on the row.
@@ -13,13 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-PAUSE_CODE, RESUME_CODE = "*78", "*79"
+START_CODE, PAUSE_CODE, RESUME_CODE = "*77", "*78", "*79"
 CODE_GAP_S = 3.0  # digits further apart than this start a new code
 
 
-class PauseAction(StrEnum):
+class RecordingAction(StrEnum):
+    START = "start"
     PAUSE = "pause"
     RESUME = "resume"
+
+
+CODES = {START_CODE: RecordingAction.START, PAUSE_CODE: RecordingAction.PAUSE, RESUME_CODE: RecordingAction.RESUME}
 
 
 @dataclass
@@ -30,7 +35,7 @@ class FeatureCodes:
     last_at: float = float("-inf")
     last_event: tuple[str, float] | None = None
 
-    def feed(self, digit: str, now: float) -> PauseAction | None:
+    def feed(self, digit: str, now: float) -> RecordingAction | None:
         """``now``: when the digit was keyed; the same digit at the same moment again is one event delivered
         twice, and counts once."""
         if self.last_event == (digit, now):
@@ -39,7 +44,7 @@ class FeatureCodes:
         if now - self.last_at > CODE_GAP_S:
             self.digits = ""
         self.digits, self.last_at = (self.digits + digit)[-3:], now
-        code = {PAUSE_CODE: PauseAction.PAUSE, RESUME_CODE: PauseAction.RESUME}.get(self.digits)
+        code = CODES.get(self.digits)
         if code is not None:
             self.digits = ""
         return code

@@ -25,7 +25,7 @@ def async_url(url: str) -> URL:
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # Foreign keys are off by default in SQLite; WAL lets the services read while the CLI writes.
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -46,7 +46,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         options = {"pool_size": 20, "max_overflow": 20}
     engine = create_async_engine(target, echo=echo, **options)
     if target.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
     return engine
 
 

@@ -1,4 +1,7 @@
-"""The store side of listen sessions: who asks, whom, and the ``listen_sessions`` rows."""
+"""The store side of listen sessions: who asks, whom, and the ``listen_sessions`` rows.
+
+Every write of a row also writes its audit rows (``supervision.trail``: requested, refused, started, mode
+change, ended) in the same transaction, so the audit log and the rows cannot disagree."""
 
 from __future__ import annotations
 
@@ -7,12 +10,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc import audit
 from tvoxcc.admin.repository import find_tenant
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.supervision.rights import Target
 from tvoxcc.supervision.session import EndReason, ListenSession, Mode, Origin, Phase
+from tvoxcc.supervision.trail import Stored, actor, steps
 from tvoxcc.web.access import Principal
 
 
@@ -123,18 +129,23 @@ class ListenStore:
             agent_extension=target.extension if target is not None else request.extension,
             mode=request.mode.value,
             requested_at=session.requested_at,
-            **_state(session),
+            **state_of(session),
         )
         async with self.store.session() as db:
             db.add(row)
+            await db.flush()
+            await _audit(db, row, None, state_of(session))
             await db.commit()
             return row.id
 
     async def save(self, row_id: int, session: ListenSession, **extra: Any) -> None:
         async with self.store.session() as db:
-            await db.execute(
-                update(m.ListenSession).where(m.ListenSession.id == row_id).values(**_state(session), **extra)
-            )
+            row = await db.get(m.ListenSession, row_id)
+            if row is None:
+                return
+            before, state = _stored(row), state_of(session)
+            await db.execute(update(m.ListenSession).where(m.ListenSession.id == row_id).values(**state, **extra))
+            await _audit(db, row, before, state)
             await db.commit()
 
     async def end_orphan(self, row_id: int, now: datetime) -> None:
@@ -143,8 +154,11 @@ class ListenStore:
             row = await db.get(m.ListenSession, row_id)
             if row is None or row.phase != Phase.ACTIVE.value:
                 return
+            before = _stored(row)
             row.phase, row.ended_at, row.end_reason = Phase.ENDED.value, now, EndReason.FAILED.value
             row.duration_s = (now - row.started_at).total_seconds() if row.started_at else None
+            state = {"phase": row.phase, "modes": row.modes, "started_at": row.started_at}
+            await _audit(db, row, before, state | {"end_reason": row.end_reason, "duration_s": row.duration_s})
             await db.commit()
 
     async def claim_web_requests(self) -> list[WebRequest]:
@@ -211,7 +225,25 @@ async def list_sessions(store: Store, tenant: str, since: datetime | None = None
     ]
 
 
-def _state(session: ListenSession) -> dict[str, Any]:
+def _stored(row: m.ListenSession) -> Stored:
+    return Stored(row.phase, list(row.modes or []), row.started_at is not None)
+
+
+async def _audit(db: AsyncSession, row: m.ListenSession, before: Stored | None, state: dict[str, Any]) -> None:
+    """The audit rows of this change of ``row`` (see ``supervision.trail``), in ``db``'s transaction."""
+    for step in steps(before, state, row.mode):
+        await audit.record(
+            db,
+            actor=actor(row.origin, row.supervisor),
+            action=step.action,
+            tenant=row.tenant,
+            subject=f"listen session {row.id}: agent {row.agent}",
+            detail={"session": row.id, "origin": row.origin, **step.detail},
+        )
+
+
+def state_of(session: ListenSession) -> dict[str, Any]:
+    """The state columns of a session's row, as stored (and as ``supervision.trail`` reads them)."""
     return {
         "phase": session.phase.value,
         "modes": [change.as_json() for change in session.changes],

@@ -30,7 +30,7 @@ from tvoxcc.ari import AriBadRequest, AriError, Conflict, InvalidRequest
 from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.queues import model as q
-from tvoxcc.recordings.policy import records_at_answer
+from tvoxcc.recordings.policy import RecordingPolicy, records_at_answer
 from tvoxcc.voice.acd_base import AGENT_LEG, CALLBACK_LEG, Leg, Waiting
 from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.acd_restart import AcdRestart
@@ -196,7 +196,13 @@ class AcdQueue(AcdRestart):
             waiting.announcing = None
         # No removeChannel from the holding bridge first: Asterisk moves a channel added to another bridge
         # out of the Stasis bridge it is in (one request a call fewer).
-        bridge = await self.ari.bridges.create(type="mixing", name=f"tvoxcc-call-{call.channel_id}")
+        policy = self.acd.recorded.get(waiting.queue.router_name)
+        on_demand = policy is not None and policy[0] is RecordingPolicy.ON_DEMAND
+        # A native RTP bridge relays the phones' RFC 2833 digits without Asterisk seeing them: an on-demand
+        # queue's bridge asks for DTMF events, or the agent's *77 would never arrive (a recorded bridge already
+        # carries its media through Asterisk, *78/*79 come anyway).
+        bridge_type = "mixing,dtmf_events" if on_demand else "mixing"
+        bridge = await self.ari.bridges.create(type=bridge_type, name=f"tvoxcc-call-{call.channel_id}")
         waiting.bridge_id = bridge.id
         try:
             await self._join(bridge.id, [call.channel_id, leg.channel_id])
@@ -208,28 +214,28 @@ class AcdQueue(AcdRestart):
             await self.acd.answered(call, waiting.queue, leg.agent_id, self.clock())
             return
         recording = None
-        policy = self.acd.recorded.get(waiting.queue.router_name)
-        if policy is not None and records_at_answer(*policy, self.sampling.random()):
-            recording = f"tvoxcc-call-{call.channel_id}".replace(".", "-")
-            try:
-                await self.ari.bridges.record(bridge.id, recording, format="wav", if_exists="overwrite")
-                queue_id, agent_id = self.acd.row_ids(waiting.queue, leg.agent_id)
-                self.call_recordings.started(
-                    recording,
-                    PendingRecording(
-                        call.route.tenant,
-                        call.interaction,
-                        queue_id,
-                        agent_id,
-                        call.caller.contact_id,
-                        call.caller.number,
-                        self.clock(),
-                        agent_channel=leg.channel_id,
-                    ),
-                )
-            except AriError as exc:
-                log.warning("ACD: cannot record call %s: %s", call.channel_id, exc)
-                recording = None
+        if policy is not None:
+            name = f"tvoxcc-call-{call.channel_id}".replace(".", "-")
+            queue_id, agent_id = self.acd.row_ids(waiting.queue, leg.agent_id)
+            pending = PendingRecording(
+                call.route.tenant,
+                call.interaction,
+                queue_id,
+                agent_id,
+                call.caller.contact_id,
+                call.caller.number,
+                self.clock(),
+                agent_channel=leg.channel_id,
+            )
+            if on_demand:
+                self.call_recordings.arm(bridge.id, name, pending)  # the agent's *77 starts it
+            elif records_at_answer(*policy, self.sampling.random()):
+                try:
+                    await self.ari.bridges.record(bridge.id, name, format="wav", if_exists="overwrite")
+                    self.call_recordings.started(name, pending)
+                    recording = name
+                except AriError as exc:
+                    log.warning("ACD: cannot record call %s: %s", call.channel_id, exc)
         await self.acd.answered(call, waiting.queue, leg.agent_id, self.clock(), recording=recording)
 
     async def _join(self, bridge_id: str, channels: list[str], attempts: int = 10) -> None:
@@ -246,6 +252,7 @@ class AcdQueue(AcdRestart):
 
     async def left(self, channel_id: str) -> None:
         """A channel hung up or left Stasis: a caller, or one of our agent legs."""
+        self.call_recordings.disarm(channel_id)  # an agent leg of an on-demand call that never keyed *77
         leg = self.legs.pop(channel_id, None)
         if leg is not None:
             await self._leg_gone(leg)

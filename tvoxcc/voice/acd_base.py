@@ -52,11 +52,6 @@ AGENT_LEG = "tvoxcc-agent"
 CALLBACK_LEG = "tvoxcc-callback"
 CALLBACK_NOTICE = "sound:thank-you-for-calling"  # said before hanging up a caller whose queue turned into a callback
 VOICE_CHANNELS = (q.Channel.VOICE, q.Channel.CALLBACK)  # the items whose commands this adapter carries out
-# 0: every decision is committed at once. A linger (decisions without commands riding in the next offer's
-# commit: ~1 ACD commit a call instead of 3, ~1 ms of CPU a call less) was tried and left off: an agent's
-# answer then stays uncommitted up to that long, and a kill in that window restores a talking caller as
-# ringing, whom the restart would pull back into the holding bridge (acd_restart trusts the row's status).
-ACD_LINGER_S = 0.0
 EXIT_LEASE_LOST = 3  # voice run's exit status when another ACD took the lease (it stops as a kill would)
 
 
@@ -99,7 +94,7 @@ class AcdBase(ABC):
         config_poll_s: float = 5.0,
         lanes: Lanes | None = None,
         lease_ttl_s: float = 15.0,
-        acd_linger_s: float = ACD_LINGER_S,
+        acd_linger_s: float = 0.0,
         recordings: Repository | None = None,
     ) -> None:
         self.ari = ari
@@ -121,6 +116,8 @@ class AcdBase(ABC):
                 Router, callback_retry_s=callback_retry_s, callback_attempts=callback_attempts
             ),
             lease_ttl_s=lease_ttl_s,
+            # voice run's [voice] acd_linger_seconds: an answer lost to a kill within it is found again in
+            # Asterisk's bridges (tvoxcc.voice.acd_restart)
             linger_s=acd_linger_s,
         )
         self.service.on_outputs = self._observe

@@ -65,7 +65,7 @@ class AcdDirectory:
                 self._queues[key.router_name] = (queue.tenant_id, queue.id)
                 self.announce_every[key.router_name] = queue.announce_every_s
                 policy = effective_policy(queue.record, queue.recording_policy)
-                if policy in (RecordingPolicy.ALWAYS, RecordingPolicy.SAMPLED):
+                if policy is not RecordingPolicy.NEVER:
                     recorded[key.router_name] = (policy, queue.recording_sample_pct)
                 if queue.survey:
                     surveyed.add(key.router_name)

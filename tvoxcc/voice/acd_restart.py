@@ -3,7 +3,10 @@
 ``voice run`` takes the ACD's lease first (another ACD routing: it waits as a standby, and says so), then the
 ACD rebuilds its router from the acd_* rows (tvoxcc.acd.AcdService.start): every waiting caller keeps its
 place (priority, time entered, arrival sequence), agents their login, pause code, wrap-up end and items in
-hand; offers in flight are cancelled (their agent legs may still ring: hung up below).
+hand; offers in flight are cancelled (their agent legs may still ring: hung up below). An agent's answer
+waits up to the ACD's linger to be committed, so a row may still say "offered" for a caller already talking:
+Asterisk's bridges decide (``_answers_in_asterisk``), and a caller found in its call bridge with a leg of an
+agent it was offered to is restored as connected to that agent.
 
 On the first connection to Asterisk the calls are matched with the rows:
 - a caller channel still in our Stasis app whose item is stored (the app's resync finds it, its IVR's
@@ -21,6 +24,7 @@ import contextlib
 import logging
 
 from tvoxcc.acd import NotRouting, load
+from tvoxcc.acd.rows import Answer
 from tvoxcc.ari import AriError
 from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
@@ -43,6 +47,7 @@ class AcdRestart(AcdHolding):
 
     async def _start_acd(self) -> None:
         """The lease (a standby waits for it), then the router restored from the rows."""
+        self.service.answers = self._answers_in_asterisk
         if not await self.service.start(wait=False):
             lease = (await load(self.acd.store)).lease or {}
             log.warning(
@@ -56,6 +61,26 @@ class AcdRestart(AcdHolding):
             "ACD: routing (%s); restored %d item(s), %d agent(s) from the store, %d offer(s) in flight cancelled",
             self.service.lease.holder, len(view.items), len(view.agents), cancelled,
         )  # fmt: skip
+
+    async def _answers_in_asterisk(self) -> dict[str, Answer]:
+        """Caller channel (= item id) -> (agent, since when) for every call bridge holding a caller and an agent
+        leg we originated (``PJSIP/<agent>-<n>``); none when Asterisk cannot say (the rows are trusted then)."""
+        try:
+            bridges, channels = await self.ari.bridges.list(), await self.ari.channels.list()
+        except AriError as exc:
+            log.warning("ACD: cannot read Asterisk's bridges before restoring: %s", exc)
+            return {}
+        agent_of = {c.id: c.name.removeprefix("PJSIP/").rpartition("-")[0] for c in channels}
+        answers = {}
+        for bridge in bridges:
+            caller = bridge.name.removeprefix(CALL_BRIDGE)
+            if not bridge.name.startswith(CALL_BRIDGE) or caller not in bridge.channels:
+                continue
+            leg = next((c for c in bridge.channels if c.startswith(AGENT_LEG) and c in agent_of), None)
+            if leg is not None:
+                since = bridge.creationtime.timestamp() if bridge.creationtime else self.service.clock()
+                answers[caller] = (agent_of[leg], since)
+        return answers
 
     def stored_point(self, channel_id: str) -> QueuePoint | None:
         """Where the stored ACD holds this caller (its row), for a call whose ``queued`` event is missing."""

@@ -6,14 +6,15 @@ the repository with its row (tvoxcc.recordings.repository), and deleted from Ast
 retention. If storing fails the file stays on Asterisk (named on the interaction) and the failure is logged.
 A recording still running when the service restarts is left on Asterisk, named on its interaction.
 The agent's ``*78`` / ``*79`` pause and resume it (payment data); the paused stretches come back as silence of
-the same length (tvoxcc.recordings.pause) and are kept on the row.
+the same length (tvoxcc.recordings.pause) and are kept on the row. A call of an on-demand queue is *armed* at
+answer, not recorded: the agent's ``*77`` starts its recording then (once).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,7 +23,7 @@ from tvoxcc.ari import AriClient, AriError
 from tvoxcc.interactions import Direction
 from tvoxcc.recordings.audio import NotAudio
 from tvoxcc.recordings.crypto import RecordingKeyError
-from tvoxcc.recordings.pause import FeatureCodes, PauseAction, PauseLog, fill_gaps
+from tvoxcc.recordings.pause import FeatureCodes, PauseLog, RecordingAction, fill_gaps
 from tvoxcc.recordings.repository import RecordingMeta, Repository
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.recorder import InteractionRef, Recorder
@@ -53,6 +54,7 @@ class CallRecordings:
         self.by_leg: dict[str, str] = {}  # agent leg channel -> its call's recording name
         self.codes: dict[str, FeatureCodes] = {}  # agent leg channel -> the digits it keyed
         self.pauses: dict[str, PauseLog] = {}  # recording name -> its paused stretches
+        self.armed: dict[str, tuple[str, str, PendingRecording]] = {}  # agent leg -> (bridge, name, what) for *77
 
     def started(self, name: str, pending: PendingRecording) -> None:
         if self.repository is not None:
@@ -65,7 +67,29 @@ class CallRecordings:
         return name in self.pending
 
     def owns_leg(self, channel_id: str) -> bool:
-        return channel_id in self.by_leg
+        return channel_id in self.by_leg or channel_id in self.armed
+
+    def arm(self, bridge_id: str, name: str, pending: PendingRecording) -> None:
+        """An on-demand queue's call: the agent's ``*77`` will record ``bridge_id`` as ``name``."""
+        if self.repository is not None and pending.agent_channel is not None:
+            self.armed[pending.agent_channel] = (bridge_id, name, pending)
+
+    def disarm(self, channel_id: str) -> None:
+        """The agent's leg ended without a ``*77``."""
+        self.armed.pop(channel_id, None)
+        if channel_id not in self.by_leg:
+            self.codes.pop(channel_id, None)
+
+    async def _start_on_demand(self, channel_id: str, now: datetime) -> None:
+        bridge_id, name, pending = self.armed.pop(channel_id)
+        try:
+            await self.ari.bridges.record(bridge_id, name, format="wav", if_exists="overwrite")
+        except AriError as exc:  # the call ended meanwhile
+            log.info("voice: recording %s on demand refused: %s", name, exc)
+            return
+        self.started(name, replace(pending, started_at=now))
+        self.recorder.update(pending.interaction, recording=name)  # the journey shows the call recorded
+        log.info("voice: recording %s started on demand (agent's *77)", name)
 
     def _offset(self, name: str, now: datetime) -> float:
         return (now - self.pending[name].started_at).total_seconds()
@@ -74,22 +98,25 @@ class CallRecordings:
         """A digit from an agent's leg: ``*78`` pauses its call's recording, ``*79`` resumes it. ``keyed_at`` is
         Asterisk's time of the event: the same digit event comes once per subscription (the channel's and its
         endpoint's, which presence follows) and counts once."""
+        action = self.codes.setdefault(channel_id, FeatureCodes()).feed(digit, (keyed_at or now).timestamp())
+        if action is RecordingAction.START and channel_id in self.armed:
+            await self._start_on_demand(channel_id, now)
+            return
         name = self.by_leg.get(channel_id)
         if name is None or name not in self.pending:
             return
-        action = self.codes.setdefault(channel_id, FeatureCodes()).feed(digit, (keyed_at or now).timestamp())
         pauses, offset = self.pauses[name], self._offset(name, now)
         try:
-            if action is PauseAction.PAUSE and pauses.paused_at is None:
+            if action is RecordingAction.PAUSE and pauses.paused_at is None:
                 await self.ari.recordings.pause_live(name)
                 pauses.pause(offset)
-            elif action is PauseAction.RESUME and pauses.paused_at is not None:
+            elif action is RecordingAction.RESUME and pauses.paused_at is not None:
                 await self.ari.recordings.unpause_live(name)
                 pauses.resume(offset)
         except AriError as exc:  # the call ended meanwhile: its recording is finishing anyway
             log.info("voice: recording %s: %s refused: %s", name, action, exc)
             return
-        if action is not None:
+        if action in (RecordingAction.PAUSE, RecordingAction.RESUME):
             log.info("voice: recording %s %s at %.1f s (agent's feature code)", name, action, offset)
 
     async def finished(self, name: str, now: datetime) -> int | None:

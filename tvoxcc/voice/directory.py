@@ -19,6 +19,7 @@ from tvoxcc.journey.phones import to_e164
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.one_hop import OneHop
 from tvoxcc.support.opening import open_ticket
 from tvoxcc.support.status import MessageKind
 from tvoxcc.voice.callback_status import CallbackStatus
@@ -110,6 +111,7 @@ class Directory:
         self.recorder = recorder or Recorder(store)
         self.route_ttl = route_ttl
         self._routes: dict[tuple[str, str], tuple[float, Route]] = {}
+        self._lookups = OneHop(store, "caller-lookup")  # its thread lives as long as the process
 
     async def route(self, tenant: str, service: str) -> Route:
         cached = self._routes.get((tenant, service))
@@ -159,8 +161,7 @@ class Directory:
         Every call waits for this before its IVR starts: the contact lookup's one prebuilt query (caller_card).
         """
         number = to_e164(raw_number, route.country) or raw_number
-        async with self.store.engine.connect() as conn:
-            card = await caller_card(conn, route.tenant_id, number)
+        card = await self._lookups.read(caller_card, route.tenant_id, number)
         info = CallerInfo(
             caller=number,
             timezone=route.timezone,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tvoxcc.queues import model as q
@@ -32,6 +32,7 @@ from tvoxcc.queues.views import AgentView, ItemView, RouterView
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.models.live import NOTIFY_CHANNEL
+from tvoxcc.store.one_hop import OneHop
 from tvoxcc.voice.acd_config import agent_id
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class RouterReads(Protocol):
     def view(self) -> RouterView: ...
 
     def agent_view(self, agent_id: str) -> AgentView | None: ...
+
+    def agent_state(self, agent_id: str) -> tuple[q.AgentStatus, str | None] | None: ...
 
     def agent_ids(self) -> list[str]: ...
 
@@ -158,6 +161,45 @@ _FIRST = insert(_TENANTS)
 _NOTIFY = text("SELECT pg_notify(:channel, :tenant)")
 
 
+@dataclass(frozen=True, slots=True)
+class _TenantWrite:
+    """What a snapshot changes of one tenant's rows."""
+
+    tenant_id: int
+    whole: bool  # its first write: what a previous run left is replaced whole
+    gone_queues: list[str]
+    gone_agents: list[str]
+    queues: list[dict[str, Any]]  # changed rows, upserted
+    agents: list[dict[str, Any]]
+    now: datetime
+
+
+def _write(conn: Connection, writes: list[_TenantWrite]) -> None:
+    """The changed tenants' rows in one transaction (tvoxcc.store.one_hop), with statements built once:
+    SQLAlchemy Core, not the ORM, whose session cost more than the rows."""
+    for write in writes:
+        tenant = {"tenant": write.tenant_id}
+        add_queues, add_agents = _ADD_QUEUES, _ADD_AGENTS
+        if write.whole:
+            conn.execute(_DROP_QUEUES, tenant)
+            conn.execute(_DROP_AGENTS, tenant)
+        else:  # changed rows are upserted, gone ones deleted
+            add_queues, add_agents = _upsert(conn.dialect.name, _QUEUES), _upsert(conn.dialect.name, _AGENTS)
+            if write.gone_queues:
+                conn.execute(_DROP_SOME_QUEUES, {**tenant, "names": write.gone_queues})
+            if write.gone_agents:
+                conn.execute(_DROP_SOME_AGENTS, {**tenant, "names": write.gone_agents})
+        if write.queues:
+            conn.execute(add_queues, write.queues)
+        if write.agents:
+            conn.execute(add_agents, write.agents)
+        if conn.execute(_BUMP, {**tenant, "now": write.now}).rowcount == 0:
+            conn.execute(_FIRST, {"tenant_id": write.tenant_id, "version": 1, "written_at": write.now})
+        if conn.dialect.name == "postgresql":
+            # Delivered at commit: web apps listening look at once instead of at their next poll.
+            conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "tenant": str(write.tenant_id)})
+
+
 def _at(router_time: float) -> datetime:
     return datetime.fromtimestamp(router_time, UTC)
 
@@ -198,6 +240,7 @@ class LiveWriter:
         self._last_write = float("-inf")
         self._started = 0.0  # agents never seen changing state are in it since the writer started
         self._lock = asyncio.Lock()  # one snapshot write at a time
+        self._hop = OneHop(store, "live-writer")
 
     async def start(self) -> None:
         self._started = self.clock().timestamp()
@@ -227,14 +270,15 @@ class LiveWriter:
         for event in outputs.events:
             if event.item_id:
                 self._touched_items.add(event.item_id)
-            agent = self.router.agent_view(event.agent_id) if event.agent_id else None
-            if agent is None:
+            state = self.router.agent_state(event.agent_id) if event.agent_id else None
+            if state is None or event.agent_id is None:
                 continue
-            self._touched_agents.add(agent.agent_id)
-            seen = (str(agent.status), agent.pause_code if agent.status is q.AgentStatus.PAUSED else None)
-            if self._seen.get(agent.agent_id) != seen:
-                self._seen[agent.agent_id] = seen
-                self.since[agent.agent_id] = event.at
+            self._touched_agents.add(event.agent_id)
+            status, pause_code = state
+            seen = (str(status), pause_code if status is q.AgentStatus.PAUSED else None)
+            if self._seen.get(event.agent_id) != seen:
+                self._seen[event.agent_id] = seen
+                self.since[event.agent_id] = event.at
         if outputs.events:
             self._dirty = True
             if self._task is None or self._task.done():
@@ -259,11 +303,11 @@ class LiveWriter:
         async with self._lock:
             self._dirty = False
             self._last_write = self._now()
-            views = self._snapshot()
-            for tenant_id, view in views.items():
-                if self._written.get(tenant_id) != view:
-                    await self._write(tenant_id, view)
-                    self._written[tenant_id] = view
+            changed = {t: view for t, view in self._snapshot().items() if self._written.get(t) != view}
+            if changed:
+                now = self.clock()
+                await self._hop.run(_write, [self._plan(t, view, now) for t, view in changed.items()])
+                self._written.update(changed)
 
     def _snapshot(self) -> dict[int, TenantLive]:
         """``snapshot``, reading again only the agents and items touched since the last one."""
@@ -292,52 +336,32 @@ class LiveWriter:
                 self._agents[ident] = agent_live(agent, self.queue_owner, self.since.get(ident, self._started))
         return tenants_live(self._queues, self.queue_owner, self.agent_owner, self._agents, self._holding.values())
 
-    async def _write(self, tenant_id: int, view: TenantLive) -> None:
-        """Write the rows that changed since this tenant's last write (all of them the first time).
-
-        SQLAlchemy Core with statements built once: the ORM's session cost more than the rows (a busy service
-        writes ten snapshots a second).
-        """
+    def _plan(self, tenant_id: int, view: TenantLive, now: datetime) -> _TenantWrite:
+        """The rows that changed since this tenant's last write (all of them the first time)."""
         before = self._written.get(tenant_id)
         old_queues = before.queues if before is not None else None
         old_agents = before.agents if before is not None else None
         queues = {n: v for n, v in view.queues.items() if old_queues is None or old_queues.get(n) != v}
         agents = {n: v for n, v in view.agents.items() if old_agents is None or old_agents.get(n) != v}
-        gone_queues = set(old_queues or ()) - set(view.queues)
-        gone_agents = set(old_agents or ()) - set(view.agents)
-        tenant = {"tenant": tenant_id}
-        async with self.store.engine.begin() as conn:
-            add_queues, add_agents = _ADD_QUEUES, _ADD_AGENTS
-            if before is None:  # what a previous run left is replaced whole
-                await conn.execute(_DROP_QUEUES, tenant)
-                await conn.execute(_DROP_AGENTS, tenant)
-            else:  # changed rows are upserted, gone ones deleted
-                add_queues, add_agents = _upsert(conn.dialect.name, _QUEUES), _upsert(conn.dialect.name, _AGENTS)
-                if gone_queues:
-                    await conn.execute(_DROP_SOME_QUEUES, {**tenant, "names": sorted(gone_queues)})
-                if gone_agents:
-                    await conn.execute(_DROP_SOME_AGENTS, {**tenant, "names": sorted(gone_agents)})
-            rows: list[dict[str, Any]]
-            if queues:
-                rows = [
-                    {"tenant_id": tenant_id, "queue": name, "waiting": queue.waiting,
-                     "oldest_at": None if queue.oldest_at is None else _at(queue.oldest_at)}
-                    for name, queue in queues.items()
-                ]  # fmt: skip
-                await conn.execute(add_queues, rows)
-            if agents:
-                rows = [
-                    {"tenant_id": tenant_id, "agent": name, "state": agent.state, "reason": agent.reason,
-                     "since": _at(agent.since), "queues": list(agent.queues)}
-                    for name, agent in agents.items()
-                ]  # fmt: skip
-                await conn.execute(add_agents, rows)
-            now = self.clock()
-            if (await conn.execute(_BUMP, {**tenant, "now": now})).rowcount == 0:
-                await conn.execute(_FIRST, {"tenant_id": tenant_id, "version": 1, "written_at": now})
-            if conn.dialect.name == "postgresql":
-                # Delivered at commit: web apps listening look at once instead of at their next poll.
-                await conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "tenant": str(tenant_id)})
+        queue_rows = [
+            {"tenant_id": tenant_id, "queue": name, "waiting": queue.waiting,
+             "oldest_at": None if queue.oldest_at is None else _at(queue.oldest_at)}
+            for name, queue in queues.items()
+        ]  # fmt: skip
+        agent_rows = [
+            {"tenant_id": tenant_id, "agent": name, "state": agent.state, "reason": agent.reason,
+             "since": _at(agent.since), "queues": list(agent.queues)}
+            for name, agent in agents.items()
+        ]  # fmt: skip
+        return _TenantWrite(
+            tenant_id,
+            before is None,
+            sorted(set(old_queues or ()) - set(view.queues)),
+            sorted(set(old_agents or ()) - set(view.agents)),
+            queue_rows,
+            agent_rows,
+            now,
+        )
 
     async def close(self) -> None:
         """Write what is pending (a change in the last debounce window is not lost)."""
@@ -347,3 +371,4 @@ class LiveWriter:
         if self._dirty:
             with contextlib.suppress(Exception):
                 await self.flush()
+        await self._hop.close()

@@ -15,8 +15,10 @@ ids ascend) and an interaction exists before its events. A batch that fails is r
 bad row never loses the others; the failing op is logged and dropped.
 
 A batch is written with SQLAlchemy Core, not the ORM (whose unit of work cost more than the rest of a call):
-each new interaction is one INSERT with what the batch changes of it folded in, the changes to stored ones
-are one UPDATE per shape (executemany), their ends one UPDATE, and all events one executemany.
+the new interactions, with what the batch changes of them folded in, are one INSERT … RETURNING (their ids
+in the order of the rows), the changes to stored ones one UPDATE per shape (executemany), their ends one
+UPDATE, and all events one executemany; the whole transaction in one hop to the database's thread
+(tvoxcc.store.one_hop).
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Table, bindparam, case, insert, update
 
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.group_commit import GroupCommit
+from tvoxcc.store.one_hop import OneHop
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ class Recorder(GroupCommit[_Write]):
         # second instead of at every call step (each commit costs about the same CPU whatever it holds). A
         # ``flush`` cuts the wait short: whoever waits for an acknowledgement never waits for the linger.
         super().__init__(store, max_batch=max_batch, linger=linger)
+        self._hop = OneHop(store, self.name)
 
     # -- what calls do (no await) -------------------------------------------------------------------
 
@@ -117,9 +120,12 @@ class Recorder(GroupCommit[_Write]):
     # -- the writer's hooks ------------------------------------------------------------------------------
 
     async def transact(self, ops: list[_Write]) -> None:
-        """Core on a connection of the pool: the ORM's unit of work cost more than the rest of a call."""
-        async with self.store.engine.begin() as conn:
-            await _apply(conn, ops)
+        """Core in one hop: the ORM's unit of work cost more than the rest of a call."""
+        await self._hop.run(_apply, ops)
+
+    async def abandon(self) -> None:
+        await super().abandon()
+        await self._hop.close()
 
     async def failed(self, ops: list[_Write], error: Exception) -> bool:
         """Op by op: one bad row never loses the others; the failing op is logged and dropped."""
@@ -143,13 +149,14 @@ EVENTS: Table = m.InteractionEvent.__table__  # type: ignore[assignment]
 _CHANGEABLE = {"outcome": None, "ended_at": None, "answered_at": None, "agent_id": None, "queue_id": None,
                "recording": None, "contact_id": None}  # fmt: skip
 _NO_LINKS = {"agent_id": None, "queue_id": None}
-_INSERT_INTERACTION = insert(INTERACTIONS)  # built once: SQLAlchemy then finds its compiled form at once
+# Built once: SQLAlchemy then finds their compiled form at once. The ids come back in the order of the rows.
+_INSERT_INTERACTIONS = insert(INTERACTIONS).returning(INTERACTIONS.c.id, sort_by_parameter_order=True)
 _INSERT_EVENTS = insert(EVENTS)
 
 _Step = dict[str, Any] | _Close  # what a batch does to a stored interaction: set values, or end it
 
 
-async def _apply(conn: AsyncConnection, ops: list[_Write]) -> None:
+def _apply(conn: Connection, ops: list[_Write]) -> None:
     new: dict[InteractionRef, dict[str, Any]] = {}  # interactions opened in this batch -> their row
     steps: dict[InteractionRef, list[_Step]] = {}  # stored interactions -> what happens to them, in order
     events: list[tuple[InteractionRef | None, dict[str, Any] | _Close]] = []  # a _Close: its ``ended`` event
@@ -176,11 +183,14 @@ async def _apply(conn: AsyncConnection, ops: list[_Write]) -> None:
                 events.append((ref, op))
             case _:
                 pass
-    for ref, row in new.items():  # one by one: SQLite cannot say which id went to which row of a batch
-        key = (await conn.execute(_INSERT_INTERACTION, row)).inserted_primary_key
-        assert key is not None
-        ref.id = int(key[0])
-    ended = await _change_stored(conn, steps)
+    shapes: dict[tuple[str, ...], list[InteractionRef]] = {}  # rows of one shape: one INSERT of many rows
+    for ref, row in new.items():
+        shapes.setdefault(tuple(row), []).append(ref)
+    for refs in shapes.values():
+        ids = conn.execute(_INSERT_INTERACTIONS, [new[ref] for ref in refs]).scalars().all()
+        for ref, interaction_id in zip(refs, ids, strict=True):
+            ref.id = int(interaction_id)
+    ended = _change_stored(conn, steps)
     rows = []
     for of, what in events:
         if isinstance(what, _Close):
@@ -189,10 +199,10 @@ async def _apply(conn: AsyncConnection, ops: list[_Write]) -> None:
             what = {"tenant_id": of.tenant_id, "kind": Kind.ENDED, "at": what.at, "data": {"outcome": what.outcome}}
         rows.append({**_NO_LINKS, **what, "interaction_id": of.id if of else None})
     if rows:
-        await conn.execute(_INSERT_EVENTS, rows)
+        conn.execute(_INSERT_EVENTS, rows)
 
 
-async def _change_stored(conn: AsyncConnection, steps: dict[InteractionRef, list[_Step]]) -> set[InteractionRef]:
+def _change_stored(conn: Connection, steps: dict[InteractionRef, list[_Step]]) -> set[InteractionRef]:
     """Apply each stored interaction's steps in order (step k of all of them at once); returns those ended."""
     ended: set[InteractionRef] = set()
     rounds = max((len(todo) for todo in steps.values()), default=0)
@@ -211,9 +221,7 @@ async def _change_stored(conn: AsyncConnection, steps: dict[InteractionRef, list
                 )
         for names, params in sets.items():
             change: dict[str, Any] = {name: bindparam(f"v_{name}") for name in names}
-            await conn.execute(
-                update(INTERACTIONS).where(INTERACTIONS.c.id == bindparam("v_id")).values(change), params
-            )
+            conn.execute(update(INTERACTIONS).where(INTERACTIONS.c.id == bindparam("v_id")).values(change), params)
         if ends:
             # One UPDATE ends them all, only those still open (another writer may have ended one), and says which.
             at = case({i: close.at for i, (_, close) in ends.items()}, value=INTERACTIONS.c.id)
@@ -224,5 +232,5 @@ async def _change_stored(conn: AsyncConnection, steps: dict[InteractionRef, list
                 .values(ended_at=at, outcome=outcome)
                 .returning(INTERACTIONS.c.id)
             )
-            ended.update(ends[i][0] for i in (await conn.execute(stmt)).scalars())
+            ended.update(ends[i][0] for i in conn.execute(stmt).scalars())
     return ended

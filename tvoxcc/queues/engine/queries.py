@@ -34,6 +34,11 @@ class Queries(Timers):
         q = self.queues.get(name)
         return None if q is None else _queue_view(q)
 
+    def agent_state(self, agent_id: str) -> tuple[AgentStatus, str | None] | None:
+        """An agent's status and pause code (None: no such agent), without building its whole view."""
+        agent = self.agents.get(agent_id)
+        return None if agent is None else (agent.status, agent.pause_code)
+
     def has_agent(self, agent_id: str) -> bool:
         return agent_id in self.agents
 
