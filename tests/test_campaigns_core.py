@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 import pytest
 
 from tvoxcc.campaigns import records as rec
+from tvoxcc.campaigns.desk import campaign_of, reservations_wanted
 from tvoxcc.campaigns.dialer import Dialer
 from tvoxcc.campaigns.events import (
     Abandon,
@@ -217,3 +218,28 @@ def test_an_agent_who_never_comes_on_the_line_makes_it_an_abandon() -> None:
     assert dialer.holds["+12125551234"] == MONDAY_NOON_NY + 20 + ABANDON_HOLD_S
     assert dialer.agents["a1"].status == "away"  # no campaign call for it until the ACD says it is back
     assert dialer.tick(MONDAY_NOON_NY + 30) == []
+
+
+def test_predictive_through_the_acd_paces_on_its_count_and_waits_for_the_agent_it_routes() -> None:
+    """With the ACD's count of free agents, an answer is never given to a free agent the dialer knows of: it
+    waits for the agent the ACD routes it to (AgentReady), or is abandoned at 2 s."""
+    dialer = build(DialMode.PREDICTIVE, ["+12125551234", "+12125551235", "+12125551236"])
+    dialer.acd_free = (0, 2)
+    assert dialer.tick(MONDAY_NOON_NY) == []  # the ACD has nobody free: no line
+    dialer.acd_free = (2, 2)
+    out = dialer.tick(MONDAY_NOON_NY + 1)
+    assert out == [Dial(1, 1, "+12125551234", 25.0, None), Dial(2, 2, "+12125551235", 25.0, None)]
+    dialer.acd_free = (0, 2)
+    assert dialer.handle(AgentReady("a1"), MONDAY_NOON_NY + 2) == []  # free in the dialer, nothing waiting
+    assert dialer.handle(LineResult(1, LineOutcome.HUMAN), MONDAY_NOON_NY + 5) == []  # not given to a1
+    assert dialer.handle(AgentReady("a2"), MONDAY_NOON_NY + 5.5) == [Connect(1, "a2")]  # the ACD's pick
+    assert dialer.handle(LineResult(2, LineOutcome.HUMAN), MONDAY_NOON_NY + 6) == []
+    assert dialer.tick(MONDAY_NOON_NY + 8.1) == [Abandon(2)]
+
+
+def test_campaign_items_name_their_campaign_and_reservations_follow_free_agents_and_due_records() -> None:
+    assert campaign_of("campaign-12-0a1b2c") == 12
+    assert campaign_of("callback-12") is None and campaign_of("campaign-x-1") is None
+    assert reservations_wanted(free_agents=3, due_records=1, waiting=0) == 1  # never more than records due
+    assert reservations_wanted(free_agents=1, due_records=5, waiting=0) == 1  # never more than agents free
+    assert reservations_wanted(free_agents=0, due_records=5, waiting=2) == -2  # agents gone: give two back

@@ -1,7 +1,8 @@
 """The demo's campaign step: a progressive campaign for the sales queue, its list imported, a number on the
 do-not-call list, and its statistics (the same calls `tvoxcc campaign add|import-list|start|stats` make).
 
-The lines themselves are not dialled in the demo: the ACD does not feed campaigns their agents yet.
+The lines themselves are not dialled in the demo: `voice run` dials a running campaign (its calls are work items
+of the ACD there), and the demo's voice service has stopped by this step.
 """
 
 from __future__ import annotations

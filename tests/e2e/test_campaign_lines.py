@@ -2,7 +2,7 @@
 
 A person ("hello?" 0.7 s, then silence) comes back as HUMAN, an answering machine (a 6 s greeting) as MACHINE,
 a busy line as BUSY, a line that rings unanswered past the ring time (15 s) as NO_ANSWER; an abandoned person
-hears the message and is hung up on. Not covered (not built): bridging a person to an agent.
+hears the message and is hung up on. Bridging a person to an agent: test_campaign_run.py.
 """
 
 from __future__ import annotations

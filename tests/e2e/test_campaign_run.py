@@ -3,18 +3,23 @@ behind the tenant's trunk and sipp agent phones.
 
 Progressive, one agent, five records: a person; an answering machine (hung up: done); busy twice
 (exhausted at 2 attempts); no answer then a person; a person. Every record must end final in the rows, the
-agent never be offered a second call while on one, and the ledger hold the live answers. The agents'
-availability is fed by this test (AgentReady after each call), standing in for the ACD, which does not feed
-campaigns yet; each talk is ended by hanging up the customer's channel 3 s after the connection (the customer
+agent never be offered a second call while on one, and the ledger hold the live answers. In these first two
+runs the agents' availability is fed by this test (AgentReady after each call): they test the dialer and its
+lines alone; each talk is ended by hanging up the customer's channel 3 s after the connection (the customer
 hanging up). Predictive, two agents: six people answer lines that ring side by side.
+
+The last two run the campaign as deployed: `voice run` works it through its ACD, which says who is free.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,8 +27,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.cli import Tvox
 from tests.e2e.test_campaign_lines import CUSTOMER_PORT, ROUTE, trunk  # noqa: F401  (the trunk fixture)
-from tvoxcc.ari import AriClient, Connected
+from tests.e2e.test_voice_acd import Clock, caller, online
+from tests.e2e.test_voice_callback import CUSTOMER_PORT as VOICE_CUSTOMER_PORT
+from tests.e2e.test_voice_callback import acme  # noqa: F401  (acme with its outbound route and trunk)
+from tests.e2e.voice import running_voice
+from tvoxcc.ari import AriClient, AriError, Connected
 from tvoxcc.campaigns import store as cs
 from tvoxcc.campaigns.contact_list import ListedRecord
 from tvoxcc.campaigns.events import (
@@ -46,6 +56,7 @@ from tvoxcc.lab.greeting import greeting_pcap
 from tvoxcc.lab.sipp import Sipp, SippAgent, SippRun
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.voice.acd import AGENT_LEG
 
 pytestmark = pytest.mark.asterisk
 
@@ -258,3 +269,138 @@ def agent_phone(lab: Any, sipp: Sipp, endpoint: str) -> SippAgent:
     phone = SippAgent(sipp, endpoint, password)
     phone.register().check()
     return phone
+
+
+# -- worked through the ACD, inside `voice run` -----------------------------------------------------------
+
+
+@dataclass
+class VoiceRun:
+    rows: list[Any]
+    attempts: list[Any]
+    ledger: list[Any]
+    legs: dict[str, list[tuple[str, float, float]]]  # endpoint -> (channel id, first seen, last seen)
+
+
+async def work_in_voice_run(lab: Any, sipp: Sipp, tmp_path: Path, mode: DialMode, numbers: list[str]) -> VoiceRun:
+    """`voice run` works the campaign (started with `campaign start`, which only flips its row); the test tells
+    the dialer nothing: the ACD knows who is free. alice and bob answer whatever rings them; every customer is
+    a person who hangs up 3 s after reaching the agent; one inbound caller (IVR, 1: sales-it) calls once the
+    first campaign talk begins. Returns once every record is final and the inbound call is over; meanwhile the
+    lab's channels are sampled: an agent with two calls at once fails at once."""
+    settings = lab.settings
+    name = f"e2e-{secrets.token_hex(3)}"
+    tvox = Tvox(lab.config_path)
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text("number\n" + "".join(f"{n}\n" for n in numbers))
+    add = ["campaign", "add", "-t", "acme", name, "--mode", mode.value, "--queue", "sales-it"]
+    await asyncio.to_thread(tvox.ok, *add, "--window", "mon-sun 00:00-23:59", "--ring-s", "15")
+    await asyncio.to_thread(tvox.ok, "campaign", "import-list", "-t", "acme", name, str(csv_file))
+    person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=9000)
+    customers = sipp.customer_answers(port=VOICE_CUSTOMER_PORT, pcap=person, ring_ms=300, calls=len(numbers))
+    phones = {endpoint: agent_phone(lab, sipp, endpoint) for endpoint in ("acme-alice", "acme-bob")}
+    answering = [sipp.answer(p.user, port=p.port, ring_ms=300, calls=8) for p in phones.values()]
+    legs: dict[str, list[tuple[str, float, float]]] = {}
+    inbound: list[Any] = []
+    try:
+        async with running_voice(settings, Clock(datetime.now(UTC))) as app:
+            for endpoint in phones:
+                await online(lab, endpoint)
+            campaigns = app.campaigns
+            assert campaigns is not None
+            await asyncio.to_thread(tvox.ok, "campaign", "start", "-t", "acme", name)
+            deadline = time.monotonic() + 120
+            talk_seen: dict[str, float] = {}
+            while True:
+                now = time.time()
+                seen: dict[str, list[str]] = {}
+                for channel in lab.channels():
+                    endpoint = channel["name"].removeprefix("PJSIP/").rpartition("-")[0]
+                    if endpoint in phones:
+                        seen.setdefault(endpoint, []).append(channel["id"])
+                for endpoint, ids in seen.items():
+                    assert len(ids) == 1, f"{endpoint} has two calls at once: {ids}"
+                    spans = legs.setdefault(endpoint, [])
+                    if spans and spans[-1][0] == ids[0]:
+                        spans[-1] = (ids[0], spans[-1][1], now)
+                    else:
+                        spans.append((ids[0], now, now))
+                desks = list(campaigns.desks.values())
+                for desk in desks:  # each customer hangs up 3 s after reaching the agent
+                    for call in list(desk.lines.by_line.values()):
+                        if call.bridge_id is not None:
+                            first = talk_seen.setdefault(call.channel_id, now)
+                            if now - first > 3:
+                                with contextlib.suppress(AriError):
+                                    await app.ari.channels.hangup(call.channel_id)
+                if not inbound and any(c.bridge_id for d in desks for c in d.lines.by_line.values()):
+                    inbound.append(caller(sipp, hold_ms=12000))  # an inbound call while the campaign runs
+                over = bool(desks) and all(r.final for r in desks[0].runner.dialer.book.records.values())
+                if over and inbound and inbound[0].process.poll() is not None:
+                    break
+                assert time.monotonic() < deadline, [d.runner.dialer.book.records for d in desks]
+                await asyncio.sleep(0.2)
+            (await asyncio.to_thread(inbound[0].wait, 40)).check()
+            await asyncio.to_thread(tvox.ok, "campaign", "stop", "-t", "acme", name)
+        await asyncio.to_thread(customers.wait, 40)
+        customers.check()
+        store = Store.from_url(settings.database.url.get_secret_value())
+        try:
+            rows, attempts, ledger = await rows_of(store, name)
+        finally:
+            await store.dispose()
+    finally:
+        for run in answering:
+            run.process.kill()
+        for phone in phones.values():
+            (await asyncio.to_thread(phone.unregister)).check()
+    return VoiceRun(rows, attempts, ledger, legs)
+
+
+def assert_one_call_per_agent(run: VoiceRun) -> None:
+    """Each agent's campaign calls (from the line dialled, or the agent given, to the end) never overlap; no
+    campaign call of the agent on the inbound call (its leg is the ACD's, not a campaign's) began meanwhile."""
+    for agent in ("acme-alice", "acme-bob"):
+        calls = sorted((a.started_at.timestamp(), a.ended_at.timestamp()) for a in run.attempts if a.agent == agent)
+        assert all(end <= start for (_, end), (start, _) in itertools.pairwise(calls)), (agent, calls)
+    inbound_legs = [
+        (endpoint, first, last)
+        for endpoint, spans in run.legs.items()
+        for channel_id, first, last in spans
+        if channel_id.startswith(AGENT_LEG)
+    ]
+    assert len(inbound_legs) == 1, run.legs
+    endpoint, first, last = inbound_legs[0]
+    for a in run.attempts:
+        if a.agent == endpoint:
+            assert not (first <= a.started_at.timestamp() <= last), (a.started_at, first, last)
+
+
+async def test_a_progressive_campaign_worked_by_the_acd_inside_voice_run(
+    acme: Any,  # noqa: F811
+    sipp: Sipp,
+    tmp_path: Path,
+) -> None:
+    """Progressive: the ACD reserves the agent its strategy picks before each line is dialled."""
+    numbers = [f"+3906987654{n}" for n in range(6)]  # Rome: acme is an IT tenant
+    run = await work_in_voice_run(acme, sipp, tmp_path, DialMode.PROGRESSIVE, numbers)
+    assert [(r.state, r.attempts) for r in run.rows] == [(RecordState.DONE, 1)] * len(numbers)
+    assert [a.outcome for a in run.attempts] == ["human"] * len(numbers)
+    assert {a.agent for a in run.attempts} == {"acme-alice", "acme-bob"}, "the ACD gave the calls to both agents"
+    assert_one_call_per_agent(run)
+
+
+async def test_a_predictive_campaign_worked_by_the_acd_inside_voice_run(
+    acme: Any,  # noqa: F811
+    sipp: Sipp,
+    tmp_path: Path,
+) -> None:
+    """Predictive: lines paced on the ACD's count of free agents; each person who answers is a work item the
+    ACD routes to a free agent of sales-it within the 2 s (none is abandoned: the ledger has no room yet)."""
+    numbers = [f"+3906987655{n}" for n in range(6)]
+    run = await work_in_voice_run(acme, sipp, tmp_path, DialMode.PREDICTIVE, numbers)
+    assert [(r.state, r.attempts) for r in run.rows] == [(RecordState.DONE, 1)] * len(numbers)
+    assert [a.outcome for a in run.attempts] == ["human"] * len(numbers)
+    assert [e.entry for e in run.ledger] == ["live"] * len(numbers)
+    assert {a.agent for a in run.attempts} == {"acme-alice", "acme-bob"}
+    assert_one_call_per_agent(run)

@@ -97,6 +97,10 @@ class Dialer:
         self.holds = dict(holds or {})  # number -> not before (abandons)
         self.running = True
         self.agents: dict[str, AgentSlot] = {}
+        # Predictive worked through the ACD (tvoxcc.campaigns.desk): the ACD's count of free agents of the
+        # campaign's queues paces the lines, and an answer waits for the agent the ACD routes it to
+        # (AgentReady) instead of taking a free one here. None: the agents fed in are the whole truth.
+        self.acd_free: tuple[int, int] | None = None  # (free, logged in), as the ACD's view last said
         self.lines: dict[int, Line] = {}
         self.waiting: list[int] = []  # answered lines with no agent yet, oldest first
         self.live_rate = Average(PRIOR_LIVE_RATE, 20)
@@ -162,7 +166,7 @@ class Dialer:
         if human:
             self.answer_s.add(now - line.dialled_at)
             line.answered_at = now
-            agent = line.agent or self._longest_free()
+            agent = line.agent or (self._longest_free() if self.acd_free is None else None)
             if agent is not None:
                 self._connect(line_id, agent, now, out)
             else:
@@ -269,10 +273,13 @@ class Dialer:
             if slot.status is AgentStatus.WRAPPING and slot.since + self.pacing.wrapup_s <= now + horizon:
                 soon += 1
         talking_ends = counts[AgentStatus.TALKING] * (1.0 - math.exp(-horizon / max(self.talk_s.value, 1.0)))
+        free, logged_in = counts[AgentStatus.FREE], len(self.agents) - counts[AgentStatus.AWAY]
+        if self.acd_free is not None:
+            free, logged_in = self.acd_free
         return PacingView(
-            free_agents=counts[AgentStatus.FREE] - len(self.waiting),
+            free_agents=free - len(self.waiting),
             expected_free=soon + talking_ends,
-            logged_in=len(self.agents) - counts[AgentStatus.AWAY],
+            logged_in=logged_in,
             lines_in_flight=self.ringing(),
             live_rate=self.live_rate.value,
             # Not crediting the people still to answer (an abandon can come before them); debiting the machines

@@ -8,8 +8,7 @@ seen too. A Connect rings the agent's phone into the app and bridges it with the
 hangs up the other is hung up and CallEnded is reported. The dialer's events (LineResult, CallEnded) go to
 `report`; its commands for the line come in here.
 
-Which agents are free is not decided here (nor in the dialer): it is fed AgentReady/AgentAway by its caller.
-The ACD does not feed it yet (campaign calls are not yet work items of the one router).
+Which agents are free is not decided here (nor in the dialer): the ACD decides (tvoxcc.campaigns.desk).
 """
 
 from __future__ import annotations

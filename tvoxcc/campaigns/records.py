@@ -119,5 +119,15 @@ class RecordBook:
     def next_due_at(self) -> float | None:
         return self._due[0][0] if self._due else None
 
+    def count_due(self, now: float) -> int:
+        """How many pending records are due by now (nothing taken off the due list)."""
+        return sum(
+            1
+            for next_at, record_id in self._due
+            if next_at <= now
+            and self.records[record_id].state is RecordState.PENDING
+            and self.records[record_id].next_at == next_at
+        )
+
     def open_records(self) -> int:
         return sum(1 for r in self.records.values() if not r.final)

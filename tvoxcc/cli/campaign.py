@@ -141,7 +141,9 @@ def _status_command(verb: str, status: CampaignStatus, help_: str) -> None:
         _show(with_store(ctx, lambda store: cs.set_status(store, tenant, name, status, actor=audit.cli_actor())))
 
 
-_status_command("start", CampaignStatus.RUNNING, "Start (or resume) dialling campaign NAME.")
+_status_command(
+    "start", CampaignStatus.RUNNING, "Start (or resume) dialling campaign NAME (`voice run` dials it for its queues)."
+)
 _status_command("pause", CampaignStatus.PAUSED, "Pause campaign NAME: no new lines; calls in progress go on.")
 _status_command("stop", CampaignStatus.STOPPED, "Stop campaign NAME for good (its records keep their states).")
 

@@ -150,6 +150,8 @@ class AcdBase(ABC):
         self.endpoint_states: dict[str, str] = {}  # agent phone -> last reported state
         self.presence = EndpointSubscriber(ari)  # follows agent phones, in checked chunks
         self.on_change: Callable[[q.Outputs], None] | None = None  # the wallboard's copy (tvoxcc.voice.live)
+        # Items another adapter in this process carries out (campaign reservations): True when it took the command.
+        self.foreign_items: Callable[[q.Command], bool] | None = None
 
     def _now(self) -> float:
         return self.clock().timestamp()
@@ -199,6 +201,9 @@ class AcdBase(ABC):
             self._dispatch(routed)
 
     def _dispatch(self, command: q.Command) -> None:
+        if self.foreign_items is not None and self.foreign_items(command):  # a campaign's (tvoxcc.campaigns)
+            self._placing.pop(getattr(command, "item_id", ""), None)
+            return
         if isinstance(command, q.PlaceCallback):
             events = self._placing.pop(command.item_id, [])
             self.lanes.submit(command.item_id, self._place_callback(command, events))

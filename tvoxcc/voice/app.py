@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tvoxcc.ari import AriClient, AriError, Connected, Disconnected, StreamItem
 from tvoxcc.ari import events as ev
@@ -29,6 +30,9 @@ from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 from tvoxcc.voice.handoff import QueueHandoff
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.overload import LagMeter
+
+if TYPE_CHECKING:
+    from tvoxcc.campaigns.service import CampaignService
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,7 @@ HANDLED_EVENTS = frozenset(
     }
 )
 CONTROL_LANE = "voice:connection"  # resync after (re)connect, in order with the next one
+CAMPAIGN_LANE = "voice:campaigns"  # every campaign line's and agent leg's events, in order
 
 
 def utc_now() -> datetime:
@@ -79,6 +84,7 @@ class VoiceApp:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.ready = asyncio.Event()  # set once connected and resynchronised
         self.overload = LagMeter(backlog=self.lanes.backlog)
+        self.campaigns: CampaignService | None = None  # `voice run` works campaigns (tvoxcc.campaigns.service)
 
     async def run(self) -> None:
         await self.handoff.start()
@@ -108,6 +114,8 @@ class VoiceApp:
                 self.lanes.submit(CONTROL_LANE, self._connected())
             case Disconnected():
                 self.ready.clear()
+            case _ if self.campaigns is not None and self.campaigns.claims(item):
+                self.lanes.submit(CAMPAIGN_LANE, self.campaigns.on_event(item))
             case ev.StasisStart(channel=channel, args=args) if self.supervision.claims(args):
                 self.supervision.stasis_start(channel.id, args)
             case ev.StasisStart(channel=channel, args=args):

@@ -15,6 +15,7 @@ from datetime import datetime
 from tvoxcc.agi.routes import all_routes
 from tvoxcc.agi.server import build_server
 from tvoxcc.ari import AriClient
+from tvoxcc.campaigns.service import CampaignService
 from tvoxcc.config import Settings
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store.engine import Store
@@ -56,6 +57,9 @@ async def main_host(
         await acd.start()
         sms = SmsGateway(ari, store, clock, lanes, endpoints=voice.sms_endpoints, poll_s=voice.sms_poll_seconds)
         app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock, lanes=lanes)
+        # Campaigns are worked here, beside the ACD and ARI (tvoxcc.campaigns.service says why).
+        campaigns = CampaignService(store, ari, acd.service)
+        acd.foreign_items, app.campaigns = campaigns.take_command, campaigns
         live = LiveWriter(store, acd.service, clock)  # the wallboard's copy of the ACD's state
         agi = build_server(settings, all_routes(store, acd))
         try:
@@ -80,8 +84,10 @@ async def main_host(
             with contextlib.suppress(TimeoutError):  # texts wait in the carrier meanwhile: calls need not wait
                 await asyncio.wait_for(sms.ready.wait(), ready_within)
             await live.flush()  # every tenant's view, replacing what a previous run left
+            campaigns.start()
             yield app
         finally:
+            await campaigns.close()
             with contextlib.suppress(Exception):  # Asterisk may be gone already: never hold the stop up for it
                 await asyncio.wait_for(sms.unsubscribe(), 2.0)
             runner.cancel()
