@@ -9,6 +9,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import insert
 
+from tests.old_schema import old_tenant
 from tests.test_kb_core import HOSTILE
 from tvoxcc.kb import store as kb
 from tvoxcc.kb.article import ArticleFields, Change, KbError
@@ -179,7 +180,9 @@ async def test_suggestions_for_a_ticket(store: Store) -> None:
 def test_migration_indexes_articles_written_before_it(db_url: str) -> None:
     async def write_old_article() -> int:
         store = Store.from_url(db_url)
-        (tid,) = await tenants(store, "acme")
+        async with store.session() as s:
+            tid = await old_tenant(s, "acme")  # the schema before 0006
+            await s.commit()
         row = {"tenant_id": tid, "slug": "old", "title": "Legacy fax setup", "body": "Dial 9 first", "language": "en",
                "tags": [], "visibility": "internal", "status": "published", "version": 1, "created_at": NOW,
                "updated_at": NOW}  # fmt: skip
