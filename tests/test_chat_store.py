@@ -9,16 +9,15 @@ and a resend with the same client id is stored once.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tvoxcc.acd import AcdService, InputKind, InStore, StoreConfig, send_input
-from tvoxcc.admin.edit import import_document
-from tvoxcc.admin.spec import TenantDoc
+from tests import chat_world
+from tests.chat_world import imported_tenant, routing_acd
+from tvoxcc.acd import AcdService, InputKind, send_input
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import ChatError, ChatStatus, Sender
 from tvoxcc.chat.store import ChatNotFound, leave_message, messages_after, open_chat, post, visitor_chat
@@ -43,32 +42,18 @@ DOC = {
 
 
 @pytest.fixture
-async def tenant(store: Store) -> AsyncIterator[int]:
-    await import_document(store, TenantDoc.model_validate(DOC))
-    async with store.session() as session:
-        yield (await session.execute(select(m.Tenant.id))).scalar_one()
+async def tenant(store: Store) -> int:
+    return await imported_tenant(store, DOC)
 
 
 @pytest.fixture
 async def acd(store: Store, tenant: int) -> AsyncIterator[AcdService]:
-    service = AcdService(store, StoreConfig(store), transports=[InStore()], rng=random.Random(1))
-    assert await service.start(wait=False)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop, poll_s=0.01))
-    yield service
-    stop.set()
-    await task
+    async with routing_acd(store) as service:
+        yield service
 
 
 async def settled(store: Store, acd: AcdService, tenant: int) -> None:
-    """Every request taken by the ACD, its decisions committed, and applied to the chats."""
-    while True:
-        async with store.session() as session:
-            if not await session.scalar(select(func.count()).where(m.AcdInput.taken_at.is_(None))):
-                break
-        await asyncio.sleep(0.01)
-    await acd.flush()
-    await routing.resync(store, tenant, NOW)
+    await chat_world.settled(store, acd, tenant, NOW)
 
 
 async def agent_row(store: Store, tenant: int, name: str) -> int:

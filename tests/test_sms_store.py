@@ -8,16 +8,15 @@ claimed by one sender only; a claim left by a dead sender goes back to pending; 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tvoxcc.acd import AcdService, InputKind, InStore, StoreConfig, send_input
-from tvoxcc.admin.edit import import_document
-from tvoxcc.admin.spec import TenantDoc
+from tests import chat_world
+from tests.chat_world import imported_tenant, routing_acd
+from tvoxcc.acd import AcdService, InputKind, send_input
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat import sms_store
 from tvoxcc.chat.core import ChatStatus, Sender
@@ -44,31 +43,18 @@ def text(body: str, number: str = "+393331234567", did: str = "5553000") -> Sms:
 
 
 @pytest.fixture
-async def tenant(store: Store) -> AsyncIterator[int]:
-    await import_document(store, TenantDoc.model_validate(DOC))
-    async with store.session() as session:
-        yield (await session.execute(select(m.Tenant.id))).scalar_one()
+async def tenant(store: Store) -> int:
+    return await imported_tenant(store, DOC)
 
 
 @pytest.fixture
 async def acd(store: Store, tenant: int) -> AsyncIterator[AcdService]:
-    service = AcdService(store, StoreConfig(store), transports=[InStore()], rng=random.Random(1))
-    assert await service.start(wait=False)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop, poll_s=0.01))
-    yield service
-    stop.set()
-    await task
+    async with routing_acd(store) as service:
+        yield service
 
 
 async def settled(store: Store, acd: AcdService, tenant: int) -> None:
-    while True:
-        async with store.session() as session:
-            if not await session.scalar(select(func.count()).where(m.AcdInput.taken_at.is_(None))):
-                break
-        await asyncio.sleep(0.01)
-    await acd.flush()
-    await routing.resync(store, tenant, NOW)
+    await chat_world.settled(store, acd, tenant, NOW)
 
 
 async def test_texts_of_a_number_thread_into_one_open_conversation(store: Store, tenant: int) -> None:
