@@ -1,7 +1,8 @@
 """`contact export` and `contact erase` on SQLite and PostgreSQL: a person with calls, mails (through the real
 mail ingest, with an attachment), a ticket answered and solved, a survey answer, a callback, a webchat (by
-her name and e-mail), an SMS chat (by her number), a recording file and a queue_log line. The export holds all of it; after the erase no row of any table, no file of the data
-dir or the recordings folder (nor the SQLite file) names them, and Insight's figures are the same.
+her name and e-mail), an SMS chat (by her number), a recording file and a queue_log line. The export holds all
+of it; after the erase no row of any table, no file of the data dir or the recordings folder (nor the SQLite
+file) names them, and Insight's figures are the same.
 
 With recordings in the (encrypted) repository, one on legal hold: the export holds both decrypted, the erase
 deletes the other and keeps the held one (file, row and call link, without her number), and both are in

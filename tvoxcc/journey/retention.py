@@ -21,11 +21,11 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc import audit
+from tvoxcc.chat.core import ChatStatus
 from tvoxcc.journey.privacy_store import delete_files, recording_paths
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.chat.core import ChatStatus
 from tvoxcc.support.status import TicketStatus
 
 CHUNK = 500  # ids per IN (...)
