@@ -1,7 +1,8 @@
 """`contact export` and `contact erase` on SQLite and PostgreSQL: a person with calls, mails (through the real
-mail ingest, with an attachment), a ticket answered and solved, a survey answer, a callback, a recording file
-and a queue_log line. The export holds all of it; after the erase no row of any table, no file of the data
-dir or the recordings folder (nor the SQLite file) names them, and Insight's figures are the same.
+mail ingest, with an attachment), a ticket answered and solved, a survey answer, a callback, a webchat (by
+her name and e-mail), an SMS chat (by her number), a recording file and a queue_log line. The export holds all
+of it; after the erase no row of any table, no file of the data dir or the recordings folder (nor the SQLite
+file) names them, and Insight's figures are the same.
 
 With recordings in the (encrypted) repository, one on legal hold: the export holds both decrypted, the erase
 deletes the other and keeps the held one (file, row and call link, without her number), and both are in
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import JSON, String, Text, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.cli import Tvox
 from tvoxcc.config import load_settings
@@ -119,10 +121,43 @@ def world(tvox_any: Tvox, db_url: str, tmp_path: Path) -> tuple[Tvox, str, Path]
                              requested_at=DAY + timedelta(hours=2), status="done",
                              completed_at=DAY + timedelta(hours=3)))  # fmt: skip
             await s.commit()
+        async with store.tenant(tenant.id) as s:
+            await add_chats(s, service, owners)
+            await s.commit()
         await store.dispose()
 
     asyncio.run(rows())
     return tvox, db_url, recordings
+
+
+async def add_chats(s: AsyncSession, service: int, owners: dict[str, int]) -> None:
+    """Carla's webchat (no contact: only her name and e-mail) and SMS chat (her contact and number), and
+    Bruno's SMS chat, which must stay."""
+    said = {
+        "webchat": ("chat", "", "", None, NAME, EMAIL, f"Hi, I am {NAME}, my number is {NATIONAL}"),
+        "carla-sms": ("sms", PHONE, f"PJSIP/{PHONE}", owners[PHONE], "", "", "Please call me back"),
+        "bruno-sms": ("sms", OTHER_PHONE, f"PJSIP/{OTHER_PHONE}", owners[OTHER_PHONE], "", "", "Bruno here"),
+    }
+    for token, (channel, address, reply_to, contact, name, email, text) in said.items():
+        chat = m.Chat(
+            channel=channel, address=address, reply_to=reply_to, service_id=service, queue="acme/sales",
+            status="closed", contact_id=contact, visitor_name=name, visitor_email=email, token_hash=token,
+            next_seq=3, closed_at=DAY + timedelta(hours=4),
+        )  # fmt: skip
+        s.add(chat)
+        await s.flush()
+        s.add(m.ChatMessage(chat_id=chat.id, seq=1, sender="visitor", body=text, at=DAY + timedelta(hours=4)))
+        s.add(m.ChatMessage(chat_id=chat.id, seq=2, sender="agent", body="Thank you", at=DAY + timedelta(hours=4)))
+
+
+async def chats_left(db_url: str) -> list[tuple[str, int]]:
+    store = Store.from_url(db_url)
+    async with store.session() as s:
+        said = func.count(m.ChatMessage.id)
+        query = select(m.Chat.address, said).join(m.ChatMessage).group_by(m.Chat.id, m.Chat.address)
+        rows = [(str(a), int(n)) for a, n in (await s.execute(query)).all()]
+    await store.dispose()
+    return rows
 
 
 def run(tvox: Tvox, recordings: Path, *args: str) -> tuple[int, str, str]:
@@ -202,7 +237,12 @@ def test_export_then_erase_leaves_nothing_and_keeps_the_figures(world: tuple[Tvo
     assert [a["score"] for a in data["survey_answers.json"]] == [9]
     assert [c["number"] for c in data["callbacks.json"]] == [PHONE]
     assert data["manifest.json"]["counts"]["recording_files"] == 1
-    assert OTHER_PHONE not in json.dumps(data)  # Bruno's call is not Carla's
+    assert sorted((c["channel"], c["address"], c["visitor_email"]) for c in data["chats.json"]) == [
+        ("chat", "", EMAIL),
+        ("sms", PHONE, ""),
+    ]
+    assert len(data["chat_messages.json"]) == 4 and any(NATIONAL in c["body"] for c in data["chat_messages.json"])
+    assert OTHER_PHONE not in json.dumps(data)  # Bruno's call and chat are not Carla's
 
     assert set(asyncio.run(rows_naming(db_url))) >= {"contacts.display_name", "interactions.from_address"}
     code, _, stderr = run(tvox, recordings, "contact", "erase", "-t", "acme", EMAIL)
@@ -217,6 +257,7 @@ def test_export_then_erase_leaves_nothing_and_keeps_the_figures(world: tuple[Tvo
     assert files_naming(tmp_path / "data", recordings, *databases) == []
     assert not (recordings / f"{RECORDING}.wav").exists()
     assert OTHER_PHONE in (tmp_path / "data" / "queue_log").read_text()  # Bruno's line kept
+    assert asyncio.run(chats_left(db_url)) == [(OTHER_PHONE, 2)]  # Carla's chats gone, Bruno's kept
 
     assert (report(tvox, "channel"), report(tvox, "agent")) == before
     assert "no contact" in tvox.fails("contact", "show", "-t", "acme", EMAIL)
@@ -228,6 +269,7 @@ def test_export_then_erase_leaves_nothing_and_keeps_the_figures(world: tuple[Tvo
     logged = json.loads(tvox.ok("contact", "erasures", "-t", "acme", "--json"))
     assert [(e["contact"], e["counts"]["contacts"]) for e in logged] == [(1, 1)] and NAME not in json.dumps(logged)
     assert erasure.contact_id == 1 and erasure.counts["interactions"] == len(kinds) and erasure.counts["contacts"] == 1
+    assert (erasure.counts["chats"], erasure.counts["chat_messages"]) == (2, 4)
     assert bruno_call.contact_id == bruno["id"] and interactions_left == len(kinds) + 1  # kept, anonymised
 
 

@@ -1,5 +1,6 @@
 """A tenant's retention on SQLite and PostgreSQL: `tenant set --retention-days`, purged by `insight run`; the
-purged calls' recordings in the repository go too, but one on legal hold; retention changes are audited."""
+purged calls' recordings in the repository go too, but one on legal hold; chats closed before the cutoff go with
+their messages, a recent or still open one stays; retention changes are audited."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.cli import Tvox
 from tvoxcc.config import load_settings
@@ -49,8 +51,26 @@ async def seed(db_url: str) -> None:
             s.add(m.OutboxMail(ticket_id=ticket.id, kind="ack", message_id=ack, from_address="s@x", to_address="a@x",
                                subject="ack", body_text="", status="sent", created_at=OLD))  # fmt: skip
         s.add(m.MailRejection(mailbox="box", sender="spam@x.it", reason="bulk", created_at=OLD))
+        await add_chats(s)
         await s.commit()
     await store.dispose()
+
+
+async def add_chats(s: AsyncSession) -> None:
+    """An SMS chat closed long ago (purged), a webchat closed lately and one opened long ago still going (kept)."""
+    service = (await s.execute(select(m.Service.id))).scalar_one()
+    chats = {
+        "old-closed": ("sms", "+390244444444", "closed", OLD, OLD),
+        "recent-closed": ("chat", "", "closed", OLD, RECENT),
+        "old-open": ("chat", "", "connected", OLD, None),
+    }
+    for token, (channel, address, status, created, closed) in chats.items():
+        chat = m.Chat(channel=channel, address=address, service_id=service, queue="acme/web", status=status,
+                      token_hash=token, created_at=created, closed_at=closed, next_seq=3)  # fmt: skip
+        s.add(chat)
+        await s.flush()
+        for seq in (1, 2):
+            s.add(m.ChatMessage(chat_id=chat.id, seq=seq, sender="visitor", body=f"{token} {seq}", at=created))
 
 
 async def counts(db_url: str) -> dict[str, int]:
@@ -58,7 +78,7 @@ async def counts(db_url: str) -> dict[str, int]:
     out = {}
     async with store.session() as s:
         for model in (m.Interaction, m.InteractionEvent, m.NpsAnswer, m.Callback, m.Ticket, m.TicketMessage,
-                      m.Attachment, m.OutboxMail, m.MailRejection):  # fmt: skip
+                      m.Attachment, m.OutboxMail, m.MailRejection, m.Chat, m.ChatMessage):  # fmt: skip
             out[model.__tablename__] = (await s.execute(select(func.count()).select_from(model))).scalar_one()
         out["open_ticket_mail"] = (
             await s.execute(
@@ -73,6 +93,7 @@ def test_retention_purges_what_is_older_and_keeps_open_threads(tvox_any: Tvox, d
     tvox = tvox_any
     tvox.ok("tenant", "add", "acme")
     tvox.ok("tenant", "set", "acme", "--retention-days", "30")
+    tvox.ok("service", "add", "-t", "acme", "web", "--channel", "chat")
     assert json.loads(tvox.ok("tenant", "show", "acme", "--json"))["tenant"]["retention_days"] == 30
     assert json.loads(tvox.ok("tenant", "list", "--json"))[0]["retention_days"] == 30
     assert "tenant.retention_days" in tvox.fails("tenant", "set", "acme", "--retention-days", "-1")
@@ -92,10 +113,20 @@ def test_retention_purges_what_is_older_and_keeps_open_threads(tvox_any: Tvox, d
     assert (after["interaction_events"], after["nps_answers"], after["callbacks"]) == (0, 0, 0)
     assert (after["ticket_messages"], after["attachments"], after["outbox_mails"]) == (1, 1, 1)
     assert after["mail_rejections"] == 0
+    assert (before["chats"], before["chat_messages"], after["chats"], after["chat_messages"]) == (3, 6, 2, 4)
+    assert asyncio.run(chat_tokens(db_url)) == ["old-open", "recent-closed"]
     tvox.ok("tenant", "set", "acme", "--retention-days", "0")  # 0: keep for ever
     assert "retention_days" not in json.loads(tvox.ok("tenant", "show", "acme", "--json"))["tenant"]
     asyncio.run(seed_again(db_url))
     assert "retention:" not in tvox.ok("insight", "run", "--once")
+
+
+async def chat_tokens(db_url: str) -> list[str]:
+    store = Store.from_url(db_url)
+    async with store.session() as s:
+        tokens = sorted((await s.execute(select(m.Chat.token_hash))).scalars())
+    await store.dispose()
+    return tokens
 
 
 async def seed_again(db_url: str) -> None:

@@ -7,8 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.test_web_api import Client, Login, get, login, world  # noqa: F401  (test_web_api's fixtures)
+from tvoxcc import audit
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
 
 
 @pytest.fixture
@@ -94,3 +98,31 @@ async def test_import_is_all_or_nothing(user: Login) -> None:
         ("Bob", False, ""),
     ]
     assert (await send(await user("al"), "POST", f"{BASE}/import", csv=good))[0] == 403
+
+
+async def test_changes_are_audited_in_their_transaction(world: Store, user: Login) -> None:  # noqa: F811
+    sara = await user("sara")
+    status, carla = await send(sara, "POST", BASE, CARLA)
+    assert status == 201
+    assert (await send(sara, "PATCH", f"{BASE}/{carla['id']}", {"add_phones": ["333 123 4567"], "vip": False}))[
+        0
+    ] == 200
+    assert (await send(sara, "POST", BASE, {"name": "Other", "phones": ["12"]}))[0] == 400  # refused: no row
+    good = "name,phone\nAnna,0298765432\nBob,0311111111\n"
+    assert await send(sara, "POST", f"{BASE}/import", csv=good) == (200, {"added": 2})
+    assert (await send(sara, "DELETE", f"{BASE}/{carla['id']}"))[0] == 200
+    async with world.session() as session:
+        rows = [r for r in await audit.entries(session) if r["action"].startswith("contact.")]
+        assert (await audit.verify(session))[1] is None
+        imported = (await session.execute(select(m.Contact.id).where(m.Contact.display_name != ""))).scalars().all()
+    got = [(r["action"], r["actor"], r["tenant"], r["subject"], r["detail"]) for r in rows]
+    cid = carla["id"]
+    removed = {"interactions": 0, "tickets": 0, "callbacks": 0, "contacts": 1}
+    assert got == [
+        ("contact.add", "web:sara", "acme", f"added contact {cid}", {"id": cid}),
+        ("contact.change", "web:sara", "acme", f"changed contact {cid}", {"id": cid, "fields": ["vip", "add_phones"]}),
+        ("contact.import", "web:sara", "acme", "imported 2 contacts", {"ids": sorted(imported)}),
+        ("contact.remove", "web:sara", "acme", f"removed contact {cid}", {"id": cid, **removed}),
+    ]
+    logged = json.dumps(rows, default=str)
+    assert all(secret not in logged for secret in ("Carla", "Anna", "0212345678", "bianchi.it", "333"))

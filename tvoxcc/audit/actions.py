@@ -17,6 +17,10 @@ class AuditAction(StrEnum):
     RECORDING_HOLD = "recording.hold"
     RECORDING_RELEASE = "recording.release"
     RECORDING_PURGE = "recording.purge"
+    CONTACT_ADD = "contact.add"  # the address book changed (web API); detail: ids and field names, no values
+    CONTACT_CHANGE = "contact.change"
+    CONTACT_REMOVE = "contact.remove"
+    CONTACT_IMPORT = "contact.import"
     CONTACT_EXPORT = "contact.export"  # one person's data written out (right of access)
     CONTACT_ERASE = "contact.erase"  # one person's data erased (by former contact id, never name or number)
     TENANT_RETENTION = "tenant.retention"  # a tenant's retention days changed (detail: from, to)

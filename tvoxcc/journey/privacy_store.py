@@ -2,13 +2,14 @@
 
 On a tenant-scoped session; the caller commits. What is a person's: their contact and the contacts merged
 into it; every interaction linked to them or from/to one of their phones or e-mails, with its events and
-survey answers; their tickets (theirs, or opened by one of those interactions) with every message and
+survey answers; their webchats and SMS chats (theirs, or with one of their e-mails or numbers) with every
+message; their tickets (theirs, or opened by one of those interactions) with every message and
 attachment; the mails sent about those tickets or to their addresses; their callbacks; mails of theirs the
 mail channel rejected; the recording files those interactions name (Asterisk's folder); their recordings in
 the repository (``privacy_recordings``).
 
-An erase deletes the contacts, the attachments and the recording files and recordings (but those on legal
-hold), and blanks the rest in place:
+An erase deletes the contacts, the chats with their messages (Insight counts no chat), the attachments and
+the recording files and recordings (but those on legal hold), and blanks the rest in place:
 Insight counts interactions, messages, outbox mails, callbacks and survey answers, so they stay, saying
 nothing about who. Then every text column of every table is searched for what is left of them
 (``sweep``), so a copy of a number in a log row or a JSON payload goes too; but the audit log, which is
@@ -80,6 +81,8 @@ class PersonData:
     callbacks: list[m.Callback] = field(default_factory=list)
     rejections: list[m.MailRejection] = field(default_factory=list)
     recordings: list[m.Recording] = field(default_factory=list)
+    chats: list[m.Chat] = field(default_factory=list)
+    chat_messages: list[m.ChatMessage] = field(default_factory=list)
 
     def tables(self) -> dict[str, list[Any]]:
         return {
@@ -94,6 +97,8 @@ class PersonData:
             "callbacks": self.callbacks,
             "mail_rejections": self.rejections,
             "recordings": self.recordings,
+            "chats": self.chats,
+            "chat_messages": self.chat_messages,
         }
 
 
@@ -150,6 +155,17 @@ async def gather(session: AsyncSession, who: Identity) -> PersonData:
     sender = func.lower(m.MailRejection.sender)
     data.rejections = await _all(session, select(m.MailRejection).where(sender.in_(emails)))
     data.recordings = await person_recordings(session, who, interaction_ids)
+    chat = m.Chat
+    data.chats = await _all(
+        session,
+        select(chat)
+        .where(or_(chat.contact_id.in_(ids), chat.address.in_(addresses), func.lower(chat.visitor_email).in_(emails)))
+        .order_by(chat.id),
+    )
+    said = m.ChatMessage
+    data.chat_messages = await _all(
+        session, select(said).where(said.chat_id.in_([c.id for c in data.chats])).order_by(said.chat_id, said.seq)
+    )
     return data
 
 
@@ -288,6 +304,18 @@ async def sweep(session: AsyncSession, who: Identity) -> int:
     return changed
 
 
+async def _drop_chats(session: AsyncSession, chat_ids: list[int]) -> tuple[int, int]:
+    """Delete the chats and their messages (the messages first: SQLite's cascade needs its foreign_keys
+    pragma); (chats, messages) deleted."""
+    said: Any = await session.execute(
+        delete(m.ChatMessage).where(m.ChatMessage.chat_id.in_(chat_ids)).execution_options(synchronize_session=False)
+    )
+    chats: Any = await session.execute(
+        delete(m.Chat).where(m.Chat.id.in_(chat_ids)).execution_options(synchronize_session=False)
+    )
+    return int(chats.rowcount or 0), int(said.rowcount or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class ErasureOutcome:
     counts: dict[str, int]
@@ -313,10 +341,9 @@ async def erase(
         delete(m.Attachment).where(m.Attachment.id.in_([a.id for a in data.attachments]))
         .execution_options(synchronize_session=False)
     )  # fmt: skip
-    for attachment in data.attachments:
-        session.expunge(attachment)
-    for contact in data.contacts:
-        session.expunge(contact)
+    for row in [*data.attachments, *data.chat_messages, *data.chats, *data.contacts]:
+        session.expunge(row)
+    counts["chats"], counts["chat_messages"] = await _drop_chats(session, [c.id for c in data.chats])
     counts["contacts"] = (await drop_contacts(session, set(who.contact_ids)))["contacts"] if who.contact_ids else 0
     counts["swept_rows"] = await sweep(session, who)
     session.add(m.Erasure(contact_id=min(who.contact_ids, default=0), actor=actor[:254], counts=counts))

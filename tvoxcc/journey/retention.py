@@ -4,7 +4,8 @@
 Gone: interactions offered before the cutoff with their events, survey answers, recording files and their
 recordings in the repository (those on legal hold stay, unlinked from the call that is gone); tickets
 solved or closed with no change since the cutoff, with their messages, attachments, events and mails; other
-mails sent (or failed) about no ticket and mail rejections older than the cutoff; callbacks requested before it. Kept:
+mails sent (or failed) about no ticket and mail rejections older than the cutoff; callbacks requested before it;
+webchats and SMS chats closed before it, with their messages (an open chat is kept whatever its age). Kept:
 an old interaction that an open (or recent) ticket's thread points at, and Insight's pre-aggregated slots,
 so reports of purged days still have their counts where ``insight run`` built them.
 """
@@ -20,6 +21,7 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc import audit
+from tvoxcc.chat.core import ChatStatus
 from tvoxcc.journey.privacy_store import delete_files, recording_paths
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
@@ -137,6 +139,11 @@ async def purge(
         delete(m.MailRejection).where(m.MailRejection.created_at < before).execution_options(synchronize_session=False)
     )
     counts["mail_rejections"] = int(result.rowcount or 0)
+    chat = m.Chat
+    chats = await _ids(session, select(chat.id).where(chat.status == ChatStatus.CLOSED, chat.closed_at < before))
+    said = m.ChatMessage
+    counts["chat_messages"] = await _each(session, chats, lambda c: delete(said).where(said.chat_id.in_(c)))
+    counts["chats"] = await _each(session, chats, lambda c: delete(chat).where(chat.id.in_(c)))
     return counts
 
 

@@ -3,7 +3,9 @@
 Every user of a tenant reads its contacts (an agent needs them on a call); an admin, or a supervisor of
 the tenant, adds, changes, imports and removes them (403 for the others). Another tenant is a 404, as on
 every route. Bodies are JSON (an import: the CSV file itself, ``Content-Type: text/csv``); a refused
-change is 400 with ``error`` (the first problem) and ``problems`` (all of them, one line each)::
+change is 400 with ``error`` (the first problem) and ``problems`` (all of them, one line each). Every change
+is in the audit log (``contact.add``, ``.change``, ``.remove``, ``.import``), written in the change's own
+transaction: who, the contact ids and the names of the fields changed — never a name, number or note::
 
     GET    /api/tenants/{tenant}/contacts            the list
     POST   /api/tenants/{tenant}/contacts            {"name", "phones", "emails", "company", "language", "vip", "notes"}
@@ -15,14 +17,18 @@ change is 400 with ``error`` (the first problem) and ``problems`` (all of them, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc import audit
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.audit.actors import web_actor
 from tvoxcc.journey import book, book_store
 from tvoxcc.journey.contacts import ContactNotFound
 from tvoxcc.journey.store import tenant_country
@@ -40,8 +46,22 @@ def _refused(exc: AdminError) -> web.HTTPException:
     return web.HTTPBadRequest(text=body, content_type="application/json")
 
 
-async def _allowed(request: web.Request, *, write: bool) -> int:
-    """The tenant's id, once the user may read its contacts, or ``write`` them."""
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Whose request on which tenant: what an audit row of a change names."""
+
+    tenant_id: int
+    tenant: str
+    actor: str
+
+    async def audit(
+        self, session: AsyncSession, action: audit.AuditAction, subject: str, detail: dict[str, Any]
+    ) -> None:
+        await audit.record(session, actor=self.actor, action=action, tenant=self.tenant, subject=subject, detail=detail)
+
+
+async def _allowed(request: web.Request, *, write: bool) -> Caller:
+    """The tenant, once the user may read its contacts, or ``write`` them."""
     who = await api_user(request)
     config = await visible_tenant(request, who)
     if write:
@@ -49,7 +69,12 @@ async def _allowed(request: web.Request, *, write: bool) -> int:
             raise json_error(403, "only an admin or a supervisor of the tenant may change contacts")
         if not auth.same_origin(request):
             raise json_error(403, "cross-origin request refused")
-    return config.tenant_id
+    return Caller(config.tenant_id, config.name, web_actor(who.username))
+
+
+def _changed(changes: book.ContactChanges) -> list[str]:
+    """The names of the fields a change sets (their values may be personal data: not logged)."""
+    return [f.name for f in dataclasses.fields(changes) if getattr(changes, f.name) not in (None, ())]
 
 
 async def _in_tenant(request: web.Request, tenant_id: int, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -101,18 +126,18 @@ def _vip(body: dict[str, Any]) -> bool | None:
 
 
 async def list_contacts(request: web.Request) -> web.Response:
-    contacts = await _in_tenant(request, await _allowed(request, write=False), book_store.list_contacts)
+    contacts = await _in_tenant(request, (await _allowed(request, write=False)).tenant_id, book_store.list_contacts)
     return web.json_response([book.contact_json(c) for c in contacts])
 
 
 async def show_contact(request: web.Request) -> web.Response:
-    tenant_id, ref = await _allowed(request, write=False), request.match_info["contact"]
+    tenant_id, ref = (await _allowed(request, write=False)).tenant_id, request.match_info["contact"]
     found = await _in_tenant(request, tenant_id, lambda session: book_store.find_contact(session, ref))
     return web.json_response(book.contact_json(found))
 
 
 async def add_contact(request: web.Request) -> web.Response:
-    tenant_id = await _allowed(request, write=True)
+    caller = await _allowed(request, write=True)
     body = await _body(request)
     phones = _strings(body, "phones") + _strings(body, "phone")
     emails = _strings(body, "emails") + _strings(body, "email")
@@ -126,14 +151,16 @@ async def add_contact(request: web.Request) -> web.Response:
         )  # fmt: skip
         if fields is None:
             raise book.BookError(*problems)
-        return await book_store.add_contact(session, fields)
+        added = await book_store.add_contact(session, fields)
+        await caller.audit(session, audit.AuditAction.CONTACT_ADD, f"added contact {added.id}", {"id": added.id})
+        return added
 
-    added = await _in_tenant(request, tenant_id, go)
+    added = await _in_tenant(request, caller.tenant_id, go)
     return web.json_response(book.contact_json(added), status=201)
 
 
 async def change_contact(request: web.Request) -> web.Response:
-    tenant_id = await _allowed(request, write=True)
+    caller = await _allowed(request, write=True)
     body = await _body(request)
     unknown = sorted(set(body) - {*TEXTS, *LISTS, "vip"})
     if unknown:
@@ -154,23 +181,28 @@ async def change_contact(request: web.Request) -> web.Response:
     async def go(session: AsyncSession) -> Any:
         checked = book.check_changes(changes, await tenant_country(session))
         found = await book_store.find_contact(session, ref)
-        return await book_store.update_contact(session, found.id, checked)
+        changed = await book_store.update_contact(session, found.id, checked)
+        detail = {"id": found.id, "fields": _changed(changes)}
+        await caller.audit(session, audit.AuditAction.CONTACT_CHANGE, f"changed contact {found.id}", detail)
+        return changed
 
-    return web.json_response(book.contact_json(await _in_tenant(request, tenant_id, go)))
+    return web.json_response(book.contact_json(await _in_tenant(request, caller.tenant_id, go)))
 
 
 async def remove_contact(request: web.Request) -> web.Response:
-    tenant_id, ref = await _allowed(request, write=True), request.match_info["contact"]
+    caller, ref = await _allowed(request, write=True), request.match_info["contact"]
 
     async def go(session: AsyncSession) -> dict[str, int]:
         found = await book_store.find_contact(session, ref)
-        return {"id": found.id, **await book_store.remove_contact(session, found.id)}
+        removed = {"id": found.id, **await book_store.remove_contact(session, found.id)}
+        await caller.audit(session, audit.AuditAction.CONTACT_REMOVE, f"removed contact {found.id}", removed)
+        return removed
 
-    return web.json_response(await _in_tenant(request, tenant_id, go))
+    return web.json_response(await _in_tenant(request, caller.tenant_id, go))
 
 
 async def import_contacts(request: web.Request) -> web.Response:
-    tenant_id = await _allowed(request, write=True)
+    caller = await _allowed(request, write=True)
     if request.content_type != "text/csv":
         raise json_error(400, "send the CSV file itself (Content-Type: text/csv)")
     if (request.content_length or 0) > MAX_CSV:
@@ -185,9 +217,11 @@ async def import_contacts(request: web.Request) -> web.Response:
 
     async def go(session: AsyncSession) -> int:
         read = book.read_csv(text, "csv", await tenant_country(session))
-        return len(await book_store.import_contacts(session, read, "csv"))
+        ids = await book_store.import_contacts(session, read, "csv")
+        await caller.audit(session, audit.AuditAction.CONTACT_IMPORT, f"imported {len(ids)} contacts", {"ids": ids})
+        return len(ids)
 
-    return web.json_response({"added": await _in_tenant(request, tenant_id, go)})
+    return web.json_response({"added": await _in_tenant(request, caller.tenant_id, go)})
 
 
 def add_contact_routes(router: web.UrlDispatcher) -> None:
