@@ -69,6 +69,12 @@ def start_acd(tvox: Tvox) -> subprocess.Popen[str]:
     return acd
 
 
+def ticks_after(log: str, marker: str) -> bool:
+    """A refresh tick logged after the line holding ``marker``."""
+    _, found, rest = log.partition(marker)
+    return bool(found) and "insight: tick" in rest
+
+
 def waiting(tvox: Tvox) -> int:
     report = json.loads(tvox.ok("acd", "status", "--json"))
     return sum(int(row["waiting"]) for row in report["waiting"])
@@ -135,24 +141,47 @@ def test_a_promoted_synchronous_standby_has_every_acknowledged_write(tmp_path: P
         multi = multi_host(primary, standby)
         tvox.config.write_text(tvox.config.read_text().replace(primary.url(), multi))  # every service on both hosts
         acd = start_acd(tvox)
+        insight_log = tmp_path / "insight.log"
+        insight = subprocess.Popen(
+            [sys.executable, "-m", "tvoxcc", "insight", "run", "--every", "1"],
+            env={**os.environ, "TVOXCC_CONFIG": str(tvox.config)},
+            stderr=insight_log.open("w"),
+        )
+        deadline = time.monotonic() + 30
+        while "insight: tick" not in insight_log.read_text():  # up and refreshing before the primary goes
+            assert time.monotonic() < deadline and insight.poll() is None, insight_log.read_text()[-3000:]
+            time.sleep(0.1)
         writer = Writer(multi, tenant_id=1)
         writer.thread.start()
         writer.wait_for(50)
         primary.crash()
         before = len(writer.acknowledged)
+        time.sleep(2)  # a promotion is not instant: every service meets a store that takes no writes
         assert "now the primary" in tvox.ok("db", "promote", "--url", standby.url())
         try:
             writer.wait_for(before + AFTER_PROMOTION)
             writer.stop.set()
             writer.thread.join(30)
+            # The same ACD process, back from standby on the promoted primary, has every stored item: the
+            # acknowledged ones (checked below) and any whose commit landed while its answer was lost.
+            stored = len(asyncio.run(stored_items(standby.url())))
             deadline = time.monotonic() + 30
-            # The same ACD process, back from standby on the promoted primary, has every acknowledged item.
-            while waiting(tvox) != len(writer.acknowledged):
-                assert time.monotonic() < deadline, (waiting(tvox), len(writer.acknowledged))
+            while waiting(tvox) != stored:
+                assert time.monotonic() < deadline, (waiting(tvox), stored, len(writer.acknowledged))
+                time.sleep(0.2)
+            # insight run too: it stood by while no server took writes, then ticks again on the promoted one
+            deadline = time.monotonic() + 30
+            while not ticks_after(
+                insight_log.read_text(), "tvoxcc.cluster.leader: insight: the database is unreachable"
+            ):
+                assert time.monotonic() < deadline and insight.poll() is None, insight_log.read_text()[-3000:]
                 time.sleep(0.2)
         finally:
+            insight.send_signal(signal.SIGTERM)
+            insight.wait(10)
             acd.send_signal(signal.SIGTERM)
             _, err = acd.communicate(timeout=10)
+        assert insight.returncode == 0 and "Traceback" not in insight_log.read_text()
         assert acd.returncode == 0, err
         assert "the database is unreachable" in err and "Traceback" not in err  # lived through it, in one line
 

@@ -20,6 +20,7 @@ from typing import Any
 from tvoxcc.acd.lease import Lease, LeaseLost
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.lost import DATABASE_LOST
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,21 @@ async def _holder(store: Store, name: str) -> str:
 async def run_as_leader(
     store: Store, name: str, stop: asyncio.Event, work: Work, *, ttl_s: float = 15.0, poll_s: float = 1.0
 ) -> None:
-    """Until ``stop``: wait as a standby for lease ``name``, then run ``work(its_stop)`` while it is held."""
+    """Until ``stop``: wait as a standby for lease ``name``, then run ``work(its_stop)`` while it is held.
+    A lost database (a failover of the store) stops the work as a lost lease does; the lease is tried again
+    every ``poll_s`` until a server accepts writes (a multi-host URL finds the promoted one)."""
     lease = Lease(store, time.time, ttl_s=ttl_s, name=name)
+    while not stop.is_set():
+        try:
+            await _stand_by_then_lead(lease, store, stop, work, poll_s)
+        except DATABASE_LOST as error:
+            log.warning("%s: the database is unreachable (%s); retrying in %.1f s", name, type(error).__name__, poll_s)
+            await lease.abandon()
+            await _pause(stop, poll_s)
+
+
+async def _stand_by_then_lead(lease: Lease, store: Store, stop: asyncio.Event, work: Work, poll_s: float) -> None:
+    name = lease.name
     said = False
     while not stop.is_set():
         if not await lease.try_acquire():
