@@ -29,7 +29,7 @@ from tvoxcc.store.engine import Store
 pytestmark = pytest.mark.asterisk
 
 DATA = Path(__file__).parents[1] / "data"
-DID = "5553000"
+DID = "5556000"
 CUSTOMER = "+393331234567"
 
 
