@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from tvoxcc.acd.lease import LeaseLost
-from tvoxcc.store.lost import DATABASE_LOST
+from tvoxcc.store.lost import is_database_lost
 from tvoxcc.store.models.acd import NOTIFY_CHANNEL
 from tvoxcc.store.notify import Wake
 
@@ -38,7 +38,9 @@ async def run(service: AcdService, stop: asyncio.Event, poll_s: float, config_po
             except (LeaseLost, NotRouting) as lost:
                 log.warning("ACD: %s; waiting as a standby", lost)
                 await service.crash()
-            except DATABASE_LOST as error:
+            except Exception as error:
+                if not is_database_lost(error):
+                    raise
                 log.warning("ACD: the database is unreachable (%s); retrying in %.1f s", type(error).__name__, retry_s)
                 if service.routing:
                     await service.crash()

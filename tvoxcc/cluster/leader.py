@@ -20,7 +20,7 @@ from typing import Any
 from tvoxcc.acd.lease import Lease, LeaseLost
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.store.lost import DATABASE_LOST
+from tvoxcc.store.lost import is_database_lost
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ async def run_as_leader(
     while not stop.is_set():
         try:
             await _stand_by_then_lead(lease, store, stop, work, poll_s)
-        except DATABASE_LOST as error:
+        except Exception as error:
+            if not is_database_lost(error):
+                raise
             log.warning("%s: the database is unreachable (%s); retrying in %.1f s", name, type(error).__name__, poll_s)
             await lease.abandon()
             await _pause(stop, poll_s)
