@@ -30,6 +30,7 @@ from tvoxcc.lab.topology import Host, Role, Topology, Wiring, parse_topology, pi
 
 KAMAILIO_PORT = 5060
 STATE_NAME = "topology.json"
+NETWORK_LOCK = Path("/run/tvoxcc-lab-network.lock")  # machine-wide: the 10.213.X.0/24 subnets are too
 
 
 def _say_stderr(message: str) -> None:
@@ -133,11 +134,13 @@ class TopologyLab:
                 self.say(f"topology {topology.spec} already up")
                 return state
             self._teardown()  # leftovers of a crash
-            wiring = Wiring(self.lab_id, pick_third_octet(self.lab_id, netns.taken_octets()))
-            description = self._describe(topology, wiring)
-            try:
+            # Two labs started at once (parallel test workers) must not both see a subnet free and take it.
+            with image.locked(NETWORK_LOCK, self.say, "lab picking its subnet"):
+                wiring = Wiring(self.lab_id, pick_third_octet(self.lab_id, netns.taken_octets()))
+                description = self._describe(topology, wiring)
                 self.say(f"network {wiring.subnet}: {len(topology.hosts)} hosts, bridge in {wiring.bridge_namespace}")
                 netns.create(topology, wiring)
+            try:
                 self.state_file.write_text(json.dumps(description, indent=2))
                 self._start_kamailio(topology, wiring, inp)
                 ensure_rootfs(self.settings, self.state_dir / "base", self.say)
