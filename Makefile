@@ -25,8 +25,10 @@ typecheck: venv
 	$(BIN)/mypy
 
 # pytest's exit code 5 means "no tests ran": that is a failure here, never a pass.
+# Two workers (pytest-xdist): the lab tests in one, in order (tests/conftest.py), the rest beside them by module.
+PYTEST_WORKERS ?= 2
 pytest: venv
-	@$(BIN)/pytest -ra $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/pytest -ra -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test: system venv lint typecheck pytest

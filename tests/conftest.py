@@ -17,6 +17,19 @@ from tests.servers.smtp import SmtpSink
 from tvoxcc.store.engine import Store
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Work units for `pytest -n N --dist loadgroup` (`make test`): each module whole, and every lab test in one.
+
+    The lab tests share one Asterisk per worker and its store, one module after another in collection order, as
+    in a run without workers: spread over workers they would meet in orders no run has checked. Everything else
+    goes in parallel by module, each worker with its own PostgreSQL and free ports.
+    """
+    for item in items:
+        path = item.path.relative_to(Path(__file__).parent)
+        group = "lab" if path.parts[0] == "e2e" else path.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     if find_pg_bin() is None:
