@@ -17,6 +17,7 @@ from tests.servers.smtp import SmtpSink
 from tvoxcc.store.engine import Store
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the marks into the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Work units for `pytest -n N --dist loadgroup` (`make test`): each module whole, and every lab test in one.
 
