@@ -1,6 +1,7 @@
 """Every table of the shared store. Import models from here."""
 
 from tvoxcc.store.base import Base, TenantScoped
+from tvoxcc.store.models.agent_calls import AgentCall, CallScript, ScriptAnswer
 from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
 from tvoxcc.store.models.audit import AuditEntry, AuditHead
 from tvoxcc.store.models.campaigns import (
@@ -57,6 +58,7 @@ __all__ = [
     "AcdItem",
     "AcdLease",
     "AcdQueue",
+    "AgentCall",
     "ActivityCode",
     "Agent",
     "AgentGroup",
@@ -65,6 +67,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "CallScript",
     "Callback",
     "Campaign",
     "CampaignAttempt",
@@ -103,6 +106,7 @@ __all__ = [
     "QueueMember",
     "QueueSkill",
     "Recording",
+    "ScriptAnswer",
     "Service",
     "ServiceInstance",
     "Skill",
