@@ -22,11 +22,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from tvoxcc.acd import AcdService, NotRouting
+from tvoxcc.acd import AcdService
+from tvoxcc.agentcalls.hold import AgentHold
 from tvoxcc.agentcalls.model import Refusal, end_detail, end_outcome
 from tvoxcc.agentcalls.store import AgentCallBook, Prepared, Refused
 from tvoxcc.ari import AriClient, AriError
-from tvoxcc.queues import model as q
 from tvoxcc.voice.callbacks import NotDiallable
 from tvoxcc.voice.lanes import Lanes
 
@@ -36,7 +36,6 @@ DIALOUT_ARG = "tvoxcc-dialout"  # from the dialplan; Stasis args: tenant, agent,
 AGENT_ARG = "tvoxcc-dialout-agent"  # click-to-call: the agent's phone answered; args: the agent_calls row id
 CUSTOMER_ARG = "tvoxcc-dialout-customer"  # the customer answered; args: the agent's channel id
 REFUSED_CONTEXT = "tvoxcc-dialout-refused"  # TVOXCC_DIALOUT_REFUSED says why; a message, then hang up
-OUTBOUND_PAUSE = "outbound-call"  # the ACD holds an agent on their own call with this pause code
 REQUEST_POLL_S = 1.0
 
 
@@ -65,7 +64,8 @@ class AgentCalls:
         *,
         poll_s: float = REQUEST_POLL_S,
     ) -> None:
-        self.ari, self.book, self.acd, self.clock, self.lanes = ari, book, acd, clock, lanes
+        self.ari, self.book, self.clock, self.lanes = ari, book, clock, lanes
+        self.hold = AgentHold(acd)
         self.poll_s = poll_s
         self.live: dict[str, Live] = {}  # agent channel -> call
         self.customer_of: dict[str, str] = {}  # customer channel -> agent channel
@@ -87,7 +87,7 @@ class AgentCalls:
         elif args[0] == AGENT_ARG:
             self.lanes.submit(_lane(channel_id), self._agent_answered(channel_id))
         else:
-            tenant, agent, number = (list(args[1:4]) + ["", "", ""])[:3]
+            tenant, agent, number = (*args[1:4], "", "", "")[:3]
             self.lanes.submit(_lane(channel_id), self._from_phone(channel_id, tenant, agent, number))
 
     def gone(self, channel_id: str, cause: int = 0) -> None:
@@ -160,7 +160,7 @@ class AgentCalls:
         customer = f"{CUSTOMER_ARG}-{uuid.uuid4().hex[:16]}"
         live = Live(prepared, agent_channel, customer)
         self.live[agent_channel], self.customer_of[customer] = live, agent_channel
-        live.held = self._hold(prepared.agent)
+        live.held = self.hold.hold(prepared.agent)
         live.interaction_id = await self.book.dialing(prepared, customer, self.clock())
         await self._quietly(self.ari.channels.ring(agent_channel))  # ringback while the customer's phone rings
         try:
@@ -214,7 +214,7 @@ class AgentCalls:
         if live.bridge_id is not None:
             await self._quietly(self.ari.bridges.destroy(live.bridge_id))
         if live.held:
-            self._release(live.call.agent)
+            self.hold.release(live.call.agent)
         outcome = end_outcome(answered=live.answered, cause=cause)
         detail = end_detail(answered=live.answered, cause=cause)
         await self.book.ended(live.call, live.interaction_id, self.clock(), outcome, detail)
@@ -224,41 +224,9 @@ class AgentCalls:
             await self.ari.channels.set_variable(channel_id, "TVOXCC_DIALOUT_REFUSED", reason.value)
             await self.ari.channels.continue_in_dialplan(channel_id, context=REFUSED_CONTEXT, extension="s", priority=1)
 
-    # -- the ACD: the agent is held while the call lasts ------------------------------------------------------------
-
     def _agent_busy(self, agent: str) -> bool:
         """On another call already (an ACD call, or one of their own)."""
-        if any(live.call.agent == agent for live in self.live.values()):
-            return True
-        state = self._state(agent)
-        return state is not None and state[0] is q.AgentStatus.BUSY
-
-    def _hold(self, agent: str) -> bool:
-        """Pause an agent the ACD could offer a call to; True when this call did (and so must give them back)."""
-        state = self._state(agent)
-        if state is None or state[0] in (q.AgentStatus.LOGGED_OUT, q.AgentStatus.PAUSED):
-            return False  # no offer can reach them anyway (and a pause of their own stays theirs)
-        try:
-            self.acd.pause(agent, OUTBOUND_PAUSE)
-        except (q.RouterError, NotRouting) as exc:
-            log.warning("agent calls: cannot hold %s in the ACD: %s", agent, exc)
-            return False
-        return True
-
-    def _release(self, agent: str) -> None:
-        state = self._state(agent)
-        if state is None or state != (q.AgentStatus.PAUSED, OUTBOUND_PAUSE):
-            return  # paused since by hand (or logged out): theirs
-        try:
-            self.acd.unpause(agent)
-        except (q.RouterError, NotRouting) as exc:
-            log.warning("agent calls: cannot give %s back to the ACD: %s", agent, exc)
-
-    def _state(self, agent: str) -> tuple[q.AgentStatus, str | None] | None:
-        try:
-            return self.acd.agent_state(agent) if self.acd.has_agent(agent) else None
-        except NotRouting:
-            return None
+        return any(live.call.agent == agent for live in self.live.values()) or self.hold.busy(agent)
 
     @staticmethod
     async def _quietly(request: Awaitable[object]) -> None:

@@ -1,8 +1,8 @@
 """Every table of the shared store. Import models from here."""
 
 from tvoxcc.store.base import Base, TenantScoped
-from tvoxcc.store.models.agent_calls import AgentCall, CallScript, ScriptAnswer
 from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
+from tvoxcc.store.models.agent_calls import AgentCall, CallScript, ScriptAnswer
 from tvoxcc.store.models.audit import AuditEntry, AuditHead
 from tvoxcc.store.models.campaigns import (
     AbandonLedgerRow,
@@ -58,9 +58,9 @@ __all__ = [
     "AcdItem",
     "AcdLease",
     "AcdQueue",
-    "AgentCall",
     "ActivityCode",
     "Agent",
+    "AgentCall",
     "AgentGroup",
     "AgentSkill",
     "Attachment",

@@ -26,9 +26,7 @@ class AgentCall(TenantScoped, Base):
     phase: Mapped[str] = mapped_column(String(16))  # tvoxcc.agentcalls.model.Phase
     number: Mapped[str] = mapped_column(String(32), default="")
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), default=None)
-    interaction_id: Mapped[int | None] = mapped_column(
-        ForeignKey("interactions.id", ondelete="SET NULL"), default=None
-    )
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"), default=None)
     refused: Mapped[str | None] = mapped_column(String(32), default=None)  # tvoxcc.agentcalls.model.Refusal
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
