@@ -72,13 +72,15 @@ async def test_a_dial_out_is_an_outbound_interaction_of_the_agent(store: Store) 
 
 async def test_refusals_are_stored_with_their_reason(store: Store) -> None:
     tenant = await imported_tenant(store, DOC)
-    await add_do_not_call(store, "dialy", ["+15550001"], "asked")
+    await add_do_not_call(store, "dialy", ["+15550001", "+390212345678"], "asked")
     book = AgentCallBook(store)
     assert await book.prepare("dialy", "nobody", "0212345", NOW) == Refused(None, Refusal.UNKNOWN_AGENT)
     empty = await book.prepare("dialy", "ugo", "", NOW)
     listed = await book.prepare("dialy", "ugo", "15550001", NOW)
+    national = await book.prepare("dialy", "ugo", "0212345678", NOW)  # read in the tenant's country (IT)
     assert isinstance(empty, Refused) and empty.reason is Refusal.EMPTY_NUMBER
     assert isinstance(listed, Refused) and listed.reason is Refusal.DO_NOT_CALL
+    assert isinstance(national, Refused) and national.reason is Refusal.DO_NOT_CALL
     async with store.tenant(tenant) as session:
         rows = (await session.execute(select(m.AgentCall).order_by(m.AgentCall.id))).scalars().all()
         interactions = (await session.execute(select(m.Interaction))).scalars().all()
@@ -86,7 +88,11 @@ async def test_refusals_are_stored_with_their_reason(store: Store) -> None:
         assert tenant_row is not None
         tenant_row.outbound = None
         await session.commit()
-    assert [(r.phase, r.refused) for r in rows] == [("refused", "empty-number"), ("refused", "do-not-call")]
+    assert [(r.phase, r.refused) for r in rows] == [
+        ("refused", "empty-number"),
+        ("refused", "do-not-call"),
+        ("refused", "do-not-call"),
+    ]
     assert not interactions  # nothing was dialled
     no_route = await book.prepare("dialy", "ugo", "0212345", NOW)
     assert isinstance(no_route, Refused) and no_route.reason is Refusal.NO_ROUTE

@@ -17,6 +17,7 @@ from tvoxcc.agentcalls.model import Origin, Phase, Refusal, refusal, spellings
 from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.journey.identify import contact_by_phone
+from tvoxcc.journey.phones import to_e164
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -52,10 +53,12 @@ class Claimed:
 
 async def check(session: AsyncSession, tenant: m.Tenant, number: str) -> Refusal | None:
     """Why ``number`` must not be dialled for ``tenant`` (its outbound route, its do-not-call list)."""
+    e164 = to_e164(number, tenant.country or "") if number else None
+    candidates = [*spellings(number), *([e164] if e164 else [])]
     listed = await session.execute(
-        select(m.DncNumber.number).where(m.DncNumber.tenant_id == tenant.id, m.DncNumber.number.in_(spellings(number)))
+        select(m.DncNumber.number).where(m.DncNumber.tenant_id == tenant.id, m.DncNumber.number.in_(candidates))
     )
-    return refusal(number, do_not_call=set(listed.scalars().all()), has_route=bool(tenant.outbound))
+    return refusal(number, do_not_call=set(listed.scalars().all()), has_route=bool(tenant.outbound), e164=e164)
 
 
 async def request(
@@ -163,7 +166,9 @@ class AgentCallBook:
             assert row is not None
             contact_id = row.contact_id
             if contact_id is None:
-                match = await contact_by_phone(session, call.number)
+                tenant = await session.get(m.Tenant, call.tenant_id)
+                e164 = to_e164(call.number, tenant.country if tenant and tenant.country else "") or call.number
+                match = await contact_by_phone(session, e164)
                 contact_id = match.contact_id if match else None
             interaction = m.Interaction(
                 channel=Channel.VOICE,

@@ -1,0 +1,196 @@
+"""Agents dialling out on the real lab: 9 + a number from an agent's sipp phone goes through the rendered
+dialplan into the voice service, which dials the customer (a sipp phone behind the tenant's trunk) through the
+outbound route and bridges them; the ACD holds the agent meanwhile, so an inbound call waiting in the agent's
+queue is offered to them only once their own call ended. A desktop click-to-call (the web API's row) rings the
+agent's phone first. Refused numbers are a message and a hang-up."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.cli import Tvox
+from tests.e2e.conftest import PASSWORD
+from tests.e2e.test_voice_acd import Clock, online
+from tests.e2e.voice import running_voice
+from tvoxcc.agentcalls.hold import OUTBOUND_PAUSE
+from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput, Trunk
+from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario, free_udp_port
+from tvoxcc.queues import model as q
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.voice.app import VoiceApp
+
+pytestmark = pytest.mark.asterisk
+
+CUSTOMER_PORT = free_udp_port()
+DID = "5559001"
+CUSTOMER = "2125559777"
+LISTED = "2125559666"  # on the tenant's do-not-call list (as +12125559666)
+TENANT = f"""\
+tenant: {{name: dialy, timezone: UTC, country: US, language: en}}
+services:
+  - {{name: sales, channels: [voice], dids: ["{DID}"]}}
+queues:
+  - {{name: dial-q, service: sales, strategy: longest-idle, wrapup_seconds: 1, ring_timeout_seconds: 10}}
+agents:
+  - {{name: ugo, extension: "951", queues: [dial-q]}}
+ivrs:
+  - service: sales
+    start: queue
+    nodes:
+      queue: {{type: queue, queue: dial-q}}
+outbound:
+  endpoint: "PJSIP/{{number}}@dialy-pstn"
+  caller_id: "5559000"
+  trunk: {{name: dialy-pstn, host: 127.0.0.1, port: {CUSTOMER_PORT}}}
+  ring_seconds: 15
+"""
+UGO = AgentPhone("dialy", "ugo", "951", PASSWORD, "Ugo Dialy")
+
+
+@pytest.fixture(scope="module")
+def dialy(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    folder = tmp_path_factory.mktemp("dialout")
+    (folder / "dialy.yaml").write_text(TENANT)
+    tvox = Tvox(lab.config_path)
+    tvox.ok("import", str(folder / "dialy.yaml"))
+    tvox.ok("campaign", "dnc", "add", "-t", "dialy", LISTED)
+    default = lab.render_input()
+    lab.reload(
+        RenderInput.from_settings(
+            lab.settings,
+            (*lab.agents, UGO),
+            (*lab.dids, Did(DID, "dialy", "sales")),
+            trunks=(Trunk("dialy", "dialy-pstn", "127.0.0.1", CUSTOMER_PORT),),
+        )
+    )
+    try:
+        yield lab
+    finally:
+        lab.reload(default)
+
+
+@pytest.fixture
+def ugo(dialy: Any, sipp: Sipp) -> Iterator[SippAgent]:
+    phone = SippAgent(sipp, UGO.endpoint, PASSWORD)
+    yield phone
+    sipp.cleanup()
+    phone.unregister().check()
+
+
+async def agent_calls(settings: Any) -> list[m.AgentCall]:
+    store = Store.from_url(settings.database.url.get_secret_value())
+    async with store.session() as session:
+        rows = (await session.execute(select(m.AgentCall).order_by(m.AgentCall.id))).scalars().all()
+    await store.dispose()
+    return list(rows)
+
+
+async def call_in_phase(settings: Any, known: int, phase: str, within: float) -> m.AgentCall:
+    deadline = time.monotonic() + within
+    while True:
+        rows = (await agent_calls(settings))[known:]
+        if rows and rows[-1].phase == phase:
+            return rows[-1]
+        assert time.monotonic() < deadline, f"no agent call in phase {phase}: {[(r.phase, r.refused) for r in rows]}"
+        await asyncio.sleep(0.2)
+
+
+async def interaction(settings: Any, interaction_id: int) -> tuple[m.Interaction, list[str]]:
+    store = Store.from_url(settings.database.url.get_secret_value())
+    async with store.session() as session:
+        row = await session.get(m.Interaction, interaction_id)
+        kinds = (
+            await session.execute(
+                select(m.InteractionEvent.kind).where(m.InteractionEvent.interaction_id == interaction_id)
+            )
+        ).scalars().all()  # fmt: skip
+    await store.dispose()
+    assert row is not None
+    return row, list(kinds)
+
+
+def waiting_items(app: VoiceApp, queue: str) -> list[q.ItemView]:
+    view = app.handoff.service.view()  # type: ignore[attr-defined]
+    return [item for item in view.items.values() if item.queue == queue]
+
+
+async def test_an_agent_dials_out_and_the_acd_offers_them_nothing_meanwhile(
+    dialy: Any, sipp: Sipp, ugo: SippAgent
+) -> None:
+    settings = dialy.settings
+    known = len(await agent_calls(settings))
+    async with running_voice(settings, Clock(datetime.now(UTC))) as app:
+        acd = app.handoff.service  # type: ignore[attr-defined]
+        await asyncio.to_thread(ugo.register().check)
+        await online(dialy, UGO.endpoint)
+        customer = sipp.answer("customer", port=CUSTOMER_PORT, ring_ms=300, bye_timeout_ms=60000)
+        await asyncio.sleep(0.3)
+        dialling = sipp.dial_playing(UGO.endpoint, PASSWORD, f"9{CUSTOMER}", listen_ms=60000)
+        talking = await call_in_phase(settings, known, "talking", 20)
+        assert acd.agent_state(UGO.endpoint) == (q.AgentStatus.PAUSED, OUTBOUND_PAUSE)
+
+        # An inbound call for ugo's queue: the ACD must not offer it to him while he is on his own call.
+        answering = ugo.answer(ring_ms=200)  # his phone would answer an offer at once
+        caller = sipp.start(
+            caller_scenario(DID, "", wait_ms=500, hold_ms=30000, hangup="us", bye_timeout_ms=60000), service=DID
+        )
+        deadline = time.monotonic() + 15
+        while not waiting_items(app, "dialy/dial-q"):
+            assert time.monotonic() < deadline, "the inbound call never queued"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(3.0)  # longer than an offer takes to ring a free agent
+        (item,) = waiting_items(app, "dialy/dial-q")
+        assert (item.status, item.offered_to) == (q.ItemStatus.WAITING, ())
+
+        # The customer hangs up: the outbound call ends, ugo is given back and offered the waiting call.
+        assert talking.interaction_id is not None
+        outbound, _ = await interaction(settings, talking.interaction_id)
+        dialy.ari(f"channels/{outbound.external_id}", "DELETE")
+        (await asyncio.to_thread(customer.wait, 20)).check()
+        (await asyncio.to_thread(dialling.wait, 20)).check()
+        deadline = time.monotonic() + 20
+        while acd.agent_state(UGO.endpoint)[0] is not q.AgentStatus.BUSY:
+            assert time.monotonic() < deadline, f"ugo never took the waiting call: {acd.agent_state(UGO.endpoint)}"
+            await asyncio.sleep(0.2)
+        for channel in dialy.channels():
+            if channel["name"].startswith(f"PJSIP/{UGO.endpoint}"):
+                dialy.ari(f"channels/{channel['id']}", "DELETE")
+        (await asyncio.to_thread(answering.wait, 20)).check()
+        caller.process.kill()
+
+    row, kinds = await interaction(settings, talking.interaction_id)
+    store = Store.from_url(settings.database.url.get_secret_value())
+    async with store.session() as session:
+        agent_id = (await session.execute(select(m.Agent.id).where(m.Agent.name == "ugo"))).scalar_one()
+    await store.dispose()
+    assert (row.direction, row.agent_id, row.to_address, row.from_address) == ("outbound", agent_id, CUSTOMER, "5559000")
+    assert row.outcome == "answered" and row.answered_at is not None and row.ended_at is not None
+    assert row.ended_at > row.answered_at
+    assert kinds == ["dialing", "ended"]
+    (ended,) = [r for r in await agent_calls(settings) if r.id == talking.id]
+    assert (ended.phase, ended.origin, ended.number) == ("ended", "phone", CUSTOMER)
+
+
+async def test_refused_numbers_are_a_message_and_a_hang_up(dialy: Any, ugo: SippAgent, tmp_path: Path) -> None:
+    settings = dialy.settings
+    known = len(await agent_calls(settings))
+    async with running_voice(settings, Clock(datetime.now(UTC))):
+        await asyncio.to_thread(ugo.register().check)
+        await online(dialy, UGO.endpoint)
+        for dialled in ("9", f"9{LISTED}", "912"):
+            (await asyncio.to_thread(ugo.dial, dialled, 20000)).check()  # answered, the message, then the BYE
+    rows = (await agent_calls(settings))[known:]
+    assert [(r.phase, r.refused, r.interaction_id) for r in rows] == [
+        ("refused", "empty-number", None),
+        ("refused", "do-not-call", None),
+        ("refused", "invalid-number", None),
+    ]
