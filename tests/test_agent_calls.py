@@ -13,6 +13,8 @@ from tvoxcc.agentcalls.hold import OUTBOUND_PAUSE, AgentHold
 from tvoxcc.agentcalls.model import Phase, Refusal, clean_number, dialled_number, refusal
 from tvoxcc.agentcalls.store import AgentCallBook, Prepared, Refused, request
 from tvoxcc.campaigns.store import add_do_not_call
+from tvoxcc.insight.metrics import compute
+from tvoxcc.insight.model import Contact, Dataset, Dimension, Params
 from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.queues import model as q
 from tvoxcc.store import models as m
@@ -141,3 +143,16 @@ async def test_the_acd_offers_nothing_to_an_agent_on_their_own_call(store: Store
         assert not hold.hold("nobody")
     finally:
         await acd.stop()
+
+
+def test_insight_counts_outbound_calls_by_the_agent_who_made_them() -> None:
+    placed = (
+        Contact(1, "voice", NOW, "outbound", agent="ugo", answered_at=NOW, ended_at=NOW + timedelta(seconds=90)),
+        Contact(2, "voice", NOW, "outbound", agent="ugo", ended_at=NOW + timedelta(seconds=20)),  # no answer
+        Contact(3, "voice", NOW, "inbound", queue="sales-q", agent="ugo", answered_at=NOW, ended_at=NOW),
+    )
+    params = Params(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+    rows = compute(Dataset(placed), params, Dimension.AGENT)
+    ((_, figures),) = [(key, f) for key, f in rows.items() if key[0] == "ugo"]
+    assert (figures.outbound, figures.outbound_answered, figures.outbound_talk_s) == (2, 1, 90.0)
+    assert figures.offered == 1  # the inbound call only: outbound calls are not offered work

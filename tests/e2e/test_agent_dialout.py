@@ -172,7 +172,12 @@ async def test_an_agent_dials_out_and_the_acd_offers_them_nothing_meanwhile(
     async with store.session() as session:
         agent_id = (await session.execute(select(m.Agent.id).where(m.Agent.name == "ugo"))).scalar_one()
     await store.dispose()
-    assert (row.direction, row.agent_id, row.to_address, row.from_address) == ("outbound", agent_id, CUSTOMER, "5559000")
+    assert (row.direction, row.agent_id, row.to_address, row.from_address) == (
+        "outbound",
+        agent_id,
+        CUSTOMER,
+        "5559000",
+    )
     assert row.outcome == "answered" and row.answered_at is not None and row.ended_at is not None
     assert row.ended_at > row.answered_at
     assert kinds == ["dialing", "ended"]
