@@ -14,19 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from tests.cli import Tvox
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.test_voice_acd import Clock, online
 from tests.e2e.voice import running_voice
+from tvoxcc.admin.passwords import hash_password
 from tvoxcc.agentcalls.hold import OUTBOUND_PAUSE
 from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput, Trunk
+from tvoxcc.config import WebSettings
 from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario, free_udp_port
 from tvoxcc.queues import model as q
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.app import VoiceApp
+from tvoxcc.web.app import build_app
 
 pytestmark = pytest.mark.asterisk
 
@@ -53,6 +58,7 @@ outbound:
   trunk: {{name: dialy-pstn, host: 127.0.0.1, port: {CUSTOMER_PORT}}}
   ring_seconds: 15
 """
+WEB_PASSWORD = "dial me out please"
 UGO = AgentPhone("dialy", "ugo", "951", PASSWORD, "Ugo Dialy")
 
 
@@ -199,3 +205,67 @@ async def test_refused_numbers_are_a_message_and_a_hang_up(dialy: Any, ugo: Sipp
         ("refused", "do-not-call", None),
         ("refused", "invalid-number", None),
     ]
+
+
+async def desk_user(settings: Any) -> None:
+    """A web user working as ugo (click-to-call rings their own phone)."""
+    store = Store.from_url(settings.database.url.get_secret_value())
+    async with store.session() as session:
+        tenant, agent = (
+            await session.execute(
+                select(m.Tenant.id, m.Agent.id).join(m.Agent, m.Agent.tenant_id == m.Tenant.id)
+                .where(m.Tenant.name == "dialy", m.Agent.name == "ugo")
+            )
+        ).one()  # fmt: skip
+        if await session.scalar(select(m.User.id).where(m.User.username == "ugo-desk")) is None:
+            session.add(
+                m.User(
+                    username="ugo-desk", role="agent", password_hash=hash_password(WEB_PASSWORD),
+                    tenant_id=tenant, agent_id=agent,
+                )
+            )  # fmt: skip
+            await session.commit()
+    await store.dispose()
+
+
+async def test_click_to_call_rings_the_agent_first_then_bridges_the_customer(
+    dialy: Any, sipp: Sipp, ugo: SippAgent
+) -> None:
+    settings = dialy.settings
+    await desk_user(settings)
+    known = len(await agent_calls(settings))
+    store = Store.from_url(settings.database.url.get_secret_value())
+    web_settings = WebSettings(secret=SecretStr("s" * 32), poll_interval=0.05)
+    client: TestClient[Any, Any] = TestClient(TestServer(build_app(store, web_settings)))
+    await client.start_server()
+    try:
+        async with running_voice(settings, Clock(datetime.now(UTC))) as app:
+            acd = app.handoff.service  # type: ignore[attr-defined]
+            await asyncio.to_thread(ugo.register().check)
+            await online(dialy, UGO.endpoint)
+            answering = ugo.answer(ring_ms=500)  # ugo's phone rings first and answers
+            customer = sipp.answer("customer", port=CUSTOMER_PORT, ring_ms=300, bye_timeout_ms=60000)
+            await asyncio.sleep(0.3)
+            response = await client.post("/login", json={"username": "ugo-desk", "password": WEB_PASSWORD})
+            assert response.status == 200
+            response = await client.post("/api/agent/calls", json={"number": CUSTOMER})
+            assert response.status == 202, await response.text()
+            call_id = (await response.json())["call"]
+            talking = await call_in_phase(settings, known, "talking", 30)
+            assert talking.id == call_id
+            followed = await (await client.get(f"/api/agent/calls/{call_id}")).json()
+            assert (followed["phase"], followed["origin"]) == ("talking", "desktop")
+            assert acd.agent_state(UGO.endpoint) == (q.AgentStatus.PAUSED, OUTBOUND_PAUSE)
+            assert talking.interaction_id is not None
+            outbound, _ = await interaction(settings, talking.interaction_id)
+            dialy.ari(f"channels/{outbound.external_id}", "DELETE")  # the customer hangs up
+            (await asyncio.to_thread(customer.wait, 20)).check()
+            (await asyncio.to_thread(answering.wait, 20)).check()  # ugo's leg was hung up too
+            await call_in_phase(settings, known, "ended", 10)
+            assert acd.agent_state(UGO.endpoint)[0] is q.AgentStatus.AVAILABLE  # given back to the ACD
+    finally:
+        await client.close()
+        await store.dispose()
+    row, kinds = await interaction(settings, talking.interaction_id)
+    assert (row.direction, row.to_address, row.outcome) == ("outbound", CUSTOMER, "answered")
+    assert kinds == ["dialing", "ended"]
