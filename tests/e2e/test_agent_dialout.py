@@ -28,6 +28,7 @@ from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput, Trunk
 from tvoxcc.config import WebSettings
 from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario, free_udp_port
 from tvoxcc.queues import model as q
+from tvoxcc.queues.views import ItemView
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.app import VoiceApp
@@ -124,7 +125,7 @@ async def interaction(settings: Any, interaction_id: int) -> tuple[m.Interaction
     return row, list(kinds)
 
 
-def waiting_items(app: VoiceApp, queue: str) -> list[q.ItemView]:
+def waiting_items(app: VoiceApp, queue: str) -> list[ItemView]:
     view = app.handoff.service.view()  # type: ignore[attr-defined]
     return [item for item in view.items.values() if item.queue == queue]
 
