@@ -15,7 +15,7 @@ WINBACK = Path(__file__).parent / "data" / "scripts" / "winback.yaml"
 
 
 def test_a_good_script_reads_back_from_its_own_data() -> None:
-    script, data = parse_script(WINBACK.read_text(), "winback.yaml")
+    script = parse_script(WINBACK.read_text(), "winback.yaml")
     assert (script.name, script.start, list(script.steps)) == ("winback", "greet", ["greet", "reason", "offer", "bye"])
     assert script.fields["interested"].choices() == ("yes", "no")
     again, problems = read_script(script.to_data())
@@ -23,7 +23,7 @@ def test_a_good_script_reads_back_from_its_own_data() -> None:
 
 
 def test_answers_choose_the_path_and_are_checked_on_it() -> None:
-    script, _ = parse_script(WINBACK.read_text(), "winback.yaml")
+    script = parse_script(WINBACK.read_text(), "winback.yaml")
     path, kept, problems = check_answers(script, {"interested": True, "plan": "plus", "seats": "3"})
     assert (path, kept, problems) == (
         ["greet", "offer", "bye"],

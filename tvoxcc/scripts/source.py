@@ -6,8 +6,6 @@ looked up there, falling back to the nearest enclosing path that exists (a missi
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 
 from tvoxcc.scripts.model import Problem, Script
@@ -46,8 +44,8 @@ def line_for(lines: dict[str, int], path: str) -> int:
     return lines.get(path, 1)
 
 
-def parse_script(text: str, source: str) -> tuple[Script, Any]:
-    """The script and its data (stored as the row's spec); ScriptError with every problem otherwise."""
+def parse_script(text: str, source: str) -> Script:
+    """The script in ``text``; ScriptError with every problem otherwise."""
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -59,7 +57,7 @@ def parse_script(text: str, source: str) -> tuple[Script, Any]:
     if script is None:
         lines = lines_of(node) if node is not None else {}
         raise ScriptError([_located(source, lines, problem) for problem in problems])
-    return script, data
+    return script
 
 
 def _located(source: str, lines: dict[str, int], problem: Problem) -> str:
