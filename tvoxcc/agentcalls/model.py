@@ -77,9 +77,7 @@ def dialled_number(exten: str, prefix: str = DEFAULT_PREFIX) -> str:
     return exten[len(prefix) :] if exten.startswith(prefix) else exten
 
 
-def refusal(
-    number: str, *, do_not_call: Collection[str], has_route: bool, e164: str | None = None
-) -> Refusal | None:
+def refusal(number: str, *, do_not_call: Collection[str], has_route: bool, e164: str | None = None) -> Refusal | None:
     """Why ``number`` must not be dialled (None: it may). The do-not-call list is the campaigns' (per tenant,
     E.164): ``e164`` is the number read in the tenant's country, when it is a valid one."""
     if not number:
