@@ -110,11 +110,20 @@ async def test_a_desktop_request_is_claimed_once_then_checked_again_when_the_age
         await session.commit()
     assert reason is None
     book = AgentCallBook(store)
-    claimed = await book.claim_requests()
+    claimed = await book.claim_requests(NOW)
     assert [(c.row_id, c.agent, c.number) for c in claimed] == [(row_id, "dialy-ugo", "+390299999")]
-    assert await book.claim_requests() == []  # taken: never rung twice
+    assert await book.claim_requests(NOW) == []  # taken: never rung twice
     await add_do_not_call(store, "dialy", ["+390299999"], "asked meanwhile")
     assert await book.take_up(row_id, NOW) == Refused(row_id, Refusal.DO_NOT_CALL)
+    async with store.tenant(tenant) as session:
+        tenant_row = await session.get(m.Tenant, tenant)
+        assert tenant_row is not None
+        late, _ = await request(session, tenant_row, agent, "+390288888", NOW, contact_id=None)
+        await session.commit()
+    assert await book.claim_requests(NOW + timedelta(seconds=61)) == []  # nobody took it for a minute: never rung
+    async with store.tenant(tenant) as session:
+        row = await session.get(m.AgentCall, late)
+    assert row is not None and (row.phase, row.refused) == ("refused", "expired")
 
 
 async def test_the_acd_offers_nothing_to_an_agent_on_their_own_call(store: Store) -> None:

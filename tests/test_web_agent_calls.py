@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from tests.web_world import PASSWORD, Clock, seed
+from tests.web_world import NOW, PASSWORD, Clock, seed
 from tvoxcc.agentcalls.store import AgentCallBook
 from tvoxcc.campaigns.store import add_do_not_call
 from tvoxcc.config import WebSettings
@@ -68,7 +68,7 @@ async def test_an_agent_asks_for_a_call_and_follows_it(store: Store, login: Logi
     assert (status, answer) == (202, {"call": 2, "number": "+390212345678", "phase": "requested"})
     followed = await al.get("/api/agent/calls/2")
     assert (await followed.json())["phase"] == "requested"
-    (claimed,) = await AgentCallBook(store).claim_requests()  # the voice service takes it: alice's phone rings
+    (claimed,) = await AgentCallBook(store).claim_requests(NOW)  # the voice service takes it: alice's phone rings
     assert (claimed.row_id, claimed.agent, claimed.number) == (2, "acme-alice", "+390212345678")
     followed = await al.get("/api/agent/calls/2")
     assert await followed.json() == {
@@ -97,7 +97,7 @@ async def test_bad_numbers_and_other_users_are_refused(store: Store, login: Logi
     async with store.session() as session:
         refused = (await session.execute(select(m.AgentCall.refused).order_by(m.AgentCall.id))).scalars().all()
     assert refused == ["empty-number", "invalid-number", "do-not-call"]
-    assert await AgentCallBook(store).claim_requests() == []  # nothing refused is ever rung
+    assert await AgentCallBook(store).claim_requests(NOW) == []  # nothing refused is ever rung
 
 
 async def test_a_contact_is_called_on_its_first_number(store: Store, login: Login) -> None:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from tvoxcc.interactions import Outcome
 
 DEFAULT_PREFIX = "9"
+REQUEST_TTL_S = 60.0  # a click-to-call not taken by then is never rung (the agent asked a minute ago)
 # A number an agent may dial: digits with an optional leading +, like the campaign lists' E.164 (at least 3
 # digits: an extension-like "12" is an internal call, not the outbound route's).
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
@@ -50,6 +51,7 @@ class Refusal(StrEnum):
     UNKNOWN_AGENT = "unknown-agent"
     BUSY_AGENT = "agent-busy"  # already on a call (or a call of theirs is being placed)
     AGENT_NO_ANSWER = "agent-no-answer"  # click-to-call: the agent's phone was not answered
+    EXPIRED = "expired"  # click-to-call: no voice service took it in time (the agent has moved on)
 
     @property
     def message(self) -> str:
@@ -64,6 +66,7 @@ MESSAGES: dict[Refusal, str] = {
     Refusal.UNKNOWN_AGENT: "no such agent",
     Refusal.BUSY_AGENT: "the agent is already on a call",
     Refusal.AGENT_NO_ANSWER: "the agent's phone did not answer",
+    Refusal.EXPIRED: "no voice service took the request in time",
 }
 
 

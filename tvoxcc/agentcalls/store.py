@@ -8,12 +8,12 @@ as the customer's leg goes. Every step commits at once: the journey and the wall
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tvoxcc.agentcalls.model import Origin, Phase, Refusal, refusal, spellings
+from tvoxcc.agentcalls.model import REQUEST_TTL_S, Origin, Phase, Refusal, refusal, spellings
 from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.journey.identify import contact_by_phone
@@ -111,9 +111,19 @@ class AgentCallBook:
             route = OutboundRoute.from_data(tenant.outbound)
             return Prepared(row.id, tenant.id, tenant.name, f"{tenant.name}-{agent.name}", number, route)
 
-    async def claim_requests(self) -> list[Claimed]:
-        """Click-to-call requests not taken yet, now ``ringing`` (by one voice service: the update decides)."""
+    async def claim_requests(self, now: datetime) -> list[Claimed]:
+        """Click-to-call requests not taken yet, now ``ringing`` (by one voice service: the update decides); those
+        older than REQUEST_TTL_S are refused ``expired`` instead, never rung."""
         async with self.store.session() as session:
+            await session.execute(
+                update(m.AgentCall)
+                .where(
+                    m.AgentCall.phase == Phase.REQUESTED,
+                    m.AgentCall.origin == Origin.DESKTOP,
+                    m.AgentCall.requested_at < now - timedelta(seconds=REQUEST_TTL_S),
+                )
+                .values(phase=Phase.REFUSED, refused=Refusal.EXPIRED, ended_at=now)
+            )
             rows = await session.execute(
                 select(m.AgentCall.id, m.AgentCall.number, m.Tenant.name, m.Agent.name)
                 .join(m.Agent, m.Agent.id == m.AgentCall.agent_id)

@@ -109,7 +109,7 @@ class AgentCalls:
     async def _poll_requests(self) -> None:
         while True:
             try:
-                for claimed in await self.book.claim_requests():
+                for claimed in await self.book.claim_requests(self.clock()):
                     await self._ring_agent(claimed.row_id, claimed.agent, claimed.number)
             except Exception:
                 log.exception("agent calls: taking desktop requests failed")
