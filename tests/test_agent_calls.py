@@ -165,3 +165,29 @@ def test_insight_counts_outbound_calls_by_the_agent_who_made_them() -> None:
     ((_, figures),) = [(key, f) for key, f in rows.items() if key[0] == "ugo"]
     assert (figures.outbound, figures.outbound_answered, figures.outbound_talk_s) == (2, 1, 90.0)
     assert figures.offered == 1  # the inbound call only: outbound calls are not offered work
+
+
+async def test_a_restart_ends_the_calls_left_open_and_gives_the_agents_back(store: Store) -> None:
+    tenant = await imported_tenant(store, DOC)
+    book = AgentCallBook(store)
+    prepared = await book.prepare("dialy", "ugo", "+390212345", NOW)
+    assert isinstance(prepared, Prepared)
+    interaction_id = await book.dialing(prepared, "chan-left", NOW)
+    acd = AcdService(store, StoreConfig(store))
+    assert await acd.start(wait=False)
+    try:
+        hold = AgentHold(acd)
+        acd.login("dialy-ugo")
+        assert hold.hold("dialy-ugo")  # the previous run held him, then stopped
+        assert await book.left_open(NOW + timedelta(seconds=5)) == 1
+        assert hold.release_all() == ["dialy-ugo"]
+        assert acd.agent_state("dialy-ugo") == (q.AgentStatus.AVAILABLE, None)
+        assert hold.release_all() == []
+    finally:
+        await acd.stop()
+    async with store.tenant(tenant) as session:
+        interaction = await session.get(m.Interaction, interaction_id)
+        row = await session.get(m.AgentCall, prepared.row_id)
+    assert interaction is not None and interaction.outcome == Outcome.INTERRUPTED
+    assert row is not None and row.phase == Phase.ENDED
+    assert await book.left_open(NOW) == 0

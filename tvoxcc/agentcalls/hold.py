@@ -49,6 +49,14 @@ class AgentHold:
             return False
         return True
 
+    def release_all(self) -> list[str]:
+        """Give back every agent still held (a previous run stopped during their calls); returns who."""
+        try:
+            held = [a for a in self.acd.agent_ids() if self._state(a) == (q.AgentStatus.PAUSED, OUTBOUND_PAUSE)]
+        except NotRouting:
+            return []
+        return [agent for agent in held if self.release(agent)]
+
     def _state(self, agent: str) -> tuple[q.AgentStatus, str | None] | None:
         try:
             return self.acd.agent_state(agent) if self.acd.has_agent(agent) else None

@@ -232,6 +232,31 @@ class AgentCallBook:
                 )  # fmt: skip
             await session.commit()
 
+    async def left_open(self, now: datetime) -> int:
+        """End the calls a previous run was carrying out (it stopped: their channels are not ours any more):
+        rows ``ended``, interactions ``interrupted``. Requests not taken yet stay. Returns how many."""
+        async with self.store.session() as session:
+            rows = (
+                await session.execute(
+                    select(m.AgentCall).where(
+                        m.AgentCall.phase.in_([Phase.RINGING_AGENT, Phase.DIALING, Phase.TALKING])
+                    )
+                )
+            ).scalars().all()  # fmt: skip
+            for row in rows:
+                row.phase, row.ended_at = Phase.ENDED, now
+                interaction = await session.get(m.Interaction, row.interaction_id) if row.interaction_id else None
+                if interaction is not None and interaction.ended_at is None:
+                    interaction.ended_at, interaction.outcome = now, Outcome.INTERRUPTED
+                    session.add(
+                        m.InteractionEvent(
+                            tenant_id=row.tenant_id, interaction_id=interaction.id, kind=Kind.ENDED, at=now,
+                            agent_id=row.agent_id, data={"outcome": Outcome.INTERRUPTED, "detail": "interrupted"},
+                        )
+                    )  # fmt: skip
+            await session.commit()
+            return len(rows)
+
     @staticmethod
     async def _agent(session: AsyncSession, tenant_name: str, agent_name: str) -> tuple[m.Tenant, m.Agent] | None:
         found = await session.execute(

@@ -100,6 +100,16 @@ class AgentCalls:
         if self._poller is None:
             self._poller = asyncio.create_task(self._poll_requests(), name="agent-call-requests")
 
+    async def take_over(self) -> None:
+        """At start: the calls a previous run was carrying out ended (their rows and interactions), and the
+        agents it held given back to the ACD (else they would stay paused ``outbound-call`` for ever)."""
+        ended = await self.book.left_open(self.clock())
+        released = self.hold.release_all()
+        if ended or released:
+            log.warning(
+                "agent calls: %d left open by a previous run ended, %d agent(s) given back", ended, len(released)
+            )
+
     async def close(self) -> None:
         if self._poller is not None:
             self._poller.cancel()

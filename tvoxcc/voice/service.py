@@ -89,6 +89,7 @@ async def main_host(
                 await asyncio.wait_for(sms.ready.wait(), ready_within)
             await live.flush()  # every tenant's view, replacing what a previous run left
             campaigns.start()
+            await agent_calls.take_over()
             agent_calls.start()
             yield app
         finally:
