@@ -34,6 +34,7 @@ class Prepared:
     agent: str  # the agent's router id (its endpoint, "tenant-name")
     number: str
     route: OutboundRoute
+    agent_row: int | None = None  # the agent's row id
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class AgentCallBook:
             if reason is not None or tenant.outbound is None:
                 return Refused(row.id, reason or Refusal.NO_ROUTE)
             route = OutboundRoute.from_data(tenant.outbound)
-            return Prepared(row.id, tenant.id, tenant.name, f"{tenant.name}-{agent.name}", number, route)
+            return Prepared(row.id, tenant.id, tenant.name, f"{tenant.name}-{agent.name}", number, route, agent.id)
 
     async def claim_requests(self, now: datetime) -> list[Claimed]:
         """Click-to-call requests not taken yet, now ``ringing`` (by one voice service: the update decides); those
@@ -160,7 +161,7 @@ class AgentCallBook:
             row.phase = Phase.DIALING
             await session.commit()
             route = OutboundRoute.from_data(tenant.outbound)
-            return Prepared(row.id, tenant.id, tenant.name, f"{tenant.name}-{agent.name}", row.number, route)
+            return Prepared(row.id, tenant.id, tenant.name, f"{tenant.name}-{agent.name}", row.number, route, agent.id)
 
     async def refuse(self, row_id: int, reason: Refusal, now: datetime) -> None:
         async with self.store.session() as session:
@@ -211,6 +212,14 @@ class AgentCallBook:
             if row is not None:
                 row.phase = Phase.TALKING
             await session.commit()
+
+    async def recording(self, call: Prepared, interaction_id: int, name: str) -> None:
+        """The call is recorded as ``name`` (the journey shows it; the file reaches the repository when it ends)."""
+        async with self.store.tenant(call.tenant_id) as session:
+            interaction = await session.get(m.Interaction, interaction_id)
+            if interaction is not None:
+                interaction.recording = name
+                await session.commit()
 
     async def ended(
         self, call: Prepared, interaction_id: int | None, now: datetime, outcome: Outcome, detail: str

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,8 +27,11 @@ from tvoxcc.agentcalls.hold import AgentHold
 from tvoxcc.agentcalls.model import Refusal, end_detail, end_outcome
 from tvoxcc.agentcalls.store import AgentCallBook, Prepared, Refused
 from tvoxcc.ari import AriClient, AriError
+from tvoxcc.interactions import Direction
+from tvoxcc.voice.call_recordings import CallRecordings, PendingRecording
 from tvoxcc.voice.callbacks import NotDiallable
 from tvoxcc.voice.lanes import Lanes
+from tvoxcc.voice.recorder import InteractionRef
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +66,15 @@ class AgentCalls:
         lanes: Lanes,
         *,
         poll_s: float = REQUEST_POLL_S,
+        recordings: CallRecordings | None = None,
+        recorded_queues: Callable[[], Collection[str]] = frozenset,
     ) -> None:
         self.ari, self.book, self.clock, self.lanes = ari, book, clock, lanes
         self.hold = AgentHold(acd)
         self.poll_s = poll_s
+        # An agent's own call is recorded when one of their queues records its calls (the ACD's view of them).
+        self.recordings, self.recorded_queues = recordings, recorded_queues
+        self.acd = acd
         self.live: dict[str, Live] = {}  # agent channel -> call
         self.customer_of: dict[str, str] = {}  # customer channel -> agent channel
         self.ringing: dict[str, int] = {}  # click-to-call: agent channel being rung -> agent_calls row
@@ -202,6 +210,36 @@ class AgentCalls:
             await self.ari.bridges.add_channel(bridge.id, [live.agent_channel, customer])
         except AriError as exc:  # the agent hung up just now: their ChannelDestroyed ends the call
             log.info("agent calls: bridging %s failed: %s", customer, exc)
+            return
+        if self._records(live.call.agent):
+            await self._record(live, bridge.id)
+
+    def _records(self, agent: str) -> bool:
+        view = self.acd.agent_view(agent) if self.recordings is not None else None
+        recorded = self.recorded_queues()
+        return view is not None and any(member.queue in recorded for member in view.members)
+
+    async def _record(self, live: Live, bridge_id: str) -> None:
+        assert self.recordings is not None and live.interaction_id is not None
+        name = f"tvoxcc-agent-call-{live.call.row_id}"
+        pending = PendingRecording(
+            live.call.tenant,
+            InteractionRef.stored(live.call.tenant_id, live.interaction_id),
+            None,  # no queue: the agent's own call
+            live.call.agent_row,
+            None,
+            live.call.number,
+            self.clock(),
+            direction=Direction.OUTBOUND,
+            agent_channel=live.agent_channel,
+        )
+        try:
+            await self.ari.bridges.record(bridge_id, name, format="wav", if_exists="overwrite")
+        except AriError as exc:
+            log.warning("agent calls: cannot record %s: %s", name, exc)
+            return
+        self.recordings.started(name, pending)
+        await self.book.recording(live.call, live.interaction_id, name)
 
     async def _gone(self, channel_id: str, agent_channel: str, cause: int) -> None:
         if channel_id in self.ringing:  # a click-to-call the agent never answered

@@ -63,7 +63,10 @@ async def main_host(
         campaigns = CampaignService(store, ari, acd.service)
         acd.foreign_items, app.campaigns = campaigns.take_command, campaigns
         # Agents' own calls (9 + number, click-to-call) hold the agent in this same ACD while they last.
-        agent_calls = app.agent_calls = AgentCalls(ari, AgentCallBook(store), acd.service, clock, lanes)
+        agent_calls = app.agent_calls = AgentCalls(
+            ari, AgentCallBook(store), acd.service, clock, lanes,
+            recordings=acd.call_recordings, recorded_queues=lambda: acd.acd.recorded,
+        )  # fmt: skip
         live = LiveWriter(store, acd.service, clock)  # the wallboard's copy of the ACD's state
         agi = build_server(settings, all_routes(store, acd))
         try:
