@@ -45,7 +45,8 @@ tenant: {{name: dialy, timezone: UTC, country: US, language: en}}
 services:
   - {{name: sales, channels: [voice], dids: ["{DID}"]}}
 queues:
-  - {{name: dial-q, service: sales, strategy: longest-idle, wrapup_seconds: 1, ring_timeout_seconds: 10}}
+  - {{name: dial-q, service: sales, strategy: longest-idle, wrapup_seconds: 1, ring_timeout_seconds: 10,
+     record: true}}
 agents:
   - {{name: ugo, extension: "951", queues: [dial-q]}}
 ivrs:
@@ -125,6 +126,19 @@ async def interaction(settings: Any, interaction_id: int) -> tuple[m.Interaction
     return row, list(kinds)
 
 
+async def recording_of(settings: Any, interaction_id: int, within: float) -> m.Recording:
+    deadline = time.monotonic() + within
+    while True:
+        store = Store.from_url(settings.database.url.get_secret_value())
+        async with store.session() as session:
+            found = await session.scalar(select(m.Recording).where(m.Recording.interaction_id == interaction_id))
+        await store.dispose()
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, "the agent's call was not recorded into the repository"
+        await asyncio.sleep(0.3)
+
+
 def waiting_items(app: VoiceApp, queue: str) -> list[ItemView]:
     view = app.handoff.service.view()  # type: ignore[attr-defined]
     return [item for item in view.items.values() if item.queue == queue]
@@ -164,6 +178,7 @@ async def test_an_agent_dials_out_and_the_acd_offers_them_nothing_meanwhile(
         dialy.ari(f"channels/{outbound.external_id}", "DELETE")
         (await asyncio.to_thread(customer.wait, 20)).check()
         (await asyncio.to_thread(dialling.wait, 20)).check()
+        recording = await recording_of(settings, talking.interaction_id, within=15)  # stored as the call ended
         deadline = time.monotonic() + 20
         while acd.agent_state(UGO.endpoint)[0] is not q.AgentStatus.BUSY:
             assert time.monotonic() < deadline, f"ugo never took the waiting call: {acd.agent_state(UGO.endpoint)}"
@@ -190,6 +205,10 @@ async def test_an_agent_dials_out_and_the_acd_offers_them_nothing_meanwhile(
     assert kinds == ["dialing", "ended"]
     (ended,) = [r for r in await agent_calls(settings) if r.id == talking.id]
     assert (ended.phase, ended.origin, ended.number) == ("ended", "phone", CUSTOMER)
+    # ugo's queue records its calls: his own call is recorded too, into the repository, as an outbound one
+    assert row.recording == f"tvoxcc-agent-call-{talking.id}"
+    assert (recording.direction, recording.agent_id, recording.number) == ("outbound", agent_id, CUSTOMER)
+    assert recording.duration_s > 0
 
 
 async def test_refused_numbers_are_a_message_and_a_hang_up(dialy: Any, ugo: SippAgent, tmp_path: Path) -> None:
