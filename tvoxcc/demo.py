@@ -32,6 +32,7 @@ from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
 from tvoxcc.demo_campaign import campaign_takes_a_list
 from tvoxcc.demo_contacts import contacts_imported, customer_exported_and_erased
+from tvoxcc.demo_dialout import agent_dials_out
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.demo_nodes import render_deployment
@@ -153,6 +154,8 @@ class Demo:
                 await asyncio.to_thread(answering.wait, 15)
                 await asyncio.sleep(1.0)
                 await self._callback(app, sipp, agent)
+                phone = (f"acme-{AGENT[0]}", AGENT[1])
+                await agent_dials_out(app, sipp, self.store, phone, self.customer_port, self.say)
                 await self._live_change(app)
                 await sms_answered(self.store, sipp, DID, AGENT[0], self.say)
             finally:
