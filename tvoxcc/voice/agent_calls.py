@@ -78,6 +78,8 @@ class AgentCalls:
         self.live: dict[str, Live] = {}  # agent channel -> call
         self.customer_of: dict[str, str] = {}  # customer channel -> agent channel
         self.ringing: dict[str, int] = {}  # click-to-call: agent channel being rung -> agent_calls row
+        # Agent channels whose start waits in their lane: a hang-up meanwhile must reach that lane too.
+        self.starting: set[str] = set()
         self._poller: asyncio.Task[None] | None = None
 
     # -- the voice app's hooks (each returns at once) ---------------------------------------------------------------
@@ -87,15 +89,18 @@ class AgentCalls:
         return bool(args) and args[0] in (DIALOUT_ARG, AGENT_ARG, CUSTOMER_ARG)
 
     def owns(self, channel_id: str) -> bool:
-        return channel_id in self.live or channel_id in self.customer_of or channel_id in self.ringing
+        known = (self.live, self.customer_of, self.ringing, self.starting)
+        return any(channel_id in channels for channels in known)
 
     def stasis_start(self, channel_id: str, args: tuple[str, ...]) -> None:
         if args[0] == CUSTOMER_ARG:
             self.lanes.submit(_lane(self.customer_of.get(channel_id, channel_id)), self._customer_answered(channel_id))
         elif args[0] == AGENT_ARG:
+            self.starting.add(channel_id)
             self.lanes.submit(_lane(channel_id), self._agent_answered(channel_id))
         else:
             tenant, agent, number = (*args[1:4], "", "", "")[:3]
+            self.starting.add(channel_id)
             self.lanes.submit(_lane(channel_id), self._from_phone(channel_id, tenant, agent, number))
 
     def gone(self, channel_id: str, cause: int = 0) -> None:
@@ -156,6 +161,7 @@ class AgentCalls:
     async def _agent_answered(self, channel_id: str) -> None:
         row_id = self.ringing.pop(channel_id, None)
         if row_id is None:
+            self.starting.discard(channel_id)
             await self._quietly(self.ari.channels.hangup(channel_id))
             return
         prepared = await self.book.take_up(row_id, self.clock())
@@ -168,6 +174,7 @@ class AgentCalls:
         await self._go(channel_id, prepared)
 
     async def _go(self, agent_channel: str, prepared: Prepared | Refused) -> None:
+        self.starting.discard(agent_channel)  # from here on ``live`` (or nothing, refused) knows it
         if isinstance(prepared, Prepared) and self._agent_busy(prepared.agent):
             await self.book.refuse(prepared.row_id, Refusal.BUSY_AGENT, self.clock())
             prepared = Refused(prepared.row_id, Refusal.BUSY_AGENT)
@@ -208,8 +215,10 @@ class AgentCalls:
             bridge = await self.ari.bridges.create(type="mixing")
             live.bridge_id = bridge.id
             await self.ari.bridges.add_channel(bridge.id, [live.agent_channel, customer])
-        except AriError as exc:  # the agent hung up just now: their ChannelDestroyed ends the call
+        except AriError as exc:  # the agent hung up just now: nobody is left for the customer
             log.info("agent calls: bridging %s failed: %s", customer, exc)
+            await self._end(live, cause=0)
+            await self._quietly(self.ari.channels.hangup(customer))
             return
         if self._records(live.call.agent):
             await self._record(live, bridge.id)
