@@ -289,3 +289,38 @@ async def test_click_to_call_rings_the_agent_first_then_bridges_the_customer(
     row, kinds = await interaction(settings, talking.interaction_id)
     assert (row.direction, row.to_address, row.outcome) == ("outbound", CUSTOMER, "answered")
     assert kinds == ["dialing", "ended"]
+
+
+async def test_an_agent_who_gives_up_before_the_answer_stops_the_customers_phone(
+    dialy: Any, sipp: Sipp, ugo: SippAgent
+) -> None:
+    settings = dialy.settings
+    known = len(await agent_calls(settings))
+    async with running_voice(settings, Clock(datetime.now(UTC))) as app:
+        acd = app.handoff.service  # type: ignore[attr-defined]
+        await asyncio.to_thread(ugo.register().check)
+        await online(dialy, UGO.endpoint)
+        customer = sipp.customer_no_answer(port=CUSTOMER_PORT, cancel_timeout_ms=30000)
+        await asyncio.sleep(0.3)
+        dialling = sipp.dial_playing(UGO.endpoint, PASSWORD, f"9{CUSTOMER}", listen_ms=30000)
+        deadline = time.monotonic() + 15
+        while True:  # the customer's phone rings
+            rows = (await agent_calls(settings))[known:]
+            placed = rows[-1].interaction_id if rows else None
+            leg = (await interaction(settings, placed))[0].external_id if placed else None
+            if leg and any(c["id"] == leg for c in dialy.channels()):
+                break
+            assert time.monotonic() < deadline, "the customer was never dialled"
+            await asyncio.sleep(0.2)
+        assert acd.agent_state(UGO.endpoint) == (q.AgentStatus.PAUSED, OUTBOUND_PAUSE)
+        for channel in dialy.channels():  # ugo hangs up while it rings
+            if channel["name"].startswith(f"PJSIP/{UGO.endpoint}"):
+                dialy.ari(f"channels/{channel['id']}", "DELETE")
+        (await asyncio.to_thread(customer.wait, 20)).check()  # its phone got the CANCEL
+        await call_in_phase(settings, known, "ended", 10)
+        assert acd.agent_state(UGO.endpoint) == (q.AgentStatus.AVAILABLE, None)  # given back at once
+        dialling.process.kill()
+    assert placed is not None
+    row, kinds = await interaction(settings, placed)
+    assert (row.direction, row.outcome, row.answered_at) == ("outbound", "no-answer", None)
+    assert kinds == ["dialing", "ended"]
