@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from tvoxcc.acd import AcdService
+from tvoxcc.acd import AcdService, NotRouting
 from tvoxcc.agentcalls.hold import AgentHold
 from tvoxcc.agentcalls.model import Refusal, end_detail, end_outcome
 from tvoxcc.agentcalls.store import AgentCallBook, Prepared, Refused
@@ -224,7 +224,10 @@ class AgentCalls:
             await self._record(live, bridge.id)
 
     def _records(self, agent: str) -> bool:
-        view = self.acd.agent_view(agent) if self.recordings is not None else None
+        try:
+            view = self.acd.agent_view(agent) if self.recordings is not None else None
+        except NotRouting:  # a standby ACD: it knows no agent
+            return False
         recorded = self.recorded_queues()
         return view is not None and any(member.queue in recorded for member in view.members)
 
