@@ -16,6 +16,8 @@ from tvoxcc.campaigns.store import add_do_not_call
 from tvoxcc.insight.metrics import compute
 from tvoxcc.insight.model import Contact, Dataset, Dimension, Params
 from tvoxcc.interactions import Direction, Outcome
+from tvoxcc.journey.api import journey_for
+from tvoxcc.journey.timeline import Call
 from tvoxcc.queues import model as q
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -191,3 +193,26 @@ async def test_a_restart_ends_the_calls_left_open_and_gives_the_agents_back(stor
     assert interaction is not None and interaction.outcome == Outcome.INTERRUPTED
     assert row is not None and row.phase == Phase.ENDED
     assert await book.left_open(NOW) == 0
+
+
+async def test_a_known_customer_finds_the_agents_call_in_their_journey(store: Store) -> None:
+    tenant = await imported_tenant(store, DOC)
+    async with store.tenant(tenant) as session:
+        contact = m.Contact(display_name="Carla Bianchi")
+        session.add(contact)
+        await session.flush()
+        session.add(m.ContactPhone(contact_id=contact.id, number="+390212345678"))
+        await session.commit()
+        contact_id = contact.id
+    book = AgentCallBook(store)
+    prepared = await book.prepare("dialy", "ugo", "0212345678", NOW)  # dialled as the agent reads it
+    assert isinstance(prepared, Prepared)
+    interaction_id = await book.dialing(prepared, "chan-journey", NOW)
+    await book.answered(prepared, interaction_id, NOW + timedelta(seconds=5))
+    await book.ended(prepared, interaction_id, NOW + timedelta(seconds=65), Outcome.ANSWERED, "answered")
+    async with store.tenant(tenant) as session:
+        timeline = await journey_for(session, str(contact_id))
+    (call,) = [e for e in timeline.entries if isinstance(e, Call)]
+    assert (call.interaction_id, call.direction, call.agent, call.outcome, call.talk_s) == (
+        interaction_id, "outbound", "ugo", "answered", 60.0,
+    )  # fmt: skip
