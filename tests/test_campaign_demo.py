@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from tvoxcc.demo_campaign import campaign_takes_a_list
+from tvoxcc.demo_scripts import script_guides_the_call
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -25,3 +28,17 @@ async def test_the_demo_campaign_takes_its_list(store: Store) -> None:
         "+390612345678 on the do-not-call list"
     )
     assert lines[2] == "  ledger rolling-30-days: 0 abandoned of 0 live-answered (limit 3%); records 3 pending"
+
+
+async def test_the_demo_script_guides_the_campaigns_calls(store: Store) -> None:
+    await test_the_demo_campaign_takes_its_list(store)
+    async with store.session() as s:
+        tenant = await s.scalar(select(m.Tenant.id))
+        s.add(m.Interaction(tenant_id=tenant, channel="voice", from_address="+390212345678"))
+        await s.commit()
+    lines: list[str] = []
+    await script_guides_the_call(store, lines.append)
+    assert lines[1:] == [
+        "script winback (Win-back offer) for campaign spring: 4 steps",
+        "  answered on interaction 1: greet -> offer -> bye; {'interested': 'yes', 'plan': 'plus', 'seats': '2'}",
+    ]

@@ -42,7 +42,7 @@ TRUNKS = (Trunk("acme", "acme-pstn", "127.0.0.1", 5070),)
 
 
 def golden_input() -> RenderInput:
-    return RenderInput.from_settings(SETTINGS, AGENTS, DIDS, trunks=TRUNKS)
+    return RenderInput.from_settings(SETTINGS, AGENTS, DIDS, trunks=TRUNKS, dial_prefixes=(("beta", "0"),))
 
 
 def test_rendered_files_match_golden() -> None:
@@ -57,7 +57,9 @@ def test_rendered_files_match_golden() -> None:
 
 
 def test_input_order_does_not_change_output() -> None:
-    shuffled = RenderInput.from_settings(SETTINGS, tuple(reversed(AGENTS)), tuple(reversed(DIDS)), trunks=TRUNKS)
+    shuffled = RenderInput.from_settings(
+        SETTINGS, tuple(reversed(AGENTS)), tuple(reversed(DIDS)), trunks=TRUNKS, dial_prefixes=(("beta", "0"),)
+    )
     assert render_all(shuffled) == render_all(golden_input())
 
 
@@ -78,6 +80,16 @@ def test_no_caller_endpoint_when_disabled() -> None:
     assert "context = tvoxcc-inbound" not in pjsip
 
 
+def test_agents_dial_out_with_their_tenants_prefix_into_the_voice_service() -> None:
+    extensions = render_all(golden_input())["extensions.conf"]
+    acme = extensions.split("[tvoxcc-agents-acme]")[1].split("[tvoxcc-agents-beta]")[0]
+    beta = extensions.split("[tvoxcc-agents-beta]")[1]
+    assert "exten => _9.,1,Gosub(tvoxcc-dialout,s,1(${EXTEN:1}))" in acme  # the default prefix
+    assert "exten => 9,1,Gosub(tvoxcc-dialout,s,1())" in acme  # the prefix alone: refused as an empty number
+    assert "exten => _0.,1,Gosub(tvoxcc-dialout,s,1(${EXTEN:1}))" in beta
+    assert "Stasis(${TVOXCC_APP},tvoxcc-dialout,${TVOXCC_TENANT},${TVOXCC_AGENT},${ARG1})" in extensions
+
+
 @pytest.mark.parametrize(
     ("build", "message"),
     [
@@ -93,6 +105,7 @@ def test_no_caller_endpoint_when_disabled() -> None:
             lambda: RenderInput.from_settings(SETTINGS, (AGENTS[0], AgentPhone("acme", "zed", "1002", "pw"))),
             "share an extension",
         ),
+        (lambda: RenderInput.from_settings(SETTINGS, dial_prefixes=(("acme", "9X"),)), "dial-out prefix of acme"),
     ],
 )
 def test_unsafe_values_are_refused(build: object, message: str) -> None:

@@ -32,10 +32,12 @@ from tvoxcc.cli.tenant_io import parse_document
 from tvoxcc.config import Settings, load_settings
 from tvoxcc.demo_campaign import campaign_takes_a_list
 from tvoxcc.demo_contacts import contacts_imported, customer_exported_and_erased
+from tvoxcc.demo_dialout import agent_dials_out
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.demo_nodes import render_deployment
 from tvoxcc.demo_recordings import recordings_and_audit
+from tvoxcc.demo_scripts import script_guides_the_call
 from tvoxcc.demo_sms import sms_answered
 from tvoxcc.insight.api import day_summary
 from tvoxcc.interactions import Direction
@@ -100,6 +102,7 @@ class Demo:
             await agent_answers(self.store, self.say)
             await recordings_and_audit(self.store, self.settings, self.base, self.say)
             await campaign_takes_a_list(self.store, self.say)
+            await script_guides_the_call(self.store, self.say)
             await self._insight()
             await customer_exported_and_erased(
                 self.store, self.say, out=self.base / "customer-export.zip",
@@ -151,6 +154,8 @@ class Demo:
                 await asyncio.to_thread(answering.wait, 15)
                 await asyncio.sleep(1.0)
                 await self._callback(app, sipp, agent)
+                phone = (f"acme-{AGENT[0]}", AGENT[1])
+                await agent_dials_out(app, sipp, self.store, phone, self.customer_port, self.say)
                 await self._live_change(app)
                 await sms_answered(self.store, sipp, DID, AGENT[0], self.say)
             finally:

@@ -34,6 +34,8 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert re.search(r"queued +queue=sales-it, priority=10, skills=\{'english': 5\}", out)  # the IVR's set node
     assert "|acme/sales-it|acme-mario|CONNECT|" in out
     assert "Callback to caller: done after 1 attempt(s), answered by Mario Rossi" in out
+    assert "the ACD holds mario meanwhile (paused outbound-call)" in out  # his own call out (9 + number)
+    assert re.search(r"stored as interaction \d+: outbound voice to 0212345678, answered, \d+\.\d s talk", out)
     assert "  tvoxcc callback list -t acme --all: #1 caller sales-it done" in out
     assert re.search(r"--skill english=7` while the voice service runs: the ACD took it live in \d+\.\d s", out)
     assert "Ticket T-1001 (open): Order 4711 has not arrived" in out

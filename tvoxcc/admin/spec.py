@@ -248,6 +248,8 @@ class OutboundSpec(Spec):
     caller_id: str = Field("", pattern=r"^\+?[0-9]{0,20}$")
     trunk: TrunkSpec | None = None
     ring_seconds: int = Field(30, ge=5, le=300)
+    # What agents dial before a number to call out from their phones (tvoxcc.voice.agent_calls); None: "9".
+    agent_prefix: str | None = Field(None, pattern=r"^[0-9*#]{1,4}$")
 
 
 class TenantDoc(Spec):

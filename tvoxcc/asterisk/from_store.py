@@ -29,11 +29,15 @@ async def render_input_from_store(settings: Settings, *, caller_endpoint: str | 
             outbound = await session.execute(
                 select(m.Tenant.name, m.Tenant.outbound).where(m.Tenant.outbound.is_not(None))
             )
+            routes = [(tenant, o) for tenant, o in outbound.all() if o]
             trunks = tuple(
                 Trunk(tenant, o["trunk"]["name"], o["trunk"]["host"], o["trunk"].get("port", 5060))
-                for tenant, o in outbound.all()
-                if o and o.get("trunk")
+                for tenant, o in routes
+                if o.get("trunk")
             )
+            prefixes = tuple((tenant, str(o["agent_prefix"])) for tenant, o in routes if o.get("agent_prefix"))
     finally:
         await store.dispose()
-    return RenderInput.from_settings(settings, phones, numbers, caller_endpoint=caller_endpoint, trunks=trunks)
+    return RenderInput.from_settings(
+        settings, phones, numbers, caller_endpoint=caller_endpoint, trunks=trunks, dial_prefixes=prefixes
+    )

@@ -16,6 +16,8 @@ from tvoxcc.config import Settings
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _EXTENSION = re.compile(r"^[0-9]{2,10}$")
 _NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
+_DIAL_PREFIX = re.compile(r"^[0-9*#]{1,4}$")
+DEFAULT_DIAL_PREFIX = "9"
 _SECRET_FORBIDDEN = re.compile(r"[\s;\[\]\"]")
 
 
@@ -141,8 +143,14 @@ class RenderInput:
     sip_proxy_port: int = 5060
     sip_tls: TlsTransport | None = None
     srtp: bool = False  # the agents' media over SRTP (SDES); needs sip_tls
+    # (tenant, prefix) of tenants whose agents dial out with another prefix than DEFAULT_DIAL_PREFIX
+    dial_prefixes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        for tenant, prefix in self.dial_prefixes:
+            _check(_NAME, tenant, "tenant")
+            _check(_DIAL_PREFIX, prefix, f"dial-out prefix of {tenant}")
+        object.__setattr__(self, "dial_prefixes", tuple(sorted(self.dial_prefixes)))
         if self.srtp and self.sip_tls is None:
             raise RenderInputError("srtp needs sip_tls (its keys travel in the SIP messages)")
         if self.sip_proxy_host is not None:
@@ -177,6 +185,10 @@ class RenderInput:
     def tenants(self) -> tuple[str, ...]:
         return tuple(sorted({a.tenant for a in self.agents}))
 
+    def dial_prefix(self, tenant: str) -> str:
+        """What the tenant's agents dial before a number to call out (tvoxcc.voice.agent_calls)."""
+        return dict(self.dial_prefixes).get(tenant, DEFAULT_DIAL_PREFIX)
+
     def agents_of(self, tenant: str) -> tuple[AgentPhone, ...]:
         return tuple(a for a in self.agents if a.tenant == tenant)
 
@@ -188,6 +200,7 @@ class RenderInput:
         dids: tuple[Did, ...] = (),
         caller_endpoint: str | None = "caller",
         trunks: tuple[Trunk, ...] = (),
+        dial_prefixes: tuple[tuple[str, str], ...] = (),
     ) -> RenderInput:
         ast = settings.asterisk
         url = urlsplit(ast.ari_url)
@@ -211,6 +224,7 @@ class RenderInput:
             dids=dids,
             caller_endpoint=caller_endpoint,
             trunks=trunks,
+            dial_prefixes=dial_prefixes,
             sip_tls=_tls_of(settings),
             srtp=ast.srtp,
         )

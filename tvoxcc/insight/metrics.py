@@ -60,7 +60,7 @@ from datetime import datetime
 
 from tvoxcc.insight.buckets import bucket_start, seconds, split
 from tvoxcc.insight.model import CallbackRequest, Contact, Dataset, Dimension, Event, Params, SlaBreach, Ticket
-from tvoxcc.interactions import Direction, Outcome
+from tvoxcc.interactions import CALL_CHANNELS, Direction, Outcome
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.queues.model import AgentStatus, Channel, EventKind
 from tvoxcc.support.status import MessageKind
@@ -109,6 +109,9 @@ class Figures:
     tickets_resolved: int = 0
     tickets_fcr: int = 0
     sla_breaches: int = 0
+    outbound: int = 0  # voice calls we placed (agents' own, callbacks, campaigns), counted by who made them
+    outbound_answered: int = 0
+    outbound_talk_s: float = 0.0
 
     def add(self, other: Figures) -> None:
         for f in fields(self):
@@ -281,6 +284,11 @@ def _count_contact(
     kinds = {e.kind for e in events}
     if c.outcome == TRANSFERRED or TRANSFERRED in kinds:
         f.transfers += 1
+    if c.direction == Direction.OUTBOUND and c.channel in CALL_CHANNELS:
+        f.outbound += 1
+        if c.answered_at is not None:
+            f.outbound_answered += 1
+            f.outbound_talk_s += seconds(c.answered_at, c.ended_at) if c.ended_at is not None else 0.0
     if c.direction != Direction.INBOUND or c.queue is None:
         return
     f.offered += 1

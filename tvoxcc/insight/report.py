@@ -40,6 +40,9 @@ COLUMNS = (
     "tickets_resolved",
     "fcr_pct",
     "sla_breaches",
+    "outbound",
+    "outbound_answered",
+    "outbound_talk_s",
     "pause_s",
     "state_s",
 )
@@ -120,6 +123,9 @@ def values(f: Figures, basic: bool = False) -> dict[str, Any]:
         tickets_resolved=f.tickets_resolved,
         fcr_pct=_round(f.fcr),
         sla_breaches=f.sla_breaches,
+        outbound=f.outbound,
+        outbound_answered=f.outbound_answered,
+        outbound_talk_s=round(f.outbound_talk_s),
         pause_s={code: round(s) for code, s in sorted(f.pause_s.items())},
         state_s={state: round(s) for state, s in sorted(f.state_s.items())},
     )

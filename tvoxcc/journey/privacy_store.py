@@ -83,6 +83,8 @@ class PersonData:
     recordings: list[m.Recording] = field(default_factory=list)
     chats: list[m.Chat] = field(default_factory=list)
     chat_messages: list[m.ChatMessage] = field(default_factory=list)
+    script_answers: list[m.ScriptAnswer] = field(default_factory=list)
+    agent_calls: list[m.AgentCall] = field(default_factory=list)
 
     def tables(self) -> dict[str, list[Any]]:
         return {
@@ -99,6 +101,8 @@ class PersonData:
             "recordings": self.recordings,
             "chats": self.chats,
             "chat_messages": self.chat_messages,
+            "script_answers": self.script_answers,
+            "agent_calls": self.agent_calls,
         }
 
 
@@ -122,6 +126,19 @@ async def gather(session: AsyncSession, who: Identity) -> PersonData:
         session, select(m.InteractionEvent).where(m.InteractionEvent.interaction_id.in_(interaction_ids))
     )
     data.surveys = await _all(session, select(m.NpsAnswer).where(m.NpsAnswer.interaction_id.in_(interaction_ids)))
+    answers = m.ScriptAnswer
+    data.script_answers = await _all(
+        session, select(answers).where(answers.interaction_id.in_(interaction_ids)).order_by(answers.id)
+    )
+    dialled = m.AgentCall
+    data.agent_calls = await _all(
+        session,
+        select(dialled)
+        .where(
+            or_(dialled.contact_id.in_(ids), dialled.interaction_id.in_(interaction_ids), dialled.number.in_(addresses))
+        )
+        .order_by(dialled.id),
+    )
     via_messages = select(m.TicketMessage.ticket_id).where(m.TicketMessage.interaction_id.in_(interaction_ids))
     ticket_ids = {x.ticket_id for x in data.interactions if x.ticket_id is not None}
     data.tickets = await _all(
@@ -341,7 +358,13 @@ async def erase(
         delete(m.Attachment).where(m.Attachment.id.in_([a.id for a in data.attachments]))
         .execution_options(synchronize_session=False)
     )  # fmt: skip
-    for row in [*data.attachments, *data.chat_messages, *data.chats, *data.contacts]:
+    # What the agent noted in a script is about the person: gone (Insight counts no answer).
+    await session.execute(
+        delete(m.ScriptAnswer).where(m.ScriptAnswer.id.in_([a.id for a in data.script_answers]))
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    counts["script_answers"] = len(data.script_answers)
+    for row in [*data.attachments, *data.script_answers, *data.chat_messages, *data.chats, *data.contacts]:
         session.expunge(row)
     counts["chats"], counts["chat_messages"] = await _drop_chats(session, [c.id for c in data.chats])
     counts["contacts"] = (await drop_contacts(session, set(who.contact_ids)))["contacts"] if who.contact_ids else 0

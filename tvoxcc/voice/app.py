@@ -33,6 +33,7 @@ from tvoxcc.voice.overload import LagMeter
 
 if TYPE_CHECKING:
     from tvoxcc.campaigns.service import CampaignService
+    from tvoxcc.voice.agent_calls import AgentCalls
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class VoiceApp:
         self.ready = asyncio.Event()  # set once connected and resynchronised
         self.overload = LagMeter(backlog=self.lanes.backlog)
         self.campaigns: CampaignService | None = None  # `voice run` works campaigns (tvoxcc.campaigns.service)
+        self.agent_calls: AgentCalls | None = None  # agents' own calls (tvoxcc.voice.agent_calls)
 
     async def run(self) -> None:
         await self.handoff.start()
@@ -118,6 +120,14 @@ class VoiceApp:
                 self.lanes.submit(CAMPAIGN_LANE, self.campaigns.on_event(item))
             case ev.StasisStart(channel=channel, args=args) if self.supervision.claims(args):
                 self.supervision.stasis_start(channel.id, args)
+            case ev.StasisStart(channel=channel, args=args) if self.agent_calls and self.agent_calls.claims(args):
+                self.agent_calls.stasis_start(channel.id, args)
+            case ev.ChannelDestroyed(channel=channel, cause=cause) if self.agent_calls and self.agent_calls.owns(
+                channel.id
+            ):
+                self.agent_calls.gone(channel.id, cause)
+            case ev.StasisEnd(channel=channel) if self.agent_calls and self.agent_calls.owns(channel.id):
+                pass  # its ChannelDestroyed (with the cause) ends the call
             case ev.StasisStart(channel=channel, args=args):
                 lane = self.handoff.lane_of(channel.id, args)
                 if lane == channel.id and channel.id not in self.calls and self.overload.overloaded:

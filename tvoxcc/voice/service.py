@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+from tvoxcc.agentcalls.store import AgentCallBook
 from tvoxcc.agi.routes import all_routes
 from tvoxcc.agi.server import build_server
 from tvoxcc.ari import AriClient
@@ -21,6 +22,7 @@ from tvoxcc.recordings.repository import Repository
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
+from tvoxcc.voice.agent_calls import AgentCalls
 from tvoxcc.voice.app import VoiceApp, utc_now
 from tvoxcc.voice.directory import Directory
 from tvoxcc.voice.lanes import Lanes
@@ -60,6 +62,11 @@ async def main_host(
         # Campaigns are worked here, beside the ACD and ARI (tvoxcc.campaigns.service says why).
         campaigns = CampaignService(store, ari, acd.service)
         acd.foreign_items, app.campaigns = campaigns.take_command, campaigns
+        # Agents' own calls (9 + number, click-to-call) hold the agent in this same ACD while they last.
+        agent_calls = app.agent_calls = AgentCalls(
+            ari, AgentCallBook(store), acd.service, clock, lanes,
+            recordings=acd.call_recordings, recorded_queues=lambda: acd.acd.recorded,
+        )  # fmt: skip
         live = LiveWriter(store, acd.service, clock)  # the wallboard's copy of the ACD's state
         agi = build_server(settings, all_routes(store, acd))
         try:
@@ -85,8 +92,11 @@ async def main_host(
                 await asyncio.wait_for(sms.ready.wait(), ready_within)
             await live.flush()  # every tenant's view, replacing what a previous run left
             campaigns.start()
+            await agent_calls.take_over()
+            agent_calls.start()
             yield app
         finally:
+            await agent_calls.close()
             await campaigns.close()
             with contextlib.suppress(Exception):  # Asterisk may be gone already: never hold the stop up for it
                 await asyncio.wait_for(sms.unsubscribe(), 2.0)

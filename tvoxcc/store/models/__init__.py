@@ -2,6 +2,7 @@
 
 from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
+from tvoxcc.store.models.agent_calls import AgentCall, CallScript, ScriptAnswer
 from tvoxcc.store.models.audit import AuditEntry, AuditHead
 from tvoxcc.store.models.campaigns import (
     AbandonLedgerRow,
@@ -59,12 +60,14 @@ __all__ = [
     "AcdQueue",
     "ActivityCode",
     "Agent",
+    "AgentCall",
     "AgentGroup",
     "AgentSkill",
     "Attachment",
     "AuditEntry",
     "AuditHead",
     "Base",
+    "CallScript",
     "Callback",
     "Campaign",
     "CampaignAttempt",
@@ -103,6 +106,7 @@ __all__ = [
     "QueueMember",
     "QueueSkill",
     "Recording",
+    "ScriptAnswer",
     "Service",
     "ServiceInstance",
     "Skill",
