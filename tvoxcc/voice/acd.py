@@ -35,7 +35,7 @@ from tvoxcc.voice.acd_base import AGENT_LEG, CALLBACK_LEG, Leg, Waiting
 from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.acd_restart import AcdRestart
 from tvoxcc.voice.call import CallSession
-from tvoxcc.voice.call_recordings import PendingRecording
+from tvoxcc.voice.call_recordings import PendingRecording, recording_name
 from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.directory import QueuePoint, UnknownRoute
 from tvoxcc.voice.reconnect import gone, live_channels, lost_bridges
@@ -215,7 +215,7 @@ class AcdQueue(AcdRestart):
             return
         recording = None
         if policy is not None:
-            name = f"tvoxcc-call-{call.channel_id}".replace(".", "-")
+            name = recording_name(call.channel_id)
             queue_id, agent_id = self.acd.row_ids(waiting.queue, leg.agent_id)
             pending = PendingRecording(
                 call.route.tenant,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from datetime import UTC, datetime
 
 from tvoxcc.acd import NotRouting, load
 from tvoxcc.acd.rows import Answer
@@ -34,8 +35,10 @@ from tvoxcc.voice.acd_base import AGENT_LEG, Leg, Waiting
 from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.acd_holding import AcdHolding
 from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.call_recordings import PendingRecording, recording_name
 from tvoxcc.voice.directory import QueuePoint
 from tvoxcc.voice.reconnect import live_channels
+from tvoxcc.voice.recorder import InteractionRef
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +128,8 @@ class AcdRestart(AcdHolding):
         waiting = Waiting(call, key, "", bridge.id if bridge else None, float("inf"), connecting=True)
         self.items[call.channel_id] = waiting
         if bridge is None or leg_id is None or item.agent_id is None:
+            if bridge is not None:  # its recording finishes as the bridge goes: into the repository
+                await self._take_back_recording(item, call.interaction, bridge.creationtime or self.clock(), None)
             self._apply(lambda: self.service.complete(item.item_id))  # the agent hung up while we were away
             self.items.pop(call.channel_id, None)
             await self._destroy(waiting.bridge_id)
@@ -134,6 +139,27 @@ class AcdRestart(AcdHolding):
         leg = Leg(leg_id, item.item_id, item.agent_id, answered=True)
         self.legs[leg_id] = waiting.legs[item.agent_id] = leg
         log.info("ACD: call %s still talks to %s", call.channel_id, item.agent_id)
+        since = bridge.creationtime or self.clock()  # the answer: when a recording at answer started
+        await self._take_back_recording(item, call.interaction, since, leg_id)
+
+    async def _take_back_recording(
+        self, item: ItemView, interaction: InteractionRef, since: datetime, agent_leg: str | None
+    ) -> None:
+        """The recording a previous run made of a connected call, found on Asterisk by the name it gave it, into
+        the repository when the call ends (or now, when it ended while no service ran). The name is looked for
+        even when the call's row does not have it: the answer that set it may not have been committed."""
+        row = await self.directory.stored_call(interaction)
+        if row is None:
+            return
+        name = recording_name(item.item_id)
+        started = row.answered_at or since
+        pending = PendingRecording(
+            item.queue.split("/", 1)[0], interaction, row.queue_id, row.agent_id, row.contact_id,
+            row.from_address or "", started.replace(tzinfo=started.tzinfo or UTC), agent_channel=agent_leg,
+        )  # fmt: skip
+        found = await self.call_recordings.take_back(name, pending, self.clock())
+        if found and row.recording is None:
+            self.directory.recorder.update(pending.interaction, recording=name)  # the journey shows it recorded
 
     async def _reconcile(self) -> None:
         """Once, at the first connection after a start: the stored items nobody took back, stale agent legs,
@@ -163,12 +189,23 @@ class AcdRestart(AcdHolding):
         interaction = await self.directory.open_call(item.item_id)
         if interaction is not None:
             self._orphans[item.item_id] = interaction
+            if item.status is q.ItemStatus.CONNECTED:
+                await self._take_back_recording(item, interaction, self.clock(), None)
+                await self._end_call_bridge(item.item_id)
         log.info("ACD: caller %s left while no service ran (%s): %s", item.item_id, item.queue, item.status)
         self._end(item)
         self._orphans.pop(item.item_id, None)
         if interaction is not None:
             outcome = Outcome.ANSWERED if item.status is q.ItemStatus.CONNECTED else Outcome.ABANDONED
             self.directory.recorder.close(interaction, self.clock(), outcome)
+
+    async def _end_call_bridge(self, caller: str) -> None:
+        """The bridge of a call that ended while no service ran: destroyed, so its recording (still running
+        into an empty bridge) finishes and comes to the repository."""
+        with contextlib.suppress(AriError):
+            bridge = next((b for b in await self.ari.bridges.list() if b.name == CALL_BRIDGE + caller), None)
+            if bridge is not None:
+                await self._destroy(bridge.id)
 
     def _end(self, item: ItemView) -> None:
         if item.status is q.ItemStatus.CONNECTED:

@@ -4,7 +4,10 @@ When the ACD starts recording a call's bridge it notes who, where and when (``st
 says the recording finished (the bridge was destroyed at hang-up), the file is fetched over ARI, stored in
 the repository with its row (tvoxcc.recordings.repository), and deleted from Asterisk: one copy, under
 retention. If storing fails the file stays on Asterisk (named on the interaction) and the failure is logged.
-A recording still running when the service restarts is left on Asterisk, named on its interaction.
+A recording a previous run started is taken back after a restart (``take_back``, by the name it gave it:
+``recording_name``): still live (the call talks on), it is stored when it finishes, as any other; finished
+while no service ran (the call ended meanwhile), it is stored at once from Asterisk's stored recordings. The
+paused stretches the previous run knew are not (the silence is not filled in).
 The agent's ``*78`` / ``*79`` pause and resume it (payment data); the paused stretches come back as silence of
 the same length (tvoxcc.recordings.pause) and are kept on the row. A call of an on-demand queue is *armed* at
 answer, not recorded: the agent's ``*77`` starts its recording then (once).
@@ -29,6 +32,11 @@ from tvoxcc.store.engine import Store
 from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 log = logging.getLogger(__name__)
+
+
+def recording_name(caller_channel: str) -> str:
+    """The ARI name of a queue call's bridge recording (Asterisk refuses dots in it)."""
+    return f"tvoxcc-call-{caller_channel}".replace(".", "-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +98,33 @@ class CallRecordings:
         self.started(name, replace(pending, started_at=now))
         self.recorder.update(pending.interaction, recording=name)  # the journey shows the call recorded
         log.info("voice: recording %s started on demand (agent's *77)", name)
+
+    async def take_back(self, name: str, pending: PendingRecording, now: datetime) -> bool:
+        """A recording a previous run started, after a restart: live on Asterisk, ours again (stored when it
+        finishes); finished already, stored now. False when Asterisk has neither (or no repository is set)."""
+        if self.repository is None:
+            return False
+        if await self._live(name):
+            self.started(name, pending)
+            if await self._live(name):  # else it finished between the two looks: its event may have gone by
+                log.info("voice: recording %s taken back after a restart (still recording)", name)
+                return True
+        try:
+            await self.ari.recordings.get_stored(name)
+        except AriError:
+            self.pending.pop(name, None)
+            return False
+        self.started(name, pending)
+        log.info("voice: recording %s finished while no service ran: storing it", name)
+        await self.finished(name, now)
+        return True
+
+    async def _live(self, name: str) -> bool:
+        try:
+            live = await self.ari.recordings.get_live(name)
+        except AriError:
+            return False
+        return live.state in ("queued", "recording", "paused")
 
     def _offset(self, name: str, now: datetime) -> float:
         return (now - self.pending[name].started_at).total_seconds()
