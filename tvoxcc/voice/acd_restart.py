@@ -129,7 +129,8 @@ class AcdRestart(AcdHolding):
         self.items[call.channel_id] = waiting
         if bridge is None or leg_id is None or item.agent_id is None:
             if bridge is not None:  # its recording finishes as the bridge goes: into the repository
-                await self._take_back_recording(item, call.interaction, bridge.creationtime or self.clock(), None)
+                since = bridge.creationtime or self.clock()
+                await self._take_back_recording(item, call.interaction, since, None, bridge.id)
             self._apply(lambda: self.service.complete(item.item_id))  # the agent hung up while we were away
             self.items.pop(call.channel_id, None)
             await self._destroy(waiting.bridge_id)
@@ -140,10 +141,10 @@ class AcdRestart(AcdHolding):
         self.legs[leg_id] = waiting.legs[item.agent_id] = leg
         log.info("ACD: call %s still talks to %s", call.channel_id, item.agent_id)
         since = bridge.creationtime or self.clock()  # the answer: when a recording at answer started
-        await self._take_back_recording(item, call.interaction, since, leg_id)
+        await self._take_back_recording(item, call.interaction, since, leg_id, bridge.id)
 
     async def _take_back_recording(
-        self, item: ItemView, interaction: InteractionRef, since: datetime, agent_leg: str | None
+        self, item: ItemView, interaction: InteractionRef, since: datetime, agent_leg: str | None, bridge_id: str | None
     ) -> None:
         """The recording a previous run made of a connected call, found on Asterisk by the name it gave it, into
         the repository when the call ends (or now, when it ended while no service ran). The name is looked for
@@ -152,6 +153,9 @@ class AcdRestart(AcdHolding):
         if row is None:
             return
         name = recording_name(item.item_id)
+        if bridge_id is not None:  # its recording's events come to the apps subscribed to it: not a new process
+            with contextlib.suppress(AriError):
+                await self.ari.applications.subscribe(self.ari.app, f"bridge:{bridge_id}")
         started = row.answered_at or since
         pending = PendingRecording(
             item.queue.split("/", 1)[0], interaction, row.queue_id, row.agent_id, row.contact_id,
@@ -190,8 +194,9 @@ class AcdRestart(AcdHolding):
         if interaction is not None:
             self._orphans[item.item_id] = interaction
             if item.status is q.ItemStatus.CONNECTED:
-                await self._take_back_recording(item, interaction, self.clock(), None)
-                await self._end_call_bridge(item.item_id)
+                bridge_id = await self._call_bridge(item.item_id)
+                await self._take_back_recording(item, interaction, self.clock(), None, bridge_id)
+                await self._destroy(bridge_id)  # its recording, running into an empty bridge, finishes
         log.info("ACD: caller %s left while no service ran (%s): %s", item.item_id, item.queue, item.status)
         self._end(item)
         self._orphans.pop(item.item_id, None)
@@ -199,13 +204,11 @@ class AcdRestart(AcdHolding):
             outcome = Outcome.ANSWERED if item.status is q.ItemStatus.CONNECTED else Outcome.ABANDONED
             self.directory.recorder.close(interaction, self.clock(), outcome)
 
-    async def _end_call_bridge(self, caller: str) -> None:
-        """The bridge of a call that ended while no service ran: destroyed, so its recording (still running
-        into an empty bridge) finishes and comes to the repository."""
+    async def _call_bridge(self, caller: str) -> str | None:
+        """The id of a call's bridge still in Asterisk, if any."""
         with contextlib.suppress(AriError):
-            bridge = next((b for b in await self.ari.bridges.list() if b.name == CALL_BRIDGE + caller), None)
-            if bridge is not None:
-                await self._destroy(bridge.id)
+            return next((b.id for b in await self.ari.bridges.list() if b.name == CALL_BRIDGE + caller), None)
+        return None
 
     def _end(self, item: ItemView) -> None:
         if item.status is q.ItemStatus.CONNECTED:
