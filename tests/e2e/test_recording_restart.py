@@ -1,7 +1,7 @@
 """A recorded queue call outlives a restart of the voice service, and so does its recording (tenant reck, DID
 5557000): killed (SIGKILL) mid-call and started again, the service takes back the bridge recording Asterisk kept
 running (found through ARI by the name the service gives it) and stores it when the call ends; a call that ended
-while no service ran has its bridge ended at the restart and its recording stored then. Either way the
+while no service ran has its recording (finished on Asterisk) stored at the restart. Either way the
 recording is in `recording list` with the call's row, lasting the talk."""
 
 from __future__ import annotations
@@ -135,13 +135,13 @@ async def test_a_call_recorded_across_a_kill_is_stored_when_it_ends(
     log = tmp_path / "voice.log"
     voice = start_voice(reck, log)
     try:
-        wait_ready(log, 1)
+        wait_ready(log, 1, within=40.0)
         answering, calling, leg, caller, _ = await recorded_call(reck, sipp, ada, log)
         await asyncio.sleep(2.0)
         kill(voice)
         await asyncio.sleep(2.0)  # Asterisk records on with no service
         voice = start_voice(reck, log)
-        wait_ready(log, 2)
+        wait_ready(log, 2, within=40.0)
         assert f"call {caller} still talks to {TENANT}-ada" in log.read_text()
         await asyncio.sleep(2.0)
         reck.ari(f"channels/{leg}", "DELETE")  # ada hangs up: the call ends, the bridge goes, the recording ends
@@ -170,19 +170,18 @@ async def test_a_call_that_ended_while_no_service_ran_has_its_recording_stored_a
     log = tmp_path / "voice.log"
     voice = start_voice(reck, log)
     try:
-        wait_ready(log, 1)
+        wait_ready(log, 1, within=40.0)
         answering, calling, leg, caller, bridged = await recorded_call(reck, sipp, ada, log)
         await asyncio.sleep(3.0)
         kill(voice)
-        for channel in (leg, caller):  # both hang up while no service runs; the empty bridge records on
+        for channel in (leg, caller):  # both hang up while no service runs: Asterisk ends the recording
             reck.ari(f"channels/{channel}", "DELETE")
         ended = time.monotonic()
         (await asyncio.to_thread(answering.wait, 30)).check()
         (await asyncio.to_thread(calling.wait, 30)).check()
         await asyncio.sleep(1.0)
-        restarted = time.monotonic()
         voice = start_voice(reck, log)
-        wait_ready(log, 2)
+        wait_ready(log, 2, within=40.0)
         row = await call_row(store, caller)
         stored = await listed(reck, row.id)
         name = f"tvoxcc-call-{caller}".replace(".", "-")
@@ -192,9 +191,8 @@ async def test_a_call_that_ended_while_no_service_ran_has_its_recording_stored_a
             os.killpg(voice.pid, signal.SIGTERM)
             voice.wait(10)
     assert row.outcome == "answered" and row.recording == name
-    # The file lasts from the answer to the restart's end of the bridge: the talk, and the empty bridge after.
-    assert ended - bridged - 1.0 <= stored["duration_s"] <= time.monotonic() - bridged + 1.0, stored
-    assert stored["duration_s"] >= restarted - bridged - 1.0
+    # The file lasts the talk (from the bridge to the hang-ups), not the time until the restart.
+    assert abs(stored["duration_s"] - (ended - bridged)) <= 1.0, (stored, ended - bridged)
     assert (stored["queue"], stored["agent"]) == ("rec-q", "ada")
-    assert "finished while no service ran" in log.read_text() or "taken back after a restart" in log.read_text()
+    assert "finished while no service ran" in log.read_text()
     assert not any(r["name"] == name for r in reck.ari("recordings/stored"))

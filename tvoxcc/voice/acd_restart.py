@@ -14,6 +14,9 @@ On the first connection to Asterisk the calls are matched with the rows:
   place the row gives; one that was talking keeps its bridge and agent leg (``_resume``);
 - a stored voice item whose caller channel is gone is abandoned and its interaction closed; a stored callback
   the callback book no longer holds leaves the line;
+- a connected call's bridge recording (named after its caller: ``call_recordings.recording_name``) is taken back:
+  still live, the app subscribes to its bridge (a new process gets no event of it otherwise) and stores it when
+  the call ends; finished while no service ran, it is stored from Asterisk's stored recordings at once;
 - agent legs nobody tracks (ringing for a cancelled offer, or answered while no service ran) are hung up;
 - then the commands the ACD released meanwhile (new offers to the freed agents…) are carried out.
 """
