@@ -11,6 +11,10 @@ paused stretches the previous run knew are not (the silence is not filled in).
 The agent's ``*78`` / ``*79`` pause and resume it (payment data); the paused stretches come back as silence of
 the same length (tvoxcc.recordings.pause) and are kept on the row. A call of an on-demand queue is *armed* at
 answer, not recorded: the agent's ``*77`` starts its recording then (once).
+A queue with ``record_legs`` records each party apart too (``record_legs``): a snoop channel on the caller's and
+on the agent's channel hears what that party says (spy ``in``) and is recorded to ``<name>-caller`` /
+``<name>-agent``, stored with its own row (leg caller / agent) linked to the call when the snoop ends with the
+call; ``*78`` / ``*79`` pause and resume them with the mixed one.
 """
 
 from __future__ import annotations
@@ -27,11 +31,15 @@ from tvoxcc.interactions import Direction
 from tvoxcc.recordings.audio import NotAudio
 from tvoxcc.recordings.crypto import RecordingKeyError
 from tvoxcc.recordings.pause import FeatureCodes, PauseLog, RecordingAction, fill_gaps
+from tvoxcc.recordings.policy import RecordedLeg
 from tvoxcc.recordings.repository import RecordingMeta, Repository
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 log = logging.getLogger(__name__)
+
+
+LEG_RECORDING = "tvoxcc-leg-rec"  # the Stasis args of a snoop channel that records one party of a call
 
 
 def recording_name(caller_channel: str) -> str:
@@ -50,6 +58,7 @@ class PendingRecording:
     started_at: datetime
     direction: str = Direction.INBOUND
     agent_channel: str | None = None  # the agent's leg: its *78 / *79 pause and resume the recording
+    leg: RecordedLeg = RecordedLeg.MIXED
 
 
 class CallRecordings:
@@ -63,6 +72,7 @@ class CallRecordings:
         self.codes: dict[str, FeatureCodes] = {}  # agent leg channel -> the digits it keyed
         self.pauses: dict[str, PauseLog] = {}  # recording name -> its paused stretches
         self.armed: dict[str, tuple[str, str, PendingRecording]] = {}  # agent leg -> (bridge, name, what) for *77
+        self.apart: dict[str, list[str]] = {}  # a mixed recording's name -> its parties' recordings (record_legs)
 
     def started(self, name: str, pending: PendingRecording) -> None:
         if self.repository is not None:
@@ -70,6 +80,24 @@ class CallRecordings:
             self.pauses[name] = PauseLog()
             if pending.agent_channel is not None:
                 self.by_leg[pending.agent_channel] = name
+
+    async def record_legs(self, name: str, parties: dict[RecordedLeg, str], pending: PendingRecording) -> None:
+        """Each party of the call ``name`` records, alone: a snoop on its channel hearing what it says, recorded
+        as ``<name>-<leg>``. A party that cannot be snooped (hung up meanwhile) is logged and skipped."""
+        if self.repository is None:
+            return
+        for leg, channel in parties.items():
+            leg_name = f"{name}-{leg}"
+            try:
+                snoop = await self.ari.channels.snoop(
+                    channel, spy="in", app_args=LEG_RECORDING, snoop_id=f"{leg_name}-snoop"
+                )
+                await self.ari.channels.record(snoop.id, leg_name, format="wav", if_exists="overwrite")
+            except AriError as exc:
+                log.warning("voice: cannot record the %s of %s apart: %s", leg, name, exc)
+                continue
+            self.started(leg_name, replace(pending, leg=leg, agent_channel=None))
+            self.apart.setdefault(name, []).append(leg_name)
 
     def owns(self, name: str) -> bool:
         return name in self.pending
@@ -140,6 +168,15 @@ class CallRecordings:
         name = self.by_leg.get(channel_id)
         if name is None or name not in self.pending:
             return
+        for each in [name, *self.apart.get(name, ())]:  # the parties' recordings hold the payment data too
+            if each in self.pending and not await self._pause_or_resume(each, action, now):
+                return
+        if action in (RecordingAction.PAUSE, RecordingAction.RESUME):
+            offset = self._offset(name, now)
+            log.info("voice: recording %s %s at %.1f s (agent's feature code)", name, action, offset)
+
+    async def _pause_or_resume(self, name: str, action: RecordingAction | None, now: datetime) -> bool:
+        """False when Asterisk refused (the call ended meanwhile: its recording is finishing anyway)."""
         pauses, offset = self.pauses[name], self._offset(name, now)
         try:
             if action is RecordingAction.PAUSE and pauses.paused_at is None:
@@ -148,14 +185,14 @@ class CallRecordings:
             elif action is RecordingAction.RESUME and pauses.paused_at is not None:
                 await self.ari.recordings.unpause_live(name)
                 pauses.resume(offset)
-        except AriError as exc:  # the call ended meanwhile: its recording is finishing anyway
+        except AriError as exc:
             log.info("voice: recording %s: %s refused: %s", name, action, exc)
-            return
-        if action in (RecordingAction.PAUSE, RecordingAction.RESUME):
-            log.info("voice: recording %s %s at %.1f s (agent's feature code)", name, action, offset)
+            return False
+        return True
 
     async def finished(self, name: str, now: datetime) -> int | None:
         """Move a finished recording into the repository; its id, or None when it stays on Asterisk."""
+        self.apart.pop(name, None)
         pending = self.pending.pop(name, None)
         pauses = self.pauses.pop(name, PauseLog())
         if pending is not None and pending.agent_channel is not None:
@@ -178,6 +215,7 @@ class CallRecordings:
                 number=pending.number,
                 direction=pending.direction,
                 gaps=gaps,
+                leg=pending.leg,
             )
             recording_id = await self.repository.store(self.store, pending.tenant, meta, audio)
         except (AriError, NotAudio, RecordingKeyError, OSError, SQLAlchemyError) as exc:
