@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 from sqlalchemy import func, select
 
@@ -19,6 +20,11 @@ from tvoxcc.acd import InputKind, send_input
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import ChatStatus
 from tvoxcc.chat.store import open_chat
+from tvoxcc.config import RecordingSettings
+from tvoxcc.journey.privacy_api import erase_person
+from tvoxcc.journey.privacy_chats import OpenChats, end_ongoing, ongoing
+from tvoxcc.journey.privacy_store import person_of
+from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -88,3 +94,32 @@ async def test_an_open_chat_stops_the_erase_and_close_open_ends_it_first(
         other, _ = await open_chat(store, tenant, "web", name="Dan", email="dan@example.com", now=NOW)
         await chat_world.settled(store, acd, tenant, NOW)
         assert [c.chat_id for c in await routing.agent_chats(store, tenant, ann)] == [other.chat_id]
+
+
+async def test_with_no_acd_to_end_the_chat_nothing_is_erased(store: Store) -> None:
+    """--close-open with no ACD running: the chat is closed but its item's end is not taken, so the erase gives up
+    in one line, erasing nothing; once an ACD takes the end, the erase goes through."""
+    tenant = await imported_tenant(store, DOC)
+    chat, _ = await open_chat(store, tenant, "web", name="Carla", email=EMAIL, now=NOW)
+    async with store.tenant(tenant) as session:
+        going = await ongoing(session, await person_of(session, EMAIL))
+    assert [str(c) for c in going] == [f"chat {chat.chat_id} (queued)"]
+    with pytest.raises(OpenChats, match=rf"^chat {chat.chat_id} \(queued\) closed, but the ACD did not end its item"):
+        await end_ongoing(store, tenant, going, NOW, wait_s=0.3)
+    async with store.tenant(tenant) as session:
+        stored = await session.get(m.Chat, chat.chat_id)
+        assert stored is not None and stored.status == ChatStatus.CLOSED  # closed, kept
+        still = await ongoing(session, await person_of(session, EMAIL))
+    assert [c.chat_id for c in still] == [chat.chat_id]  # its end is not taken: an erase is still refused
+    with pytest.raises(OpenChats):
+        await erase_person(
+            store, tenant, EMAIL, recordings_dir=None, repository=Repository(RecordingSettings(), Path("/nonexistent")),
+            data_dir=None, actor="cli:test",
+        )  # fmt: skip
+    assert await _count(store, m.Chat) == 1
+    async with routing_acd(store):
+        erased = await erase_person(
+            store, tenant, EMAIL, recordings_dir=None, repository=Repository(RecordingSettings(), Path("/nonexistent")),
+            data_dir=None, actor="cli:test", close_open=True,
+        )  # fmt: skip
+    assert erased.counts["chats"] == 1 and await _count(store, m.Chat) == 0
