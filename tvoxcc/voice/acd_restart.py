@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from tvoxcc.acd import NotRouting, load
@@ -34,11 +35,12 @@ from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.queues import model as q
 from tvoxcc.queues.views import ItemView
+from tvoxcc.recordings.policy import RecordedLeg
 from tvoxcc.voice.acd_base import AGENT_LEG, Leg, Waiting
 from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.acd_holding import AcdHolding
 from tvoxcc.voice.call import CallSession
-from tvoxcc.voice.call_recordings import PendingRecording, recording_name
+from tvoxcc.voice.call_recordings import PendingRecording, leg_snoop, recording_name
 from tvoxcc.voice.directory import QueuePoint
 from tvoxcc.voice.reconnect import live_channels
 from tvoxcc.voice.recorder import InteractionRef
@@ -156,15 +158,26 @@ class AcdRestart(AcdHolding):
         if row is None:
             return
         name = recording_name(item.item_id)
-        if bridge_id is not None:  # its recording's events come to the apps subscribed to it: not a new process
+        legs = {leg: f"{name}-{leg}" for leg in (RecordedLeg.CALLER, RecordedLeg.AGENT)}
+        # A recording's events come to the apps subscribed to what it records: not to a new process.
+        sources = [f"bridge:{bridge_id}"] if bridge_id is not None else []
+        with contextlib.suppress(AriError):
+            live = {c.id for c in await self.ari.channels.list()}
+            sources += [f"channel:{leg_snoop(n)}" for n in legs.values() if leg_snoop(n) in live]
+        if sources:
             with contextlib.suppress(AriError):
-                await self.ari.applications.subscribe(self.ari.app, f"bridge:{bridge_id}")
+                await self.ari.applications.subscribe(self.ari.app, sources)
         started = row.answered_at or since
         pending = PendingRecording(
             item.queue.split("/", 1)[0], interaction, row.queue_id, row.agent_id, row.contact_id,
             row.from_address or "", started.replace(tzinfo=started.tzinfo or UTC), agent_channel=agent_leg,
         )  # fmt: skip
         found = await self.call_recordings.take_back(name, pending, self.clock())
+        for leg, leg_name in legs.items():  # each party's own (a queue's record_legs), if it had them
+            if await self.call_recordings.take_back(
+                leg_name, replace(pending, leg=leg, agent_channel=None), self.clock()
+            ):
+                self.call_recordings.apart.setdefault(name, []).append(leg_name)
         if found and row.recording is None:
             self.directory.recorder.update(pending.interaction, recording=name)  # the journey shows it recorded
 

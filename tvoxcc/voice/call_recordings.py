@@ -19,6 +19,7 @@ call; ``*78`` / ``*79`` pause and resume them with the mixed one.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, replace
@@ -26,7 +27,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from tvoxcc.ari import AriClient, AriError
+from tvoxcc.ari import AriClient, AriError, Conflict
 from tvoxcc.interactions import Direction
 from tvoxcc.recordings.audio import NotAudio
 from tvoxcc.recordings.crypto import RecordingKeyError
@@ -40,6 +41,16 @@ log = logging.getLogger(__name__)
 
 
 LEG_RECORDING = "tvoxcc-leg-rec"  # the Stasis args of a snoop channel that records one party of a call
+
+
+def leg_snoop(leg_name: str) -> str:
+    """The channel id of the snoop recording one party (``<recording name>-<leg>``)."""
+    return f"{leg_name}-snoop"
+
+
+def is_leg_snoop(channel_id: str) -> bool:
+    """Whether a channel is one of our parties' recording snoops (a restart keeps it: its recording goes on)."""
+    return channel_id.startswith("tvoxcc-call-") and channel_id.endswith("-snoop")
 
 
 def recording_name(caller_channel: str) -> str:
@@ -90,14 +101,26 @@ class CallRecordings:
             leg_name = f"{name}-{leg}"
             try:
                 snoop = await self.ari.channels.snoop(
-                    channel, spy="in", app_args=LEG_RECORDING, snoop_id=f"{leg_name}-snoop"
+                    channel, spy="in", app_args=LEG_RECORDING, snoop_id=leg_snoop(leg_name)
                 )
-                await self.ari.channels.record(snoop.id, leg_name, format="wav", if_exists="overwrite")
+                await self._record_snoop(snoop.id, leg_name)
             except AriError as exc:
                 log.warning("voice: cannot record the %s of %s apart: %s", leg, name, exc)
                 continue
             self.started(leg_name, replace(pending, leg=leg, agent_channel=None))
             self.apart.setdefault(name, []).append(leg_name)
+
+    async def _record_snoop(self, snoop_id: str, name: str, attempts: int = 40) -> None:
+        """Record a new snoop channel: it enters our Stasis app a moment after it is made, and until then Asterisk
+        answers 409 "Channel not in Stasis application"; retried briefly."""
+        for attempt in range(attempts):
+            try:
+                await self.ari.channels.record(snoop_id, name, format="wav", if_exists="overwrite")
+                return
+            except Conflict:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.05)
 
     def owns(self, name: str) -> bool:
         return name in self.pending
@@ -141,6 +164,7 @@ class CallRecordings:
             await self.ari.recordings.get_stored(name)
         except AriError:
             self.pending.pop(name, None)
+            log.debug("voice: no recording %s on Asterisk (live or stored) to take back", name)
             return False
         self.started(name, pending)
         log.info("voice: recording %s finished while no service ran: storing it", name)
