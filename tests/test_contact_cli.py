@@ -129,3 +129,34 @@ def test_a_contact_added_by_hand_is_who_the_journey_finds(acme: Tvox) -> None:
     summary = json.loads(acme.ok("journey", "summary", "-t", "acme", "+39 02 1234 5678", "--json"))
     assert summary["contact"]["display_name"] == "Carla Bianchi" and summary["vip"] is True
     assert json.loads(acme.ok("journey", "duplicates", "-t", "acme", "--json")) == []
+
+
+def test_cli_changes_leave_the_web_apis_audit_rows(acme: Tvox, tmp_path: Path) -> None:
+    """add, set, import and remove each write their contact.* row (ids and field names only); a refused change and
+    an import's dry run write none; the chain still verifies."""
+    env = {"TVOXCC_ACTOR": "carol"}
+    assert acme("contact", "add", "-t", "acme", "--name", "Carla Bianchi", "--phone", "0212345678",
+                env=env).exit_code == 0  # fmt: skip
+    assert acme("contact", "set", "-t", "acme", "0212345678", "--phone", "333 123 4567", "--no-vip",
+                env=env).exit_code == 0  # fmt: skip
+    acme.fails("contact", "add", "-t", "acme", "--phone", "12")
+    acme.fails("contact", "set", "-t", "acme", "1", "--drop-phone", "0299999999")
+    good = tmp_path / "good.csv"
+    good.write_text(CSV_GOOD)
+    acme.ok("contact", "import", "-t", "acme", str(good), "--dry-run")
+    assert acme("contact", "import", "-t", "acme", str(good), env=env).exit_code == 0
+    assert acme("contact", "remove", "-t", "acme", "1", env=env).exit_code == 0
+    rows = [
+        r for r in json.loads(acme.ok("audit", "list", "--json", "-t", "acme")) if r["action"].startswith("contact")
+    ]
+    imported = sorted(c["id"] for c in json.loads(acme.ok("contact", "list", "-t", "acme", "--json")))
+    removed = {"interactions": 0, "tickets": 0, "callbacks": 0, "contacts": 1}
+    assert [(r["action"], r["actor"], r["tenant"], r["subject"], r["detail"]) for r in rows] == [
+        ("contact.add", "cli:carol", "acme", "added contact 1", {"id": 1}),
+        ("contact.change", "cli:carol", "acme", "changed contact 1", {"id": 1, "fields": ["vip", "add_phones"]}),
+        ("contact.import", "cli:carol", "acme", "imported 2 contacts", {"ids": imported}),
+        ("contact.remove", "cli:carol", "acme", "removed contact 1", {"id": 1, **removed}),
+    ]
+    logged = json.dumps(rows)
+    assert all(secret not in logged for secret in ("Carla", "Anna", "0212345678", "3331234567", "x.it"))
+    assert acme.ok("audit", "verify").strip() == "audit log intact: 6 rows"  # two tenant adds, four contact changes

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from tvoxcc import audit
 from tvoxcc.config import RecordingSettings
 from tvoxcc.demo_contacts import contacts_imported, customer_exported_and_erased
 from tvoxcc.demo_mail import SUPPORT_ADDRESS, customer_mail
@@ -31,6 +32,9 @@ async def test_demo_imports_then_exports_and_erases_the_mail_sender(store: Store
     assert lines[0] == "demo: 3 contacts imported from contacts.csv (tvoxcc contact import -t acme FILE)"
     assert lines[1] == "  #1 Giulia Verdi  +390655550101  giulia.verdi@example.test"
     assert lines[2] == "  #2 Bruno Neri  +390244440202  bruno.neri@example.test VIP"
+    async with store.session() as s:  # imported as `contact import` does: audited
+        imported = await audit.entries(s, action="contact.import")
+    assert [(r["actor"], r["tenant"], r["detail"]) for r in imported] == [("system:demo", "acme", {"ids": [1, 2, 3]})]
     box = Mailbox(tenant.id, "acme", "ACME", "en", None, SUPPORT_ADDRESS, "sales@test:143/INBOX")
     async with store.tenant(tenant.id) as s:
         await ingest_mail(s, box, parse_mail(customer_mail()), uid=1, now=utcnow(), templates=MailTemplates())

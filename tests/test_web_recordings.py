@@ -128,3 +128,44 @@ async def test_the_page_lists_recordings_with_audio_elements(recorded: Any, logi
     assert (await bea.get("/recordings/acme")).status == 404
     anonymous = await login_rec(None)
     assert (await anonymous.get("/recordings/acme", allow_redirects=False)).status == 302
+
+
+async def test_byte_ranges_seek_in_plain_and_encrypted_recordings(recorded: Any, login_rec: Login) -> None:
+    """A browser seeks with Range: one byte range gets 206 with its Content-Range, for an encrypted recording
+    (decrypted in memory: no file in clear appears) as for a plain one; an unsatisfiable one 416 with the size."""
+    store, repository, ids, audio = recorded
+    sara, root = await login_rec("sara"), await login_rec("root")
+    files_before = {p: p.read_bytes() for p in repository.root.rglob("*") if p.is_file()}
+    for client, name, tenant in ((sara, "bob", "acme"), (root, "carol", "beta")):
+        path, clear = f"/api/tenants/{tenant}/recordings/{ids[name]}/audio", audio[name]
+        size = len(clear)
+        whole = await client.get(path)
+        assert whole.status == 200 and whole.headers["Accept-Ranges"] == "bytes" and await whole.read() == clear
+        for asked, (start, end) in {
+            "bytes=0-": (0, size),  # what a player asks first
+            "bytes=100-199": (100, 200),
+            f"bytes={size - 10}-{size + 500}": (size - 10, size),  # past the end: up to the end
+            "bytes=-64": (size - 64, size),  # the last 64 bytes
+            f"bytes=-{size + 5}": (0, size),
+            f"bytes={size - 1}-{size - 1}": (size - 1, size),
+        }.items():
+            part = await client.get(path, headers={"Range": asked})
+            assert part.status == 206, asked
+            assert part.headers["Content-Range"] == f"bytes {start}-{end - 1}/{size}", asked
+            assert int(part.headers["Content-Length"]) == end - start
+            assert await part.read() == clear[start:end], asked
+        for asked in (f"bytes={size}-", f"bytes={size + 10}-{size + 20}"):
+            refused = await client.get(path, headers={"Range": asked})
+            assert refused.status == 416 and refused.headers["Content-Range"] == f"bytes */{size}", asked
+        for asked in ("bytes=0-9,20-29", "bytes=9-3", "lines=1-2"):  # several ranges, backwards, another unit
+            assert (await client.get(path, headers={"Range": asked})).status == 416, asked
+    files_after = {p: p.read_bytes() for p in repository.root.rglob("*") if p.is_file()}
+    assert files_after == files_before  # nothing written, the encrypted file included
+    encrypted = [data for p, data in files_after.items() if p.suffix == ".enc"]
+    assert len(encrypted) == 2 and not any(
+        data.startswith(b"RIFF") or audio["bob"][44:200] in data for data in encrypted
+    )
+    async with store.session() as session:
+        rows = [r for r in await audit.entries(session) if r["subject"] == f"recording {ids['bob']}"]
+        assert (await audit.verify(session))[1] is None
+    assert [r["detail"].get("range") for r in rows][:3] == [None, "bytes=0-", "bytes=100-199"]

@@ -12,17 +12,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from tvoxcc.insight.api import day_summary
-from tvoxcc.journey import book
-from tvoxcc.journey.book_store import import_contacts, list_contacts
+from tvoxcc.journey.book_audited import Editor, import_csv
+from tvoxcc.journey.book_store import list_contacts
 from tvoxcc.journey.privacy_api import erase_person, export_person
-from tvoxcc.journey.store import tenant_country
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
 DEMO_CONTACTS = Path(__file__).resolve().parents[1] / "demo" / "contacts.csv"
 ERASED_CUSTOMER = "giulia.verdi@example.test"  # the demo mail's sender (tvoxcc.demo_mail)
-ACTOR = "system:demo"  # the export's and the erase's audit rows
+ACTOR = "system:demo"  # the import's, the export's and the erase's audit rows
 
 
 async def _tenant_id(store: Store, tenant: str) -> int:
@@ -33,10 +32,8 @@ async def _tenant_id(store: Store, tenant: str) -> int:
 async def contacts_imported(store: Store, say: Callable[[str], None], *, tenant: str = "acme") -> None:
     """`tvoxcc contact import -t acme demo/contacts.csv`, then `contact list`."""
     async with store.tenant(await _tenant_id(store, tenant)) as session:
-        read = book.read_csv(
-            DEMO_CONTACTS.read_text(encoding="utf-8"), DEMO_CONTACTS.name, await tenant_country(session)
-        )
-        added = await import_contacts(session, read, DEMO_CONTACTS.name)
+        text = DEMO_CONTACTS.read_text(encoding="utf-8")
+        added = await import_csv(session, Editor(ACTOR, tenant), text, DEMO_CONTACTS.name)  # audited as the CLI's
         await session.commit()
         contacts = await list_contacts(session)
     say(f"demo: {len(added)} contacts imported from {DEMO_CONTACTS.name} (tvoxcc contact import -t {tenant} FILE)")

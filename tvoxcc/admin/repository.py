@@ -141,6 +141,7 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
                 record=q.record,
                 recording=q.recording_policy,
                 recording_sample_percent=q.recording_sample_pct,
+                record_legs=q.record_legs,
                 moh_class=q.moh_class,
                 announce_every_seconds=q.announce_every_s,
                 rona_pause=q.rona_pause,
@@ -341,6 +342,7 @@ class _Writer:
             q.ring_timeout_s, q.max_wait_s = spec.ring_timeout_seconds, spec.max_wait_seconds
             q.sl_threshold_s, q.record, q.moh_class = spec.sl_threshold_seconds, spec.record, spec.moh_class
             q.recording_policy, q.recording_sample_pct = spec.recording, spec.recording_sample_percent
+            q.record_legs = spec.record_legs
             q.announce_every_s, q.rona_pause, q.survey = spec.announce_every_seconds, spec.rona_pause, spec.survey
             q.skill_relax = [r.model_dump() for r in spec.relax]
             q.overflow = [o.model_dump(exclude_none=True) for o in spec.overflow]

@@ -174,6 +174,7 @@ class QueueSpec(Spec):
     record: bool = False  # the older switch: on means recording=always when recording is not set
     recording: RecordingPolicy | None = None  # always | on-demand | never | sampled
     recording_sample_percent: int = Field(100, ge=1, le=100)  # with recording=sampled
+    record_legs: bool = False  # besides the mixed recording, the caller's and the agent's audio each apart
     moh_class: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     announce_every_seconds: int = Field(30, ge=0, le=600)
     rona_pause: bool = True

@@ -100,14 +100,32 @@ async def close(store: Store, tenant_id: int, chat_id: int, now: datetime, *, ag
             return info(chat)
         if agent_id is not None and (chat.agent_id != agent_id or status is not ChatStatus.CONNECTED):
             raise ChatError("the chat is not connected to you")
-        kind = InputKind.COMPLETE if status is ChatStatus.CONNECTED else InputKind.ABANDON
-        payload = {"by_caller": True} if agent_id is None else {}
-        await queue_inputs(session, [Request(kind, chat_item(tenant_id, chat_id, chat.leg), payload=payload)])
-        chat.status, chat.closed_at = move(status, ChatEvent.CLOSE), now
         who = "the visitor" if agent_id is None else await _agent_display(session, agent_id)
-        await add_message(session, chat_id, Sender.SYSTEM, f"closed by {who}", now)
+        await _end(session, chat, now, f"closed by {who}", by_caller=agent_id is None)
         await session.commit()
         return info(chat)
+
+
+async def close_by_center(store: Store, tenant_id: int, chat_id: int, now: datetime, note: str) -> ChatInfo:
+    """The center ends the chat whatever its state (before its customer's data is erased), as the agent's close
+    ends it: a connected item completes, a waiting or ringing one is abandoned; ``note`` is the system message.
+    Closing a closed chat is a no-op."""
+    async with store.tenant(tenant_id) as session:
+        chat = await load_chat(session, chat_id)
+        if ChatStatus(chat.status) is not ChatStatus.CLOSED:
+            await _end(session, chat, now, note, by_caller=False)
+            await session.commit()
+        return info(chat)
+
+
+async def _end(session: AsyncSession, chat: m.Chat, now: datetime, note: str, *, by_caller: bool) -> None:
+    """The chat closed, with the request that ends its item and the system message saying why."""
+    status = ChatStatus(chat.status)
+    kind = InputKind.COMPLETE if status is ChatStatus.CONNECTED else InputKind.ABANDON
+    payload = {"by_caller": True} if by_caller else {}
+    await queue_inputs(session, [Request(kind, chat_item(chat.tenant_id, chat.id, chat.leg), payload=payload)])
+    chat.status, chat.closed_at = move(status, ChatEvent.CLOSE), now
+    await add_message(session, chat.id, Sender.SYSTEM, note, now)
 
 
 async def apply_commands(store: Store, commands: Iterable[Command], now: datetime) -> list[ChatInfo]:

@@ -1,5 +1,7 @@
 """`tvoxcc contact`: the address book (add, set, show, list, remove, import and export as CSV), and one person's
-data exported or erased (``tvoxcc.cli.contact_privacy``). Timelines, merges and duplicates: `tvoxcc journey`."""
+data exported or erased (``tvoxcc.cli.contact_privacy``). Timelines, merges and duplicates: `tvoxcc journey`.
+
+Changes go through ``journey.book_audited``, as the web API's do: each leaves its ``contact.*`` audit row."""
 
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tvoxcc import audit
 from tvoxcc.admin.repository import tenant_id_of
 from tvoxcc.cli._common import emit_json, emit_table, fail, json_option, tenant_option, with_store
 from tvoxcc.cli.contact_privacy import erase, erasures, export_person
-from tvoxcc.journey import book, book_store
+from tvoxcc.journey import book, book_audited, book_store
+from tvoxcc.journey.book_audited import Editor
 from tvoxcc.journey.rows import ContactRow
-from tvoxcc.journey.store import tenant_country
 from tvoxcc.store.engine import Store
 
 T = TypeVar("T")
@@ -35,6 +38,10 @@ def in_tenant(ctx: click.Context, tenant: str, action: Callable[[AsyncSession], 
             return result
 
     return with_store(ctx, go)
+
+
+def _editor(tenant: str) -> Editor:
+    return Editor(audit.cli_actor(), tenant)
 
 
 def _row(contact: ContactRow) -> dict[str, Any]:
@@ -91,14 +98,11 @@ def add(
 ) -> None:
     """Add a contact; refused when one of its phones or e-mails already belongs to another contact."""
 
-    async def go(session: AsyncSession) -> ContactRow:
-        fields, problems = book.check_new(
-            name=name, phones=phones, emails=emails, company=company, language=language, vip=vip, notes=notes,
-            country=await tenant_country(session),
+    def go(session: AsyncSession) -> Awaitable[ContactRow]:
+        return book_audited.add(
+            session, _editor(tenant), name=name, phones=phones, emails=emails, company=company, language=language,
+            vip=vip, notes=notes,
         )  # fmt: skip
-        if fields is None:
-            raise book.BookError(*problems)
-        return await book_store.add_contact(session, fields)
 
     added = in_tenant(ctx, tenant, go)
     emit_json(book.contact_json(added)) if as_json else click.echo(f"contact {added.id} added")
@@ -124,12 +128,7 @@ def set_contact(ctx: click.Context, /, tenant: str, contact: str, as_json: bool,
         options[key] = tuple(options[key])
     changes = book.ContactChanges(**options)
 
-    async def go(session: AsyncSession) -> ContactRow:
-        checked = book.check_changes(changes, await tenant_country(session))
-        found = await book_store.find_contact(session, contact)
-        return await book_store.update_contact(session, found.id, checked)
-
-    changed = in_tenant(ctx, tenant, go)
+    changed = in_tenant(ctx, tenant, lambda session: book_audited.change(session, _editor(tenant), contact, changes))
     emit_json(book.contact_json(changed)) if as_json else click.echo(f"contact {changed.id} changed")
 
 
@@ -166,13 +165,9 @@ def remove(ctx: click.Context, tenant: str, contact: str) -> None:
     To delete everything about a person (GDPR), use `contact erase`.
     """
 
-    async def go(session: AsyncSession) -> tuple[int, dict[str, int]]:
-        found = await book_store.find_contact(session, contact)
-        return found.id, await book_store.remove_contact(session, found.id)
-
-    contact_id, counts = in_tenant(ctx, tenant, go)
+    counts = in_tenant(ctx, tenant, lambda session: book_audited.remove(session, _editor(tenant), contact))
     click.echo(
-        f"contact {contact_id} removed ({counts['interactions']} interactions, {counts['tickets']} tickets, "
+        f"contact {counts['id']} removed ({counts['interactions']} interactions, {counts['tickets']} tickets, "
         f"{counts['callbacks']} callbacks kept without it)"
     )
 
@@ -195,9 +190,8 @@ def import_contacts(ctx: click.Context, tenant: str, file: Path, dry_run: bool) 
         fail(f"{source}: cannot read: {exc}")
 
     async def go(session: AsyncSession) -> int:
-        read = book.read_csv(text, source, await tenant_country(session))
-        ids = await book_store.import_contacts(session, read, source)
-        if dry_run:
+        ids = await book_audited.import_csv(session, _editor(tenant), text, source)
+        if dry_run:  # the contacts and their audit row go back together
             await session.rollback()
         return len(ids)
 

@@ -44,11 +44,18 @@ def export_person(ctx: click.Context, tenant: str, ref: str, out: Path | None) -
 @click.option("--tenant", "-t", envvar="TVOXCC_TENANT", required=True, help="Tenant name (or $TVOXCC_TENANT).")
 @click.argument("contact", metavar="CONTACT")
 @click.option("--yes", is_flag=True, help="Do not ask (needed when there is no terminal to ask on).")
+@click.option(
+    "--close-open", is_flag=True, help="End their open chats and SMS conversations first (as an agent's close)."
+)
 @click.pass_context
-def erase(ctx: click.Context, tenant: str, contact: str, yes: bool) -> None:
+def erase(ctx: click.Context, tenant: str, contact: str, yes: bool, close_open: bool) -> None:
     """Erase everything about a person (CONTACT: id, phone or e-mail): their contact, recordings, attachments and
-    the text of their calls, mails and tickets. Statistics keep their counts. Cannot be undone. Recordings on
-    legal hold are kept (without their number), and counted.
+    the text of their calls, mails, tickets and chats. Statistics keep their counts. Cannot be undone. Recordings
+    on legal hold are kept (without their number), and counted.
+
+    Refused, naming it, while one of their chats or SMS conversations is open (queued, ringing, with an agent);
+    --close-open ends each as an agent's close would (its ACD item goes, the agent's desktop shows it closed),
+    waits for the ACD to take that, then erases.
 
     Export first (`contact export -t T CONTACT`) when the person asked for their data too.
     """
@@ -73,7 +80,7 @@ def erase(ctx: click.Context, tenant: str, contact: str, yes: bool) -> None:
     async def go(store: Store) -> Erased:
         return await erase_person(
             store, await tenant_id_of(store, tenant), contact, recordings_dir=settings.asterisk.recordings_dir,
-            repository=Repository.of(settings), data_dir=settings.data_dir, actor=actor,
+            repository=Repository.of(settings), data_dir=settings.data_dir, actor=actor, close_open=close_open,
         )  # fmt: skip
 
     done = with_store(ctx, go)

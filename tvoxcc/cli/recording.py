@@ -22,7 +22,7 @@ from tvoxcc.recordings.retention import purge_expired
 from tvoxcc.store.engine import Store
 
 T = TypeVar("T")
-COLUMNS = ["id", "started_at", "duration_s", "queue", "agent", "number", "legal_hold", "encrypted"]
+COLUMNS = ["id", "started_at", "duration_s", "queue", "agent", "leg", "number", "legal_hold", "encrypted"]
 
 
 @click.group()

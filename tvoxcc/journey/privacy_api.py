@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select, text
@@ -21,11 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc import audit
 from tvoxcc.journey.privacy import Identity
+from tvoxcc.journey.privacy_chats import end_ongoing, ongoing, refusal
 from tvoxcc.journey.privacy_recordings import read_recordings
 from tvoxcc.journey.privacy_store import erase, export_files, gather, person_of, recording_files, scrub_text_file
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.types import utcnow
 
 QUEUE_LOG = "queue_log"  # the ACD's Asterisk-style log in the data dir (tvoxcc.voice.service)
 
@@ -100,14 +103,25 @@ async def erase_person(
     repository: Repository,
     data_dir: Path | None,
     actor: str,
+    close_open: bool = False,
+    now: datetime | None = None,
 ) -> Erased:
-    """Erase the person ``ref`` names (``privacy_store.erase``), then their traces in files."""
+    """Erase the person ``ref`` names (``privacy_store.erase``), then their traces in files. Refused (OpenChats)
+    while one of their chats is open, unless ``close_open``: then each is ended first (``privacy_chats``)."""
+    if close_open:
+        async with store.tenant(tenant_id) as session:
+            going = await ongoing(session, await person_of(session, ref))
+        if going:
+            await end_ongoing(store, tenant_id, going, now or utcnow())
     sqlite = store.engine.dialect.name == "sqlite"
     async with store.tenant(tenant_id) as session:
         if sqlite:
             await session.execute(text("PRAGMA secure_delete = ON"))  # freed bytes are zeroed, not left in pages
         tenant = await _tenant_name(session, tenant_id)
         who = await person_of(session, ref)
+        going = await ongoing(session, who)  # in the erase's transaction: a chat opened meanwhile stops it too
+        if going:
+            raise refusal(going)
         done = await erase(session, who, recordings_dir=recordings_dir, repository=repository, actor=actor)
         counts = done.counts
         await audit.record(

@@ -26,7 +26,21 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, LargeBinary, String, Table, Text, and_, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.interactions import Direction
@@ -110,6 +124,16 @@ async def _all(session: AsyncSession, query: Any) -> list[Any]:
     return list((await session.execute(query)).scalars().all())
 
 
+def chats_of(who: Identity) -> ColumnElement[bool]:
+    """The person's webchats and SMS chats: theirs, or with one of their numbers or e-mails."""
+    chat = m.Chat
+    return or_(
+        chat.contact_id.in_(sorted(who.contact_ids)),
+        chat.address.in_(sorted(who.addresses)),
+        func.lower(chat.visitor_email).in_(sorted(who.emails)),
+    )
+
+
 async def gather(session: AsyncSession, who: Identity) -> PersonData:
     ids, addresses, emails = sorted(who.contact_ids), sorted(who.addresses), sorted(who.emails)
     i, t = m.Interaction, m.Ticket
@@ -172,13 +196,7 @@ async def gather(session: AsyncSession, who: Identity) -> PersonData:
     sender = func.lower(m.MailRejection.sender)
     data.rejections = await _all(session, select(m.MailRejection).where(sender.in_(emails)))
     data.recordings = await person_recordings(session, who, interaction_ids)
-    chat = m.Chat
-    data.chats = await _all(
-        session,
-        select(chat)
-        .where(or_(chat.contact_id.in_(ids), chat.address.in_(addresses), func.lower(chat.visitor_email).in_(emails)))
-        .order_by(chat.id),
-    )
+    data.chats = await _all(session, select(m.Chat).where(chats_of(who)).order_by(m.Chat.id))
     said = m.ChatMessage
     data.chat_messages = await _all(
         session, select(said).where(said.chat_id.in_([c.id for c in data.chats])).order_by(said.chat_id, said.seq)

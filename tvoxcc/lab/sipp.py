@@ -241,11 +241,13 @@ class Sipp:
         calls: int = 1,
         digits: str = "",
         gap_ms: int = 300,
+        tone: Path | None = None,
     ) -> SippRun:
         """An agent phone waiting on ``port`` (the one it registered from); returns at once. With ``calls`` > 1
         it answers that many calls, side by side (every phone registered from ``port``: rewrite_contact).
-        ``digits``: keyed once the call is up (RFC2833, ``gap_ms`` apart; "." waits ``gap_ms``)."""
-        dtmf = _dtmf_block(digits, gap_ms) if digits else ""
+        ``digits``: keyed once the call is up (RFC2833, ``gap_ms`` apart; "." waits ``gap_ms``); ``tone``: a
+        capture (tvoxcc.lab.tone) played meanwhile, the agent's voice."""
+        dtmf = media_block(tone, digits, gap_ms) if digits or tone else ""
         scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms, dtmf=dtmf)
         return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
 
@@ -321,8 +323,8 @@ class SippAgent:
     def unregister(self) -> SippRun:
         return self.register(expires=0)
 
-    def answer(self, ring_ms: int = 200, digits: str = "") -> SippRun:
-        return self.sipp.answer(self.user, port=self.port, ring_ms=ring_ms, digits=digits)
+    def answer(self, ring_ms: int = 200, digits: str = "", tone: Path | None = None) -> SippRun:
+        return self.sipp.answer(self.user, port=self.port, ring_ms=ring_ms, digits=digits, tone=tone)
 
     def dial(self, number: str, listen_ms: int = 15000) -> SippRun:
         """Dial a feature code from another port (this one may be answering calls)."""

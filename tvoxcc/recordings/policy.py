@@ -26,3 +26,11 @@ def records_at_answer(policy: RecordingPolicy, sample_pct: int, draw: float) -> 
     if policy is RecordingPolicy.SAMPLED:
         return draw * 100 < sample_pct
     return False
+
+
+class RecordedLeg(StrEnum):
+    """Whose audio a recording holds: the call's bridge mixed, or one party alone (a queue's ``record_legs``)."""
+
+    MIXED = "mixed"
+    CALLER = "caller"
+    AGENT = "agent"

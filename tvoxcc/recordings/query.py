@@ -52,6 +52,7 @@ def public(row: m.Recording, queue: str | None, agent: str | None) -> dict[str, 
         "encrypted": row.encrypted,
         "legal_hold": row.legal_hold,
         "gaps": row.gaps,
+        "leg": row.leg,
     }
 
 

@@ -23,6 +23,7 @@ from tvoxcc.config import RecordingSettings, Settings
 from tvoxcc.interactions import Direction
 from tvoxcc.recordings import crypto
 from tvoxcc.recordings.audio import inspect
+from tvoxcc.recordings.policy import RecordedLeg
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -41,6 +42,7 @@ class RecordingMeta:
     number: str = ""
     direction: str = Direction.INBOUND
     gaps: tuple[tuple[float, float], ...] = field(default_factory=tuple)
+    leg: RecordedLeg = RecordedLeg.MIXED
 
 
 class ChecksumMismatch(Exception):
@@ -94,6 +96,7 @@ class Repository:
             path=relative,
             encrypted=key is not None,
             gaps=[list(gap) for gap in meta.gaps],
+            leg=str(meta.leg),
         )
         session.add(row)
         try:

@@ -30,12 +30,12 @@ from tvoxcc.ari import AriBadRequest, AriError, Conflict, InvalidRequest
 from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.queues import model as q
-from tvoxcc.recordings.policy import RecordingPolicy, records_at_answer
+from tvoxcc.recordings.policy import RecordedLeg, RecordingPolicy, records_at_answer
 from tvoxcc.voice.acd_base import AGENT_LEG, CALLBACK_LEG, Leg, Waiting
 from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.acd_restart import AcdRestart
 from tvoxcc.voice.call import CallSession
-from tvoxcc.voice.call_recordings import PendingRecording
+from tvoxcc.voice.call_recordings import LEG_RECORDING, PendingRecording, recording_name
 from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.directory import QueuePoint, UnknownRoute
 from tvoxcc.voice.reconnect import gone, live_channels, lost_bridges
@@ -166,6 +166,8 @@ class AcdQueue(AcdRestart):
 
     async def on_stasis_start(self, channel_id: str, args: tuple[str, ...]) -> bool:
         """An agent leg or a callback we originated was answered. Returns False for channels that are not ours."""
+        if args and args[0] == LEG_RECORDING:
+            return True  # a snoop recording one party of a call (tvoxcc.voice.call_recordings)
         if args and args[0] == CALLBACK_LEG:
             await self._customer_answered(channel_id, args[1] if len(args) > 1 else "")
             return True
@@ -215,7 +217,7 @@ class AcdQueue(AcdRestart):
             return
         recording = None
         if policy is not None:
-            name = f"tvoxcc-call-{call.channel_id}".replace(".", "-")
+            name = recording_name(call.channel_id)
             queue_id, agent_id = self.acd.row_ids(waiting.queue, leg.agent_id)
             pending = PendingRecording(
                 call.route.tenant,
@@ -236,6 +238,9 @@ class AcdQueue(AcdRestart):
                     recording = name
                 except AriError as exc:
                     log.warning("ACD: cannot record call %s: %s", call.channel_id, exc)
+                if recording is not None and waiting.queue.router_name in self.acd.legs_recorded:
+                    parties = {RecordedLeg.CALLER: call.channel_id, RecordedLeg.AGENT: leg.channel_id}
+                    await self.call_recordings.record_legs(name, parties, pending)
         await self.acd.answered(call, waiting.queue, leg.agent_id, self.clock(), recording=recording)
 
     async def _join(self, bridge_id: str, channels: list[str], attempts: int = 10) -> None:

@@ -48,6 +48,7 @@ class AcdDirectory:
         # router queue name -> (policy, sample percent), for the queues that record from the answer
         self.recorded: dict[str, tuple[RecordingPolicy, int]] = {}
         self.surveyed: set[str] = set()  # router queue names whose callers get the NPS survey
+        self.legs_recorded: set[str] = set()  # router queue names whose recorded calls have each leg apart too
 
     async def queue_configs(self) -> list[q.QueueConfig]:
         async with self.store.session() as session:
@@ -59,7 +60,7 @@ class AcdDirectory:
             )
             configs = []
             recorded: dict[str, tuple[RecordingPolicy, int]] = {}  # anew each time: a queue may stop recording
-            surveyed = set()
+            surveyed, legs_recorded = set(), set()
             for queue, tenant, service_priority in rows.all():
                 key = QueueKey(tenant, queue.name)
                 self._queues[key.router_name] = (queue.tenant_id, queue.id)
@@ -69,6 +70,8 @@ class AcdDirectory:
                     recorded[key.router_name] = (policy, queue.recording_sample_pct)
                 if queue.survey:
                     surveyed.add(key.router_name)
+                if queue.record_legs:
+                    legs_recorded.add(key.router_name)
                 configs.append(
                     q.QueueConfig(
                         name=key.router_name,
@@ -93,7 +96,7 @@ class AcdDirectory:
                         rona_pause=queue.rona_pause,
                     )
                 )
-            self.recorded, self.surveyed = recorded, surveyed
+            self.recorded, self.surveyed, self.legs_recorded = recorded, surveyed, legs_recorded
             return configs
 
     async def agent_configs(self) -> list[tuple[q.AgentConfig, list[Membership]]]:

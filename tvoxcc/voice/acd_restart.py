@@ -14,6 +14,9 @@ On the first connection to Asterisk the calls are matched with the rows:
   place the row gives; one that was talking keeps its bridge and agent leg (``_resume``);
 - a stored voice item whose caller channel is gone is abandoned and its interaction closed; a stored callback
   the callback book no longer holds leaves the line;
+- a connected call's bridge recording (named after its caller: ``call_recordings.recording_name``) is taken back:
+  still live, the app subscribes to its bridge (a new process gets no event of it otherwise) and stores it when
+  the call ends; finished while no service ran, it is stored from Asterisk's stored recordings at once;
 - agent legs nobody tracks (ringing for a cancelled offer, or answered while no service ran) are hung up;
 - then the commands the ACD released meanwhile (new offers to the freed agents…) are carried out.
 """
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from tvoxcc.acd import NotRouting, load
 from tvoxcc.acd.rows import Answer
@@ -30,12 +35,15 @@ from tvoxcc.interactions import Outcome
 from tvoxcc.ivr.commands import EnterQueue
 from tvoxcc.queues import model as q
 from tvoxcc.queues.views import ItemView
+from tvoxcc.recordings.policy import RecordedLeg
 from tvoxcc.voice.acd_base import AGENT_LEG, Leg, Waiting
 from tvoxcc.voice.acd_config import QueueKey
 from tvoxcc.voice.acd_holding import AcdHolding
 from tvoxcc.voice.call import CallSession
+from tvoxcc.voice.call_recordings import PendingRecording, leg_snoop, recording_name
 from tvoxcc.voice.directory import QueuePoint
 from tvoxcc.voice.reconnect import live_channels
+from tvoxcc.voice.recorder import InteractionRef
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +133,9 @@ class AcdRestart(AcdHolding):
         waiting = Waiting(call, key, "", bridge.id if bridge else None, float("inf"), connecting=True)
         self.items[call.channel_id] = waiting
         if bridge is None or leg_id is None or item.agent_id is None:
+            if bridge is not None:  # its recording finishes as the bridge goes: into the repository
+                since = bridge.creationtime or self.clock()
+                await self._take_back_recording(item, call.interaction, since, None, bridge.id)
             self._apply(lambda: self.service.complete(item.item_id))  # the agent hung up while we were away
             self.items.pop(call.channel_id, None)
             await self._destroy(waiting.bridge_id)
@@ -134,6 +145,41 @@ class AcdRestart(AcdHolding):
         leg = Leg(leg_id, item.item_id, item.agent_id, answered=True)
         self.legs[leg_id] = waiting.legs[item.agent_id] = leg
         log.info("ACD: call %s still talks to %s", call.channel_id, item.agent_id)
+        since = bridge.creationtime or self.clock()  # the answer: when a recording at answer started
+        await self._take_back_recording(item, call.interaction, since, leg_id, bridge.id)
+
+    async def _take_back_recording(
+        self, item: ItemView, interaction: InteractionRef, since: datetime, agent_leg: str | None, bridge_id: str | None
+    ) -> None:
+        """The recording a previous run made of a connected call, found on Asterisk by the name it gave it, into
+        the repository when the call ends (or now, when it ended while no service ran). The name is looked for
+        even when the call's row does not have it: the answer that set it may not have been committed."""
+        row = await self.directory.stored_call(interaction)
+        if row is None:
+            return
+        name = recording_name(item.item_id)
+        legs = {leg: f"{name}-{leg}" for leg in (RecordedLeg.CALLER, RecordedLeg.AGENT)}
+        # A recording's events come to the apps subscribed to what it records: not to a new process.
+        sources = [f"bridge:{bridge_id}"] if bridge_id is not None else []
+        with contextlib.suppress(AriError):
+            live = {c.id for c in await self.ari.channels.list()}
+            sources += [f"channel:{leg_snoop(n)}" for n in legs.values() if leg_snoop(n) in live]
+        if sources:
+            with contextlib.suppress(AriError):
+                await self.ari.applications.subscribe(self.ari.app, sources)
+        started = row.answered_at or since
+        pending = PendingRecording(
+            item.queue.split("/", 1)[0], interaction, row.queue_id, row.agent_id, row.contact_id,
+            row.from_address or "", started.replace(tzinfo=started.tzinfo or UTC), agent_channel=agent_leg,
+        )  # fmt: skip
+        found = await self.call_recordings.take_back(name, pending, self.clock())
+        for leg, leg_name in legs.items():  # each party's own (a queue's record_legs), if it had them
+            if await self.call_recordings.take_back(
+                leg_name, replace(pending, leg=leg, agent_channel=None), self.clock()
+            ):
+                self.call_recordings.apart.setdefault(name, []).append(leg_name)
+        if found and row.recording is None:
+            self.directory.recorder.update(pending.interaction, recording=name)  # the journey shows it recorded
 
     async def _reconcile(self) -> None:
         """Once, at the first connection after a start: the stored items nobody took back, stale agent legs,
@@ -163,12 +209,22 @@ class AcdRestart(AcdHolding):
         interaction = await self.directory.open_call(item.item_id)
         if interaction is not None:
             self._orphans[item.item_id] = interaction
+            if item.status is q.ItemStatus.CONNECTED:
+                bridge_id = await self._call_bridge(item.item_id)
+                await self._take_back_recording(item, interaction, self.clock(), None, bridge_id)
+                await self._destroy(bridge_id)  # its recording, running into an empty bridge, finishes
         log.info("ACD: caller %s left while no service ran (%s): %s", item.item_id, item.queue, item.status)
         self._end(item)
         self._orphans.pop(item.item_id, None)
         if interaction is not None:
             outcome = Outcome.ANSWERED if item.status is q.ItemStatus.CONNECTED else Outcome.ABANDONED
             self.directory.recorder.close(interaction, self.clock(), outcome)
+
+    async def _call_bridge(self, caller: str) -> str | None:
+        """The id of a call's bridge still in Asterisk, if any."""
+        with contextlib.suppress(AriError):
+            return next((b.id for b in await self.ari.bridges.list() if b.name == CALL_BRIDGE + caller), None)
+        return None
 
     def _end(self, item: ItemView) -> None:
         if item.status is q.ItemStatus.CONNECTED:

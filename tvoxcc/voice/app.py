@@ -26,6 +26,7 @@ from tvoxcc.supervision.store import ListenStore
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.call import CallSession, send_to_fallback
+from tvoxcc.voice.call_recordings import is_leg_snoop
 from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 from tvoxcc.voice.handoff import QueueHandoff
 from tvoxcc.voice.lanes import Lanes
@@ -246,6 +247,8 @@ class VoiceApp:
         queued: list[tuple[str, str, str, str, QueuePoint]] = []
         for channel_id in app.channel_ids:
             if channel_id in self.calls or channel_id in self.tasks or self.supervision.owns(channel_id):
+                continue
+            if is_leg_snoop(channel_id):  # recording one party of a call: taken back with the call (acd_restart)
                 continue
             try:
                 channel = await self.ari.channels.get(channel_id)

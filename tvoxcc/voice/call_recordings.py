@@ -4,14 +4,22 @@ When the ACD starts recording a call's bridge it notes who, where and when (``st
 says the recording finished (the bridge was destroyed at hang-up), the file is fetched over ARI, stored in
 the repository with its row (tvoxcc.recordings.repository), and deleted from Asterisk: one copy, under
 retention. If storing fails the file stays on Asterisk (named on the interaction) and the failure is logged.
-A recording still running when the service restarts is left on Asterisk, named on its interaction.
+A recording a previous run started is taken back after a restart (``take_back``, by the name it gave it:
+``recording_name``): still live (the call talks on), it is stored when it finishes, as any other; finished
+while no service ran (the call ended meanwhile), it is stored at once from Asterisk's stored recordings. The
+paused stretches the previous run knew are not (the silence is not filled in).
 The agent's ``*78`` / ``*79`` pause and resume it (payment data); the paused stretches come back as silence of
 the same length (tvoxcc.recordings.pause) and are kept on the row. A call of an on-demand queue is *armed* at
 answer, not recorded: the agent's ``*77`` starts its recording then (once).
+A queue with ``record_legs`` records each party apart too (``record_legs``): a snoop channel on the caller's and
+on the agent's channel hears what that party says (spy ``in``) and is recorded to ``<name>-caller`` /
+``<name>-agent``, stored with its own row (leg caller / agent) linked to the call when the snoop ends with the
+call; ``*78`` / ``*79`` pause and resume them with the mixed one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, replace
@@ -19,16 +27,35 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from tvoxcc.ari import AriClient, AriError
+from tvoxcc.ari import AriClient, AriError, Conflict
 from tvoxcc.interactions import Direction
 from tvoxcc.recordings.audio import NotAudio
 from tvoxcc.recordings.crypto import RecordingKeyError
 from tvoxcc.recordings.pause import FeatureCodes, PauseLog, RecordingAction, fill_gaps
+from tvoxcc.recordings.policy import RecordedLeg
 from tvoxcc.recordings.repository import RecordingMeta, Repository
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 log = logging.getLogger(__name__)
+
+
+LEG_RECORDING = "tvoxcc-leg-rec"  # the Stasis args of a snoop channel that records one party of a call
+
+
+def leg_snoop(leg_name: str) -> str:
+    """The channel id of the snoop recording one party (``<recording name>-<leg>``)."""
+    return f"{leg_name}-snoop"
+
+
+def is_leg_snoop(channel_id: str) -> bool:
+    """Whether a channel is one of our parties' recording snoops (a restart keeps it: its recording goes on)."""
+    return channel_id.startswith("tvoxcc-call-") and channel_id.endswith("-snoop")
+
+
+def recording_name(caller_channel: str) -> str:
+    """The ARI name of a queue call's bridge recording (Asterisk refuses dots in it)."""
+    return f"tvoxcc-call-{caller_channel}".replace(".", "-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +69,7 @@ class PendingRecording:
     started_at: datetime
     direction: str = Direction.INBOUND
     agent_channel: str | None = None  # the agent's leg: its *78 / *79 pause and resume the recording
+    leg: RecordedLeg = RecordedLeg.MIXED
 
 
 class CallRecordings:
@@ -55,6 +83,7 @@ class CallRecordings:
         self.codes: dict[str, FeatureCodes] = {}  # agent leg channel -> the digits it keyed
         self.pauses: dict[str, PauseLog] = {}  # recording name -> its paused stretches
         self.armed: dict[str, tuple[str, str, PendingRecording]] = {}  # agent leg -> (bridge, name, what) for *77
+        self.apart: dict[str, list[str]] = {}  # a mixed recording's name -> its parties' recordings (record_legs)
 
     def started(self, name: str, pending: PendingRecording) -> None:
         if self.repository is not None:
@@ -62,6 +91,36 @@ class CallRecordings:
             self.pauses[name] = PauseLog()
             if pending.agent_channel is not None:
                 self.by_leg[pending.agent_channel] = name
+
+    async def record_legs(self, name: str, parties: dict[RecordedLeg, str], pending: PendingRecording) -> None:
+        """Each party of the call ``name`` records, alone: a snoop on its channel hearing what it says, recorded
+        as ``<name>-<leg>``. A party that cannot be snooped (hung up meanwhile) is logged and skipped."""
+        if self.repository is None:
+            return
+        for leg, channel in parties.items():
+            leg_name = f"{name}-{leg}"
+            try:
+                snoop = await self.ari.channels.snoop(
+                    channel, spy="in", app_args=LEG_RECORDING, snoop_id=leg_snoop(leg_name)
+                )
+                await self._record_snoop(snoop.id, leg_name)
+            except AriError as exc:
+                log.warning("voice: cannot record the %s of %s apart: %s", leg, name, exc)
+                continue
+            self.started(leg_name, replace(pending, leg=leg, agent_channel=None))
+            self.apart.setdefault(name, []).append(leg_name)
+
+    async def _record_snoop(self, snoop_id: str, name: str, attempts: int = 40) -> None:
+        """Record a new snoop channel: it enters our Stasis app a moment after it is made, and until then Asterisk
+        answers 409 "Channel not in Stasis application"; retried briefly."""
+        for attempt in range(attempts):
+            try:
+                await self.ari.channels.record(snoop_id, name, format="wav", if_exists="overwrite")
+                return
+            except Conflict:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.05)
 
     def owns(self, name: str) -> bool:
         return name in self.pending
@@ -91,6 +150,34 @@ class CallRecordings:
         self.recorder.update(pending.interaction, recording=name)  # the journey shows the call recorded
         log.info("voice: recording %s started on demand (agent's *77)", name)
 
+    async def take_back(self, name: str, pending: PendingRecording, now: datetime) -> bool:
+        """A recording a previous run started, after a restart: live on Asterisk, ours again (stored when it
+        finishes); finished already, stored now. False when Asterisk has neither (or no repository is set)."""
+        if self.repository is None:
+            return False
+        if await self._live(name):
+            self.started(name, pending)
+            if await self._live(name):  # else it finished between the two looks: its event may have gone by
+                log.info("voice: recording %s taken back after a restart (still recording)", name)
+                return True
+        try:
+            await self.ari.recordings.get_stored(name)
+        except AriError:
+            self.pending.pop(name, None)
+            log.debug("voice: no recording %s on Asterisk (live or stored) to take back", name)
+            return False
+        self.started(name, pending)
+        log.info("voice: recording %s finished while no service ran: storing it", name)
+        await self.finished(name, now)
+        return True
+
+    async def _live(self, name: str) -> bool:
+        try:
+            live = await self.ari.recordings.get_live(name)
+        except AriError:
+            return False
+        return live.state in ("queued", "recording", "paused")
+
     def _offset(self, name: str, now: datetime) -> float:
         return (now - self.pending[name].started_at).total_seconds()
 
@@ -105,6 +192,15 @@ class CallRecordings:
         name = self.by_leg.get(channel_id)
         if name is None or name not in self.pending:
             return
+        for each in [name, *self.apart.get(name, ())]:  # the parties' recordings hold the payment data too
+            if each in self.pending and not await self._pause_or_resume(each, action, now):
+                return
+        if action in (RecordingAction.PAUSE, RecordingAction.RESUME):
+            offset = self._offset(name, now)
+            log.info("voice: recording %s %s at %.1f s (agent's feature code)", name, action, offset)
+
+    async def _pause_or_resume(self, name: str, action: RecordingAction | None, now: datetime) -> bool:
+        """False when Asterisk refused (the call ended meanwhile: its recording is finishing anyway)."""
         pauses, offset = self.pauses[name], self._offset(name, now)
         try:
             if action is RecordingAction.PAUSE and pauses.paused_at is None:
@@ -113,14 +209,14 @@ class CallRecordings:
             elif action is RecordingAction.RESUME and pauses.paused_at is not None:
                 await self.ari.recordings.unpause_live(name)
                 pauses.resume(offset)
-        except AriError as exc:  # the call ended meanwhile: its recording is finishing anyway
+        except AriError as exc:
             log.info("voice: recording %s: %s refused: %s", name, action, exc)
-            return
-        if action in (RecordingAction.PAUSE, RecordingAction.RESUME):
-            log.info("voice: recording %s %s at %.1f s (agent's feature code)", name, action, offset)
+            return False
+        return True
 
     async def finished(self, name: str, now: datetime) -> int | None:
         """Move a finished recording into the repository; its id, or None when it stays on Asterisk."""
+        self.apart.pop(name, None)
         pending = self.pending.pop(name, None)
         pauses = self.pauses.pop(name, PauseLog())
         if pending is not None and pending.agent_channel is not None:
@@ -143,6 +239,7 @@ class CallRecordings:
                 number=pending.number,
                 direction=pending.direction,
                 gaps=gaps,
+                leg=pending.leg,
             )
             recording_id = await self.repository.store(self.store, pending.tenant, meta, audio)
         except (AriError, NotAudio, RecordingKeyError, OSError, SQLAlchemyError) as exc:

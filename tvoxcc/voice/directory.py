@@ -234,6 +234,14 @@ class Directory:
             ).first()
         return None if row is None else InteractionRef.stored(int(row[0]), int(row[1]))
 
+    async def stored_call(self, interaction: InteractionRef) -> m.Interaction | None:
+        """A stored call's row (what a previous run knew of it: answer, queue, agent, contact, recording); no
+        flush first: it runs while calls are taken back, before the recorder's writer may have started."""
+        if interaction.id is None:
+            return None
+        async with self.store.session() as session:
+            return await session.get(m.Interaction, interaction.id)
+
     def shed(self, route: Route, number: str, channel_id: str, now: datetime) -> None:
         """A call the overloaded service turned away (busy message): stored, ended, outcome ``shed``."""
         ref = self.recorder.open(

@@ -4,8 +4,8 @@ Every user of a tenant reads its contacts (an agent needs them on a call); an ad
 the tenant, adds, changes, imports and removes them (403 for the others). Another tenant is a 404, as on
 every route. Bodies are JSON (an import: the CSV file itself, ``Content-Type: text/csv``); a refused
 change is 400 with ``error`` (the first problem) and ``problems`` (all of them, one line each). Every change
-is in the audit log (``contact.add``, ``.change``, ``.remove``, ``.import``), written in the change's own
-transaction: who, the contact ids and the names of the fields changed — never a name, number or note::
+is in the audit log (``contact.add``, ``.change``, ``.remove``, ``.import``) through ``journey.book_audited``,
+the CLI's path too: who, the contact ids and the names of the fields changed — never a name, number or note::
 
     GET    /api/tenants/{tenant}/contacts            the list
     POST   /api/tenants/{tenant}/contacts            {"name", "phones", "emails", "company", "language", "vip", "notes"}
@@ -17,7 +17,6 @@ transaction: who, the contact ids and the names of the fields changed — never 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,12 +25,11 @@ from typing import Any, TypeVar
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tvoxcc import audit
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.audit.actors import web_actor
-from tvoxcc.journey import book, book_store
+from tvoxcc.journey import book, book_audited, book_store
+from tvoxcc.journey.book_audited import Editor
 from tvoxcc.journey.contacts import ContactNotFound
-from tvoxcc.journey.store import tenant_country
 from tvoxcc.web import auth
 from tvoxcc.web.context import api_user, ctx, json_error, visible_tenant
 
@@ -48,16 +46,10 @@ def _refused(exc: AdminError) -> web.HTTPException:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Whose request on which tenant: what an audit row of a change names."""
+    """Whose request on which tenant: the tenant's id for its session, the editor its audit rows name."""
 
     tenant_id: int
-    tenant: str
-    actor: str
-
-    async def audit(
-        self, session: AsyncSession, action: audit.AuditAction, subject: str, detail: dict[str, Any]
-    ) -> None:
-        await audit.record(session, actor=self.actor, action=action, tenant=self.tenant, subject=subject, detail=detail)
+    editor: Editor
 
 
 async def _allowed(request: web.Request, *, write: bool) -> Caller:
@@ -69,12 +61,7 @@ async def _allowed(request: web.Request, *, write: bool) -> Caller:
             raise json_error(403, "only an admin or a supervisor of the tenant may change contacts")
         if not auth.same_origin(request):
             raise json_error(403, "cross-origin request refused")
-    return Caller(config.tenant_id, config.name, web_actor(who.username))
-
-
-def _changed(changes: book.ContactChanges) -> list[str]:
-    """The names of the fields a change sets (their values may be personal data: not logged)."""
-    return [f.name for f in dataclasses.fields(changes) if getattr(changes, f.name) not in (None, ())]
+    return Caller(config.tenant_id, Editor(web_actor(who.username), config.name))
 
 
 async def _in_tenant(request: web.Request, tenant_id: int, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -143,17 +130,13 @@ async def add_contact(request: web.Request) -> web.Response:
     emails = _strings(body, "emails") + _strings(body, "email")
     texts = {key: _text(body, key) for key in TEXTS}
 
-    async def go(session: AsyncSession) -> Any:
-        fields, problems = book.check_new(
-            name=texts["name"] or "", phones=phones, emails=emails, company=texts["company"] or "",
-            language=texts["language"], vip=bool(_vip(body)), notes=texts["notes"] or "",
-            country=await tenant_country(session),
+    vip = bool(_vip(body))
+
+    def go(session: AsyncSession) -> Awaitable[Any]:
+        return book_audited.add(
+            session, caller.editor, name=texts["name"] or "", phones=phones, emails=emails,
+            company=texts["company"] or "", language=texts["language"], vip=vip, notes=texts["notes"] or "",
         )  # fmt: skip
-        if fields is None:
-            raise book.BookError(*problems)
-        added = await book_store.add_contact(session, fields)
-        await caller.audit(session, audit.AuditAction.CONTACT_ADD, f"added contact {added.id}", {"id": added.id})
-        return added
 
     added = await _in_tenant(request, caller.tenant_id, go)
     return web.json_response(book.contact_json(added), status=201)
@@ -178,27 +161,15 @@ async def change_contact(request: web.Request) -> web.Response:
     )
     ref = request.match_info["contact"]
 
-    async def go(session: AsyncSession) -> Any:
-        checked = book.check_changes(changes, await tenant_country(session))
-        found = await book_store.find_contact(session, ref)
-        changed = await book_store.update_contact(session, found.id, checked)
-        detail = {"id": found.id, "fields": _changed(changes)}
-        await caller.audit(session, audit.AuditAction.CONTACT_CHANGE, f"changed contact {found.id}", detail)
-        return changed
-
-    return web.json_response(book.contact_json(await _in_tenant(request, caller.tenant_id, go)))
+    changed = await _in_tenant(request, caller.tenant_id, lambda s: book_audited.change(s, caller.editor, ref, changes))
+    return web.json_response(book.contact_json(changed))
 
 
 async def remove_contact(request: web.Request) -> web.Response:
     caller, ref = await _allowed(request, write=True), request.match_info["contact"]
 
-    async def go(session: AsyncSession) -> dict[str, int]:
-        found = await book_store.find_contact(session, ref)
-        removed = {"id": found.id, **await book_store.remove_contact(session, found.id)}
-        await caller.audit(session, audit.AuditAction.CONTACT_REMOVE, f"removed contact {found.id}", removed)
-        return removed
-
-    return web.json_response(await _in_tenant(request, caller.tenant_id, go))
+    removed = await _in_tenant(request, caller.tenant_id, lambda s: book_audited.remove(s, caller.editor, ref))
+    return web.json_response(removed)
 
 
 async def import_contacts(request: web.Request) -> web.Response:
@@ -215,13 +186,8 @@ async def import_contacts(request: web.Request) -> web.Response:
     except UnicodeDecodeError:
         raise json_error(400, "the file is not UTF-8 text") from None
 
-    async def go(session: AsyncSession) -> int:
-        read = book.read_csv(text, "csv", await tenant_country(session))
-        ids = await book_store.import_contacts(session, read, "csv")
-        await caller.audit(session, audit.AuditAction.CONTACT_IMPORT, f"imported {len(ids)} contacts", {"ids": ids})
-        return len(ids)
-
-    return web.json_response({"added": await _in_tenant(request, caller.tenant_id, go)})
+    ids = await _in_tenant(request, caller.tenant_id, lambda s: book_audited.import_csv(s, caller.editor, text, "csv"))
+    return web.json_response({"added": len(ids)})
 
 
 def add_contact_routes(router: web.UrlDispatcher) -> None:

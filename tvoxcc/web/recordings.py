@@ -3,6 +3,11 @@
 Who sees what (tvoxcc.web.access): an admin every tenant's, a supervisor their tenant's, an agent only the
 calls they took; anyone else nothing. Another tenant, or another agent's recording, is a 404 like one that
 does not exist. Every play and download is audited.
+
+The audio answers a single byte range (``Range: bytes=a-b``, ``a-``, ``-n``: what a browser sends to seek) with
+206 and its Content-Range, an unsatisfiable or malformed one with 416 (aiohttp's ``FileResponse`` rule); an
+encrypted recording is decrypted in memory and sliced, never written in clear. Each request is audited, its
+range in the row's detail.
 """
 
 from __future__ import annotations
@@ -70,6 +75,30 @@ async def list_json(request: web.Request) -> web.Response:
     return web.json_response({"recordings": rows})
 
 
+def byte_range(asked: slice, size: int) -> tuple[int, int] | None:
+    """[start, end) of ``size`` bytes that a parsed Range header (``request.http_range``: ``slice(a, b + 1)``,
+    ``slice(a, None)``, ``slice(-n, None)``) asks for; None when it is unsatisfiable (RFC 9110 14.1.2)."""
+    start, end = asked.start, asked.stop
+    if start is None:
+        return 0, size
+    if start < 0:  # the last -start bytes (a suffix range)
+        return (max(0, size + start), size) if size > 0 else None
+    if start >= size:
+        return None
+    return start, size if end is None else min(end, size)
+
+
+def _ranged(request: web.Request) -> slice | None:
+    """The byte range asked for; None: the whole file. HTTPRequestRangeNotSatisfiable when malformed (a multi-part
+    range included: one range is what players ask for)."""
+    if "Range" not in request.headers:
+        return None
+    try:
+        return request.http_range
+    except ValueError:
+        raise web.HTTPRequestRangeNotSatisfiable() from None
+
+
 async def audio(request: web.Request) -> web.StreamResponse:
     who = await base.api_user(request)
     config = await base.visible_tenant(request, who)
@@ -78,6 +107,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
         recording_id = int(request.match_info["recording"])
     except ValueError:
         raise base.json_error(404, "no such recording") from None
+    asked = _ranged(request)
     try:
         row, data = await access.read_audio(
             base.ctx(request).store,
@@ -87,16 +117,32 @@ async def audio(request: web.Request) -> web.StreamResponse:
             actor=web_actor(who.username),
             action=audit.AuditAction.RECORDING_DOWNLOAD if download else audit.AuditAction.RECORDING_PLAY,
             only_agent=_whose(who),
+            detail={"range": request.headers["Range"][:100]} if asked is not None else None,
         )
     except LookupError:
         raise base.json_error(404, "no such recording") from None
     except (RecordingKeyError, ChecksumMismatch, FileNotFoundError) as exc:
         log.error("web: recording %d of %s cannot be read: %s", recording_id, config.name, exc)
         raise web.HTTPInternalServerError(text=f"recording {recording_id} cannot be read") from exc
-    response = web.Response(body=data, content_type=f"audio/{row.format}")
+    response = _part(data, asked, row.format)
     disposition = "attachment" if download else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="recording-{row.id}.{row.format}"'
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _part(data: bytes, asked: slice | None, audio_format: str) -> web.Response:
+    """The whole audio (200), the part asked for (206), or 416 naming the size."""
+    size = len(data)
+    part = (0, size) if asked is None else byte_range(asked, size)
+    if part is None:
+        raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+    start, end = part
+    response = web.Response(body=data[start:end], content_type=f"audio/{audio_format}")
+    response.headers["Accept-Ranges"] = "bytes"
+    if asked is not None:
+        response.set_status(206)
+        response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     return response
 
 

@@ -80,6 +80,8 @@ class Queue(TenantScoped, Timestamped, Base):
     # tvoxcc.recordings.policy.RecordingPolicy; None: ``record`` decides (always / never).
     recording_policy: Mapped[str | None] = mapped_column(String(16), default=None)
     recording_sample_pct: Mapped[int] = mapped_column(default=100)  # for the sampled policy
+    # Besides the mixed recording, each leg (caller, agent) recorded to a file of its own.
+    record_legs: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     moh_class: Mapped[str] = mapped_column(String(64), default="default")
     announce_every_s: Mapped[int] = mapped_column(default=30)
     rona_pause: Mapped[bool] = mapped_column(default=True)

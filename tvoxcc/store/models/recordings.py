@@ -37,3 +37,5 @@ class Recording(TenantScoped, Timestamped, Base):
     legal_hold: Mapped[bool] = mapped_column(default=False)
     # Paused stretches (payment data), as [start, end] seconds from the start, replaced by silence.
     gaps: Mapped[list[list[float]]] = mapped_column(JSON, default=list)
+    # tvoxcc.recordings.policy.Leg: the bridge mixed, or one party's audio alone (a queue's record_legs).
+    leg: Mapped[str] = mapped_column(String(16), default="mixed", server_default="mixed")
