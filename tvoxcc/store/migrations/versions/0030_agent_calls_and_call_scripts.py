@@ -1,7 +1,7 @@
 """Agent calls (dial-out, click-to-call), call scripts and the answers given to them
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-07 03:24:54.869736
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tvoxcc.store.types
 
 revision: str = "0030"
-down_revision: str | None = "0027"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
