@@ -96,6 +96,9 @@ class ChatHub:
                 if not table[key]:
                     del table[key]
 
+    def desktops_open(self) -> bool:
+        return bool(self._agents)
+
     def to_chat(self, chat_id: int, event: Event) -> None:
         for listener in list(self._chats.get(chat_id, ())):
             listener.put(event)
@@ -156,11 +159,12 @@ class ChatHub:
             self.chat_changed(chat)
         for command in commands:  # the agent a command names looks again (an offer withdrawn, wrap-up, pause)
             if command.agent_id and command.kind is not CommandKind.OFFER:
-                row = await self._agent_row(command.agent_id)
+                row = await self.agent_row(command.agent_id)
                 if row is not None:
                     self.to_agent(row, {"type": "refresh"})
 
-    async def _agent_row(self, rid: str) -> int | None:
+    async def agent_row(self, rid: str) -> int | None:
+        """The agents row of router agent ``rid`` (None: no such agent)."""
         if rid not in self._agent_rows:
             async with self.store.session() as session:
                 rows = await session.execute(select(m.Agent.id, m.Agent.name, m.Tenant.name).join(m.Tenant))

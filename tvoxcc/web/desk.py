@@ -25,12 +25,14 @@ from tvoxcc.web import auth, data
 from tvoxcc.web.access import Principal
 from tvoxcc.web.chat_hub import Event, Listener
 from tvoxcc.web.context import HERE, Context, api_user, ctx, html_page, json_error, page_user
+from tvoxcc.web.desk_calls import DeskCall, agent_calls, call_pop
 from tvoxcc.web.journey import screen_pop_json
 from tvoxcc.web.pages import error_page
 from tvoxcc.web.sockets import MAX_FRAME, serve
 from tvoxcc.web.views import TenantConfig
 
 AGENT_STATIC = HERE / "static" / "agent"
+AGENT_FILES = frozenset(p.name for p in AGENT_STATIC.iterdir() if p.suffix in (".js", ".css"))  # the page's modules
 REQUESTS = {
     "login": InputKind.LOGIN,
     "logout": InputKind.LOGOUT,
@@ -74,7 +76,7 @@ async def page(request: web.Request) -> web.StreamResponse:
 
 async def static(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    if name not in ("desktop.js", "desktop.css"):
+    if name not in AGENT_FILES:
         raise web.HTTPNotFound()
     return web.FileResponse(AGENT_STATIC / name)
 
@@ -89,6 +91,7 @@ async def _state(c: Context, desk: Desk) -> Event:
         names = await names_of(session)
         agents = sorted(a for a in (await session.execute(select(m.Agent.name))).scalars() if a != desk.name)
     chats = await routing.agent_chats(c.store, desk.config.tenant_id, desk.agent_row)
+    calls = await agent_calls(c.store, desk.config.tenant_id, desk.rid)
     return {
         "type": "state",
         "agent": {
@@ -100,6 +103,7 @@ async def _state(c: Context, desk: Desk) -> Event:
             "capacity": dict(row.capacity) if row else {},
         },
         "chats": [chat.to_json(names) for chat in chats],
+        "calls": [call.to_json() for call in calls],
         "codes": [{"code": code, "name": name} for code, name in codes.all()],
         "queues": sorted(names.short(q) for q in names.queues.values()),
         "agents": agents,
@@ -128,10 +132,16 @@ async def socket(request: web.Request) -> web.StreamResponse:
     listener = Listener()
     c.chats.listen_agent(desk.agent_row, listener)
     popped: set[tuple[int, int]] = set()
+    popped_calls: set[str] = set()
 
     async def refresh() -> None:
         state = await _state(c, desk)
         await ws.send_json(state)
+        for call in state["calls"]:
+            if call["item"] not in popped_calls:  # the screen pop once per call, as its offer rings the phone
+                popped_calls.add(call["item"])
+                pop = await call_pop(c.store, desk.config, DeskCall.of_json(call))
+                await ws.send_json({"type": "call-pop", "item": call["item"], "pop": pop})
         for chat in await routing.agent_chats(c.store, tenant_id, desk.agent_row):
             c.chats.listen_chat(chat.chat_id, listener)
             if (chat.chat_id, chat.leg) not in popped:  # the screen pop once per offer
