@@ -94,12 +94,12 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[Store, str]]:
     await store.dispose()
 
 
-async def open_desktop(page: Page, base: str, user: str) -> None:
+async def open_desktop(page: Page, base: str, user: str, password: str = PASSWORD) -> None:
     await page.goto(f"{base}/agent")
     await page.wait_for("location.pathname === '/login' && document.getElementById('login') !== null")
     await page.eval(
         f"document.getElementById('username').value = {user!r};"
-        f"document.getElementById('password').value = {PASSWORD!r};"
+        f"document.getElementById('password').value = {password!r};"
         "document.getElementById('login').submit(); true"
     )
     await page.wait_for(

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError
+from tvoxcc.journey.identify import contact_by_phone
 from tvoxcc.queues.model import Channel, ItemStatus
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -68,13 +69,17 @@ async def agent_calls(store: Store, tenant_id: int, rid: str) -> list[DeskCall]:
 
 
 async def call_pop(store: Store, config: TenantConfig, call: DeskCall) -> dict[str, Any]:
-    """The journey summary of the caller (found by number), or just the number of a caller nobody knows."""
+    """The journey summary of the caller — the contact their number belongs to, found as the voice service and
+    the SMS adapter find it (tvoxcc.journey.identify), else the calls from that number — or just the number."""
+    pop: dict[str, Any] = {"contact": None}
     if call.caller:
+        async with store.tenant(config.tenant_id) as session:
+            match = await contact_by_phone(session, call.caller)
         try:
-            return await screen_pop_json(store, config, call.caller)
+            pop = await screen_pop_json(store, config, f"#{match.contact_id}" if match else call.caller)
         except (ContactNotFound, JourneyError):
             pass
-    return {"contact": None, "address": call.caller}
+    return {**pop, "caller": call.caller}
 
 
 class CallWatch:

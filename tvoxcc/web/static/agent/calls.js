@@ -54,13 +54,13 @@
     if (p.contact) {
       var c = p.contact;
       var name = c.display_name || "contact #" + c.id;
-      call.title.textContent = name + (p.address ? " <" + p.address + ">" : "");
+      call.title.textContent = name + (p.caller ? " <" + p.caller + ">" : "");
       parts.push(name + (c.company ? " (" + c.company + ")" : "") + (p.vip ? " · VIP" : ""));
       parts.push("open tickets " + (p.open_tickets || []).length);
       if (p.last_agent) { parts.push("last agent " + p.last_agent); }
       if (p.nps_last != null) { parts.push("last NPS " + p.nps_last); }
     } else {
-      parts.push("Unknown caller " + (p.address || ""));
+      parts.push("Unknown caller " + (p.caller || ""));
     }
     call.pop.textContent = parts.join(" · ");
     call.pop.setAttribute("data-pop", JSON.stringify(p));
