@@ -99,7 +99,7 @@ async def web_app(deskco: Any) -> AsyncIterator[tuple[Store, str]]:
 async def test_a_ringing_call_shows_on_the_desktop_with_the_callers_screen_pop(
     deskco: Any, sipp: Sipp, web_app: tuple[Store, str], chromium: str, tmp_path: Path
 ) -> None:
-    store, base = web_app
+    _, base = web_app
     phone = SippAgent(sipp, "deskco-eve", deskco.agents[0].password)
     async with running_voice(deskco.settings, RealClock(datetime.now(UTC))):
         await asyncio.to_thread(phone.register().check)

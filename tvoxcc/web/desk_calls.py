@@ -75,10 +75,8 @@ async def call_pop(store: Store, config: TenantConfig, call: DeskCall) -> dict[s
     if call.caller:
         async with store.tenant(config.tenant_id) as session:
             match = await contact_by_phone(session, call.caller)
-        try:
+        with contextlib.suppress(ContactNotFound, JourneyError):  # nobody known and no earlier call: the number
             pop = await screen_pop_json(store, config, f"#{match.contact_id}" if match else call.caller)
-        except (ContactNotFound, JourneyError):
-            pass
     return {**pop, "caller": call.caller}
 
 
