@@ -8,6 +8,7 @@ and the screen pop of its contact's journey. A reload replays each chat after th
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from tvoxcc.acd import InputKind, send_input
 from tvoxcc.chat import routing_store as routing
-from tvoxcc.chat.core import ChatError, Sender, clean_body
+from tvoxcc.chat.core import ChatError, ChatStatus, RateLimit, Sender, clean_body
 from tvoxcc.chat.store import ChatInfo, messages_after, post
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError
 from tvoxcc.store import models as m
@@ -134,8 +135,14 @@ async def socket(request: web.Request) -> web.StreamResponse:
     popped: set[tuple[int, int]] = set()
     popped_calls: set[str] = set()
 
+    mine: set[int] = set()  # the chats offered to or connected with the agent, as last looked at
+    typing = RateLimit(per_s=1.0, burst=1.0)  # typing hints: at most one a second
+    loop = asyncio.get_running_loop()
+
     async def refresh() -> None:
         state = await _state(c, desk)
+        mine.clear()
+        mine.update(chat["chat"] for chat in state["chats"] if chat["status"] == ChatStatus.CONNECTED)
         await ws.send_json(state)
         for call in state["calls"]:
             if call["item"] not in popped_calls:  # the screen pop once per call, as its offer rings the phone
@@ -169,6 +176,9 @@ async def socket(request: web.Request) -> web.StreamResponse:
                 listener.put({"type": "sync", "chat": chat_id})
             elif kind == "refresh":
                 listener.put({"type": "refresh"})
+            elif kind == "typing" and isinstance(chat_id, int):
+                if chat_id in mine and typing.allow(str(chat_id), loop.time()):  # not stored: a hint, at most 1/s
+                    c.chats.to_chat(chat_id, {"type": "typing", "chat": chat_id, "from": "agent", "name": desk.name})
             elif not isinstance(chat_id, int):
                 raise ChatError(f"unknown request {kind!r}")
             elif kind == "say":
