@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from tvoxcc.queues.model import Channel, ItemStatus
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.support.dispatch_store import names_of
+from tvoxcc.support.hours import business_hours
 
 HANDLE_GUESS_S = 180.0  # a chat's handle time for the visitor's estimate, until Insight gives one per queue
 
@@ -196,6 +197,22 @@ async def staffed(store: Store, tenant_id: int, service_name: str) -> bool:
     async with store.tenant(tenant_id) as session:
         _, queue = await chat_queue(session, service_name)
         return await _servers(session, queue) > 0
+
+
+async def in_hours(store: Store, tenant_id: int, service_name: str, now: datetime) -> bool:
+    """Whether the service is within its business hours now (tvoxcc.support.hours; none set: always)."""
+    async with store.tenant(tenant_id) as session:
+        row = (
+            await session.execute(
+                select(m.Service.business_hours, m.Service.holidays, m.Tenant.timezone)
+                .join(m.Tenant, m.Tenant.id == m.Service.tenant_id)
+                .where(m.Service.name == service_name)
+            )
+        ).first()
+    if row is None:
+        return True  # no such service: opening the chat says so
+    hours = business_hours(row[0], [date.fromisoformat(d) for d in row[1] or ()], row[2] or "UTC")
+    return hours is None or hours.is_open(now)
 
 
 async def agent_chats(store: Store, tenant_id: int, agent_id: int) -> list[ChatInfo]:

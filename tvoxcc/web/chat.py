@@ -81,8 +81,11 @@ async def open_(request: web.Request) -> web.Response:
     fields = await _fields(request)
     service = request.match_info["service"]
     try:
+        # Outside the service's business hours, or nobody to answer now: the visitor leaves a message.
+        if not await routing.in_hours(c.store, tenant_id, service, c.clock()):
+            return web.json_response({"status": "no-agent", "reason": "closed"}, headers=CORS)
         if not await routing.staffed(c.store, tenant_id, service):
-            return web.json_response({"status": "no-agent"}, headers=CORS)
+            return web.json_response({"status": "no-agent", "reason": "nobody"}, headers=CORS)
         chat, token = await open_chat(
             c.store, tenant_id, service, name=fields["name"], email=fields["email"], now=c.clock()
         )

@@ -147,7 +147,7 @@
       if (data.status === "no-agent") {
         startForm.hidden = true;
         leaveForm.hidden = false;
-        say("");
+        say(data.reason === "closed" ? "We are closed now." : "");
       } else {
         begin(data);
       }

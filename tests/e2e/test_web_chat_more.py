@@ -1,11 +1,13 @@
 """Typing hints in headless Chromium, both ways: the visitor types in the widget and ann's desktop says so;
-ann types and the widget says so; a message sent clears the hint. Hints are never stored."""
+ann types and the widget says so; a message sent clears the hint. Hints are never stored. And outside the
+service's business hours the widget goes straight to leave-a-message."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.e2e.cdp import Chromium, Page
 from tests.e2e.test_web_chat import chromium, click, open_desktop, type_in, world  # noqa: F401 (fixtures)
@@ -49,3 +51,36 @@ async def test_typing_hints_both_ways(world: tuple[Store, str], chromium: str, t
         bodies = (await session.execute(select(m.ChatMessage.body).order_by(m.ChatMessage.seq))).scalars().all()
         count = await session.scalar(select(func.count()).select_from(m.ChatMessage))
     assert list(bodies) == ["ann joined", "Hello", "Hi Carla"] and count == 3  # hints are not messages
+
+
+async def test_outside_business_hours_the_widget_goes_straight_to_leave_a_message(
+    world: tuple[Store, str],  # noqa: F811
+    chromium: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """ann is logged in (the service is staffed) but today is a holiday of the service: no chat opens."""
+    store, base = world
+    today = datetime.now(UTC).date()
+    async with store.session() as session:
+        await session.execute(
+            update(m.Service)
+            .where(m.Service.name == "web")
+            .values(business_hours="mon-sun 00:00-24:00", holidays=[str(today + timedelta(days=d)) for d in (-1, 0, 1)])
+        )
+        await session.commit()
+    async with Chromium.launch(chromium, tmp_path / "profile") as browser:
+        ann = await browser.new_page(isolated=True)
+        await open_desktop(ann, base, "ann")
+        await click(ann, "#desk-login")
+        await ann.wait_for("document.getElementById('desk-state').textContent === 'available'")
+        customer = await browser.new_page(isolated=True)
+        await customer.goto(f"{base}/chat/demo/acme/web")
+        await customer.wait_for("document.getElementById('tvoxcc-email') !== null")
+        await customer.eval("document.getElementById('tvoxcc-email').value = 'dan@example.com'; true")
+        await type_in(customer, "#tvoxcc-name", "#tvoxcc-open", "Dan")
+        await customer.wait_for("document.getElementById('tvoxcc-status').textContent === 'We are closed now.'")
+        await type_in(customer, "#tvoxcc-leave-body", "#tvoxcc-leave-send", "Call me tomorrow")
+        await customer.wait_for("document.getElementById('tvoxcc-status').textContent.startsWith('Thank you')")
+    async with store.session() as session:
+        assert await session.scalar(select(func.count()).select_from(m.Chat)) == 0  # no chat was opened
+        assert await session.scalar(select(m.TicketMessage.body_text)) == "Call me tomorrow"
