@@ -1,16 +1,23 @@
 """Typing hints in headless Chromium, both ways: the visitor types in the widget and ann's desktop says so;
 ann types and the widget says so; a message sent clears the hint. Hints are never stored. And outside the
-service's business hours the widget goes straight to leave-a-message."""
+service's business hours the widget goes straight to leave-a-message. Chats are interactions: Insight counts
+them per channel and the journey lists them."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
 from tests.e2e.cdp import Chromium, Page
 from tests.e2e.test_web_chat import chromium, click, open_desktop, type_in, world  # noqa: F401 (fixtures)
+from tvoxcc.insight.api import build_report
+from tvoxcc.insight.model import Dimension
+from tvoxcc.insight.report import records
+from tvoxcc.journey.api import journey_for
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -84,3 +91,60 @@ async def test_outside_business_hours_the_widget_goes_straight_to_leave_a_messag
     async with store.session() as session:
         assert await session.scalar(select(func.count()).select_from(m.Chat)) == 0  # no chat was opened
         assert await session.scalar(select(m.TicketMessage.body_text)) == "Call me tomorrow"
+
+
+async def interactions_ended(store: Store, count: int) -> list[m.Interaction]:
+    """The chat interactions once ``count`` of them ended (the web app follows them about once a second)."""
+    for _ in range(100):
+        async with store.session() as session:
+            rows = list((await session.execute(select(m.Interaction).where(m.Interaction.channel == "chat"))).scalars())
+        if len([r for r in rows if r.ended_at is not None]) >= count:
+            return rows
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"chat interactions: {[(r.id, r.outcome, r.ended_at) for r in rows]}")
+
+
+async def test_chats_are_interactions_counted_by_insight_per_channel_and_in_the_journey(
+    world: tuple[Store, str],  # noqa: F811
+    chromium: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Carla's chat answered and closed by ann; Dan gives up while his chat is offered: one answered, one
+    abandoned, in Insight's chat row and in Carla's journey."""
+    store, base = world
+    async with Chromium.launch(chromium, tmp_path / "profile") as browser:
+        ann = await browser.new_page(isolated=True)
+        await open_desktop(ann, base, "ann")
+        await click(ann, "#desk-login")
+        await ann.wait_for("document.getElementById('desk-state').textContent === 'available'")
+        carla = await browser.new_page(isolated=True)
+        await carla.goto(f"{base}/chat/demo/acme/web")
+        await carla.wait_for("document.getElementById('tvoxcc-email') !== null")
+        await carla.eval("document.getElementById('tvoxcc-email').value = 'carla@example.com'; true")
+        await type_in(carla, "#tvoxcc-name", "#tvoxcc-open", "Carla")
+        chat = int(await ann.wait_for("document.querySelector('section.chat.offered')?.dataset.chat"))
+        panel = f'section.chat[data-chat="{chat}"]'
+        await click(ann, f"{panel} .accept")
+        await type_in(ann, f"{panel} textarea.text", f"{panel} .send", "Hi Carla")
+        await carla.wait_for("document.getElementById('tvoxcc-log').textContent.includes('Hi Carla')")
+        await click(ann, f"{panel} .close")
+
+        dan = await browser.new_page(isolated=True)
+        await dan.goto(f"{base}/chat/demo/acme/web")
+        await type_in(dan, "#tvoxcc-name", "#tvoxcc-open", "Dan")
+        await ann.wait_for(f"document.querySelector('section.chat.offered:not([data-chat=\"{chat}\"])') !== null")
+        await click(dan, "#tvoxcc-end")
+        await dan.wait_for("document.getElementById('tvoxcc-status').textContent === 'The chat has ended.'")
+    rows = await interactions_ended(store, 2)
+    assert sorted(str(r.outcome) for r in rows) == ["abandoned", "answered"]
+    async with store.session() as session:
+        tenant = (await session.execute(select(m.Tenant))).scalar_one()
+    today = datetime.now(ZoneInfo(tenant.timezone or "UTC")).date()
+    report = records(await build_report(store, "acme", today, today, Dimension.CHANNEL, plots=False))
+    row = next(r for r in report if r["channel"] == "chat")
+    assert (row["offered"], row["answered"], row["abandoned"]) == (2, 1, 1), row
+    assert row["asa_s"] is not None and row["aht_s"] is not None and row["aht_s"] > 0
+    async with store.tenant(tenant.id) as session:
+        timeline = await journey_for(session, "carla@example.com")
+    chats = [e for e in timeline.entries if e.channel == "chat"]
+    assert len(chats) == 1 and getattr(chats[0], "outcome", None) == "answered", chats

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.acd import InputKind, Request, queue_inputs
 from tvoxcc.chat.core import ChatError, ChatEvent, ChatStatus, Sender, chat_item, move
+from tvoxcc.chat.interactions import open_interaction
 from tvoxcc.chat.sms import NOTIFY_CHANNEL as SMS_NOTIFY
 from tvoxcc.chat.sms import Delivery
 from tvoxcc.journey.identify import contacts_by_email
@@ -149,6 +150,7 @@ async def open_chat(
         chat = m.Chat(
             service_id=service.id,
             queue=queue,
+            channel=str(Channel.CHAT),
             status=move(ChatStatus.OPEN, ChatEvent.SUBMIT),
             visitor_name=name,
             visitor_email=email,
@@ -160,6 +162,7 @@ async def open_chat(
         session.add(chat)
         await session.flush()
         await queue_inputs(session, [_submit(chat)])
+        await open_interaction(session, chat, from_address=email or name, to_address=service_name, now=now)
         await session.commit()
         return info(chat), token
 
