@@ -148,3 +148,46 @@ async def test_chats_are_interactions_counted_by_insight_per_channel_and_in_the_
         timeline = await journey_for(session, "carla@example.com")
     chats = [e for e in timeline.entries if e.channel == "chat"]
     assert len(chats) == 1 and getattr(chats[0], "outcome", None) == "answered", chats
+
+
+async def test_a_chat_transferred_to_a_named_agent_is_offered_to_them_alone(
+    world: tuple[Store, str],  # noqa: F811
+    chromium: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """ann hands Carla's chat to bob by name: it waits in billing (bob's queue), where cid, idle for longer, is
+    not offered it — bob is, and takes it."""
+    _, base = world
+    async with Chromium.launch(chromium, tmp_path / "profile") as browser:
+        desks = {}
+        for name in ("cid", "bob", "ann"):  # cid logs in first: the longest idle of billing
+            desks[name] = page = await browser.new_page(isolated=True)
+            await open_desktop(page, base, name)
+            await click(page, "#desk-login")
+            await page.wait_for("document.getElementById('desk-state').textContent === 'available'")
+        ann, bob, cid = desks["ann"], desks["bob"], desks["cid"]
+        carla = await browser.new_page(isolated=True)
+        await carla.goto(f"{base}/chat/demo/acme/web")
+        await type_in(carla, "#tvoxcc-name", "#tvoxcc-open", "Carla")
+        chat = int(await ann.wait_for("document.querySelector('section.chat.offered')?.dataset.chat"))
+        panel = f'section.chat[data-chat="{chat}"]'
+        await click(ann, f"{panel} .accept")
+        await ann.wait_for(f"document.querySelector('{panel} select.transfer-agent')?.options.length === 2")
+        assert await ann.eval(
+            f"[...document.querySelector('{panel} select.transfer-agent').options].map(o => o.value)"
+        ) == ["bob", "cid"]
+        await ann.eval(f"document.querySelector('{panel} select.transfer-agent').value = 'bob'; true")
+        await click(ann, f"{panel} .transfer-to-agent")
+        await ann.wait_for(f"document.querySelector('{panel}').classList.contains('closed')")
+        await click(bob, f"{panel}.offered .accept")
+        await carla.wait_for("document.getElementById('tvoxcc-log').textContent.includes('bob joined')")
+        assert await cid.eval("document.querySelector('section.chat') === null")  # never offered to cid
+        log = await carla.eval("[...document.querySelectorAll('#tvoxcc-log li')].map(li => li.lastChild.textContent)")
+        assert log == ["ann joined", "transferred to bob", "bob joined"]
+        # A transfer to oneself is refused, with its reason on the desktop.
+        await bob.wait_for(f"document.querySelector('{panel} select.transfer-agent') !== null")
+        await bob.eval(f"document.querySelector('{panel} select.transfer-agent').value = 'ann'; true")
+        await bob.eval(f"document.querySelector('{panel} .transfer-agent').add(new Option('bob', 'bob')); true")
+        await bob.eval(f"document.querySelector('{panel} select.transfer-agent').value = 'bob'; true")
+        await click(bob, f"{panel} .transfer-to-agent")
+        await bob.wait_for("document.getElementById('desk-error').textContent === 'the chat is yours already'")

@@ -125,7 +125,8 @@ async def chat_queue(session: AsyncSession, service_name: str) -> tuple[m.Servic
     return service, queue
 
 
-def _submit(chat: m.Chat) -> Request:
+def _submit(chat: m.Chat, skills: dict[str, int] | None = None) -> Request:
+    """The chat's current leg as an item of its queue; ``skills``: what the item needs besides its queue's."""
     return Request(
         InputKind.SUBMIT,
         chat_item(chat.tenant_id, chat.id, chat.leg),
@@ -135,6 +136,7 @@ def _submit(chat: m.Chat) -> Request:
             "tenant_id": chat.tenant_id,
             "ref": f"C-{chat.id}",
             "caller_id": chat.visitor_name[:64],
+            **({"skills": skills} if skills else {}),
         },
     )
 

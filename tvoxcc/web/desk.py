@@ -190,7 +190,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
                 event = {"type": "msg", "chat": chat_id, **message.to_json(), "agent": desk.name}
                 c.chats.to_chat(chat_id, event)
             elif kind in ("accept", "decline", "close", "transfer"):
-                chat = await _move(c, desk, kind, chat_id, str(body.get("queue", "")))
+                chat = await _move(c, desk, kind, chat_id, str(body.get("queue", "")), str(body.get("agent", "")))
                 c.chats.chat_changed(chat)
                 listener.put({"type": "refresh"})
             else:
@@ -212,12 +212,14 @@ async def socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _move(c: Context, desk: Desk, kind: str, chat_id: int, queue: str) -> ChatInfo:
+async def _move(c: Context, desk: Desk, kind: str, chat_id: int, queue: str, agent: str) -> ChatInfo:
     tenant_id, now = desk.config.tenant_id, c.clock()
     if kind == "accept":
         return await routing.accept(c.store, tenant_id, chat_id, desk.agent_row, now)
     if kind == "decline":
         return await routing.decline(c.store, tenant_id, chat_id, desk.agent_row, now)
+    if kind == "transfer" and agent:  # to a named agent, else to a queue
+        return await routing.transfer_to_agent(c.store, tenant_id, chat_id, desk.agent_row, agent, now)
     if kind == "transfer":
         return await routing.transfer(c.store, tenant_id, chat_id, desk.agent_row, queue, now)
     return await routing.close(c.store, tenant_id, chat_id, now, agent_id=desk.agent_row)
