@@ -38,7 +38,7 @@ ROME = ZoneInfo("Europe/Rome")  # the demo tenant's time zone
 async def _serving(store: Store) -> AsyncIterator[str]:
     """The ACD routing (as `acd run` does) and the web app (as `web run` does) on a free loopback port."""
     acd = AcdService(store, StoreConfig(store), transports=[InStore()], rng=random.Random(1))
-    await acd.start(wait=False)
+    await acd.start()  # the voice service's ACD is gone by now: its lease is free
     stop = asyncio.Event()
     routing = asyncio.create_task(acd.run(stop, poll_s=0.05))
     settings = WebSettings(secret=SecretStr(secrets.token_urlsafe(32)), poll_interval=0.1)
