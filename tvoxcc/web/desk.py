@@ -26,7 +26,7 @@ from tvoxcc.web import auth, data
 from tvoxcc.web.access import Principal
 from tvoxcc.web.chat_hub import Event, Listener
 from tvoxcc.web.context import HERE, Context, api_user, ctx, html_page, json_error, page_user
-from tvoxcc.web.desk_calls import DeskCall, agent_calls, call_pop
+from tvoxcc.web.desk_calls import DeskCall, agent_calls, call_pop, decline_call
 from tvoxcc.web.journey import screen_pop_json
 from tvoxcc.web.pages import error_page
 from tvoxcc.web.sockets import MAX_FRAME, serve
@@ -175,6 +175,9 @@ async def socket(request: web.Request) -> web.StreamResponse:
                 listener.seen[chat_id] = max(0, after if isinstance(after, int) else 0)
                 listener.put({"type": "sync", "chat": chat_id})
             elif kind == "refresh":
+                listener.put({"type": "refresh"})
+            elif kind == "decline-call":  # the phone rings: the agent will not take this call (ring-no-answer)
+                await decline_call(c.store, desk.config.tenant_id, desk.rid, str(body.get("item", "")))
                 listener.put({"type": "refresh"})
             elif kind == "typing" and isinstance(chat_id, int):
                 if chat_id in mine and typing.allow(str(chat_id), loop.time()):  # not stored: a hint, at most 1/s

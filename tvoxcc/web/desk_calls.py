@@ -17,6 +17,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from tvoxcc.acd import InputKind, send_input
+from tvoxcc.chat.core import ChatError
+from tvoxcc.chat.routing_store import answered
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError
 from tvoxcc.journey.identify import contact_by_phone
 from tvoxcc.queues.model import Channel, ItemStatus
@@ -66,6 +69,17 @@ async def agent_calls(store: Store, tenant_id: int, rid: str) -> list[DeskCall]:
         for row in await _voice_rows(store, tenant_id)
         if _concerns(row, rid)
     ]
+
+
+async def decline_call(store: Store, tenant_id: int, rid: str, item_id: str) -> None:
+    """The agent declines the call ringing their phone: ring-no-answer for the ACD, which stops the ringing (the
+    voice service carries out its CancelOffer) and offers the call elsewhere. ChatError when it does not ring
+    for them (any more), or with the ACD's refusal."""
+    if not any(
+        c.item_id == item_id and c.status is ItemStatus.OFFERED for c in await agent_calls(store, tenant_id, rid)
+    ):
+        raise ChatError("that call is not ringing for you")
+    await answered(store, await send_input(store, InputKind.DECLINE, item_id=item_id, agent_id=rid))
 
 
 async def call_pop(store: Store, config: TenantConfig, call: DeskCall) -> dict[str, Any]:

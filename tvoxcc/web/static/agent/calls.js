@@ -15,15 +15,19 @@
     var meta = el("div", { "class": "meta" }, "");
     var pop = el("div", { "class": "pop" }, "");
     var timeline = el("ol", { "class": "timeline" });
-    section.append(title, meta, pop, timeline);
+    var decline = el("button", { "class": "decline-call", type: "button" }, "Decline");
+    decline.addEventListener("click", function () { desk.error(); desk.request({ type: "decline-call", item: item }); });
+    section.append(title, meta, pop, decline, timeline);
     document.getElementById("desk-calls").prepend(section);
-    call = calls[item] = { panel: section, title: title, meta: meta, pop: pop, timeline: timeline, status: "" };
+    call = calls[item] = { panel: section, title: title, meta: meta, pop: pop, timeline: timeline, decline: decline,
+      status: "" };
     return call;
   }
 
   function setStatus(call, status, info) {
     call.status = status;
     call.panel.className = "call " + status;
+    call.decline.hidden = status !== "offered";  // the phone answers; the page may only decline while it rings
     if (info) {
       if (!call.title.textContent) { call.title.textContent = info.caller || "unknown caller"; }
       call.meta.textContent = "Call · queue " + info.queue + " · " + (status === "offered" ? "ringing" : status);
