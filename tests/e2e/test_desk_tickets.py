@@ -4,6 +4,7 @@ delivers the reply (and the "solved" notice) to a real SMTP server, and the thre
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -77,6 +78,9 @@ async def test_a_ticket_answered_from_the_desktop_reaches_the_smtp_server(
         await ann.eval(
             "const r = document.getElementById('desk-ticket-reply'); r.value = 'Dear Carla,\\n\\n' + r.value; true"
         )
+        if shots := os.environ.get("TVOXCC_SCREENSHOTS"):
+            await ann.eval("document.getElementById('desk-ticket').scrollIntoView(); true")
+            await ann.screenshot(Path(shots) / "agent-desktop-ticket.png")
         await click(ann, "#desk-ticket-send-reply")
         await ann.wait_for("document.getElementById('desk-ticket-done').textContent === 'reply saved'")
         await ann.wait_for("document.getElementById('desk-ticket-state').textContent.startsWith('pending-customer')")
