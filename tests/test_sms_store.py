@@ -128,5 +128,7 @@ async def test_replies_are_claimed_once_and_a_closed_conversation_is_not_joined(
     async with store.tenant(tenant) as session:
         row = (await session.execute(select(m.Interaction))).scalar_one()
         assert (row.agent_id, row.answered_at, row.ended_at, row.outcome) == (dora, NOW, closed_at, "answered")
+        queue = await session.get(m.Queue, row.queue_id)
+        assert queue is not None and row.channel == "sms"  # in its queue: Insight counts it (by queue and channel)
     after = await sms_store.receive(store, text("one more"), NOW)
     assert not after.joined and after.chat.chat_id != got.chat.chat_id

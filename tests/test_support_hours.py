@@ -103,3 +103,13 @@ def test_sla_clocks_run_in_business_hours_and_still_pause_on_the_customer() -> N
     later = sla_of(history, targets, first_response_at=None, now=rome(2026, 12, 8, 9, 0))
     assert later.resolution is not None
     assert later.resolution.elapsed_s == 4.5 * 3600 and later.resolution.due == rome(2026, 12, 8, 12, 30)
+
+
+def test_open_now_within_the_ranges_only_and_never_on_a_holiday() -> None:
+    hours = office(date(2026, 12, 8))
+    assert hours.is_open(rome(2026, 12, 4, 9, 0))  # Friday at opening
+    assert not hours.is_open(rome(2026, 12, 4, 13, 30))  # lunch
+    assert not hours.is_open(rome(2026, 12, 4, 18, 0))  # closing is closed
+    assert hours.is_open(rome(2026, 12, 5, 11, 59)) and not hours.is_open(rome(2026, 12, 5, 12, 0))  # Saturday
+    assert not hours.is_open(rome(2026, 12, 6, 10, 0))  # Sunday
+    assert hours.is_open(rome(2026, 12, 7, 10, 0)) and not hours.is_open(rome(2026, 12, 8, 10, 0))  # a holiday

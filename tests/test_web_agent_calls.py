@@ -122,7 +122,7 @@ async def test_a_contact_is_called_on_its_first_number(store: Store, login: Logi
 async def test_the_desktop_loads_the_click_to_call_module(store: Store, login: Login) -> None:
     al = await login("al")
     page = await (await al.get("/agent")).text()
-    assert 'id="desk-outbound"' in page and "/agent/outbound/calls.js" in page
-    script = await al.get("/agent/outbound/calls.js")
+    assert 'id="desk-outbound"' in page and "/agent/static/dial.js" in page
+    script = await al.get("/agent/static/dial.js")
     assert script.status == 200 and "/api/agent/calls" in await script.text()
-    assert (await al.get("/agent/outbound/other.js")).status == 404
+    assert (await al.get("/agent/static/other.js")).status == 404

@@ -5,7 +5,8 @@ rendered to audio, the voice service with the ACD, an agent phone (sipp) that re
 and a caller (sipp) who walks the IVR by DTMF to the agent; it prints the call's journey. A second caller asks
 to be called back: once the agent is free the customer (a sipp phone behind the tenant's PJSIP trunk) is
 dialled and bridged to the agent. A customer's text (SIP MESSAGE) becomes an SMS chat the agent answers
-(tvoxcc.demo_sms). Then a customer's
+(tvoxcc.demo_sms), and the caller opens a web chat Mario answers on his desktop (tvoxcc.demo_webchat). Then a
+customer's
 mail, through a real Dovecot, becomes a support ticket with its acknowledgement (tvoxcc.demo_mail), and a
 campaign takes its contact list (tvoxcc.demo_campaign). The address book is imported from demo/contacts.csv
 first; at the end that mail's sender is exported and erased (tvoxcc.demo_contacts).
@@ -39,6 +40,7 @@ from tvoxcc.demo_nodes import render_deployment
 from tvoxcc.demo_recordings import recordings_and_audit
 from tvoxcc.demo_scripts import script_guides_the_call
 from tvoxcc.demo_sms import sms_answered
+from tvoxcc.demo_webchat import webchat_answered
 from tvoxcc.insight.api import day_summary
 from tvoxcc.interactions import Direction
 from tvoxcc.ivr.prompts import prompt_path, render_prompt
@@ -97,6 +99,7 @@ class Demo:
         await self._render_prompts()
         try:
             await self._call()
+            await webchat_answered(self.store, "acme", AGENT[0], self.say)
             await mail_becomes_ticket(self.store, self.say)
             await kb_suggests_articles(self.store, self.say)
             await agent_answers(self.store, self.say)

@@ -38,6 +38,8 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert re.search(r"stored as interaction \d+: outbound voice to 0212345678, answered, \d+\.\d s talk", out)
     assert "  tvoxcc callback list -t acme --all: #1 caller sales-it done" in out
     assert re.search(r"--skill english=7` while the voice service runs: the ACD took it live in \d+\.\d s", out)
+    assert "  3. agent    Of course Carla: I have updated it to Via Roma 1." in out  # the webchat step
+    assert re.search(r"  \d\d:\d\d:\d\d  chat  answered", out)  # in Carla's journey, beside her call
     assert "Ticket T-1001 (open): Order 4711 has not arrived" in out
     assert re.search(r"ACD: T-1001 assigned to (anna|mario); first response due 20\d\d-", out), out[-2000:]
     assert "SLA minutes are business minutes: mon-fri 08:00-20:00; sat 09:00-13:00" in out
@@ -65,10 +67,16 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert "demo: SMS chat 1 with Luca Neri (channel sms) offered to mario on the desktop; accepted and answered" in out
     assert "the customer's phone received the reply as a SIP MESSAGE: 'Hello! Order 1234 left our warehouse" in out
     assert re.search(r"a second text from \+393471112233 joined the same conversation: .*'Great, thanks!'\]", out)
-    # 5: the customer's forwarding rule sending our acknowledgement back is an inbound mail too; the SMS is one
-    assert "Address book: 100.0% of 5 inbound interactions matched to a known contact" in out
-    summary = next(line for line in out.splitlines() if line.startswith("sales-it") or line.startswith("all "))
-    assert summary.split()[1:4] == ["1", "1", "0"]  # the day's Insight: offered, answered, abandoned
+    # 6: the customer's forwarding rule sending our acknowledgement back is an inbound mail too; the SMS and the
+    # webchat are one each
+    assert "Address book: 100.0% of 6 inbound interactions matched to a known contact" in out, out[-6000:]
+    # the day's Insight per queue: offered, answered, abandoned — sales-it's call and SMS, web-chat's chat
+    summary = {
+        line.split()[0]: line.split()[1:4] for line in out.splitlines() if line.startswith(("sales-it ", "web-chat "))
+    }
+    assert summary == {"sales-it": ["2", "2", "0"], "web-chat": ["1", "1", "0"]}, [
+        line for line in out.splitlines() if line.startswith(("sales-it", "web-chat", "all", "queue"))
+    ]
     # the address book imported from demo/contacts.csv; the mail's sender exported, then erased
     assert "demo: 3 contacts imported from contacts.csv" in out
     assert re.search(r"contact erase -t acme giulia.verdi@example.test --yes: contact \d+ erased \(", out)

@@ -43,6 +43,7 @@ DOC = {
     "agents": [
         {"name": "ann", "extension": "201", "queues": ["chat"], "capacity": {"chat": 2}},
         {"name": "bob", "extension": "202", "queues": ["billing"], "capacity": {"chat": 2}},
+        {"name": "cid", "extension": "203", "queues": ["billing"], "capacity": {"chat": 2}},
     ],
 }
 LOG = "[...document.querySelectorAll('{sel} li[data-seq]')].map(li => li.dataset.seq + ':' + li.lastChild.textContent)"
@@ -69,7 +70,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[Store, str]]:
         tenant_id = (await session.execute(select(m.Tenant.id))).scalar_one()
         agents = dict((await session.execute(select(m.Agent.name, m.Agent.id))).all())
         hashed = hash_password(PASSWORD)
-        for name in ("ann", "bob"):
+        for name in ("ann", "bob", "cid"):
             session.add(m.User(username=name, role="agent", password_hash=hashed, tenant_id=tenant_id,
                                agent_id=agents[name]))  # fmt: skip
         contact = m.Contact(tenant_id=tenant_id, display_name="Carla Bianchi", company="Bianchi Srl", vip=True)
@@ -94,12 +95,12 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[Store, str]]:
     await store.dispose()
 
 
-async def open_desktop(page: Page, base: str, user: str) -> None:
+async def open_desktop(page: Page, base: str, user: str, password: str = PASSWORD) -> None:
     await page.goto(f"{base}/agent")
     await page.wait_for("location.pathname === '/login' && document.getElementById('login') !== null")
     await page.eval(
         f"document.getElementById('username').value = {user!r};"
-        f"document.getElementById('password').value = {PASSWORD!r};"
+        f"document.getElementById('password').value = {password!r};"
         "document.getElementById('login').submit(); true"
     )
     await page.wait_for(

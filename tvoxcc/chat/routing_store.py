@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,8 @@ from tvoxcc.queues.model import Channel, ItemStatus
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.support.dispatch_store import names_of
+from tvoxcc.support.hours import business_hours
+from tvoxcc.voice.acd_config import personal_skill
 
 HANDLE_GUESS_S = 180.0  # a chat's handle time for the visitor's estimate, until Insight gives one per queue
 
@@ -79,16 +81,54 @@ async def transfer(store: Store, tenant_id: int, chat_id: int, agent_id: int, qu
         target = next((r for r in names.queues.values() if names.short(r) == queue), None)
         if target is None:
             raise ChatError(f"no queue {queue!r}")
-        chat = await load_chat(session, chat_id)
-        if chat.agent_id != agent_id or chat.status != ChatStatus.CONNECTED:
-            raise ChatError("the chat is not connected to you")
-        chat.status = move(ChatStatus(chat.status), ChatEvent.TRANSFER)
-        done = Request(InputKind.COMPLETE, chat_item(tenant_id, chat_id, chat.leg))
-        chat.leg, chat.queue, chat.agent_id, chat.updated_at = chat.leg + 1, target, None, now
-        await queue_inputs(session, [done, _submit(chat)])
-        await add_message(session, chat_id, Sender.SYSTEM, f"transferred to {queue}", now)
-        await session.commit()
+        chat = await _connected(session, chat_id, agent_id)
+        await _hand_on(session, chat, target, None, f"transferred to {queue}", now)
         return info(chat)
+
+
+async def transfer_to_agent(
+    store: Store, tenant_id: int, chat_id: int, agent_id: int, to_agent: str, now: datetime
+) -> ChatInfo:
+    """The connected agent hands the chat to the agent named ``to_agent``: the next leg waits in one of their
+    queues (the chat's own when they serve it) needing their personal skill, so the ACD offers it to them alone
+    (tvoxcc.voice.acd_config.personal_skill) when they have room — or to anyone once the queue relaxes skills."""
+    async with store.tenant(tenant_id) as session:
+        names = await names_of(session)
+        target = await session.scalar(select(m.Agent).where(m.Agent.name == to_agent))
+        if target is None:
+            raise ChatError(f"no agent {to_agent!r}")
+        chat = await _connected(session, chat_id, agent_id)
+        if target.id == agent_id:
+            raise ChatError("the chat is yours already")
+        if int(names.capacity[target.id].get(chat.channel, 0)) <= 0:
+            raise ChatError(f"{to_agent} takes no {chat.channel}")
+        queue_ids = await session.execute(select(m.QueueMember.queue_id).where(m.QueueMember.agent_id == target.id))
+        theirs = sorted(names.queues[qid] for qid in queue_ids.scalars())
+        if not theirs:
+            raise ChatError(f"{to_agent} serves no queue")
+        queue = chat.queue if chat.queue in theirs else theirs[0]
+        skill = {personal_skill(to_agent): 1}
+        await _hand_on(session, chat, queue, skill, f"transferred to {await _agent_display(session, target.id)}", now)
+        return info(chat)
+
+
+async def _connected(session: AsyncSession, chat_id: int, agent_id: int) -> m.Chat:
+    chat = await load_chat(session, chat_id)
+    if chat.agent_id != agent_id or chat.status != ChatStatus.CONNECTED:
+        raise ChatError("the chat is not connected to you")
+    return chat
+
+
+async def _hand_on(
+    session: AsyncSession, chat: m.Chat, queue: str, skills: dict[str, int] | None, note: str, now: datetime
+) -> None:
+    """This leg's item completes and the next leg's waits in ``queue``; committed with the chat's system line."""
+    chat.status = move(ChatStatus(chat.status), ChatEvent.TRANSFER)
+    done = Request(InputKind.COMPLETE, chat_item(chat.tenant_id, chat.id, chat.leg))
+    chat.leg, chat.queue, chat.agent_id, chat.updated_at = chat.leg + 1, queue, None, now
+    await queue_inputs(session, [done, _submit(chat, skills)])
+    await add_message(session, chat.id, Sender.SYSTEM, note, now)
+    await session.commit()
 
 
 async def close(store: Store, tenant_id: int, chat_id: int, now: datetime, *, agent_id: int | None = None) -> ChatInfo:
@@ -214,6 +254,22 @@ async def staffed(store: Store, tenant_id: int, service_name: str) -> bool:
     async with store.tenant(tenant_id) as session:
         _, queue = await chat_queue(session, service_name)
         return await _servers(session, queue) > 0
+
+
+async def in_hours(store: Store, tenant_id: int, service_name: str, now: datetime) -> bool:
+    """Whether the service is within its business hours now (tvoxcc.support.hours; none set: always)."""
+    async with store.tenant(tenant_id) as session:
+        row = (
+            await session.execute(
+                select(m.Service.business_hours, m.Service.holidays, m.Tenant.timezone)
+                .join(m.Tenant, m.Tenant.id == m.Service.tenant_id)
+                .where(m.Service.name == service_name)
+            )
+        ).first()
+    if row is None:
+        return True  # no such service: opening the chat says so
+    hours = business_hours(row[0], [date.fromisoformat(d) for d in row[1] or ()], row[2] or "UTC")
+    return hours is None or hours.is_open(now)
 
 
 async def agent_chats(store: Store, tenant_id: int, agent_id: int) -> list[ChatInfo]:

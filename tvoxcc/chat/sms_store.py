@@ -18,14 +18,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, func, literal, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.acd import queue_inputs
 from tvoxcc.chat.core import ChatEvent, ChatStatus, Sender, move
+from tvoxcc.chat.interactions import external_id, open_interaction
+from tvoxcc.chat.interactions import follow_interactions as follow_chat_interactions
 from tvoxcc.chat.sms import Delivery, ReplyRoute, Sms, SmsRefused, joins
 from tvoxcc.chat.store import ChatInfo, _digest, _submit, add_message, info
-from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.journey.identify import contact_by_phone
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
@@ -119,59 +120,18 @@ async def _open(session: AsyncSession, service: m.Service, sms: Sms, now: dateti
     session.add(chat)
     await session.flush()
     await queue_inputs(session, [_submit(chat)])
-    session.add(
-        m.Interaction(
-            channel=str(Channel.SMS),
-            direction=str(Direction.INBOUND),
-            service_id=service.id,
-            contact_id=chat.contact_id,
-            external_id=sms_external_id(chat.id),
-            from_address=sms.number,
-            to_address=sms.did,
-            offered_at=now,
-        )
-    )
+    await open_interaction(session, chat, from_address=sms.number, to_address=sms.did, now=now)
     return chat
-
-
-EXTERNAL_PREFIX = "sms-chat-"
 
 
 def sms_external_id(chat_id: int) -> str:
     """The journey interaction of an SMS conversation (its chat)."""
-    return f"{EXTERNAL_PREFIX}{chat_id}"
+    return external_id(Channel.SMS, chat_id)
 
 
 async def follow_interactions(store: Store) -> int:
-    """Open SMS interactions brought in line with their chats; returns how many changed. Answered is the agent's
-    first reply (a text's first response), ended is the chat's close: answered, or abandoned when no agent wrote.
-    Idempotent (it reads the chats' rows), so whoever runs it after a restart catches up."""
-    first_reply = (
-        select(m.ChatMessage.chat_id, func.min(m.ChatMessage.at).label("at"))
-        .where(m.ChatMessage.sender == Sender.AGENT)
-        .group_by(m.ChatMessage.chat_id)
-        .subquery()
-    )
-    changed = 0
-    async with store.session() as session:
-        rows = await session.execute(
-            select(m.Interaction, m.Chat, first_reply.c.at)
-            .join(m.Chat, m.Interaction.external_id == literal(EXTERNAL_PREFIX) + cast(m.Chat.id, String))
-            .outerjoin(first_reply, first_reply.c.chat_id == m.Chat.id)
-            .where(m.Interaction.channel == Channel.SMS, m.Interaction.ended_at.is_(None))
-        )
-        for interaction, chat, replied_at in rows.all():
-            before = (interaction.answered_at, interaction.ended_at, interaction.agent_id)
-            if replied_at is not None and interaction.answered_at is None:
-                interaction.answered_at = replied_at
-            if chat.agent_id is not None:
-                interaction.agent_id = chat.agent_id
-            if chat.status == ChatStatus.CLOSED:
-                interaction.ended_at = chat.closed_at or chat.updated_at
-                interaction.outcome = str(Outcome.ANSWERED if replied_at is not None else Outcome.ABANDONED)
-            changed += (interaction.answered_at, interaction.ended_at, interaction.agent_id) != before
-        await session.commit()
-    return changed
+    """The SMS conversations' interactions brought in line with their chats (tvoxcc.chat.interactions)."""
+    return await follow_chat_interactions(store, (Channel.SMS,))
 
 
 async def pending(store: Store, limit: int = 100) -> list[Reply]:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.acd import InputKind, Request, queue_inputs
 from tvoxcc.chat.core import ChatError, ChatEvent, ChatStatus, Sender, chat_item, move
+from tvoxcc.chat.interactions import open_interaction
 from tvoxcc.chat.sms import NOTIFY_CHANNEL as SMS_NOTIFY
 from tvoxcc.chat.sms import Delivery
 from tvoxcc.journey.identify import contacts_by_email
@@ -124,7 +125,8 @@ async def chat_queue(session: AsyncSession, service_name: str) -> tuple[m.Servic
     return service, queue
 
 
-def _submit(chat: m.Chat) -> Request:
+def _submit(chat: m.Chat, skills: dict[str, int] | None = None) -> Request:
+    """The chat's current leg as an item of its queue; ``skills``: what the item needs besides its queue's."""
     return Request(
         InputKind.SUBMIT,
         chat_item(chat.tenant_id, chat.id, chat.leg),
@@ -134,6 +136,7 @@ def _submit(chat: m.Chat) -> Request:
             "tenant_id": chat.tenant_id,
             "ref": f"C-{chat.id}",
             "caller_id": chat.visitor_name[:64],
+            **({"skills": skills} if skills else {}),
         },
     )
 
@@ -149,6 +152,7 @@ async def open_chat(
         chat = m.Chat(
             service_id=service.id,
             queue=queue,
+            channel=str(Channel.CHAT),
             status=move(ChatStatus.OPEN, ChatEvent.SUBMIT),
             visitor_name=name,
             visitor_email=email,
@@ -160,6 +164,7 @@ async def open_chat(
         session.add(chat)
         await session.flush()
         await queue_inputs(session, [_submit(chat)])
+        await open_interaction(session, chat, from_address=email or name, to_address=service_name, now=now)
         await session.commit()
         return info(chat), token
 

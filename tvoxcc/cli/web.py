@@ -22,12 +22,13 @@ SHUTDOWN_TIMEOUT_S = 3.0
 
 async def serve(settings: Settings, host: str, port: int) -> None:
     from tvoxcc.cluster import ServiceKind, beating
+    from tvoxcc.mail.service import templates_for
     from tvoxcc.recordings.repository import Repository
     from tvoxcc.web.app import build_app
 
     async with open_store(settings) as store, beating(store, ServiceKind.WEB):
         runner = web.AppRunner(
-            build_app(store, settings.web, recordings=Repository.of(settings)),
+            build_app(store, settings.web, recordings=Repository.of(settings), mail_templates=templates_for(settings)),
             access_log=None,
             shutdown_timeout=SHUTDOWN_TIMEOUT_S,
         )

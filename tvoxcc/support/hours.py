@@ -125,6 +125,11 @@ class BusinessHours:
             )
         return found
 
+    def is_open(self, at: datetime) -> bool:
+        """Whether ``at`` falls within the hours (a holiday never does)."""
+        day = at.astimezone(self.zone).date()
+        return any(True for _ in self._day(day, at, at + timedelta(microseconds=1)))
+
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Business time from ``start`` to ``end`` (nothing when end is not after start).
 

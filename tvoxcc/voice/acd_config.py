@@ -34,6 +34,12 @@ def agent_id(tenant: str, name: str) -> str:
     return f"{tenant}-{name}"
 
 
+def personal_skill(agent: str) -> str:
+    """The skill only the agent named ``agent`` has (level 1): an item needing it is for that agent alone — a
+    chat transferred to them — until the queue's relaxation lowers it to nothing."""
+    return f"agent:{agent}"
+
+
 Membership = tuple[str, int, int]  # router queue name, penalty, weight
 
 
@@ -117,7 +123,7 @@ class AcdDirectory:
                     agent_id=ident,
                     capacity={q.Channel(k): v for k, v in agent.capacity.items()},
                     voice_blocks_others=agent.voice_blocks_others,
-                    skills={s.skill.name: s.level for s in agent.skills},
+                    skills={s.skill.name: s.level for s in agent.skills} | {personal_skill(agent.name): 1},
                 )
                 members = [
                     (QueueKey(tenant, mb.queue.name).router_name, mb.penalty, mb.weight) for mb in agent.memberships

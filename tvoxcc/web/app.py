@@ -15,13 +15,30 @@ import jinja2
 from aiohttp import web
 
 from tvoxcc.config import WebSettings
+from tvoxcc.mail.templates import MailTemplates
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
-from tvoxcc.web import api, chat, contacts, data, desk, desk_calls, listen, login, metrics, ops, pages, scripts, streams
+from tvoxcc.web import (
+    api,
+    chat,
+    contacts,
+    data,
+    desk,
+    desk_dial,
+    desk_tickets,
+    listen,
+    login,
+    metrics,
+    ops,
+    pages,
+    scripts,
+    streams,
+)
 from tvoxcc.web import recordings as recording_routes
 from tvoxcc.web.chat_hub import ChatHub, VisitorLimits
 from tvoxcc.web.context import CONTEXT, HERE, METRICS, Context
+from tvoxcc.web.desk_calls import CallWatch
 from tvoxcc.web.live import LiveHub
 
 
@@ -31,7 +48,7 @@ class RouteModule(Protocol):
 
 # The one place where route modules are registered.
 ROUTE_MODULES: tuple[RouteModule, ...] = (
-    login, pages, api, streams, ops, chat, desk, contacts, listen, desk_calls, scripts,
+    login, pages, api, streams, ops, chat, desk, desk_tickets, contacts, listen, desk_dial, scripts,
 )  # fmt: skip
 
 
@@ -50,8 +67,14 @@ async def headers(
 
 
 def build_app(
-    store: Store, settings: WebSettings, *, clock: Callable[[], datetime] = utcnow, recordings: Repository | None = None
+    store: Store,
+    settings: WebSettings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    recordings: Repository | None = None,
+    mail_templates: MailTemplates | None = None,
 ) -> web.Application:
+    """``mail_templates``: what replies from the desktop are written with (`web run`: the data_dir's overrides)."""
     secret = settings.secret.get_secret_value().encode() if settings.secret else secrets.token_bytes(32)
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     app = web.Application(middlewares=[headers])
@@ -60,11 +83,16 @@ def build_app(
     chats = ChatHub(store, clock, settings.poll_interval, limits)
     app[CONTEXT] = Context(store, settings, hub, data.FiguresCache(store), secret, clock, environment, chats)
     app[METRICS] = metrics.Exporter()
+    app[desk_tickets.TEMPLATES] = mail_templates or MailTemplates()
+
+    calls = CallWatch(store, chats, settings.poll_interval)
 
     async def lifecycle(_: web.Application) -> Any:
         await hub.start()
         await chats.start()
+        await calls.start()
         yield
+        await calls.stop()
         await chats.stop()
         await hub.stop()
 

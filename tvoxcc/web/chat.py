@@ -10,13 +10,14 @@ Limits per visitor: chats opened per minute per address, messages per minute per
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from aiohttp import web
 
 from tvoxcc.chat import routing_store as routing
-from tvoxcc.chat.core import MAX_EMAIL, MAX_NAME, ChatError, ChatStatus, Sender, clean_body
+from tvoxcc.chat.core import MAX_EMAIL, MAX_NAME, ChatError, ChatStatus, RateLimit, Sender, clean_body
 from tvoxcc.chat.store import ChatNotFound, leave_message, messages_after, open_chat, post, visitor_chat
 from tvoxcc.web import data
 from tvoxcc.web.chat_hub import Event, Listener
@@ -80,8 +81,11 @@ async def open_(request: web.Request) -> web.Response:
     fields = await _fields(request)
     service = request.match_info["service"]
     try:
+        # Outside the service's business hours, or nobody to answer now: the visitor leaves a message.
+        if not await routing.in_hours(c.store, tenant_id, service, c.clock()):
+            return web.json_response({"status": "no-agent", "reason": "closed"}, headers=CORS)
         if not await routing.staffed(c.store, tenant_id, service):
-            return web.json_response({"status": "no-agent"}, headers=CORS)
+            return web.json_response({"status": "no-agent", "reason": "nobody"}, headers=CORS)
         chat, token = await open_chat(
             c.store, tenant_id, service, name=fields["name"], email=fields["email"], now=c.clock()
         )
@@ -131,6 +135,7 @@ async def visitor_socket(request: web.Request) -> web.StreamResponse:
     listener = Listener()
     c.chats.listen_chat(chat_id, listener)  # before the replay: nothing falls between the two
     status = [chat.status]
+    typing = RateLimit(per_s=1.0, burst=1.0)  # typing hints: at most one a second
 
     async def send_place() -> None:
         current = await visitor_chat(c.store, tenant_id, chat_id, request.query.get("token", ""))
@@ -153,6 +158,8 @@ async def visitor_socket(request: web.Request) -> web.StreamResponse:
                 c.chats.to_chat(chat_id, {"type": "msg", "chat": chat_id, **message.to_json()})
             elif kind == "close":
                 c.chats.chat_changed(await routing.close(c.store, tenant_id, chat_id, c.clock()))
+            elif kind == "typing" and typing.allow(str(chat_id), asyncio.get_running_loop().time()):
+                c.chats.to_chat(chat_id, {"type": "typing", "chat": chat_id, "from": "customer"})  # a hint, not stored
         except ChatError as exc:
             await ws.send_json({"type": "error", "message": str(exc)})
 

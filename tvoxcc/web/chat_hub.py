@@ -23,6 +23,7 @@ from sqlalchemy import select
 from tvoxcc.acd import Command, CommandKind, CommandReader
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import ChatStatus, RateLimit
+from tvoxcc.chat.interactions import follow_interactions
 from tvoxcc.chat.store import ChatInfo
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 PLACE_TTL_S = 1.0  # a queue's places are read at most this often for all its waiting visitors
+INTERACTIONS_EVERY_S = 1.0
 MAX_BACKLOG = 1000  # events a slow socket may owe before it is dropped (it reconnects and replays by number)
 
 
@@ -79,6 +81,8 @@ class ChatHub:
         self._agents: dict[int, set[Listener]] = {}
         self._agent_rows: dict[str, int] = {}  # router agent id -> agents.id
         self._task: asyncio.Task[None] | None = None
+        self._interactions: asyncio.Task[None] | None = None
+        self._moved = False  # a webchat moved or got a message: its interaction may change
         self._places: dict[str, tuple[float, dict[str, int], int]] = {}  # queue -> (read at, places, servers)
 
     # -- listeners --------------------------------------------------------------------------------------
@@ -96,7 +100,11 @@ class ChatHub:
                 if not table[key]:
                     del table[key]
 
+    def desktops_open(self) -> bool:
+        return bool(self._agents)
+
     def to_chat(self, chat_id: int, event: Event) -> None:
+        self._moved = self._moved or event.get("type") in ("msg", "state")
         for listener in list(self._chats.get(chat_id, ())):
             listener.put(event)
 
@@ -131,12 +139,14 @@ class ChatHub:
         for tenant_id in await self._tenants():
             await routing.resync(self.store, tenant_id, self.clock())
         self._task = asyncio.create_task(self._follow(reader))
+        self._interactions = asyncio.create_task(self._follow_interactions())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._interactions):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _tenants(self) -> list[int]:
         async with self.store.session() as session:
@@ -151,16 +161,31 @@ class ChatHub:
                 log.warning("following the ACD's chat commands failed: %s: %s", type(exc).__name__, exc)
                 await asyncio.sleep(1.0)
 
+    async def _follow_interactions(self) -> None:
+        """The webchats' interactions (journey, Insight) kept in line with their chats, once a second at most
+        and only after a chat moved (the voice service does the same for SMS)."""
+        while True:
+            await asyncio.sleep(INTERACTIONS_EVERY_S)
+            if not self._moved:
+                continue
+            self._moved = False
+            try:
+                await follow_interactions(self.store, (Channel.CHAT,))
+            except Exception as exc:  # the store may be briefly unreachable: the next move tries again
+                self._moved = True
+                log.warning("following the chats' interactions failed: %s: %s", type(exc).__name__, exc)
+
     async def apply(self, commands: list[Command]) -> None:
         for chat in await routing.apply_commands(self.store, commands, self.clock()):
             self.chat_changed(chat)
         for command in commands:  # the agent a command names looks again (an offer withdrawn, wrap-up, pause)
             if command.agent_id and command.kind is not CommandKind.OFFER:
-                row = await self._agent_row(command.agent_id)
+                row = await self.agent_row(command.agent_id)
                 if row is not None:
                     self.to_agent(row, {"type": "refresh"})
 
-    async def _agent_row(self, rid: str) -> int | None:
+    async def agent_row(self, rid: str) -> int | None:
+        """The agents row of router agent ``rid`` (None: no such agent)."""
         if rid not in self._agent_rows:
             async with self.store.session() as session:
                 rows = await session.execute(select(m.Agent.id, m.Agent.name, m.Tenant.name).join(m.Tenant))

@@ -8,6 +8,7 @@ and the screen pop of its contact's journey. A reload replays each chat after th
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from tvoxcc.acd import InputKind, send_input
 from tvoxcc.chat import routing_store as routing
-from tvoxcc.chat.core import ChatError, Sender, clean_body
+from tvoxcc.chat.core import ChatError, ChatStatus, RateLimit, Sender, clean_body
 from tvoxcc.chat.store import ChatInfo, messages_after, post
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError
 from tvoxcc.store import models as m
@@ -25,12 +26,14 @@ from tvoxcc.web import auth, data
 from tvoxcc.web.access import Principal
 from tvoxcc.web.chat_hub import Event, Listener
 from tvoxcc.web.context import HERE, Context, api_user, ctx, html_page, json_error, page_user
+from tvoxcc.web.desk_calls import DeskCall, agent_calls, call_pop, decline_call
 from tvoxcc.web.journey import screen_pop_json
 from tvoxcc.web.pages import error_page
 from tvoxcc.web.sockets import MAX_FRAME, serve
 from tvoxcc.web.views import TenantConfig
 
 AGENT_STATIC = HERE / "static" / "agent"
+AGENT_FILES = frozenset(p.name for p in AGENT_STATIC.iterdir() if p.suffix in (".js", ".css"))  # the page's modules
 REQUESTS = {
     "login": InputKind.LOGIN,
     "logout": InputKind.LOGOUT,
@@ -74,7 +77,7 @@ async def page(request: web.Request) -> web.StreamResponse:
 
 async def static(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    if name not in ("desktop.js", "desktop.css"):
+    if name not in AGENT_FILES:
         raise web.HTTPNotFound()
     return web.FileResponse(AGENT_STATIC / name)
 
@@ -89,6 +92,7 @@ async def _state(c: Context, desk: Desk) -> Event:
         names = await names_of(session)
         agents = sorted(a for a in (await session.execute(select(m.Agent.name))).scalars() if a != desk.name)
     chats = await routing.agent_chats(c.store, desk.config.tenant_id, desk.agent_row)
+    calls = await agent_calls(c.store, desk.config.tenant_id, desk.rid)
     return {
         "type": "state",
         "agent": {
@@ -100,6 +104,7 @@ async def _state(c: Context, desk: Desk) -> Event:
             "capacity": dict(row.capacity) if row else {},
         },
         "chats": [chat.to_json(names) for chat in chats],
+        "calls": [call.to_json() for call in calls],
         "codes": [{"code": code, "name": name} for code, name in codes.all()],
         "queues": sorted(names.short(q) for q in names.queues.values()),
         "agents": agents,
@@ -128,10 +133,22 @@ async def socket(request: web.Request) -> web.StreamResponse:
     listener = Listener()
     c.chats.listen_agent(desk.agent_row, listener)
     popped: set[tuple[int, int]] = set()
+    popped_calls: set[str] = set()
+
+    mine: set[int] = set()  # the chats offered to or connected with the agent, as last looked at
+    typing = RateLimit(per_s=1.0, burst=1.0)  # typing hints: at most one a second
+    loop = asyncio.get_running_loop()
 
     async def refresh() -> None:
         state = await _state(c, desk)
+        mine.clear()
+        mine.update(chat["chat"] for chat in state["chats"] if chat["status"] == ChatStatus.CONNECTED)
         await ws.send_json(state)
+        for call in state["calls"]:
+            if call["item"] not in popped_calls:  # the screen pop once per call, as its offer rings the phone
+                popped_calls.add(call["item"])
+                pop = await call_pop(c.store, desk.config, DeskCall.of_json(call))
+                await ws.send_json({"type": "call-pop", "item": call["item"], "pop": pop})
         for chat in await routing.agent_chats(c.store, tenant_id, desk.agent_row):
             c.chats.listen_chat(chat.chat_id, listener)
             if (chat.chat_id, chat.leg) not in popped:  # the screen pop once per offer
@@ -159,6 +176,12 @@ async def socket(request: web.Request) -> web.StreamResponse:
                 listener.put({"type": "sync", "chat": chat_id})
             elif kind == "refresh":
                 listener.put({"type": "refresh"})
+            elif kind == "decline-call":  # the phone rings: the agent will not take this call (ring-no-answer)
+                await decline_call(c.store, desk.config.tenant_id, desk.rid, str(body.get("item", "")))
+                listener.put({"type": "refresh"})
+            elif kind == "typing" and isinstance(chat_id, int):
+                if chat_id in mine and typing.allow(str(chat_id), loop.time()):  # not stored: a hint, at most 1/s
+                    c.chats.to_chat(chat_id, {"type": "typing", "chat": chat_id, "from": "agent", "name": desk.name})
             elif not isinstance(chat_id, int):
                 raise ChatError(f"unknown request {kind!r}")
             elif kind == "say":
@@ -170,7 +193,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
                 event = {"type": "msg", "chat": chat_id, **message.to_json(), "agent": desk.name}
                 c.chats.to_chat(chat_id, event)
             elif kind in ("accept", "decline", "close", "transfer"):
-                chat = await _move(c, desk, kind, chat_id, str(body.get("queue", "")))
+                chat = await _move(c, desk, kind, chat_id, str(body.get("queue", "")), str(body.get("agent", "")))
                 c.chats.chat_changed(chat)
                 listener.put({"type": "refresh"})
             else:
@@ -192,12 +215,14 @@ async def socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _move(c: Context, desk: Desk, kind: str, chat_id: int, queue: str) -> ChatInfo:
+async def _move(c: Context, desk: Desk, kind: str, chat_id: int, queue: str, agent: str) -> ChatInfo:
     tenant_id, now = desk.config.tenant_id, c.clock()
     if kind == "accept":
         return await routing.accept(c.store, tenant_id, chat_id, desk.agent_row, now)
     if kind == "decline":
         return await routing.decline(c.store, tenant_id, chat_id, desk.agent_row, now)
+    if kind == "transfer" and agent:  # to a named agent, else to a queue
+        return await routing.transfer_to_agent(c.store, tenant_id, chat_id, desk.agent_row, agent, now)
     if kind == "transfer":
         return await routing.transfer(c.store, tenant_id, chat_id, desk.agent_row, queue, now)
     return await routing.close(c.store, tenant_id, chat_id, now, agent_id=desk.agent_row)

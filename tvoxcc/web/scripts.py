@@ -5,7 +5,7 @@
   campaign's item: the campaign's script, else its queue's), with the interaction its answers are stored with.
 - ``POST /api/agent/script`` ``{"interaction": id, "script": name, "answers": {field: value}}``: checked along
   the script (tvoxcc.scripts.checks) and stored with the interaction; 422 names every wrong field.
-The desktop's module is ``/agent/outbound/script.js``.
+The desktop's module is ``/agent/static/script.js``.
 """
 
 from __future__ import annotations

@@ -6,8 +6,47 @@
   const tenant = board.dataset.tenant;
   const queue = board.dataset.queue;
   const status = document.getElementById("status");
+  const canListen = board.dataset.canListen === "yes";  // a supervisor or an admin: a Listen button per call
+  const listened = {};  // agent name -> what the last Listen request answered
   let live = null;
   let receivedAt = 0;
+
+  // Ask to listen to an agent's call (tvoxcc.web.listen): the supervisor's own phone rings first.
+  async function listen(agent) {
+    listened[agent] = "asking…";
+    draw();
+    const path = "/api/tenants/" + encodeURIComponent(tenant) + "/agents/" + encodeURIComponent(agent) + "/listen";
+    try {
+      const response = await fetch(path, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ mode: "listen" }),
+      });
+      const body = await response.json();
+      listened[agent] = response.ok ? "your phone " + body.phone + " rings (session " + body.session + ")" : body.error;
+    } catch (e) {
+      listened[agent] = "request failed: " + e.message;
+    }
+    draw();
+  }
+
+  function listenCell(row, agent) {
+    const td = document.createElement("td");
+    td.className = "listen";
+    if (agent.state === "busy") {  // on a call (or a chat: the API says so)
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Listen";
+      button.addEventListener("click", () => listen(agent.name));
+      td.appendChild(button);
+    }
+    if (listened[agent.name]) {
+      const result = document.createElement("span");
+      result.className = "listen-result";
+      result.textContent = " " + listened[agent.name];
+      td.appendChild(result);
+    }
+    row.appendChild(td);
+  }
 
   function duration(seconds) {
     if (seconds === null || seconds === undefined) return "–";
@@ -51,6 +90,7 @@
       cell(tr, a.state, "state");
       cell(tr, a.reason || "", "reason");
       cell(tr, duration(plus(a.in_state_s)), "since");
+      if (canListen) listenCell(tr, a);
       return tr;
     });
   }

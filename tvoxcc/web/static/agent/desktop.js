@@ -20,6 +20,19 @@
   }
   function error(message) { $("desk-error").textContent = message || ""; }
 
+  // The desktop's other modules (calls.js, tickets.js…) take the server's events and send requests through
+  // this, so each stays a file of its own: tvoxDesk.on("state", fn) gets every "state" event after the chats.
+  var handlers = {};
+  window.tvoxDesk = {
+    el: el,
+    request: request,
+    error: error,
+    on: function (type, fn) { (handlers[type] = handlers[type] || []).push(fn); },
+  };
+  function dispatch(event) {
+    (handlers[event.type] || []).forEach(function (fn) { fn(event); });
+  }
+
   ["login", "logout", "unpause", "end-wrapup"].forEach(function (kind) {
     $("desk-" + kind).addEventListener("click", function () { error(); request({ type: kind }); });
   });
@@ -174,6 +187,7 @@
       } else if (event.type === "msg") { show(event); }
       else if (event.type === "pop") { showPop(event); }
       else if (event.type === "error") { error(event.message); }
+      dispatch(event);
     };
     ws.onclose = function () {
       ws = null;

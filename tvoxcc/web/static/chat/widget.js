@@ -33,6 +33,7 @@
   startForm.append(nameInput, emailInput, el("button", { id: "tvoxcc-open", type: "submit" }, "Start chat"));
   var talk = el("div", { "class": "tvoxcc-talk", hidden: "" });
   var log = el("ol", { id: "tvoxcc-log", "aria-live": "polite" });
+  var typing = el("div", { id: "tvoxcc-typing", "class": "tvoxcc-typing" }, "");
   var text = el("textarea", { id: "tvoxcc-text", rows: "2", maxlength: "2000", placeholder: "Type a message" });
   var send = el("button", { id: "tvoxcc-send", type: "button" }, "Send");
   var end = el("button", { id: "tvoxcc-end", type: "button" }, "End chat");
@@ -42,7 +43,7 @@
   var leaveBody = el("textarea", { id: "tvoxcc-leave-body", rows: "4", maxlength: "2000", required: "" });
   leaveForm.append(el("p", {}, "No one can chat right now: leave us a message and we will answer by e-mail."),
     leaveBody, el("button", { id: "tvoxcc-leave-send", type: "submit" }, "Send message"));
-  root.append(header, status, startForm, log, talk, leaveForm);
+  root.append(header, status, startForm, log, typing, talk, leaveForm);
   document.body.appendChild(root);
 
   var state = load();
@@ -106,7 +107,8 @@
     };
     ws.onmessage = function (frame) {
       var event = JSON.parse(frame.data);
-      if (event.type === "msg") { show(event); }
+      if (event.type === "msg") { show(event); if (event.sender === "agent") { showTyping(""); } }
+      else if (event.type === "typing" && event.from === "agent") { showTyping((event.name || "The agent") + " is typing…"); }
       else if (event.type === "state") { onState(event); }
       else if (event.type === "error") { say(event.message); }
     };
@@ -145,7 +147,7 @@
       if (data.status === "no-agent") {
         startForm.hidden = true;
         leaveForm.hidden = false;
-        say("");
+        say(data.reason === "closed" ? "We are closed now." : "");
       } else {
         begin(data);
       }
@@ -158,6 +160,20 @@
       leaveForm.hidden = true;
       say("Thank you: your message is " + data.ticket + ". We will answer by e-mail.");
     }).catch(function (err) { say(err.message); });
+  });
+
+  // Typing hints, both ways: ours at most every 2 s while the visitor types; theirs shown for 4 s.
+  var typingTimer = null;
+  var typingSent = 0;
+  function showTyping(message) {
+    typing.textContent = message;
+    clearTimeout(typingTimer);
+    if (message) { typingTimer = setTimeout(function () { typing.textContent = ""; }, 4000); }
+  }
+  text.addEventListener("input", function () {
+    if (!ws || ws.readyState !== WebSocket.OPEN || Date.now() - typingSent < 2000) { return; }
+    typingSent = Date.now();
+    ws.send(JSON.stringify({ type: "typing" }));
   });
 
   function sendText() {
