@@ -126,8 +126,12 @@ class SkillSpec(Spec):
 
 
 class GroupSpec(Spec):
+    """A team of agents (AgentSpec.groups) and what it works: its queues and campaigns."""
+
     name: Name
     description: str = ""
+    queues: list[Name] = Field(default_factory=list)
+    campaigns: list[Name] = Field(default_factory=list)  # the same link as `campaign set --group`
 
 
 class ActivityCodeSpec(Spec):
@@ -223,6 +227,7 @@ class UserSpec(Spec):
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
     agent: Name | None = None
     password_hash: SecretStr | None = None
+    groups: list[Name] = Field(default_factory=list)  # a supervisor scoped to these groups' agents; none: all
 
 
 class PromptSpec(Spec):

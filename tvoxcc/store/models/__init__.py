@@ -28,6 +28,7 @@ from tvoxcc.store.models.org import (
     AgentSkill,
     Did,
     GroupMember,
+    GroupQueue,
     Queue,
     QueueMember,
     QueueSkill,
@@ -35,6 +36,7 @@ from tvoxcc.store.models.org import (
     Skill,
     Tenant,
     User,
+    UserGroup,
 )
 from tvoxcc.store.models.recordings import Recording
 from tvoxcc.store.models.supervision import ListenSession
@@ -81,6 +83,7 @@ __all__ = [
     "DncNumber",
     "Erasure",
     "GroupMember",
+    "GroupQueue",
     "InsightRefresh",
     "InsightSlot",
     "Interaction",
@@ -114,5 +117,6 @@ __all__ = [
     "TicketEvent",
     "TicketMessage",
     "User",
+    "UserGroup",
     "WebSession",
 ]

@@ -1,0 +1,80 @@
+"""The hierarchy agents -> groups -> queues -> campaigns and supervisors scoped to groups, on the CLI and in the
+tenant YAML, on both backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.cli import Tvox
+
+
+def _acme(tvox: Tvox) -> Tvox:
+    tvox.ok("tenant", "add", "acme")
+    tvox.ok("service", "add", "-t", "acme", "sales")
+    tvox.ok("queue", "add", "-t", "acme", "sales-it", "--service", "sales")
+    tvox.ok("queue", "add", "-t", "acme", "outbound", "--service", "sales")
+    tvox.ok("group", "add", "-t", "acme", "team-a")
+    tvox.ok("group", "add", "-t", "acme", "team-b")
+    tvox.ok("agent", "add", "-t", "acme", "mario", "--extension", "201", "--group", "team-a")
+    tvox.ok("campaign", "add", "-t", "acme", "spring", "--queue", "outbound")
+    return tvox
+
+
+def test_a_group_links_queues_and_campaigns_and_a_supervisor_is_scoped(tvox_any: Tvox, tmp_path: Path) -> None:
+    tvox = _acme(tvox_any)
+    tvox.ok(
+        "group", "set", "-t", "acme", "team-a", "--queue", "sales-it", "--queue", "outbound", "--campaign", "spring"
+    )
+    shown = json.loads(tvox.ok("group", "show", "-t", "acme", "team-a", "--json"))
+    assert (shown["queues"], shown["campaigns"]) == (["outbound", "sales-it"], ["spring"])
+    # The group's campaign link is the campaign's own (`campaign set --group` writes the same row).
+    assert json.loads(tvox.ok("campaign", "show", "-t", "acme", "spring", "--json"))["groups"] == ["team-a"]
+    tvox.ok("group", "set", "-t", "acme", "team-a", "--drop-queue", "outbound")
+    assert json.loads(tvox.ok("group", "show", "-t", "acme", "team-a", "--json"))["queues"] == ["sales-it"]
+
+    tvox.ok("user", "add", "sara", "--role", "supervisor", "-t", "acme", "--groups", "team-a,team-b")
+    assert json.loads(tvox.ok("user", "show", "sara", "--json"))["groups"] == ["team-a", "team-b"]
+    tvox.ok("user", "set", "sara", "--groups", "team-b")
+    assert json.loads(tvox.ok("user", "show", "sara", "--json"))["groups"] == ["team-b"]
+    assert "team-b" in tvox.ok("user", "list", "-t", "acme")
+
+    exported = yaml.safe_load(tvox.ok("export", "acme"))
+    assert exported["groups"][0] == {"name": "team-a", "queues": ["sales-it"], "campaigns": ["spring"]}
+    assert exported["users"] == [{"username": "sara", "role": "supervisor", "groups": ["team-b"]}]
+    # The YAML changes them too, and an export imported again changes nothing.
+    exported["groups"][1]["queues"] = ["outbound"]
+    exported["users"][0]["groups"] = ["team-a"]
+    source = tmp_path / "acme.yaml"
+    source.write_text(yaml.safe_dump(exported))
+    tvox.ok("import", str(source))
+    again = yaml.safe_load(tvox.ok("export", "acme"))
+    assert again["groups"][1] == {"name": "team-b", "queues": ["outbound"]}
+    assert again["users"][0]["groups"] == ["team-a"]
+    assert json.loads(tvox.ok("campaign", "show", "-t", "acme", "spring", "--json"))["groups"] == ["team-a"]
+
+
+def test_bad_links_are_refused_with_one_line_and_nothing_changes(tvox_any: Tvox, tmp_path: Path) -> None:
+    tvox = _acme(tvox_any)
+    tvox.ok("user", "add", "sara", "--role", "supervisor", "-t", "acme", "--groups", "team-a")
+    tvox.ok("user", "add", "ugo", "--role", "agent", "-t", "acme")
+    before = tvox.ok("export", "acme")
+    assert "unknown queue 'nope'" in tvox.fails("group", "set", "-t", "acme", "team-a", "--queue", "nope")
+    assert "unknown campaign 'autumn'" in tvox.fails("group", "set", "-t", "acme", "team-a", "--campaign", "autumn")
+    assert "unknown group 'team-z'" in tvox.fails("user", "set", "sara", "--groups", "team-z")
+    assert "only a supervisor" in tvox.fails("user", "set", "ugo", "--groups", "team-a")
+    # A group a supervisor is scoped to, and a queue a group works, are not removed from under them.
+    assert "user 'sara'" in tvox.fails("group", "remove", "-t", "acme", "team-a")
+    tvox.ok("group", "set", "-t", "acme", "team-b", "--queue", "sales-it")
+    assert "group 'team-b'" in tvox.fails("queue", "remove", "-t", "acme", "sales-it")
+    doc = yaml.safe_load(before)
+    doc["users"][0]["groups"] = ["team-x"]
+    doc["groups"][0]["campaigns"] = ["autumn"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(doc))
+    out = tvox.fails("import", str(bad))
+    assert "users[0].groups[0]: unknown group 'team-x'" in out
+    after = yaml.safe_load(tvox.ok("export", "acme"))
+    assert after["users"][0]["groups"] == ["team-a"]
