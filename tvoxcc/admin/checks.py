@@ -94,10 +94,10 @@ def check_document(doc: TenantDoc) -> list[str]:
         if not any(agent.capacity.values()):
             problems.append(f"{path}.capacity: the agent could never take any work (all capacities are 0)")
 
-    for i, group in enumerate(doc.groups):
-        problems += _duplicates(f"groups[{i}].queues", "queue", group.queues)
-        problems += _duplicates(f"groups[{i}].campaigns", "campaign", group.campaigns)
-        for k, queue_name in enumerate(group.queues):
+    for i, team in enumerate(doc.groups):
+        problems += _duplicates(f"groups[{i}].queues", "queue", team.queues)
+        problems += _duplicates(f"groups[{i}].campaigns", "campaign", team.campaigns)
+        for k, queue_name in enumerate(team.queues):
             if queue_name not in queues:
                 problems.append(f"groups[{i}].queues[{k}]: unknown queue {queue_name!r}")
 

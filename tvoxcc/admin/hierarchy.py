@@ -106,3 +106,18 @@ async def write_links(session: AsyncSession, tenant_id: int, doc: TenantDoc, *, 
             m.UserGroup(tenant_id=tenant_id, user_id=users[u.username], group_id=groups[g]) for g in u.groups
         )
     await session.flush()
+
+
+async def supervised_agents(session: AsyncSession, user_id: int, role: str) -> frozenset[str] | None:
+    """The agents a supervisor scoped to groups sees (their groups' members); None: not scoped, every agent."""
+    if role != "supervisor":
+        return None
+    groups = select(m.UserGroup.group_id).where(m.UserGroup.user_id == user_id)
+    if (await session.execute(groups.limit(1))).first() is None:
+        return None
+    names = await session.execute(
+        select(m.Agent.name)
+        .join(m.GroupMember, m.GroupMember.agent_id == m.Agent.id)
+        .where(m.GroupMember.group_id.in_(groups))
+    )
+    return frozenset(names.scalars())
