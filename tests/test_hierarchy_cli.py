@@ -3,12 +3,18 @@ tenant YAML, on both backends."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import yaml
+from sqlalchemy import select
 
 from tests.cli import Tvox
+from tvoxcc.admin.hierarchy import working_queues
+from tvoxcc.config import load_settings
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
 
 
 def _acme(tvox: Tvox) -> Tvox:
@@ -78,3 +84,23 @@ def test_bad_links_are_refused_with_one_line_and_nothing_changes(tvox_any: Tvox,
     assert "users[0].groups[0]: unknown group 'team-x'" in out
     after = yaml.safe_load(tvox.ok("export", "acme"))
     assert after["users"][0]["groups"] == ["team-a"]
+
+
+def test_a_campaign_given_by_groups_is_worked_through_the_groups_queues(tvox_any: Tvox) -> None:
+    tvox = _acme(tvox_any)
+    tvox.ok("queue", "add", "-t", "acme", "winback", "--service", "sales")
+    tvox.ok("campaign", "add", "-t", "acme", "autumn", "--group", "team-a")
+    tvox.ok("group", "set", "-t", "acme", "team-a", "--queue", "sales-it", "--queue", "winback")
+    tvox.ok("group", "set", "-t", "acme", "team-b", "--queue", "outbound", "--campaign", "spring")
+
+    async def queues_of() -> dict[str, list[str]]:
+        store = Store.from_url(load_settings(tvox.config).database.url.get_secret_value())
+        try:
+            async with store.session() as session:
+                ids = dict((await session.execute(select(m.Campaign.name, m.Campaign.id))).all())
+                return {name: await working_queues(session, ids[name]) for name in ids}
+        finally:
+            await store.dispose()
+
+    # autumn: team-a's queues; spring: its own queue and team-b's, the same one, once.
+    assert asyncio.run(queues_of()) == {"autumn": ["sales-it", "winback"], "spring": ["outbound"]}

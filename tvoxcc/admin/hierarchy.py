@@ -121,3 +121,18 @@ async def supervised_agents(session: AsyncSession, user_id: int, role: str) -> f
         .where(m.GroupMember.group_id.in_(groups))
     )
     return frozenset(names.scalars())
+
+
+async def working_queues(session: AsyncSession, campaign_id: int) -> list[str]:
+    """The queues whose agents work a campaign: its own, and those of the groups given to it (a campaign's
+    agents given by groups are those groups' queues' agents: its calls are work items of those queues)."""
+    own = select(m.CampaignQueue.queue_id).where(m.CampaignQueue.campaign_id == campaign_id)
+    by_group = (
+        select(m.GroupQueue.queue_id)
+        .join(m.CampaignGroup, m.CampaignGroup.group_id == m.GroupQueue.group_id)
+        .where(m.CampaignGroup.campaign_id == campaign_id)
+    )
+    names = await session.execute(
+        select(m.Queue.name).where(m.Queue.id.in_(own.union(by_group))).order_by(m.Queue.name)
+    )
+    return list(names.scalars())
