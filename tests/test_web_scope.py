@@ -51,6 +51,13 @@ async def test_a_scoped_supervisor_sees_and_acts_on_their_groups_agents_only(rec
     status, me = await get(sam, "/api/me")
     assert status == 200 and me["scope"] == ["alice"]
 
+    # Today's figures: his agents' only (alice answered one call; the abandoned one had no agent).
+    status, summary = await get(sam, "/api/tenants/acme/summary")
+    assert status == 200 and list(summary["agents"]) == ["alice"] and "queues" not in summary
+    assert summary["total"]["answered"] == 1 and summary["total"]["offered"] == 1
+    status, whole = await get(sara, "/api/tenants/acme/summary")
+    assert whole["total"]["offered"] == 2 and "sales-it" in whole["queues"]
+
     status, listed = await get(sam, "/api/tenants/acme/recordings")
     assert [r["agent"] for r in listed["recordings"]] == ["alice"]
     status, listed = await get(sam, "/api/tenants/acme/recordings?agent=bob")  # the filter cannot widen it

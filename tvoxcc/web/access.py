@@ -49,11 +49,12 @@ class Principal:
         return frozenset({self.agent}) if self.agent else frozenset()
 
     def as_json(self) -> dict[str, object]:
+        scoped = {"scope": sorted(self.scope)} if self.scope is not None else {}  # a supervisor scoped to groups
         return {
             "username": self.username,
             "role": self.role,
             "tenant": self.tenant,
             "agent": self.agent,
             "queues": sorted(self.agent_queues) if not self.sees_whole_tenant else None,
-            "scope": sorted(self.scope) if self.scope is not None else None,
+            **scoped,
         }
