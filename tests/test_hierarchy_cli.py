@@ -104,3 +104,49 @@ def test_a_campaign_given_by_groups_is_worked_through_the_groups_queues(tvox_any
 
     # autumn: team-a's queues; spring: its own queue and team-b's, the same one, once.
     assert asyncio.run(queues_of()) == {"autumn": ["sales-it", "winback"], "spring": ["outbound"]}
+
+
+def test_campaigns_round_trip_through_the_tenant_yaml(tvox_any: Tvox, tmp_path: Path) -> None:
+    tvox = _acme(tvox_any)
+    tvox.ok(
+        "campaign", "set", "-t", "acme", "spring", "--mode", "predictive", "--rule", "24-hours",
+        "--window", "mon-sat 10:00-19:00", "--retry", "busy=900", "--retry", "call-later=7200",
+        "--max-attempts", "5", "--caller-id", "+390299990000", "--group", "team-a",
+    )  # fmt: skip
+    exported = yaml.safe_load(tvox.ok("export", "acme"))
+    assert exported["campaigns"] == [
+        {
+            "name": "spring", "mode": "predictive", "rule": "24-hours", "caller_id": "+390299990000",
+            "window": "mon-sat 10:00-19:00", "max_attempts": 5, "retry": {"busy": 900.0, "call-later": 7200.0},
+            "queues": ["outbound"],
+        }
+    ]  # fmt: skip
+    assert exported["groups"][0]["campaigns"] == ["spring"]
+    # A new campaign from the file, worked by a group, and a change to the stored one; none is removed.
+    exported["campaigns"][0]["retry"] = {"no-answer": None}
+    exported["campaigns"].append({"name": "autumn", "queues": ["sales-it"], "machine": "hang-up"})
+    exported["groups"][1]["campaigns"] = ["autumn"]
+    source = tmp_path / "acme.yaml"
+    source.write_text(yaml.safe_dump(exported))
+    tvox.ok("import", str(source))
+    autumn = json.loads(tvox.ok("campaign", "show", "-t", "acme", "autumn", "--json"))
+    assert (autumn["status"], autumn["queues"], autumn["groups"], autumn["machine_action"]) == (
+        "draft", ["sales-it"], ["team-b"], "hang-up"
+    )  # fmt: skip
+    spring = json.loads(tvox.ok("campaign", "show", "-t", "acme", "spring", "--json"))
+    assert (spring["retry"]["no-answer"], spring["retry"]["busy"], spring["dispositions"]) == (None, 600.0, {})
+    again = tmp_path / "again.yaml"
+    again.write_text(tvox.ok("export", "acme"))
+    tvox.ok("import", str(again))
+    assert tvox.ok("export", "acme") == again.read_text()
+    del exported["campaigns"]  # a file without campaigns keeps them
+    source.write_text(yaml.safe_dump(exported))
+    tvox.ok("import", str(source))
+    assert [c["name"] for c in json.loads(tvox.ok("campaign", "list", "-t", "acme", "--json"))] == ["autumn", "spring"]
+    exported["campaigns"] = [{"name": "winter", "queues": ["nope"], "window": "mon-fri 20:00-09:00"}]
+    source.write_text(yaml.safe_dump(exported))
+    out = tvox.fails("import", str(source))
+    assert "campaigns[0].window" in out
+    exported["campaigns"] = [{"name": "winter", "queues": ["nope"]}]
+    source.write_text(yaml.safe_dump(exported))
+    assert "unknown queue 'nope'" in tvox.fails("import", str(source))  # checked on the merged tenant

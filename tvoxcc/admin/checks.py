@@ -94,6 +94,12 @@ def check_document(doc: TenantDoc) -> list[str]:
         if not any(agent.capacity.values()):
             problems.append(f"{path}.capacity: the agent could never take any work (all capacities are 0)")
 
+    problems += _duplicates("campaigns", "name", (c.name for c in doc.campaigns))
+    for i, campaign in enumerate(doc.campaigns):
+        for k, queue_name in enumerate(campaign.queues):
+            if queue_name not in queues:
+                problems.append(f"campaigns[{i}].queues[{k}]: unknown queue {queue_name!r}")
+
     for i, team in enumerate(doc.groups):
         problems += _duplicates(f"groups[{i}].queues", "queue", team.queues)
         problems += _duplicates(f"groups[{i}].campaigns", "campaign", team.campaigns)
@@ -139,6 +145,7 @@ def references(doc: TenantDoc, kind: Kind, name: str) -> list[str]:
     elif kind == "queue":
         found += [f"agent {a.name!r}" for a in doc.agents if any(m.queue == name for m in a.queues)]
         found += [f"group {g.name!r}" for g in doc.groups if name in g.queues]
+        found += [f"campaign {c.name!r}" for c in doc.campaigns if name in c.queues]
         found += [
             f"the IVR of service {f.service!r} (node {node_id!r})"
             for f in doc.ivrs

@@ -100,6 +100,8 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
     service_name = {s.id: s.name for s in services}
     agent_name = {a.id: a.name for a in agents}
     links = await read_links(session, tid)
+    from tvoxcc.campaigns.doc_store import read_campaigns  # campaigns.store builds on this module: not at its top
+
     return TenantDoc(
         tenant=TenantSpec(
             name=tenant.name,
@@ -192,6 +194,7 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
         prompts=[PromptSpec(name=p.name, language=p.language, text=p.text) for p in prompts],
         ivrs=[Flow.model_validate({**f.definition, "service": service_name[f.service_id]}) for f in flows],
         outbound=OutboundSpec.model_validate(tenant.outbound) if tenant.outbound else None,
+        campaigns=await read_campaigns(session, tid),
     )
 
 
@@ -318,6 +321,9 @@ class _Writer:
         agents = await self._write_agents(doc, skills, queues, groups)
         await self._write_users(doc, agents, prune=prune)
         await self._write_voice(doc, services, prune=prune)
+        from tvoxcc.campaigns.doc_store import write_campaigns  # campaigns.store builds on this module
+
+        await write_campaigns(s, tid, doc.campaigns)  # before the links: a group may name a new campaign
         await write_links(s, tid, doc, prune=prune)
         if prune:
             await self._prune("agent", agents, {a.name for a in doc.agents})
