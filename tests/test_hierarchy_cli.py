@@ -46,6 +46,10 @@ def test_a_group_links_queues_and_campaigns_and_a_supervisor_is_scoped(tvox_any:
     tvox.ok("user", "set", "sara", "--groups", "team-b")
     assert json.loads(tvox.ok("user", "show", "sara", "--json"))["groups"] == ["team-b"]
     assert "team-b" in tvox.ok("user", "list", "-t", "acme")
+    tvox.ok("user", "add", "lia", "--role", "supervisor", "-t", "acme", "--groups", "team-a")
+    tvox.ok("user", "set", "lia", "--role", "agent")  # no longer a supervisor: no longer scoped
+    assert json.loads(tvox.ok("user", "show", "lia", "--json"))["groups"] == []
+    tvox.ok("user", "remove", "lia")
 
     exported = yaml.safe_load(tvox.ok("export", "acme"))
     assert exported["groups"][0] == {"name": "team-a", "queues": ["sales-it"], "campaigns": ["spring"]}

@@ -152,7 +152,10 @@ def set_(ctx: click.Context, username: str, role: str | None, email: str | None,
                  "agent": agent or current_agent}
             )  # fmt: skip
             await _apply(session, row, tenant, spec)
-            if (names := _group_names(groups)) is not None:
+            names = _group_names(groups)
+            if names is None and row.role != "supervisor":
+                names = []  # only a supervisor is scoped: a user who stops being one loses the scope
+            if names is not None:
                 await _set_groups(session, row, tenant, names)
             if password:
                 row.password_hash = hash_password(password)
