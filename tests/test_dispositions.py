@@ -116,7 +116,7 @@ async def test_a_campaign_calls_disposition_drives_its_record_and_the_running_ca
     # Both records were talked to (by mario, then anna) and their talks ended: done, "talked", as the dialer
     # leaves them; mario's talk came after his last inbound call, so it is his last contact.
     async with store.session() as s:
-        for row, agent in zip(records, ("mario", "anna"), strict=True):
+        for row, agent in zip(records, ("acme-mario", "acme-anna"), strict=True):  # the ACD's agent ids
             stored = await s.get(m.CampaignRecord, row.id)
             assert stored is not None
             stored.state, stored.last_outcome, stored.attempts = RecordState.DONE.value, "talked", 1
@@ -140,7 +140,7 @@ async def test_a_campaign_calls_disposition_drives_its_record_and_the_running_ca
         attempts = (await s.execute(select(m.CampaignAttempt.agent, m.CampaignAttempt.disposition))).all()
     assert [(r.state, r.last_outcome) for r in rows] == [("pending", "call-later"), ("done", "sale")]
     assert rows[0].next_at == NOW + timedelta(hours=1)
-    assert sorted(attempts) == [("anna", "sale"), ("mario", "call-later")]
+    assert sorted(attempts) == [("acme-anna", "sale"), ("acme-mario", "call-later")]
 
     await runner.refresh()  # the running campaign picks the record up, due when the rule says
     book = runner.dialer.book

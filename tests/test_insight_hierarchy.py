@@ -72,7 +72,7 @@ async def _seed(url: str) -> None:
         s.add_all(
             [
                 m.CampaignAttempt(
-                    tenant_id=tid, campaign_id=campaign, record_id=record.id, number=record.number, agent="mario",
+                    tenant_id=tid, campaign_id=campaign, record_id=record.id, number=record.number, agent="acme-mario",
                     started_at=at(11, 0), answered_at=at(11, 0, 20), ended_at=at(11, 3, 20), outcome="human",
                     disposition="sale",
                 ),

@@ -20,6 +20,7 @@ from tvoxcc.campaigns.spec import CampaignSettings
 from tvoxcc.dispositions.core import Contact, DispositionError, Refused, Target, last_contact
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.voice.acd_config import agent_id as router_agent_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,8 @@ async def set_disposition(store: Store, tenant: str, agent: str, code: str, now:
         if activity is None:
             raise DispositionError(Refused.UNKNOWN_CODE, f"no disposition with code {code!r} in tenant {tenant!r}")
         contact = last_contact(
-            await _last_interaction(session, tenant_id, agent_id), await _last_attempt(session, tenant_id, agent)
+            await _last_interaction(session, tenant_id, agent_id),
+            await _last_attempt(session, tenant_id, router_agent_id(tenant, agent)),
         )
         if contact.target is Target.INTERACTION:
             interaction = await session.get(m.Interaction, contact.row_id)
@@ -98,6 +100,7 @@ async def _last_interaction(session: AsyncSession, tenant_id: int, agent_id: int
 
 
 async def _last_attempt(session: AsyncSession, tenant_id: int, agent: str) -> Contact | None:
+    """``agent``: as the campaign's lines name it, the ACD's agent id (tenant-name)."""
     row = (
         await session.execute(
             select(m.CampaignAttempt.id, m.CampaignAttempt.answered_at)

@@ -18,7 +18,7 @@ def _utc(at: datetime | None) -> datetime | None:
     return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-async def load_talks(store: Store, tenant_id: int, start: datetime, end: datetime) -> list[Talk]:
+async def load_talks(store: Store, tenant_id: int, tenant: str, start: datetime, end: datetime) -> list[Talk]:
     async with store.tenant(tenant_id) as s:
         interactions = await s.execute(
             select(
@@ -52,8 +52,16 @@ async def load_talks(store: Store, tenant_id: int, start: datetime, end: datetim
             .join(m.Campaign, m.Campaign.id == m.CampaignAttempt.campaign_id)
             .where(m.CampaignAttempt.started_at >= start, m.CampaignAttempt.started_at < end)
         )
+        prefix = f"{tenant}-"  # a campaign line names its agent as the ACD does (tvoxcc.voice.acd_config.agent_id)
         talks += [
-            Talk(at if at.tzinfo else at.replace(tzinfo=UTC), agent, campaign, disposition, _utc(answered), _utc(ended))
+            Talk(
+                at if at.tzinfo else at.replace(tzinfo=UTC),
+                agent.removeprefix(prefix) if agent else None,
+                campaign,
+                disposition,
+                _utc(answered),
+                _utc(ended),
+            )
             for at, agent, campaign, disposition, answered, ended in lines.all()
         ]
     return talks
@@ -79,5 +87,5 @@ async def hierarchy_report(
     """Figures per group, campaign or disposition over the tenant's local days first..last."""
     row = await find_tenant(store, tenant)
     start, end = day_range(first, last, row.tz)
-    talks = await load_talks(store, row.id, start, end)
+    talks = await load_talks(store, row.id, tenant, start, end)
     return by_hierarchy(talks, by, await agent_groups(store, row.id))
