@@ -90,11 +90,16 @@ def test_bad_links_are_refused_with_one_line_and_nothing_changes(tvox_any: Tvox,
     assert after["users"][0]["groups"] == ["team-a"]
 
 
-def test_a_campaign_given_by_groups_is_worked_through_the_groups_queues(tvox_any: Tvox) -> None:
+def test_a_campaign_given_by_groups_is_worked_through_the_groups_queues(tvox_any: Tvox, tmp_path: Path) -> None:
     tvox = _acme(tvox_any)
     tvox.ok("queue", "add", "-t", "acme", "winback", "--service", "sales")
     tvox.ok("campaign", "add", "-t", "acme", "autumn", "--group", "team-a")
+    autumn = tmp_path / "autumn.csv"
+    autumn.write_text("number\n+390255501\n")
+    tvox.ok("campaign", "import-list", "-t", "acme", "autumn", str(autumn))
+    assert "its groups work no queue" in tvox.fails("campaign", "start", "-t", "acme", "autumn")
     tvox.ok("group", "set", "-t", "acme", "team-a", "--queue", "sales-it", "--queue", "winback")
+    tvox.ok("campaign", "start", "-t", "acme", "autumn")  # now team-a's queues work it
     tvox.ok("group", "set", "-t", "acme", "team-b", "--queue", "outbound", "--campaign", "spring")
 
     async def queues_of() -> dict[str, list[str]]:
