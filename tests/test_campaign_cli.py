@@ -97,6 +97,8 @@ def test_start_pause_stop(tvox_any: Tvox, tmp_path: Path) -> None:
     tvox.ok("campaign", "add", "-t", "acme", "spring")
     assert "no queue or group" in tvox.fails("campaign", "start", "-t", "acme", "spring")
     tvox.ok("campaign", "set", "-t", "acme", "spring", "--group", "team1")
+    assert "its groups work no queue" in tvox.fails("campaign", "start", "-t", "acme", "spring")
+    tvox.ok("group", "set", "-t", "acme", "team1", "--queue", "outbound")  # team1's agents work it through outbound
     assert "no record to dial" in tvox.fails("campaign", "start", "-t", "acme", "spring")
     (tmp_path / "l.csv").write_text("number\n+12125550143\n")
     tvox.ok("campaign", "import-list", "-t", "acme", "spring", str(tmp_path / "l.csv"))

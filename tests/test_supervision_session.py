@@ -75,3 +75,14 @@ def test_rights() -> None:
     assert refusal(_who("supervisor", 2, "carol"), alice) is Refusal.OTHER_TENANT
     assert refusal(_who("supervisor", 1, "alice"), alice) is Refusal.OWN_CALL
     assert refusal(_who("supervisor", 1), None) is Refusal.UNKNOWN_AGENT
+
+
+def test_a_supervisor_scoped_to_groups_may_listen_to_those_agents_only() -> None:
+    alice, bob = Target(1, "acme", "alice", "201"), Target(1, "acme", "bob", "202")
+    scoped = Principal(7, "sam", "supervisor", 1, "acme", scope=frozenset({"alice"}))
+    assert refusal(scoped, alice) is None
+    assert refusal(scoped, bob) is Refusal.OUT_OF_SCOPE
+    assert refusal(Principal(7, "sam", "supervisor", 1, "acme", scope=frozenset()), alice) is Refusal.OUT_OF_SCOPE
+    assert refusal(Principal(8, "sara", "supervisor", 1, "acme"), bob) is None  # unscoped: the whole tenant
+    assert refusal(Principal(7, "sam", "supervisor", 2, "beta", scope=frozenset({"bob"})), bob) is Refusal.OTHER_TENANT
+    assert refusal(Principal(9, "root", "admin", None, None), bob) is None

@@ -10,6 +10,7 @@ import pytest
 from tvoxcc.admin.spec import AgentSpec, OverflowRule, QueueSpec, ServiceSpec
 from tvoxcc.campaigns.ledger import LedgerEntry
 from tvoxcc.campaigns.model import FINAL_STATES, AbandonRule, CampaignStatus, DialMode, LineOutcome, RecordState
+from tvoxcc.dispositions.core import Refused as DispositionRefused
 from tvoxcc.interactions import CALL_CHANNELS, Direction, InteractionEventKind, Outcome
 from tvoxcc.ivr.commands import IvrExit, IvrNote
 from tvoxcc.kb.article import ArticleStatus, Visibility
@@ -80,6 +81,7 @@ STORED: list[tuple[type[StrEnum], list[str]]] = [
             "other-tenant",
             "unknown-agent",
             "own-call",
+            "out-of-scope",
             "not-on-call",
             "no-phone",
         ],
@@ -91,6 +93,7 @@ STORED: list[tuple[type[StrEnum], list[str]]] = [
     (AbandonRule, ["rolling-30-days", "24-hours"]),
     (LineOutcome, ["human", "machine", "busy", "no-answer", "failed", "abandoned"]),
     (LedgerEntry, ["live", "abandoned", "machine", "dropped"]),
+    (DispositionRefused, ["unknown-agent", "unknown-code", "no-contact"]),
 ]
 
 

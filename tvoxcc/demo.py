@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from tvoxcc.config import Settings, load_settings
 from tvoxcc.demo_campaign import campaign_takes_a_list
 from tvoxcc.demo_contacts import contacts_imported, customer_exported_and_erased
 from tvoxcc.demo_dialout import agent_dials_out
+from tvoxcc.demo_hierarchy import hierarchy_and_dispositions
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.demo_nodes import render_deployment
@@ -106,6 +107,7 @@ class Demo:
             await recordings_and_audit(self.store, self.settings, self.base, self.say)
             await campaign_takes_a_list(self.store, self.say)
             await script_guides_the_call(self.store, self.say)
+            await hierarchy_and_dispositions(self.store, self.say, datetime.now(UTC))
             await self._insight()
             await customer_exported_and_erased(
                 self.store, self.say, out=self.base / "customer-export.zip",

@@ -56,6 +56,8 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
         r"Audit log: \d+ rows, chain intact \(tvoxcc audit verify\); last: recording.export by cli:demo", out
     )
     assert "Asterisk stopped" in out
+    assert re.search(r"mario's \*7690 at wrap-up: disposition 'sale' on his last interaction \(\d+\)", out), out[-3000:]
+    assert re.search(r"insight --by group: sales-team: \d+ contacts", out)  # the hierarchy step
     assert "N-node deployment files in" in out
     assert 'case "acme-mario":' in (base / "deploy/kamailio/kamailio.cfg").read_text()
     assert "contact = sip:acme-mario@192.0.2.10:5060" in (base / "deploy/node2/asterisk/pjsip.conf").read_text()

@@ -22,6 +22,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "users": lambda x: x.username,
     "prompts": lambda x: (x.name, x.language),
     "ivrs": lambda x: x.service,
+    "campaigns": lambda x: x.name,
 }
 
 

@@ -94,9 +94,27 @@ def check_document(doc: TenantDoc) -> list[str]:
         if not any(agent.capacity.values()):
             problems.append(f"{path}.capacity: the agent could never take any work (all capacities are 0)")
 
+    problems += _duplicates("campaigns", "name", (c.name for c in doc.campaigns))
+    for i, campaign in enumerate(doc.campaigns):
+        for k, queue_name in enumerate(campaign.queues):
+            if queue_name not in queues:
+                problems.append(f"campaigns[{i}].queues[{k}]: unknown queue {queue_name!r}")
+
+    for i, team in enumerate(doc.groups):
+        problems += _duplicates(f"groups[{i}].queues", "queue", team.queues)
+        problems += _duplicates(f"groups[{i}].campaigns", "campaign", team.campaigns)
+        for k, queue_name in enumerate(team.queues):
+            if queue_name not in queues:
+                problems.append(f"groups[{i}].queues[{k}]: unknown queue {queue_name!r}")
+
     for i, user in enumerate(doc.users):
         if user.agent is not None and user.agent not in agents:
             problems.append(f"users[{i}].agent: unknown agent {user.agent!r}")
+        if user.groups and user.role != "supervisor":
+            problems.append(f"users[{i}].groups: only a supervisor is scoped to groups (this user is {user.role})")
+        for k, group_name in enumerate(user.groups):
+            if group_name not in groups:
+                problems.append(f"users[{i}].groups[{k}]: unknown group {group_name!r}")
 
     problems += _duplicates("prompts", "name+language", (f"{p.name}/{p.language}" for p in doc.prompts))
     problems += _duplicates("ivrs", "service", (f.service for f in doc.ivrs))
@@ -123,8 +141,11 @@ def references(doc: TenantDoc, kind: Kind, name: str) -> list[str]:
         found += [f"agent {a.name!r}" for a in doc.agents if name in a.skills]
     elif kind == "group":
         found += [f"agent {a.name!r}" for a in doc.agents if name in a.groups]
+        found += [f"user {u.username!r}" for u in doc.users if name in u.groups]
     elif kind == "queue":
         found += [f"agent {a.name!r}" for a in doc.agents if any(m.queue == name for m in a.queues)]
+        found += [f"group {g.name!r}" for g in doc.groups if name in g.queues]
+        found += [f"campaign {c.name!r}" for c in doc.campaigns if name in c.queues]
         found += [
             f"the IVR of service {f.service!r} (node {node_id!r})"
             for f in doc.ivrs

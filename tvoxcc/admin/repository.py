@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from tvoxcc.admin.checks import check_document
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.admin.hierarchy import read_links, write_links
 from tvoxcc.admin.spec import (
     ActivityCodeSpec,
     AgentSpec,
@@ -98,6 +99,9 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
     flows = await _rows(session, IvrFlow, tid)
     service_name = {s.id: s.name for s in services}
     agent_name = {a.id: a.name for a in agents}
+    links = await read_links(session, tid)
+    from tvoxcc.campaigns.doc_store import read_campaigns  # campaigns.store builds on this module: not at its top
+
     return TenantDoc(
         tenant=TenantSpec(
             name=tenant.name,
@@ -127,7 +131,15 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
         activity_codes=[
             ActivityCodeSpec(code=c.code, name=c.name, kind=c.kind, productive=c.productive) for c in codes
         ],
-        groups=[GroupSpec(name=g.name, description=g.description) for g in groups],
+        groups=[
+            GroupSpec(
+                name=g.name,
+                description=g.description,
+                queues=links.group_queues.get(g.name, []),
+                campaigns=links.group_campaigns.get(g.name, []),
+            )
+            for g in groups
+        ],
         queues=[
             QueueSpec(
                 name=q.name,
@@ -176,12 +188,14 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
                 email=u.email,
                 agent=agent_name.get(u.agent_id) if u.agent_id else None,
                 password_hash=SecretStr(u.password_hash) if u.password_hash else None,
+                groups=links.user_groups.get(u.username, []),
             )
             for u in users
         ],
         prompts=[PromptSpec(name=p.name, language=p.language, text=p.text) for p in prompts],
         ivrs=[Flow.model_validate({**f.definition, "service": service_name[f.service_id]}) for f in flows],
         outbound=OutboundSpec.model_validate(tenant.outbound) if tenant.outbound else None,
+        campaigns=await read_campaigns(session, tid),
     )
 
 
@@ -308,6 +322,10 @@ class _Writer:
         agents = await self._write_agents(doc, skills, queues, groups)
         await self._write_users(doc, agents, prune=prune)
         await self._write_voice(doc, services, prune=prune)
+        from tvoxcc.campaigns.doc_store import write_campaigns  # campaigns.store builds on this module
+
+        await write_campaigns(s, tid, doc.campaigns)  # before the links: a group may name a new campaign
+        await write_links(s, tid, doc, prune=prune)
         if prune:
             await self._prune("agent", agents, {a.name for a in doc.agents})
             await self._prune("queue", queues, {q.name for q in doc.queues})

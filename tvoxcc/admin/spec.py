@@ -15,6 +15,8 @@ from zoneinfo import available_timezones
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from tvoxcc.campaigns.model import MIN_RING_S, AbandonRule, DialMode, MachineAction
+from tvoxcc.campaigns.spec import SpecError, format_window, parse_window
 from tvoxcc.ivr.nodes import Flow
 from tvoxcc.queues.model import Channel, OverflowAction, OverflowWhen, Strategy
 from tvoxcc.recordings.policy import RecordingPolicy
@@ -126,8 +128,12 @@ class SkillSpec(Spec):
 
 
 class GroupSpec(Spec):
+    """A team of agents (AgentSpec.groups) and what it works: its queues and campaigns."""
+
     name: Name
     description: str = ""
+    queues: list[Name] = Field(default_factory=list)
+    campaigns: list[Name] = Field(default_factory=list)  # the same link as `campaign set --group`
 
 
 class ActivityCodeSpec(Spec):
@@ -224,6 +230,7 @@ class UserSpec(Spec):
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
     agent: Name | None = None
     password_hash: SecretStr | None = None
+    groups: list[Name] = Field(default_factory=list)  # a supervisor scoped to these groups' agents; none: all
 
 
 class PromptSpec(Spec):
@@ -253,6 +260,33 @@ class OutboundSpec(Spec):
     agent_prefix: str | None = Field(None, pattern=r"^[0-9*#]{1,4}$")
 
 
+class CampaignSpec(Spec):
+    """A campaign's settings as code (tvoxcc.campaigns.doc_store turns them into the store's). Its status and
+    records are not here: `campaign start|pause|stop` and `campaign import-list` own them. Its groups are the
+    groups' ``campaigns`` (one link, written from the group side)."""
+
+    name: Name
+    mode: DialMode = DialMode.PROGRESSIVE
+    rule: AbandonRule = AbandonRule.US_30_DAYS
+    caller_id: str = Field("", pattern=r"^\+?[0-9]{0,20}$")
+    window: str = Field("mon-fri 09:00-20:00", description="when to call, in the called party's time")
+    max_attempts: int = Field(3, ge=1, le=100)
+    # busy, no-answer, machine, failed or a disposition -> seconds until the next attempt (null: never)
+    retry: dict[str, Annotated[float, Field(ge=0)] | None] = Field(default_factory=dict)
+    ring_seconds: float = Field(25.0, ge=MIN_RING_S, le=300)
+    machine: MachineAction = MachineAction.RETRY
+    amd_false_positives: float = Field(0.05, ge=0, le=1)
+    queues: list[Name] = Field(default_factory=list)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        try:
+            return format_window(parse_window(value))
+        except SpecError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class TenantDoc(Spec):
     tenant: TenantSpec
     services: list[ServiceSpec] = Field(default_factory=list)
@@ -265,6 +299,8 @@ class TenantDoc(Spec):
     prompts: list[PromptSpec] = Field(default_factory=list)
     ivrs: list[Flow] = Field(default_factory=list)
     outbound: OutboundSpec | None = None  # none: callbacks stay stored, nobody is dialled
+    # Upserted on import, never removed by it (a campaign's records would go with it): `campaign` commands.
+    campaigns: list[CampaignSpec] = Field(default_factory=list)
 
     def dump(self, *, with_secrets: bool = False) -> dict[str, Any]:
         """Plain data for YAML/JSON, defaults left out so a file stays short and readable."""

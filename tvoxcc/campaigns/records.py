@@ -67,6 +67,15 @@ def talk_ended(record: Record, disposition: str | None, now: float, rules: Retry
     _retry_or_end(record, delay, now, rules)
 
 
+def disposed(record: Record, disposition: str, now: float, rules: RetryRules) -> None:
+    """The agent gave the talk's disposition at wrap-up, after the talk ended (done, "talked"): the
+    campaign's rule for that disposition may call the record again."""
+    if record.state is not RecordState.DONE or record.last_outcome != "talked":
+        raise TransitionError(f"record {record.id} is {record.state} ({record.last_outcome}), not a talk just ended")
+    record.state = RecordState.CONNECTED
+    talk_ended(record, disposition, now, rules)
+
+
 def talk_dropped(record: Record, now: float, rules: RetryRules) -> None:
     """Connected to an agent who never came on the line: an abandoned call after all."""
     _expect(record, RecordState.CONNECTED)

@@ -96,6 +96,28 @@ class CampaignRunner:
             status = await session.scalar(select(m.Campaign.status).where(m.Campaign.id == self.campaign_id))
             self.dialer.running = status == CampaignStatus.RUNNING
             self.dialer.do_not_call = set((await session.execute(select(m.DncNumber.number))).scalars())
+            await self._pick_up_disposed(session)
+
+    async def _pick_up_disposed(self, session: AsyncSession) -> None:
+        """Records a disposition given at wrap-up sent back to pending (tvoxcc.dispositions.store): the book
+        holds them as done since their talk ended; they are due again when the retry rule says."""
+        codes = list(self.dialer.retry.dispositions)
+        if not codes:
+            return
+        rows = await session.execute(
+            select(m.CampaignRecord.id, m.CampaignRecord.next_at, m.CampaignRecord.last_outcome).where(
+                m.CampaignRecord.campaign_id == self.campaign_id,
+                m.CampaignRecord.state == RecordState.PENDING.value,
+                m.CampaignRecord.last_outcome.in_(codes),
+            )
+        )
+        for record_id, next_at, outcome in rows.all():
+            record = self.dialer.book.records.get(record_id)
+            if record is None or not record.final:
+                continue
+            record.state, record.last_outcome = RecordState.PENDING, outcome
+            record.next_at = next_at.timestamp() if next_at else 0.0
+            self.dialer.book.requeue(record)
 
     async def _save(self, events: list[Event], commands: list[Command], now: float) -> None:
         records = self.dialer.take_changed()

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from tvoxcc.acd import AcdService, NotRouting
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.admin.hierarchy import working_queues
 from tvoxcc.ari import AriClient
 from tvoxcc.ari.events import ChannelDestroyed, PlaybackFinished, StasisEnd, StasisStart
 from tvoxcc.campaigns.desk import CampaignDesk, campaign_of
@@ -129,13 +130,7 @@ class CampaignService:
             return None
         async with self.store.tenant(runner.tenant_id) as session:
             outbound = await session.scalar(select(m.Tenant.outbound).where(m.Tenant.id == runner.tenant_id))
-            queues = await session.execute(
-                select(m.Queue.name)
-                .join(m.CampaignQueue, m.CampaignQueue.queue_id == m.Queue.id)
-                .where(m.CampaignQueue.campaign_id == runner.campaign_id)
-                .order_by(m.Queue.name)
-            )
-            queue_names = tuple(f"{tenant}/{queue}" for queue in queues.scalars())
+            queue_names = tuple(f"{tenant}/{queue}" for queue in await working_queues(session, runner.campaign_id))
             settings = await session.scalar(select(m.Campaign.settings).where(m.Campaign.id == runner.campaign_id))
         if not outbound:
             log.warning("campaign %s/%s: tenant %s has no outbound route: not dialled", tenant, name, tenant)

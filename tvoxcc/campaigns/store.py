@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc import audit
 from tvoxcc.admin.errors import AdminError
+from tvoxcc.admin.hierarchy import working_queues
 from tvoxcc.admin.repository import find_tenant, tenant_id_of
 from tvoxcc.admin.spec import NAME_RE
 from tvoxcc.campaigns.contact_list import ListedRecord
@@ -124,6 +125,10 @@ async def set_status(store: Store, tenant: str, name: str, status: CampaignStatu
         if status is CampaignStatus.RUNNING:
             if not view.draft.queues and not view.draft.groups:
                 raise AdminError(f"campaign {name!r} has no queue or group to work it: `campaign set --queue Q`")
+            if not await working_queues(session, row.id):
+                raise AdminError(
+                    f"campaign {name!r}: its groups work no queue (`group set --queue Q`), and it has none of its own"
+                )
             if not view.records.get(RecordState.PENDING, 0):
                 raise AdminError(f"campaign {name!r} has no record to dial: `campaign import-list` first")
         before, row.status = row.status, status.value

@@ -36,6 +36,7 @@ SINGULAR = {
     "dids": "did",
     "channels": "channel",
     "holidays": "holiday",
+    "campaigns": "campaign",
 }
 
 

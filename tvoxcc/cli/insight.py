@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import logging
 import signal
 from datetime import UTC, date, datetime
 
 import click
 
-from tvoxcc.cli._common import fail, open_store, run, settings_of, tenant_option, with_store
+from tvoxcc.cli._common import emit_json, emit_table, fail, open_store, run, settings_of, tenant_option, with_store
 from tvoxcc.insight import runner, slots
 from tvoxcc.insight.api import build_report, day_summary
+from tvoxcc.insight.hierarchy import HierarchyDimension, to_rows
+from tvoxcc.insight.hierarchy_store import hierarchy_report
 from tvoxcc.insight.model import Dimension, Interval
 from tvoxcc.insight.report import Report, to_csv, to_html, to_json, to_table
 from tvoxcc.insight.store import find_tenant
@@ -42,7 +46,13 @@ def insight() -> None:
 @tenant_option
 @click.option("--from", "first", required=True, help="First local day, YYYY-MM-DD.")
 @click.option("--to", "last", help="Last local day, YYYY-MM-DD (default: --from).")
-@click.option("--by", type=click.Choice([d.value for d in Dimension]), default="queue", show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice([d.value for d in Dimension] + [h.value for h in HierarchyDimension]),
+    default="queue",
+    show_default=True,
+    help="group, campaign and disposition: contacts, answered, talk time and AHT (tvoxcc.insight.hierarchy).",
+)
 @click.option("--interval", type=click.Choice([i.value for i in Interval]), default="1d", show_default=True)
 @click.option("--sl-threshold", type=click.FloatRange(min=0), default=20.0, show_default=True, help="Seconds.")
 @click.option(
@@ -54,6 +64,7 @@ def insight() -> None:
 )
 @click.option("--format", "fmt", type=click.Choice(list(RENDER)), default="table", show_default=True)
 @click.option("--basic", is_flag=True, help="Counts and waits only, aggregated by the database (fast on big days).")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -66,13 +77,18 @@ def report(
     short_abandon: float,
     fmt: str,
     basic: bool,
+    as_json: bool,
 ) -> None:
-    """Figures per queue, agent, service, channel or interval over local days."""
+    """Figures per queue, agent, service, channel or interval (or group, campaign, disposition) over local days."""
     start = _date(first, "--from")
     assert start is not None
     end = _date(last, "--to") or start
     if start > end:
         fail(f"--from {start.isoformat()} is after --to {end.isoformat()}")
+    fmt = "json" if as_json else fmt
+    if by in {h.value for h in HierarchyDimension}:
+        _hierarchy(ctx, tenant, start, end, HierarchyDimension(by), fmt)
+        return
 
     async def go(store: Store) -> Report:
         return await build_report(
@@ -89,6 +105,23 @@ def report(
         )
 
     click.echo(RENDER[fmt](with_store(ctx, go)).rstrip("\n"))
+
+
+def _hierarchy(ctx: click.Context, tenant: str, first: date, last: date, by: HierarchyDimension, fmt: str) -> None:
+    if fmt == "html":
+        fail(f"--format html: not offered for --by {by.value} (use table, csv or json)")
+    rows = to_rows(by, with_store(ctx, lambda store: hierarchy_report(store, tenant, first, last, by)))
+    if fmt == "json":
+        emit_json(rows)
+    elif fmt == "csv":
+        columns = [by.value, "contacts", "answered", "handled", "talk_s", "aht_s"]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buffer.getvalue().rstrip("\n"))
+    else:
+        emit_table(rows, [by.value, "contacts", "answered", "handled", "talk_s", "aht_s"])
 
 
 @insight.command("summary")

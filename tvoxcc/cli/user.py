@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tvoxcc import audit
 from tvoxcc.admin.edit import validation_problems
@@ -19,7 +19,8 @@ from tvoxcc.cli._common import emit_json, emit_table, emit_yaml, json_option, wi
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
-COLUMNS = ["username", "tenant", "role", "email", "agent"]
+COLUMNS = ["username", "tenant", "role", "email", "agent", "groups"]
+groups_opt = click.option("--groups", help="Supervisor: see only these groups' agents (g1,g2; '' for all).")
 tenant_opt = click.option("--tenant", "-t", envvar="TVOXCC_TENANT", help="Tenant (none: a global admin).")
 
 
@@ -56,6 +57,35 @@ async def _apply(session: Any, user: m.User, tenant: str | None, spec: UserSpec)
     user.tenant_id, user.role, user.email, user.agent_id = tenant_id, spec.role, spec.email, agent_id
 
 
+def _group_names(text: str | None) -> list[str] | None:
+    """``--groups g1,g2`` as a list; ``--groups ''`` clears them (None: the option was not given)."""
+    return None if text is None else [g.strip() for g in text.split(",") if g.strip()]
+
+
+async def _set_groups(session: Any, user: m.User, tenant: str | None, names: list[str]) -> None:
+    """Scope a supervisor to ``names`` (the agents of those groups only); no names: the whole tenant."""
+    if names and user.role != "supervisor":
+        raise AdminError(f"--groups: only a supervisor is scoped to groups ({user.username!r} is {user.role})")
+    if names and tenant is None:
+        raise AdminError("--groups needs --tenant")
+    ids: dict[str, int] = {}
+    if names:
+        found = await session.execute(
+            select(m.AgentGroup.name, m.AgentGroup.id).where(
+                m.AgentGroup.tenant_id == user.tenant_id, m.AgentGroup.name.in_(names)
+            )
+        )
+        ids = dict(found.all())
+        missing = [n for n in names if n not in ids]
+        if missing:
+            raise AdminError(f"--groups: unknown group {missing[0]!r} in tenant {tenant!r}")
+    await session.flush()
+    await session.execute(delete(m.UserGroup).where(m.UserGroup.user_id == user.id))
+    session.add_all(
+        m.UserGroup(tenant_id=user.tenant_id, user_id=user.id, group_id=ids[n]) for n in dict.fromkeys(names)
+    )
+
+
 def _spec(data: dict[str, Any]) -> UserSpec:
     try:
         return UserSpec.model_validate(data)
@@ -74,10 +104,11 @@ def user() -> None:
 @tenant_opt
 @click.option("--email")
 @click.option("--agent", help="The agent this user works as.")
+@groups_opt
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @click.pass_context
 def add(ctx: click.Context, username: str, role: str, tenant: str | None, email: str | None,
-        agent: str | None, password_stdin: bool) -> None:  # fmt: skip
+        agent: str | None, groups: str | None, password_stdin: bool) -> None:  # fmt: skip
     """Add a user."""
     spec = _spec({"username": username, "role": role, "email": email, "agent": agent})
     password = _read_password(password_stdin)
@@ -90,6 +121,7 @@ def add(ctx: click.Context, username: str, role: str, tenant: str | None, email:
             row = m.User(username=username, password_hash=hash_password(password) if password else "")
             await _apply(session, row, tenant, spec)
             session.add(row)
+            await _set_groups(session, row, tenant, _group_names(groups) or [])
             await _audit(session, tenant, f"users +{username}", {"users": {"added": [username]}})
             await session.commit()
 
@@ -102,10 +134,11 @@ def add(ctx: click.Context, username: str, role: str, tenant: str | None, email:
 @click.option("--role", type=click.Choice(ROLES))
 @click.option("--email")
 @click.option("--agent")
+@groups_opt
 @click.option("--password-stdin", is_flag=True, help="Read a new password from the first line of stdin.")
 @click.pass_context
 def set_(ctx: click.Context, username: str, role: str | None, email: str | None, agent: str | None,
-         password_stdin: bool) -> None:  # fmt: skip
+         groups: str | None, password_stdin: bool) -> None:  # fmt: skip
     """Change a user; options not given keep their value."""
     password = _read_password(password_stdin)
 
@@ -119,9 +152,21 @@ def set_(ctx: click.Context, username: str, role: str | None, email: str | None,
                  "agent": agent or current_agent}
             )  # fmt: skip
             await _apply(session, row, tenant, spec)
+            names = _group_names(groups)
+            if names is None and row.role != "supervisor":
+                names = []  # only a supervisor is scoped: a user who stops being one loses the scope
+            if names is not None:
+                await _set_groups(session, row, tenant, names)
             if password:
                 row.password_hash = hash_password(password)
-            fields = [k for k, v in (("role", role), ("email", email), ("agent", agent), ("password", password)) if v]
+            given = (
+                ("role", role),
+                ("email", email),
+                ("agent", agent),
+                ("groups", groups is not None),
+                ("password", password),
+            )
+            fields = [k for k, v in given if v]
             await _audit(session, tenant, f"users ~{username}", {"users": {"changed": [username]}, "fields": fields})
             await session.commit()
 
@@ -148,10 +193,20 @@ async def _rows(store: Store, tenant: str | None, username: str | None = None) -
             stmt = stmt.where(m.User.tenant_id == (await find_tenant(session, tenant)).id)
         if username:
             stmt = stmt.where(m.User.username == username)
+        rows = (await session.execute(stmt)).all()
+        scopes = await session.execute(
+            select(m.UserGroup.user_id, m.AgentGroup.name)
+            .join(m.AgentGroup, m.AgentGroup.id == m.UserGroup.group_id)
+            .where(m.UserGroup.user_id.in_([u.id for u, _t, _a in rows]))
+            .order_by(m.AgentGroup.name)
+        )
+        groups: dict[int, list[str]] = {}
+        for user_id, group in scopes.all():
+            groups.setdefault(user_id, []).append(group)
         return [
             {"username": u.username, "tenant": t, "role": u.role, "email": u.email, "agent": a,
-             "has_password": bool(u.password_hash)}
-            for u, t, a in (await session.execute(stmt)).all()
+             "groups": groups.get(u.id, []), "has_password": bool(u.password_hash)}
+            for u, t, a in rows
         ]  # fmt: skip
 
 

@@ -32,15 +32,16 @@ async def read_audio(
     actor: str,
     action: audit.AuditAction,
     only_agent: str | None = None,
+    only_agents: frozenset[str] | None = None,
     detail: dict[str, str] | None = None,
 ) -> tuple[m.Recording, bytes]:
     """The recording's audio in clear, audited as ``action`` (play, download, export; ``detail``: the part
     asked for, a browser's byte range). With ``only_agent`` only that agent's recordings are found (an agent
-    listening to their own calls)."""
+    listening to their own calls), with ``only_agents`` only those agents' (a supervisor scoped to groups)."""
     tenant_id = await _tenant_id(store, tenant)
     async with store.tenant(tenant_id) as session:
         row, _queue, agent = await one(session, tenant_id, recording_id)
-        if only_agent is not None and agent != only_agent:
+        if (only_agent is not None and agent != only_agent) or (only_agents is not None and agent not in only_agents):
             raise LookupError(f"no recording {recording_id}")
         audio = await asyncio.to_thread(repository.audio, row, tenant)
         subject = f"recording {row.id}"

@@ -18,6 +18,7 @@ class RecordingFilter:
     until: datetime | None = None
     queue: str | None = None
     agent: str | None = None  # name
+    agents: frozenset[str] | None = None  # only these agents' (a user who sees some agents only)
     contact_id: int | None = None
     number: str | None = None  # the customer's number, or its last digits
     min_duration_s: float | None = None
@@ -67,6 +68,8 @@ async def find(session: AsyncSession, tenant_id: int, spec: RecordingFilter) -> 
         stmt = stmt.where(m.Queue.name == spec.queue)
     if spec.agent is not None:
         stmt = stmt.where(m.Agent.name == spec.agent)
+    if spec.agents is not None:
+        stmt = stmt.where(m.Agent.name.in_(sorted(spec.agents)))
     if spec.contact_id is not None:
         stmt = stmt.where(m.Recording.contact_id == spec.contact_id)
     if spec.number is not None:

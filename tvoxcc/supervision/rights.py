@@ -1,7 +1,8 @@
 """Who may listen to whom: a pure rule over the requester (tvoxcc.web.access.Principal) and the agent.
 
-Only a supervisor or an admin who sees the agent's tenant (the same rule as the web API's), never on their
-own call. The phone path and the web path ask the same question here.
+Only a supervisor or an admin who sees the agent's tenant (the same rule as the web API's), and a supervisor
+scoped to groups only an agent of those groups; never on their own call. The phone path (*80/*81/*82) and the
+web path ask the same question here.
 """
 
 from __future__ import annotations
@@ -38,4 +39,6 @@ def refusal(requester: Principal | None, target: Target | None) -> Refusal | Non
         return Refusal.OTHER_TENANT
     if requester.tenant_id == target.tenant_id and requester.agent == target.name:
         return Refusal.OWN_CALL
+    if not requester.sees_agent(target.name):
+        return Refusal.OUT_OF_SCOPE
     return None

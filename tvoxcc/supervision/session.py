@@ -48,6 +48,7 @@ class Refusal(StrEnum):
     OTHER_TENANT = "other-tenant"  # a supervisor of another tenant
     UNKNOWN_AGENT = "unknown-agent"  # no agent with that extension / name in the tenant
     OWN_CALL = "own-call"  # the supervisor asked for their own call
+    OUT_OF_SCOPE = "out-of-scope"  # a supervisor scoped to groups asked for an agent of none of them
     NOT_ON_CALL = "not-on-call"  # the agent has no live call now
     NO_PHONE = "no-phone"  # a web request by a user with no phone to ring
 

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc import audit
+from tvoxcc.admin.hierarchy import supervised_agents
 from tvoxcc.admin.repository import find_tenant
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -63,10 +64,11 @@ class ListenStore:
                     .order_by(m.User.id)
                 )
             ).first()
-        if row is None:
-            return None
-        user, tenant_name = row
-        return Principal(user.id, user.username, user.role, user.tenant_id, tenant_name, agent)
+            if row is None:
+                return None
+            user, tenant_name = row
+            scope = await supervised_agents(session, user.id, user.role)
+        return Principal(user.id, user.username, user.role, user.tenant_id, tenant_name, agent, scope=scope)
 
     async def requester_by_user(self, user_id: int) -> Principal | None:
         async with self.store.session() as session:
@@ -78,10 +80,11 @@ class ListenStore:
                     .where(m.User.id == user_id)
                 )
             ).first()
-        if row is None:
-            return None
-        user, tenant, agent = row
-        return Principal(user.id, user.username, user.role, user.tenant_id, tenant, agent)
+            if row is None:
+                return None
+            user, tenant, agent = row
+            scope = await supervised_agents(session, user.id, user.role)
+        return Principal(user.id, user.username, user.role, user.tenant_id, tenant, agent, scope=scope)
 
     async def phone_of(self, user_id: int) -> str | None:
         """The PJSIP endpoint of the agent linked to a user (the phone a web request rings)."""

@@ -1,7 +1,8 @@
 """Who may see what: pure rules over the logged-in user, used by every route.
 
 - admin: every tenant, everything;
-- supervisor: their tenant's queues, agents and figures;
+- supervisor: their tenant's queues, agents and figures; one scoped to groups (``scope``) only those groups'
+  agents (their state, recordings, calls to listen to) and the figures of those agents;
 - agent (and support): in their tenant only the queues they serve and their own state and figures.
 Another tenant is answered as if it did not exist (404), never with its data.
 """
@@ -22,6 +23,8 @@ class Principal:
     tenant: str | None
     agent: str | None = None  # the agent this user works as (name in the tenant)
     agent_queues: frozenset[str] = frozenset()  # the queues that agent serves
+    # A supervisor scoped to groups: the agents of those groups (tvoxcc.admin.hierarchy); None: every agent.
+    scope: frozenset[str] | None = None
 
     @property
     def sees_whole_tenant(self) -> bool:
@@ -34,13 +37,24 @@ class Principal:
         return self.sees_whole_tenant or queue in self.agent_queues
 
     def sees_agent(self, agent: str) -> bool:
-        return self.sees_whole_tenant or agent == self.agent
+        if self.sees_whole_tenant:
+            return self.scope is None or agent in self.scope
+        return agent == self.agent
+
+    @property
+    def visible_agents(self) -> frozenset[str] | None:
+        """The only agents whose calls and recordings this user may have; None: every agent of the tenant."""
+        if self.sees_whole_tenant:
+            return self.scope
+        return frozenset({self.agent}) if self.agent else frozenset()
 
     def as_json(self) -> dict[str, object]:
+        scoped = {"scope": sorted(self.scope)} if self.scope is not None else {}  # a supervisor scoped to groups
         return {
             "username": self.username,
             "role": self.role,
             "tenant": self.tenant,
             "agent": self.agent,
             "queues": sorted(self.agent_queues) if not self.sees_whole_tenant else None,
+            **scoped,
         }

@@ -54,7 +54,7 @@ async def summary(request: web.Request) -> web.Response:
     who = await api_user(request)
     config = await visible_tenant(request, who)
     c = ctx(request)
-    return web.json_response(await c.figures.get(config, c.clock(), own_agent(who)))
+    return web.json_response(await c.figures.get(config, c.clock(), own_agent(who), who.scope))
 
 
 async def _contact_answer(

@@ -18,6 +18,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 
 from tvoxcc import audit
+from tvoxcc.admin.hierarchy import supervised_agents
 from tvoxcc.admin.passwords import verify_password
 from tvoxcc.audit.actors import web_actor
 from tvoxcc.store import models as m
@@ -101,7 +102,8 @@ async def principal_of(store: Store, token: str | None, now: datetime) -> Princi
                 .where(m.QueueMember.agent_id == user.agent_id)
             )
             queues = frozenset(names.scalars())
-    return Principal(user.id, user.username, user.role, user.tenant_id, tenant, agent, queues)
+        scope = await supervised_agents(session, user.id, user.role)
+    return Principal(user.id, user.username, user.role, user.tenant_id, tenant, agent, queues, scope)
 
 
 def csrf_pair(secret: bytes) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from tvoxcc.insight.api import build_report
-from tvoxcc.insight.metrics import Figures
+from tvoxcc.insight.metrics import Figures, totals
 from tvoxcc.insight.model import Dimension
 from tvoxcc.insight.report import values
 from tvoxcc.store import models as m
@@ -52,11 +52,18 @@ def today(config: TenantConfig, now: datetime) -> Any:
     return now.astimezone(ZoneInfo(config.timezone)).date()
 
 
-async def day_figures(store: Store, config: TenantConfig, now: datetime, agent: str | None) -> dict[str, Any]:
-    """Today's figures (the tenant's day): per queue and in total, or only ``agent``'s own."""
+async def day_figures(
+    store: Store, config: TenantConfig, now: datetime, agent: str | None, scope: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """Today's figures (the tenant's day): per queue and in total, or only ``agent``'s own, or (a supervisor
+    scoped to groups) per agent of ``scope`` and their total."""
     day = today(config, now)
-    by = Dimension.AGENT if agent is not None else Dimension.QUEUE
+    by = Dimension.AGENT if agent is not None or scope is not None else Dimension.QUEUE
     report = await build_report(store, config.name, day, day, by, plots=False)
+    if agent is None and scope is not None:
+        mine = {group: f for (group, _), f in report.rows.items() if group in scope}
+        agents = {a: values(f) for a, f in mine.items()}
+        return {"date": day.isoformat(), "total": values(totals(mine.values())), "agents": agents}
     if agent is not None:
         own = [f for (group, _), f in report.rows.items() if group == agent]
         total = own[0] if own else None
@@ -75,13 +82,15 @@ class FiguresCache:
     def __init__(self, store: Store, ttl: float = 5.0) -> None:
         self.store = store
         self.ttl = ttl
-        self._cache: dict[tuple[int, str | None], tuple[float, dict[str, Any]]] = {}
+        self._cache: dict[tuple[int, str | None, frozenset[str] | None], tuple[float, dict[str, Any]]] = {}
 
-    async def get(self, config: TenantConfig, now: datetime, agent: str | None) -> dict[str, Any]:
-        key = (config.tenant_id, agent)
+    async def get(
+        self, config: TenantConfig, now: datetime, agent: str | None, scope: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        key = (config.tenant_id, agent, scope)
         hit = self._cache.get(key)
         if hit is not None and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
-        figures = await day_figures(self.store, config, now, agent)
+        figures = await day_figures(self.store, config, now, agent, scope)
         self._cache[key] = (time.monotonic(), figures)
         return figures

@@ -9,6 +9,7 @@ and the screen pop of its contact's journey. A reload replays each chat after th
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from aiohttp import web
@@ -18,6 +19,8 @@ from tvoxcc.acd import InputKind, send_input
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import ChatError, ChatStatus, RateLimit, Sender, clean_body
 from tvoxcc.chat.store import ChatInfo, messages_after, post
+from tvoxcc.dispositions.core import DispositionError
+from tvoxcc.dispositions.store import dispositions, set_disposition
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError
 from tvoxcc.store import models as m
 from tvoxcc.support.dispatch_store import names_of
@@ -25,7 +28,7 @@ from tvoxcc.voice.acd_config import agent_id as router_agent_id
 from tvoxcc.web import auth, data
 from tvoxcc.web.access import Principal
 from tvoxcc.web.chat_hub import Event, Listener
-from tvoxcc.web.context import HERE, Context, api_user, ctx, html_page, json_error, page_user
+from tvoxcc.web.context import HERE, Context, api_user, checked_post, ctx, html_page, json_error, page_user
 from tvoxcc.web.desk_calls import DeskCall, agent_calls, call_pop, decline_call
 from tvoxcc.web.journey import screen_pop_json
 from tvoxcc.web.pages import error_page
@@ -228,7 +231,32 @@ async def _move(c: Context, desk: Desk, kind: str, chat_id: int, queue: str, age
     return await routing.close(c.store, tenant_id, chat_id, now, agent_id=desk.agent_row)
 
 
+async def disposition_codes(request: web.Request) -> web.Response:
+    """GET /agent/dispositions: the tenant's disposition codes, for the wrap-up picker."""
+    c = ctx(request)
+    desk = await _desk(c, await api_user(request))
+    return web.json_response({"codes": await dispositions(c.store, desk.config.name)})
+
+
+async def dispose(request: web.Request) -> web.Response:
+    """POST /agent/disposition {"code": "90"}: the disposition of the agent's contact just ended (as *76<code>
+    on the phone); 400 with the reason for an unknown code or no contact."""
+    c = ctx(request)
+    desk = await _desk(c, await api_user(request))
+    fields = await checked_post(request)
+    try:
+        done = await set_disposition(c.store, desk.config.name, desk.name, fields.get("code", ""), c.clock())
+    except DispositionError as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": str(exc), "reason": exc.reason.value}), content_type="application/json"
+        ) from None
+    body = {"code": done.code, "name": done.name, "target": done.target.value, "id": done.row_id}
+    return web.json_response({**body, "record_state": done.record_state})
+
+
 def add_routes(r: web.UrlDispatcher) -> None:
     r.add_get("/agent", page)
+    r.add_get("/agent/dispositions", disposition_codes)
+    r.add_post("/agent/disposition", dispose)
     r.add_get("/agent/ws", socket)
     r.add_get("/agent/static/{name}", static)

@@ -26,6 +26,7 @@ MESSAGES: dict[Refusal, tuple[int, str]] = {
     Refusal.OTHER_TENANT: (404, "no such agent"),
     Refusal.UNKNOWN_AGENT: (404, "no such agent"),
     Refusal.OWN_CALL: (403, "you cannot listen to your own calls"),
+    Refusal.OUT_OF_SCOPE: (403, "not an agent of your groups"),
     Refusal.NOT_ON_CALL: (409, "the agent is not on a call"),
     Refusal.NO_PHONE: (409, "no phone is linked to your user: link an agent to it (tvoxcc user set --agent)"),
 }

@@ -1,8 +1,8 @@
 """Recordings in the web app: a page that lists and plays them, the JSON list, the audio (play or download).
 
-Who sees what (tvoxcc.web.access): an admin every tenant's, a supervisor their tenant's, an agent only the
-calls they took; anyone else nothing. Another tenant, or another agent's recording, is a 404 like one that
-does not exist. Every play and download is audited.
+Who sees what (tvoxcc.web.access): an admin every tenant's, a supervisor their tenant's (one scoped to groups
+only those groups' agents'), an agent only the calls they took; anyone else nothing. Another tenant, or another
+agent's recording, is a 404 like one that does not exist. Every play and download is audited.
 
 The audio answers a single byte range (``Range: bytes=a-b``, ``a-``, ``-n``: what a browser sends to seek) with
 206 and its Content-Range, an unsatisfiable or malformed one with 416 (aiohttp's ``FileResponse`` rule); an
@@ -33,16 +33,15 @@ REPOSITORY = web.AppKey("tvoxcc.recordings", Repository)
 LIMIT = 500
 
 
-def _whose(who: Principal) -> str | None:
-    """None: the whole tenant; else the only agent whose recordings this user may have."""
-    if who.sees_whole_tenant:
-        return None
-    if who.agent is None:
+def _whose(who: Principal) -> frozenset[str] | None:
+    """None: the whole tenant; else the only agents whose recordings this user may have (their own, or the
+    agents of a scoped supervisor's groups)."""
+    if not who.sees_whole_tenant and who.agent is None:
         raise base.json_error(403, "no agent is linked to this user")
-    return who.agent
+    return who.visible_agents
 
 
-def _filter(request: web.Request, agent: str | None) -> RecordingFilter:
+def _filter(request: web.Request, who: Principal) -> RecordingFilter:
     query = request.query
     now = base.ctx(request).clock()
     try:
@@ -55,7 +54,8 @@ def _filter(request: web.Request, agent: str | None) -> RecordingFilter:
         since=since,
         until=until,
         queue=query.get("queue"),
-        agent=agent or query.get("agent"),
+        agent=query.get("agent") if who.sees_whole_tenant else None,  # an agent's list is theirs, whatever asked
+        agents=_whose(who),
         number=query.get("number"),
         min_duration_s=min_duration,
         limit=LIMIT,
@@ -64,7 +64,7 @@ def _filter(request: web.Request, agent: str | None) -> RecordingFilter:
 
 async def _rows(request: web.Request, who: Principal) -> tuple[str, list[dict[str, Any]]]:
     config = await base.visible_tenant(request, who)
-    spec = _filter(request, _whose(who))
+    spec = _filter(request, who)
     async with base.ctx(request).store.tenant(config.tenant_id) as session:
         return config.name, await find(session, config.tenant_id, spec)
 
@@ -116,7 +116,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
             recording_id,
             actor=web_actor(who.username),
             action=audit.AuditAction.RECORDING_DOWNLOAD if download else audit.AuditAction.RECORDING_PLAY,
-            only_agent=_whose(who),
+            only_agents=_whose(who),
             detail={"range": request.headers["Range"][:100]} if asked is not None else None,
         )
     except LookupError:

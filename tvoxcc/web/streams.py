@@ -37,7 +37,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     try:
         while not c.hub.closing:
             await send("live", live_view(config, state, c.hub.voice_now(tenant_id), who, queue))
-            await send("summary", await c.figures.get(config, c.clock(), agent))
+            await send("summary", await c.figures.get(config, c.clock(), agent, who.scope))
             state = await c.hub.wait_change(tenant_id, state.version, HEARTBEAT_S)
             if c.hub.closing:
                 break  # the server stops: end the response cleanly (the browser's EventSource reconnects)

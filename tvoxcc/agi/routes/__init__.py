@@ -9,6 +9,7 @@ from __future__ import annotations
 from tvoxcc.agi.routes._common import guarded
 from tvoxcc.agi.routes.agent import AgentControl, agent_routes
 from tvoxcc.agi.routes.callback import callback_route
+from tvoxcc.agi.routes.disposition import disposition_routes
 from tvoxcc.agi.routes.lookup import lookup_route
 from tvoxcc.agi.routes.route import route_route
 from tvoxcc.agi.routes.standalone import NoAcd
@@ -18,13 +19,19 @@ from tvoxcc.agi.server import Handler
 from tvoxcc.store.engine import Store
 
 # Seconds: route/lookup only read the store; survey and callback wait for a caller's keys (a few prompts).
-DEADLINES = {"route": 10.0, "lookup": 10.0, "survey": 90.0, "callback": 120.0}
+DEADLINES = {"route": 10.0, "lookup": 10.0, "survey": 90.0, "callback": 120.0, "agent-disposition": 10.0}
 
 
 def call_routes(store: Store) -> dict[str, Handler]:
-    """route, lookup, survey, callback: the routes that need only the store."""
+    """route, lookup, survey, callback, agent-disposition: the routes that need only the store."""
     calls = CallStore(store)
-    handlers = {**route_route(calls), **lookup_route(calls), **survey_route(calls), **callback_route(calls)}
+    handlers = {
+        **route_route(calls),
+        **lookup_route(calls),
+        **survey_route(calls),
+        **callback_route(calls),
+        **disposition_routes(store),  # a store matter: it works without the ACD in this process too
+    }
     return {path: guarded(handler, DEADLINES[path]) for path, handler in handlers.items()}
 
 

@@ -29,6 +29,7 @@ from tvoxcc.store.models.org import (
     AgentSkill,
     Did,
     GroupMember,
+    GroupQueue,
     Queue,
     QueueMember,
     QueueSkill,
@@ -36,6 +37,7 @@ from tvoxcc.store.models.org import (
     Skill,
     Tenant,
     User,
+    UserGroup,
 )
 from tvoxcc.store.models.recordings import Recording
 from tvoxcc.store.models.supervision import ListenSession
@@ -84,6 +86,7 @@ __all__ = [
     "DncNumber",
     "Erasure",
     "GroupMember",
+    "GroupQueue",
     "InsightRefresh",
     "InsightSlot",
     "Interaction",
@@ -118,5 +121,6 @@ __all__ = [
     "TicketEvent",
     "TicketMessage",
     "User",
+    "UserGroup",
     "WebSession",
 ]

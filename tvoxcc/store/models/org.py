@@ -160,6 +160,26 @@ class GroupMember(TenantScoped, Base):
     group: Mapped[AgentGroup] = relationship()
 
 
+class GroupQueue(TenantScoped, Base):
+    """A queue a group's agents work (the hierarchy agents -> groups -> queues -> campaigns)."""
+
+    __tablename__ = "group_queues"
+    __table_args__ = (UniqueConstraint("group_id", "queue_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("agent_groups.id", ondelete="CASCADE"), index=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"), index=True)
+
+
+class UserGroup(TenantScoped, Base):
+    """A group a supervisor is scoped to: with any, they see and act on those groups' agents only."""
+
+    __tablename__ = "user_groups"
+    __table_args__ = (UniqueConstraint("user_id", "group_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("agent_groups.id", ondelete="CASCADE"), index=True)
+
+
 class ActivityCode(TenantScoped, Base):
     """Pause reasons (dialled as *73 + code) and dispositions an agent sets after a contact."""
 

@@ -1,0 +1,135 @@
+"""Setting a disposition in the store: the one entry point of the phone (*76) and the desktop.
+
+In one transaction: the code is checked (a disposition of the tenant), the agent's last contact found
+(tvoxcc.dispositions.core.last_contact), the code stored on it; a campaign call's record goes through the
+campaign's retry rule for that disposition (tvoxcc.campaigns.records.disposed), and the running campaign picks
+a record called again back up (tvoxcc.campaigns.runner.CampaignRunner.pick_up_disposed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tvoxcc.campaigns import records as rec
+from tvoxcc.campaigns.model import RecordState
+from tvoxcc.campaigns.spec import CampaignSettings
+from tvoxcc.dispositions.core import Contact, DispositionError, Refused, Target, last_contact
+from tvoxcc.store import models as m
+from tvoxcc.store.engine import Store
+from tvoxcc.voice.acd_config import agent_id as router_agent_id
+
+
+@dataclass(frozen=True, slots=True)
+class Disposed:
+    code: str
+    name: str
+    target: Target
+    row_id: int  # the interaction's or the campaign attempt's
+    record_state: str | None = None  # a campaign call: its record's state after the retry rule
+
+
+async def dispositions(store: Store, tenant: str) -> list[dict[str, str]]:
+    """The tenant's disposition codes (for the desktop's picker)."""
+    async with store.session() as session:
+        rows = await session.execute(
+            select(m.ActivityCode.code, m.ActivityCode.name)
+            .join(m.Tenant, m.Tenant.id == m.ActivityCode.tenant_id)
+            .where(m.Tenant.name == tenant, m.ActivityCode.kind == "disposition")
+            .order_by(m.ActivityCode.code)
+        )
+        return [{"code": code, "name": name} for code, name in rows.all()]
+
+
+async def set_disposition(store: Store, tenant: str, agent: str, code: str, now: datetime) -> Disposed:
+    """Give ``agent``'s last contact the disposition dialled (or picked) as ``code``; DispositionError if not."""
+    async with store.session() as session:
+        found = (
+            await session.execute(
+                select(m.Agent.id, m.Tenant.id)
+                .join(m.Tenant, m.Tenant.id == m.Agent.tenant_id)
+                .where(m.Tenant.name == tenant, m.Agent.name == agent)
+            )
+        ).first()
+        if found is None:
+            raise DispositionError(Refused.UNKNOWN_AGENT, f"no agent {agent!r} in tenant {tenant!r}")
+        agent_id, tenant_id = found
+        activity = (
+            await session.execute(
+                select(m.ActivityCode).where(
+                    m.ActivityCode.tenant_id == tenant_id,
+                    m.ActivityCode.code == code,
+                    m.ActivityCode.kind == "disposition",
+                )
+            )
+        ).scalar_one_or_none()
+        if activity is None:
+            raise DispositionError(Refused.UNKNOWN_CODE, f"no disposition with code {code!r} in tenant {tenant!r}")
+        contact = last_contact(
+            await _last_interaction(session, tenant_id, agent_id),
+            await _last_attempt(session, tenant_id, router_agent_id(tenant, agent)),
+        )
+        if contact.target is Target.INTERACTION:
+            interaction = await session.get(m.Interaction, contact.row_id)
+            assert interaction is not None
+            interaction.activity_code_id = activity.id
+            await session.commit()
+            return Disposed(activity.code, activity.name, contact.target, contact.row_id)
+        state = await _campaign_call(session, contact.row_id, activity.name, now)
+        await session.commit()
+        return Disposed(activity.code, activity.name, contact.target, contact.row_id, state)
+
+
+async def _last_interaction(session: AsyncSession, tenant_id: int, agent_id: int) -> Contact | None:
+    row = (
+        await session.execute(
+            select(m.Interaction.id, m.Interaction.answered_at)
+            .where(
+                m.Interaction.tenant_id == tenant_id,
+                m.Interaction.agent_id == agent_id,
+                m.Interaction.answered_at.is_not(None),
+            )
+            .order_by(m.Interaction.answered_at.desc(), m.Interaction.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None or row[1] is None else Contact(Target.INTERACTION, row[0], row[1])
+
+
+async def _last_attempt(session: AsyncSession, tenant_id: int, agent: str) -> Contact | None:
+    """``agent``: as the campaign's lines name it, the ACD's agent id (tenant-name)."""
+    row = (
+        await session.execute(
+            select(m.CampaignAttempt.id, m.CampaignAttempt.answered_at)
+            .where(
+                m.CampaignAttempt.tenant_id == tenant_id,
+                m.CampaignAttempt.agent == agent,
+                m.CampaignAttempt.answered_at.is_not(None),
+            )
+            .order_by(m.CampaignAttempt.answered_at.desc(), m.CampaignAttempt.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None or row[1] is None else Contact(Target.CAMPAIGN, row[0], row[1])
+
+
+async def _campaign_call(session: AsyncSession, attempt_id: int, name: str, now: datetime) -> str:
+    """Store the disposition on the attempt; a record whose talk just ended goes through the retry rule."""
+    attempt = await session.get(m.CampaignAttempt, attempt_id)
+    assert attempt is not None
+    attempt.disposition = name
+    row = await session.get(m.CampaignRecord, attempt.record_id)
+    campaign = await session.get(m.Campaign, attempt.campaign_id)
+    assert row is not None and campaign is not None
+    record = rec.Record(row.id, row.number, (), RecordState(row.state), row.attempts, 0.0, row.last_outcome)
+    try:
+        rec.disposed(record, name, now.timestamp(), CampaignSettings.from_json(campaign.settings).retry)
+    except rec.TransitionError:
+        return row.state  # still talking, or given a disposition already: the record keeps its state
+    row.state, row.last_outcome = record.state.value, record.last_outcome
+    if record.state is RecordState.PENDING:
+        row.next_at = datetime.fromtimestamp(record.next_at, now.tzinfo)
+    return row.state
