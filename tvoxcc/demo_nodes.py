@@ -22,7 +22,7 @@ def render_deployment(inp: RenderInput, out: Path, say: Callable[[str], None]) -
     kamailio = KamailioInput(KAMAILIO_HOST, 5060, NODES, inp.agents)
     write_kamailio(kamailio, out / "kamailio")
     for node in NODES:
-        write_asterisk(node_input(inp, node.host, KAMAILIO_HOST, 5060), out / node.name / "asterisk")
+        write_asterisk(node_input(inp, node.host, KAMAILIO_HOST, 5060, node.name), out / node.name / "asterisk")
     for role in HostRole:
         for name, text in render_role(role).items():
             (out / "systemd" / role).mkdir(parents=True, exist_ok=True)
