@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tvoxcc.ari import AriClient, AriError, AriUnavailable, Connected, Disconnected, NotFound, StreamItem
+from tvoxcc.ari import AriClient, AriError, AriUnavailable, Conflict, Connected, Disconnected, NotFound, StreamItem
 from tvoxcc.ari import events as ev
 from tvoxcc.ari.rest import AriHttp
 from tvoxcc.ari.websocket import AriEvents
@@ -70,6 +70,7 @@ class NodeHttp(AriHttp):
         self.base_url = ",".join(http.base_url for http in nodes.values())
         self.nodes = dict(nodes)
         self.routes = routes
+        self._making: dict[str, asyncio.Lock] = {}  # spread bridge id -> held while it is made on a node
 
     async def close(self) -> None:
         for http in self.nodes.values():
@@ -143,6 +144,7 @@ class NodeHttp(AriHttp):
                 return spread.answer
             if method == "DELETE" and len(parts_of(path)) == 2:
                 self.routes.spread.pop(bridge_id, None)
+                self._making.pop(bridge_id, None)
                 for node in route.every:
                     with contextlib.suppress(AriError):
                         await self.nodes[node].request(method, path, params, body)
@@ -152,11 +154,14 @@ class NodeHttp(AriHttp):
                 await self.nodes[node].request(method, path, params, body)
             return None
         http = self.nodes[route.node]
-        if route.node not in spread.made:
-            await http.request("POST", "/bridges", spread.params)
-            for step in spread.setup:
-                await http.request(*step)
-            spread.made.add(route.node)
+        # Callers entering at once on one node: the first makes the bridge there, the others wait for it.
+        async with self._making.setdefault(bridge_id, asyncio.Lock()):
+            if route.node not in spread.made:
+                with contextlib.suppress(Conflict):  # made there already (by a request that timed out on us)
+                    await http.request("POST", "/bridges", spread.params)
+                for step in spread.setup:
+                    await http.request(*step)
+                spread.made.add(route.node)
         return await http.request(method, path, params, body)
 
     def _learn(self, method: str, parts: list[str], params: Params | None, route: Route, answer: Any) -> None:
