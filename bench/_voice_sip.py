@@ -107,6 +107,10 @@ AGENT = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 AGENT_VIA_PROXY = (
     AGENT.replace('<recv request="INVITE" crlf="true">', '<recv request="INVITE" crlf="true" rrs="true">')
     .replace(
+        '      <ereg regexp="sip:[^@]*@[^;>]*" search_in="hdr" header="Contact:" check_it="true" assign_to="target"/>\n',
+        "",
+    )
+    .replace(
         "      [last_CSeq:]\n      Contact: <sip:agent@",
         "      [last_CSeq:]\n      [last_Record-Route:]\n      Contact: <sip:agent@",
     )

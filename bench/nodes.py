@@ -130,10 +130,14 @@ class Bench:
         time.sleep(SETTLE_S)  # the step's deferred work (batched writes) is the step's
         cpu = cpu_ms(self.voice.pid) - cpu0
         answered = self.phones.answered()
+        if os.environ.get("BENCH_NODES_LOGS") and self.phones.workdir is not None:
+            for log in self.phones.workdir.glob("*"):
+                shutil.copy(log, os.environ["BENCH_NODES_LOGS"])
         self.phones.stop()
         after = self.entered()
         nodes = {n: after.get(n, 0) - before.get(n, 0) for n in after}
         reached = min(result.completed, answered)
+        print(f"{path}: {result.completed} callers completed, {answered} answered by the agents' phones", flush=True)
         print(
             f"{path:8} {self.rate:4.0f}/s  ok {reached:5}/{result.attempted:<5} "
             f"({100 * reached / result.attempted:5.1f} %)  voice {cpu / max(reached, 1):5.2f} ms CPU/call  "
@@ -156,6 +160,9 @@ class Bench:
         self.stop_voice()
         if hasattr(self, "phones"):
             self.phones.stop()
+        if keep := os.environ.get("BENCH_NODES_LOGS"):  # debugging: the voice services' logs kept there
+            for log in self.base.glob("*.log"):
+                shutil.copy(log, keep)
         self.lab.down()
         shutil.rmtree(self.base, ignore_errors=True)
 
