@@ -92,7 +92,7 @@ def test_merges() -> None:
 
 def test_a_nodes_ari_url_is_the_asterisk_port_on_its_host_unless_given() -> None:
     settings = Settings(
-        asterisk={"ari_url": "http://127.0.0.1:8088"},  # type: ignore[arg-type]
+        asterisk={"ari_url": "http://127.0.0.1:8088"},
         kamailio=KamailioSettings(
             nodes=(
                 AsteriskNode(name="node1", host="10.0.0.11"),
