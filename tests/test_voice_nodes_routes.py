@@ -4,13 +4,15 @@ become one stream (tvoxcc.voice.nodes.NodeEvents): pure decisions, no Asterisk (
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from tvoxcc.ari import Connected, Disconnected
 from tvoxcc.ari import events as ev
 from tvoxcc.ari.models import Channel, Endpoint
-from tvoxcc.config import AsteriskNode, KamailioSettings, Settings
+from tvoxcc.config import AsteriskNode, KamailioSettings, Settings, load_settings
+from tvoxcc.demo_nodes import nodes_settings
 from tvoxcc.voice.node_routes import Merge, NodeRoutes, Resource, merge
-from tvoxcc.voice.nodes import NodeDown, NodeEvents, NodeLost, NodeUp, node_ari_url
+from tvoxcc.voice.nodes import NodeDown, NodeEvents, NodeLost, NodesAri, NodeUp, connect_ari, node_ari_url
 
 
 def routes() -> NodeRoutes:
@@ -132,3 +134,18 @@ async def test_node_events_up_down_lost_and_presence_over_every_node() -> None:
     await asyncio.sleep(0.1)
     assert events._queue.empty() and r.lost == set()
     await events.close()
+
+
+async def test_the_demos_nodes_settings_make_voice_run_connect_to_every_node(tmp_path: Path) -> None:
+    (tmp_path / "tvoxcc.toml").write_text('[asterisk]\nari_url = "http://127.0.0.1:8088"\n\n' + nodes_settings())
+    settings = load_settings(tmp_path / "tvoxcc.toml")
+    ari = connect_ari(settings)
+    assert isinstance(ari, NodesAri)
+    assert {name: client.ari_url for name, client in ari.clients.items()} == {
+        "node1": "http://192.0.2.101:8088",
+        "node2": "http://192.0.2.102:8088",
+    }
+    plain = connect_ari(settings.model_copy(update={"kamailio": KamailioSettings()}))
+    assert not isinstance(plain, NodesAri) and plain.ari_url == "http://127.0.0.1:8088"
+    await ari.close()
+    await plain.close()
