@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tvoxcc.ari import Connected, Disconnected
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from tvoxcc.ari import AriAuthError, AriEvents, Connected, Disconnected
 from tvoxcc.ari import events as ev
 from tvoxcc.ari.models import Channel, Endpoint
 from tvoxcc.config import AsteriskNode, KamailioSettings, Settings, load_settings
@@ -149,3 +153,25 @@ async def test_the_demos_nodes_settings_make_voice_run_connect_to_every_node(tmp
     assert not isinstance(plain, NodesAri) and plain.ari_url == "http://127.0.0.1:8088"
     await ari.close()
     await plain.close()
+
+
+async def test_a_nodes_wrong_password_stops_the_merged_stream() -> None:
+    """As with one node, a 401 is not retried: the app's stream raises it (a real HTTP server answering 401)."""
+
+    async def refuse(request: web.Request) -> web.Response:
+        return web.Response(status=401)
+
+    app = web.Application()
+    app.router.add_get("/ari/events", refuse)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        stream = AriEvents(f"http://127.0.0.1:{server.port}", "tvoxcc", "wrong", "tvoxcc")
+        events = NodeEvents({"node1": stream}, NodeRoutes(["node1"]), grace=30.0)
+        with pytest.raises(AriAuthError):
+            async with asyncio.timeout(10):
+                async for _ in events:
+                    pass
+        await events.close()
+    finally:
+        await server.close()

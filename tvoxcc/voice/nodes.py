@@ -275,6 +275,7 @@ class NodeEvents:
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._states: dict[str, dict[str, str]] = {}  # endpoint resource -> node -> state
         self._passed: dict[str, str] = {}  # endpoint resource -> the state over all nodes, as last passed on
+        self._failed: Exception | None = None  # a node's stream ended on an error: raised to the app
 
     def __aiter__(self) -> AsyncIterator[StreamItem | NodeItem]:
         return self._run()
@@ -284,12 +285,19 @@ class NodeEvents:
             self._tasks.append(asyncio.create_task(self._read(name, stream), name=f"ari-events-{name}"))
             self._timers[name] = asyncio.create_task(self._lose_later(name))  # a node never up is lost too
         while True:
-            yield await self._queue.get()
+            item = await self._queue.get()
+            if self._failed is not None:
+                raise self._failed
+            yield item
 
     async def _read(self, node: str, stream: AriEvents) -> None:
-        async for item in stream:
-            for out in self.translate(node, item):
-                self._queue.put_nowait(out)
+        try:
+            async for item in stream:
+                for out in self.translate(node, item):
+                    self._queue.put_nowait(out)
+        except Exception as exc:  # a wrong password (never retried): the service stops, as with one node
+            self._failed = exc
+            self._queue.put_nowait(NodeDown(node, f"{type(exc).__name__}: {exc}"))
 
     def translate(self, node: str, item: StreamItem) -> list[StreamItem | NodeItem]:
         """One node's item as what the app sees (none, when a node repeats an agent's state)."""
