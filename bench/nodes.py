@@ -106,7 +106,7 @@ class Bench:
             if self.voice.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"voice run did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.2)
-        time.sleep(8.0)  # every node qualifies the phones at Kamailio (every 3 s): the agents logged in
+        time.sleep(8.0)  # every node qualifies the phones at Kamailio (every 5 s): the agents logged in
 
     def stop_voice(self) -> None:
         if self.voice is not None:
