@@ -180,7 +180,7 @@ async def test_calls_entering_both_nodes_are_answered_by_agents_registered_at_ka
         answer.process.kill()
 
 
-async def test_a_killed_node_has_its_calls_ended_in_the_store_and_the_other_keeps_serving(
+async def test_a_killed_node_has_its_calls_ended_in_the_store_the_other_keeps_serving_and_it_comes_back(
     nodes: Nodes, store: Store, phones: dict[str, SippAgent], voice: VoiceApp
 ) -> None:
     await logged_in(store)
@@ -210,6 +210,27 @@ async def test_a_killed_node_has_its_calls_ended_in_the_store_and_the_other_keep
     assert await wait_for(lambda: ended_on(nodes, after, "node2"), "node2's first calls ended", 60)
     for answer in answering:
         answer.process.kill()
+        answer.wait(10)
+
+    # node1 comes back: the same voice run connects to it again, resyncs it, and serves its callers.
+    nodes.lab.start_node("node1", RenderInput.from_settings(nodes.settings, AGENTS, DIDS))
+    await wait_for(lambda: connected(voice, "node1"), "node1 connected again", 60)
+    await asyncio.sleep(2 * nodes.settings.kamailio.probe_seconds + 6)  # Kamailio's probe, the phones qualified
+    answering = [nodes.sipp.answer(p.user, port=p.port, calls=4) for p in phones.values()]
+    known = await last_interaction(nodes)
+    back = callers(nodes, 4, hold_ms=2500, every_ms=4000)
+    await asyncio.to_thread(back.wait, 150)
+    rows = await wait_for(lambda: ended(nodes, known, 4), "4 calls after node1 came back ended", 60)
+    assert {node_of(r["channel_id"]) for r in rows} == {"node1", "node2"}, rows
+    assert all([await answered_by(nodes.settings, r) for r in rows]), rows
+    back.check()
+    for answer in answering:
+        answer.process.kill()
+
+
+async def connected(voice: VoiceApp, node: str) -> bool:
+    assert voice.nodes is not None
+    return node in voice.nodes.routes.up
 
 
 def open_items(stored: Any) -> list[str]:

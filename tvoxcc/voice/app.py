@@ -166,7 +166,8 @@ class VoiceApp:
     async def _node_lost(self, node: str) -> None:
         """A node gone past the grace: its calls cannot be saved (their media ran through it); each is ended
         as a hang-up would end it (interaction closed, ACD item removed, agent's leg freed)."""
-        assert self.nodes is not None
+        if self.nodes is None:  # one Asterisk: never lost, only disconnected
+            return
         channels = self.nodes.channels_on(node)
         log.warning("voice: Asterisk node %s lost: ending its %d channel(s)", node, len(channels))
         for channel_id in channels:
