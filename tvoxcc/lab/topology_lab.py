@@ -144,7 +144,9 @@ class TopologyLab:
                 for host in topology.with_role(Role.ASTERISK):
                     overlay.mount(self.state_dir / "base", self.state_dir / "nodes" / host.name)
                     proxy = wiring.address(topology.with_role(Role.KAMAILIO)[0])
-                    self.node_lab(host, wiring).up(node_input(inp, wiring.address(host), proxy, KAMAILIO_PORT, host.name))
+                    self.node_lab(host, wiring).up(
+                        node_input(inp, wiring.address(host), proxy, KAMAILIO_PORT, host.name)
+                    )
             except BaseException:
                 self._teardown()
                 raise
