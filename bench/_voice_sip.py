@@ -102,6 +102,19 @@ AGENT = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 </scenario>
 """
 
+# The same agent behind a proxy (Kamailio): its Record-Route echoed, the BYE sent along it (the nodes take SIP from
+# the proxy only).
+_CONTACT_EREG = '      <ereg regexp="sip:[^@]*@[^;>]*" search_in="hdr" header="Contact:" check_it="true"'
+AGENT_VIA_PROXY = (
+    AGENT.replace('<recv request="INVITE" crlf="true">', '<recv request="INVITE" crlf="true" rrs="true">')
+    .replace(_CONTACT_EREG + ' assign_to="target"/>\n', "")  # sipp refuses a variable that is never used
+    .replace(
+        "      [last_CSeq:]\n      Contact: <sip:agent@",
+        "      [last_CSeq:]\n      [last_Record-Route:]\n      Contact: <sip:agent@",
+    )
+    .replace("      BYE [$target] SIP/2.0\n", "      BYE [next_url] SIP/2.0\n      [routes]\n")
+)
+
 CALLER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="bench caller">
   <send retrans="500" start_rtd="1"><![CDATA[
@@ -157,18 +170,18 @@ CALLER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 
 
 def _sipp(
-    target: str, workdir: Path, scenario: str, port: int, extra: list[str]
+    target: str, workdir: Path, scenario: str, port: int, extra: list[str], local_ip: str = "127.0.0.1"
 ) -> tuple[list[str], subprocess.Popen[str]]:
     (workdir / "scenario.xml").write_text(scenario)
-    args = [SIPP, target, "-sf", "scenario.xml", "-i", "127.0.0.1", "-p", str(port), "-nostdin"]
-    args += ["-mi", "127.0.0.1", "-aa", *extra]
+    args = [SIPP, target, "-sf", "scenario.xml", "-i", local_ip, "-p", str(port), "-nostdin"]
+    args += ["-mi", local_ip, "-aa", *extra]
     process = subprocess.Popen(
         args, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     return args, process
 
 
-def register_agents(target: str, port: int, users: list[tuple[str, str]]) -> None:
+def register_agents(target: str, port: int, users: list[tuple[str, str]], local_ip: str = "127.0.0.1") -> None:
     """REGISTER every (user, password) from ``port``, one sipp run each; raises when one fails.
 
     (sipp does not expand injected fields inside ``[authentication …]``: one scenario per agent.)
@@ -176,7 +189,7 @@ def register_agents(target: str, port: int, users: list[tuple[str, str]]) -> Non
     workdir = Path(tempfile.mkdtemp(prefix="bench-reg-"))
     for user, password in users:
         scenario = REGISTER.replace("[field0]", user).replace("[field1]", password)
-        _, process = _sipp(target, workdir, scenario, port, ["-m", "1", "-timeout", "15s"])
+        _, process = _sipp(target, workdir, scenario, port, ["-m", "1", "-timeout", "15s"], local_ip)
         output, _ = process.communicate(timeout=30)
         if process.returncode != 0:
             raise RuntimeError(f"registering {user} failed (sipp {process.returncode}):\n{output[-2000:]}")
@@ -190,14 +203,16 @@ class AgentPhones:
     target: str
     port: int
     talk_ms: int = 1000
+    local_ip: str = "127.0.0.1"
+    scenario: str = AGENT  # AGENT_VIA_PROXY behind Kamailio
     process: subprocess.Popen[str] | None = None
     workdir: Path | None = None
 
     def start(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-agents-"))
-        scenario = AGENT.replace("TALK_MS", str(self.talk_ms))
+        scenario = self.scenario.replace("TALK_MS", str(self.talk_ms))
         extra = ["-m", "10000000", "-trace_logs", "-log_file", "answered.log", "-max_socket", "10000"]
-        _, self.process = _sipp(self.target, self.workdir, scenario, self.port, extra)
+        _, self.process = _sipp(self.target, self.workdir, scenario, self.port, extra, self.local_ip)
 
     def answered(self) -> int:
         """Calls answered since ``start``."""
@@ -225,13 +240,15 @@ class CallerResult:
     waits_ms: list[float]  # per completed call: answered -> far end's BYE (ms)
 
 
-def run_callers(target: str, port: int, number: str, rate: float, count: int, bye_timeout_ms: int) -> CallerResult:
+def run_callers(
+    target: str, port: int, number: str, rate: float, count: int, bye_timeout_ms: int, local_ip: str = "127.0.0.1"
+) -> CallerResult:
     workdir = Path(tempfile.mkdtemp(prefix="bench-callers-"))
     scenario = CALLER.replace("NUMBER", number).replace("BYE_TIMEOUT_MS", str(bye_timeout_ms))
     limit = str(max(10, int(rate * (bye_timeout_ms / 1000 + 5))))
     extra = ["-r", f"{rate:g}", "-m", str(count), "-l", limit, "-trace_rtt", "-rtt_freq", "1", "-trace_stat"]
     extra += ["-fd", "1", "-timeout", f"{int(count / rate + bye_timeout_ms / 1000 + 30)}s"]
-    _, process = _sipp(target, workdir, scenario, port, extra)
+    _, process = _sipp(target, workdir, scenario, port, extra, local_ip)
     process.communicate(timeout=count / rate + bye_timeout_ms / 1000 + 60)
     waits: list[float] = []
     for rtt in workdir.glob("*_rtt.csv"):

@@ -165,6 +165,9 @@ class VoiceSettings(_Section):
     # often agents' SMS replies are looked for when no NOTIFY wakes the sender (SQLite).
     sms_endpoints: list[str] = ["caller"]
     sms_poll_seconds: float = Field(1.0, gt=0, le=3600)
+    # With [[kamailio.nodes]]: how long a node's ARI may stay unreachable before its calls are ended in the store
+    # (a websocket blip or a quick restart of the voice service's link must not end calls that are still up).
+    node_lost_seconds: float = Field(5.0, gt=0, le=3600)
 
 
 class TenantRecordingSettings(_Section):
@@ -190,6 +193,8 @@ class AsteriskNode(_Section):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     host: str
+    # The node's ARI; None: the [asterisk] ari_url's scheme and port on ``host`` (its user and password always).
+    ari_url: str | None = None
 
 
 class KamailioSettings(_Section):

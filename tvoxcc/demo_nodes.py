@@ -22,13 +22,23 @@ def render_deployment(inp: RenderInput, out: Path, say: Callable[[str], None]) -
     kamailio = KamailioInput(KAMAILIO_HOST, 5060, NODES, inp.agents)
     write_kamailio(kamailio, out / "kamailio")
     for node in NODES:
-        write_asterisk(node_input(inp, node.host, KAMAILIO_HOST, 5060), out / node.name / "asterisk")
+        write_asterisk(node_input(inp, node.host, KAMAILIO_HOST, 5060, node.name), out / node.name / "asterisk")
+    (out / "tvoxcc-nodes.toml").write_text(nodes_settings(), encoding="utf-8")
     for role in HostRole:
         for name, text in render_role(role).items():
             (out / "systemd" / role).mkdir(parents=True, exist_ok=True)
             (out / "systemd" / role / name).write_text(text, encoding="utf-8")
     say(
         f"demo: N-node deployment files in {out}: Kamailio (registrar for {len(inp.agents)} agent phones, "
-        f"dispatcher over {len(NODES)} Asterisk nodes), each node's Asterisk configs, systemd units per role "
+        f"dispatcher over {len(NODES)} Asterisk nodes), each node's Asterisk configs, systemd units per role, "
+        "and tvoxcc-nodes.toml: with it `voice run` holds one ARI connection per node and one ACD serves them all "
         "(README: Deployments; on one machine: tvoxcc lab up --topology nodes=2)"
     )
+
+
+def nodes_settings() -> str:
+    """The tvoxcc.toml sections of this deployment: Kamailio and its nodes, which `voice run` connects to."""
+    lines = ["[kamailio]", f'sip_host = "{KAMAILIO_HOST}"', "sip_port = 5060"]
+    for node in NODES:
+        lines += ["", "[[kamailio.nodes]]", f'name = "{node.name}"', f'host = "{node.host}"']
+    return "\n".join(lines) + "\n"

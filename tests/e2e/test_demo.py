@@ -60,6 +60,7 @@ def test_demo_routes_a_caller_through_the_ivr_to_the_agent(tmp_path: Path, lab: 
     assert re.search(r"insight --by group: sales-team: \d+ contacts", out)  # the hierarchy step
     assert "N-node deployment files in" in out
     assert 'case "acme-mario":' in (base / "deploy/kamailio/kamailio.cfg").read_text()
+    assert "[[kamailio.nodes]]" in (base / "deploy/tvoxcc-nodes.toml").read_text()
     assert "contact = sip:acme-mario@192.0.2.10:5060" in (base / "deploy/node2/asterisk/pjsip.conf").read_text()
     assert (base / "deploy/systemd/main/tvoxcc-voice.service").is_file()
     assert "Wallboard: http://127.0.0.1:8080/wallboard/acme" in out

@@ -31,12 +31,14 @@ class AriClient:
         app: str,
         *,
         timeout: float = 10.0,
+        http: AriHttp | None = None,
     ) -> None:
         self.ari_url = ari_url
         self.app = app
         self._user = user
         self._password = password
-        self.http = AriHttp(ari_url, user, password, timeout=timeout)
+        # ``http``: another way to Asterisk (tvoxcc.voice.nodes routes each request to one of N nodes).
+        self.http = http or AriHttp(ari_url, user, password, timeout=timeout)
         self.channels = ChannelsApi(self.http, app)
         self.bridges = BridgesApi(self.http)
         self.playbacks = PlaybacksApi(self.http)

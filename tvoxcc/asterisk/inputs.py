@@ -141,6 +141,9 @@ class RenderInput:
     # None: a standalone Asterisk.
     sip_proxy_host: str | None = None
     sip_proxy_port: int = 5060
+    # A node's name, the prefix of its channels' ids (asterisk.conf systemname): one voice service driving N nodes
+    # must never see two channels with one id. None: Asterisk's plain ids.
+    system_name: str | None = None
     sip_tls: TlsTransport | None = None
     srtp: bool = False  # the agents' media over SRTP (SDES); needs sip_tls
     # (tenant, prefix) of tenants whose agents dial out with another prefix than DEFAULT_DIAL_PREFIX
@@ -159,6 +162,8 @@ class RenderInput:
             _check(_NAME, getattr(self, what), what)
         if self.caller_endpoint is not None:
             _check(_NAME, self.caller_endpoint, "caller endpoint")
+        if self.system_name is not None:
+            _check(_NAME, self.system_name, "node name")
         _check_secret(self.ari_password, "ARI password")
         _check_secret(self.ami_secret, "AMI secret")
         if self.rtp_start >= self.rtp_end:

@@ -43,7 +43,7 @@ def _node_input(settings: Settings, inp: RenderInput, node_name: str) -> RenderI
         known = ", ".join(n.name for n in settings.kamailio.nodes) or "none"
         fail(f"--node {node_name!r}: no such node in [[kamailio.nodes]] of tvoxcc.toml (known: {known})")
     try:
-        return node_input(inp, node.host, settings.kamailio.sip_host, settings.kamailio.sip_port)
+        return node_input(inp, node.host, settings.kamailio.sip_host, settings.kamailio.sip_port, node.name)
     except RenderInputError as exc:
         fail(f"cannot render node {node_name}: {exc}")
 

@@ -147,7 +147,9 @@ class TopologyLab:
                 for host in topology.with_role(Role.ASTERISK):
                     overlay.mount(self.state_dir / "base", self.state_dir / "nodes" / host.name)
                     proxy = wiring.address(topology.with_role(Role.KAMAILIO)[0])
-                    self.node_lab(host, wiring).up(node_input(inp, wiring.address(host), proxy, KAMAILIO_PORT))
+                    self.node_lab(host, wiring).up(
+                        node_input(inp, wiring.address(host), proxy, KAMAILIO_PORT, host.name)
+                    )
             except BaseException:
                 self._teardown()
                 raise
@@ -192,7 +194,7 @@ class TopologyLab:
     def start_node(self, name: str, inp: RenderInput) -> int:
         """Start one node's Asterisk again (its root is kept); Kamailio's probes bring it back into rotation."""
         lab, state, host, wiring = self._node(name)
-        return lab.up(node_input(inp, wiring.address(host), state["kamailio"]["host"], KAMAILIO_PORT))
+        return lab.up(node_input(inp, wiring.address(host), state["kamailio"]["host"], KAMAILIO_PORT, host.name))
 
     def down(self) -> list[str]:
         """Stop Asterisk nodes and Kamailio, remove every namespace, veth and the bridge; returns the namespaces."""

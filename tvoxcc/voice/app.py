@@ -30,6 +30,7 @@ from tvoxcc.voice.call_recordings import is_leg_snoop
 from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 from tvoxcc.voice.handoff import QueueHandoff
 from tvoxcc.voice.lanes import Lanes
+from tvoxcc.voice.nodes import EventStream, NodeDown, NodeItem, NodeLost, NodesAri, NodeUp
 from tvoxcc.voice.overload import LagMeter
 
 if TYPE_CHECKING:
@@ -88,10 +89,13 @@ class VoiceApp:
         self.overload = LagMeter(backlog=self.lanes.backlog)
         self.campaigns: CampaignService | None = None  # `voice run` works campaigns (tvoxcc.campaigns.service)
         self.agent_calls: AgentCalls | None = None  # agents' own calls (tvoxcc.voice.agent_calls)
+        self.nodes = ari if isinstance(ari, NodesAri) else None  # N Asterisk nodes (tvoxcc.voice.nodes), or one
 
     async def run(self) -> None:
         await self.handoff.start()
-        stream = self.ari.events(only=HANDLED_EVENTS)
+        stream: EventStream = (
+            self.nodes.node_events(HANDLED_EVENTS) if self.nodes is not None else self.ari.events(only=HANDLED_EVENTS)
+        )
         meter = asyncio.create_task(self.overload.run(), name="voice-overload")
         self.supervision.start()
         try:
@@ -110,13 +114,19 @@ class VoiceApp:
             await self.lanes.close()
             await self.handoff.close()
 
-    def dispatch(self, item: StreamItem) -> None:
+    def dispatch(self, item: StreamItem | NodeItem) -> None:
         """Hand an event's work to its call's lane and return at once: the reader never waits."""
         match item:
             case Connected():
                 self.lanes.submit(CONTROL_LANE, self._connected())
             case Disconnected():
                 self.ready.clear()
+            case NodeUp(node=node):
+                self.lanes.submit(CONTROL_LANE, self._connected(node))
+            case NodeDown(node=node, reason=reason):
+                log.warning("voice: Asterisk node %s disconnected (%s)", node, reason)
+            case NodeLost(node=node):
+                self.lanes.submit(CONTROL_LANE, self._node_lost(node))
             case _ if self.campaigns is not None and self.campaigns.claims(item):
                 self.lanes.submit(CAMPAIGN_LANE, self.campaigns.on_event(item))
             case ev.StasisStart(channel=channel, args=args) if self.supervision.claims(args):
@@ -157,11 +167,26 @@ class VoiceApp:
             case _:
                 pass
 
-    async def _connected(self) -> None:
-        resumed = await self.resync()
+    async def _connected(self, node: str | None = None) -> None:
+        resumed = await self.resync(node)
         await self.handoff.on_connected()
         self.ready.set()
-        log.info("voice service ready (app %s, %d call(s) resumed)", self.ari.app, resumed)
+        where = f", node {node}" if node else ""
+        log.info("voice service ready (app %s%s, %d call(s) resumed)", self.ari.app, where, resumed)
+
+    async def _node_lost(self, node: str) -> None:
+        """A node gone past the grace: its calls cannot be saved (their media ran through it); each is ended
+        as a hang-up would end it (interaction closed, ACD item removed, agent's leg freed)."""
+        if self.nodes is None:  # one Asterisk: never lost, only disconnected
+            return
+        channels = self.nodes.channels_on(node)
+        log.warning("voice: Asterisk node %s lost: ending its %d channel(s)", node, len(channels))
+        for channel_id in channels:
+            if self.supervision.owns(channel_id):
+                self.supervision.gone(channel_id)
+                continue
+            await self.lanes.run(self.handoff.lane_of(channel_id), self._gone(channel_id))
+        self.nodes.forget_node(node)
 
     async def _shed(self, channel_id: str, number: str, args: tuple[str, ...]) -> None:
         """Overloaded: a new caller hears the busy message at once; the call is stored as ``shed``."""
@@ -229,16 +254,20 @@ class VoiceApp:
             if self.calls.get(call.channel_id) is call and (call.state is None or call.state.outcome != IvrExit.QUEUE):
                 self.calls.pop(call.channel_id, None)
 
-    async def resync(self) -> int:
+    async def resync(self, node: str | None = None) -> int:
         """Take back the channels still in our Stasis app that no task owns, and end the calls whose channels
-        left it meanwhile; returns how many were taken back."""
+        left it meanwhile; returns how many were taken back. ``node``: that node's channels and calls only."""
+        nodes = self.nodes if node is not None else None
         try:
-            app = await self.ari.applications.get(self.ari.app)
+            app = await (nodes.node(node) if nodes and node else self.ari).applications.get(self.ari.app)
         except AriError as exc:
             log.warning("resync: cannot list the app's channels: %s", exc)
             return 0
         in_app = set(app.channel_ids)
-        for channel_id in [known for known in self.calls if known not in in_app]:
+        mine = [known for known in self.calls if nodes is None or nodes.node_of(known) == node]
+        if nodes is not None and node is not None:
+            nodes.learn_channels(node, app.channel_ids)
+        for channel_id in [known for known in mine if known not in in_app]:
             # Gone while we were away (an Asterisk restart ends every call): no hang-up event will come, and
             # its interaction would stay open for ever.
             log.info("channel %s left while we were disconnected: ending its call", channel_id)

@@ -15,7 +15,6 @@ from datetime import datetime
 from tvoxcc.agentcalls.store import AgentCallBook
 from tvoxcc.agi.routes import all_routes
 from tvoxcc.agi.server import build_server
-from tvoxcc.ari import AriClient
 from tvoxcc.campaigns.service import CampaignService
 from tvoxcc.config import Settings
 from tvoxcc.recordings.repository import Repository
@@ -27,6 +26,7 @@ from tvoxcc.voice.app import VoiceApp, utc_now
 from tvoxcc.voice.directory import Directory
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.live import LiveWriter
+from tvoxcc.voice.nodes import connect_ari
 from tvoxcc.voice.recorder import Recorder
 from tvoxcc.voice.sms import SmsGateway
 
@@ -37,7 +37,7 @@ async def main_host(
 ) -> AsyncIterator[VoiceApp]:
     """Run until the block exits; yields once connected to Asterisk and serving FastAGI."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    async with AriClient.from_settings(settings) as ari:
+    async with connect_ari(settings) as ari:  # one Asterisk, or one per [[kamailio.nodes]] entry
         voice = settings.voice
         recorder = Recorder(store)  # every call's facts, written in batches off the call path
         lanes = Lanes()  # each call's work in order, calls side by side
@@ -87,7 +87,8 @@ async def main_host(
                 runner.result()  # the app stopped before it was ready: raise why
             if ready not in done:
                 ready.cancel()
-                raise TimeoutError(f"not connected to Asterisk ARI at {settings.asterisk.ari_url} in {ready_within} s")
+                where = ari.http.base_url.replace("/ari", "")  # every node's, with [[kamailio.nodes]]
+                raise TimeoutError(f"not connected to Asterisk ARI at {where} in {ready_within} s")
             with contextlib.suppress(TimeoutError):  # texts wait in the carrier meanwhile: calls need not wait
                 await asyncio.wait_for(sms.ready.wait(), ready_within)
             await live.flush()  # every tenant's view, replacing what a previous run left
