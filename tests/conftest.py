@@ -14,7 +14,16 @@ from tests.cli import Tvox, make_tvox
 from tests.components import component_missing
 from tests.servers.postgres import PostgresServer, find_pg_bin, start_postgres
 from tests.servers.smtp import SmtpSink
+from tvoxcc.lab.sipp import PORT_SLICE_ENV
 from tvoxcc.store.engine import Store
+
+# A parallel worker's share of the ephemeral ports for its sipp phones (tvoxcc.lab.sipp.free_udp_port): the
+# workers' phones never race for a port, each worker only against itself, which tracks what it handed out.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault(
+        PORT_SLICE_ENV,
+        f"{os.environ['PYTEST_XDIST_WORKER'].removeprefix('gw')}/{os.environ['PYTEST_XDIST_WORKER_COUNT']}",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the marks into the test ids

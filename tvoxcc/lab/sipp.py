@@ -7,6 +7,9 @@ filled in here and written to a temp dir.
 
 from __future__ import annotations
 
+import collections
+import os
+import random
 import shutil
 import socket
 import subprocess
@@ -24,11 +27,42 @@ PCAP_DIRS = (Path("/usr/share/sip-tester"), Path("/usr/share/sip-tester/pcap"))
 PCAP_NAMES = {**{str(d): f"dtmf_2833_{d}" for d in range(10)}, "*": "dtmf_2833_star", "#": "dtmf_2833_pound"}
 
 
-def free_udp_port() -> int:
+EPHEMERAL = (32768, 61000)
+PORT_SLICE_ENV = "TVOXCC_PORT_SLICE"  # "INDEX/COUNT": this process's share of the range (parallel test workers)
+_PORTS_PER_PHONE = 4  # sipp's SIP port, or its media port and the three above it (RTP, RTCP, video)
+# Ports handed out lately are not handed out again: a phone keeps the port it registered from across sipp runs,
+# unbound between them, and the kernel's own pick (bind to port 0) could give it to the next caller meanwhile.
+_RECENT: collections.deque[int] = collections.deque(maxlen=2048)
+
+
+def _port_slice() -> tuple[int, int]:
+    low, high = EPHEMERAL
+    index, _, count = os.environ.get(PORT_SLICE_ENV, "0/1").partition("/")
+    size = (high - low) // max(int(count or 1), 1)
+    return low + int(index) * size, low + (int(index) + 1) * size
+
+
+def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_udp_port() -> int:
+    """A UDP port for a sipp phone, with the three above it free too, in this process's slice of the ephemeral
+    range (two test workers never pick the same one) and not handed out lately (see _RECENT)."""
+    low, high = _port_slice()
+    for _ in range(1000):
+        port = random.randrange(low, high - _PORTS_PER_PHONE, _PORTS_PER_PHONE)
+        if port in _RECENT:
+            continue
+        if all(_bindable(p) for p in range(port, port + _PORTS_PER_PHONE)):
+            _RECENT.append(port)
+            return port
+    raise OSError(f"no free UDP port in {low}-{high}")
 
 
 def dtmf_pcap(digit: str) -> Path:
