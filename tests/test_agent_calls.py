@@ -17,7 +17,7 @@ from tvoxcc.insight.metrics import compute
 from tvoxcc.insight.model import Contact, Dataset, Dimension, Params
 from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.journey.api import journey_for
-from tvoxcc.journey.timeline import Call
+from tvoxcc.journey.entries import Call
 from tvoxcc.queues import model as q
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tvoxcc.insight.buckets import split
-from tvoxcc.insight.metrics import compute, first_contact_resolution, totals
+from tvoxcc.insight.figures import totals
+from tvoxcc.insight.metrics import compute, first_contact_resolution
 from tvoxcc.insight.model import (
     CallbackRequest,
     Contact,

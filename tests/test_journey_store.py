@@ -19,7 +19,7 @@ from tvoxcc.journey.api import (
     screen_pop_for,
 )
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError, MergeError
-from tvoxcc.journey.timeline import Call, CallbackEntry, TicketEntry
+from tvoxcc.journey.entries import Call, CallbackEntry, TicketEntry
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tvoxcc.journey.entries import Call, CallbackEntry, MessageEntry, TicketEntry
 from tvoxcc.journey.rows import (
     CallbackRow,
     ContactRow,
@@ -17,7 +18,8 @@ from tvoxcc.journey.rows import (
     NpsRow,
     TicketRow,
 )
-from tvoxcc.journey.timeline import Call, CallbackEntry, MessageEntry, TicketEntry, build_timeline, screen_pop
+from tvoxcc.journey.screen_pop import screen_pop
+from tvoxcc.journey.timeline import build_timeline
 
 
 def t(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:

@@ -127,7 +127,7 @@ class Changes:
     inputs: dict[int, str | None] = field(default_factory=dict)  # acd_inputs seq -> error (None: done)
     router_at: float = 0.0
     # What the decisions changed, their rows not built yet: the writer builds them once per batch, from the
-    # router as it is when the batch is taken (tvoxcc.acd.service._build_rows).
+    # router as it is when the batch is taken (tvoxcc.acd.decision_rows.DecisionRows.build).
     touched_items: set[str] = field(default_factory=set)
     touched_agents: set[str] = field(default_factory=set)
     touched_queues: set[str] = field(default_factory=set)

@@ -17,12 +17,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from tvoxcc.acd import run_loop
-from tvoxcc.acd.commands import Command, ItemMeta, NewItem, of_router
+from tvoxcc.acd.commands import Command, ItemMeta, NewItem
 from tvoxcc.acd.config import AcdConfig, ConfigSource
+from tvoxcc.acd.decision_rows import DecisionRows
 from tvoxcc.acd.dispatch import dispatch
 from tvoxcc.acd.inputs import Input, pending
 from tvoxcc.acd.lease import Lease, LeaseLost
-from tvoxcc.acd.rows import Answer, Changes, item_meta, router_view, touched, with_answers
+from tvoxcc.acd.rows import Answer, Changes, item_meta, router_view, with_answers
 from tvoxcc.acd.stored import load
 from tvoxcc.acd.transport import InStore, Transport
 from tvoxcc.acd.writer import DecisionWriter, replace_all
@@ -75,11 +76,8 @@ class AcdService:
         # ``linger_s``): item id -> (agent, when), asked on start when an item is stored as offered, so a call
         # the agent took before a kill is restored as connected, not as ringing (its offer then cancelled).
         self.answers: Callable[[], Awaitable[Mapping[str, Answer]]] | None = None
-        self._tenants: Mapping[str, int] = {}
-        self._meta: dict[str, ItemMeta] = {}
-        self._channel: dict[str, q.Channel] = {}
+        self.decision_rows = DecisionRows()  # items' tenants and channels, queue rows written: for the writer's rows
         self._last = 0.0
-        self._queue_rows: dict[str, tuple[int, int]] = {}  # queue -> (rr_last, next_position) last written
         self.applied_input = 0  # the last acd_inputs seq applied (its row is taken at the next commit)
         self.applying_inputs: set[int] = set()  # applied, their rows maybe not marked taken yet
 
@@ -93,7 +91,7 @@ class AcdService:
             await asyncio.sleep(self.standby_poll_s)
         config = await self.config.load()
         stored = await load(self.store)
-        self._tenants = config.tenants
+        self.decision_rows.tenants = config.tenants
         items = stored.items
         if self.answers is not None and any(row["status"] == q.ItemStatus.OFFERED for row in items):
             items = with_answers(items, await self.answers())
@@ -101,8 +99,8 @@ class AcdService:
         self._last = max(self.clock(), stored.router_at)
         router = self.router_factory(self.rng)
         self.restored = router.restore(view, self._last)
-        self._meta = {row["item_id"]: item_meta(row) for row in stored.items}
-        self._channel = {row["item_id"]: q.Channel(row["channel"]) for row in stored.items}
+        self.decision_rows.meta = {row["item_id"]: item_meta(row) for row in stored.items}
+        self.decision_rows.channel = {row["item_id"]: q.Channel(row["channel"]) for row in stored.items}
         self.router = router
         self.writer.lost = None
         if self.on_outputs is not None:
@@ -226,8 +224,8 @@ class AcdService:
         )
         if self._router().has_item(item_id):
             raise q.RouterError(f"item {item_id!r} is already queued")
-        self._meta[item_id] = ItemMeta(item.tenant_id, item.ref, item.auto_accept)
-        self._channel[item_id] = item.channel
+        self.decision_rows.meta[item_id] = ItemMeta(item.tenant_id, item.ref, item.auto_accept)
+        self.decision_rows.channel[item_id] = item.channel
         out = self._decide(lambda r, now: r.enqueue(work, now))
         return item_id, out
 
@@ -279,7 +277,7 @@ class AcdService:
         """Bring the router to ``config`` (live: nothing waiting is lost); returns the number of changes."""
         router = self._router()
         changes = sync.changes(router, config.queues, config.agents)
-        self._tenants = config.tenants
+        self.decision_rows.tenants = config.tenants
         out = q.Outputs()
         for change in changes:
             step = self._decide(_applying(change), record=False)
@@ -326,12 +324,12 @@ class AcdService:
         finally:
             if out.commands or out.events:
                 self._auto_accept(router, out, now)
-                self.writer.put(self._touched(out, now))
+                self.writer.put(self.decision_rows.touched(out, now))
                 if self.on_outputs is not None:
                     self.on_outputs(out)
         self._auto_accept(router, step, now)
         if record:
-            self.writer.put(self._touched(step, now))
+            self.writer.put(self.decision_rows.touched(step, now))
         if self.on_outputs is not None and (step.commands or step.events or step.queue_log):
             self.on_outputs(step)
         return _joined(out, step)
@@ -342,7 +340,7 @@ class AcdService:
         while index < len(out.commands):
             command = out.commands[index]
             index += 1
-            if isinstance(command, q.Offer) and self._meta.get(command.item_id, ItemMeta()).auto_accept:
+            if isinstance(command, q.Offer) and self.decision_rows.meta.get(command.item_id, ItemMeta()).auto_accept:
                 item = router.item_view(command.item_id)
                 if item is not None and item.status is q.ItemStatus.OFFERED and command.agent_id in item.offered_to:
                     more = router.accept(command.item_id, command.agent_id, now)
@@ -350,54 +348,15 @@ class AcdService:
                     out.events += more.events
                     out.queue_log += more.queue_log
 
-    def _touched(self, out: q.Outputs, now: float) -> Changes:
-        """A decision for the writer: its commands, and the names of what it changed (rows: ``_build_rows``)."""
-        hit = touched(out)
-        changes = Changes(router_at=now, touched_items=set(hit.items), touched_agents=set(hit.agents))
-        changes.touched_queues = set(hit.queues)
-        changes.commands = [of_router(c, self._channel, self._meta) for c in out.commands]
-        return changes
-
     def _build_rows(self, changes: Changes) -> None:
-        """The rows of what a batch's decisions touched, as the router is now (the writer calls it when it takes
-        the batch, with no decision in between: exactly the state after the batch's last decision)."""
         router = self.router
         if router is None:
             return
-        items = {}
-        for item_id in changes.touched_items:
-            view = router.item_view(item_id)
-            if view is None:
-                meta = self._meta.pop(item_id, ItemMeta())
-                self._channel.pop(item_id, None)
-            else:
-                meta = self._meta.get(item_id, ItemMeta())
-                self._channel[item_id] = view.channel  # a callback answered becomes a call
-            items[item_id] = (view, meta)
-        tenants = self._tenants
-        agents = [(a, tenants.get(a.agent_id)) for a in map(router.agent_view, changes.touched_agents) if a]
-        queues = [(v, tenants.get(v.name)) for v in map(router.queue_view, changes.touched_queues) if v]
-        queues = [(v, t) for v, t in queues if self._queue_rows.get(v.name) != (v.rr_last, v.next_position)]
-        self._queue_rows.update((v.name, (v.rr_last, v.next_position)) for v, _ in queues)  # unchanged: not written
-        changes.record(items, agents, queues)
-        changes.touched_items, changes.touched_agents, changes.touched_queues = set(), set(), set()
+        self.decision_rows.build(router, changes)
 
     def _changes_of_all(self, out: q.Outputs) -> Changes:
         router = self._router()
-        view = router.view()
-        changes = Changes(router_at=self._last)
-        changes.commands = [of_router(c, self._channel, self._meta) for c in out.commands]
-        self._queue_rows = {name: (v.rr_last, v.next_position) for name, v in view.queues.items()}
-        for item_id in list(self._meta):
-            if item_id not in view.items:
-                self._meta.pop(item_id)
-                self._channel.pop(item_id, None)
-        changes.record(
-            {item_id: (item, self._meta.get(item_id, ItemMeta())) for item_id, item in view.items.items()},
-            [(agent, self._tenants.get(agent_id)) for agent_id, agent in view.agents.items()],
-            [(queue, self._tenants.get(name)) for name, queue in view.queues.items()],
-        )
-        return changes
+        return self.decision_rows.of_all(router.view(), out, self._last)
 
 
 def _joined(first: q.Outputs, then: q.Outputs) -> q.Outputs:

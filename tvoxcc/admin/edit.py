@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc import audit
 from tvoxcc.admin.changes import KEYS, audit_document_change
+from tvoxcc.admin.document_writer import write_document
 from tvoxcc.admin.errors import AdminError
-from tvoxcc.admin.repository import read_document, write_document
+from tvoxcc.admin.repository import read_document
 from tvoxcc.admin.spec import TenantDoc
 from tvoxcc.store.engine import Store
 

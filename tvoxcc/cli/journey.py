@@ -17,7 +17,8 @@ from tvoxcc.journey import api
 from tvoxcc.journey.contacts import DuplicateGroup, Reliability
 from tvoxcc.journey.merge import MergeResult
 from tvoxcc.journey.render import pop_text, timeline_text
-from tvoxcc.journey.timeline import CHANNELS, screen_pop
+from tvoxcc.journey.screen_pop import screen_pop
+from tvoxcc.journey.timeline import CHANNELS
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from tvoxcc import audit
 from tvoxcc.admin.changes import audit_document_change
+from tvoxcc.admin.document_writer import write_document
 from tvoxcc.admin.edit import edit_tenant, validation_problems
 from tvoxcc.admin.errors import AdminError
-from tvoxcc.admin.repository import find_tenant, read_document, write_document
+from tvoxcc.admin.repository import find_tenant, read_document
 from tvoxcc.admin.spec import TenantDoc, TenantSpec
 from tvoxcc.cli._common import emit_json, emit_table, emit_yaml, json_option, with_store
 from tvoxcc.store import models as m

@@ -19,7 +19,7 @@ from sqlalchemy import Float, Integer, Select, and_, case, cast, func, or_, sele
 from sqlalchemy.sql.elements import ColumnElement
 
 from tvoxcc.insight.buckets import bucket_start
-from tvoxcc.insight.metrics import ALL, NONE, Figures, Key
+from tvoxcc.insight.figures import ALL, NONE, Figures, Key
 from tvoxcc.insight.model import Dimension, Interval, Params
 from tvoxcc.insight.store import QUEUED, Names
 from tvoxcc.interactions import Direction, Outcome

@@ -12,8 +12,9 @@ from datetime import date
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.insight import slots as stored_slots
 from tvoxcc.insight.aggregate import basic_slots, roll_up, to_slots
+from tvoxcc.insight.figures import totals
 from tvoxcc.insight.followups import followup_slots
-from tvoxcc.insight.metrics import compute, totals
+from tvoxcc.insight.metrics import compute
 from tvoxcc.insight.model import Dimension, Interval, Params
 from tvoxcc.insight.report import Report, summary
 from tvoxcc.insight.store import day_range, find_tenant, load_dataset, load_names

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from tvoxcc.insight.aggregate import SLOT_S, Slots, epoch_of
-from tvoxcc.insight.metrics import ALL, NONE, Figures
+from tvoxcc.insight.figures import ALL, NONE, Figures
 from tvoxcc.insight.model import Dimension, Params
 from tvoxcc.insight.store import Names, first_inbound_channel
 from tvoxcc.queues.model import Channel

@@ -54,128 +54,17 @@ Definitions (every figure is per row key = (dimension value, interval bucket)):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
 from datetime import datetime
 
+from tvoxcc.insight.agent_spans import measured_wrapups, pause_spans, state_spans
 from tvoxcc.insight.buckets import bucket_start, seconds, split
+from tvoxcc.insight.event_kinds import CALLBACK_REQUESTED, RONA, SHED, TRANSFERRED
+from tvoxcc.insight.figures import ALL, NONE, Figures, Key
 from tvoxcc.insight.model import CallbackRequest, Contact, Dataset, Dimension, Event, Params, SlaBreach, Ticket
 from tvoxcc.interactions import CALL_CHANNELS, Direction, Outcome
-from tvoxcc.interactions import InteractionEventKind as Kind
-from tvoxcc.queues.model import AgentStatus, Channel, EventKind
+from tvoxcc.queues.model import Channel
 from tvoxcc.support.status import MessageKind
-
-NONE = "-"  # the row of contacts without a value for the dimension (e.g. unanswered calls by agent)
-ALL = "all"
-
-# The stored event kinds and states read here, by their owners' names (tvoxcc.interactions lists them all).
-PAUSED, UNPAUSED, LOGGED_OUT = EventKind.AGENT_PAUSED, EventKind.AGENT_UNPAUSED, EventKind.AGENT_LOGGED_OUT
-COMPLETED, WRAPUP_STARTED, WRAPUP_ENDED = EventKind.ITEM_COMPLETED, Kind.WRAPUP_STARTED, Kind.WRAPUP_ENDED
-CALLBACK_REQUESTED, CALLBACK_ANSWERED = EventKind.CALLBACK_REQUESTED, EventKind.CALLBACK_ANSWERED
-RONA, TRANSFERRED = EventKind.RING_NO_ANSWER, Outcome.TRANSFERRED
-SHED = Outcome.SHED  # the outcome of a call the voice service shed (tvoxcc.voice.overload)
-AGENT_STATUS = EventKind.AGENT_STATUS
-HANDLING = frozenset({AgentStatus.BUSY, AgentStatus.WRAPUP})
-STAFFED_IDLE = frozenset({AgentStatus.AVAILABLE, AgentStatus.RESERVED})
-
-Key = tuple[str, datetime]
-
-
-@dataclass(slots=True)
-class Figures:
-    """Sums and counts; ratios are properties so rows can be merged into totals by adding."""
-
-    offered: int = 0
-    shed: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    short_abandoned: int = 0
-    answered_in_sl: int = 0
-    abandoned_in_sl: int = 0
-    wait_answered_s: float = 0.0
-    longest_wait_s: float = 0.0
-    handled: int = 0
-    talk_s: float = 0.0
-    wrapup_s: float = 0.0
-    pause_s: dict[str, float] = field(default_factory=dict)
-    callbacks_requested: int = 0
-    callbacks_completed: int = 0
-    promoters: int = 0
-    passives: int = 0
-    detractors: int = 0
-    transfers: int = 0
-    rona: int = 0
-    state_s: dict[str, float] = field(default_factory=dict)
-    tickets_resolved: int = 0
-    tickets_fcr: int = 0
-    sla_breaches: int = 0
-    outbound: int = 0  # voice calls we placed (agents' own, callbacks, campaigns), counted by who made them
-    outbound_answered: int = 0
-    outbound_talk_s: float = 0.0
-
-    def add(self, other: Figures) -> None:
-        for f in fields(self):
-            mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            if f.name == "longest_wait_s":
-                self.longest_wait_s = max(mine, theirs)
-            elif isinstance(mine, dict):
-                for code, spent in theirs.items():
-                    mine[code] = mine.get(code, 0.0) + spent
-            else:
-                setattr(self, f.name, mine + theirs)
-
-    @property
-    def sl_base(self) -> int:
-        return self.offered - self.short_abandoned
-
-    @property
-    def service_level(self) -> float | None:
-        return _pct(self.answered_in_sl, self.sl_base)
-
-    @property
-    def service_level_abandons(self) -> float | None:
-        return _pct(self.answered_in_sl + self.abandoned_in_sl, self.sl_base)
-
-    @property
-    def abandon_rate(self) -> float | None:
-        return _pct(self.abandoned, self.sl_base)
-
-    @property
-    def asa_s(self) -> float | None:
-        return self.wait_answered_s / self.answered if self.answered else None
-
-    @property
-    def aht_s(self) -> float | None:
-        return (self.talk_s + self.wrapup_s) / self.handled if self.handled else None
-
-    @property
-    def handling_s(self) -> float:
-        return sum(self.state_s.get(s, 0.0) for s in HANDLING)
-
-    @property
-    def staffed_s(self) -> float:
-        return self.handling_s + sum(self.state_s.get(s, 0.0) for s in STAFFED_IDLE)
-
-    @property
-    def occupancy(self) -> float | None:
-        staffed = self.staffed_s
-        return 100.0 * self.handling_s / staffed if staffed else None
-
-    @property
-    def fcr(self) -> float | None:
-        return _pct(self.tickets_fcr, self.tickets_resolved)
-
-    @property
-    def nps_answers(self) -> int:
-        return self.promoters + self.passives + self.detractors
-
-    @property
-    def nps(self) -> float | None:
-        return _pct(self.promoters - self.detractors, self.nps_answers)
-
-
-def _pct(part: int, whole: int) -> float | None:
-    return 100.0 * part / whole if whole else None
 
 
 def compute(data: Dataset, params: Params, by: Dimension) -> dict[Key, Figures]:
@@ -186,7 +75,7 @@ def compute(data: Dataset, params: Params, by: Dimension) -> dict[Key, Figures]:
     for e in data.events:
         if e.interaction_id is not None:
             per_contact[e.interaction_id].append(e)
-    wrapups = _wrapups(data.events)
+    wrapups = measured_wrapups(data.events)
     called_back = {cb.requested_by for cb in data.callbacks if cb.requested_by is not None}
 
     slots: dict[int, datetime] = {}
@@ -248,25 +137,18 @@ def compute(data: Dataset, params: Params, by: Dimension) -> dict[Key, Figures]:
             figures.detractors += 1
 
     if by in (Dimension.AGENT, Dimension.TENANT, Dimension.INTERVAL):
-        for agent, code, begin, end in _pauses(data.events, params):
+        for agent, code, begin, end in pause_spans(data.events, params):
             group = agent if by is Dimension.AGENT else ALL
             for slot, spent in split(begin, end, params.interval, params.tz):
                 pauses = rows[(group, slot)].pause_s
                 pauses[code] = pauses.get(code, 0.0) + spent
-        for agent, state, begin, end in _states(data.events, params):
+        for agent, state, begin, end in state_spans(data.events, params):
             group = agent if by is Dimension.AGENT else ALL
             for slot, spent in split(begin, end, params.interval, params.tz):
                 states = rows[(group, slot)].state_s
                 states[state] = states.get(state, 0.0) + spent
     empty = Figures()  # e.g. the row an IVR-only contact touched: nothing to show
     return {key: f for key, f in sorted(rows.items()) if f != empty}
-
-
-def totals(rows: Iterable[Figures]) -> Figures:
-    total = Figures()
-    for figures in rows:
-        total.add(figures)
-    return total
 
 
 def _count_contact(
@@ -380,72 +262,3 @@ def _nps_key(agent: str | None, c: Contact | None, by: Dimension) -> str:
     if c is None:
         return ALL if by in (Dimension.TENANT, Dimension.INTERVAL) else NONE
     return _contact_key(c, by)
-
-
-def _wrapups(events: Iterable[Event]) -> dict[int, float]:
-    """Measured wrap-up seconds per contact, from each agent's completed → wrap-up started/ended events."""
-    by_agent: defaultdict[str, list[Event]] = defaultdict(list)
-    for e in events:
-        if e.agent and e.kind in (COMPLETED, WRAPUP_STARTED, WRAPUP_ENDED):
-            by_agent[e.agent].append(e)
-    result: dict[int, float] = {}
-    for agent_events in by_agent.values():
-        last_completed: int | None = None
-        open_: tuple[int, Event] | None = None
-        for e in sorted(agent_events, key=lambda e: e.at):
-            if e.kind == COMPLETED:
-                last_completed = e.interaction_id
-            elif e.kind == WRAPUP_STARTED:
-                owner = e.interaction_id or last_completed
-                if open_ is not None and open_[1].value is not None:
-                    result[open_[0]] = open_[1].value
-                open_ = (owner, e) if owner is not None else None
-            elif open_ is not None:  # wrapup-ended
-                result[open_[0]] = seconds(open_[1].at, e.at)
-                open_ = None
-        if open_ is not None and open_[1].value is not None:
-            result[open_[0]] = open_[1].value
-    return result
-
-
-def _states(events: Iterable[Event], params: Params) -> list[tuple[str, str, datetime, datetime]]:
-    """(agent, state, begin, end) spans from ``agent-status`` events, clipped to the report; no logged-out."""
-    spans: list[tuple[str, str, datetime, datetime]] = []
-    open_: dict[str, tuple[str, datetime]] = {}
-    for e in sorted((e for e in events if e.agent and e.kind == AGENT_STATUS), key=lambda e: e.at):
-        assert e.agent is not None
-        _close(spans, open_, e.agent, e.at, params)
-        if e.detail and e.detail != AgentStatus.LOGGED_OUT:
-            open_[e.agent] = (e.detail, e.at)
-    for agent in list(open_):
-        _close(spans, open_, agent, params.end, params)
-    return spans
-
-
-def _close(
-    spans: list[tuple[str, str, datetime, datetime]],
-    open_: dict[str, tuple[str, datetime]],
-    agent: str,
-    at: datetime,
-    params: Params,
-) -> None:
-    started = open_.pop(agent, None)
-    if started is None:
-        return
-    begin, end = max(started[1], params.start), min(at, params.end)
-    if begin < end:
-        spans.append((agent, started[0], begin, end))
-
-
-def _pauses(events: Iterable[Event], params: Params) -> list[tuple[str, str, datetime, datetime]]:
-    """(agent, code, begin, end) pause spans clipped to the report; events before it tell who was paused."""
-    spans: list[tuple[str, str, datetime, datetime]] = []
-    open_: dict[str, tuple[str, datetime]] = {}
-    for e in sorted((e for e in events if e.agent and e.kind in (PAUSED, UNPAUSED, LOGGED_OUT)), key=lambda e: e.at):
-        assert e.agent is not None
-        _close(spans, open_, e.agent, e.at, params)
-        if e.kind == PAUSED:
-            open_[e.agent] = (e.detail or NONE, e.at)
-    for agent in list(open_):
-        _close(spans, open_, agent, params.end, params)
-    return spans

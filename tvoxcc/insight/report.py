@@ -14,7 +14,7 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from tvoxcc.insight.metrics import Figures, Key, totals
+from tvoxcc.insight.figures import Figures, Key, totals
 from tvoxcc.insight.model import Dimension, Interval, Params
 from tvoxcc.insight.svg import bar_chart, line_chart, stacked_chart
 from tvoxcc.queues.model import AgentStatus

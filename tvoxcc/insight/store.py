@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from tvoxcc.admin.errors import AdminError
-from tvoxcc.insight.metrics import (
+from tvoxcc.insight.event_kinds import (
     AGENT_STATUS,
     CALLBACK_REQUESTED,
     COMPLETED,

@@ -32,6 +32,7 @@ from tvoxcc.journey.contacts import (
 )
 from tvoxcc.journey.history import load_rows
 from tvoxcc.journey.merge import MergeResult, merge
+from tvoxcc.journey.screen_pop import ScreenPop, screen_pop
 from tvoxcc.journey.store import (
     contact_and_family,
     contacts_of_period,
@@ -40,7 +41,7 @@ from tvoxcc.journey.store import (
     load_contacts,
     tenant_country,
 )
-from tvoxcc.journey.timeline import ScreenPop, Timeline, build_timeline, screen_pop
+from tvoxcc.journey.timeline import Timeline, build_timeline
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 

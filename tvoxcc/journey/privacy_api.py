@@ -23,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc import audit
 from tvoxcc.journey.privacy import Identity
 from tvoxcc.journey.privacy_chats import end_ongoing, ongoing, refusal
+from tvoxcc.journey.privacy_erase import erase, scrub_text_file
+from tvoxcc.journey.privacy_export import export_files
 from tvoxcc.journey.privacy_recordings import read_recordings
-from tvoxcc.journey.privacy_store import erase, export_files, gather, person_of, recording_files, scrub_text_file
+from tvoxcc.journey.privacy_store import gather, person_of, recording_files
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -106,7 +108,7 @@ async def erase_person(
     close_open: bool = False,
     now: datetime | None = None,
 ) -> Erased:
-    """Erase the person ``ref`` names (``privacy_store.erase``), then their traces in files. Refused (OpenChats)
+    """Erase the person ``ref`` names (``privacy_erase.erase``), then their traces in files. Refused (OpenChats)
     while one of their chats is open, unless ``close_open``: then each is ended first (``privacy_chats``)."""
     if close_open:
         async with store.tenant(tenant_id) as session:

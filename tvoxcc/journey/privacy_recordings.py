@@ -64,7 +64,7 @@ class ErasedRecordings:
 
 
 async def erase_recordings(session: AsyncSession, rows: list[m.Recording], repository: Repository) -> ErasedRecordings:
-    """Delete the recordings not on legal hold (files first, as ``privacy_store.erase`` does: a failed
+    """Delete the recordings not on legal hold (files first, as ``privacy_erase.erase`` does: a failed
     transaction leaves rows naming missing files, which a second erase deletes, never a file no row leads
     to) and take the person out of the held ones. The caller commits."""
     gone = [r for r in rows if not r.legal_hold]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from tvoxcc.journey.entries import Call, CallbackEntry, Entry, MessageEntry, TicketEntry
 from tvoxcc.journey.rows import ContactRow
-from tvoxcc.journey.timeline import Call, CallbackEntry, Entry, MessageEntry, ScreenPop, TicketEntry, Timeline
+from tvoxcc.journey.screen_pop import ScreenPop
+from tvoxcc.journey.timeline import Timeline
 
 
 def _t(value: datetime, tz: tzinfo) -> str:

@@ -98,7 +98,7 @@ async def purge(
     names: list[str | None] = []
     for chunk in _chunks(interactions):
         names += (await session.execute(select(i.recording).where(i.id.in_(chunk), i.recording.is_not(None)))).scalars()
-    files = delete_files(recording_paths(names, recordings_dir))  # first: see privacy_store.erase
+    files = delete_files(recording_paths(names, recordings_dir))  # first: see privacy_erase.erase
     stored = await _recordings(session, interactions, repository, tenant, before)
     messages = []
     for chunk in _chunks(tickets):

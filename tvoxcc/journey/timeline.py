@@ -1,4 +1,5 @@
-"""A contact's timeline across every channel, newest first, and its screen pop: a pure function of rows.
+"""A contact's timeline across every channel, newest first: a pure function of rows (the entry types:
+``tvoxcc.journey.entries``; the screen pop that sums it up: ``tvoxcc.journey.screen_pop``).
 
 Entries:
 - **call** (a voice or callback interaction): IVR path and digits, queue, wait (queued → answered, or →
@@ -17,13 +18,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from tvoxcc.interactions import CALL_CHANNELS, Outcome
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.ivr.commands import IvrExit, IvrNote
+from tvoxcc.journey.entries import (
+    Call,
+    CallbackEntry,
+    Entry,
+    MessageEntry,
+    TicketEntry,
+    contact_json,
+    entry_json,
+    isoformat_or_none,
+)
 from tvoxcc.journey.rows import (
     CallbackRow,
     ContactRow,
@@ -35,7 +46,7 @@ from tvoxcc.journey.rows import (
     TicketRow,
 )
 from tvoxcc.queues.model import Channel, EventKind
-from tvoxcc.support.status import MessageKind, TicketStatus
+from tvoxcc.support.status import MessageKind
 from tvoxcc.voice.callback_status import CallbackStatus
 
 CHANNELS = tuple(channel.value for channel in Channel)  # what ``channels`` may name
@@ -58,81 +69,6 @@ CALLBACK_STATES: dict[str, str] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
-    interaction_id: int
-    channel: str
-    direction: str
-    started: datetime
-    at: datetime
-    caller: str
-    service: str | None
-    ivr_path: tuple[str, ...]
-    digits: str
-    queue: str | None
-    wait_s: float | None
-    agent: str | None
-    outcome: str  # answered | abandoned | voicemail | callback | transferred | waiting | in-progress | ended
-    outcome_detail: str  # the stored outcome when it says more (abandoned-in-ivr, hangup…)
-    talk_s: float | None
-    recording: str | None
-    nps: int | None
-    ticket: int | None  # the voicemail's ticket number
-    kind: str = "call"
-
-
-@dataclass(frozen=True, slots=True)
-class TicketEntry:
-    ticket_id: int
-    number: int
-    channel: str
-    subject: str
-    status: str
-    started: datetime
-    at: datetime
-    messages_in: int
-    messages_out: int
-    notes: int
-    assignee: str | None
-    kind: str = "ticket"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in TicketStatus.WORKING
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackEntry:
-    callback_id: int
-    number: str
-    queue: str | None
-    status: str  # requested | placed | completed | failed | cancelled
-    started: datetime
-    at: datetime
-    due_at: datetime | None
-    attempts: int
-    requested_by: int | None
-    placed_as: int | None
-    channel: str = Channel.CALLBACK
-    kind: str = "callback"
-
-
-@dataclass(frozen=True, slots=True)
-class MessageEntry:
-    interaction_id: int
-    channel: str
-    direction: str
-    started: datetime
-    at: datetime
-    from_address: str
-    to_address: str
-    outcome: str | None
-    kind: str = "message"
-
-
-Entry = Call | TicketEntry | CallbackEntry | MessageEntry
-
-
-@dataclass(frozen=True, slots=True)
 class Timeline:
     """One contact's journey (``contact`` None: an address no contact has, e.g. an unknown caller)."""
 
@@ -152,7 +88,11 @@ class Timeline:
             "address": self.address,
             "asked_id": self.asked_id,
             "merged": list(self.merged),
-            "filters": {"channels": list(self.channels), "since": _iso(self.since), "until": _iso(self.until)},
+            "filters": {
+                "channels": list(self.channels),
+                "since": isoformat_or_none(self.since),
+                "until": isoformat_or_none(self.until),
+            },
             "entries": [entry_json(e) for e in self.entries],
         }
 
@@ -339,97 +279,3 @@ def _callback(c: CallbackRow) -> CallbackEntry:
         c.requested_by_id,
         c.placed_as_id,
     )
-
-
-# -- the screen pop ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ScreenPop:
-    """What an agent sees when a call or ticket is offered: enough not to ask what is already known."""
-
-    contact: ContactRow | None
-    address: str | None
-    merged: tuple[int, ...]
-    contacts: int  # entries in the whole journey
-    by_channel: dict[str, int]
-    last: tuple[Entry, ...]  # the latest few
-    open_tickets: tuple[TicketEntry, ...]
-    last_agent: str | None
-    nps_last: int | None
-    nps_average: float | None
-    pending_callbacks: int
-
-    @property
-    def vip(self) -> bool:
-        return bool(self.contact and self.contact.vip)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "contact": contact_json(self.contact),
-            "address": self.address,
-            "vip": self.vip,
-            "merged": list(self.merged),
-            "contacts": self.contacts,
-            "by_channel": self.by_channel,
-            "last": [entry_json(e) for e in self.last],
-            "open_tickets": [entry_json(t) for t in self.open_tickets],
-            "last_agent": self.last_agent,
-            "nps_last": self.nps_last,
-            "nps_average": self.nps_average,
-            "pending_callbacks": self.pending_callbacks,
-        }
-
-
-def screen_pop(timeline: Timeline, *, last: int = 3) -> ScreenPop:
-    """The summary of the whole journey (the timeline's filters do not narrow it)."""
-    entries = timeline.all_entries or timeline.entries
-    by_channel: dict[str, int] = defaultdict(int)
-    for e in entries:
-        by_channel[e.channel] += 1
-    calls = [e for e in entries if isinstance(e, Call)]
-    tickets = [e for e in entries if isinstance(e, TicketEntry)]
-    agents = [(e.at, e.agent) for e in calls if e.agent] + [(e.at, e.assignee) for e in tickets if e.assignee]
-    scores = [e.nps for e in calls if e.nps is not None]  # newest first
-    return ScreenPop(
-        timeline.contact,
-        timeline.address,
-        timeline.merged,
-        len(entries),
-        dict(sorted(by_channel.items())),
-        tuple(entries[:last]),
-        tuple(t for t in tickets if t.is_open),
-        max(agents, key=lambda a: a[0])[1] if agents else None,
-        scores[0] if scores else None,
-        round(sum(scores) / len(scores), 1) if scores else None,
-        sum(1 for e in entries if isinstance(e, CallbackEntry) and e.status in ("requested", "placed")),
-    )
-
-
-# -- JSON --------------------------------------------------------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def contact_json(contact: ContactRow | None) -> dict[str, Any] | None:
-    if contact is None:
-        return None
-    return {
-        "id": contact.id,
-        "display_name": contact.display_name,
-        "company": contact.company,
-        "vip": contact.vip,
-        "language": contact.language,
-        "phones": list(contact.phones),
-        "emails": list(contact.emails),
-    }
-
-
-def entry_json(entry: Entry) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(entry):
-        value = getattr(entry, f.name)
-        out[f.name] = list(value) if isinstance(value, tuple) else _iso(value) if isinstance(value, datetime) else value
-    return out

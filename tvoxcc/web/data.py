@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from tvoxcc.insight.api import build_report
-from tvoxcc.insight.metrics import Figures, totals
+from tvoxcc.insight.figures import Figures, totals
 from tvoxcc.insight.model import Dimension
 from tvoxcc.insight.report import values
 from tvoxcc.store import models as m

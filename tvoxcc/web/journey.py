@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tvoxcc.journey import api
-from tvoxcc.journey.timeline import screen_pop
+from tvoxcc.journey.screen_pop import screen_pop
 from tvoxcc.store.engine import Store
 from tvoxcc.web.views import TenantConfig
 
