@@ -5,19 +5,16 @@ the contact's export and gone with an erase."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from tests.cli import Tvox
-from tests.web_world import PASSWORD, Clock, seed
+from tests.web_clients import WEB_SETTINGS, Login, logins
+from tests.web_world import Clock, seed
 from tvoxcc.admin.errors import AdminError
-from tvoxcc.config import WebSettings
 from tvoxcc.journey.privacy_store import gather, person_of
 from tvoxcc.scripts import store as ss
 from tvoxcc.scripts.source import parse_script
@@ -26,28 +23,13 @@ from tvoxcc.store.engine import Store
 from tvoxcc.web.app import build_app
 
 WINBACK = Path(__file__).parent / "data" / "scripts" / "winback.yaml"
-Client = TestClient[Any, Any]
-Login = Callable[[str | None], Awaitable[Client]]
 
 
 @pytest.fixture
 async def login(store: Store) -> AsyncIterator[Login]:
     await seed(store)
-    clients: list[Client] = []
-    settings = WebSettings(secret=SecretStr("s" * 32), poll_interval=0.05)
-
-    async def make(username: str | None) -> Client:
-        client: Client = TestClient(TestServer(build_app(store, settings, clock=Clock())))
-        await client.start_server()
-        clients.append(client)
-        if username is not None:
-            response = await client.post("/login", json={"username": username, "password": PASSWORD})
-            assert response.status == 200, await response.text()
-        return client
-
-    yield make
-    for client in clients:
-        await client.close()
+    async with logins(lambda: build_app(store, WEB_SETTINGS, clock=Clock())) as login:
+        yield login
 
 
 async def on_a_call(store: Store) -> int:

@@ -14,14 +14,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from tests.web_clients import Client, Login, logins
 from tests.web_world import PASSWORD, Clock, live_world, seed
 from tvoxcc.config import WebSettings
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.web.app import CONTEXT, build_app
-
-Client = TestClient[Any, Any]
-Login = Callable[[str | None], Awaitable[Client]]
+from tvoxcc.web.app import build_app
 
 
 @pytest.fixture
@@ -34,23 +32,9 @@ async def world(store: Store) -> AsyncIterator[Store]:
 
 @pytest.fixture
 async def login(world: Store) -> AsyncIterator[Login]:
-    clients: list[Client] = []
     settings = WebSettings(secret=SecretStr("s" * 32), metrics_token=SecretStr("tok-123"), poll_interval=0.05)
-
-    async def make(username: str | None) -> Client:
-        client: Client = TestClient(TestServer(build_app(world, settings, clock=Clock())))
-        await client.start_server()
-        clients.append(client)
-        assert client.app is not None
-        await client.app[CONTEXT].hub.poll_once()  # the snapshot seen before the first request
-        if username is not None:
-            response = await client.post("/login", json={"username": username, "password": PASSWORD})
-            assert response.status == 200, await response.text()
-        return client
-
-    yield make
-    for client in clients:
-        await client.close()
+    async with logins(lambda: build_app(world, settings, clock=Clock()), poll_first=True) as login:
+        yield login
 
 
 async def get(client: Client, path: str) -> tuple[int, Any]:

@@ -9,19 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from tests.recording_files import make_wav
-from tests.test_web_api import Client, Login, world  # noqa: F401  (fixture)
-from tests.web_world import NOW, PASSWORD, Clock
+from tests.test_web_api import world  # noqa: F401  (fixture)
+from tests.web_clients import WEB_SETTINGS, Client, Login, logins
+from tests.web_world import NOW, Clock
 from tvoxcc import audit
-from tvoxcc.config import RecordingSettings, TenantRecordingSettings, WebSettings
+from tvoxcc.config import RecordingSettings, TenantRecordingSettings
 from tvoxcc.recordings.repository import RecordingMeta, Repository
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
-from tvoxcc.web.app import CONTEXT, build_app
+from tvoxcc.web.app import build_app
 
 
 @pytest.fixture
@@ -47,23 +47,9 @@ async def recorded(world: Store, tmp_path: Path) -> tuple[Store, Repository, dic
 @pytest.fixture
 async def login_rec(recorded: tuple[Store, Repository, dict[str, int], dict[str, bytes]]) -> AsyncIterator[Login]:
     store, repository = recorded[0], recorded[1]
-    clients: list[Client] = []
-    settings = WebSettings(secret=SecretStr("s" * 32), poll_interval=0.05)
-
-    async def make(username: str | None) -> Client:
-        client: Client = TestClient(TestServer(build_app(store, settings, clock=Clock(), recordings=repository)))
-        await client.start_server()
-        clients.append(client)
-        assert client.app is not None
-        await client.app[CONTEXT].hub.poll_once()
-        if username is not None:
-            response = await client.post("/login", json={"username": username, "password": PASSWORD})
-            assert response.status == 200, await response.text()
-        return client
-
-    yield make
-    for client in clients:
-        await client.close()
+    app = lambda: build_app(store, WEB_SETTINGS, clock=Clock(), recordings=repository)  # noqa: E731
+    async with logins(app, poll_first=True) as login:
+        yield login
 
 
 async def _listed(client: Client, tenant: str, query: str = "") -> tuple[int, Any]:
