@@ -12,11 +12,12 @@ spread over the nodes too. Two phases per run: ``--items`` calls submitted as fa
 
 Every offer released is checked: an agent offered an item while it still holds another (offered or in hand,
 not yet hung up) is a double offer; an offer taken by no node or by more than one is a misrouted one.
-Baseline in the same run, on the same store: the same agents, queues and calls from one node. --quick: 1,000
-agents, 2,000 + 1,000 calls per run.
+Baseline in the same run, on the same store: the same agents, queues and calls from one node. ``--rounds``
+(2) runs of each, alternating (1 node, then 10): each side's best routed items/s counts (this machine is
+shared); every run's offers are checked. --quick: 1,000 agents, 2,000 + 1,000 calls at 500/s per run.
 
 Aim: with 10 nodes the ACD routes >= 0.8x the items/s it routes for 1 node (the node count costs little), and
-no agent is ever offered two items at once: 0 double offers and 0 misrouted offers over both runs; exit 1 when
+no agent is ever offered two items at once: 0 double offers and 0 misrouted offers over every run; exit 1 when
 missed. The last line is the ratio of the items/s with 10 nodes to that with 1 node.
 """
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import random
 import statistics
 import sys
@@ -102,10 +102,11 @@ class Node:
     ledger: Ledger
     hold: float
     todo: list[Command] = field(default_factory=list)
-    hangups: list[tuple[float, str, str]] = field(default_factory=list)  # (when, item, agent)
+    talking: int = 0  # calls answered, not hung up yet
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def on_command(self, command: Command) -> None:
+        """The in-process transport's callback (inside the ACD's release: answered later, by ``serve``)."""
         if command.agent_id not in self.agents:
             return  # another node's agent
         if command.kind is CommandKind.OFFER and command.item_id:
@@ -120,28 +121,26 @@ class Node:
         self.ledger.submitted[item_id] = time.perf_counter()
         self.acd.submit(NewItem(queue, q.Channel.VOICE, item_id=item_id, caller_id=self.name))
 
-    def act(self) -> None:
-        now = time.perf_counter()
+    def answer(self) -> None:
         todo, self.todo = self.todo, []
+        loop = asyncio.get_running_loop()
         for c in todo:  # the agent answers at once
             assert c.item_id and c.agent_id
             self.acd.accept(c.item_id, c.agent_id)
-            heapq.heappush(self.hangups, (now + self.hold, c.item_id, c.agent_id))
-        while self.hangups and self.hangups[0][0] <= now:
-            _, item_id, agent_id = heapq.heappop(self.hangups)
-            self.ledger.release(agent_id, item_id)
-            self.acd.complete(item_id)
+            self.talking += 1
+            loop.call_later(self.hold, self.hang_up, c.item_id, c.agent_id)
 
-    async def serve(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self.act()
+    def hang_up(self, item_id: str, agent_id: str) -> None:
+        self.ledger.release(agent_id, item_id)
+        self.acd.complete(item_id)
+        self.talking -= 1
+
+    async def serve(self) -> None:
+        """The node's own task: answer its agents' offers as they come (cancelled at the end of the run)."""
+        while True:
+            await self.wake.wait()
             self.wake.clear()
-            pause = min(0.01, max(0.0, self.hangups[0][0] - time.perf_counter())) if self.hangups else 0.01
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), pause)
-        while self.hangups or self.todo:  # every call hung up: every agent free again
-            self.act()
-            await asyncio.sleep(0.001)
+            self.answer()
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -172,6 +171,7 @@ class Deployment:
             store,
             FixedConfig(AcdConfig(load.queues, load.agents)),
             transports=[self.inbox, InStore([ch for ch in q.Channel if ch not in VOICE_CHANNELS])],
+            freeze_heap=True,  # the bench owns its process, as `acd run` does (no collector walks over the router)
         )
         self.ledger = Ledger()
         ids = [config.agent_id for config, _ in load.agents]
@@ -182,7 +182,6 @@ class Deployment:
             self.inbox.subscribe(node.on_command, channels=VOICE_CHANNELS)
         self.offers = 0  # offers the ACD released, whichever node takes them
         self.inbox.subscribe(self._count, channels=VOICE_CHANNELS)
-        self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
 
     def _count(self, command: Command) -> None:
@@ -194,7 +193,7 @@ class Deployment:
             if self.acd.agent_status(config.agent_id) is q.AgentStatus.LOGGED_OUT:
                 self.acd.login(config.agent_id)
         await self.acd.flush()
-        self.tasks = [asyncio.create_task(node.serve(self.stop)) for node in self.nodes]
+        self.tasks = [asyncio.create_task(node.serve()) for node in self.nodes]
 
     async def until_offered(self, ids: list[str], give_up_s: float = 120.0) -> float:
         """When the last of ``ids`` was offered."""
@@ -207,8 +206,11 @@ class Deployment:
 
     async def finish(self) -> None:
         """Every call hung up, every agent logged out (the next run starts from the same store)."""
-        self.stop.set()
-        await asyncio.gather(*self.tasks)
+        while any(node.talking or node.todo for node in self.nodes):
+            await asyncio.sleep(0.01)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         for config, _ in self.load.agents:
             self.acd.logout(config.agent_id)
         await self.acd.flush()
@@ -271,6 +273,7 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=10_000, help="calls at --rate per second, per run")
     parser.add_argument("--rate", type=float, default=1000.0, help="calls/s offered in the steady phase")
     parser.add_argument("--burst", type=int, default=100, help="calls submitted between two yields")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each (1 node, then N); the best counts")
     parser.add_argument("--hold", type=float, default=0.5, help="seconds a call lasts once answered")
     add_database_options(parser)
     parser.add_argument("--seed", type=int, default=7)
@@ -278,20 +281,25 @@ def main() -> None:
     aim = Aim(__doc__, quick=args.quick)
     if args.quick:
         args.agents, args.items, args.paced = min(args.agents, 1000), min(args.items, 2000), min(args.paced, 1000)
-        args.hold = min(args.hold, 0.2)
+        args.hold, args.rate = min(args.hold, 0.2), min(args.rate, 500.0)
     with bench_database(args) as url:
         backend = "postgresql" if url.startswith("postgres") else "sqlite"
         load = make_load(args.agents, args.queues, args.items + args.paced, args.seed)
         print(f"{backend}: {args.agents} agents, {args.queues} queues; per run {args.items} calls as fast as "
               f"possible, then {args.paced} at {args.rate:.0f}/s; calls last {args.hold} s", flush=True)  # fmt: skip
         runs = []
-        for nodes, tag in ((1, "one"), (args.nodes, "many")):
-            got = asyncio.run(
-                route(url, load, nodes, items=args.items, burst=args.burst, rate=args.rate, hold=args.hold, tag=tag)
-            )
-            show(got, backend)
-            runs.append(got)
-    one, many = runs
+        for round_ in range(args.rounds):
+            for nodes in (1, args.nodes):
+                tag = f"r{round_}n{nodes}"
+                got = asyncio.run(
+                    route(url, load, nodes, items=args.items, burst=args.burst, rate=args.rate, hold=args.hold, tag=tag)
+                )
+                show(got, backend)
+                runs.append(got)
+    one = max((r for r in runs if r.nodes == 1), key=lambda r: r.items_s)
+    many = max((r for r in runs if r.nodes != 1), key=lambda r: r.items_s)
+    print(f"best of {args.rounds}: 1 node {one.items_s:,.0f} routed items/s, {many.nodes} nodes "
+          f"{many.items_s:,.0f}", flush=True)  # fmt: skip
     ratio = many.items_s / one.items_s
     aim.check(f"{many.nodes} nodes route {ratio:.2f}x the items/s of 1 node >= {AIM_RATIO}", ratio >= AIM_RATIO)
     doubles = sum(len(r.double_offers) for r in runs)
