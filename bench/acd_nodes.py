@@ -60,7 +60,7 @@ def make_load(agents: int, queues: int, calls: int, seed: int) -> Load:
     configs = [q.QueueConfig(f"t/q{n}", q.Strategy.LONGEST_IDLE, wrapup_s=0.0, ring_timeout_s=30) for n in range(queues)]
     names = [c.name for c in configs]
     team = [
-        (q.AgentConfig(f"t-a{n}", {q.Channel.VOICE: 1}), [(name, 0, 1) for name in rng.sample(names, 2)])
+        (q.AgentConfig(f"t-a{n}", {q.Channel.VOICE: 1}), [(name, 0, 1) for name in rng.sample(names, min(2, queues))])
         for n in range(agents)
     ]
     return Load(configs, team, [rng.choice(names) for _ in range(calls)])
@@ -164,14 +164,15 @@ class Run:
 class Deployment:
     """The ACD and its nodes, started: agents spread over the nodes and logged in."""
 
-    def __init__(self, store: Store, load: Load, nodes: int, hold: float) -> None:
+    def __init__(self, store: Store, load: Load, nodes: int, hold: float, *, freeze_heap: bool = False) -> None:
         self.load = load
         self.inbox = InProcess()
         self.acd = AcdService(
             store,
             FixedConfig(AcdConfig(load.queues, load.agents)),
             transports=[self.inbox, InStore([ch for ch in q.Channel if ch not in VOICE_CHANNELS])],
-            freeze_heap=True,  # the bench owns its process, as `acd run` does (no collector walks over the router)
+            # the bench owns its process, as `acd run` does: no collector pass walks the router (never in tests)
+            freeze_heap=freeze_heap,
         )
         self.ledger = Ledger()
         ids = [config.agent_id for config, _ in load.agents]
@@ -218,11 +219,20 @@ class Deployment:
 
 
 async def route(
-    url: str, load: Load, nodes: int, *, items: int, burst: int, rate: float, hold: float, tag: str
+    url: str,
+    load: Load,
+    nodes: int,
+    *,
+    items: int,
+    burst: int,
+    rate: float,
+    hold: float,
+    tag: str,
+    freeze_heap: bool = False,
 ) -> Run:
     """One run: ``items`` calls as fast as possible, then the rest of ``load.calls`` at ``rate`` per second."""
     store = Store.from_url(url)
-    d = Deployment(store, load, nodes, hold)
+    d = Deployment(store, load, nodes, hold, freeze_heap=freeze_heap)
     await d.start()
     calls = [(f"{tag}-c{n}", queue) for n, queue in enumerate(load.calls)]
     fast, paced = calls[:items], calls[items:]
@@ -292,8 +302,9 @@ def main() -> None:
             for nodes in (1, args.nodes):
                 tag = f"r{round_}n{nodes}"
                 got = asyncio.run(
-                    route(url, load, nodes, items=args.items, burst=args.burst, rate=args.rate, hold=args.hold, tag=tag)
-                )
+                    route(url, load, nodes, items=args.items, burst=args.burst, rate=args.rate, hold=args.hold,
+                          tag=tag, freeze_heap=True)
+                )  # fmt: skip
                 show(got, backend)
                 runs.append(got)
     one = max((r for r in runs if r.nodes == 1), key=lambda r: r.items_s)
