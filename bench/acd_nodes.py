@@ -24,7 +24,6 @@ missed. The last line is the ratio of the items/s with 10 nodes to that with 1 n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import statistics
 import sys
@@ -57,7 +56,9 @@ class Load:
 
 def make_load(agents: int, queues: int, calls: int, seed: int) -> Load:
     rng = random.Random(seed)
-    configs = [q.QueueConfig(f"t/q{n}", q.Strategy.LONGEST_IDLE, wrapup_s=0.0, ring_timeout_s=30) for n in range(queues)]
+    configs = [
+        q.QueueConfig(f"t/q{n}", q.Strategy.LONGEST_IDLE, wrapup_s=0.0, ring_timeout_s=30) for n in range(queues)
+    ]
     names = [c.name for c in configs]
     team = [
         (q.AgentConfig(f"t-a{n}", {q.Channel.VOICE: 1}), [(name, 0, 1) for name in rng.sample(names, min(2, queues))])
@@ -104,6 +105,7 @@ class Node:
     todo: list[Command] = field(default_factory=list)
     talking: int = 0  # calls answered, not hung up yet
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    quiet: asyncio.Event = field(default_factory=asyncio.Event)  # set when its last call hangs up
 
     def on_command(self, command: Command) -> None:
         """The in-process transport's callback (inside the ACD's release: answered later, by ``serve``)."""
@@ -134,6 +136,8 @@ class Node:
         self.ledger.release(agent_id, item_id)
         self.acd.complete(item_id)
         self.talking -= 1
+        if not self.talking and not self.todo:
+            self.quiet.set()
 
     async def serve(self) -> None:
         """The node's own task: answer its agents' offers as they come (cancelled at the end of the run)."""
@@ -176,9 +180,7 @@ class Deployment:
         )
         self.ledger = Ledger()
         ids = [config.agent_id for config, _ in load.agents]
-        self.nodes = [
-            Node(f"node{k + 1}", frozenset(ids[k::nodes]), self.acd, self.ledger, hold) for k in range(nodes)
-        ]
+        self.nodes = [Node(f"node{k + 1}", frozenset(ids[k::nodes]), self.acd, self.ledger, hold) for k in range(nodes)]
         for node in self.nodes:
             self.inbox.subscribe(node.on_command, channels=VOICE_CHANNELS)
         self.offers = 0  # offers the ACD released, whichever node takes them
@@ -207,8 +209,10 @@ class Deployment:
 
     async def finish(self) -> None:
         """Every call hung up, every agent logged out (the next run starts from the same store)."""
-        while any(node.talking or node.todo for node in self.nodes):
-            await asyncio.sleep(0.01)
+        for node in self.nodes:
+            while node.talking or node.todo:
+                node.quiet.clear()
+                await node.quiet.wait()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
