@@ -13,7 +13,7 @@ spread over the nodes too. Two phases per run: ``--items`` calls submitted as fa
 Every offer released is checked: an agent offered an item while it still holds another (offered or in hand,
 not yet hung up) is a double offer; an offer taken by no node or by more than one is a misrouted one.
 Baseline in the same run, on the same store: the same agents, queues and calls from one node. ``--rounds``
-(2) runs of each, alternating (1 node, then 10): each side's best routed items/s counts (this machine is
+(3) runs of each, alternating (1 node, then 10): each side's best routed items/s counts (this machine is
 shared); every run's offers are checked. --quick: 1,000 agents, 2,000 + 1,000 calls at 500/s per run.
 
 Aim: with 10 nodes the ACD routes >= 0.8x the items/s it routes for 1 node (the node count costs little), and
@@ -291,7 +291,7 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=10_000, help="calls at --rate per second, per run")
     parser.add_argument("--rate", type=float, default=1000.0, help="calls/s offered in the steady phase")
     parser.add_argument("--burst", type=int, default=100, help="calls submitted between two yields")
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each (1 node, then N); the best counts")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each (1 node, then N); the best counts")
     parser.add_argument("--hold", type=float, default=0.5, help="seconds a call lasts once answered")
     add_database_options(parser)
     parser.add_argument("--seed", type=int, default=7)
