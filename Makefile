@@ -40,7 +40,7 @@ demo: system venv
 # --postgres. All of them run even when one misses its aim; the target fails if any missed or failed.
 # `make bench BENCH_ARGS=` for the full runs.
 BENCH_ARGS ?= --quick
-BENCH_ON_POSTGRES := bench/insight.py bench/kb.py bench/universal.py bench/wallboard.py
+BENCH_ON_POSTGRES := bench/acd_nodes.py bench/insight.py bench/kb.py bench/universal.py bench/wallboard.py
 
 bench: venv
 	@missed=""; \
