@@ -73,6 +73,10 @@ class CampaignAttempt(TenantScoped, Base):
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     outcome: Mapped[str | None] = mapped_column(String(16), default=None)  # LineOutcome
     disposition: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The outbound interaction of a line a person or a machine answered (tvoxcc.campaigns.calls).
+    interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interactions.id", ondelete="SET NULL"), default=None
+    )
 
 
 class DncNumber(TenantScoped, Base):
