@@ -193,7 +193,7 @@ async def _open_records(session: AsyncSession, campaign_id: int, tenant_zone: st
     ).scalars()
     records = []
     for row in rows:
-        if row.state == RecordState.DIALING:  # the line went with the process that dialled it
+        if row.state in (RecordState.DIALING, RecordState.PREVIEWING):  # gone with the process (or the page)
             row.state = RecordState.PENDING.value
         elif row.state == RecordState.CONNECTED:  # talked; the disposition was not given
             row.state, row.last_outcome = RecordState.DONE.value, "talked"

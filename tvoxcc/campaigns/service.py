@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 LEGS = frozenset({CAMPAIGN_LEG, AMD_LEG, AGENT_LEG})
 RETRY_LOAD_S = 60.0
-WORKED_MODES = (DialMode.PROGRESSIVE.value, DialMode.PREDICTIVE.value)  # preview: no desktop side yet
+WORKED_MODES = (DialMode.PROGRESSIVE.value, DialMode.PREDICTIVE.value)  # preview: the desktop (campaigns.preview)
 
 
 class CampaignService:

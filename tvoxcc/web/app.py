@@ -18,7 +18,22 @@ from tvoxcc.config import WebSettings
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store.engine import Store
 from tvoxcc.store.types import utcnow
-from tvoxcc.web import api, chat, contacts, data, desk, desk_calls, listen, login, metrics, ops, pages, scripts, streams
+from tvoxcc.web import (
+    api,
+    chat,
+    contacts,
+    data,
+    desk,
+    desk_calls,
+    listen,
+    login,
+    metrics,
+    ops,
+    pages,
+    preview,
+    scripts,
+    streams,
+)
 from tvoxcc.web import recordings as recording_routes
 from tvoxcc.web.chat_hub import ChatHub, VisitorLimits
 from tvoxcc.web.context import CONTEXT, HERE, METRICS, Context
@@ -31,7 +46,7 @@ class RouteModule(Protocol):
 
 # The one place where route modules are registered.
 ROUTE_MODULES: tuple[RouteModule, ...] = (
-    login, pages, api, streams, ops, chat, desk, contacts, listen, desk_calls, scripts,
+    login, pages, api, streams, ops, chat, desk, contacts, listen, desk_calls, scripts, preview,
 )  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from tvoxcc.web.access import Principal
 from tvoxcc.web.context import HERE, api_user, ctx, json_error
 
 STATIC = HERE / "static" / "agent"
-SCRIPTS = ("calls.js", "script.js")  # this area's modules of the desktop
+SCRIPTS = ("calls.js", "script.js", "preview.js")  # this area's modules of the desktop
 STATUS: dict[Refusal, int] = {Refusal.NO_ROUTE: 409, Refusal.BUSY_AGENT: 409, Refusal.DO_NOT_CALL: 403}
 
 
