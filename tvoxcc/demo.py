@@ -36,6 +36,7 @@ from tvoxcc.demo_dialout import agent_dials_out
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.demo_nodes import render_deployment
+from tvoxcc.demo_preview import agent_previews_a_record
 from tvoxcc.demo_recordings import recordings_and_audit
 from tvoxcc.demo_scripts import script_guides_the_call
 from tvoxcc.demo_sms import sms_answered
@@ -103,6 +104,7 @@ class Demo:
             await recordings_and_audit(self.store, self.settings, self.base, self.say)
             await campaign_takes_a_list(self.store, self.say)
             await script_guides_the_call(self.store, self.say)
+            await agent_previews_a_record(self.store, self.say)
             await self._insight()
             await customer_exported_and_erased(
                 self.store, self.say, out=self.base / "customer-export.zip",
