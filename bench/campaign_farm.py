@@ -15,7 +15,9 @@ Per run: records by state, lines by outcome, the ledger's abandon rate, talk min
 interactions' talk time, agent given the line to hang-up, over 5 agents x the run's length). Progressive is
 the baseline (nothing to abandon); predictive's ratio to it is the last line. --quick: 40 records a run.
 
-Aim: every record in its window and not on the do-not-call list ends final, no Tokyo number and no listed number is dialled, no agent has two calls at once, each run's ledger abandon rate <= 3 %, and predictive's talk minutes per agent hour >= 1.0x progressive's.
+Aim: every record in its window and not on the do-not-call list ends final, no Tokyo number and no listed
+number is dialled, no agent has two calls at once, each run's ledger abandon rate <= 3 %, and predictive's talk
+minutes per agent hour >= 1.0x progressive's.
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ class Farm:
         """In-window numbers (last digit spread over the farm's behaviours), Tokyo numbers, listed numbers."""
         block = 1000 if mode == "progressive" else 2000
         rome = [f"+39025559{block + n:04d}" for n in range(records)]
-        tokyo = [f"+81355590{block // 1000}{n:02d}0" for n in range(2)]
+        tokyo = [f"+8135559{block // 1000}{n:02d}0" for n in range(2)]
         listed = [f"+39025558{block + n:04d}" for n in range(2)]
         return rome, tokyo, listed
 
