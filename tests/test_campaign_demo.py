@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tvoxcc.demo_campaign import campaign_takes_a_list
+from tvoxcc.demo_preview import agent_previews_a_record
 from tvoxcc.demo_scripts import script_guides_the_call
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -19,7 +20,11 @@ async def test_the_demo_campaign_takes_its_list(store: Store) -> None:
         service = m.Service(name="sales")
         s.add(service)
         await s.flush()
-        s.add(m.Queue(name="sales-it", service_id=service.id))
+        queue = m.Queue(name="sales-it", service_id=service.id)
+        agent = m.Agent(name="mario", display_name="Mario", extension="201", sip_password="x")
+        s.add_all([queue, agent])
+        await s.flush()
+        s.add(m.QueueMember(queue_id=queue.id, agent_id=agent.id))
         await s.commit()
     lines: list[str] = []
     await campaign_takes_a_list(store, lines.append)
@@ -41,4 +46,15 @@ async def test_the_demo_script_guides_the_campaigns_calls(store: Store) -> None:
     assert lines[1:] == [
         "script winback (Win-back offer) for campaign spring: 4 steps",
         "  answered on interaction 1: greet -> offer -> bye; {'interested': 'yes', 'plan': 'plus', 'seats': '2'}",
+    ]
+
+
+async def test_the_demo_agent_previews_a_record_and_skips_it(store: Store) -> None:
+    await test_the_demo_campaign_takes_its_list(store)
+    lines: list[str] = []
+    await agent_previews_a_record(store, lines.append)
+    assert lines[1:] == [
+        "preview campaign renewals: mario is shown +390255590001 {'name': 'Lucia Gallo', 'product': 'router'}; "
+        "skipped call-later: pending",
+        "  then shown +390255590002 (the skipped record is due again in an hour)",
     ]

@@ -43,6 +43,7 @@ STORED: list[tuple[type[StrEnum], list[str]]] = [
             "no-answer",
             "not-dialled",
             "interrupted",
+            "machine",
         ],
     ),
     (
@@ -87,7 +88,7 @@ STORED: list[tuple[type[StrEnum], list[str]]] = [
         ],
     ),
     (EndReason, ["call-ended", "supervisor-hung-up", "failed"]),
-    (RecordState, ["pending", "dialing", "connected", "done", "exhausted", "do-not-call"]),
+    (RecordState, ["pending", "previewing", "dialing", "connected", "done", "exhausted", "do-not-call"]),
     (CampaignStatus, ["draft", "running", "paused", "stopped"]),
     (DialMode, ["preview", "progressive", "predictive"]),
     (AbandonRule, ["rolling-30-days", "24-hours"]),

@@ -38,6 +38,7 @@ from tvoxcc.demo_hierarchy import hierarchy_and_dispositions
 from tvoxcc.demo_kb import kb_suggests_articles
 from tvoxcc.demo_mail import agent_answers, mail_becomes_ticket
 from tvoxcc.demo_nodes import render_deployment
+from tvoxcc.demo_preview import agent_previews_a_record
 from tvoxcc.demo_recordings import recordings_and_audit
 from tvoxcc.demo_scripts import script_guides_the_call
 from tvoxcc.demo_sms import sms_answered
@@ -108,6 +109,7 @@ class Demo:
             await campaign_takes_a_list(self.store, self.say)
             await script_guides_the_call(self.store, self.say)
             await hierarchy_and_dispositions(self.store, self.say, datetime.now(UTC))
+            await agent_previews_a_record(self.store, self.say)
             await self._insight()
             await customer_exported_and_erased(
                 self.store, self.say, out=self.base / "customer-export.zip",

@@ -43,6 +43,7 @@ class Outcome(StrEnum):
     NO_ANSWER = "no-answer"
     NOT_DIALLED = "not-dialled"
     INTERRUPTED = "interrupted"  # the voice service stopped while it was being dialled
+    MACHINE = "machine"  # a campaign's line answered by an answering machine
 
     # Named groups (set below the class: enum members cannot be built inside their own class body).
     ABANDONS: ClassVar[frozenset[Outcome]]  # the caller gave up before an agent took the call

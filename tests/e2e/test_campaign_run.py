@@ -194,6 +194,36 @@ async def rows_of(store: Store, name: str) -> tuple[list[Any], list[Any], list[A
     return list(rows), list(attempts), list(ledger)
 
 
+async def interactions_of(store: Store, attempts: list[Any]) -> dict[int, Any]:
+    """The outbound interaction of each attempt that has one (tvoxcc.campaigns.calls), by attempt id."""
+    async with store.session() as session:
+        wanted = [a.interaction_id for a in attempts if a.interaction_id is not None]
+        rows = (await session.execute(select(m.Interaction).where(m.Interaction.id.in_(wanted)))).scalars().all()
+        by_id = {row.id: row for row in rows}
+        agents = dict((await session.execute(select(m.Agent.id, m.Agent.name))).all())
+    for row in by_id.values():
+        row.agent_name = agents.get(row.agent_id)
+    return {a.id: by_id[a.interaction_id] for a in attempts if a.interaction_id in by_id}
+
+
+def assert_calls_are_interactions(attempts: list[Any], calls: dict[int, Any], tenant: str) -> None:
+    """Every line a person or a machine answered is an outbound interaction: a talk the connected agent's
+    (answered, its talk time; an agent of another tenant is nobody's), a machine or an abandon nobody's; lines
+    that reached nobody are none."""
+    for a in attempts:
+        call = calls.get(a.id)
+        if a.outcome in ("busy", "no-answer", "failed"):
+            assert call is None, a.outcome
+            continue
+        assert call is not None and call.direction == "outbound" and call.to_address == a.number, a.outcome
+        if a.outcome == "human":
+            agent = a.agent.removeprefix(f"{tenant}-") if a.agent.startswith(f"{tenant}-") else None
+            assert (call.outcome, call.agent_name) == ("answered", agent)
+            assert call.answered_at is not None and call.ended_at > call.answered_at
+        else:
+            assert (call.outcome, call.agent_id) == ("machine" if a.outcome == "machine" else "abandoned", None)
+
+
 async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, tmp_path: Path) -> None:  # noqa: F811
     lab = trunk
     store = Store.from_url(lab.settings.database.url.get_secret_value())
@@ -220,6 +250,7 @@ async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, 
             await asyncio.to_thread(run.wait, 40)
             run.check()
         rows, attempts, ledger = await rows_of(store, name)
+        calls = await interactions_of(store, attempts)
     finally:
         await asyncio.to_thread(lambda: alice.unregister().check())
         await store.dispose()
@@ -235,6 +266,8 @@ async def test_a_progressive_campaign_ends_every_record(trunk: Any, sipp: Sipp, 
     )
     assert offered == ["acme-alice"] * 3
     assert [e.entry for e in ledger].count("live") == 3 and "abandoned" not in [e.entry for e in ledger]
+    assert_calls_are_interactions(attempts, calls, "camp")
+    assert sorted(c.outcome for c in calls.values()) == ["answered"] * 3 + ["machine"]
 
 
 async def test_a_predictive_campaign_with_two_agents(trunk: Any, sipp: Sipp, tmp_path: Path) -> None:  # noqa: F811
@@ -279,6 +312,7 @@ class VoiceRun:
     rows: list[Any]
     attempts: list[Any]
     ledger: list[Any]
+    calls: dict[int, Any]  # attempt id -> its interaction
     legs: dict[str, list[tuple[str, float, float]]]  # endpoint -> (channel id, first seen, last seen)
 
 
@@ -347,6 +381,7 @@ async def work_in_voice_run(lab: Any, sipp: Sipp, tmp_path: Path, mode: DialMode
         store = Store.from_url(settings.database.url.get_secret_value())
         try:
             rows, attempts, ledger = await rows_of(store, name)
+            calls = await interactions_of(store, attempts)
         finally:
             await store.dispose()
     finally:
@@ -354,7 +389,7 @@ async def work_in_voice_run(lab: Any, sipp: Sipp, tmp_path: Path, mode: DialMode
             run.process.kill()
         for phone in phones.values():
             (await asyncio.to_thread(phone.unregister)).check()
-    return VoiceRun(rows, attempts, ledger, legs)
+    return VoiceRun(rows, attempts, ledger, calls, legs)
 
 
 def assert_one_call_per_agent(run: VoiceRun) -> None:
@@ -388,6 +423,9 @@ async def test_a_progressive_campaign_worked_by_the_acd_inside_voice_run(
     assert [a.outcome for a in run.attempts] == ["human"] * len(numbers)
     assert {a.agent for a in run.attempts} == {"acme-alice", "acme-bob"}, "the ACD gave the calls to both agents"
     assert_one_call_per_agent(run)
+    assert_calls_are_interactions(run.attempts, run.calls, "acme")
+    # The desktop's script panel finds each call's interaction by the ACD item it was offered.
+    assert all(c.external_id.startswith(f"campaign-{run.attempts[0].campaign_id}-") for c in run.calls.values())
 
 
 async def test_a_predictive_campaign_worked_by_the_acd_inside_voice_run(
@@ -404,3 +442,5 @@ async def test_a_predictive_campaign_worked_by_the_acd_inside_voice_run(
     assert [e.entry for e in run.ledger] == ["live"] * len(numbers)
     assert {a.agent for a in run.attempts} == {"acme-alice", "acme-bob"}
     assert_one_call_per_agent(run)
+    assert_calls_are_interactions(run.attempts, run.calls, "acme")
+    assert len(run.calls) == len(numbers)

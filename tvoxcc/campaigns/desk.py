@@ -84,6 +84,13 @@ class CampaignDesk:
     answers: list[str] = field(default_factory=list)  # predictive: answered lines' items not offered yet, oldest first
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def __post_init__(self) -> None:
+        self.runner.item_for = self._item_for
+
+    def _item_for(self, line: int, agent: str) -> str | None:
+        """The ACD item of a line's call: its agent's reservation (progressive), the answer's item (predictive)."""
+        return self.line_item.get(line) or self.item_of.get(agent)
+
     @property
     def campaign_id(self) -> int:
         return self.runner.campaign_id

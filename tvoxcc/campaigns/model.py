@@ -51,6 +51,7 @@ class LineOutcome(StrEnum):
 
 class RecordState(StrEnum):
     PENDING = "pending"  # to dial now or at next_at
+    PREVIEWING = "previewing"  # shown to an agent (preview mode) who has not dialled or skipped it yet
     DIALING = "dialing"  # a line is ringing it
     CONNECTED = "connected"  # an agent is talking to it (or wrapping it up)
     DONE = "done"  # final: reached, a final disposition

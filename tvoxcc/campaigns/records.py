@@ -37,6 +37,33 @@ def start_dialing(record: Record) -> None:
     record.attempts += 1
 
 
+def start_preview(record: Record, hold_until: float) -> None:
+    """Shown to an agent (preview): theirs until they dial or skip it, or until ``hold_until`` (then anyone's)."""
+    _expect(record, RecordState.PENDING)
+    record.state = RecordState.PREVIEWING
+    record.next_at = hold_until
+
+
+def preview_dialled(record: Record) -> None:
+    """The agent dialled it from the desktop: one attempt, and the record is theirs to finish on the call."""
+    _expect(record, RecordState.PREVIEWING)
+    record.state = RecordState.DONE
+    record.attempts += 1
+    record.last_outcome = "dialled"
+
+
+def preview_skipped(record: Record, reason: str, now: float, rules: RetryRules) -> None:
+    """The agent skipped it with ``reason``: the reason's retry rule (as a disposition's), else it is final."""
+    _expect(record, RecordState.PREVIEWING)
+    record.last_outcome = "skipped"
+    delay = rules.dispositions.get(reason)
+    if delay is None:
+        record.state = RecordState.DONE
+    else:
+        record.state = RecordState.PENDING
+        record.next_at = now + delay
+
+
 def block_do_not_call(record: Record) -> None:
     _expect(record, RecordState.PENDING)
     record.state = RecordState.DO_NOT_CALL
@@ -91,6 +118,12 @@ def _retry_or_end(record: Record, delay: float | None, now: float, rules: RetryR
     else:
         record.state = RecordState.PENDING
         record.next_at = now + delay
+
+
+def back_to_pending(record: Record) -> None:
+    """An offer (preview) or a line (dialing) the process lost: the record is due again."""
+    if record.state in (RecordState.PREVIEWING, RecordState.DIALING):
+        record.state = RecordState.PENDING
 
 
 def _expect(record: Record, state: RecordState) -> None:

@@ -9,6 +9,7 @@ goes back to pending (its attempt counted), one caught talking is done (its disp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.repository import find_tenant
 from tvoxcc.campaigns import records as rec
+from tvoxcc.campaigns.calls import CampaignCalls
 from tvoxcc.campaigns.dialer import Dialer
 from tvoxcc.campaigns.events import Abandon, CallEnded, Command, Connect, Dial, Event, LineResult
 from tvoxcc.campaigns.ledger import AbandonLedger, LedgerEntry
@@ -33,6 +35,7 @@ from tvoxcc.campaigns.model import (
 )
 from tvoxcc.campaigns.spec import CampaignSettings
 from tvoxcc.campaigns.windows import zones_of
+from tvoxcc.interactions import Outcome
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -47,7 +50,10 @@ class CampaignRunner:
     tenant_id: int
     campaign_id: int
     dialer: Dialer
+    calls: CampaignCalls
     attempts: dict[int, int] = field(default_factory=dict)  # line -> campaign_attempts.id
+    # The ACD item a line's call is (the desk says): its interaction's external id, found by the desktop.
+    item_for: Callable[[int, str], str | None] = lambda line, agent: None
 
     @classmethod
     async def load(cls, store: Store, tenant: str, name: str, now: float) -> CampaignRunner:
@@ -78,7 +84,8 @@ class CampaignRunner:
             await session.commit()
         dialer = Dialer(pacing, settings.retry, settings.window, book, ledger, do_not_call=dnc, holds=holds)
         dialer.running = campaign.status == CampaignStatus.RUNNING
-        return cls(store, tenant_row.id, campaign.id, dialer)
+        calls = CampaignCalls(campaign.id, tenant_row.name, tenant_row.country or "", campaign.caller_id)
+        return cls(store, tenant_row.id, campaign.id, dialer, calls)
 
     async def handle(self, event: Event, now: float) -> list[Command]:
         commands = self.dialer.handle(event, now)
@@ -158,20 +165,33 @@ class CampaignRunner:
             self.attempts[command.line] = row.id
         elif isinstance(command, Connect):
             await self._attempt(session, command.line, agent=command.agent)
+            if (attempt := self.attempts.get(command.line)) is not None:
+                external = self.item_for(command.line, command.agent)
+                await self.calls.connected(session, attempt, command.agent, external, _at(now))
         elif isinstance(command, Abandon):
             await self._attempt(session, command.line, outcome=LineOutcome.ABANDONED.value, ended_at=_at(now))
-            self.attempts.pop(command.line, None)
+            await self._call_ended(session, command.line, Outcome.ABANDONED, now)
 
     async def _attempt_event(self, session: AsyncSession, event: Event, now: float) -> None:
         if isinstance(event, LineResult):
             if event.outcome is LineOutcome.HUMAN:
                 await self._attempt(session, event.line, outcome=event.outcome.value, answered_at=_at(now))
             else:
-                await self._attempt(session, event.line, outcome=event.outcome.value, ended_at=_at(now))
-                self.attempts.pop(event.line, None)
+                values = {"outcome": event.outcome.value, "ended_at": _at(now)}
+                if event.outcome is LineOutcome.MACHINE:
+                    values["answered_at"] = _at(now)
+                await self._attempt(session, event.line, **values)
+                machine = event.outcome is LineOutcome.MACHINE
+                await self._call_ended(session, event.line, Outcome.MACHINE if machine else None, now)
         elif isinstance(event, CallEnded):
             await self._attempt(session, event.line, ended_at=_at(now), disposition=event.disposition)
-            self.attempts.pop(event.line, None)
+            await self._call_ended(session, event.line, Outcome.ANSWERED, now)
+
+    async def _call_ended(self, session: AsyncSession, line: int, outcome: Outcome | None, now: float) -> None:
+        """The line is over: its attempt is done with, and its interaction (if it is one) ends ``outcome``."""
+        attempt = self.attempts.pop(line, None)
+        if attempt is not None and outcome is not None:
+            await self.calls.ended(session, attempt, outcome, _at(now))
 
     async def _attempt(self, session: AsyncSession, line: int, **values: object) -> None:
         attempt = self.attempts.get(line)
@@ -195,7 +215,7 @@ async def _open_records(session: AsyncSession, campaign_id: int, tenant_zone: st
     ).scalars()
     records = []
     for row in rows:
-        if row.state == RecordState.DIALING:  # the line went with the process that dialled it
+        if row.state in (RecordState.DIALING, RecordState.PREVIEWING):  # gone with the process (or the page)
             row.state = RecordState.PENDING.value
         elif row.state == RecordState.CONNECTED:  # talked; the disposition was not given
             row.state, row.last_outcome = RecordState.DONE.value, "talked"

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 LEGS = frozenset({CAMPAIGN_LEG, AMD_LEG, AGENT_LEG})
 RETRY_LOAD_S = 60.0
-WORKED_MODES = (DialMode.PROGRESSIVE.value, DialMode.PREDICTIVE.value)  # preview: no desktop side yet
+WORKED_MODES = (DialMode.PROGRESSIVE.value, DialMode.PREDICTIVE.value)  # preview: the desktop (campaigns.preview)
 
 
 class CampaignService:
@@ -139,7 +139,10 @@ class CampaignService:
         desks = self.desks
 
         async def report(event: LineResult | CallEnded | ConnectFailed) -> None:
-            await desks[runner.campaign_id].on_line(event)
+            # Queued, not awaited: the lines report from inside the desk's own commands too (a failed originate
+            # of a Connect or a Dial), where the desk holds its lock — awaiting it there would wait for ever.
+            # The lock is FIFO, so the reports still reach the desk in the order they were made.
+            self._spawn(desks[runner.campaign_id].on_line(event))
 
         lines = CampaignLines(self.ari, OutboundRoute.from_data(outbound), report, message)
         return CampaignDesk(self.acd, runner, lines, queue_names, self.clock)

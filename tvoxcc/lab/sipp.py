@@ -293,6 +293,12 @@ class Sipp:
         scenario = _fill("customer.xml", ring_ms=ring_ms, pcap=pcap, bye_timeout_ms=bye_timeout_ms)
         return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
 
+    def customer_farm(self, *, port: int, person: Path, machine: Path, calls: int) -> SippRun:
+        """Called parties behind a trunk on ``port``, each told by its number's last digit (customer_farm.xml):
+        busy, never answering, a machine, a person; up to ``calls`` calls, side by side (kill it when done)."""
+        scenario = _fill("customer_farm.xml", person_pcap=person, machine_pcap=machine)
+        return self.start(scenario, local_port=port, calls=calls, timeout_s=7200)
+
     def customer_busy(self, *, port: int) -> SippRun:
         return self.start(_fill("customer_busy.xml"), local_port=port, timeout_s=30)
 

@@ -32,6 +32,7 @@ from tvoxcc.web import (
     metrics,
     ops,
     pages,
+    preview,
     scripts,
     streams,
 )
@@ -48,7 +49,7 @@ class RouteModule(Protocol):
 
 # The one place where route modules are registered.
 ROUTE_MODULES: tuple[RouteModule, ...] = (
-    login, pages, api, streams, ops, chat, desk, desk_tickets, contacts, listen, desk_dial, scripts,
+    login, pages, api, streams, ops, chat, desk, desk_tickets, contacts, listen, desk_dial, scripts, preview,
 )  # fmt: skip
 
 

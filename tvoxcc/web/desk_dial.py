@@ -25,7 +25,7 @@ from tvoxcc.web.context import api_user, ctx, json_error
 STATUS: dict[Refusal, int] = {Refusal.NO_ROUTE: 409, Refusal.BUSY_AGENT: 409, Refusal.DO_NOT_CALL: 403}
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except json.JSONDecodeError:
@@ -53,7 +53,7 @@ async def place_call(request: web.Request) -> web.Response:
     who = await api_user(request)
     if not auth.same_origin(request):
         raise json_error(403, "cross-site request refused")
-    body = await _body(request)
+    body = await json_object(request)
     tenant_id, agent_id = await _agent(request, who)
     number = clean_number(str(body.get("number") or ""))[:40]
     contact = body.get("contact")

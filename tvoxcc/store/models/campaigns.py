@@ -57,6 +57,9 @@ class CampaignRecord(TenantScoped, Base):
     next_at: Mapped[datetime | None] = mapped_column(default=None)
     last_outcome: Mapped[str | None] = mapped_column(String(32), default=None)
     source: Mapped[str] = mapped_column(String(300), default="")  # file:line it was imported from
+    # Preview: the agent the record is shown to (while ``previewing``), and why an agent last skipped it.
+    preview_agent_id: Mapped[int | None] = mapped_column(default=None)
+    skip_reason: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class CampaignAttempt(TenantScoped, Base):
@@ -73,6 +76,8 @@ class CampaignAttempt(TenantScoped, Base):
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     outcome: Mapped[str | None] = mapped_column(String(16), default=None)  # LineOutcome
     disposition: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The outbound interaction of a line a person or a machine answered (tvoxcc.campaigns.calls).
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"), default=None)
 
 
 class DncNumber(TenantScoped, Base):
