@@ -24,6 +24,7 @@ from tvoxcc.acd import Command, CommandKind, CommandReader
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import ChatStatus, RateLimit
 from tvoxcc.chat.interactions import follow_interactions
+from tvoxcc.chat.posting import Poster
 from tvoxcc.chat.store import ChatInfo
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
@@ -75,6 +76,7 @@ class ChatHub:
     ) -> None:
         self.limits = limits or VisitorLimits.per_minute(20, 60)
         self.store = store
+        self.posts = Poster(store)  # the sockets' messages, written a batch at a time
         self.clock = clock
         self.poll_s = poll_s
         self._chats: dict[int, set[Listener]] = {}
@@ -147,6 +149,7 @@ class ChatHub:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.posts.stop()
 
     async def _tenants(self) -> list[int]:
         async with self.store.session() as session:
