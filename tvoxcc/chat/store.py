@@ -320,8 +320,8 @@ async def _post_together(store: Store, tenant_id: int, posts: list[Post]) -> lis
                 .values(next_seq=case(unused, value=m.Chat.id))
                 .execution_options(synchronize_session=False)
             )
-        if rows:
-            await session.execute(insert(m.ChatMessage).values(rows))
+        if rows:  # executemany of one cached statement (SQLAlchemy sends it as one multi-row INSERT)
+            await session.execute(insert(m.ChatMessage), rows)
         if any(row["delivery"] for row in rows):
             await notify(session, SMS_NOTIFY)
         await session.commit()
