@@ -5,7 +5,8 @@ the hub fans a chat's new message or state out to the chat's listeners, and "loo
 desktops when the ACD's commands concern that agent (an offer, an offer ended, wrap-up, a pause). The ACD
 runs in another process (`voice run`, `acd run`): its commands are read from acd_commands
 (tvoxcc.acd.CommandReader) and the chats brought in line with their items' rows (tvoxcc.chat.routing_store).
-One `web run` serves every socket of a chat; several would need a NOTIFY per message (not done).
+One `web run` serves every socket of a chat; several would need a NOTIFY per message (not done). Messages
+the sockets post go through ``posts`` (tvoxcc.chat.posting: group commit).
 """
 
 from __future__ import annotations
