@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -221,6 +222,18 @@ async def add_message(
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A message to store: ``agent_id`` the sending agent's row, ``client_id`` the sender's id for resends."""
+
+    chat_id: int
+    sender: Sender
+    body: str
+    now: datetime
+    agent_id: int | None = None
+    client_id: str | None = None
+
+
 async def post(
     store: Store,
     tenant_id: int,
@@ -232,49 +245,87 @@ async def post(
     agent_id: int | None = None,
     client_id: str | None = None,
 ) -> Message:
-    """A message stored with its number; a resend of one already stored (same ``client_id``) returns that one.
-    Refused on a closed chat, and for an agent who is not the one connected.
+    """A message stored with its number (post_many of one); ChatError when it is refused."""
+    (result,) = await post_many(store, tenant_id, [Post(chat_id, sender, body, now, agent_id, client_id)])
+    if isinstance(result, ChatError):
+        raise result
+    return result
 
-    Two statements (the hot path of every chat): the UPDATE that takes the number locks the chat row and
-    returns what the checks need; a resend is caught by the (chat, client id) unique constraint."""
+
+async def post_many(store: Store, tenant_id: int, posts: list[Post]) -> list[Message | ChatError]:
+    """Messages stored with their numbers in one transaction (group commit: tvoxcc.chat.posting), each one's
+    result in order: the message (a resend of one already stored, same ``client_id``: that one), or why it was
+    refused (a closed chat; an agent who is not the one connected)."""
+    try:
+        return await _post_together(store, tenant_id, posts)
+    except IntegrityError:  # a resend of a message stored already: the numbers went back with the rollback
+        if len(posts) > 1:  # which one: each on its own
+            return [(await post_many(store, tenant_id, [one]))[0] for one in posts]
+        async with store.tenant(tenant_id) as session:
+            (one,) = posts
+            same = await _by_client_id(session, one.chat_id, one.client_id) if one.client_id else None
+        if same is None:
+            raise
+        return [same]
+
+
+async def _post_together(store: Store, tenant_id: int, posts: list[Post]) -> list[Message | ChatError]:
+    """Two statements for the whole batch, whatever its size: the UPDATE that takes each chat's numbers (as
+    many as it has messages here) locks the chats' rows and returns what the checks need; one INSERT of every
+    row. Numbers a refused message took are given back before the commit, so they stay gapless per chat."""
+    counts = Counter(one.chat_id for one in posts)
+    now = max(one.now for one in posts)
     async with store.tenant(tenant_id) as session:
         taken = await session.execute(
             update(m.Chat)
-            .where(m.Chat.id == chat_id, m.Chat.status != ChatStatus.CLOSED)
-            .values(next_seq=m.Chat.next_seq + 1, updated_at=now)
-            .returning(m.Chat.next_seq, m.Chat.status, m.Chat.agent_id, m.Chat.channel)
+            .where(m.Chat.id.in_(counts), m.Chat.status != ChatStatus.CLOSED)
+            .values(next_seq=m.Chat.next_seq + case(counts, value=m.Chat.id), updated_at=now)
+            .returning(m.Chat.id, m.Chat.next_seq, m.Chat.status, m.Chat.agent_id, m.Chat.channel)
             .execution_options(synchronize_session=False)
         )
-        row = taken.first()
-        if row is None:
-            raise ChatError("the chat is closed")
-        if sender is Sender.AGENT and (row.status != ChatStatus.CONNECTED or row.agent_id != agent_id):
-            raise ChatError("the chat is not connected to you")
-        seq = int(row.next_seq) - 1
-        outbound = sender is Sender.AGENT and row.channel == Channel.SMS  # goes out as an SMS (chat.sms_store)
-        values = {
-            "tenant_id": tenant_id,
-            "chat_id": chat_id,
-            "seq": seq,
-            "sender": str(sender),
-            "body": body,
-            "agent_id": agent_id,
-            "client_id": client_id,
-            "at": now,
-            "delivery": str(Delivery.PENDING) if outbound else None,
-        }
-        try:
-            await session.execute(insert(m.ChatMessage).values(values))
-            if outbound:
-                await notify(session, SMS_NOTIFY)
-            await session.commit()
-        except IntegrityError:  # a resend of a message stored already: the number goes back with the rollback
-            await session.rollback()
-            same = await _by_client_id(session, chat_id, client_id) if client_id else None
-            if same is None:
-                raise
-            return same
-    return Message(seq, sender, body, now, None, client_id)
+        chats = {row.id: row for row in taken.all()}
+        next_seq = {chat_id: int(row.next_seq) - counts[chat_id] for chat_id, row in chats.items()}
+        results: list[Message | ChatError] = []
+        rows: list[dict[str, Any]] = []
+        for one in posts:
+            chat = chats.get(one.chat_id)
+            if chat is None:
+                results.append(ChatError("the chat is closed"))
+                continue
+            if one.sender is Sender.AGENT and (chat.status != ChatStatus.CONNECTED or chat.agent_id != one.agent_id):
+                results.append(ChatError("the chat is not connected to you"))
+                continue
+            seq = next_seq[one.chat_id]
+            next_seq[one.chat_id] += 1
+            outbound = one.sender is Sender.AGENT and chat.channel == Channel.SMS  # sent as an SMS (chat.sms_store)
+            rows.append(
+                {
+                    "tenant_id": tenant_id,
+                    "chat_id": one.chat_id,
+                    "seq": seq,
+                    "sender": str(one.sender),
+                    "body": one.body,
+                    "agent_id": one.agent_id,
+                    "client_id": one.client_id,
+                    "at": one.now,
+                    "delivery": str(Delivery.PENDING) if outbound else None,
+                }
+            )
+            results.append(Message(seq, one.sender, one.body, one.now, None, one.client_id))
+        unused = {chat_id: seq for chat_id, seq in next_seq.items() if seq != chats[chat_id].next_seq}
+        if unused:  # refused messages' numbers given back (the rows are still locked: nobody took one since)
+            await session.execute(
+                update(m.Chat)
+                .where(m.Chat.id.in_(unused))
+                .values(next_seq=case(unused, value=m.Chat.id))
+                .execution_options(synchronize_session=False)
+            )
+        if rows:  # executemany of one cached statement (SQLAlchemy sends it as one multi-row INSERT)
+            await session.execute(insert(m.ChatMessage), rows)
+        if any(row["delivery"] for row in rows):
+            await notify(session, SMS_NOTIFY)
+        await session.commit()
+    return results
 
 
 async def _by_client_id(session: AsyncSession, chat_id: int, client_id: str) -> Message | None:

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import MAX_EMAIL, MAX_NAME, ChatError, ChatStatus, RateLimit, Sender, clean_body
-from tvoxcc.chat.store import ChatNotFound, leave_message, messages_after, open_chat, post, visitor_chat
+from tvoxcc.chat.store import ChatNotFound, Post, leave_message, messages_after, open_chat, visitor_chat
 from tvoxcc.web import data
 from tvoxcc.web.chat_hub import Event, Listener
 from tvoxcc.web.context import HERE, ctx, json_error
@@ -152,9 +152,8 @@ async def visitor_socket(request: web.Request) -> web.StreamResponse:
                 if not _allowed(request, "say", str(chat_id)):
                     raise ChatError("too many messages: wait a little")
                 cid = str(body.get("cid", ""))[:64] or None
-                message = await post(
-                    c.store, tenant_id, chat_id, Sender.CUSTOMER, clean_body(body.get("body")), c.clock(), client_id=cid
-                )
+                post = Post(chat_id, Sender.CUSTOMER, clean_body(body.get("body")), c.clock(), client_id=cid)
+                message = await c.chats.posts.post(tenant_id, post)
                 c.chats.to_chat(chat_id, {"type": "msg", "chat": chat_id, **message.to_json()})
             elif kind == "close":
                 c.chats.chat_changed(await routing.close(c.store, tenant_id, chat_id, c.clock()))

@@ -5,7 +5,8 @@ the hub fans a chat's new message or state out to the chat's listeners, and "loo
 desktops when the ACD's commands concern that agent (an offer, an offer ended, wrap-up, a pause). The ACD
 runs in another process (`voice run`, `acd run`): its commands are read from acd_commands
 (tvoxcc.acd.CommandReader) and the chats brought in line with their items' rows (tvoxcc.chat.routing_store).
-One `web run` serves every socket of a chat; several would need a NOTIFY per message (not done).
+One `web run` serves every socket of a chat; several would need a NOTIFY per message (not done). Messages
+the sockets post go through ``posts`` (tvoxcc.chat.posting: group commit).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tvoxcc.acd import Command, CommandKind, CommandReader
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import ChatStatus, RateLimit
 from tvoxcc.chat.interactions import follow_interactions
+from tvoxcc.chat.posting import Poster
 from tvoxcc.chat.store import ChatInfo
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
@@ -75,6 +77,7 @@ class ChatHub:
     ) -> None:
         self.limits = limits or VisitorLimits.per_minute(20, 60)
         self.store = store
+        self.posts = Poster(store)  # the sockets' messages, written a batch at a time
         self.clock = clock
         self.poll_s = poll_s
         self._chats: dict[int, set[Listener]] = {}
@@ -147,6 +150,7 @@ class ChatHub:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.posts.stop()
 
     async def _tenants(self) -> list[int]:
         async with self.store.session() as session:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from tvoxcc.acd import InputKind, send_input
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import ChatError, ChatStatus, RateLimit, Sender, clean_body
-from tvoxcc.chat.store import ChatInfo, messages_after, post
+from tvoxcc.chat.store import ChatInfo, Post, messages_after
 from tvoxcc.dispositions.core import DispositionError
 from tvoxcc.dispositions.store import dispositions, set_disposition
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError
@@ -190,9 +190,8 @@ async def socket(request: web.Request) -> web.StreamResponse:
             elif kind == "say":
                 cid = str(body.get("cid", ""))[:64] or None
                 text = clean_body(body.get("body"))
-                message = await post(
-                    c.store, tenant_id, chat_id, Sender.AGENT, text, now, agent_id=desk.agent_row, client_id=cid
-                )
+                post = Post(chat_id, Sender.AGENT, text, now, agent_id=desk.agent_row, client_id=cid)
+                message = await c.chats.posts.post(tenant_id, post)
                 event = {"type": "msg", "chat": chat_id, **message.to_json(), "agent": desk.name}
                 c.chats.to_chat(chat_id, event)
             elif kind in ("accept", "decline", "close", "transfer"):

@@ -1,0 +1,121 @@
+"""Group commit of chat messages (tvoxcc.chat.store.post_many, tvoxcc.chat.posting), on SQLite and PostgreSQL.
+
+Many messages written in one transaction keep the single-message rules: numbers gapless per chat in the
+order posted, a refused message (closed chat, agent not connected) takes no number, a resend in a batch is
+stored once and answered with the stored message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from tests.chat_world import imported_tenant
+from tvoxcc.chat import routing_store as routing
+from tvoxcc.chat.core import ChatError, Sender
+from tvoxcc.chat.posting import Poster
+from tvoxcc.chat.store import Message, Post, messages_after, open_chat, post, post_many
+from tvoxcc.store.engine import Store
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DOC = {
+    "tenant": {"name": "acme"},
+    "services": [{"name": "web", "channels": ["chat"]}],
+    "queues": [{"name": "chat", "service": "web"}],
+    "agents": [{"name": "ann", "extension": "201", "queues": ["chat"], "capacity": {"chat": 2}}],
+}
+
+
+@pytest.fixture
+async def tenant(store: Store) -> int:
+    return await imported_tenant(store, DOC)
+
+
+async def new_chat(store: Store, tenant: int, name: str) -> int:
+    chat, _ = await open_chat(store, tenant, "web", name=name, email="", now=NOW)
+    return chat.chat_id
+
+
+@contextmanager
+def message_inserts(store: Store) -> Iterator[list[str]]:
+    """The INSERT statements into chat_messages sent while inside."""
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO CHAT_MESSAGES"):
+            seen.append(statement)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", before)
+
+
+async def test_a_batch_numbers_each_chat_gaplessly_and_refused_messages_take_no_number(
+    store: Store, tenant: int
+) -> None:
+    a, b, closed = [await new_chat(store, tenant, name) for name in ("A", "B", "C")]
+    await routing.close(store, tenant, closed, NOW)
+    batch = [
+        Post(a, Sender.CUSTOMER, "a1", NOW),
+        Post(b, Sender.CUSTOMER, "b1", NOW),
+        Post(a, Sender.AGENT, "not yours", NOW, agent_id=1),  # nobody is connected to A
+        Post(closed, Sender.CUSTOMER, "late", NOW),
+        Post(a, Sender.CUSTOMER, "a2", NOW),
+    ]
+    with message_inserts(store) as inserts:
+        results = await post_many(store, tenant, batch)
+    assert len(inserts) == 1  # the whole batch in one statement
+    assert [r.seq if isinstance(r, Message) else str(r) for r in results] == [
+        1,
+        1,
+        "the chat is not connected to you",
+        "the chat is closed",
+        2,
+    ]
+    assert (await post(store, tenant, a, Sender.CUSTOMER, "a3", NOW)).seq == 3  # the refused one's number is free
+    assert [(x.seq, x.body) for x in await messages_after(store, tenant, a, 0)] == [(1, "a1"), (2, "a2"), (3, "a3")]
+    assert [(x.seq, x.body) for x in await messages_after(store, tenant, b, 0)] == [(1, "b1")]
+
+
+async def test_a_resend_in_a_batch_is_stored_once_and_the_others_still_are(store: Store, tenant: int) -> None:
+    chat = await new_chat(store, tenant, "A")
+    first = await post(store, tenant, chat, Sender.CUSTOMER, "hello", NOW, client_id="c1")
+    results = await post_many(
+        store,
+        tenant,
+        [
+            Post(chat, Sender.CUSTOMER, "hello", NOW, client_id="c1"),  # its answer was lost: sent again
+            Post(chat, Sender.CUSTOMER, "next", NOW, client_id="c2"),
+            Post(chat, Sender.CUSTOMER, "next", NOW, client_id="c2"),  # sent twice in the same batch
+        ],
+    )
+    assert [r.seq for r in results if isinstance(r, Message)] == [first.seq, 2, 2]
+    assert [(x.seq, x.body) for x in await messages_after(store, tenant, chat, 0)] == [(1, "hello"), (2, "next")]
+
+
+async def test_posts_arriving_during_a_write_are_written_together_in_order(store: Store, tenant: int) -> None:
+    chats = [await new_chat(store, tenant, name) for name in ("A", "B")]
+    poster = Poster(store)
+    posts = [Post(chats[n % 2], Sender.CUSTOMER, f"m{n}", NOW, client_id=f"c{n}") for n in range(30)]
+    with message_inserts(store) as inserts:
+        sent = await asyncio.gather(*(poster.post(tenant, one) for one in posts))
+    assert len(inserts) < len(posts)  # grouped, not one transaction per message
+    for chat in chats:
+        stored = await messages_after(store, tenant, chat, 0)
+        assert [x.seq for x in stored] == list(range(1, 16))
+        assert [x.body for x in stored] == [one.body for one in posts if one.chat_id == chat]
+    assert {(one.chat_id, m.seq) for one, m in zip(posts, sent, strict=True)} == {
+        (chat, seq) for chat in chats for seq in range(1, 16)
+    }
+    await routing.close(store, tenant, chats[0], NOW)
+    with pytest.raises(ChatError, match="closed"):
+        await poster.post(tenant, Post(chats[0], Sender.CUSTOMER, "too late", NOW))
+    await poster.stop()
