@@ -8,6 +8,7 @@ bridge (10.213.X.1), like a phone on the office LAN.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -92,8 +93,27 @@ class Topo:
         """The node that answered each call, in the order the calls were sent."""
         return [c.node or "none" for c in sorted(call_traces(run), key=lambda c: c.invite_at)]
 
+    def _ari(self, node: str, path: str, method: str = "GET") -> Any:
+        ast = self.settings.asterisk
+        request = urllib.request.Request(f"{self.node(node)['ari_url']}/ari/{path}", method=method)
+        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=5) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def wait_reachable(self, node: str, endpoint: str, within: float = 20.0) -> None:
+        """Until ``node`` sees the phone online: it learns so from its OPTIONS through Kamailio (every 5 s), and
+        refuses to ring a phone it has not seen yet (500 "Allocation failed")."""
+        deadline = time.monotonic() + within
+        while self._ari(node, f"endpoints/PJSIP/{urllib.parse.quote(endpoint)}")["state"] != "online":
+            assert time.monotonic() < deadline, f"{node} never saw {endpoint} online"
+            time.sleep(0.2)
+
     def originate(self, node: str, endpoint: str) -> None:
         """Node ``node`` calls ``endpoint`` (an agent's phone) over ARI; the answered leg then plays "no service"."""
+        self.wait_reachable(node, endpoint)
         ast = self.settings.asterisk
         query = urllib.parse.urlencode(
             {"endpoint": f"PJSIP/{endpoint}", "extension": UNKNOWN_NUMBER, "context": "tvoxcc-inbound"}

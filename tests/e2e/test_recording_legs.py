@@ -1,4 +1,4 @@
-"""Each leg recorded apart (a queue's record_legs) on the lab, tenant reck (DID 5557000): the caller's sipp phone
+"""Each leg recorded apart (a queue's record_legs) on the lab, tenant reck (DID 5557500): the caller's sipp phone
 plays a 400 Hz tone, the agent's a 1500 Hz one. Besides the bridge's mixed recording the call has one of the
 caller alone and one of the agent alone, each with its own row in `recording list` linked to the call; measured
 per frequency, each party's file holds its own tone and not the other's, the mixed one both."""

@@ -1,5 +1,5 @@
 """A recorded queue call outlives a restart of the voice service, and so does its recording (tenant reck, DID
-5557000): killed (SIGKILL) mid-call and started again, the service takes back the bridge recording Asterisk kept
+5557500): killed (SIGKILL) mid-call and started again, the service takes back the bridge recording Asterisk kept
 running (found through ARI by the name the service gives it) and stores it when the call ends; a call that ended
 while no service ran has its recording (finished on Asterisk) stored at the restart. Either way the
 recording is in `recording list` with the call's row, lasting the talk."""
@@ -31,7 +31,7 @@ from tvoxcc.store.engine import Store
 pytestmark = pytest.mark.asterisk
 
 DATA = Path(__file__).parents[1] / "data"
-DID, TENANT = "5557000", "reck"
+DID, TENANT = "5557500", "reck"
 
 
 @pytest.fixture(scope="module")
