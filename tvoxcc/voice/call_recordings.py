@@ -10,8 +10,9 @@ while no service ran (the call ended meanwhile), it is stored at once from Aster
 paused stretches the previous run knew are not (the silence is not filled in).
 The agent's ``*78`` / ``*79`` pause and resume it (payment data); the paused stretches come back as silence of
 the same length (tvoxcc.recordings.pause) and are kept on the row. The desktop's "Pause recording" / "Resume
-recording" (tvoxcc.recordings.requests) come here too (``desk_request``): the same pause, the same gaps. A call of an on-demand queue is *armed* at
-answer, not recorded: the agent's ``*77`` starts its recording then (once).
+recording" (tvoxcc.recordings.requests) come here too (``desk_request``): the same pause, the same gaps.
+A call of an on-demand queue is *armed* at answer, not recorded: the agent's ``*77`` starts its recording then
+(once).
 A queue with ``record_legs`` records each party apart too (``record_legs``): a snoop channel on the caller's and
 on the agent's channel hears what that party says (spy ``in``) and is recorded to ``<name>-caller`` /
 ``<name>-agent``, stored with its own row (leg caller / agent) linked to the call when the snoop ends with the

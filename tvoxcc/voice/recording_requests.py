@@ -48,7 +48,9 @@ class RecordingRequests:
             elif await self.recordings.desk_request(claimed.tenant_id, claimed.agent_id, claimed.action, self.clock()):
                 done += 1
             else:
-                log.info("voice: recording request %d: agent %d has no recorded call here", claimed.row_id, claimed.agent_id)
+                log.info(
+                    "voice: recording request %d: agent %d has no recorded call here", claimed.row_id, claimed.agent_id
+                )
         return done
 
     async def _poll(self) -> None:

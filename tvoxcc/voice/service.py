@@ -22,13 +22,13 @@ from tvoxcc.store.engine import Store
 from tvoxcc.voice.acd import AcdQueue
 from tvoxcc.voice.acd_config import AcdDirectory
 from tvoxcc.voice.agent_calls import AgentCalls
-from tvoxcc.voice.recording_requests import RecordingRequests
 from tvoxcc.voice.app import VoiceApp, utc_now
 from tvoxcc.voice.directory import Directory
 from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.live import LiveWriter
 from tvoxcc.voice.nodes import connect_ari
 from tvoxcc.voice.recorder import Recorder
+from tvoxcc.voice.recording_requests import RecordingRequests
 from tvoxcc.voice.sms import SmsGateway
 
 
