@@ -9,8 +9,10 @@ A recording a previous run started is taken back after a restart (``take_back``,
 while no service ran (the call ended meanwhile), it is stored at once from Asterisk's stored recordings. The
 paused stretches the previous run knew are not (the silence is not filled in).
 The agent's ``*78`` / ``*79`` pause and resume it (payment data); the paused stretches come back as silence of
-the same length (tvoxcc.recordings.pause) and are kept on the row. A call of an on-demand queue is *armed* at
-answer, not recorded: the agent's ``*77`` starts its recording then (once).
+the same length (tvoxcc.recordings.pause) and are kept on the row. The desktop's "Pause recording" / "Resume
+recording" (tvoxcc.recordings.requests) come here too (``desk_request``): the same pause, the same gaps.
+A call of an on-demand queue is *armed* at answer, not recorded: the agent's ``*77`` starts its recording then
+(once).
 A queue with ``record_legs`` records each party apart too (``record_legs``): a snoop channel on the caller's and
 on the agent's channel hears what that party says (spy ``in``) and is recorded to ``<name>-caller`` /
 ``<name>-agent``, stored with its own row (leg caller / agent) linked to the call when the snoop ends with the
@@ -190,14 +192,26 @@ class CallRecordings:
             await self._start_on_demand(channel_id, now)
             return
         name = self.by_leg.get(channel_id)
-        if name is None or name not in self.pending:
-            return
+        if name is not None and name in self.pending:
+            await self._pause_or_resume_call(name, action, now, "agent's feature code")
+
+    async def desk_request(self, tenant_id: int, agent_id: int, action: RecordingAction, now: datetime) -> bool:
+        """The agent's "Pause recording" / "Resume recording" from the desktop (tvoxcc.recordings.requests): the
+        same as their ``*78`` / ``*79`` on the call recorded with their leg. False when they have none here."""
+        for name, pending in list(self.pending.items()):
+            mine = pending.interaction.tenant_id == tenant_id and pending.agent_id == agent_id
+            if mine and pending.agent_channel is not None and pending.agent_channel in self.by_leg:
+                await self._pause_or_resume_call(name, action, now, "agent's desktop")
+                return True
+        return False
+
+    async def _pause_or_resume_call(self, name: str, action: RecordingAction | None, now: datetime, why: str) -> None:
         for each in [name, *self.apart.get(name, ())]:  # the parties' recordings hold the payment data too
             if each in self.pending and not await self._pause_or_resume(each, action, now):
                 return
         if action in (RecordingAction.PAUSE, RecordingAction.RESUME):
             offset = self._offset(name, now)
-            log.info("voice: recording %s %s at %.1f s (agent's feature code)", name, action, offset)
+            log.info("voice: recording %s %s at %.1f s (%s)", name, action, offset, why)
 
     async def _pause_or_resume(self, name: str, action: RecordingAction | None, now: datetime) -> bool:
         """False when Asterisk refused (the call ended meanwhile: its recording is finishing anyway)."""

@@ -28,6 +28,7 @@ from tvoxcc.voice.lanes import Lanes
 from tvoxcc.voice.live import LiveWriter
 from tvoxcc.voice.nodes import connect_ari
 from tvoxcc.voice.recorder import Recorder
+from tvoxcc.voice.recording_requests import RecordingRequests
 from tvoxcc.voice.sms import SmsGateway
 
 
@@ -67,6 +68,8 @@ async def main_host(
             ari, AgentCallBook(store), acd.service, clock, lanes,
             recordings=acd.call_recordings, recorded_queues=lambda: acd.acd.recorded,
         )  # fmt: skip
+        # The desktop's "Pause recording" / "Resume recording", by the path of the agent's *78 / *79.
+        recording_requests = RecordingRequests(store, acd.call_recordings, clock)
         live = LiveWriter(store, acd.service, clock)  # the wallboard's copy of the ACD's state
         agi = build_server(settings, all_routes(store, acd))
         try:
@@ -95,8 +98,10 @@ async def main_host(
             campaigns.start()
             await agent_calls.take_over()
             agent_calls.start()
+            recording_requests.start()
             yield app
         finally:
+            await recording_requests.close()
             await agent_calls.close()
             await campaigns.close()
             with contextlib.suppress(Exception):  # Asterisk may be gone already: never hold the stop up for it

@@ -26,6 +26,7 @@ from tvoxcc.web import (
     data,
     desk,
     desk_dial,
+    desk_recording,
     desk_tickets,
     listen,
     login,
@@ -49,7 +50,8 @@ class RouteModule(Protocol):
 
 # The one place where route modules are registered.
 ROUTE_MODULES: tuple[RouteModule, ...] = (
-    login, pages, api, streams, ops, chat, desk, desk_tickets, contacts, listen, desk_dial, scripts, preview,
+    login, pages, api, streams, ops, chat, desk, desk_tickets, contacts, listen, desk_dial, desk_recording, scripts,
+    preview,
 )  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 from tvoxcc.store.base import Base, TenantScoped
 from tvoxcc.store.models.acd import AcdAgent, AcdCommand, AcdInput, AcdItem, AcdLease, AcdQueue
-from tvoxcc.store.models.agent_calls import AgentCall, CallScript, ScriptAnswer
+from tvoxcc.store.models.agent_calls import AgentCall, CallScript, RecordingRequest, ScriptAnswer
 from tvoxcc.store.models.audit import AuditEntry, AuditHead
 from tvoxcc.store.models.campaigns import (
     AbandonLedgerRow,
@@ -109,6 +109,7 @@ __all__ = [
     "QueueMember",
     "QueueSkill",
     "Recording",
+    "RecordingRequest",
     "ScriptAnswer",
     "Service",
     "ServiceInstance",

@@ -57,3 +57,17 @@ class ScriptAnswer(TenantScoped, Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     path: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the steps shown, in order
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecordingRequest(TenantScoped, Base):
+    """The desktop's "Pause recording" / "Resume recording" (tvoxcc.recordings.requests): the web app stores the
+    row, the voice service takes it once (``taken_at``) and pauses or resumes as the agent's ``*78`` / ``*79`` do."""
+
+    __tablename__ = "recording_requests"
+    __table_args__ = (Index("ix_recording_requests_open", "taken_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(8))  # tvoxcc.recordings.pause.RecordingAction: pause / resume
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"), default=None)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    taken_at: Mapped[datetime | None] = mapped_column(default=None)
