@@ -280,7 +280,7 @@ async def work(farm: Farm, records: int) -> list[Run]:
 
 
 def main() -> int:
-    parser = arguments(__doc__ or "")
+    parser = arguments(__doc__)
     parser.add_argument("--records", type=int, help="records a run (default 300; --quick: 40)")
     args = parser.parse_args()
     aim = Aim(__doc__ or "", quick=args.quick)
