@@ -15,25 +15,11 @@ from sqlalchemy import select
 from tvoxcc.recordings import requests
 from tvoxcc.recordings.pause import RecordingAction
 from tvoxcc.store import models as m
-from tvoxcc.web import auth, data
-from tvoxcc.web.access import Principal
+from tvoxcc.web import auth
 from tvoxcc.web.context import api_user, ctx, json_error
-from tvoxcc.web.desk_dial import json_object
+from tvoxcc.web.desk_dial import agent_of, json_object
 
-
-async def _agent(request: web.Request, who: Principal) -> tuple[int, int]:
-    """The user's tenant id and agent row."""
-    refused = json_error(403, "pausing a call's recording is for a user linked to an agent")
-    if who.agent is None or who.tenant is None:
-        raise refused
-    config = await data.tenant_config(ctx(request).store, who.tenant)
-    if config is None:
-        raise json_error(404, "no such tenant")
-    async with ctx(request).store.tenant(config.tenant_id) as session:
-        agent = await session.scalar(select(m.Agent.id).where(m.Agent.name == who.agent))
-    if agent is None:
-        raise refused
-    return config.tenant_id, agent
+NOT_AN_AGENT = "pausing a call's recording is for a user linked to an agent"
 
 
 async def ask(request: web.Request) -> web.Response:
@@ -47,7 +33,7 @@ async def ask(request: web.Request) -> web.Response:
         action = RecordingAction.START
     if action not in requests.DESK_ACTIONS:
         raise json_error(400, 'action: "pause" or "resume"')
-    tenant_id, agent_id = await _agent(request, who)
+    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
     c = ctx(request)
     async with c.store.tenant(tenant_id) as session:
         try:
@@ -60,7 +46,7 @@ async def ask(request: web.Request) -> web.Response:
 
 async def state(request: web.Request) -> web.Response:
     who = await api_user(request)
-    tenant_id, agent_id = await _agent(request, who)
+    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
     async with ctx(request).store.tenant(tenant_id) as session:
         call = await requests.recorded_call(session, agent_id)
         last = None

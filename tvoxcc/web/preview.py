@@ -12,27 +12,14 @@ The page's module is ``/agent/static/preview.js`` (served with the desktop's oth
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 
 from tvoxcc.campaigns import preview
 from tvoxcc.store import models as m
-from tvoxcc.web import auth, data
-from tvoxcc.web.access import Principal
+from tvoxcc.web import auth
 from tvoxcc.web.context import api_user, ctx, json_error
-from tvoxcc.web.desk_dial import STATUS, json_object
+from tvoxcc.web.desk_dial import STATUS, agent_of, json_object
 
-
-async def _agent(request: web.Request, who: Principal) -> tuple[int, int]:
-    if who.agent is None or who.tenant is None:
-        raise json_error(403, "preview campaigns are for a user linked to an agent")
-    config = await data.tenant_config(ctx(request).store, who.tenant)
-    if config is None:
-        raise json_error(404, "no such tenant")
-    async with ctx(request).store.tenant(config.tenant_id) as session:
-        agent = await session.scalar(select(m.Agent.id).where(m.Agent.name == who.agent))
-    if agent is None:
-        raise json_error(403, "preview campaigns are for a user linked to an agent")
-    return config.tenant_id, agent
+NOT_AN_AGENT = "preview campaigns are for a user linked to an agent"
 
 
 async def _record_id(request: web.Request) -> tuple[int, dict[str, object]]:
@@ -47,7 +34,7 @@ async def _record_id(request: web.Request) -> tuple[int, dict[str, object]]:
 
 async def show(request: web.Request) -> web.Response:
     who = await api_user(request)
-    tenant_id, agent_id = await _agent(request, who)
+    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
     c = ctx(request)
     async with c.store.tenant(tenant_id) as session:
         tenant, agent = await session.get(m.Tenant, tenant_id), await session.get(m.Agent, agent_id)
@@ -60,7 +47,7 @@ async def show(request: web.Request) -> web.Response:
 async def dial(request: web.Request) -> web.Response:
     who = await api_user(request)
     record, _ = await _record_id(request)
-    tenant_id, agent_id = await _agent(request, who)
+    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
     c = ctx(request)
     async with c.store.tenant(tenant_id) as session:
         tenant, agent = await session.get(m.Tenant, tenant_id), await session.get(m.Agent, agent_id)
@@ -79,7 +66,7 @@ async def dial(request: web.Request) -> web.Response:
 async def skip(request: web.Request) -> web.Response:
     who = await api_user(request)
     record, body = await _record_id(request)
-    tenant_id, agent_id = await _agent(request, who)
+    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
     c = ctx(request)
     async with c.store.tenant(tenant_id) as session:
         tenant, agent = await session.get(m.Tenant, tenant_id), await session.get(m.Agent, agent_id)
