@@ -20,6 +20,7 @@ from tvoxcc.journey.identify import contact_by_phone
 from tvoxcc.journey.phones import to_e164
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
+from tvoxcc.store import peek
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.callbacks import OutboundRoute
 
@@ -115,6 +116,11 @@ class AgentCallBook:
     async def claim_requests(self, now: datetime) -> list[Claimed]:
         """Click-to-call requests not taken yet, now ``ringing`` (by one voice service: the update decides); those
         older than REQUEST_TTL_S are refused ``expired`` instead, never rung."""
+        requested = select(m.AgentCall.id).where(
+            m.AgentCall.phase == Phase.REQUESTED, m.AgentCall.origin == Origin.DESKTOP
+        )
+        if not await peek.exists(self.store, requested):  # polled every second: no write transaction for nothing
+            return []
         async with self.store.session() as session:
             await session.execute(
                 update(m.AgentCall)

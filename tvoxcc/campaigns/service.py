@@ -32,6 +32,7 @@ from tvoxcc.campaigns.runner import CampaignRunner
 from tvoxcc.campaigns.spec import CampaignSettings
 from tvoxcc.queues import model as q
 from tvoxcc.store import models as m
+from tvoxcc.store import peek
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.callbacks import OutboundRoute
 
@@ -114,13 +115,13 @@ class CampaignService:
             log.info("campaigns: item %s a previous run left is ended", item_id)
 
     async def _running(self) -> list[tuple[int, str, str]]:
-        async with self.store.session() as session:
-            rows = await session.execute(
-                select(m.Campaign.id, m.Tenant.name, m.Campaign.name)
-                .join(m.Tenant, m.Tenant.id == m.Campaign.tenant_id)
-                .where(m.Campaign.status == CampaignStatus.RUNNING.value, m.Campaign.mode.in_(WORKED_MODES))
-            )
-            return [(int(i), str(t), str(n)) for i, t, n in rows.all()]
+        rows = await peek.rows(  # every poll: a cheap read, no session
+            self.store,
+            select(m.Campaign.id, m.Tenant.name, m.Campaign.name)
+            .join(m.Tenant, m.Tenant.id == m.Campaign.tenant_id)
+            .where(m.Campaign.status == CampaignStatus.RUNNING.value, m.Campaign.mode.in_(WORKED_MODES)),
+        )
+        return [(int(i), str(t), str(n)) for i, t, n in rows]
 
     async def _load(self, tenant: str, name: str) -> CampaignDesk | None:
         try:

@@ -18,6 +18,7 @@ from tvoxcc.chat.core import ChatStatus, Sender
 from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
+from tvoxcc.store import peek
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.acd_config import QueueKey
 
@@ -55,6 +56,11 @@ async def open_interaction(
 
 async def follow_interactions(store: Store, channels: tuple[Channel, ...] = (Channel.SMS, Channel.CHAT)) -> int:
     """Open interactions of ``channels`` brought in line with their chats; returns how many changed."""
+    open_ones = select(m.Interaction.id).where(
+        m.Interaction.channel.in_([str(c) for c in channels]), m.Interaction.ended_at.is_(None)
+    )
+    if not await peek.exists(store, open_ones):  # run every second or so: no session while no conversation is open
+        return 0
     first_reply = (
         select(m.ChatMessage.chat_id, func.min(m.ChatMessage.at).label("at"))
         .where(m.ChatMessage.sender == Sender.AGENT)

@@ -30,6 +30,7 @@ from tvoxcc.chat.store import ChatInfo, _digest, _submit, add_message, info
 from tvoxcc.journey.identify import contact_by_phone
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
+from tvoxcc.store import peek
 from tvoxcc.store.engine import Store
 from tvoxcc.support.dispatch_store import names_of
 
@@ -136,6 +137,8 @@ async def follow_interactions(store: Store) -> int:
 
 async def pending(store: Store, limit: int = 100) -> list[Reply]:
     """Agents' replies not sent yet, oldest first, across tenants (the voice service owns every trunk)."""
+    if not await peek.exists(store, select(m.ChatMessage.id).where(m.ChatMessage.delivery == Delivery.PENDING)):
+        return []
     async with store.session() as session:
         rows = await session.execute(
             select(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -36,6 +37,10 @@ async def serve(settings: Settings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         logging.getLogger(__name__).info("FastAGI on %s:%d", settings.agi.host, settings.agi.port)
+        # What is loaded by now (modules, the store's metadata, the router and its configuration) lives as long
+        # as the process: out of the collector's full passes, which walked it all again and again under load.
+        gc.collect()
+        gc.freeze()
         await stop.wait()
         logging.getLogger(__name__).info("voice service stopping; calls stay in Asterisk and resume on restart")
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc.queues.model import Channel
 from tvoxcc.recordings.pause import RecordingAction
 from tvoxcc.store import models as m
+from tvoxcc.store import peek
 from tvoxcc.store.engine import Store
 
 REQUEST_TTL_S = 30
@@ -75,6 +76,8 @@ async def request(session: AsyncSession, tenant_id: int, agent_id: int, action: 
 async def claim(store: Store, now: datetime) -> list[Claimed]:
     """The requests not taken yet, now taken by this service (a row another service took is not returned)."""
     claimed: list[Claimed] = []
+    if not await peek.exists(store, select(m.RecordingRequest.id).where(m.RecordingRequest.taken_at.is_(None))):
+        return claimed
     async with store.session() as session:
         rows = await session.execute(
             select(m.RecordingRequest).where(m.RecordingRequest.taken_at.is_(None)).order_by(m.RecordingRequest.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,8 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.extras: dict[str, Any] = {}  # helpers kept per store (tvoxcc.store.peek's reader), closed with it
+        self._closers: list[Callable[[], Awaitable[None]]] = []
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Store:
@@ -72,5 +74,12 @@ class Store:
             scope_to_tenant(session, tenant_id)
             yield session
 
+    def on_dispose(self, close: Callable[[], Awaitable[None]]) -> None:
+        self._closers.append(close)
+
     async def dispose(self) -> None:
+        closers, self._closers = self._closers, []
+        self.extras.clear()
+        for close in closers:
+            await close()
         await self.engine.dispose()

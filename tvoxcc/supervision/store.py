@@ -16,6 +16,7 @@ from tvoxcc import audit
 from tvoxcc.admin.hierarchy import supervised_agents
 from tvoxcc.admin.repository import find_tenant
 from tvoxcc.store import models as m
+from tvoxcc.store import peek
 from tvoxcc.store.engine import Store
 from tvoxcc.supervision.rights import Target
 from tvoxcc.supervision.session import EndReason, ListenSession, Mode, Origin, Phase
@@ -166,6 +167,11 @@ class ListenStore:
 
     async def claim_web_requests(self) -> list[WebRequest]:
         """Web requests not yet rung, now marked ``ringing`` (by one voice service: the update decides)."""
+        requested = select(m.ListenSession.id).where(
+            m.ListenSession.phase == Phase.REQUESTED.value, m.ListenSession.origin == Origin.WEB.value
+        )
+        if not await peek.exists(self.store, requested):
+            return []
         async with self.store.session() as db:
             rows = (
                 await db.execute(
