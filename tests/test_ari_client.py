@@ -7,6 +7,7 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from aiohttp import web
@@ -23,6 +24,7 @@ from tvoxcc.ari import (
     NotFound,
     PreconditionFailed,
 )
+from tvoxcc.ari.rest import QUERY_SAFE, query_string, seg
 
 PASSWORD = "p@ss:w/rd%&#?é ü"  # every character that broke aioari's api_key
 
@@ -182,3 +184,19 @@ async def test_stored_recording_file_is_bytes(fake: tuple[Fake, AriClient]) -> N
     f.status = 404
     with pytest.raises(NotFound):
         await client.recordings.stored_file("gone")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"endpoint": "PJSIP/bench-a001", "app": "tvoxcc", "appArgs": "agent,acme/q1", "timeout": 15},
+        {"media": "sound:hello-world,digits:12", "lang": "it", "beep": True, "skip": None, "ok": False},
+        {"callerId": '"Ann Bee" <+39 06 123>', "variables": "a=b&c", "x": "100%", "y": "ü+é?#", "z": ""},
+    ],
+)
+def test_the_query_string_is_what_urlencode_would_send(params: dict[str, str | int | bool | None]) -> None:
+    """The fast path (values sent as they are when quote would leave them so) changes no byte of a request."""
+    kept = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items() if v is not None}
+    assert query_string(params) == urlencode(kept, safe=QUERY_SAFE, quote_via=quote)
+    for value in (str(v) for v in params.values()):
+        assert seg(value) == quote(value, safe="")

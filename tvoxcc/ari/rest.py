@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import aiohttp
 
@@ -24,23 +25,29 @@ log = logging.getLogger(__name__)
 # Left as they are in query values (ids, sources and media lists read better, and stay under Asterisk's request
 # line limit); everything else is %-encoded (a '+' too: Asterisk would read it as a space).
 QUERY_SAFE = ":/,@"
+# What ``quote`` leaves as it is anyway: a value made of these alone (ids, endpoint names: nearly all) is sent as
+# it is, without quote's byte-by-byte pass (a third of a request's CPU in the voice service's profile).
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_.~-]*")
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.~:/,@-]*")
 
 Params = Mapping[str, str | int | float | bool | None]
 
 
 def seg(value: str) -> str:
     """Encode one path segment (ids may contain ``/`` e.g. endpoint ``PJSIP/1001`` or device names)."""
-    return quote(value, safe="")
+    return value if _PLAIN_SEGMENT.fullmatch(value) else quote(value, safe="")
 
 
-def _encode(params: Params | None) -> dict[str, str]:
-    out: dict[str, str] = {}
+def query_string(params: Params | None) -> str:
+    """``key=value&…`` for ARI: None left out, lower-case booleans (str(True) would be "True"), values
+    %-encoded but for QUERY_SAFE (the keys are ARI's own parameter names)."""
+    parts = []
     for key, value in (params or {}).items():
         if value is None:
             continue
-        # ARI wants lower-case booleans; str(True) would be "True".
-        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return out
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        parts.append(f"{key}={text if _PLAIN_VALUE.fullmatch(text) else quote(text, safe=QUERY_SAFE)}")
+    return "&".join(parts)
 
 
 class AriHttp:
@@ -55,8 +62,8 @@ class AriHttp:
 
     async def _send(self, method: str, path: str, params: Params | None, body: Mapping[str, Any] | None) -> Answer:
         target = path
-        if query := _encode(params):
-            target += "?" + urlencode(query, safe=QUERY_SAFE, quote_via=quote)
+        if query := query_string(params):
+            target += "?" + query
         data = json.dumps(body).encode() if body is not None else None
         try:
             return await self._client.request(method, target, data, "application/json" if data is not None else "")
