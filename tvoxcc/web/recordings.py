@@ -13,6 +13,7 @@ range in the row's detail.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from tvoxcc.web.access import Principal
 log = logging.getLogger(__name__)
 REPOSITORY = web.AppKey("tvoxcc.recordings", Repository)
 LIMIT = 500
+ZERO_SUFFIX = re.compile(r"bytes\s*=\s*-0+", re.IGNORECASE)
 
 
 def _whose(who: Principal) -> frozenset[str] | None:
@@ -93,6 +95,9 @@ def _ranged(request: web.Request) -> slice | None:
     range included: one range is what players ask for)."""
     if "Range" not in request.headers:
         return None
+    if ZERO_SUFFIX.fullmatch(request.headers["Range"].strip()):
+        # "the last 0 bytes" is unsatisfiable (RFC 9110 14.1.1); aiohttp reads -0 as 0, i.e. the whole file
+        raise web.HTTPRequestRangeNotSatisfiable()
     try:
         return request.http_range
     except ValueError:
