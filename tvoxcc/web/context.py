@@ -16,8 +16,10 @@ from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
+from sqlalchemy import select
 
 from tvoxcc.config import WebSettings
+from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.web import auth, data, metrics
 from tvoxcc.web.access import Principal
@@ -91,6 +93,21 @@ async def visible_tenant(request: web.Request, who: Principal) -> TenantConfig:
     if config is None or not who.sees_tenant(config.tenant_id):
         raise json_error(404, "no such tenant")  # the same answer: another tenant's name is not confirmed
     return config
+
+
+async def agent_of(c: Context, who: Principal, refusal: str) -> tuple[TenantConfig, int]:
+    """The user's tenant and agent row, for the desktop's requests that act on the user's own phone, calls or
+    chats; ``refusal`` (403) for a user linked to no agent."""
+    if who.agent is None or who.tenant is None:
+        raise json_error(403, refusal)
+    config = await data.tenant_config(c.store, who.tenant)
+    if config is None:
+        raise json_error(404, "no such tenant")
+    async with c.store.tenant(config.tenant_id) as session:
+        agent = await session.scalar(select(m.Agent.id).where(m.Agent.name == who.agent))
+    if agent is None:
+        raise json_error(403, refusal)
+    return config, agent
 
 
 def visible_queue(config: TenantConfig, who: Principal, queue: str) -> None:

@@ -25,10 +25,20 @@ from tvoxcc.journey.contacts import ContactNotFound, JourneyError
 from tvoxcc.store import models as m
 from tvoxcc.support.dispatch_store import names_of
 from tvoxcc.voice.acd_config import agent_id as router_agent_id
-from tvoxcc.web import auth, data
+from tvoxcc.web import auth
 from tvoxcc.web.access import Principal
 from tvoxcc.web.chat_hub import Event, Listener
-from tvoxcc.web.context import HERE, Context, api_user, checked_post, ctx, html_page, json_error, page_user
+from tvoxcc.web.context import (
+    HERE,
+    Context,
+    agent_of,
+    api_user,
+    checked_post,
+    ctx,
+    html_page,
+    json_error,
+    page_user,
+)
 from tvoxcc.web.desk_calls import DeskCall, agent_calls, call_pop, decline_call
 from tvoxcc.web.journey import screen_pop_json
 from tvoxcc.web.pages import error_page
@@ -57,15 +67,8 @@ class Desk:
 
 
 async def _desk(c: Context, who: Principal) -> Desk:
-    if who.agent is None or who.tenant is None:
-        raise json_error(403, "the desktop is for a user linked to an agent")
-    config = await data.tenant_config(c.store, who.tenant)
-    if config is None:
-        raise json_error(404, "no such tenant")
-    async with c.store.tenant(config.tenant_id) as session:
-        row = await session.scalar(select(m.Agent.id).where(m.Agent.name == who.agent))
-    if row is None:
-        raise json_error(403, "the desktop is for a user linked to an agent")
+    config, row = await agent_of(c, who, "the desktop is for a user linked to an agent")
+    assert who.agent is not None  # agent_of refuses a user linked to no agent
     return Desk(config, row, who.agent)
 
 

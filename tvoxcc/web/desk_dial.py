@@ -18,9 +18,8 @@ from sqlalchemy import select
 from tvoxcc.agentcalls import store as calls
 from tvoxcc.agentcalls.model import Refusal, clean_number
 from tvoxcc.store import models as m
-from tvoxcc.web import auth, data
-from tvoxcc.web.access import Principal
-from tvoxcc.web.context import api_user, ctx, json_error
+from tvoxcc.web import auth
+from tvoxcc.web.context import agent_of, api_user, ctx, json_error
 
 NOT_AN_AGENT = "click-to-call is for a user linked to an agent"
 
@@ -37,27 +36,13 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-async def agent_of(request: web.Request, who: Principal, refusal: str) -> tuple[int, int]:
-    """The user's tenant id and agent row, for the desktop's requests that act on the user's own phone or call;
-    ``refusal`` (403) for a user linked to no agent."""
-    if who.agent is None or who.tenant is None:
-        raise json_error(403, refusal)
-    config = await data.tenant_config(ctx(request).store, who.tenant)
-    if config is None:
-        raise json_error(404, "no such tenant")
-    async with ctx(request).store.tenant(config.tenant_id) as session:
-        agent = await session.scalar(select(m.Agent.id).where(m.Agent.name == who.agent))
-    if agent is None:
-        raise json_error(403, refusal)
-    return config.tenant_id, agent
-
-
 async def place_call(request: web.Request) -> web.Response:
     who = await api_user(request)
     if not auth.same_origin(request):
         raise json_error(403, "cross-site request refused")
     body = await json_object(request)
-    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
+    home, agent_id = await agent_of(ctx(request), who, NOT_AN_AGENT)
+    tenant_id = home.tenant_id
     number = clean_number(str(body.get("number") or ""))[:40]
     contact = body.get("contact")
     if contact is not None and not isinstance(contact, int):
@@ -87,7 +72,8 @@ async def place_call(request: web.Request) -> web.Response:
 
 async def call_status(request: web.Request) -> web.Response:
     who = await api_user(request)
-    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
+    home, agent_id = await agent_of(ctx(request), who, NOT_AN_AGENT)
+    tenant_id = home.tenant_id
     try:
         row_id = int(request.match_info["call"])
     except ValueError:

@@ -16,8 +16,8 @@ from tvoxcc.recordings import requests
 from tvoxcc.recordings.pause import RecordingAction
 from tvoxcc.store import models as m
 from tvoxcc.web import auth
-from tvoxcc.web.context import api_user, ctx, json_error
-from tvoxcc.web.desk_dial import agent_of, json_object
+from tvoxcc.web.context import agent_of, api_user, ctx, json_error
+from tvoxcc.web.desk_dial import json_object
 
 NOT_AN_AGENT = "pausing a call's recording is for a user linked to an agent"
 
@@ -33,7 +33,8 @@ async def ask(request: web.Request) -> web.Response:
         action = RecordingAction.START
     if action not in requests.DESK_ACTIONS:
         raise json_error(400, 'action: "pause" or "resume"')
-    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
+    home, agent_id = await agent_of(ctx(request), who, NOT_AN_AGENT)
+    tenant_id = home.tenant_id
     c = ctx(request)
     async with c.store.tenant(tenant_id) as session:
         try:
@@ -46,7 +47,8 @@ async def ask(request: web.Request) -> web.Response:
 
 async def state(request: web.Request) -> web.Response:
     who = await api_user(request)
-    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
+    home, agent_id = await agent_of(ctx(request), who, NOT_AN_AGENT)
+    tenant_id = home.tenant_id
     async with ctx(request).store.tenant(tenant_id) as session:
         call = await requests.recorded_call(session, agent_id)
         last = None

@@ -16,8 +16,8 @@ from aiohttp import web
 from tvoxcc.campaigns import preview
 from tvoxcc.store import models as m
 from tvoxcc.web import auth
-from tvoxcc.web.context import api_user, ctx, json_error
-from tvoxcc.web.desk_dial import STATUS, agent_of, json_object
+from tvoxcc.web.context import agent_of, api_user, ctx, json_error
+from tvoxcc.web.desk_dial import STATUS, json_object
 
 NOT_AN_AGENT = "preview campaigns are for a user linked to an agent"
 
@@ -34,7 +34,8 @@ async def _record_id(request: web.Request) -> tuple[int, dict[str, object]]:
 
 async def show(request: web.Request) -> web.Response:
     who = await api_user(request)
-    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
+    home, agent_id = await agent_of(ctx(request), who, NOT_AN_AGENT)
+    tenant_id = home.tenant_id
     c = ctx(request)
     async with c.store.tenant(tenant_id) as session:
         tenant, agent = await session.get(m.Tenant, tenant_id), await session.get(m.Agent, agent_id)
@@ -47,7 +48,8 @@ async def show(request: web.Request) -> web.Response:
 async def dial(request: web.Request) -> web.Response:
     who = await api_user(request)
     record, _ = await _record_id(request)
-    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
+    home, agent_id = await agent_of(ctx(request), who, NOT_AN_AGENT)
+    tenant_id = home.tenant_id
     c = ctx(request)
     async with c.store.tenant(tenant_id) as session:
         tenant, agent = await session.get(m.Tenant, tenant_id), await session.get(m.Agent, agent_id)
@@ -66,7 +68,8 @@ async def dial(request: web.Request) -> web.Response:
 async def skip(request: web.Request) -> web.Response:
     who = await api_user(request)
     record, body = await _record_id(request)
-    tenant_id, agent_id = await agent_of(request, who, NOT_AN_AGENT)
+    home, agent_id = await agent_of(ctx(request), who, NOT_AN_AGENT)
+    tenant_id = home.tenant_id
     c = ctx(request)
     async with c.store.tenant(tenant_id) as session:
         tenant, agent = await session.get(m.Tenant, tenant_id), await session.get(m.Agent, agent_id)
