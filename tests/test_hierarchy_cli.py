@@ -159,3 +159,59 @@ def test_campaigns_round_trip_through_the_tenant_yaml(tvox_any: Tvox, tmp_path: 
     exported["campaigns"] = [{"name": "winter", "queues": ["nope"]}]
     source.write_text(yaml.safe_dump(exported))
     assert "unknown queue 'nope'" in tvox.fails("import", str(source))  # checked on the merged tenant
+
+
+WINBACK = Path(__file__).parent / "data" / "scripts" / "winback.yaml"
+
+
+def test_call_scripts_go_out_and_in_with_the_tenant_yaml(tvox_any: Tvox, tmp_path: Path) -> None:
+    """A script added with `script add` is exported as written, with its campaign or queue; the YAML adds and
+    changes scripts; a bad one is refused with its path and nothing is stored; import never removes one."""
+    tvox = _acme(tvox_any)
+    tvox.ok("script", "add", "-t", "acme", str(WINBACK), "--campaign", "spring")
+    exported = yaml.safe_load(tvox.ok("export", "acme"))
+    (winback,) = exported["scripts"]
+    assert winback == {**yaml.safe_load(WINBACK.read_text()), "campaign": "spring"}
+    second = {
+        "name": "intake", "queue": "sales-it", "start": "ask",
+        "steps": {"ask": {"fields": [{"name": "topic", "label": "Topic", "type": "text"}]}},
+    }  # fmt: skip
+    winback["title"] = "Win-back, spring"
+    exported["scripts"].append(second)
+    source = tmp_path / "acme.yaml"
+    source.write_text(yaml.safe_dump(exported, sort_keys=False))
+    tvox.ok("import", str(source))
+    listed = json.loads(tvox.ok("script", "list", "-t", "acme", "--json"))
+    assert sorted(s["name"] for s in listed) == ["intake", "winback"]
+    assert json.loads(tvox.ok("script", "show", "-t", "acme", "intake", "--json"))["spec"]["start"] == "ask"
+    again = yaml.safe_load(tvox.ok("export", "acme"))
+    assert again["scripts"] == [second, winback]  # by name; the text as imported
+    source.write_text(yaml.safe_dump(again, sort_keys=False))
+    tvox.ok("import", str(source))
+    assert yaml.safe_load(tvox.ok("export", "acme")) == again  # imported again: nothing changes
+
+    bad = yaml.safe_load(source.read_text())
+    bad["scripts"][0]["steps"]["ask"]["next"] = "nowhere"
+    bad["scripts"][1]["queue"] = "outbound"  # a campaign and a queue: refused
+
+    source.write_text(yaml.safe_dump(bad, sort_keys=False))
+    error = tvox.fails("import", str(source))
+    assert "steps.ask.next: unknown step 'nowhere'" in error
+    assert "a script is for one campaign (campaign:) or one queue (queue:)" in error
+    bad["scripts"][0]["steps"]["ask"].pop("next")
+    bad["scripts"][1].pop("campaign")
+    bad["scripts"][1]["queue"] = "sales-it"  # a second script for one queue
+    source.write_text(yaml.safe_dump(bad, sort_keys=False))
+    assert "queue 'sales-it' has script 'intake' already" in tvox.fails("import", str(source))
+    assert yaml.safe_load(tvox.ok("export", "acme")) == again  # nothing stored from either
+
+    del again["scripts"]  # a document without scripts keeps them: they go with `script remove` only
+    source.write_text(yaml.safe_dump(again, sort_keys=False))
+    tvox.ok("import", str(source))
+    assert len(json.loads(tvox.ok("script", "list", "-t", "acme", "--json"))) == 2
+    stored = tmp_path / "stored.yaml"  # a script stored by the CLI that the YAML does not name
+    stored.write_text(WINBACK.read_text().replace("name: winback", "name: stored"))
+    tvox.ok("script", "add", "-t", "acme", str(stored), "--queue", "outbound")
+    again["scripts"] = [{**second, "name": "other", "queue": "outbound"}]
+    source.write_text(yaml.safe_dump(again, sort_keys=False))
+    assert "queue 'outbound' has script 'stored' already" in tvox.fails("import", str(source))

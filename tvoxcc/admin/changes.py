@@ -23,6 +23,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "prompts": lambda x: (x.name, x.language),
     "ivrs": lambda x: x.service,
     "campaigns": lambda x: x.name,
+    "scripts": lambda x: x.name,
 }
 
 

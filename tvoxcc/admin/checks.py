@@ -100,6 +100,18 @@ def check_document(doc: TenantDoc) -> list[str]:
             if queue_name not in queues:
                 problems.append(f"campaigns[{i}].queues[{k}]: unknown queue {queue_name!r}")
 
+    problems += _duplicates("scripts", "name", (s.name for s in doc.scripts))
+    campaigns, held = {c.name for c in doc.campaigns}, dict[str, str]()
+    for i, script in enumerate(doc.scripts):
+        if script.campaign is not None and script.campaign not in campaigns:
+            problems.append(f"scripts[{i}].campaign: unknown campaign {script.campaign!r}")
+        if script.queue is not None and script.queue not in queues:
+            problems.append(f"scripts[{i}].queue: unknown queue {script.queue!r}")
+        target = f"campaign {script.campaign!r}" if script.campaign else f"queue {script.queue!r}"
+        if target in held:
+            problems.append(f"scripts[{i}]: {target} has script {held[target]!r} already (one script each)")
+        held.setdefault(target, script.name)
+
     for i, team in enumerate(doc.groups):
         problems += _duplicates(f"groups[{i}].queues", "queue", team.queues)
         problems += _duplicates(f"groups[{i}].campaigns", "campaign", team.campaigns)
@@ -146,6 +158,7 @@ def references(doc: TenantDoc, kind: Kind, name: str) -> list[str]:
         found += [f"agent {a.name!r}" for a in doc.agents if any(m.queue == name for m in a.queues)]
         found += [f"group {g.name!r}" for g in doc.groups if name in g.queues]
         found += [f"campaign {c.name!r}" for c in doc.campaigns if name in c.queues]
+        found += [f"script {s.name!r}" for s in doc.scripts if s.queue == name]
         found += [
             f"the IVR of service {f.service!r} (node {node_id!r})"
             for f in doc.ivrs

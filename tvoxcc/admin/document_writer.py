@@ -169,8 +169,10 @@ class _Writer:
         from tvoxcc.campaigns.doc_store import (
             write_campaigns,  # campaigns.store builds on admin.repository: not at the top
         )
+        from tvoxcc.scripts.doc_store import write_scripts
 
         await write_campaigns(s, tid, doc.campaigns)  # before the links: a group may name a new campaign
+        await write_scripts(s, tid, doc.scripts)  # after the campaigns: a script may be for a new one
         await write_links(s, tid, doc, prune=prune)
         if prune:
             await self._prune("agent", agents, {a.name for a in doc.agents})

@@ -93,6 +93,7 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
     agent_name = {a.id: a.name for a in agents}
     links = await read_links(session, tid)
     from tvoxcc.campaigns.doc_store import read_campaigns  # campaigns.store builds on this module: not at its top
+    from tvoxcc.scripts.doc_store import read_scripts
 
     return TenantDoc(
         tenant=TenantSpec(
@@ -188,4 +189,5 @@ async def read_document(session: AsyncSession, tenant_name: str) -> TenantDoc:
         ivrs=[Flow.model_validate({**f.definition, "service": service_name[f.service_id]}) for f in flows],
         outbound=OutboundSpec.model_validate(tenant.outbound) if tenant.outbound else None,
         campaigns=await read_campaigns(session, tid),
+        scripts=await read_scripts(session, tid),
     )

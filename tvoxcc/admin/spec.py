@@ -20,6 +20,7 @@ from tvoxcc.campaigns.spec import SpecError, format_window, parse_window
 from tvoxcc.ivr.nodes import Flow
 from tvoxcc.queues.model import Channel, OverflowAction, OverflowWhen, Strategy
 from tvoxcc.recordings.policy import RecordingPolicy
+from tvoxcc.scripts.read import read_script
 from tvoxcc.support.hours import HoursError, format_week, parse_week
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -287,6 +288,35 @@ class CampaignSpec(Spec):
             raise ValueError(str(exc)) from None
 
 
+class ScriptSpec(Spec):
+    """A call script as code (tvoxcc.scripts: the same keys as a `script add` file), for one campaign or one queue of
+    the document. Upserted on import, never removed by it (the answers agents gave would go with it): `script
+    remove` owns that."""
+
+    name: Name
+    campaign: Name | None = None
+    queue: Name | None = None
+    title: str = ""
+    start: str
+    steps: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _a_script(self) -> ScriptSpec:
+        if (self.campaign is None) == (self.queue is None):
+            raise ValueError("a script is for one campaign (campaign:) or one queue (queue:)")
+        _script, problems = read_script(self.script_data())
+        if problems:
+            raise ValueError("; ".join(f"{path}: {why}" if path else why for path, why in problems))
+        return self
+
+    def script_data(self) -> dict[str, Any]:
+        """What tvoxcc.scripts.read reads (a `script add` file's keys)."""
+        data: dict[str, Any] = {"name": self.name}
+        if self.title:
+            data["title"] = self.title
+        return data | {"start": self.start, "steps": self.steps}
+
+
 class TenantDoc(Spec):
     tenant: TenantSpec
     services: list[ServiceSpec] = Field(default_factory=list)
@@ -301,6 +331,8 @@ class TenantDoc(Spec):
     outbound: OutboundSpec | None = None  # none: callbacks stay stored, nobody is dialled
     # Upserted on import, never removed by it (a campaign's records would go with it): `campaign` commands.
     campaigns: list[CampaignSpec] = Field(default_factory=list)
+    # Upserted on import, never removed by it (agents' answers go with a script): `script` commands.
+    scripts: list[ScriptSpec] = Field(default_factory=list)
 
     def dump(self, *, with_secrets: bool = False) -> dict[str, Any]:
         """Plain data for YAML/JSON, defaults left out so a file stays short and readable."""
