@@ -1,6 +1,6 @@
 """A supervisor scoped to groups, over real HTTP on SQLite and PostgreSQL: they see and act on their groups'
-agents only (agent list and live view, recordings listed and played, listen requests); an unscoped supervisor
-still sees the whole tenant."""
+agents only (agent list and live view, recordings listed and played, listen requests) and their groups' queues
+only; an unscoped supervisor still sees the whole tenant."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tvoxcc.store.engine import Store
 
 
 async def _scoped_supervisor(store: Store) -> None:
-    """Group team-a = {alice}; sam supervises team-a only (no phone linked yet)."""
+    """Group team-a = {alice}, working queue sales-it; sam supervises team-a only (no phone linked yet)."""
     async with store.session() as s:
         acme = await s.scalar(select(m.Tenant.id).where(m.Tenant.name == "acme"))
         agents = dict((await s.execute(select(m.Agent.name, m.Agent.id).where(m.Agent.tenant_id == acme))).all())
@@ -26,6 +26,8 @@ async def _scoped_supervisor(store: Store) -> None:
         s.add(group)
         await s.flush()
         s.add(m.GroupMember(tenant_id=acme, group_id=group.id, agent_id=agents["alice"]))
+        sales = await s.scalar(select(m.Queue.id).where(m.Queue.tenant_id == acme, m.Queue.name == "sales-it"))
+        s.add(m.GroupQueue(tenant_id=acme, group_id=group.id, queue_id=sales))
         sam = m.User(username="sam", role="supervisor", tenant_id=acme, password_hash=hash_password(PASSWORD))
         s.add(sam)
         await s.flush()
@@ -46,10 +48,15 @@ async def test_a_scoped_supervisor_sees_and_acts_on_their_groups_agents_only(rec
     status, agents = await get(sam, "/api/tenants/acme/agents")
     assert status == 200 and [a["name"] for a in agents] == ["alice"]
     assert [a["name"] for a in (await get(sara, "/api/tenants/acme/agents"))[1]] == ["alice", "bob"]
-    status, live = await get(sam, "/api/tenants/acme/queues/support/live")
-    assert status == 200 and live["agents"] == []  # bob serves support; he is not in team-a
+    status, live = await get(sam, "/api/tenants/acme/queues/sales-it/live")
+    assert status == 200 and [a["name"] for a in live["agents"]] == ["alice"]  # bob serves it; not in team-a
+    assert (await get(sam, "/api/tenants/acme/queues/support/live"))[0] == 403  # not a queue of team-a
+    assert (await get(sara, "/api/tenants/acme/queues/support/live"))[0] == 200
+    status, queues = await get(sam, "/api/tenants/acme/queues")
+    assert status == 200 and [q["name"] for q in queues] == ["sales-it"]
+    assert {q["name"] for q in (await get(sara, "/api/tenants/acme/queues"))[1]} >= {"sales-it", "support"}
     status, me = await get(sam, "/api/me")
-    assert status == 200 and me["scope"] == ["alice"]
+    assert status == 200 and (me["scope"], me["scope_queues"]) == (["alice"], ["sales-it"])
 
     # Today's figures: his agents' only (alice answered one call; the abandoned one had no agent).
     status, summary = await get(sam, "/api/tenants/acme/summary")

@@ -123,6 +123,21 @@ async def supervised_agents(session: AsyncSession, user_id: int, role: str) -> f
     return frozenset(names.scalars())
 
 
+async def supervised_queues(session: AsyncSession, user_id: int, role: str) -> frozenset[str] | None:
+    """The queues a supervisor scoped to groups sees (those linked to their groups); None: not scoped, every one."""
+    if role != "supervisor":
+        return None
+    groups = select(m.UserGroup.group_id).where(m.UserGroup.user_id == user_id)
+    if (await session.execute(groups.limit(1))).first() is None:
+        return None
+    names = await session.execute(
+        select(m.Queue.name)
+        .join(m.GroupQueue, m.GroupQueue.queue_id == m.Queue.id)
+        .where(m.GroupQueue.group_id.in_(groups))
+    )
+    return frozenset(names.scalars())
+
+
 async def working_queues(session: AsyncSession, campaign_id: int) -> list[str]:
     """The queues whose agents work a campaign: its own, and those of the groups given to it (a campaign's
     agents given by groups are those groups' queues' agents: its calls are work items of those queues)."""

@@ -2,7 +2,8 @@
 
 - admin: every tenant, everything;
 - supervisor: their tenant's queues, agents and figures; one scoped to groups (``scope``) only those groups'
-  agents (their state, recordings, calls to listen to) and the figures of those agents;
+  agents (their state, recordings, calls to listen to) and the figures of those agents, and only the queues
+  linked to those groups (``scope_queues``);
 - agent (and support): in their tenant only the queues they serve and their own state and figures.
 Another tenant is answered as if it did not exist (404), never with its data.
 """
@@ -25,6 +26,7 @@ class Principal:
     agent_queues: frozenset[str] = frozenset()  # the queues that agent serves
     # A supervisor scoped to groups: the agents of those groups (tvoxcc.admin.hierarchy); None: every agent.
     scope: frozenset[str] | None = None
+    scope_queues: frozenset[str] | None = None  # and the queues of those groups; None: every queue
 
     @property
     def sees_whole_tenant(self) -> bool:
@@ -34,7 +36,9 @@ class Principal:
         return self.role == ADMIN or self.tenant_id == tenant_id
 
     def sees_queue(self, queue: str) -> bool:
-        return self.sees_whole_tenant or queue in self.agent_queues
+        if self.sees_whole_tenant:
+            return self.scope_queues is None or queue in self.scope_queues
+        return queue in self.agent_queues
 
     def sees_agent(self, agent: str) -> bool:
         if self.sees_whole_tenant:
@@ -49,7 +53,11 @@ class Principal:
         return frozenset({self.agent}) if self.agent else frozenset()
 
     def as_json(self) -> dict[str, object]:
-        scoped = {"scope": sorted(self.scope)} if self.scope is not None else {}  # a supervisor scoped to groups
+        scoped: dict[str, object] = {}  # a supervisor scoped to groups: their agents and queues
+        if self.scope is not None:
+            scoped["scope"] = sorted(self.scope)
+        if self.scope_queues is not None:
+            scoped["scope_queues"] = sorted(self.scope_queues)
         return {
             "username": self.username,
             "role": self.role,

@@ -18,7 +18,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 
 from tvoxcc import audit
-from tvoxcc.admin.hierarchy import supervised_agents
+from tvoxcc.admin.hierarchy import supervised_agents, supervised_queues
 from tvoxcc.admin.passwords import verify_password
 from tvoxcc.audit.actors import web_actor
 from tvoxcc.store import models as m
@@ -103,7 +103,8 @@ async def principal_of(store: Store, token: str | None, now: datetime) -> Princi
             )
             queues = frozenset(names.scalars())
         scope = await supervised_agents(session, user.id, user.role)
-    return Principal(user.id, user.username, user.role, user.tenant_id, tenant, agent, queues, scope)
+        scope_queues = await supervised_queues(session, user.id, user.role)
+    return Principal(user.id, user.username, user.role, user.tenant_id, tenant, agent, queues, scope, scope_queues)
 
 
 def csrf_pair(secret: bytes) -> tuple[str, str]:
