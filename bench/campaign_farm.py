@@ -273,7 +273,6 @@ class Farm:
 
 
 async def work(farm: Farm, records: int) -> list[Run]:
-    rng = random.Random(18)
     runs = []
     async with running_voice(farm.settings, RealClock(datetime.now(UTC))) as app:
         deadline = time.monotonic() + 30
@@ -282,7 +281,8 @@ async def work(farm: Farm, records: int) -> list[Run]:
                 raise RuntimeError("the farm's agent phones did not come online")
             await asyncio.sleep(0.2)
         for mode in ("progressive", "predictive"):
-            run = await farm.run(app, mode, records, rng)
+            # The same seeded talk lengths for both runs (one generator for both gave each run other lengths).
+            run = await farm.run(app, mode, records, random.Random(18))
             print(run.line(), flush=True)
             runs.append(run)
     return runs
