@@ -21,7 +21,7 @@ from tvoxcc.insight.api import build_report
 from tvoxcc.insight.model import Dimension
 from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.journey.api import journey_for
-from tvoxcc.journey.timeline import Call
+from tvoxcc.journey.entries import Call
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
