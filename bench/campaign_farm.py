@@ -63,7 +63,7 @@ TENANT, DID = "farm", "5559100"
 FINAL = ("done", "exhausted", "do-not-call")
 AIM_ABANDON = 0.03
 AIM_RATIO = 1.0
-REGISTER_S = 7200
+REGISTER_S = 600
 
 
 class RealClock(SettableClock):
@@ -155,8 +155,9 @@ class Farm:
         for agent in h.agents:
             phone = SippAgent(h.sipp, agent.endpoint, PASSWORD)
             # The answering sipp holds the phone's port, so it cannot refresh its registration as a phone does:
-            # it registers once for Asterisk's maximum (aor maximum_expiration, 7200 s), longer than both runs.
-            # (With sipp's 300 s the contacts expired mid-run: originate to the agent, 500 Allocation failed.)
+            # it registers once for the rendered aor's maximum_expiration (600 s: configs/pjsip.conf.j2). With
+            # sipp's 300 s the contacts expired mid-run (the originate to the agent: 500 Allocation failed); a
+            # run longer than 600 s (the 300-record runs) loses its phones the same way, one after another.
             phone.register(expires=REGISTER_S).check()
             self.phones.append(phone)
             self.runs.append(h.sipp.answer(phone.user, port=phone.port, ring_ms=300, calls=400, bye_timeout_ms=60000))
