@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import secrets
@@ -62,6 +63,7 @@ TENANT, DID = "farm", "5559100"
 FINAL = ("done", "exhausted", "do-not-call")
 AIM_ABANDON = 0.03
 AIM_RATIO = 1.0
+REGISTER_S = 600
 
 
 class RealClock(SettableClock):
@@ -152,14 +154,22 @@ class Farm:
         h.lab.up(h.current)
         for agent in h.agents:
             phone = SippAgent(h.sipp, agent.endpoint, PASSWORD)
-            phone.register().check()
+            # The answering sipp holds the phone's port, so it cannot refresh its registration as a phone does:
+            # it registers once for the rendered aor's maximum_expiration (600 s: configs/pjsip.conf.j2). With
+            # sipp's 300 s the contacts expired mid-run (the originate to the agent: 500 Allocation failed); a
+            # run longer than 600 s (the 300-record runs) loses its phones the same way, one after another.
+            phone.register(expires=REGISTER_S).check()
             self.phones.append(phone)
             self.runs.append(h.sipp.answer(phone.user, port=phone.port, ring_ms=300, calls=400, bye_timeout_ms=60000))
         person = greeting_pcap(self.base / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=30000)
         machine = greeting_pcap(self.base / "machine.pcap", lead_ms=200, tone_ms=6000, silence_ms=4000)
         self.runs.append(h.sipp.customer_farm(port=self.customer_port, person=person, machine=machine, calls=5000))
 
-    def down(self) -> None:
+    def down(self, keep: Path | None = None) -> None:
+        if keep is not None:  # the evidence of a run: Asterisk's full log (the voice log is written there already)
+            keep.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                shutil.copy(self.handle.lab.full_log, keep / "asterisk-full")
         for run in self.runs:
             with contextlib.suppress(ProcessLookupError):
                 run.process.kill()
@@ -264,7 +274,6 @@ class Farm:
 
 
 async def work(farm: Farm, records: int) -> list[Run]:
-    rng = random.Random(18)
     runs = []
     async with running_voice(farm.settings, RealClock(datetime.now(UTC))) as app:
         deadline = time.monotonic() + 30
@@ -273,7 +282,8 @@ async def work(farm: Farm, records: int) -> list[Run]:
                 raise RuntimeError("the farm's agent phones did not come online")
             await asyncio.sleep(0.2)
         for mode in ("progressive", "predictive"):
-            run = await farm.run(app, mode, records, rng)
+            # The same seeded talk lengths for both runs (one generator for both gave each run other lengths).
+            run = await farm.run(app, mode, records, random.Random(18))
             print(run.line(), flush=True)
             runs.append(run)
     return runs
@@ -282,18 +292,24 @@ async def work(farm: Farm, records: int) -> list[Run]:
 def main() -> int:
     parser = arguments(__doc__)
     parser.add_argument("--records", type=int, help="records a run (default 300; --quick: 40)")
+    parser.add_argument("--keep", type=Path, help="a directory to keep Asterisk's full log and the voice log in")
     args = parser.parse_args()
     aim = Aim(__doc__ or "", quick=args.quick)
     if os.geteuid() != 0:
         print("error: bench/campaign_farm.py needs root (the lab Asterisk runs in a chroot)", file=sys.stderr)
         return 2
     records = args.records or (40 if args.quick else 300)
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(
+            filename=args.keep / "voice.log", level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
+        )
     farm = Farm()
     try:
         farm.up()
         runs = asyncio.run(work(farm, records))
     finally:
-        farm.down()
+        farm.down(args.keep)
     for run in runs:
         aim.check(f"{run.mode}: {run.open_records} record(s) in the window not final = 0", run.open_records == 0)
         aim.check(f"{run.mode}: numbers dialled out of window or listed {run.outside} = none", not run.outside)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.chat_world import imported_tenant
 from tvoxcc.campaigns import store as cs
 from tvoxcc.campaigns.contact_list import ListedRecord
-from tvoxcc.campaigns.events import Abandon, AgentReady, CallEnded, Connect, Dial, LineResult
+from tvoxcc.campaigns.events import Abandon, AgentReady, CallEnded, Connect, ConnectFailed, Dial, LineResult
 from tvoxcc.campaigns.model import CampaignStatus, DialMode, LineOutcome
 from tvoxcc.campaigns.runner import CampaignRunner
 from tvoxcc.campaigns.spec import CampaignSettings, parse_window
@@ -21,7 +21,7 @@ from tvoxcc.insight.api import build_report
 from tvoxcc.insight.model import Dimension
 from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.journey.api import journey_for
-from tvoxcc.journey.timeline import Call
+from tvoxcc.journey.entries import Call
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
@@ -86,6 +86,23 @@ async def test_a_connected_call_is_the_agents_outbound_interaction_in_the_journe
     report = await build_report(store, "campy", NOW.date(), NOW.date(), Dimension.AGENT, plots=False)
     ((_, figures),) = [(key, f) for key, f in report.rows.items() if key[0] == "ugo"]
     assert (figures.outbound, figures.outbound_answered, figures.outbound_talk_s) == (1, 1, 90.0)
+
+
+async def test_a_line_its_first_agents_phone_refused_is_one_interaction_answered_by_the_next(store: Store) -> None:
+    tenant, runner, _ = await _runner(store, DialMode.PROGRESSIVE)
+    (dial,) = [c for c in await runner.handle(AgentReady("campy-ugo"), T0) if isinstance(c, Dial)]
+    assert Connect(dial.line, "campy-ugo") in await runner.handle(LineResult(dial.line, LineOutcome.HUMAN), T0 + 8)
+    assert await runner.handle(ConnectFailed(dial.line), T0 + 8.2) == []  # Asterisk refused the agent leg
+    assert await runner.handle(AgentReady("campy-ugo"), T0 + 9) == [Connect(dial.line, "campy-ugo")]
+    await runner.handle(CallEnded(dial.line), T0 + 60)
+
+    async with store.tenant(tenant) as session:
+        (interaction,) = (await session.execute(select(m.Interaction))).scalars().all()
+        attempt = (await session.execute(select(m.CampaignAttempt))).scalar_one()
+    assert attempt.interaction_id == interaction.id
+    assert interaction.outcome == "answered"
+    assert interaction.ended_at is not None and interaction.answered_at is not None
+    assert (interaction.ended_at - interaction.answered_at).total_seconds() == 51  # from the second connect
 
 
 async def test_abandoned_and_machine_lines_are_interactions_with_no_agent(store: Store) -> None:

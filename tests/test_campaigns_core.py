@@ -220,6 +220,41 @@ def test_an_agent_who_never_comes_on_the_line_makes_it_an_abandon() -> None:
     assert dialer.tick(MONDAY_NOON_NY + 30) == []
 
 
+def test_a_phone_refusing_the_line_at_once_gives_the_person_to_another_agent_counted_live_once() -> None:
+    """Asterisk refuses the agent leg at once (the phone's contact expired): the person, still within the 2 s
+    rule, goes first in line to the next agent; the ledger counts one live call and no abandon."""
+    dialer = build(DialMode.PREDICTIVE, ["+12125551234", "+12125551235", "+12125551236"])
+    dialer.acd_free = (2, 2)
+    assert [type(c) for c in dialer.tick(MONDAY_NOON_NY)] == [Dial, Dial]
+    dialer.acd_free = (0, 2)
+    assert dialer.handle(LineResult(1, LineOutcome.HUMAN), MONDAY_NOON_NY + 5) == []  # waits for the ACD's agent
+    assert dialer.handle(AgentReady("a1"), MONDAY_NOON_NY + 5.1) == [Connect(1, "a1")]
+    assert dialer.handle(ConnectFailed(1), MONDAY_NOON_NY + 5.2) == []
+    assert dialer.waiting == [1] and dialer.agents["a1"].status == "away"
+    assert [dialer.book.records[1].state] == [RecordState.DIALING]  # a list: mypy keeps the state unnarrowed
+    assert dialer.handle(AgentReady("a2"), MONDAY_NOON_NY + 5.5) == [Connect(1, "a2")]
+    counts = dialer.ledger.counts(MONDAY_NOON_NY + 6)
+    assert (counts.live, counts.abandoned) == (1, 0)
+    assert dialer.book.records[1].state is RecordState.CONNECTED
+    assert "+12125551234" not in dialer.holds
+
+
+def test_a_refused_line_nobody_takes_within_2_s_is_one_abandon_counted_live_once() -> None:
+    dialer = build(DialMode.PREDICTIVE, ["+12125551234"])
+    dialer.acd_free = (1, 1)
+    assert [type(c) for c in dialer.tick(MONDAY_NOON_NY)] == [Dial]
+    dialer.acd_free = (0, 1)
+    dialer.handle(LineResult(1, LineOutcome.HUMAN), MONDAY_NOON_NY + 5)
+    dialer.handle(AgentReady("a1"), MONDAY_NOON_NY + 5.1)
+    assert dialer.handle(ConnectFailed(1), MONDAY_NOON_NY + 5.2) == []
+    assert dialer.tick(MONDAY_NOON_NY + 7.1) == [Abandon(1)]
+    counts = dialer.ledger.counts(MONDAY_NOON_NY + 8)
+    assert (counts.live, counts.abandoned) == (1, 1)  # one person, counted once, abandoned
+    record = dialer.book.records[1]
+    assert (record.state, record.last_outcome) == (RecordState.PENDING, "abandoned")
+    assert dialer.holds["+12125551234"] == MONDAY_NOON_NY + 7.1 + ABANDON_HOLD_S
+
+
 def test_predictive_through_the_acd_paces_on_its_count_and_waits_for_the_agent_it_routes() -> None:
     """With the ACD's count of free agents, an answer is never given to a free agent the dialer knows of: it
     waits for the agent the ACD routes it to (AgentReady), or is abandoned at 2 s."""

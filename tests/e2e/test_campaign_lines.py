@@ -20,7 +20,7 @@ from tvoxcc.campaigns.events import Abandon, CallEnded, Connect, ConnectFailed, 
 from tvoxcc.campaigns.lines import CampaignLines
 from tvoxcc.campaigns.model import LineOutcome
 from tvoxcc.lab.greeting import greeting_pcap
-from tvoxcc.lab.sipp import Sipp, SippRun, free_udp_port
+from tvoxcc.lab.sipp import Sipp, SippAgent, SippRun, free_udp_port
 from tvoxcc.voice.callbacks import OutboundRoute
 
 pytestmark = pytest.mark.asterisk
@@ -145,6 +145,41 @@ async def test_an_agent_who_never_answers_makes_the_person_an_abandon(trunk: Any
         assert await h.result(20) == ConnectFailed(line)
         await h.lines.carry_out(Abandon(line))
         await asyncio.to_thread(finished, customer)
+
+    await run_lines(trunk, cases)
+
+
+async def test_a_line_one_agents_phone_refused_is_bridged_to_the_next_agent(
+    trunk: Any, sipp: Sipp, tmp_path: Path
+) -> None:
+    """acme-bob's phone is not registered: Asterisk refuses its leg at once (ARI's 500 Allocation failed), the
+    dialer gives the person to acme-alice, whose phone answers: the two are bridged, and a hang-up ends the call."""
+    person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=15000)
+    password = next(a.password for a in trunk.agents if a.endpoint == "acme-alice")
+    alice = SippAgent(sipp, "acme-alice", password)
+
+    async def cases(h: Harness) -> None:
+        await asyncio.to_thread(lambda: alice.register().check())
+        phone = alice.answer(ring_ms=200)
+        customer = sipp.customer_answers(port=CUSTOMER_PORT, pcap=person, ring_ms=300)
+        try:
+            await asyncio.sleep(0.3)
+            line = await h.dial()
+            assert await h.result(20) == LineResult(line, LineOutcome.HUMAN)
+            await h.lines.carry_out(Connect(line, "acme-bob"))
+            assert await h.result(5) == ConnectFailed(line)
+            await h.lines.carry_out(Connect(line, "acme-alice"))
+            for _ in range(100):  # alice answers (200 ms ring): the agent leg joins the line's bridge
+                if h.lines.by_line[line].bridge_id is not None:
+                    break
+                await asyncio.sleep(0.1)
+            assert h.lines.by_line[line].bridge_id is not None
+            await h.lines.carry_out(HangUp(line))
+            assert await h.result(10) == CallEnded(line)
+            await asyncio.to_thread(finished, customer)
+            await asyncio.to_thread(finished, phone)
+        finally:
+            await asyncio.to_thread(lambda: alice.unregister().check())
 
     await run_lines(trunk, cases)
 

@@ -43,7 +43,12 @@ class CampaignCalls:
         attempt = await session.get(m.CampaignAttempt, attempt_id)
         if attempt is None:
             return None
-        interaction = await self._open(session, attempt, external_id, agent_row=await self._agent_row(session, agent))
+        agent_row = await self._agent_row(session, agent)
+        given = await session.get(m.Interaction, attempt.interaction_id) if attempt.interaction_id else None
+        if given is not None and given.ended_at is None:  # the first agent's phone refused it: the same call
+            given.agent_id, interaction = agent_row, given
+        else:
+            interaction = await self._open(session, attempt, external_id, agent_row=agent_row)
         interaction.answered_at = now
         return interaction.id
 

@@ -193,6 +193,8 @@ class CampaignDesk:
                 self.line_item.pop(event.line, None)
             elif isinstance(event, LineResult) and event.line in self.runner.dialer.waiting:
                 self._route_answer()
+            if isinstance(event, ConnectFailed) and event.line in self.runner.dialer.waiting:
+                self._route_answer()  # its agent's phone refused it at once: the person goes to another agent
 
     def _route_answer(self) -> None:
         """A person answered a line with no agent: the ACD routes it (predictive)."""

@@ -67,6 +67,7 @@ class Line:
     dialled_at: float
     agent: str | None  # reserved agent, then the connected one
     answered_at: float | None = None
+    live: bool = False  # counted live in the ledger (given to an agent once): counted once, whatever follows
 
 
 class Average:
@@ -190,9 +191,22 @@ class Dialer:
         self._requeue(line.record)
 
     def _connect_failed(self, line_id: int, now: float, out: list[Command]) -> None:
-        line = self.lines.pop(line_id)
+        line = self.lines[line_id]
         if line.agent is not None:  # it did not answer: no more campaign calls until the ACD says it is back
             self.agents[line.agent] = AgentSlot(AgentStatus.AWAY, now)
+            line.agent = None
+        assert line.answered_at is not None
+        if now < line.answered_at + CONNECT_WITHIN_S:
+            # Its phone refused the line at once (gone from Asterisk since the ACD last heard of it): the person
+            # is still within the abandon rule's 2 s, so the line waits for another agent, first in turn.
+            rec.agent_refused(line.record)
+            self.changed.add(line.record.id)
+            self.waiting.insert(0, line_id)
+            agent = self._longest_free() if self.acd_free is None else None
+            if agent is not None:
+                self._connect(self.waiting.pop(0), agent, now, out)
+            return
+        del self.lines[line_id]
         self.ledger.record(now, LedgerEntry.DROPPED, line.record.number)
         self.holds[line.record.number] = now + ABANDON_HOLD_S
         rec.talk_dropped(line.record, now, self.retry)
@@ -208,7 +222,9 @@ class Dialer:
             self._release_reserved(line, now)
         line.agent = agent
         self.agents[agent] = AgentSlot(AgentStatus.TALKING, now, line_id)
-        self.ledger.record(now, LedgerEntry.LIVE)
+        if not line.live:
+            line.live = True
+            self.ledger.record(now, LedgerEntry.LIVE)
         rec.line_ended(line.record, LineOutcome.HUMAN, now, self.retry, self.pacing.machine_action)
         self.changed.add(line.record.id)
         out.append(Connect(line_id, agent))
@@ -221,7 +237,8 @@ class Dialer:
                 return
             line_id = self.waiting.pop(0)
             del self.lines[line_id]
-            self.ledger.record(now, LedgerEntry.ABANDONED, line.record.number)
+            # One counted live already (an agent's phone refused it) is an abandon after all: counted live once.
+            self.ledger.record(now, LedgerEntry.DROPPED if line.live else LedgerEntry.ABANDONED, line.record.number)
             self.holds[line.record.number] = now + ABANDON_HOLD_S
             rec.line_ended(line.record, LineOutcome.ABANDONED, now, self.retry, self.pacing.machine_action)
             self._requeue(line.record)

@@ -108,6 +108,7 @@ class CampaignLines:
             return
         if isinstance(command, Connect):
             call.agent_channel = f"{AGENT_LEG}-{command.line}-{uuid.uuid4().hex[:12]}"
+            call.ended = False  # another agent, after one whose phone refused the line
             self.calls[call.agent_channel] = call
             try:
                 await self.ari.channels.originate(
@@ -117,7 +118,7 @@ class CampaignLines:
                     ring_timeout=15,
                     channel_id=call.agent_channel,
                 )
-            except AriError as exc:  # its phone is not registered, or gone
+            except AriError as exc:  # its phone is not registered, or gone (its contact expired: 500 Allocation failed)
                 log.warning("campaign line %s: agent %s not rung: %s", command.line, command.agent, exc)
                 self.calls.pop(call.agent_channel, None)
                 call.agent_channel, call.ended = None, True

@@ -103,6 +103,12 @@ def disposed(record: Record, disposition: str, now: float, rules: RetryRules) ->
     talk_ended(record, disposition, now, rules)
 
 
+def agent_refused(record: Record) -> None:
+    """Connected to an agent whose phone refused the line before ringing: the person waits for another agent."""
+    _expect(record, RecordState.CONNECTED)
+    record.state = RecordState.DIALING
+
+
 def talk_dropped(record: Record, now: float, rules: RetryRules) -> None:
     """Connected to an agent who never came on the line: an abandoned call after all."""
     _expect(record, RecordState.CONNECTED)

@@ -89,6 +89,7 @@ class AcdQueue(AcdRestart):
                 due = self.service.next_timer_at()
                 if due is not None and due <= self.service.clock():
                     self.service.tick()
+                self.retry_logouts()
                 if loop.time() >= next_renewal:
                     next_renewal = loop.time() + self.service.lease.ttl_s / 3
                     await self.service.lease.renew()

@@ -4,10 +4,12 @@ feature codes (tvoxcc.agi.routes.agent) log agents in, out and pause them by han
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from tvoxcc.agi.routes.agent import AgentRefused
 from tvoxcc.ari import AriError
+from tvoxcc.queues import model as q
 from tvoxcc.voice.acd_callbacks import AcdCallbacks
 from tvoxcc.voice.presence import PresenceChange, presence_change
 
@@ -28,9 +30,24 @@ class AcdAgents(AcdCallbacks):
         change = presence_change(self.endpoint_states.get(resource), state)
         self.endpoint_states[resource] = state
         if change is PresenceChange.LOGIN:
+            self.logouts_due.discard(resource)
             self._apply(lambda: self.service.login(resource, interface=f"PJSIP/{resource}"))
-        elif change is PresenceChange.LOGOUT:
-            self._apply(lambda: self.service.logout(resource))
+        elif change is PresenceChange.LOGOUT and self._apply(lambda: self.service.logout(resource)) is None:
+            # Refused with an item in hand: typically the very call Asterisk could not ring it for (a phone's
+            # expired contact is noticed, and reported offline, by the originate to it). No new state report
+            # will come, so the logout is retried at every tick until the item is done (tvoxcc.voice.acd).
+            self.logouts_due.add(resource)
+
+    def retry_logouts(self) -> None:
+        """Log out the agents whose phone went offline while they held an item, once the item is done."""
+        for agent in list(self.logouts_due):
+            if self.endpoint_states.get(agent) != "offline":
+                self.logouts_due.discard(agent)  # the phone came back meanwhile
+                continue
+            with contextlib.suppress(q.RouterError):  # still in hand: the next tick tries again
+                self.service.logout(agent)
+                self.logouts_due.discard(agent)
+                log.info("ACD: agent %r logged out: its phone went offline during its last item", agent)
 
     async def _follow_agents(self) -> None:
         await self.presence.subscribe(self.service.agent_ids())

@@ -148,6 +148,7 @@ class AcdBase(ABC):
         self._holding_made: dict[str, asyncio.Future[str]] = {}  # queue -> its holding bridge being created
         self.pause_codes: dict[str, dict[str, str]] = {}  # tenant -> dialled code -> activity name
         self.endpoint_states: dict[str, str] = {}  # agent phone -> last reported state
+        self.logouts_due: set[str] = set()  # agents whose phone went offline with an item in hand (acd_agents)
         self.presence = EndpointSubscriber(ari)  # follows agent phones, in checked chunks
         self.on_change: Callable[[q.Outputs], None] | None = None  # the wallboard's copy (tvoxcc.voice.live)
         # Items another adapter in this process carries out (campaign reservations): True when it took the command.
