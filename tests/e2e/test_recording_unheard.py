@@ -59,7 +59,10 @@ async def test_a_recording_whose_finished_event_never_comes_is_stored_from_aster
             "acme", InteractionRef.stored(tenant_id, interaction_id), None, None, None, "5550100", clock()
         )
         acd.call_recordings.started(name, pending)
-        await asyncio.sleep(2.0)  # two seconds of (silent) recording
+        # A tone played into the bridge gives the recorder audio (an empty bridge records nothing); the player, as
+        # the recorder, is no channel of the app: the app is still not subscribed to the bridge.
+        await app.ari.bridges.play(bridge.id, "tone:440")
+        await asyncio.sleep(2.0)
         await app.ari.bridges.destroy(bridge.id)
         acd.call_recordings.call_ended(name, clock)
         stored = await repository_row(acme, interaction_id)
