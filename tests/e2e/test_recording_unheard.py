@@ -33,12 +33,17 @@ from tvoxcc.voice.recorder import InteractionRef
 pytestmark = pytest.mark.asterisk
 
 
-async def an_interaction(settings: Any) -> tuple[int, int]:
-    """A new voice interaction row of acme: (tenant id, interaction id)."""
+async def an_interaction(settings: Any, channel_id: str) -> tuple[int, int]:
+    """A new, ended voice interaction row of acme on ``channel_id`` (the later modules' helpers read every
+    interaction as a call's): (tenant id, interaction id)."""
     store = Store.from_url(settings.database.url.get_secret_value())
     async with store.session() as session:
         tenant_id = (await session.execute(select(m.Tenant.id).where(m.Tenant.name == "acme"))).scalar_one()
-        row = m.Interaction(tenant_id=tenant_id, channel="voice", from_address="5550100", outcome="answered")
+        now = datetime.now(UTC)
+        row = m.Interaction(
+            tenant_id=tenant_id, channel="voice", external_id=channel_id, from_address="5550100",
+            outcome="answered", answered_at=now, ended_at=now,
+        )  # fmt: skip
         session.add(row)
         await session.commit()
         ids = (tenant_id, row.id)
@@ -47,8 +52,9 @@ async def an_interaction(settings: Any) -> tuple[int, int]:
 
 
 async def test_a_recording_whose_finished_event_never_comes_is_stored_from_asterisk(acme: Any) -> None:  # noqa: F811
-    tenant_id, interaction_id = await an_interaction(acme.settings)
-    name = recording_name(f"unheard-{uuid.uuid4().hex[:12]}")
+    channel_id = f"unheard-{uuid.uuid4().hex[:12]}"
+    tenant_id, interaction_id = await an_interaction(acme.settings, channel_id)
+    name = recording_name(channel_id)
     clock = Clock(datetime.now(UTC))
     async with running_voice(acme.settings, clock) as app:
         acd = app.handoff
