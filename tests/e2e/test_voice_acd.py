@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.cli import Tvox
-from tests.e2e.voice import SettableClock, interactions, running_voice, wait_until_ended
+from tests.e2e.voice import VOICE_LOG, SettableClock, interactions, running_voice, wait_until_ended
 from tests.recording_files import soxi_seconds
 from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
 from tvoxcc.store import models as m
@@ -129,7 +129,10 @@ async def repository_row(lab: Any, interaction_id: int, within: float = 20.0) ->
         found = [r for r in rows if r["interaction_id"] == interaction_id]
         if found:
             return dict(found[0])
-        assert time.monotonic() < deadline, f"no recording of interaction {interaction_id} in `recording list`"
+        assert time.monotonic() < deadline, (
+            f"no recording of interaction {interaction_id} in `recording list`; the voice log about recordings:\n"
+            + VOICE_LOG.about("recording", "ARI events")
+        )
         await asyncio.sleep(0.3)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,9 +28,40 @@ class SettableClock:
         return self.now
 
 
+class VoiceLog(logging.Handler):
+    """The voice service's last log lines (INFO and up, whatever pytest's level): a failing lab test quotes the
+    ones about what it waited for."""
+
+    def __init__(self, keep: int = 2000) -> None:
+        super().__init__(logging.INFO)
+        self.lines: deque[str] = deque(maxlen=keep)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def about(self, *words: str, last: int = 40) -> str:
+        """The last ``last`` lines naming any of ``words``, one per line."""
+        found = [line for line in self.lines if any(w in line for w in words)]
+        return "\n".join(found[-last:]) or "(no voice log line names it)"
+
+
+VOICE_LOG = VoiceLog()
+
+
+def _follow_voice_log() -> None:
+    for name in ("tvoxcc.voice", "tvoxcc.ari"):
+        logger = logging.getLogger(name)
+        if VOICE_LOG not in logger.handlers:
+            logger.addHandler(VOICE_LOG)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
 @asynccontextmanager
 async def running_voice(settings: Settings, clock: SettableClock) -> AsyncIterator[VoiceApp]:
     """The main host's services (Stasis app, ACD, FastAGI) in this process, on the test's clock."""
+    _follow_voice_log()
     store = Store.from_url(settings.database.url.get_secret_value())
     try:
         async with main_host(settings, store, clock=clock) as app:

@@ -71,6 +71,7 @@ class AcdQueue(AcdRestart):
             await self.service.stop()
         if self._own_lanes:
             await self.lanes.close()
+        await self.call_recordings.close()
         for bridge_id in self.holding.values():
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
@@ -285,7 +286,7 @@ class AcdQueue(AcdRestart):
             self._apply(lambda: self.service.abandon(item_id))
             outcome = Outcome.ABANDONED
         self.items.pop(item_id, None)  # only now: the router's events above are stored with the call
-        await self._destroy(waiting.bridge_id)
+        await self._destroy(waiting.bridge_id, waiting.call.channel_id)
         call = waiting.call
         await call.directory.close(call.route, call.interaction, call.clock(), outcome)
         await self._callback_over(item_id, outcome)
@@ -305,7 +306,7 @@ class AcdQueue(AcdRestart):
             call = waiting.call
             await call.directory.close(call.route, call.interaction, call.clock(), Outcome.ANSWERED)
             await self._callback_over(leg.item_id, Outcome.ANSWERED)
-            await self._destroy(waiting.bridge_id)
+            await self._destroy(waiting.bridge_id, call.channel_id)
             if waiting.queue.router_name in self.acd.surveyed:
                 # The survey (FastAGI, another reader) looks up who answered: the call's facts are stored first.
                 await self.acd.recorder.flush()

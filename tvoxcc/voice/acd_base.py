@@ -32,13 +32,14 @@ from typing import Any
 from tvoxcc.acd import AcdService, Command, InProcess, InStore, NotRouting, StoreConfig
 from tvoxcc.agi.routes.agent import AgentRefused
 from tvoxcc.ari import AriClient, AriError, NotFound
+from tvoxcc.ari.models import LiveRecording
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.queues import model as q
 from tvoxcc.queues.router import Router
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.voice.acd_config import AcdDirectory, QueueKey
 from tvoxcc.voice.call import CallSession, send_to_fallback
-from tvoxcc.voice.call_recordings import CallRecordings
+from tvoxcc.voice.call_recordings import CallRecordings, recording_name
 from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, OutboundRoute
 from tvoxcc.voice.directory import Directory, QueuePoint
 from tvoxcc.voice.lanes import Lanes
@@ -254,8 +255,10 @@ class AcdBase(ABC):
             every = self.acd.announce_every.get(waiting.queue.router_name, 0)
             waiting.next_announce = self._now() + every if every else float("inf")
 
-    def recording_finished(self, name: str) -> None:
+    def recording_finished(self, recording: LiveRecording) -> None:
         """Asterisk finished a recording: a call's of ours goes to the recordings repository."""
+        name = recording.name
+        self.call_recordings.event(name, recording.state, recording.cause)
         if self.call_recordings.owns(name):
             self.lanes.submit(f"recording:{name}", self.call_recordings.finished(name, self.clock()))
 
@@ -326,10 +329,14 @@ class AcdBase(ABC):
         with contextlib.suppress(AriError):
             await self.ari.channels.hangup(channel_id)
 
-    async def _destroy(self, bridge_id: str | None) -> None:
+    async def _destroy(self, bridge_id: str | None, caller_channel: str | None = None) -> None:
+        """Destroy a bridge; a call's (``caller_channel``): its recordings finish now, and are watched till they
+        are stored (their RecordingFinished may never come: tvoxcc.voice.call_recordings)."""
         if bridge_id is not None:
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
+        if caller_channel is not None:
+            self.call_recordings.call_ended(recording_name(caller_channel), self.clock)
 
     async def _ring(self, item_id: str, agent_id: str, queue: str, ring_timeout_s: float) -> None:
         waiting = self.items.get(item_id)

@@ -138,7 +138,7 @@ class AcdRestart(AcdHolding):
                 await self._take_back_recording(item, call.interaction, since, None, bridge.id)
             self._apply(lambda: self.service.complete(item.item_id))  # the agent hung up while we were away
             self.items.pop(call.channel_id, None)
-            await self._destroy(waiting.bridge_id)
+            await self._destroy(waiting.bridge_id, call.channel_id)
             await self._hangup(call.channel_id)
             await call.directory.close(call.route, call.interaction, call.clock(), Outcome.ANSWERED)
             return

@@ -233,7 +233,7 @@ class AgentCalls:
 
     async def _record(self, live: Live, bridge_id: str) -> None:
         assert self.recordings is not None and live.interaction_id is not None
-        name = f"tvoxcc-agent-call-{live.call.row_id}"
+        name = recording_of(live.call.row_id)
         pending = PendingRecording(
             live.call.tenant,
             InteractionRef.stored(live.call.tenant_id, live.interaction_id),
@@ -273,6 +273,8 @@ class AgentCalls:
         self.customer_of.pop(live.customer_channel, None)
         if live.bridge_id is not None:
             await self._quietly(self.ari.bridges.destroy(live.bridge_id))
+            if self.recordings is not None:  # its RecordingFinished may never come: watched till stored
+                self.recordings.call_ended(recording_of(live.call.row_id), self.clock)
         if live.held:
             self.hold.release(live.call.agent)
         outcome = end_outcome(answered=live.answered, cause=cause)
@@ -292,6 +294,11 @@ class AgentCalls:
     async def _quietly(request: Awaitable[object]) -> None:
         with contextlib.suppress(AriError):  # gone already: the other side's hang-up raced ours
             await request
+
+
+def recording_of(call_row: int) -> str:
+    """The ARI name of an agent's own call's bridge recording."""
+    return f"tvoxcc-agent-call-{call_row}"
 
 
 def _lane(agent_channel: str) -> str:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from tvoxcc.ari import AriClient, AriError, Connected, Disconnected, StreamItem
 from tvoxcc.ari import events as ev
+from tvoxcc.ari.models import LiveRecording
 from tvoxcc.ivr import events as ivr
 from tvoxcc.ivr.commands import IvrExit
 from tvoxcc.supervision.adapter import Supervision
@@ -157,7 +158,7 @@ class VoiceApp:
                 channel_id = playback.id.rpartition(":")[0]
                 self._feed(channel_id, ivr.PlaybackDone(CallSession.token_of(playback.id)))
             case ev.RecordingFinished(recording=recording) | ev.RecordingFailed(recording=recording):
-                self._recording_done(recording.name, float(recording.duration))
+                self._recording_done(recording)
             case ev.StasisEnd(channel=channel) | ev.ChannelDestroyed(channel=channel):
                 owned = self.supervision.owns(channel.id)
                 self.supervision.gone(channel.id)  # a supervisor's leg, or an agent's leg someone listens to
@@ -214,12 +215,12 @@ class VoiceApp:
         if call is not None:
             call.feed(event)
 
-    def _recording_done(self, name: str, seconds: float) -> None:
-        self.handoff.recording_finished(name)
+    def _recording_done(self, recording: LiveRecording) -> None:
+        self.handoff.recording_finished(recording)
         for call in self.calls.values():
-            token = call.recordings.get(name)
+            token = call.recordings.get(recording.name)
             if token is not None:
-                call.feed(ivr.RecordingDone(token, seconds))
+                call.feed(ivr.RecordingDone(token, float(recording.duration)))
 
     async def _gone(self, channel_id: str) -> None:
         call = self.calls.pop(channel_id, None)

@@ -17,6 +17,11 @@ A queue with ``record_legs`` records each party apart too (``record_legs``): a s
 on the agent's channel hears what that party says (spy ``in``) and is recorded to ``<name>-caller`` /
 ``<name>-agent``, stored with its own row (leg caller / agent) linked to the call when the snoop ends with the
 call; ``*78`` / ``*79`` pause and resume them with the mixed one.
+Asterisk does not always tell: a bridge recording's RecordingFinished goes to the apps subscribed to the bridge,
+and the app's subscription ends with the bridge (BridgeDestroyed) — when the recorder finishes after that, or while
+the events websocket reconnects, the event never comes. So when a call ends (``call_ended``) each of its
+recordings is watched: still ours ``SETTLE_S`` later, it is looked up on Asterisk and stored from there (logged as
+a warning: the event was lost).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -41,6 +47,9 @@ from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 log = logging.getLogger(__name__)
 
+
+SETTLE_S = 5.0  # how long after its call ended a recording's RecordingFinished is awaited before we look ourselves
+SETTLE_LOOKS = 6  # a recording still live after its call ended is looked at this many times, SETTLE_S apart
 
 LEG_RECORDING = "tvoxcc-leg-rec"  # the Stasis args of a snoop channel that records one party of a call
 
@@ -86,6 +95,7 @@ class CallRecordings:
         self.pauses: dict[str, PauseLog] = {}  # recording name -> its paused stretches
         self.armed: dict[str, tuple[str, str, PendingRecording]] = {}  # agent leg -> (bridge, name, what) for *77
         self.apart: dict[str, list[str]] = {}  # a mixed recording's name -> its parties' recordings (record_legs)
+        self.settling: dict[str, asyncio.Task[None]] = {}  # recording name -> its watch after its call ended
 
     def started(self, name: str, pending: PendingRecording) -> None:
         if self.repository is not None:
@@ -93,6 +103,70 @@ class CallRecordings:
             self.pauses[name] = PauseLog()
             if pending.agent_channel is not None:
                 self.by_leg[pending.agent_channel] = name
+            log.info("voice: recording %s of interaction %s started", name, pending.interaction.id or "(unsaved)")
+
+    def event(self, name: str, state: str, cause: str) -> None:
+        """Asterisk says recording ``name`` finished or failed (logged: whose, and how it ended)."""
+        whose = "ours" if name in self.pending else "not ours"
+        log.info("voice: recording %s %s%s (%s)", name, state or "finished", f": {cause}" if cause else "", whose)
+
+    def call_ended(self, name: str, clock: Callable[[], datetime]) -> None:
+        """The call recorded as ``name`` ended (its bridge destroyed): its recordings (the mixed one and its
+        parties') should finish now; each still ours ``SETTLE_S`` later is looked up on Asterisk (``settle``)."""
+        for each in [name, *self.apart.get(name, ())]:
+            if each in self.pending and each not in self.settling:
+                self.settling[each] = asyncio.create_task(self._settle(each, clock), name=f"settle-{each}")
+
+    async def _settle(self, name: str, clock: Callable[[], datetime]) -> None:
+        try:
+            for _ in range(SETTLE_LOOKS):
+                await asyncio.sleep(SETTLE_S)
+                if name not in self.pending or not await self._live(name):
+                    break
+                log.info("voice: recording %s still live %.0f s after its call ended", name, SETTLE_S)
+            if name in self.pending:
+                await self.settle(name, clock())
+        except Exception:  # a watch must never take the service down; the recording stays on Asterisk
+            log.exception("voice: watching recording %s failed", name)
+        finally:
+            self.settling.pop(name, None)
+
+    async def settle(self, name: str, now: datetime) -> int | None:
+        """No RecordingFinished came for ``name`` after its call ended: stored from Asterisk's stored recordings
+        when it is there (the event was lost), else dropped (Asterisk has nothing to give). Its id, or None."""
+        if name not in self.pending:  # the event came meanwhile
+            return None
+        try:
+            await self.ari.recordings.get_stored(name)
+        except AriError as exc:
+            if name not in self.pending:
+                return None
+            if await self._live(name):
+                log.warning("voice: recording %s still live on Asterisk long after its call ended: left to it", name)
+            else:
+                self.finish_without(name)
+                log.warning("voice: recording %s: no RecordingFinished and no stored file on Asterisk (%s)", name, exc)
+            return None
+        if name not in self.pending:
+            return None
+        log.warning("voice: recording %s: no RecordingFinished from Asterisk after its call ended: storing it", name)
+        return await self.finished(name, now)
+
+    def finish_without(self, name: str) -> None:
+        """Forget recording ``name`` without storing anything."""
+        self.apart.pop(name, None)
+        self.pauses.pop(name, None)
+        pending = self.pending.pop(name, None)
+        if pending is not None and pending.agent_channel is not None:
+            self.by_leg.pop(pending.agent_channel, None)
+            self.codes.pop(pending.agent_channel, None)
+
+    async def close(self) -> None:
+        """Stop watching: recordings still ours stay on Asterisk (a next run takes them back: ``take_back``)."""
+        for task in list(self.settling.values()):
+            task.cancel()
+        await asyncio.gather(*self.settling.values(), return_exceptions=True)
+        self.settling.clear()
 
     async def record_legs(self, name: str, parties: dict[RecordedLeg, str], pending: PendingRecording) -> None:
         """Each party of the call ``name`` records, alone: a snoop on its channel hearing what it says, recorded
@@ -230,12 +304,9 @@ class CallRecordings:
 
     async def finished(self, name: str, now: datetime) -> int | None:
         """Move a finished recording into the repository; its id, or None when it stays on Asterisk."""
-        self.apart.pop(name, None)
-        pending = self.pending.pop(name, None)
-        pauses = self.pauses.pop(name, PauseLog())
-        if pending is not None and pending.agent_channel is not None:
-            self.by_leg.pop(pending.agent_channel, None)
-            self.codes.pop(pending.agent_channel, None)
+        pending = self.pending.get(name)
+        pauses = self.pauses.get(name, PauseLog())
+        self.finish_without(name)
         if pending is None or self.repository is None:
             return None
         gaps = pauses.close((now - pending.started_at).total_seconds())

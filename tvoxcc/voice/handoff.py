@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from tvoxcc.ivr.commands import EnterQueue
 
 if TYPE_CHECKING:
+    from tvoxcc.ari.models import LiveRecording
     from tvoxcc.voice.call import CallSession
     from tvoxcc.voice.directory import QueuePoint
 
@@ -40,8 +41,8 @@ class QueueHandoff(Protocol):
     def playback_finished(self, playback_id: str) -> None:
         """One of the channels' playbacks ended (the handoff's own announcements among them)."""
 
-    def recording_finished(self, name: str) -> None:
-        """Asterisk finished a recording (the handoff's own calls' among them)."""
+    def recording_finished(self, recording: LiveRecording) -> None:
+        """Asterisk finished (or failed) a recording (the handoff's own calls' among them)."""
 
     def dtmf(self, channel_id: str, digit: str, keyed_at: datetime | None) -> None:
         """A digit keyed on a channel (the handoff's agent legs among them), at Asterisk's time of the event."""
