@@ -152,6 +152,18 @@ async def logged_in(store: Store, names: tuple[str, ...] = ("alice", "bob")) -> 
     await until(store, lambda s: all(agent(s, f"acme-{n}")["logged_in"] for n in names), "agents logged in", 30)
 
 
+async def reachable_everywhere(voice: VoiceApp, names: tuple[str, ...] = ("alice", "bob")) -> bool:
+    """Every node's Asterisk sees every agent's phone online (its OPTIONS through Kamailio answered): the ACD logs
+    an agent in as soon as one node does, and a node that has not qualified the phone yet refuses to ring it
+    (500 Allocation failed: the agent would be paused for RONA)."""
+    assert voice.nodes is not None
+    for node in sorted(voice.nodes.routes.up):
+        for name in names:
+            if (await voice.nodes.node(node).endpoints.get("PJSIP", f"acme-{name}")).state != "online":
+                return False
+    return True
+
+
 async def wait_for(check: Callable[[], Awaitable[Any]], what: str, within: float = 60.0) -> Any:
     deadline = time.monotonic() + within
     while not (found := await check()):
@@ -184,6 +196,7 @@ async def test_a_killed_node_has_its_calls_ended_in_the_store_the_other_keeps_se
     nodes: Nodes, store: Store, phones: dict[str, SippAgent], voice: VoiceApp
 ) -> None:
     await logged_in(store)
+    await wait_for(lambda: reachable_everywhere(voice), "both phones reachable from both nodes", 60)
     after = await last_interaction(nodes)
     answering = [nodes.sipp.answer(p.user, port=p.port, calls=10, bye_timeout_ms=60000) for p in phones.values()]
     # Six callers at once (three on each node): two talk to the agents, four wait in the queue.
