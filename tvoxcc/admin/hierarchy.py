@@ -8,9 +8,10 @@ section: the CLI and the YAML file go through here.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.admin.errors import AdminError
@@ -108,34 +109,44 @@ async def write_links(session: AsyncSession, tenant_id: int, doc: TenantDoc, *, 
     await session.flush()
 
 
-async def supervised_agents(session: AsyncSession, user_id: int, role: str) -> frozenset[str] | None:
-    """The agents a supervisor scoped to groups sees (their groups' members); None: not scoped, every agent."""
+async def _scoped(
+    session: AsyncSession, user_id: int, role: str, names: Callable[[Select[int]], Select[str]]
+) -> frozenset[str] | None:
+    """``names`` of a supervisor's groups (given the query of their group ids); None: not scoped to groups."""
     if role != "supervisor":
         return None
     groups = select(m.UserGroup.group_id).where(m.UserGroup.user_id == user_id)
     if (await session.execute(groups.limit(1))).first() is None:
         return None
-    names = await session.execute(
-        select(m.Agent.name)
-        .join(m.GroupMember, m.GroupMember.agent_id == m.Agent.id)
-        .where(m.GroupMember.group_id.in_(groups))
+    return frozenset((await session.execute(names(groups))).scalars())
+
+
+async def supervised_agents(session: AsyncSession, user_id: int, role: str) -> frozenset[str] | None:
+    """The agents a supervisor scoped to groups sees (their groups' members); None: not scoped, every agent."""
+    return await _scoped(
+        session,
+        user_id,
+        role,
+        lambda groups: (
+            select(m.Agent.name)
+            .join(m.GroupMember, m.GroupMember.agent_id == m.Agent.id)
+            .where(m.GroupMember.group_id.in_(groups))
+        ),
     )
-    return frozenset(names.scalars())
 
 
 async def supervised_queues(session: AsyncSession, user_id: int, role: str) -> frozenset[str] | None:
     """The queues a supervisor scoped to groups sees (those linked to their groups); None: not scoped, every one."""
-    if role != "supervisor":
-        return None
-    groups = select(m.UserGroup.group_id).where(m.UserGroup.user_id == user_id)
-    if (await session.execute(groups.limit(1))).first() is None:
-        return None
-    names = await session.execute(
-        select(m.Queue.name)
-        .join(m.GroupQueue, m.GroupQueue.queue_id == m.Queue.id)
-        .where(m.GroupQueue.group_id.in_(groups))
+    return await _scoped(
+        session,
+        user_id,
+        role,
+        lambda groups: (
+            select(m.Queue.name)
+            .join(m.GroupQueue, m.GroupQueue.queue_id == m.Queue.id)
+            .where(m.GroupQueue.group_id.in_(groups))
+        ),
     )
-    return frozenset(names.scalars())
 
 
 async def working_queues(session: AsyncSession, campaign_id: int) -> list[str]:
