@@ -37,8 +37,9 @@ async def test_the_demo_links_the_hierarchy_and_mario_gives_his_call_a_dispositi
     lines: list[str] = []
     await campaign_takes_a_list(store, lines.append)
     await hierarchy_and_dispositions(store, lines.append, NOW)
-    assert lines[-4:] == [
-        "group sales-team: queue sales-it, campaign spring, agent mario; supervisor lea sees only its agents",
+    assert lines[-5:] == [
+        "group sales-team: queue sales-it, campaign spring, agent mario; supervisor lea is scoped to it",
+        "  lea sees agents ['mario'] and queues ['sales-it'] (web, wallboard, reports)",
         lines[-3],
         "  insight --by group: sales-team: 1 contacts, 60 s talk",
         "  insight --by disposition: sale: 1 contacts, 60 s talk",

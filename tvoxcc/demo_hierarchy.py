@@ -9,12 +9,16 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from tvoxcc.admin.edit import edit_tenant
+from tvoxcc.admin.hierarchy import supervised_agents, supervised_queues
 from tvoxcc.admin.spec import ActivityCodeSpec, GroupSpec, TenantDoc, UserSpec
 from tvoxcc.dispositions.core import DispositionError
 from tvoxcc.dispositions.store import set_disposition
 from tvoxcc.insight.hierarchy import HierarchyDimension
 from tvoxcc.insight.hierarchy_store import hierarchy_report
+from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 
 TEAM = "sales-team"
@@ -36,7 +40,13 @@ def _hierarchy(doc: TenantDoc) -> None:
 async def hierarchy_and_dispositions(store: Store, say: Callable[[str], None], now: datetime) -> None:
     await edit_tenant(store, "acme", _hierarchy, actor="system:demo")
     say("")
-    say(f"group {TEAM}: queue sales-it, campaign spring, agent mario; supervisor lea sees only its agents")
+    say(f"group {TEAM}: queue sales-it, campaign spring, agent mario; supervisor lea is scoped to it")
+    async with store.session() as session:
+        lea = await session.scalar(select(m.User.id).where(m.User.username == "lea"))
+        assert lea is not None
+        agents = await supervised_agents(session, lea, "supervisor")
+        queues = await supervised_queues(session, lea, "supervisor")
+    say(f"  lea sees agents {sorted(agents or ())} and queues {sorted(queues or ())} (web, wallboard, reports)")
     try:
         done = await set_disposition(store, "acme", "mario", "90", now)
         say(f"  mario's *7690 at wrap-up: disposition {done.name!r} on his last {done.target} ({done.row_id})")
