@@ -53,3 +53,18 @@ def test_a_text_joins_the_numbers_open_conversation_and_starts_one_after_close()
     assert not joins(None)
     assert not joins(ChatStatus.CLOSED)
     assert all(joins(s) for s in (ChatStatus.OPEN, ChatStatus.QUEUED, ChatStatus.OFFERED, ChatStatus.CONNECTED))
+
+
+def test_behind_kamailio_the_reply_goes_to_the_source_kamailio_names_and_only_kamailio_may_name_it() -> None:
+    named = VARS | {"X-Tvoxcc-Source": "10.0.0.9:5070"}
+    relayed = named | {"PJSIP_RECVADDR": "10.1.0.1:5060"}  # the node sees Kamailio's address
+    via_kamailio = read_message("caller", "<sip:+391234@h>", "pjsip:5551000@h", "x", relayed, proxy_host="10.1.0.1")
+    assert via_kamailio.source == "10.0.0.9:5070"
+    # Straight from the trunk (not through Kamailio), or with no Kamailio in front: the header counts for nothing.
+    for proxy in ("10.1.0.1", None):
+        assert read_message("caller", "<sip:+391234@h>", "pjsip:5551000@h", "x", named, proxy_host=proxy).source == (
+            "10.0.0.7:5062"
+        )
+    with pytest.raises(SmsRefused, match="source address '' cannot be replied to"):
+        read_message("caller", "<sip:+391234@h>", "pjsip:5551000@h", "x", VARS | {"PJSIP_RECVADDR": "10.1.0.1:5060"},
+                     proxy_host="10.1.0.1")  # fmt: skip

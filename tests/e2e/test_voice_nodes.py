@@ -25,11 +25,16 @@ import pytest
 
 from tests.cli import Tvox
 from tests.components import component_missing, require_program
+from tests.e2e import test_sms as sms
 from tests.e2e.conftest import AGENTS, DIDS, LAB_CACHE
 from tests.e2e.test_voice_acd import Clock, answered_by
 from tests.e2e.test_voice_acd_kill import agent, until
 from tests.e2e.voice import interactions, running_voice
+from tvoxcc.acd import InputKind, send_input
 from tvoxcc.asterisk.inputs import RenderInput
+from tvoxcc.chat import routing_store as routing
+from tvoxcc.chat.core import ChatError, Sender
+from tvoxcc.chat.store import post
 from tvoxcc.config import AsteriskNode, KamailioSettings, Settings, load_settings
 from tvoxcc.lab import process
 from tvoxcc.lab.config import write_lab_config
@@ -254,3 +259,39 @@ def open_items(stored: Any) -> list[str]:
 async def ended_on(nodes: Nodes, after: int, node: str) -> list[dict[str, Any]]:
     rows = [r for r in await interactions(nodes.settings) if r["id"] > after and node_of(r["channel_id"]) == node]
     return rows if rows and all(r["ended"] for r in rows) else []
+
+
+async def test_texts_dispatched_to_either_node_are_all_taken_and_the_reply_goes_straight_back(
+    nodes: Nodes, store: Store, voice: VoiceApp
+) -> None:
+    """Kamailio hands each text to the next node in turn, as it does calls: the SMS gateway listens on every
+    node (a node without it answers 404 and the text goes back to the carrier); the reply leaves from a node
+    straight to the address Kamailio named, where the phone gets it."""
+    await asyncio.to_thread(Tvox(nodes.config_path).ok, "import", str(DATA / "e2e-sms.yaml"))
+    tenant, dora = await sms.ids(store)
+
+    async def dora_logged_in() -> bool:  # the ACD knows her once it reloads its configuration (every few s)
+        try:
+            await routing.answered(store, await send_input(store, InputKind.LOGIN, agent_id="texty-dora"))
+        except ChatError as exc:
+            assert "unknown agent" in str(exc), exc
+            return False
+        return True
+
+    await wait_for(dora_logged_in, "dora logged in", 30)
+    customers = [f"+3933312345{i:02d}" for i in range(4)]
+    texts = [nodes.sipp.text(sms.DID, f"Hello from {n}", sender=n, linger_ms=20000) for n in customers]
+
+    async def four_chats() -> list[Any] | None:
+        chats = await sms.sms_chats(store, tenant)
+        return chats if len(chats) == 4 else None
+
+    chats = await wait_for(four_chats, "a chat for each of the 4 texts", 30)
+    assert sorted(c.address for c in chats) == customers
+    chat = await wait_for(lambda: sms.offered_to(store, tenant, dora), "a text offered to dora", 30)
+    await routing.accept(store, tenant, chat.id, dora, datetime.now(UTC))
+    await post(store, tenant, chat.id, Sender.AGENT, "Hello back", datetime.now(UTC), agent_id=dora)
+    phone = texts[customers.index(chat.address)]
+    await wait_for(lambda: asyncio.sleep(0, sms.received(phone, "Hello back")), "the reply on the phone", 30)
+    for text in texts:  # each phone had its 202 (a 404 fails its scenario)
+        (await asyncio.to_thread(text.wait, 60)).check()

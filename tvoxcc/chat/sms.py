@@ -34,6 +34,7 @@ class SmsRefused(ValueError):
 
 
 _NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
+SOURCE_HEADER = "X-Tvoxcc-Source"  # set by Kamailio on a text it dispatches to a node: the sender's host:port
 _HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?$")
 _ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 _URI_USER = re.compile(r"<?(?:sips?|pjsip|tel):([^@;>]+)")
@@ -86,12 +87,18 @@ def _variable(variables: Mapping[str, str], name: str) -> str:
     return ""
 
 
-def read_message(endpoint: str, sender: str, to: str, body: str, variables: Mapping[str, str]) -> Sms:
-    """The ``Sms`` of a ``TextMessageReceived``; SmsRefused when a part is missing or malformed."""
+def read_message(
+    endpoint: str, sender: str, to: str, body: str, variables: Mapping[str, str], *, proxy_host: str | None = None
+) -> Sms:
+    """The ``Sms`` of a ``TextMessageReceived``; SmsRefused when a part is missing or malformed. ``proxy_host``:
+    Kamailio's address when the nodes sit behind it (only a text received from it may name its source)."""
     asserted = _user(_variable(variables, "P-Asserted-Identity"))
     number = asserted or _user(sender)
     did = _user(to)
     source = _variable(variables, "PJSIP_RECVADDR")
+    if proxy_host and source.rsplit(":", 1)[0] == proxy_host:
+        # Behind Kamailio a text comes from Kamailio, which names the trunk's own address (configs/kamailio).
+        source = _variable(variables, SOURCE_HEADER)
     found = _URI_HOST.search(to)
     our_host = found.group(1).strip() if found else ""
     if not _ENDPOINT.fullmatch(endpoint):

@@ -58,7 +58,10 @@ async def main_host(
         # The ACD's lease first: while another ACD routes this one waits as a standby (it says so), before
         # taking any call; then its router is restored from the store.
         await acd.start()
-        sms = SmsGateway(ari, store, clock, lanes, endpoints=voice.sms_endpoints, poll_s=voice.sms_poll_seconds)
+        proxy = settings.kamailio.sip_host if settings.kamailio.nodes else None  # the nodes' only SIP peer
+        sms = SmsGateway(
+            ari, store, clock, lanes, endpoints=voice.sms_endpoints, poll_s=voice.sms_poll_seconds, proxy_host=proxy
+        )
         app = VoiceApp(ari, Directory(store, recorder), handoff=acd, clock=clock, lanes=lanes)
         # Campaigns are worked here, beside the ACD and ARI (tvoxcc.campaigns.service says why).
         campaigns = CampaignService(store, ari, acd.service)
