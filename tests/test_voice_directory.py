@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,6 +74,32 @@ async def test_route_and_caller_identification(directory: Directory) -> None:
     )  # fmt: skip
     with pytest.raises(UnknownRoute):
         await directory.route("acme", "nope")
+
+
+async def test_calls_arriving_together_share_one_route_load_and_an_unknown_route_fails_each(
+    directory: Directory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[tuple[str, str]] = []
+    load = directory._load_route
+
+    async def counted(tenant: str, service: str) -> Route:
+        loads.append((tenant, service))
+        await asyncio.sleep(0.05)  # the others arrive while it runs
+        return await load(tenant, service)
+
+    monkeypatch.setattr(directory, "_load_route", counted)
+    routes = await asyncio.gather(*(directory.route("acme", "sales") for _ in range(20)))
+    assert loads == [("acme", "sales")] and all(r is routes[0] for r in routes)
+    assert await directory.route("acme", "sales") is routes[0]  # cached: no load
+    directory.route_ttl = 0.0
+    directory._routes.clear()
+    missing = await asyncio.gather(*(directory.route("acme", "nope") for _ in range(3)), return_exceptions=True)
+    assert all(isinstance(e, UnknownRoute) for e in missing) and loads.count(("acme", "nope")) == 1
+    with pytest.raises(UnknownRoute):  # not remembered: the next call asks again (the service may be added)
+        await directory.route("acme", "nope")
+    assert loads.count(("acme", "nope")) == 2
+    # Expired: the next call loads again.
+    assert (await directory.route("acme", "sales")).service == "sales" and loads.count(("acme", "sales")) == 2
 
 
 async def test_interaction_log_resume_and_queue_point(directory: Directory) -> None:

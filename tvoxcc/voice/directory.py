@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,15 +112,29 @@ class Directory:
         self.recorder = recorder or Recorder(store)
         self.route_ttl = route_ttl
         self._routes: dict[tuple[str, str], tuple[float, Route]] = {}
+        self._loading: dict[tuple[str, str], asyncio.Future[Route]] = {}
         self._lookups = OneHop(store, "caller-lookup")  # its thread lives as long as the process
 
     async def route(self, tenant: str, service: str) -> Route:
-        cached = self._routes.get((tenant, service))
+        key = (tenant, service)
+        cached = self._routes.get(key)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        route = await self._load_route(tenant, service)
-        self._routes[(tenant, service)] = (time.monotonic() + self.route_ttl, route)
-        return route
+        # One load at a time per route: the calls arriving while it runs wait for that one (at 40 calls/s,
+        # every call of a burst, or of the moment the route expires, made its own three ORM queries).
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = self._loading[key] = asyncio.ensure_future(self._load_and_keep(key))
+            loading.add_done_callback(_retrieved)
+        return await asyncio.shield(loading)  # a caller cancelled (hung up) leaves the load to the others
+
+    async def _load_and_keep(self, key: tuple[str, str]) -> Route:
+        try:
+            route = await self._load_route(*key)
+            self._routes[key] = (time.monotonic() + self.route_ttl, route)
+            return route
+        finally:
+            del self._loading[key]
 
     async def _load_route(self, tenant: str, service: str) -> Route:
         async with self.store.session() as session:
@@ -340,3 +355,9 @@ class Directory:
                 row.ticket_id = ticket.id
             await session.commit()
             return ticket.number
+
+
+def _retrieved(load: asyncio.Future[Route]) -> None:
+    """Its error (an unknown route) is each waiting caller's: never logged as an exception nobody retrieved."""
+    if not load.cancelled():
+        load.exception()
