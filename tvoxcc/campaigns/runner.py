@@ -5,10 +5,13 @@ true after every batch: record states, one attempt row per dialled line, the aba
 abandoned number with them, so its 72 h hold survives a restart). A restart reads back the open records, the
 do-not-call list, the ledger over the rule's window and the holds; a record caught dialling by the restart
 goes back to pending (its attempt counted), one caught talking is done (its disposition was not given).
+A talk's end is written on its attempt before any record, and a disposition the agent gave before it applies
+then (tvoxcc.campaigns.talks: whichever of the two comes second applies the rule).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.repository import find_tenant
 from tvoxcc.campaigns import records as rec
+from tvoxcc.campaigns import talks
 from tvoxcc.campaigns.calls import CampaignCalls
 from tvoxcc.campaigns.dialer import Dialer
 from tvoxcc.campaigns.events import Abandon, CallEnded, Command, Connect, Dial, Event, LineResult
@@ -132,6 +136,10 @@ class CampaignRunner:
         if not (records or entries or commands or events):
             return
         async with self.store.tenant(self.tenant_id) as session:
+            # First: the talks' ends (the attempt rows locked before any record: tvoxcc.campaigns.talks).
+            for event in events:
+                if isinstance(event, CallEnded):
+                    await self._talk_over(session, event, now)
             for r in records:
                 await session.execute(
                     update(m.CampaignRecord)
@@ -183,9 +191,21 @@ class CampaignRunner:
                 await self._attempt(session, event.line, **values)
                 machine = event.outcome is LineOutcome.MACHINE
                 await self._call_ended(session, event.line, Outcome.MACHINE if machine else None, now)
-        elif isinstance(event, CallEnded):
-            await self._attempt(session, event.line, ended_at=_at(now), disposition=event.disposition)
+        elif isinstance(event, CallEnded):  # its attempt's end written first (_talk_over)
             await self._call_ended(session, event.line, Outcome.ANSWERED, now)
+
+    async def _talk_over(self, session: AsyncSession, event: CallEnded, now: float) -> None:
+        """The talk's end on its attempt; a disposition the agent gave before it drives the record now (given
+        after it, tvoxcc.dispositions does)."""
+        attempt = self.attempts.get(event.line)
+        if attempt is None:
+            return
+        over = await talks.talk_over(session, attempt, _at(now), event.disposition)
+        record = self.dialer.book.records.get(over.record_id)
+        if over.disposition is not None and record is not None:
+            with contextlib.suppress(rec.TransitionError):  # the talk's own disposition moved it already
+                rec.disposed(record, over.disposition, now, self.dialer.retry)
+                self.dialer.book.requeue(record)
 
     async def _call_ended(self, session: AsyncSession, line: int, outcome: Outcome | None, now: float) -> None:
         """The line is over: its attempt is done with, and its interaction (if it is one) ends ``outcome``."""
