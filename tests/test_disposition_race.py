@@ -149,3 +149,16 @@ async def test_a_campaign_call_found_as_the_agents_last_interaction_is_disposed_
             .where(m.Interaction.id == interaction_id)
         )
     assert code == "call-later"  # the call's interaction has it too
+
+
+async def test_a_disposition_given_during_a_talk_the_runner_never_saw_end_applies_at_its_restart(store: Store) -> None:
+    runner, _line = await _talking(store)
+    given = await set_disposition(store, "acme", "mario", "91", NOW)
+    assert given.record_state == "connected"
+    del runner  # the process stops before the talk's end reaches it
+    restarted = await CampaignRunner.load(store, "acme", "spring", T + 120)
+    async with store.session() as s:  # the load's own transaction committed what it decided
+        row = (await s.execute(select(m.CampaignRecord))).scalar_one()
+    assert (row.state, row.last_outcome, row.next_at) == ("pending", "call-later", NOW + timedelta(seconds=3720))
+    (record,) = restarted.dialer.book.records.values()
+    assert record.state is RecordState.PENDING and record.next_at == T + 3720

@@ -4,7 +4,8 @@ The telephony side (tvoxcc.voice) feeds events in and carries the commands out; 
 true after every batch: record states, one attempt row per dialled line, the abandon ledger's entries (the
 abandoned number with them, so its 72 h hold survives a restart). A restart reads back the open records, the
 do-not-call list, the ledger over the rule's window and the holds; a record caught dialling by the restart
-goes back to pending (its attempt counted), one caught talking is done (its disposition was not given).
+goes back to pending (its attempt counted), one caught talking is done, or called again when a disposition the
+agent gave during the talk says so.
 A talk's end is written on its attempt before any record, and a disposition the agent gave before it applies
 then (tvoxcc.campaigns.talks: whichever of the two comes second applies the rule).
 """
@@ -36,6 +37,7 @@ from tvoxcc.campaigns.model import (
     DialMode,
     LineOutcome,
     RecordState,
+    RetryRules,
 )
 from tvoxcc.campaigns.spec import CampaignSettings
 from tvoxcc.campaigns.windows import zones_of
@@ -70,7 +72,7 @@ class CampaignRunner:
             settings = CampaignSettings.from_json(campaign.settings)
             rule = AbandonRule(campaign.rule)
             pacing = settings.pacing(DialMode(campaign.mode), rule)
-            book = rec.RecordBook(await _open_records(session, campaign.id, tenant_row.timezone, now))
+            book = rec.RecordBook(await _open_records(session, campaign.id, tenant_row.timezone, now, settings.retry))
             ledger = AbandonLedger(rule, pacing.amd_false_positive_rate)
             since = _at(now - max(RULE_WINDOW_S[rule], ABANDON_HOLD_S))
             entries = await session.execute(
@@ -224,7 +226,9 @@ class CampaignRunner:
             )
 
 
-async def _open_records(session: AsyncSession, campaign_id: int, tenant_zone: str, now: float) -> list[rec.Record]:
+async def _open_records(
+    session: AsyncSession, campaign_id: int, tenant_zone: str, now: float, retry: RetryRules
+) -> list[rec.Record]:
     rows = (
         await session.execute(
             select(m.CampaignRecord)
@@ -237,9 +241,19 @@ async def _open_records(session: AsyncSession, campaign_id: int, tenant_zone: st
     for row in rows:
         if row.state in (RecordState.DIALING, RecordState.PREVIEWING):  # gone with the process (or the page)
             row.state = RecordState.PENDING.value
-        elif row.state == RecordState.CONNECTED:  # talked; the disposition was not given
-            row.state, row.last_outcome = RecordState.DONE.value, "talked"
-            continue
+        elif row.state == RecordState.CONNECTED:  # talked, its end never written: as if it ended now
+            given = await session.scalar(
+                select(m.CampaignAttempt.disposition)
+                .where(m.CampaignAttempt.record_id == row.id)
+                .order_by(m.CampaignAttempt.id.desc())
+                .limit(1)
+            )
+            talked = rec.Record(row.id, row.number, (), RecordState.CONNECTED, row.attempts, 0.0, row.last_outcome)
+            rec.talk_ended(talked, given, now, retry)  # a disposition given during the talk still applies
+            row.state, row.last_outcome = talked.state.value, talked.last_outcome
+            if talked.state is not RecordState.PENDING:
+                continue
+            row.next_at = _at(talked.next_at)
         next_at = row.next_at.timestamp() if row.next_at else now
         records.append(
             rec.Record(
