@@ -64,8 +64,8 @@ async def not_placed(session: AsyncSession, agent_call_id: int, now: datetime, *
         if do_not_call:
             rec.block_do_not_call(record)
 
-    await _move(session, attempt, back)
-    await session.execute(delete(m.CampaignAttempt).where(m.CampaignAttempt.id == attempt.id))
+    if await _move(session, attempt, back):
+        await session.execute(delete(m.CampaignAttempt).where(m.CampaignAttempt.id == attempt.id))
 
 
 async def _attempt_of(session: AsyncSession, agent_call_id: int) -> m.CampaignAttempt | None:
@@ -73,7 +73,8 @@ async def _attempt_of(session: AsyncSession, agent_call_id: int) -> m.CampaignAt
     return found.scalar_one_or_none()
 
 
-async def _move(session: AsyncSession, attempt: m.CampaignAttempt, transition: Transition) -> None:
+async def _move(session: AsyncSession, attempt: m.CampaignAttempt, transition: Transition) -> bool:
+    """The record through ``transition``; False when it had moved already (a restart, an operator): left as is."""
     row = await session.get(m.CampaignRecord, attempt.record_id, with_for_update=True)
     campaign = await session.get(m.Campaign, attempt.campaign_id)
     assert row is not None and campaign is not None  # foreign keys
@@ -81,7 +82,8 @@ async def _move(session: AsyncSession, attempt: m.CampaignAttempt, transition: T
     record = rec.Record(row.id, row.number, (), RecordState(row.state), row.attempts, next_at, row.last_outcome)
     try:
         transition(record, CampaignSettings.from_json(campaign.settings).retry)
-    except rec.TransitionError:  # moved already (a restart's runner, an operator): left as it is
-        return
+    except rec.TransitionError:
+        return False
     row.state, row.attempts, row.last_outcome = record.state.value, record.attempts, record.last_outcome
     row.next_at = datetime.fromtimestamp(record.next_at, UTC)
+    return True
