@@ -20,7 +20,8 @@ DEMO = Path(__file__).parents[1] / "demo" / "acme.yaml"
 
 async def test_the_demo_campaign_takes_its_list(store: Store) -> None:
     async with store.session() as s:
-        tenant = m.Tenant(name="acme", country="IT", timezone="Europe/Rome")
+        outbound = {"endpoint": "PJSIP/{number}@acme-pstn", "caller_id": "+390299990000", "ring_seconds": 20}
+        tenant = m.Tenant(name="acme", country="IT", timezone="Europe/Rome", outbound=outbound)  # demo/acme.yaml's
         s.add(tenant)
         await s.commit()
     async with store.tenant(tenant.id) as s:
@@ -66,4 +67,5 @@ async def test_the_demo_agent_previews_a_record_and_skips_it(store: Store) -> No
         "preview campaign renewals: mario is shown +390255590001 {'name': 'Lucia Gallo', 'product': 'router'}; "
         "skipped call-later: pending",
         "  then shown +390255590002 (the skipped record is due again in an hour)",
+        "  dialled from the desktop, the line busy: record pending (busy), due in 10 min",
     ]

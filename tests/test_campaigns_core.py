@@ -32,6 +32,7 @@ from tvoxcc.campaigns.model import (
     PacingConfig,
     RecordState,
     RetryRules,
+    unanswered_outcome,
 )
 from tvoxcc.campaigns.pacing import PacingView, predictive_lines, progressive_lines
 from tvoxcc.campaigns.windows import NumberError, in_window, normalise, zones_of
@@ -110,6 +111,37 @@ def test_records_retry_per_outcome_up_to_their_attempts_then_end() -> None:
     assert talked.state is RecordState.DONE
     with pytest.raises(rec.TransitionError):
         rec.start_dialing(talked)
+
+
+def test_a_preview_dial_comes_back_through_the_same_retry_rules() -> None:
+    rules = RetryRules(max_attempts=2, busy_s=60.0, no_answer_s=600.0, dispositions={"call-later": 3600.0})
+    record = rec.Record(1, "+12125551234", NY)
+
+    def dial(now: float) -> None:
+        rec.start_preview(record, now + 600.0)
+        rec.preview_dialled(record)
+        assert record.state is RecordState.DIALING
+
+    dial(0.0)
+    rec.preview_call_over(record, unanswered_outcome(17), None, 100.0, rules)  # Q.850 17: user busy
+    assert (record.state, record.attempts, record.next_at, record.last_outcome) == (
+        RecordState.PENDING, 1, 160.0, "busy",
+    )  # fmt: skip
+    dial(200.0)
+    rec.preview_call_over(record, None, None, 230.0, rules)  # the agent's phone never answered: no attempt
+    assert (record.state, record.attempts, record.next_at) == (RecordState.PENDING, 1, 230.0)
+    dial(300.0)
+    rec.preview_call_over(record, unanswered_outcome(19), None, 340.0, rules)  # no answer, attempts spent
+    assert (record.state, record.attempts, record.last_outcome) == (RecordState.EXHAUSTED, 2, "no-answer")
+
+    talked = rec.Record(2, "+12125551235", NY)
+    rec.start_preview(talked, 600.0)
+    rec.preview_dialled(talked)
+    rec.preview_call_answered(talked, 10.0, rules)
+    assert talked.state is RecordState.CONNECTED
+    rec.preview_call_over(talked, None, "call-later", 70.0, rules)  # the disposition given during the talk
+    assert (talked.state, talked.next_at, talked.last_outcome) == (RecordState.PENDING, 3670.0, "call-later")
+    assert unanswered_outcome(34) is LineOutcome.FAILED
 
 
 def test_an_abandoned_record_waits_at_least_72_hours() -> None:

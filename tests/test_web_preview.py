@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.test_web_agent_calls import Login, login, with_route  # noqa: F401  (the login fixture)
+from tests.test_web_agent_calls import login, with_route  # noqa: F401  (the login fixture)
+from tests.web_clients import Login
 from tests.web_world import NOW
 from tvoxcc.agentcalls.model import Origin, Phase
 from tvoxcc.campaigns import store as cs
@@ -68,7 +69,7 @@ async def test_the_agent_sees_the_record_and_script_then_dials_it_as_a_click_to_
     assert call is not None and (call.number, call.origin, call.phase) == (NUMBERS[0], Origin.DESKTOP, Phase.REQUESTED)
     assert (attempt.number, attempt.agent) == (NUMBERS[0], "acme-alice")
     row = (await records(store))[NUMBERS[0]]
-    assert (row.state, row.attempts, row.preview_agent_id) == ("done", 1, None)
+    assert (row.state, row.attempts, row.preview_agent_id) == ("dialing", 1, None)  # till the call ends
     followed = await (await al.get(f"/api/agent/calls/{call_id}")).json()  # the click-to-call's own follow-up
     assert followed["phase"] == "requested"
     again = await al.post("/api/agent/preview/dial", json={"record": first["record"]})

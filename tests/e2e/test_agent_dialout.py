@@ -40,6 +40,7 @@ CUSTOMER_PORT = free_udp_port()
 DID = "5559001"
 CUSTOMER = "2125559777"
 LISTED = "2125559666"  # on the tenant's do-not-call list (as +12125559666)
+BUSY_RECORD = "2125559555"  # a preview campaign's record whose line is busy
 TENANT = f"""\
 tenant: {{name: dialy, timezone: UTC, country: US, language: en}}
 services:
@@ -324,3 +325,54 @@ async def test_an_agent_who_gives_up_before_the_answer_stops_the_customers_phone
     row, kinds = await interaction(settings, placed)
     assert (row.direction, row.outcome, row.answered_at) == ("outbound", "no-answer", None)
     assert kinds == ["dialing", "ended"]
+
+
+async def test_a_preview_record_dialled_busy_comes_back_by_the_retry_rule(
+    dialy: Any, sipp: Sipp, ugo: SippAgent, tmp_path: Path
+) -> None:
+    """The desktop dials a previewed record (a click-to-call: ugo's phone first); the customer's line is busy
+    (486, Q.850 17): the record is pending again, due when the campaign's busy rule says, its attempt busy."""
+    settings = dialy.settings
+    await desk_user(settings)
+    tvox = Tvox(dialy.config_path)
+    (tmp_path / "preview.csv").write_text(f"number\n{BUSY_RECORD}\n")
+    for args in (
+        ("add", "-t", "dialy", "pv-busy", "--mode", "preview", "--queue", "dial-q", "--window", "mon-sun 00:00-23:59",
+         "--retry", "busy=900", "--max-attempts", "3"),
+        ("import-list", "-t", "dialy", "pv-busy", str(tmp_path / "preview.csv")),
+        ("start", "-t", "dialy", "pv-busy"),
+    ):  # fmt: skip
+        await asyncio.to_thread(tvox.ok, "campaign", *args)  # the CLI runs its own event loop
+    known = len(await agent_calls(settings))
+    store = Store.from_url(settings.database.url.get_secret_value())
+    client: TestClient[Any, Any] = TestClient(
+        TestServer(build_app(store, WebSettings(secret=SecretStr("s" * 32), poll_interval=0.05)))
+    )
+    await client.start_server()
+    try:
+        async with running_voice(settings, Clock(datetime.now(UTC))):
+            await asyncio.to_thread(ugo.register().check)
+            await online(dialy, UGO.endpoint)
+            answering = ugo.answer(ring_ms=300)
+            customer = sipp.customer_busy(port=CUSTOMER_PORT)
+            await asyncio.sleep(0.3)
+            assert (await client.post("/login", json={"username": "ugo-desk", "password": WEB_PASSWORD})).status == 200
+            shown = (await (await client.get("/api/agent/preview")).json())["offer"]
+            assert (shown["campaign"], shown["number"]) == ("pv-busy", f"+1{BUSY_RECORD}")
+            dialled = await client.post("/api/agent/preview/dial", json={"record": shown["record"]})
+            assert dialled.status == 202, await dialled.text()
+            ended = await call_in_phase(settings, known, "ended", 30)
+            (await asyncio.to_thread(customer.wait, 20)).check()
+            (await asyncio.to_thread(answering.wait, 20)).check()  # ugo's leg was hung up after the busy line
+        async with store.session() as session:
+            record = await session.get(m.CampaignRecord, shown["record"])
+            attempt = (
+                await session.execute(select(m.CampaignAttempt).where(m.CampaignAttempt.record_id == shown["record"]))
+            ).scalar_one()
+    finally:
+        await client.close()
+        await store.dispose()
+    assert record is not None and ended.ended_at is not None and record.next_at is not None
+    assert (record.state, record.attempts, record.last_outcome) == ("pending", 1, "busy")
+    assert abs((record.next_at - ended.ended_at).total_seconds() - 900) < 1  # the busy rule: 15 minutes on
+    assert (attempt.outcome, attempt.agent_call_id) == ("busy", ended.id)

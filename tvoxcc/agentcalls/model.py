@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection
 from enum import StrEnum
 
+from tvoxcc.campaigns.model import BUSY_CAUSES  # Q.850: the campaigns' lines read them too
 from tvoxcc.interactions import Outcome
 
 DEFAULT_PREFIX = "9"
@@ -20,8 +21,6 @@ REQUEST_TTL_S = 60.0  # a click-to-call not taken by then is never rung (the age
 # digits: an extension-like "12" is an internal call, not the outbound route's).
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 _SEPARATORS = re.compile(r"[\s().-]")
-# Q.850 causes of a customer leg that never answered.
-BUSY_CAUSES = frozenset({17})
 
 
 class Origin(StrEnum):

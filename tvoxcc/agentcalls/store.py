@@ -3,6 +3,8 @@
 The voice service calls ``prepare`` when an agent's phone dials out, ``claim_requests`` for the desktop's
 click-to-call requests (the web app stores them with ``request``), then ``dialing``, ``answered`` and ``ended``
 as the customer's leg goes. Every step commits at once: the journey and the wallboard see the call as it is.
+A click-to-call dialling a previewed campaign record brings each step back to that record, in the same
+transaction (tvoxcc.campaigns.preview_calls).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.agentcalls.model import REQUEST_TTL_S, Origin, Phase, Refusal, refusal, spellings
+from tvoxcc.campaigns import preview_calls
 from tvoxcc.interactions import Direction, Outcome
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.journey.identify import contact_by_phone
@@ -122,7 +125,7 @@ class AgentCallBook:
         if not await peek.exists(self.store, requested):  # polled every second: no write transaction for nothing
             return []
         async with self.store.session() as session:
-            await session.execute(
+            expired = await session.execute(
                 update(m.AgentCall)
                 .where(
                     m.AgentCall.phase == Phase.REQUESTED,
@@ -130,7 +133,10 @@ class AgentCallBook:
                     m.AgentCall.requested_at < now - timedelta(seconds=REQUEST_TTL_S),
                 )
                 .values(phase=Phase.REFUSED, refused=Refusal.EXPIRED, ended_at=now)
+                .returning(m.AgentCall.id)
             )
+            for expired_id in expired.scalars().all():
+                await preview_calls.not_placed(session, expired_id, now)
             rows = await session.execute(
                 select(m.AgentCall.id, m.AgentCall.number, m.Tenant.name, m.Agent.name)
                 .join(m.Agent, m.Agent.id == m.AgentCall.agent_id)
@@ -162,6 +168,7 @@ class AgentCallBook:
             reason = await check(session, tenant, row.number)
             if reason is not None or tenant.outbound is None:
                 row.phase, row.refused, row.ended_at = Phase.REFUSED, reason or Refusal.NO_ROUTE, now
+                await preview_calls.not_placed(session, row.id, now, do_not_call=reason is Refusal.DO_NOT_CALL)
                 await session.commit()
                 return Refused(row.id, reason or Refusal.NO_ROUTE)
             row.phase = Phase.DIALING
@@ -174,6 +181,7 @@ class AgentCallBook:
             row = await session.get(m.AgentCall, row_id)
             if row is not None and row.phase in Phase.OPEN:
                 row.phase, row.refused, row.ended_at = Phase.REFUSED, reason, now
+                await preview_calls.not_placed(session, row.id, now)
                 await session.commit()
 
     async def dialing(self, call: Prepared, channel_id: str, now: datetime) -> int:
@@ -217,6 +225,7 @@ class AgentCallBook:
                 interaction.answered_at = now
             if row is not None:
                 row.phase = Phase.TALKING
+                await preview_calls.answered(session, row.id, interaction_id if interaction else None, now)
             await session.commit()
 
     async def recording(self, call: Prepared, interaction_id: int, name: str) -> None:
@@ -228,12 +237,15 @@ class AgentCallBook:
                 await session.commit()
 
     async def ended(
-        self, call: Prepared, interaction_id: int | None, now: datetime, outcome: Outcome, detail: str
+        self, call: Prepared, interaction_id: int | None, now: datetime, outcome: Outcome, detail: str, cause: int = 0
     ) -> None:
+        """The call is over (``cause``: the customer leg's Q.850 cause, read when it was never answered)."""
         async with self.store.tenant(call.tenant_id) as session:
             row = await session.get(m.AgentCall, call.row_id)
             if row is not None and row.phase in Phase.OPEN:
                 row.phase, row.ended_at = Phase.ENDED, now
+                answered = outcome is Outcome.ANSWERED
+                await preview_calls.ended(session, row.id, answered=answered, cause=cause, now=now)
             interaction = await session.get(m.Interaction, interaction_id) if interaction_id else None
             if interaction is not None and interaction.ended_at is None:
                 interaction.ended_at, interaction.outcome = now, outcome
@@ -259,6 +271,10 @@ class AgentCallBook:
                 )
             ).scalars().all()  # fmt: skip
             for row in rows:
+                if row.phase == Phase.TALKING:  # a talk, as if it ended now; else its customer's line is lost
+                    await preview_calls.ended(session, row.id, answered=True, cause=0, now=now)
+                else:
+                    await preview_calls.not_placed(session, row.id, now)
                 row.phase, row.ended_at = Phase.ENDED, now
                 interaction = await session.get(m.Interaction, row.interaction_id) if row.interaction_id else None
                 if interaction is not None and interaction.ended_at is None:

@@ -32,7 +32,7 @@ from tvoxcc.campaigns.events import (
     LeaveMessage,
     LineResult,
 )
-from tvoxcc.campaigns.model import LineOutcome
+from tvoxcc.campaigns.model import LineOutcome, unanswered_outcome
 from tvoxcc.voice.callbacks import NotDiallable, OutboundRoute
 
 log = logging.getLogger(__name__)
@@ -40,17 +40,6 @@ log = logging.getLogger(__name__)
 CAMPAIGN_LEG = "tvoxcc-campaign"
 AMD_LEG = "tvoxcc-campaign-amd"  # the dialplan context and the Stasis argument it comes back with
 AGENT_LEG = "tvoxcc-campaign-agent"
-# Q.850 causes of a line that was never answered.
-BUSY_CAUSES = frozenset({17})
-NO_ANSWER_CAUSES = frozenset({18, 19, 0})  # 0: the originate's own timeout ended it
-
-
-def unanswered_outcome(cause: int) -> LineOutcome:
-    if cause in BUSY_CAUSES:
-        return LineOutcome.BUSY
-    if cause in NO_ANSWER_CAUSES:
-        return LineOutcome.NO_ANSWER
-    return LineOutcome.FAILED
 
 
 def amd_outcome(status: str) -> LineOutcome:

@@ -49,6 +49,19 @@ class LineOutcome(StrEnum):
     ABANDONED = "abandoned"  # a person answered and no agent came within 2 s
 
 
+# Q.850 causes of a line that was never answered (a dialer's line, or a preview's click-to-call).
+BUSY_CAUSES = frozenset({17})
+NO_ANSWER_CAUSES = frozenset({18, 19, 0})  # 0: the originate's own timeout ended it
+
+
+def unanswered_outcome(cause: int) -> LineOutcome:
+    if cause in BUSY_CAUSES:
+        return LineOutcome.BUSY
+    if cause in NO_ANSWER_CAUSES:
+        return LineOutcome.NO_ANSWER
+    return LineOutcome.FAILED
+
+
 class RecordState(StrEnum):
     PENDING = "pending"  # to dial now or at next_at
     PREVIEWING = "previewing"  # shown to an agent (preview mode) who has not dialled or skipped it yet

@@ -5,7 +5,9 @@ asks for the next record (``offer``), which is claimed for that agent alone (``p
 update: two agents never see the same record) for PREVIEW_HOLD_S — a record whose agent never came back is
 anyone's after that. Only records due, inside their window in the called party's local time and not on the
 do-not-call list (one on it becomes ``do-not-call``) are shown. ``dial`` stores a click-to-call request (the
-same path and checks as the desktop's click-to-call: tvoxcc.agentcalls.store.request) and the attempt; ``skip``
+same path and checks as the desktop's click-to-call: tvoxcc.agentcalls.store.request) and the attempt, and the
+record is ``dialing`` until the call's outcome comes back to it as a dialer's line's does (busy, no answer:
+the retry rules; tvoxcc.campaigns.preview_calls); ``skip``
 stores the reason on the record and applies the reason's retry rule (as a disposition's: listed, the record is
 due again that much later; not listed, it is final). The transitions are tvoxcc.campaigns.records'.
 """
@@ -149,6 +151,7 @@ async def dial(
                 number=row.number,
                 agent=f"{tenant.name}-{agent.name}",
                 started_at=now,
+                agent_call_id=call_id,  # its outcome comes back to the record (tvoxcc.campaigns.preview_calls)
             )
         )
     _write(row, record)

@@ -45,11 +45,32 @@ def start_preview(record: Record, hold_until: float) -> None:
 
 
 def preview_dialled(record: Record) -> None:
-    """The agent dialled it from the desktop: one attempt, and the record is theirs to finish on the call."""
+    """The agent dialled it from the desktop (a click-to-call): one attempt, dialling as the dialer's lines are;
+    the call's outcome comes back through ``preview_call_answered`` and ``preview_call_over``."""
     _expect(record, RecordState.PREVIEWING)
-    record.state = RecordState.DONE
+    record.state = RecordState.DIALING
     record.attempts += 1
-    record.last_outcome = "dialled"
+
+
+def preview_call_answered(record: Record, now: float, rules: RetryRules) -> None:
+    """The customer answered the agent's click-to-call: the agent is talking to the record."""
+    line_ended(record, LineOutcome.HUMAN, now, rules, MachineAction.RETRY)
+
+
+def preview_call_over(
+    record: Record, unanswered: LineOutcome | None, disposition: str | None, now: float, rules: RetryRules
+) -> None:
+    """The agent's click-to-call of a previewed record ended. Talked (connected): as a dialer's talk, with the
+    disposition given meanwhile, if any. Else the customer's line ended ``unanswered`` (busy, no answer, failed)
+    and the retry rules say when to call again, as for a dialer's line; None: the customer was never dialled (the
+    agent's phone not answered, the agent busy, the request expired): not an attempt, the record is due now."""
+    if record.state is RecordState.CONNECTED:
+        talk_ended(record, disposition, now, rules)
+    elif unanswered is None:
+        _expect(record, RecordState.DIALING)
+        record.state, record.attempts, record.next_at = RecordState.PENDING, record.attempts - 1, now
+    else:
+        line_ended(record, unanswered, now, rules, MachineAction.RETRY)
 
 
 def preview_skipped(record: Record, reason: str, now: float, rules: RetryRules) -> None:

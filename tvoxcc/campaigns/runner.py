@@ -4,11 +4,15 @@ The telephony side (tvoxcc.voice) feeds events in and carries the commands out; 
 true after every batch: record states, one attempt row per dialled line, the abandon ledger's entries (the
 abandoned number with them, so its 72 h hold survives a restart). A restart reads back the open records, the
 do-not-call list, the ledger over the rule's window and the holds; a record caught dialling by the restart
-goes back to pending (its attempt counted), one caught talking is done (its disposition was not given).
+goes back to pending (its attempt counted), one caught talking is done, or called again when a disposition the
+agent gave during the talk says so.
+A talk's end is written on its attempt before any record, and a disposition the agent gave before it applies
+then (tvoxcc.campaigns.talks: whichever of the two comes second applies the rule).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc.admin.errors import AdminError
 from tvoxcc.admin.repository import find_tenant
 from tvoxcc.campaigns import records as rec
+from tvoxcc.campaigns import talks
 from tvoxcc.campaigns.calls import CampaignCalls
 from tvoxcc.campaigns.dialer import Dialer
 from tvoxcc.campaigns.events import Abandon, CallEnded, Command, Connect, Dial, Event, LineResult
@@ -32,6 +37,7 @@ from tvoxcc.campaigns.model import (
     DialMode,
     LineOutcome,
     RecordState,
+    RetryRules,
 )
 from tvoxcc.campaigns.spec import CampaignSettings
 from tvoxcc.campaigns.windows import zones_of
@@ -66,7 +72,7 @@ class CampaignRunner:
             settings = CampaignSettings.from_json(campaign.settings)
             rule = AbandonRule(campaign.rule)
             pacing = settings.pacing(DialMode(campaign.mode), rule)
-            book = rec.RecordBook(await _open_records(session, campaign.id, tenant_row.timezone, now))
+            book = rec.RecordBook(await _open_records(session, campaign.id, tenant_row.timezone, now, settings.retry))
             ledger = AbandonLedger(rule, pacing.amd_false_positive_rate)
             since = _at(now - max(RULE_WINDOW_S[rule], ABANDON_HOLD_S))
             entries = await session.execute(
@@ -132,6 +138,10 @@ class CampaignRunner:
         if not (records or entries or commands or events):
             return
         async with self.store.tenant(self.tenant_id) as session:
+            # First: the talks' ends (the attempt rows locked before any record: tvoxcc.campaigns.talks).
+            for event in events:
+                if isinstance(event, CallEnded):
+                    await self._talk_over(session, event, now)
             for r in records:
                 await session.execute(
                     update(m.CampaignRecord)
@@ -183,9 +193,21 @@ class CampaignRunner:
                 await self._attempt(session, event.line, **values)
                 machine = event.outcome is LineOutcome.MACHINE
                 await self._call_ended(session, event.line, Outcome.MACHINE if machine else None, now)
-        elif isinstance(event, CallEnded):
-            await self._attempt(session, event.line, ended_at=_at(now), disposition=event.disposition)
+        elif isinstance(event, CallEnded):  # its attempt's end written first (_talk_over)
             await self._call_ended(session, event.line, Outcome.ANSWERED, now)
+
+    async def _talk_over(self, session: AsyncSession, event: CallEnded, now: float) -> None:
+        """The talk's end on its attempt; a disposition the agent gave before it drives the record now (given
+        after it, tvoxcc.dispositions does)."""
+        attempt = self.attempts.get(event.line)
+        if attempt is None:
+            return
+        over = await talks.talk_over(session, attempt, _at(now), event.disposition)
+        record = self.dialer.book.records.get(over.record_id)
+        if over.disposition is not None and record is not None:
+            with contextlib.suppress(rec.TransitionError):  # the talk's own disposition moved it already
+                rec.disposed(record, over.disposition, now, self.dialer.retry)
+                self.dialer.book.requeue(record)
 
     async def _call_ended(self, session: AsyncSession, line: int, outcome: Outcome | None, now: float) -> None:
         """The line is over: its attempt is done with, and its interaction (if it is one) ends ``outcome``."""
@@ -204,7 +226,9 @@ class CampaignRunner:
             )
 
 
-async def _open_records(session: AsyncSession, campaign_id: int, tenant_zone: str, now: float) -> list[rec.Record]:
+async def _open_records(
+    session: AsyncSession, campaign_id: int, tenant_zone: str, now: float, retry: RetryRules
+) -> list[rec.Record]:
     rows = (
         await session.execute(
             select(m.CampaignRecord)
@@ -217,9 +241,19 @@ async def _open_records(session: AsyncSession, campaign_id: int, tenant_zone: st
     for row in rows:
         if row.state in (RecordState.DIALING, RecordState.PREVIEWING):  # gone with the process (or the page)
             row.state = RecordState.PENDING.value
-        elif row.state == RecordState.CONNECTED:  # talked; the disposition was not given
-            row.state, row.last_outcome = RecordState.DONE.value, "talked"
-            continue
+        elif row.state == RecordState.CONNECTED:  # talked, its end never written: as if it ended now
+            given = await session.scalar(
+                select(m.CampaignAttempt.disposition)
+                .where(m.CampaignAttempt.record_id == row.id)
+                .order_by(m.CampaignAttempt.id.desc())
+                .limit(1)
+            )
+            talked = rec.Record(row.id, row.number, (), RecordState.CONNECTED, row.attempts, 0.0, row.last_outcome)
+            rec.talk_ended(talked, given, now, retry)  # a disposition given during the talk still applies
+            row.state, row.last_outcome = talked.state.value, talked.last_outcome
+            if talked.state is not RecordState.PENDING:
+                continue
+            row.next_at = _at(talked.next_at)
         next_at = row.next_at.timestamp() if row.next_at else now
         records.append(
             rec.Record(

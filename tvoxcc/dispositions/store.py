@@ -2,8 +2,10 @@
 
 In one transaction: the code is checked (a disposition of the tenant), the agent's last contact found
 (tvoxcc.dispositions.core.last_contact), the code stored on it; a campaign call's record goes through the
-campaign's retry rule for that disposition (tvoxcc.campaigns.records.disposed), and the running campaign picks
-a record called again back up (tvoxcc.campaigns.runner.CampaignRunner.pick_up_disposed).
+campaign's retry rule for that disposition (tvoxcc.campaigns.talks.give_disposition: given before the talk's end
+was written, the talk's end applies it), and the running campaign picks a record called again back up
+(tvoxcc.campaigns.runner.CampaignRunner.pick_up_disposed). A campaign call is an interaction too: found as the
+agent's last interaction, its attempt is the contact, and the interaction gets the code as well.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tvoxcc.campaigns import records as rec
-from tvoxcc.campaigns.model import RecordState
-from tvoxcc.campaigns.spec import CampaignSettings
+from tvoxcc.campaigns import talks
 from tvoxcc.dispositions.core import Contact, DispositionError, Refused, Target, last_contact
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -72,13 +72,20 @@ async def set_disposition(store: Store, tenant: str, agent: str, code: str, now:
             await _last_interaction(session, tenant_id, agent_id),
             await _last_attempt(session, tenant_id, router_agent_id(tenant, agent)),
         )
+        contact = await _campaign_call_of(session, contact)
         if contact.target is Target.INTERACTION:
             interaction = await session.get(m.Interaction, contact.row_id)
             assert interaction is not None
             interaction.activity_code_id = activity.id
             await session.commit()
             return Disposed(activity.code, activity.name, contact.target, contact.row_id)
-        state = await _campaign_call(session, contact.row_id, activity.name, now)
+        state = await talks.give_disposition(session, contact.row_id, activity.name, now)
+        interaction_id = await session.scalar(
+            select(m.CampaignAttempt.interaction_id).where(m.CampaignAttempt.id == contact.row_id)
+        )
+        interaction = await session.get(m.Interaction, interaction_id) if interaction_id else None
+        if interaction is not None:  # the call is an interaction too: its reports count the disposition
+            interaction.activity_code_id = activity.id
         await session.commit()
         return Disposed(activity.code, activity.name, contact.target, contact.row_id, state)
 
@@ -116,20 +123,12 @@ async def _last_attempt(session: AsyncSession, tenant_id: int, agent: str) -> Co
     return None if row is None or row[1] is None else Contact(Target.CAMPAIGN, row[0], row[1])
 
 
-async def _campaign_call(session: AsyncSession, attempt_id: int, name: str, now: datetime) -> str:
-    """Store the disposition on the attempt; a record whose talk just ended goes through the retry rule."""
-    attempt = await session.get(m.CampaignAttempt, attempt_id)
-    assert attempt is not None
-    attempt.disposition = name
-    row = await session.get(m.CampaignRecord, attempt.record_id)
-    campaign = await session.get(m.Campaign, attempt.campaign_id)
-    assert row is not None and campaign is not None
-    record = rec.Record(row.id, row.number, (), RecordState(row.state), row.attempts, 0.0, row.last_outcome)
-    try:
-        rec.disposed(record, name, now.timestamp(), CampaignSettings.from_json(campaign.settings).retry)
-    except rec.TransitionError:
-        return row.state  # still talking, or given a disposition already: the record keeps its state
-    row.state, row.last_outcome = record.state.value, record.last_outcome
-    if record.state is RecordState.PENDING:
-        row.next_at = datetime.fromtimestamp(record.next_at, now.tzinfo)
-    return row.state
+async def _campaign_call_of(session: AsyncSession, contact: Contact) -> Contact:
+    """A campaign call is an interaction too, answered by the agent when its line was given to them (later than
+    the person's answer on the attempt, when the ACD routed it): found as the interaction, it is the attempt."""
+    if contact.target is not Target.INTERACTION:
+        return contact
+    attempt = await session.scalar(
+        select(m.CampaignAttempt.id).where(m.CampaignAttempt.interaction_id == contact.row_id).limit(1)
+    )
+    return contact if attempt is None else Contact(Target.CAMPAIGN, attempt, contact.answered_at)

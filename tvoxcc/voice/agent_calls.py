@@ -279,7 +279,7 @@ class AgentCalls:
             self.hold.release(live.call.agent)
         outcome = end_outcome(answered=live.answered, cause=cause)
         detail = end_detail(answered=live.answered, cause=cause)
-        await self.book.ended(live.call, live.interaction_id, self.clock(), outcome, detail)
+        await self.book.ended(live.call, live.interaction_id, self.clock(), outcome, detail, cause)
 
     async def _refuse(self, channel_id: str, reason: Refusal) -> None:
         with contextlib.suppress(AriError):

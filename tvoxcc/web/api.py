@@ -7,8 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
+from tvoxcc.journey import book_store
 from tvoxcc.journey.contacts import ContactNotFound, JourneyError
+from tvoxcc.journey.scope import sees_contact
 from tvoxcc.web import data
+from tvoxcc.web.contacts import group_scope
 from tvoxcc.web.context import api_user, ctx, json_error, own_agent, visible_queue, visible_tenant
 from tvoxcc.web.journey import journey_json, screen_pop_json
 from tvoxcc.web.views import TenantConfig, agent_views, live_view, queue_views
@@ -60,11 +63,18 @@ async def summary(request: web.Request) -> web.Response:
 async def _contact_answer(
     request: web.Request, answer: Callable[[TenantConfig, str], Awaitable[dict[str, Any]]]
 ) -> web.Response:
-    """A contact's data for any user of the tenant; 404 for nobody matching, 400 for a bad reference/filter."""
+    """A contact's data for any user of the tenant; 404 for nobody matching (for a supervisor scoped to groups:
+    for a contact their groups never dealt with, or an address no contact has), 400 for a bad reference/filter."""
     who = await api_user(request)
     config = await visible_tenant(request, who)
+    ref = request.match_info["contact"]
     try:
-        return web.json_response(await answer(config, request.match_info["contact"]))
+        if (scope := group_scope(who)) is not None:
+            async with ctx(request).store.tenant(config.tenant_id) as session:
+                found = await book_store.find_contact(session, ref)
+                if not await sees_contact(session, scope, found.id):
+                    raise ContactNotFound(f"no contact {ref.strip()[:60]!r}")
+        return web.json_response(await answer(config, ref))
     except ContactNotFound as exc:
         raise json_error(404, str(exc)) from None
     except JourneyError as exc:

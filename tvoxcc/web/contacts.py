@@ -1,7 +1,9 @@
 """The address book in the web API: the CLI's `tvoxcc contact` verbs, with role checks.
 
 Every user of a tenant reads its contacts (an agent needs them on a call); an admin, or a supervisor of
-the tenant, adds, changes, imports and removes them (403 for the others). Another tenant is a 404, as on
+the tenant, adds, changes, imports and removes them (403 for the others). A supervisor scoped to groups reads,
+changes and removes only the contacts their groups dealt with (tvoxcc.journey.scope; another is a 404, as if it
+did not exist) and adds or imports none (403: a new contact is no group's yet). Another tenant is a 404, as on
 every route. Bodies are JSON (an import: the CSV file itself, ``Content-Type: text/csv``); a refused
 change is 400 with ``error`` (the first problem) and ``problems`` (all of them, one line each). Every change
 is in the audit log (``contact.add``, ``.change``, ``.remove``, ``.import``) through ``journey.book_audited``,
@@ -30,7 +32,10 @@ from tvoxcc.audit.actors import web_actor
 from tvoxcc.journey import book, book_audited, book_store
 from tvoxcc.journey.book_audited import Editor
 from tvoxcc.journey.contacts import ContactNotFound
+from tvoxcc.journey.rows import ContactRow
+from tvoxcc.journey.scope import GroupScope, sees_contact, visible_contacts
 from tvoxcc.web import auth
+from tvoxcc.web.access import Principal
 from tvoxcc.web.context import api_user, ctx, json_error, visible_tenant
 
 T = TypeVar("T")
@@ -46,22 +51,42 @@ def _refused(exc: AdminError) -> web.HTTPException:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Whose request on which tenant: the tenant's id for its session, the editor its audit rows name."""
+    """Whose request on which tenant: the tenant's id for its session, the editor its audit rows name, and the
+    groups of a supervisor scoped to groups (None: every contact of the tenant)."""
 
     tenant_id: int
     editor: Editor
+    scope: GroupScope | None = None
 
 
-async def _allowed(request: web.Request, *, write: bool) -> Caller:
-    """The tenant, once the user may read its contacts, or ``write`` them."""
+def group_scope(who: Principal) -> GroupScope | None:
+    """A supervisor scoped to groups sees only the contacts of their groups (tvoxcc.journey.scope)."""
+    if not who.sees_whole_tenant or who.scope is None:
+        return None
+    return GroupScope(who.scope, who.scope_queues or frozenset())
+
+
+async def _allowed(request: web.Request, *, write: bool, new: bool = False) -> Caller:
+    """The tenant, once the user may read its contacts, or ``write`` them (``new`` ones: add, import)."""
     who = await api_user(request)
     config = await visible_tenant(request, who)
+    scope = group_scope(who)
     if write:
         if not who.sees_whole_tenant:
             raise json_error(403, "only an admin or a supervisor of the tenant may change contacts")
+        if new and scope is not None:
+            raise json_error(403, "a supervisor scoped to groups changes their groups' contacts only: not new ones")
         if not auth.same_origin(request):
             raise json_error(403, "cross-origin request refused")
-    return Caller(config.tenant_id, Editor(web_actor(who.username), config.name))
+    return Caller(config.tenant_id, Editor(web_actor(who.username), config.name), scope)
+
+
+async def _in_scope(session: AsyncSession, caller: Caller, ref: str) -> None:
+    """A contact out of the caller's groups is answered as one that does not exist (404)."""
+    if caller.scope is not None:
+        found = await book_store.find_contact(session, ref)
+        if not await sees_contact(session, caller.scope, found.id):
+            raise ContactNotFound(f"no contact {ref.strip()[:60]!r}")
 
 
 async def _in_tenant(request: web.Request, tenant_id: int, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -113,18 +138,32 @@ def _vip(body: dict[str, Any]) -> bool | None:
 
 
 async def list_contacts(request: web.Request) -> web.Response:
-    contacts = await _in_tenant(request, (await _allowed(request, write=False)).tenant_id, book_store.list_contacts)
+    caller = await _allowed(request, write=False)
+
+    async def listed(session: AsyncSession) -> list[ContactRow]:
+        contacts = await book_store.list_contacts(session)
+        if caller.scope is None:
+            return contacts
+        seen = await visible_contacts(session, caller.scope)
+        return [c for c in contacts if c.id in seen]
+
+    contacts = await _in_tenant(request, caller.tenant_id, listed)
     return web.json_response([book.contact_json(c) for c in contacts])
 
 
 async def show_contact(request: web.Request) -> web.Response:
-    tenant_id, ref = (await _allowed(request, write=False)).tenant_id, request.match_info["contact"]
-    found = await _in_tenant(request, tenant_id, lambda session: book_store.find_contact(session, ref))
+    caller, ref = await _allowed(request, write=False), request.match_info["contact"]
+
+    async def shown(session: AsyncSession) -> ContactRow:
+        await _in_scope(session, caller, ref)
+        return await book_store.find_contact(session, ref)
+
+    found = await _in_tenant(request, caller.tenant_id, shown)
     return web.json_response(book.contact_json(found))
 
 
 async def add_contact(request: web.Request) -> web.Response:
-    caller = await _allowed(request, write=True)
+    caller = await _allowed(request, write=True, new=True)
     body = await _body(request)
     phones = _strings(body, "phones") + _strings(body, "phone")
     emails = _strings(body, "emails") + _strings(body, "email")
@@ -161,19 +200,27 @@ async def change_contact(request: web.Request) -> web.Response:
     )
     ref = request.match_info["contact"]
 
-    changed = await _in_tenant(request, caller.tenant_id, lambda s: book_audited.change(s, caller.editor, ref, changes))
+    async def change(session: AsyncSession) -> ContactRow:
+        await _in_scope(session, caller, ref)
+        return await book_audited.change(session, caller.editor, ref, changes)
+
+    changed = await _in_tenant(request, caller.tenant_id, change)
     return web.json_response(book.contact_json(changed))
 
 
 async def remove_contact(request: web.Request) -> web.Response:
     caller, ref = await _allowed(request, write=True), request.match_info["contact"]
 
-    removed = await _in_tenant(request, caller.tenant_id, lambda s: book_audited.remove(s, caller.editor, ref))
+    async def remove(session: AsyncSession) -> dict[str, int]:
+        await _in_scope(session, caller, ref)
+        return await book_audited.remove(session, caller.editor, ref)
+
+    removed = await _in_tenant(request, caller.tenant_id, remove)
     return web.json_response(removed)
 
 
 async def import_contacts(request: web.Request) -> web.Response:
-    caller = await _allowed(request, write=True)
+    caller = await _allowed(request, write=True, new=True)
     if request.content_type != "text/csv":
         raise json_error(400, "send the CSV file itself (Content-Type: text/csv)")
     if (request.content_length or 0) > MAX_CSV:

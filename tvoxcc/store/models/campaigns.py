@@ -78,6 +78,10 @@ class CampaignAttempt(TenantScoped, Base):
     disposition: Mapped[str | None] = mapped_column(String(64), default=None)
     # The outbound interaction of a line a person or a machine answered (tvoxcc.campaigns.calls).
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"), default=None)
+    # A preview record's: the agent's click-to-call that dials it (tvoxcc.campaigns.preview_calls).
+    agent_call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agent_calls.id", ondelete="SET NULL"), default=None, index=True
+    )
 
 
 class DncNumber(TenantScoped, Base):
