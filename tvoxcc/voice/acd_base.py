@@ -142,6 +142,7 @@ class AcdBase(ABC):
         self.items: dict[str, Waiting] = {}  # item id (= caller channel id) -> call
         self.legs: dict[str, Leg] = {}  # agent leg channel id -> leg
         self._ticker: asyncio.Task[None] | None = None
+        self._guard: asyncio.Task[None] | None = None
         # Each call's work (its commands, its agent legs' events) runs in order in the call's lane; calls
         # run side by side. Requests to the ACD never await, so they need no lock.
         self._own_lanes = lanes is None
