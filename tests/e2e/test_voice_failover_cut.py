@@ -1,0 +1,320 @@
+"""Leader failover by a network cut, on the redundant namespace topology (`tvoxcc lab up --topology redundant`).
+
+Hosts main and main2 each run `voice run` in their own network namespace against one PostgreSQL running in the
+db host's namespace, reached over the lab's bridge; the calls sit on main2's Asterisk node (main's is stopped:
+a call on the cut host's own Asterisk is lost with it, the node-failure case of tests/e2e/test_nodes_topology.py).
+The voice service on main routes: 4 agents talking to callers, 30 callers waiting in sales-it, 10 more in the
+IVR. Then main's network is cut (its veth set down inside its namespace): the cut service can reach neither the
+store nor Asterisk, stops acting on its own within 2/3 of the lease (exit 3, while still cut), and the server
+drops its sessions when the lease runs out; only then does the standby on main2 take the lease, take back every
+call and route again. The callers keep their order, the talks go on and end normally, the IVR callers finish
+their menu, the next free agents get the oldest callers; no agent is ever offered two calls (OfferMonitor).
+When main's network comes back its voice run, restarted, waits as a standby: nothing routes twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli import Tvox
+from tests.components import component_missing, require_program
+from tests.e2e.conftest import DIDS, LAB_CACHE, PASSWORD
+from tests.e2e.test_voice_acd_kill import QUEUE, agent, line, until
+from tests.e2e.test_voice_failover import OfferMonitor, text_of, wait_for_line
+from tests.servers.postgres import PostgresServer, find_pg_bin, start_postgres
+from tvoxcc.acd import load
+from tvoxcc.asterisk.inputs import AgentPhone, RenderInput
+from tvoxcc.config import Settings, load_settings
+from tvoxcc.lab.config import write_lab_config
+from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
+from tvoxcc.lab.topology import Wiring, parse_topology
+from tvoxcc.lab.topology_lab import TopologyLab
+from tvoxcc.store.engine import Store
+from tvoxcc.store.migrate import upgrade
+from tvoxcc.voice.acd_base import EXIT_LEASE_LOST
+
+pytestmark = pytest.mark.asterisk
+
+DATA = Path(__file__).parents[1] / "data"
+DID = "5551000"
+NAMES = ("alice", "bob", "dave", "erin")
+AGENTS = tuple(AgentPhone("acme", n, f"100{i}", PASSWORD, n.title()) for i, n in enumerate(NAMES, 1))
+WAITING = 30
+IN_IVR = 10
+TALK_MS = 50000
+LEASE_S = 6  # [voice] lease_seconds: what a cut costs
+
+
+@dataclass
+class Pair:
+    lab: TopologyLab
+    state: dict[str, Any]
+    settings: Settings  # the services': PostgreSQL on db, the Asterisk node main2 behind Kamailio
+    config_path: Path
+    sipp: Sipp
+    postgres: PostgresServer
+
+    def host(self, name: str) -> dict[str, Any]:
+        return next(h for h in self.state["hosts"] if h["name"] == name)
+
+    def leg(self, name: str) -> str:
+        """The veth end inside host ``name``'s namespace: its only way out."""
+        (host,) = [h for h in parse_topology("redundant").hosts if h.name == name]
+        return Wiring(self.state["lab_id"], self.state["third_octet"]).host_leg(host)
+
+    def set_link(self, name: str, up: bool) -> None:
+        subprocess.run(
+            ["ip", "-n", self.host(name)["namespace"], "link", "set", self.leg(name), "up" if up else "down"],
+            check=True,
+        )
+
+    def ari(self, path: str, method: str = "GET") -> Any:
+        """main2's Asterisk, over ARI (plain urllib, from the machine's leg)."""
+        node = next(n for n in self.state["nodes"] if n["name"] == "main2")
+        ast = self.settings.asterisk
+        request = urllib.request.Request(f"{node['ari_url']}/ari/{path}", method=method)
+        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=5) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def voice_run(self, host: str, log: Path) -> subprocess.Popen[bytes]:
+        """`tvoxcc voice run` in host ``host``'s namespace (`ip netns exec` execs it: the PID is the service's)."""
+        env = {**os.environ, "TVOXCC_CONFIG": str(self.config_path), "PYTHONPATH": str(Path(__file__).parents[2])}
+        return subprocess.Popen(
+            ["ip", "netns", "exec", self.host(host)["namespace"], sys.executable, "-m", "tvoxcc", "voice", "run"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def services_config(lab_config: Path, state: dict[str, Any], database_url: str) -> Path:
+    """The lab's config with the store on db's PostgreSQL and the voice service on main2's node via Kamailio."""
+    text = lab_config.read_text()
+    start = text.index("[database]")
+    end = text.index("[", start + 1)
+    main2 = next(n for n in state["nodes"] if n["name"] == "main2")
+    text = text[:start] + f'[database]\nurl = "{database_url}"\n\n' + text[end:]
+    text += (
+        f'\n[kamailio]\nsip_host = "{state["kamailio"]["host"]}"\nsip_port = {state["kamailio"]["port"]}\n'
+        f'\n[[kamailio.nodes]]\nname = "main2"\nhost = "{main2["address"]}"\n'
+        f"\n[voice]\nlease_seconds = {LEASE_S}\n"
+    )
+    path = lab_config.with_name("services.toml")
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+def agents_yaml(base: Path) -> Path:
+    """e2e-acme-agents.yaml's queue with four agents, one call each."""
+    rows = "\n".join(
+        f'  - {{name: {a.name}, extension: "{a.extension}", queues: [sales-it], capacity: {{voice: 1}}}}'
+        for a in AGENTS
+    )
+    path = base / "four-agents.yaml"
+    path.write_text(
+        "tenant: {name: acme, timezone: Europe/Rome, country: IT, language: en}\n"
+        "queues:\n  - {name: sales-it, service: sales, strategy: longest-idle, wrapup_seconds: 3,"
+        " ring_timeout_seconds: 5, announce_every_seconds: 30}\n"
+        f"agents:\n{rows}\n"
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    if os.geteuid() != 0:
+        component_missing("network namespaces and the lab Asterisk need root")
+    for tool in ("sipp", "chroot", "zstd", "debootstrap", "kamailio", "ip", "runuser"):
+        require_program(tool, "scripts/system-deps.sh installs it")
+    if find_pg_bin() is None:
+        component_missing("PostgreSQL server not installed (scripts/system-deps.sh installs it)")
+    base = Path(tempfile.mkdtemp(prefix="tvoxcc-cut-"))  # its own lab id, subnet and namespaces
+    base.chmod(0o755)  # Asterisk drops to its own user: every directory on the path must be traversable
+    lab_config = write_lab_config(base, base / "lab", LAB_CACHE)
+    lab = TopologyLab(load_settings(lab_config), base / "topology")
+    postgres = None
+    try:
+        state = lab.up("redundant", RenderInput.from_settings(lab.settings, AGENTS, DIDS))
+        lab.stop_node("main")  # every call on main2's node: the cut host's own calls would be lost with it
+        db = next(h for h in state["hosts"] if h["name"] == "db")
+        postgres = start_postgres(namespace=db["namespace"], address=db["address"])
+        config_path = services_config(lab_config, state, postgres.url())
+        settings = load_settings(config_path)
+        upgrade(postgres.url())
+        tvox = Tvox(config_path)
+        tvox.ok("import", str(DATA / "e2e-acme.yaml"))
+        tvox.ok("ivr", "set", "acme", "sales", str(DATA / "hold-ivr.yaml"))
+        tvox.ok("import", str(agents_yaml(base)))
+        main2 = next(n for n in state["nodes"] if n["name"] == "main2")
+        tvox.ok(
+            "prompts", "render", "-t", "acme", "--out", str(Path(main2["state_dir"]) / "root/usr/share/asterisk/sounds")
+        )
+        time.sleep(2 * lab.settings.kamailio.probe_seconds + 1)  # Kamailio's probes: main's node out of rotation
+        phones = Sipp(state["kamailio"]["host"], state["kamailio"]["port"], local_ip=state["machine_address"])
+        yield Pair(lab, state, settings, config_path, phones, postgres)
+        phones.cleanup()
+    finally:
+        if postgres is not None:
+            postgres.stop()
+        lab.down()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+async def store(pair: Pair) -> AsyncIterator[Store]:
+    db = Store.from_url(pair.settings.database.url.get_secret_value())
+    yield db
+    await db.dispose()
+
+
+async def talking(pair: Pair, other_than: set[str], within: float = 30.0) -> tuple[str, str]:
+    """(agent leg, caller channel) of a call bridge not among ``other_than`` (agent legs)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for bridge in await asyncio.to_thread(pair.ari, "bridges"):
+            name, channels = bridge.get("name", ""), bridge["channels"]
+            caller = name.removeprefix("tvoxcc-call-")
+            leg = next((c for c in channels if c != caller), None)
+            if name.startswith("tvoxcc-call-") and caller in channels and leg is not None and leg not in other_than:
+                return leg, caller
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no agent was bridged to a caller: {pair.ari('bridges')}")
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+async def test_the_active_hosts_network_cut_the_standby_routes_every_call_after_the_lease(
+    pair: Pair, store: Store, tmp_path: Path
+) -> None:
+    active_log, standby_log, back_log = tmp_path / "main.log", tmp_path / "main2.log", tmp_path / "main-back.log"
+    active = pair.voice_run("main", active_log)
+    standby = back = None
+    monitor = OfferMonitor(store)
+    phones = {n: SippAgent(pair.sipp, f"acme-{n}", PASSWORD) for n in NAMES}
+    try:
+        await wait_for_line(active_log, "voice service ready", active, within=30)
+        standby = pair.voice_run("main2", standby_log)
+        await wait_for_line(standby_log, "waits as a standby", standby, within=30)
+        for phone in phones.values():
+            await asyncio.to_thread(phone.register().check)
+        await until(store, lambda s: all(agent(s, f"acme-{n}")["logged_in"] for n in NAMES), "login", 40)
+
+        answering = [pair.sipp.answer(p.user, port=p.port, bye_timeout_ms=TALK_MS + 30000) for p in phones.values()]
+        talkers = pair.sipp.start(
+            caller_scenario(DID, "1", wait_ms=800, hangup="us", hold_ms=TALK_MS),
+            service=DID, timeout_s=TALK_MS // 1000 + 60, calls=len(NAMES),
+        )  # fmt: skip
+        talks: list[tuple[str, str]] = []
+        for _ in NAMES:
+            talks.append(await talking(pair, {leg for leg, _ in talks}))
+        callers = pair.sipp.start(
+            caller_scenario(DID, "1", wait_ms=800, hangup="them", bye_timeout_ms=150000),
+            service=DID, timeout_s=180, calls=WAITING,
+        )  # fmt: skip
+        before = await until(store, lambda s: len(line(s, QUEUE, "voice")) == WAITING, f"{WAITING} waiting", 40)
+        ivr = pair.sipp.start(caller_scenario(DID, wait_ms=28000, hangup="us"), service=DID, timeout_s=60, calls=IN_IVR)
+        await asyncio.sleep(3.0)  # the IVR callers hear the menu
+        in_asterisk = [c["name"] for c in await asyncio.to_thread(pair.ari, "channels")]
+        callers_up = [n for n in in_asterisk if not n.startswith("PJSIP/acme-")]
+        assert len(callers_up) == WAITING + IN_IVR + len(NAMES), in_asterisk
+
+        cut_at = time.monotonic()
+        pair.set_link("main", up=False)
+        # Cut off, the active service stops by itself (its lease unconfirmed for 2/3 of the ttl), while still cut.
+        while active.poll() is None:
+            assert time.monotonic() - cut_at < 3 * LEASE_S, text_of(active_log)[-3000:]
+            await asyncio.sleep(0.1)
+        stopped_after = time.monotonic() - cut_at
+        assert active.returncode == EXIT_LEASE_LOST, text_of(active_log)[-3000:]
+        await wait_for_line(standby_log, "voice service ready", standby, within=40)
+        takeover = time.monotonic() - cut_at
+        print(f"network cut: the active stopped after {stopped_after:.1f} s, the standby routes after {takeover:.1f} s"
+              f" (lease {LEASE_S} s)")  # fmt: skip
+        assert "stops (exit 3)" in text_of(active_log)
+
+        after = await load(store)
+        assert line(after, QUEUE, "voice") == line(before, QUEUE, "voice"), "every caller at the same place"
+        names = [c["name"] for c in await asyncio.to_thread(pair.ari, "channels")]
+        assert sorted(n for n in names if not n.startswith("PJSIP/acme-")) == sorted(callers_up), "no call dropped"
+        bridges = await asyncio.to_thread(pair.ari, "bridges")
+        bridged = {frozenset(b["channels"]) for b in bridges if b.get("name", "").startswith("tvoxcc-call-")}
+        assert {frozenset(t) for t in talks} <= bridged, "the talks go on"
+        status = json.loads(await asyncio.to_thread(Tvox(pair.config_path).ok, "acd", "status", "--json"))
+        assert status["acd"]["routing"] and status["acd"]["pid"] == standby.pid
+
+        # main's network back: the cut service is gone; started again there, it waits as a standby
+        pair.set_link("main", up=True)
+        back = pair.voice_run("main", back_log)
+        await wait_for_line(back_log, "waits as a standby", back, within=30)
+        status = json.loads(await asyncio.to_thread(Tvox(pair.config_path).ok, "acd", "status", "--json"))
+        assert status["acd"]["pid"] == standby.pid
+
+        # the talks end as their callers planned; the IVR callers hung up by themselves: none was dropped
+        await asyncio.to_thread(talkers.wait, TALK_MS / 1000 + 60)
+        talkers.check()
+        for run in answering:
+            await asyncio.to_thread(run.wait, 40)
+            run.check()
+        await asyncio.to_thread(ivr.wait, 40)
+        ivr.check()
+        # the agents free again (3 s wrap-up) get the oldest callers, from the service that took over
+        answering = [pair.sipp.answer(p.user, port=p.port) for p in phones.values()]
+        oldest = {row[0] for row in line(before, QUEUE, "voice")[: len(NAMES)]}
+        legs = {leg for leg, _ in talks}
+        served = set()
+        for _ in NAMES:
+            leg, caller = await talking(pair, legs)
+            legs.add(leg)
+            served.add(caller)
+        assert served == oldest, "the next free agents get the oldest callers"
+        rest = await load(store)
+        assert [r[0] for r in line(rest, QUEUE, "voice")] == [r[0] for r in line(before, QUEUE, "voice")[len(NAMES) :]]
+        for channel in await asyncio.to_thread(pair.ari, "channels"):
+            if not channel["name"].startswith("PJSIP/acme-"):
+                await asyncio.to_thread(pair.ari, f"channels/{channel['id']}", "DELETE")
+        for run in answering:
+            await asyncio.to_thread(run.wait, 40)
+        await asyncio.to_thread(callers.wait, 40)
+        await until(store, lambda s: not any(r["channel"] == "voice" for r in s.items), "callers gone", 30)
+        most = await monitor.stop()
+        assert monitor.reads > 100 and set(most) == {f"acme-{n}" for n in NAMES}
+        assert max(most.values()) == 1, f"an agent held two calls at once: {most}"
+    finally:
+        await monitor.stop()
+        pair.set_link("main", up=True)
+        for process in (active, standby, back):
+            stop(process)
+        pair.sipp.cleanup()
+        for phone in phones.values():
+            phone.unregister()
