@@ -19,18 +19,14 @@ times are printed (the figures of README's redundancy section), not asserted.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +35,14 @@ import pytest
 from tests.cli import Tvox
 from tests.components import component_missing, require_program
 from tests.e2e.conftest import DIDS, LAB_CACHE, PASSWORD
+from tests.e2e.pair import Pair, redundant_pair
 from tests.e2e.test_voice_acd_kill import QUEUE, agent, line, until
 from tests.e2e.test_voice_failover import OfferMonitor, text_of, wait_for_line
-from tests.servers.postgres import PostgresServer, find_pg_bin, start_postgres
+from tests.servers.postgres import find_pg_bin
 from tvoxcc.acd import load
-from tvoxcc.asterisk.inputs import AgentPhone, RenderInput
-from tvoxcc.config import Settings, load_settings
-from tvoxcc.lab.config import write_lab_config
-from tvoxcc.lab.sipp import Sipp, SippAgent, caller_scenario
-from tvoxcc.lab.topology import Wiring, parse_topology
-from tvoxcc.lab.topology_lab import TopologyLab
+from tvoxcc.asterisk.inputs import AgentPhone
+from tvoxcc.lab.sipp import SippAgent, caller_scenario
 from tvoxcc.store.engine import Store
-from tvoxcc.store.migrate import upgrade
 from tvoxcc.voice.acd_base import EXIT_LEASE_LOST
 
 pytestmark = pytest.mark.asterisk
@@ -64,72 +56,6 @@ IN_IVR = 10
 TALK_MS = 50000  # the talks outlast both failovers
 IVR_MS = 40000  # so do the IVR callers' menus
 LEASE_S = 6  # [voice] lease_seconds: what a cut costs
-
-
-@dataclass
-class Pair:
-    lab: TopologyLab
-    state: dict[str, Any]
-    settings: Settings  # the services': PostgreSQL on db, the Asterisk node main2 behind Kamailio
-    config_path: Path
-    sipp: Sipp
-    postgres: PostgresServer
-
-    def host(self, name: str) -> dict[str, Any]:
-        return next(h for h in self.state["hosts"] if h["name"] == name)
-
-    def leg(self, name: str) -> str:
-        """The veth end inside host ``name``'s namespace: its only way out."""
-        (host,) = [h for h in parse_topology("redundant").hosts if h.name == name]
-        return Wiring(self.state["lab_id"], self.state["third_octet"]).host_leg(host)
-
-    def set_link(self, name: str, up: bool) -> None:
-        subprocess.run(
-            ["ip", "-n", self.host(name)["namespace"], "link", "set", self.leg(name), "up" if up else "down"],
-            check=True,
-        )
-
-    def ari(self, path: str, method: str = "GET") -> Any:
-        """main2's Asterisk, over ARI (plain urllib, from the machine's leg)."""
-        node = next(n for n in self.state["nodes"] if n["name"] == "main2")
-        ast = self.settings.asterisk
-        request = urllib.request.Request(f"{node['ari_url']}/ari/{path}", method=method)
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
-    def voice_run(self, host: str, log: Path) -> subprocess.Popen[bytes]:
-        """`tvoxcc voice run` in host ``host``'s namespace (`ip netns exec` execs it: the PID is the service's)."""
-        env = {**os.environ, "TVOXCC_CONFIG": str(self.config_path), "PYTHONPATH": str(Path(__file__).parents[2])}
-        return subprocess.Popen(
-            ["ip", "netns", "exec", self.host(host)["namespace"], sys.executable, "-m", "tvoxcc", "voice", "run"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def services_config(lab_config: Path, state: dict[str, Any], database_url: str) -> Path:
-    """The lab's config with the store on db's PostgreSQL and the voice service on main2's node via Kamailio."""
-    text = lab_config.read_text()
-    start = text.index("[database]")
-    end = text.index("[", start + 1)
-    main2 = next(n for n in state["nodes"] if n["name"] == "main2")
-    text = text[:start] + f'[database]\nurl = "{database_url}"\n\n' + text[end:]
-    text += (
-        f'\n[kamailio]\nsip_host = "{state["kamailio"]["host"]}"\nsip_port = {state["kamailio"]["port"]}\n'
-        f'\n[[kamailio.nodes]]\nname = "main2"\nhost = "{main2["address"]}"\n'
-        f"\n[voice]\nlease_seconds = {LEASE_S}\n"
-    )
-    path = lab_config.with_name("services.toml")
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
 
 
 def agents_yaml(base: Path) -> Path:
@@ -152,39 +78,20 @@ def agents_yaml(base: Path) -> Path:
 def pair() -> Iterator[Pair]:
     if os.geteuid() != 0:
         component_missing("network namespaces and the lab Asterisk need root")
-    for tool in ("sipp", "chroot", "zstd", "debootstrap", "kamailio", "ip", "runuser"):
+    for tool in ("sipp", "chroot", "zstd", "debootstrap", "kamailio", "ip", "runuser", "psql"):
         require_program(tool, "scripts/system-deps.sh installs it")
     if find_pg_bin() is None:
         component_missing("PostgreSQL server not installed (scripts/system-deps.sh installs it)")
     base = Path(tempfile.mkdtemp(prefix="tvoxcc-cut-"))  # its own lab id, subnet and namespaces
     base.chmod(0o755)  # Asterisk drops to its own user: every directory on the path must be traversable
-    lab_config = write_lab_config(base, base / "lab", LAB_CACHE)
-    lab = TopologyLab(load_settings(lab_config), base / "topology")
-    postgres = None
     try:
-        state = lab.up("redundant", RenderInput.from_settings(lab.settings, AGENTS, DIDS))
-        lab.stop_node("main")  # every call on main2's node: the cut host's own calls would be lost with it
-        db = next(h for h in state["hosts"] if h["name"] == "db")
-        postgres = start_postgres(namespace=db["namespace"], address=db["address"])
-        config_path = services_config(lab_config, state, postgres.url())
-        settings = load_settings(config_path)
-        upgrade(postgres.url())
-        tvox = Tvox(config_path)
-        tvox.ok("import", str(DATA / "e2e-acme.yaml"))
-        tvox.ok("ivr", "set", "acme", "sales", str(DATA / "hold-ivr.yaml"))
-        tvox.ok("import", str(agents_yaml(base)))
-        main2 = next(n for n in state["nodes"] if n["name"] == "main2")
-        tvox.ok(
-            "prompts", "render", "-t", "acme", "--out", str(Path(main2["state_dir"]) / "root/usr/share/asterisk/sounds")
-        )
-        time.sleep(2 * lab.settings.kamailio.probe_seconds + 1)  # Kamailio's probes: main's node out of rotation
-        phones = Sipp(state["kamailio"]["host"], state["kamailio"]["port"], local_ip=state["machine_address"])
-        yield Pair(lab, state, settings, config_path, phones, postgres)
-        phones.cleanup()
+        with redundant_pair(base, AGENTS, DIDS, lab_cache=LAB_CACHE, lease_s=LEASE_S) as ready:
+            ready.tvox.ok("import", str(DATA / "e2e-acme.yaml"))
+            ready.tvox.ok("ivr", "set", "acme", "sales", str(DATA / "hold-ivr.yaml"))
+            ready.tvox.ok("import", str(agents_yaml(base)))
+            ready.tvox.ok("prompts", "render", "-t", "acme", "--out", str(ready.sounds_dir))
+            yield ready
     finally:
-        if postgres is not None:
-            postgres.stop()
-        lab.down()
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -331,16 +238,17 @@ async def test_sigkill_then_a_network_cut_of_the_active_host_the_standby_routes_
         await wait_for_line(fourth_log, "waits as a standby", fourth, within=30)
         assert await routing_pid(pair) == third.pid
 
-        # the talks end as their callers planned; the IVR callers hung up by themselves: none was dropped
+        # the talks end as their callers planned; each phone answers again at once (the agent, free again after
+        # its 3 s wrap-up, gets the next caller); the IVR callers hung up by themselves: none was dropped
         await asyncio.to_thread(talkers.wait, TALK_MS / 1000 + 60)
         talkers.check()
-        for run in answering:
+        for n, (run, phone) in enumerate(zip(answering, phones.values(), strict=True)):
             await asyncio.to_thread(run.wait, 40)
             run.check()
+            answering[n] = pair.sipp.answer(phone.user, port=phone.port)
         await asyncio.to_thread(ivr.wait, 60)
         ivr.check()
-        # the agents free again (3 s wrap-up) get the oldest callers, from the service that took over
-        answering = [pair.sipp.answer(p.user, port=p.port) for p in phones.values()]
+        # the agents free again get the oldest callers, from the service that took over
         oldest = {row[0] for row in line(before, QUEUE, "voice")[: len(NAMES)]}
         legs = {leg for leg, _ in talks}
         served = set()
