@@ -114,6 +114,7 @@ class PairBench:
 
     def fail_over(self, *, cut: bool) -> tuple[float, int]:
         """SIGKILL main's active service, or cut main's network, with CALLERS callers waiting: (takeover s, lost)."""
+        self.phone.register().check()  # again each round: Kamailio keeps a registration 600 s at most
         self.ask(InputKind.PAUSE, code="bench")
         self.until(lambda: self.rows(f"SELECT count(*) FROM acd_agents WHERE agent_id = '{self.agent}' "
                                      "AND status = 'paused'") == 1, "the agent paused")  # fmt: skip
@@ -176,9 +177,11 @@ class PairBench:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(5)
 
-    def down(self) -> None:
+    def down(self, *, failed: bool = False) -> None:
         for service in self.services.values():
             self.stop(service)
+        for log in sorted(self.base.glob("voice-*.log")) if failed else ():
+            print(f"--- {log.name}, its end:\n{''.join(log.read_text(errors='replace').splitlines(True)[-25:])}")
         with contextlib.suppress(AttributeError):
             self.pair.set_link("main", up=True)
         self.stack.close()

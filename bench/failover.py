@@ -224,6 +224,7 @@ class Bench:
 def main_cut(aim: Aim, quick: bool, lease_s: float) -> None:
     cuts, kills = (3, 1) if quick else (10, 3)
     bench = PairBench(tenant_yaml=TENANT_YAML, tenant=TENANT, did=DID, agent=AGENT, password=PASSWORD, callers=CALLERS)
+    failed = True
     try:
         bench.up(LAB_CACHE, lease_s)
         baseline = []
@@ -237,8 +238,9 @@ def main_cut(aim: Aim, quick: bool, lease_s: float) -> None:
             takeovers.append(took)
             lost_total += lost
             print(f"cut {n + 1}: the standby routes {took:.2f} s after the cut, lost {lost} of {CALLERS}", flush=True)
+        failed = False
     finally:
-        bench.down()
+        bench.down(failed=failed)  # the services' logs printed when a round failed
     p50, worst, bound = statistics.median(takeovers), max(takeovers), lease_s + AIM_TAKEOVER_S
     print(f"baseline: SIGKILL on the same topology p50 {statistics.median(baseline):.2f} s max {max(baseline):.2f} s")
     aim.check(f"takeover max {worst:.2f} s <= lease {lease_s:g} s + {AIM_TAKEOVER_S:.0f} s", worst <= bound)
