@@ -337,9 +337,12 @@ class AcdQueue(AcdRestart):
         for key in await lost_bridges(self.ari, self.holding):
             log.warning("ACD: holding bridge of %s is gone (Asterisk restarted?): a new one when needed", key)
             del self.holding[key]
+        # What we track, before Asterisk is asked: an agent leg still being originated (an offer the commands
+        # released just now made, e.g. after a takeover) is in no list yet, and is not gone.
+        placed = [channel_id for channel_id, leg in self.legs.items() if leg.placed]
+        tracked = [w.call.channel_id for w in self.items.values()] + placed + list(self.dialing)
         live = await live_channels(self.ari)
         if live is not None:
-            tracked = [w.call.channel_id for w in self.items.values()] + list(self.legs) + list(self.dialing)
             for channel_id in gone(tracked, live):
                 # No hang-up event will come for it: close it now (abandoned, or completed if connected).
                 log.warning("ACD: channel %s is gone (Asterisk restarted?): ending its call", channel_id)
