@@ -8,14 +8,28 @@ whose client has gone silent, the lock's after the ttl. SQLite lives on the same
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select, text
 
+from tests.conftest import _create_pg_database
+from tests.servers.postgres import PostgresServer
 from tests.test_acd_lease import Clock
 from tvoxcc.acd import Lease, LeaseLost
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import DEAD_PEER_S, Store, dead_peer_settings
+from tvoxcc.store.migrate import upgrade
+
+
+@pytest.fixture
+async def pg_store(postgres: PostgresServer) -> AsyncIterator[Store]:
+    """A migrated PostgreSQL database: what these bounds are for (a store over the network)."""
+    url = _create_pg_database(postgres)
+    await asyncio.to_thread(upgrade, url)
+    store = Store.from_url(url)
+    yield store
+    await store.dispose()
 
 
 class Ticks:
@@ -44,9 +58,8 @@ async def test_a_holder_unconfirmed_for_two_thirds_of_the_ttl_is_overdue_on_post
     assert not lease.overdue()
 
 
-async def test_a_renewal_the_server_does_not_answer_in_a_third_of_the_ttl_loses_the_lease(store: Store) -> None:
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite: no server to be cut off from (the renewal waits for the file's lock)")
+async def test_a_renewal_the_server_does_not_answer_in_a_third_of_the_ttl_loses_the_lease(pg_store: Store) -> None:
+    store = pg_store
     lease = Lease(store, Clock(), ttl_s=3)
     assert await lease.try_acquire()
     async with store.engine.connect() as blocker:  # the lease row locked: the renewal's UPDATE gets no answer
@@ -62,9 +75,8 @@ async def test_a_renewal_the_server_does_not_answer_in_a_third_of_the_ttl_loses_
     await other.release()
 
 
-async def test_the_server_drops_a_silent_client_the_lock_after_the_ttl(store: Store) -> None:
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite: no server")
+async def test_the_server_drops_a_silent_client_the_lock_after_the_ttl(pg_store: Store) -> None:
+    store = pg_store
     names = ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "tcp_user_timeout")
 
     async def shown(connection: object) -> dict[str, int]:
