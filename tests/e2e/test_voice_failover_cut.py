@@ -39,7 +39,7 @@ from tests.e2e.pair import Pair, redundant_pair
 from tests.e2e.test_voice_acd_kill import QUEUE, agent, line, until
 from tests.e2e.test_voice_failover import OfferMonitor, text_of, wait_for_line
 from tests.servers.postgres import find_pg_bin
-from tvoxcc.acd import load
+from tvoxcc.acd import InputKind, load, send_input
 from tvoxcc.asterisk.inputs import AgentPhone
 from tvoxcc.lab.sipp import SippAgent, caller_scenario
 from tvoxcc.store.engine import Store
@@ -158,6 +158,50 @@ async def routing_pid(pair: Pair) -> int:
     status = json.loads(await asyncio.to_thread(Tvox(pair.config_path).ok, "acd", "status", "--json"))
     assert status["acd"]["routing"]
     return int(status["acd"]["pid"])
+
+
+async def test_an_offer_made_while_taking_over_rings_the_agent(pair: Pair, store: Store, tmp_path: Path) -> None:
+    """alice paused, a caller waiting; the active service SIGKILLed and alice unpaused meanwhile (a request in the
+    store): the standby, taking over, offers the caller to alice while it takes the calls back, so her leg is
+    still being originated when it compares its legs with Asterisk's channels. Found by bench/failover.py: the
+    leg was taken for one lost while no service ran, the offer ended at once and alice paused for ring-no-answer;
+    the callers waited for nobody. (First in the module: the other agents' phones were never registered.)"""
+    services = Services(pair, tmp_path)
+    active, active_log = services.start("main")
+    alice = SippAgent(pair.sipp, "acme-alice", PASSWORD)
+    try:
+        await wait_for_line(active_log, "voice service ready", active, within=30)
+        standby, standby_log = services.start("main2")
+        await wait_for_line(standby_log, "waits as a standby", standby, within=30)
+        await asyncio.to_thread(alice.register().check)
+        await until(store, lambda s: agent(s, "acme-alice")["logged_in"], "alice logged in", 40)
+        await send_input(store, InputKind.PAUSE, agent_id="acme-alice", code="lunch")
+        await until(store, lambda s: agent(s, "acme-alice")["status"] == "paused", "alice paused")
+        callers = pair.sipp.start(
+            caller_scenario(DID, "1", wait_ms=800, hangup="them", bye_timeout_ms=60000),
+            service=DID, timeout_s=90, calls=WAITING,
+        )  # fmt: skip
+        # enough callers that taking them back outlasts the ACD's first tick, which applies the unpause
+        await until(store, lambda s: len(line(s, QUEUE, "voice")) == WAITING, f"{WAITING} waiting", 40)
+
+        os.killpg(active.pid, signal.SIGKILL)
+        active.wait(5)
+        await send_input(store, InputKind.UNPAUSE, agent_id="acme-alice")
+        answering = pair.sipp.answer(alice.user, port=alice.port)
+        await wait_for_line(standby_log, "voice service ready", standby, within=30)
+        await talking(pair, set())
+        assert "paused (RONA)" not in text_of(standby_log), text_of(standby_log)[-3000:]
+        await send_input(store, InputKind.PAUSE, agent_id="acme-alice", code="lunch")  # no next offer
+        for channel in await asyncio.to_thread(pair.ari, "channels"):
+            if not channel["name"].startswith("PJSIP/acme-"):
+                await asyncio.to_thread(pair.ari, f"channels/{channel['id']}", "DELETE")
+        await asyncio.to_thread(answering.wait, 30)
+        await asyncio.to_thread(callers.wait, 30)
+        await until(store, lambda s: not any(r["channel"] == "voice" for r in s.items), "the callers gone", 30)
+    finally:
+        services.stop()
+        pair.sipp.cleanup()
+        alice.unregister()
 
 
 async def test_sigkill_then_a_network_cut_of_the_active_host_the_standby_routes_every_call(
