@@ -1,6 +1,7 @@
 """Failover of the voice service: SIGKILL the active `voice run` of a pair, the standby routes the callers again.
 
-Aim: the standby takes over within 5 s of the SIGKILL at worst over every kill, and loses 0 calls.
+Aim: the standby takes over within 5 s of the SIGKILL at worst over every kill, and loses 0 calls; with --cut,
+within 5 s of the lease's end (lease + 5 s after the cut) at worst over every cut, and loses 0 calls.
 
 Set-up (needs root, like the lab tests and bench/voice.py): a lab Asterisk 22 and its SQLite store; a tenant
 whose DID goes straight to a queue; one agent, whose sipp phone answers and talks until its caller goes; two
@@ -15,6 +16,13 @@ Baseline, in the same run: the same with no standby, a plain restart (SIGKILL, t
 once, as systemd's Restart=always would): the time to the same point.
 Prints ``failover: takeover p50 X s max Y s, lost N of M calls``, then ``ratio takeover max / aim: X``.
 ``--quick``: 3 kills and 1 plain restart (10 and 3 otherwise).
+
+``--cut [--lease S]``: on the redundant namespace topology instead (bench/_failover_pair.py: `voice run` on main
+and main2, each in its own network namespace, PostgreSQL in db's, the calls on main2's Asterisk node): the
+active host's network is cut (its veth down); the cut service must stop by itself, the standby takes over once
+the lease (`[voice] lease_seconds`, S, 15 by default) runs out. Baseline in the same run: SIGKILL on the same
+topology. Prints ``failover --cut: takeover p50 X s max Y s, lost N of M calls (lease S s)``, then
+``ratio takeover max / (lease + 5 s): X``. ``--quick``: 3 cuts and 1 kill (10 and 3 otherwise).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _contract import Aim, arguments
+from _failover_pair import PairBench
 
 from tvoxcc.acd import InputKind, send_input
 from tvoxcc.config import load_settings
@@ -212,12 +221,46 @@ class Bench:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def main_cut(aim: Aim, quick: bool, lease_s: float) -> None:
+    cuts, kills = (3, 1) if quick else (10, 3)
+    bench = PairBench(tenant_yaml=TENANT_YAML, tenant=TENANT, did=DID, agent=AGENT, password=PASSWORD, callers=CALLERS)
+    failed = True
+    try:
+        bench.up(LAB_CACHE, lease_s)
+        baseline = []
+        for n in range(kills):
+            took, lost = bench.fail_over(cut=False)
+            baseline.append(took)
+            print(f"kill {n + 1}: the standby routes {took:.2f} s after the SIGKILL, lost {lost}", flush=True)
+        takeovers, lost_total = [], 0
+        for n in range(cuts):
+            took, lost = bench.fail_over(cut=True)
+            takeovers.append(took)
+            lost_total += lost
+            print(f"cut {n + 1}: the standby routes {took:.2f} s after the cut, lost {lost} of {CALLERS}", flush=True)
+        failed = False
+    finally:
+        bench.down(failed=failed)  # the services' logs printed when a round failed
+    p50, worst, bound = statistics.median(takeovers), max(takeovers), lease_s + AIM_TAKEOVER_S
+    print(f"baseline: SIGKILL on the same topology p50 {statistics.median(baseline):.2f} s max {max(baseline):.2f} s")
+    aim.check(f"takeover max {worst:.2f} s <= lease {lease_s:g} s + {AIM_TAKEOVER_S:.0f} s", worst <= bound)
+    aim.check(f"calls lost {lost_total} == 0", lost_total == 0)
+    print(f"failover --cut: takeover p50 {p50:.1f} s max {worst:.1f} s, lost {lost_total} of {CALLERS * cuts} calls"
+          f" (lease {lease_s:g} s)")  # fmt: skip
+    aim.finish(f"takeover max / (lease + {AIM_TAKEOVER_S:.0f} s)", worst / bound)
+
+
 def main() -> int:
     parser = arguments(__doc__)
+    parser.add_argument("--cut", action="store_true", help="cut the active host's network (redundant topology)")
+    parser.add_argument("--lease", type=float, default=15.0, help="--cut: [voice] lease_seconds (default 15)")
     args = parser.parse_args()
     aim = Aim(__doc__, quick=args.quick)
     if os.geteuid() != 0:
         raise SystemExit("bench/failover.py needs root (the lab Asterisk runs in a chroot)")
+    if args.cut:
+        main_cut(aim, args.quick, args.lease)
+        return 0
     kills, restarts = (3, 1) if args.quick else (10, 3)
     bench = Bench()
     try:

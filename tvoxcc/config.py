@@ -168,6 +168,9 @@ class VoiceSettings(_Section):
     # With [[kamailio.nodes]]: how long a node's ARI may stay unreachable before its calls are ended in the store
     # (a websocket blip or a quick restart of the voice service's link must not end calls that are still up).
     node_lost_seconds: float = Field(5.0, gt=0, le=3600)
+    # The ACD's lease (one voice run routes, a standby waits): a killed holder's lease is free at once, a holder
+    # cut off from PostgreSQL stops acting within 2/3 of it and a standby takes over when it runs out.
+    lease_seconds: float = Field(15.0, ge=3, le=300)
 
 
 class TenantRecordingSettings(_Section):

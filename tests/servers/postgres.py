@@ -35,8 +35,10 @@ class PostgresServer:
     port: int
     process: subprocess.Popen[bytes]
 
+    address: str = "127.0.0.1"
+
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres@{self.address}:{self.port}/{database}"
 
     def crash(self) -> None:
         """The host gone: every process of the server killed at once, no shutdown, files kept."""
@@ -73,8 +75,11 @@ def server_base() -> Path:
     return base
 
 
-def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
-    """A new cluster (initdb) started with ``FAST`` and then ``settings``."""
+def start_postgres(
+    settings: dict[str, str] | None = None, *, namespace: str | None = None, address: str = "127.0.0.1"
+) -> PostgresServer:
+    """A new cluster (initdb) started with ``FAST`` and then ``settings``; ``namespace``: a lab host's network
+    namespace (tvoxcc.lab.netns) to run in, listening on the host's ``address``, trusting its /24."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
         raise FileNotFoundError("PostgreSQL server binaries not found under /usr/lib/postgresql")
@@ -98,10 +103,16 @@ def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
         user=PG_USER,
         group=PG_USER,
     )
-    return run_postgres(base, data, {**FAST, **(settings or {})})
+    if address != "127.0.0.1":
+        subnet = address.rsplit(".", 1)[0] + ".0/24"
+        with (data / "pg_hba.conf").open("a") as hba:
+            hba.write(f"host all all {subnet} trust\n")
+    return run_postgres(base, data, {**FAST, **(settings or {})}, namespace=namespace, address=address)
 
 
-def run_postgres(base: Path, data: Path, settings: dict[str, str]) -> PostgresServer:
+def run_postgres(
+    base: Path, data: Path, settings: dict[str, str], *, namespace: str | None = None, address: str = "127.0.0.1"
+) -> PostgresServer:
     """The server on an existing data directory (a new cluster, or a standby's copy) on a free port; ready
     when it answers a query. Stopping it removes ``base``."""
     bin_dir = find_pg_bin()
@@ -112,19 +123,24 @@ def run_postgres(base: Path, data: Path, settings: dict[str, str]) -> PostgresSe
         shutil.chown(sockets, "postgres", "postgres")
     port = free_port()
     options = [
-        "listen_addresses=127.0.0.1",
+        f"listen_addresses={address}",
         f"unix_socket_directories={sockets}",
         *(f"{k}={v}" for k, v in settings.items()),
     ]
+    command = [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), *(a for o in options for a in ("-c", o))]
+    user = PG_USER
+    if namespace is not None:  # entering a namespace needs root: drop to postgres inside it
+        command = ["ip", "netns", "exec", namespace, "runuser", "-u", "postgres", "--", *command]
+        user = None
     process = subprocess.Popen(
-        [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), *(a for o in options for a in ("-c", o))],
+        command,
         stdout=subprocess.DEVNULL,
         stderr=open(base / "server.log", "wb"),  # noqa: SIM115 - owned by the child
         start_new_session=True,
-        user=PG_USER,
-        group=PG_USER,
+        user=user,
+        group=user,
     )
-    server = PostgresServer(base, port, process)
+    server = PostgresServer(base, port, process, address)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -134,7 +150,7 @@ def run_postgres(base: Path, data: Path, settings: dict[str, str]) -> PostgresSe
             [
                 str(bin_dir / "psql") if (bin_dir / "psql").exists() else "psql",
                 "-h",
-                "127.0.0.1",
+                address,
                 "-p",
                 str(port),
                 "-U",

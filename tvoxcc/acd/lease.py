@@ -10,13 +10,23 @@ Either way the row tells who routes (host, pid, since) for ``tvoxcc acd status``
 with every new holder. Every batch of decision rows checks the epoch in its own transaction (``fence``):
 an ACD that lost its lease (stalled past its expiry, cut off from PostgreSQL) fails its next commit instead
 of overwriting the new holder's state, and never releases commands for it.
+
+Cut off from the store (its host's network gone), a holder cannot even learn that it lost the lease: every
+query hangs on a socket that gets no answer. So on PostgreSQL (a store over the network) the lease bounds itself
+in time on both sides. The holder: a renewal that does not complete within a third of the ttl is a lost lease,
+and ``overdue()`` says when no renewal was confirmed for two thirds of it (the holder's watchdog stops acting
+then, whatever else hangs). The server: the lock's connection asks it to drop the session once its peer has
+been silent for the ttl (TCP keepalives and tcp_user_timeout of that session), which frees the advisory lock
+for a standby only after the cut holder has stopped. A cut costs the ttl, never two routers at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +37,7 @@ from sqlalchemy import Table, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tvoxcc.store import models as m
-from tvoxcc.store.engine import Store
+from tvoxcc.store.engine import Store, dead_peer_settings
 
 LEASE = "acd"
 ADVISORY_KEY = 0x74766F78_61636401  # "tvoxacd\x01": the PostgreSQL advisory lock of the ACD
@@ -68,10 +78,20 @@ def _at(seconds: float) -> datetime:
 
 
 class Lease:
-    def __init__(self, store: Store, clock: Callable[[], float], *, ttl_s: float = 15.0, name: str = LEASE) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        *,
+        ttl_s: float = 15.0,
+        name: str = LEASE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.monotonic = monotonic
         self.ttl_s = ttl_s
+        self.confirmed_at: float | None = None  # ``monotonic`` when the store last confirmed the lease ours
         self.name = name
         self.host = socket.gethostname()
         self.pid = os.getpid()
@@ -84,6 +104,13 @@ class Lease:
     @property
     def held(self) -> bool:
         return self.epoch is not None
+
+    def overdue(self) -> bool:
+        """Held, but not confirmed by the store for two thirds of the ttl: the holder must stop acting now (a
+        standby may take the lease at its end)."""
+        if self.epoch is None or self.confirmed_at is None or not self.postgres:
+            return False  # SQLite is on this machine: no cut to bound (its busy waits are not one)
+        return self.monotonic() - self.confirmed_at > self.ttl_s * 2 / 3
 
     async def try_acquire(self) -> bool:
         if self.held:
@@ -114,6 +141,7 @@ class Lease:
             epoch = await session.scalar(select(m.AcdLease.epoch).where(m.AcdLease.name == self.name))
             await session.commit()
         self.epoch = epoch
+        self.confirmed_at = self.monotonic()
         return True
 
     async def _dead_holder(self, session: AsyncSession) -> str:
@@ -130,9 +158,23 @@ class Lease:
         return ""
 
     async def renew(self) -> None:
-        """Extend the lease (SQLite: its expiry; PostgreSQL: check the lock's connection); LeaseLost if gone."""
+        """Extend the lease (SQLite: its expiry; PostgreSQL: check the lock's connection); LeaseLost if gone, or
+        if the store does not answer within a third of the ttl (cut off: the rest of it is the margin)."""
         if self.epoch is None:
             raise LeaseLost("not held")
+        if not self.postgres:
+            await self._renew()
+            self.confirmed_at = self.monotonic()
+            return
+        try:
+            await asyncio.wait_for(self._renew(), self.ttl_s / 3)
+        except TimeoutError as error:
+            self.epoch = None
+            await self._drop()
+            raise LeaseLost(f"the store did not confirm lease {self.name!r} within {self.ttl_s / 3:.1f} s") from error
+        self.confirmed_at = self.monotonic()
+
+    async def _renew(self) -> None:
         if self._lock_conn is not None:
             try:
                 await self._lock_conn.execute(text("SELECT 1"))
@@ -178,18 +220,20 @@ class Lease:
                     .values(holder="", expires_at=None)
                 )
                 await session.commit()
-        self.epoch = None
+        self.epoch = self.confirmed_at = None
         await self._drop(unlock=True)
 
     async def abandon(self) -> None:
         """Forget the lease without telling anyone (a crash): PostgreSQL frees the lock with the connection,
         SQLite's row stays taken until it expires."""
-        self.epoch = None
+        self.epoch = self.confirmed_at = None
         await self._drop()
 
     async def _lock(self) -> bool:
         if self._lock_conn is None:
             self._lock_conn = await self.store.engine.connect()
+            for setting, value in dead_peer_settings(self.ttl_s).items():  # the lock dies with a cut-off holder
+                await self._lock_conn.execute(text(f"SET {setting} = {int(value)}"))
         got = await self._lock_conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
         await self._lock_conn.commit()  # the lock is the session's, not the transaction's
         return bool(got)

@@ -276,14 +276,17 @@ class Sipp:
         digits: str = "",
         gap_ms: int = 300,
         tone: Path | None = None,
+        timeout_s: int | None = None,
     ) -> SippRun:
-        """An agent phone waiting on ``port`` (the one it registered from); returns at once. With ``calls`` > 1
+        """An agent phone waiting on ``port`` (the one it registered from); returns at once; ``timeout_s``: the
+        whole run's limit (default: a minute and 10 s for each further call). With ``calls`` > 1
         it answers that many calls, side by side (every phone registered from ``port``: rewrite_contact).
         ``digits``: keyed once the call is up (RFC2833, ``gap_ms`` apart; "." waits ``gap_ms``); ``tone``: a
         capture (tvoxcc.lab.tone) played meanwhile, the agent's voice."""
         dtmf = media_block(tone, digits, gap_ms) if digits or tone else ""
         scenario = _fill("answer.xml", user=user, ring_ms=ring_ms, bye_timeout_ms=bye_timeout_ms, dtmf=dtmf)
-        return self.start(scenario, local_port=port, calls=calls, timeout_s=60 + 10 * (calls - 1))
+        limit = timeout_s if timeout_s is not None else 60 + 10 * (calls - 1)
+        return self.start(scenario, local_port=port, calls=calls, timeout_s=limit)
 
     def customer_answers(
         self, *, port: int, pcap: Path, ring_ms: int = 500, bye_timeout_ms: int = 30000, calls: int = 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,6 +35,25 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# How long the PostgreSQL server keeps a session whose client went silent (its host's network cut, powered off):
+# without it a cut client's half-done transaction keeps its row locks for the kernel's two-hour keepalive.
+DEAD_PEER_S = 10.0
+
+
+def dead_peer_settings(silent_s: float) -> dict[str, int]:
+    """A PostgreSQL session's settings that make the server drop it once the client has been silent for about
+    ``silent_s``: keepalive probes from half of it on, one a second, and tcp_user_timeout for data unacknowledged.
+    Every user may set them for their own session."""
+    whole = max(2, math.ceil(silent_s))
+    idle = max(1, whole // 2)
+    return {
+        "tcp_keepalives_idle": idle,
+        "tcp_keepalives_interval": 1,
+        "tcp_keepalives_count": max(1, whole - idle),
+        "tcp_user_timeout": whole * 1000,
+    }
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
@@ -44,6 +64,9 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # when given back, so a busy voice service (many calls reading at once) would start and stop a
         # thread, open the file and set the pragmas again and again. Keep enough of them open.
         options = {"pool_size": 20, "max_overflow": 20}
+    if target.get_backend_name() == "postgresql":
+        server = {name: str(value) for name, value in dead_peer_settings(DEAD_PEER_S).items()}
+        options = {"connect_args": {"server_settings": server}}
     engine = create_async_engine(target, echo=echo, **options)
     if target.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)

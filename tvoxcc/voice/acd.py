@@ -57,13 +57,15 @@ class AcdQueue(AcdRestart):
         await self._start_acd()
         await self._take_callbacks(again=True)
         self._ticker = asyncio.create_task(self._tick_forever(), name="acd-tick")
+        self._guard = asyncio.create_task(self._guard_lease(), name="acd-lease-guard")
 
     async def close(self) -> None:
         """Stop: what was decided is committed and the lease given up (a standby takes over at once)."""
         self._held = []  # commands released from now on are not carried out: the calls stay as they are
-        if self._ticker is not None:
-            self._ticker.cancel()
-            await asyncio.gather(self._ticker, return_exceptions=True)
+        for running in (self._ticker, self._guard):
+            if running is not None:
+                running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -106,6 +108,17 @@ class AcdQueue(AcdRestart):
                 return
             except Exception:
                 log.exception("ACD tick failed")
+
+    async def _guard_lease(self) -> None:
+        """Stop as soon as the store has not confirmed the lease for two thirds of its ttl, whatever hangs (cut
+        off from PostgreSQL, the tick itself waits on a query that never returns): by the time a standby can
+        take the lease this process no longer acts, and it never resumes routing when the network comes back."""
+        lease = self.service.lease
+        while True:
+            await asyncio.sleep(lease.ttl_s / 24)
+            if lease.overdue():
+                self.on_lease_lost(LeaseLost(f"the store has not confirmed lease {lease.name!r} for 2/3 of its ttl"))
+                return
 
     async def sync_config(self) -> int:
         """Take the queue and agent changes made with the CLI since the last look (skills, memberships,
@@ -324,9 +337,12 @@ class AcdQueue(AcdRestart):
         for key in await lost_bridges(self.ari, self.holding):
             log.warning("ACD: holding bridge of %s is gone (Asterisk restarted?): a new one when needed", key)
             del self.holding[key]
+        # What we track, before Asterisk is asked: an agent leg still being originated (an offer the commands
+        # released just now made, e.g. after a takeover) is in no list yet, and is not gone.
+        placed = [channel_id for channel_id, leg in self.legs.items() if leg.placed]
+        tracked = [w.call.channel_id for w in self.items.values()] + placed + list(self.dialing)
         live = await live_channels(self.ari)
         if live is not None:
-            tracked = [w.call.channel_id for w in self.items.values()] + list(self.legs) + list(self.dialing)
             for channel_id in gone(tracked, live):
                 # No hang-up event will come for it: close it now (abandoned, or completed if connected).
                 log.warning("ACD: channel %s is gone (Asterisk restarted?): ending its call", channel_id)

@@ -62,6 +62,7 @@ class Leg:
     item_id: str
     agent_id: str
     answered: bool = False
+    placed: bool = True  # False while its originate is under way: not in Asterisk's channel list yet
 
 
 @dataclass
@@ -142,6 +143,7 @@ class AcdBase(ABC):
         self.items: dict[str, Waiting] = {}  # item id (= caller channel id) -> call
         self.legs: dict[str, Leg] = {}  # agent leg channel id -> leg
         self._ticker: asyncio.Task[None] | None = None
+        self._guard: asyncio.Task[None] | None = None
         # Each call's work (its commands, its agent legs' events) runs in order in the call's lane; calls
         # run side by side. Requests to the ACD never await, so they need no lock.
         self._own_lanes = lanes is None
@@ -343,7 +345,7 @@ class AcdBase(ABC):
         if waiting is None:
             return
         channel_id = f"{AGENT_LEG}-{uuid.uuid4().hex[:16]}"
-        leg = Leg(channel_id, item_id, agent_id)
+        leg = Leg(channel_id, item_id, agent_id, placed=False)
         self.legs[channel_id] = leg
         waiting.legs[agent_id] = leg
         caller = waiting.call.caller.number
@@ -361,6 +363,8 @@ class AcdBase(ABC):
             self.legs.pop(channel_id, None)
             waiting.legs.pop(agent_id, None)
             self._apply(lambda: self.service.decline(item_id, agent_id))
+            return
+        leg.placed = True
 
     async def _drop_leg(self, item_id: str, agent_id: str) -> None:
         # By the legs we rang, not the waiting call: the call may have left the queue already.

@@ -54,6 +54,7 @@ async def main_host(
             lanes=lanes,
             recordings=Repository.of(settings),
             acd_linger_s=voice.acd_linger_seconds,
+            lease_ttl_s=voice.lease_seconds,
         )
         # The ACD's lease first: while another ACD routes this one waits as a standby (it says so), before
         # taking any call; then its router is restored from the store.
