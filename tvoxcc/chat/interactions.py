@@ -71,9 +71,9 @@ async def follow_interactions(
         m.ChatMessage.sender == Sender.AGENT
     )
     these = select(m.Interaction, m.Chat)
-    if chats is not None:
+    if chats is not None:  # by their external ids: the index finds them (the join's expression cannot)
         replies = replies.where(m.ChatMessage.chat_id.in_(chats))
-        these = these.where(m.Chat.id.in_(chats))
+        these = these.where(m.Interaction.external_id.in_([external_id(c, i) for c in channels for i in chats]))
     first_reply = replies.group_by(m.ChatMessage.chat_id).subquery()
     chat_id = cast(m.Chat.id, String)
     joins = [
