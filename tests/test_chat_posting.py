@@ -44,11 +44,12 @@ async def new_chat(store: Store, tenant: int, name: str) -> int:
 
 @contextmanager
 def message_inserts(store: Store) -> Iterator[list[str]]:
-    """The INSERT statements into chat_messages sent while inside."""
+    """The statements inserting into chat_messages sent while inside (on PostgreSQL the batch's one statement
+    locks, numbers and inserts: tvoxcc.chat.posting_pg)."""
     seen: list[str] = []
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO CHAT_MESSAGES"):
+        if "INSERT INTO CHAT_MESSAGES" in " ".join(statement.upper().split()):
             seen.append(statement)
 
     event.listen(store.engine.sync_engine, "before_cursor_execute", before)
@@ -119,3 +120,31 @@ async def test_posts_arriving_during_a_write_are_written_together_in_order(store
     with pytest.raises(ChatError, match="closed"):
         await poster.post(tenant, Post(chats[0], Sender.CUSTOMER, "too late", NOW))
     await poster.stop()
+
+
+async def test_batches_racing_a_close_keep_numbers_gapless_and_nothing_stored_after_it(
+    store: Store, tenant: int
+) -> None:
+    a, b = await new_chat(store, tenant, "A"), await new_chat(store, tenant, "B")
+    batches = [
+        [Post(chat, Sender.CUSTOMER, f"{n}-{k}", NOW, client_id=f"{n}-{k}") for k, chat in enumerate((a, b, a, b))]
+        for n in range(8)
+    ]
+    outcomes = await asyncio.gather(  # each its own connection: on PostgreSQL they run at once
+        *(post_many(store, tenant, batch) for batch in batches[:4]),
+        routing.close(store, tenant, b, NOW),
+        *(post_many(store, tenant, batch) for batch in batches[4:]),
+    )
+    results = [r for batch in outcomes if isinstance(batch, list) for r in batch]
+    posts = [one for batch in batches for one in batch]
+    stored = {chat: await messages_after(store, tenant, chat, 0) for chat in (a, b)}
+    for rows in stored.values():
+        assert [x.seq for x in rows] == list(range(1, len(rows) + 1))  # gapless, the close's note included
+    assert [x.sender for x in stored[b]][-1] is Sender.SYSTEM  # the close's note is the last: nothing after it
+    numbers = {(chat, x.body): x.seq for chat, rows in stored.items() for x in rows}
+    for one, result in zip(posts, results, strict=True):
+        if isinstance(result, Message):  # answered with the number it is stored with
+            assert numbers[(one.chat_id, one.body)] == result.seq
+        else:  # refused: only B's after its close, and not stored
+            assert (one.chat_id, str(result)) == (b, "the chat is closed")
+            assert (one.chat_id, one.body) not in numbers

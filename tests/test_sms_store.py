@@ -20,10 +20,12 @@ from tvoxcc.acd import AcdService, InputKind, send_input
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat import sms_store
 from tvoxcc.chat.core import ChatStatus, Sender
+from tvoxcc.chat.sms import NOTIFY_CHANNEL as SMS_NOTIFY
 from tvoxcc.chat.sms import Delivery, Sms, SmsRefused, read_message
 from tvoxcc.chat.store import messages_after, post
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.notify import Wake
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DOC = {
@@ -94,8 +96,15 @@ async def test_replies_are_claimed_once_and_a_closed_conversation_is_not_joined(
     got = await sms_store.receive(store, text("help"), NOW)
     await settled(store, acd, tenant)
     await routing.accept(store, tenant, got.chat.chat_id, dora, NOW)
-    await post(store, tenant, got.chat.chat_id, Sender.AGENT, "on it", NOW, agent_id=dora)
-    await post(store, tenant, got.chat.chat_id, Sender.AGENT, "still on it", NOW, agent_id=dora)
+    wake = await Wake.open(store, SMS_NOTIFY)  # what the voice service's sender waits on
+    try:
+        await post(store, tenant, got.chat.chat_id, Sender.AGENT, "on it", NOW, agent_id=dora)
+        await post(store, tenant, got.chat.chat_id, Sender.AGENT, "still on it", NOW, agent_id=dora)
+        assert wake.listening is (store.engine.dialect.name == "postgresql")
+        if wake.listening:  # PostgreSQL: a stored reply wakes the sender (SQLite's sender polls)
+            await asyncio.wait_for(wake.event.wait(), 30)
+    finally:
+        await wake.close()
     replies = await sms_store.pending(store)
     assert [r.body for r in replies] == ["on it", "still on it"]
     assert replies[0].route is not None and replies[0].route.to == "pjsip:carrier/sip:+393331234567@127.0.0.1:5062"

@@ -9,6 +9,7 @@ webchats and the voice service for SMS, and whoever runs after a restart catches
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import String, cast, func, literal, or_, select
@@ -54,19 +55,26 @@ async def open_interaction(
     return row
 
 
-async def follow_interactions(store: Store, channels: tuple[Channel, ...] = (Channel.SMS, Channel.CHAT)) -> int:
-    """Open interactions of ``channels`` brought in line with their chats; returns how many changed."""
+async def follow_interactions(
+    store: Store, channels: tuple[Channel, ...] = (Channel.SMS, Channel.CHAT), chats: Collection[int] | None = None
+) -> int:
+    """Open interactions of ``channels`` brought in line with their chats (only those of ``chats`` when given:
+    the ones that moved, so a pass costs what changed, not every open conversation); how many changed."""
     open_ones = select(m.Interaction.id).where(
         m.Interaction.channel.in_([str(c) for c in channels]), m.Interaction.ended_at.is_(None)
     )
+    if chats is not None and not chats:
+        return 0
     if not await peek.exists(store, open_ones):  # run every second or so: no session while no conversation is open
         return 0
-    first_reply = (
-        select(m.ChatMessage.chat_id, func.min(m.ChatMessage.at).label("at"))
-        .where(m.ChatMessage.sender == Sender.AGENT)
-        .group_by(m.ChatMessage.chat_id)
-        .subquery()
+    replies = select(m.ChatMessage.chat_id, func.min(m.ChatMessage.at).label("at")).where(
+        m.ChatMessage.sender == Sender.AGENT
     )
+    these = select(m.Interaction, m.Chat)
+    if chats is not None:  # by their external ids: the index finds them (the join's expression cannot)
+        replies = replies.where(m.ChatMessage.chat_id.in_(chats))
+        these = these.where(m.Interaction.external_id.in_([external_id(c, i) for c in channels for i in chats]))
+    first_reply = replies.group_by(m.ChatMessage.chat_id).subquery()
     chat_id = cast(m.Chat.id, String)
     joins = [
         (m.Interaction.channel == channel) & (m.Interaction.external_id == literal(PREFIXES[channel]) + chat_id)
@@ -76,7 +84,7 @@ async def follow_interactions(store: Store, channels: tuple[Channel, ...] = (Cha
     async with store.session() as session:
         queue_ids = await _queue_ids(session)
         rows = await session.execute(
-            select(m.Interaction, m.Chat, first_reply.c.at)
+            these.add_columns(first_reply.c.at)
             .join(m.Chat, or_(*joins))
             .outerjoin(first_reply, first_reply.c.chat_id == m.Chat.id)
             .where(m.Interaction.channel.in_([str(c) for c in channels]), m.Interaction.ended_at.is_(None))

@@ -1,9 +1,10 @@
 """Group commit of chat messages: the messages sockets post while a write is under way are written together.
 
-One transaction per batch (tvoxcc.chat.store.post_many: two statements whatever its size) instead of one per
-message, so a busy `web run` writes at the rate of its batches, not of its messages. No timer: an idle
-store writes a lone message at once, and only what arrives during a write waits for the next one. A sender
-is answered (and its message relayed) only after the commit that stored it, with its number.
+One transaction per batch (tvoxcc.chat.store.post_many: one statement and one round trip whatever its size on
+PostgreSQL, two statements on SQLite) instead of one per message, so a busy `web run` writes at the rate of
+its batches, not of its messages. No timer: an idle store writes a lone message at once, and only what
+arrives during a write waits for the next one. A sender is answered (and its message relayed) only after the
+commit that stored it, with its number.
 """
 
 from __future__ import annotations

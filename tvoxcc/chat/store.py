@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc.acd import InputKind, Request, queue_inputs
 from tvoxcc.chat.core import ChatError, ChatEvent, ChatStatus, Sender, chat_item, move
 from tvoxcc.chat.interactions import open_interaction
+from tvoxcc.chat.posting_pg import Stored, store_batch
 from tvoxcc.chat.sms import NOTIFY_CHANNEL as SMS_NOTIFY
 from tvoxcc.chat.sms import Delivery
 from tvoxcc.journey.identify import contacts_by_email
@@ -255,8 +256,11 @@ async def post(
 async def post_many(store: Store, tenant_id: int, posts: list[Post]) -> list[Message | ChatError]:
     """Messages stored with their numbers in one transaction (group commit: tvoxcc.chat.posting), each one's
     result in order: the message (a resend of one already stored, same ``client_id``: that one), or why it was
-    refused (a closed chat; an agent who is not the one connected)."""
+    refused (a closed chat; an agent who is not the one connected). On PostgreSQL one statement does it all
+    (tvoxcc.chat.posting_pg: one round trip); on SQLite ``_post_together``."""
     try:
+        if store.engine.dialect.name == "postgresql":
+            return _outcomes(posts, await store_batch(store, tenant_id, posts))
         return await _post_together(store, tenant_id, posts)
     except IntegrityError:  # a resend of a message stored already: the numbers went back with the rollback
         if len(posts) > 1:  # which one: each on its own
@@ -267,6 +271,15 @@ async def post_many(store: Store, tenant_id: int, posts: list[Post]) -> list[Mes
         if same is None:
             raise
         return [same]
+
+
+def _outcomes(posts: list[Post], stored: list[Stored]) -> list[Message | ChatError]:
+    return [
+        Message(result.seq, one.sender, one.body, one.now, None, one.client_id)
+        if result.seq is not None
+        else ChatError("the chat is not connected to you" if result.open else "the chat is closed")
+        for one, result in zip(posts, stored, strict=True)
+    ]
 
 
 async def _post_together(store: Store, tenant_id: int, posts: list[Post]) -> list[Message | ChatError]:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from tvoxcc.acd import Command, CommandKind, CommandReader
 from tvoxcc.chat import routing_store as routing
-from tvoxcc.chat.core import ChatStatus, RateLimit
+from tvoxcc.chat.core import ChatStatus, RateLimit, Sender
 from tvoxcc.chat.interactions import follow_interactions
 from tvoxcc.chat.posting import Poster
 from tvoxcc.chat.store import ChatInfo
@@ -85,7 +85,9 @@ class ChatHub:
         self._agent_rows: dict[str, int] = {}  # router agent id -> agents.id
         self._task: asyncio.Task[None] | None = None
         self._interactions: asyncio.Task[None] | None = None
-        self._moved = False  # a webchat moved or got a message: its interaction may change
+        # The webchats whose interaction may have changed (a move, an agent's message; a customer's changes
+        # nothing); None: every open one (the first pass, which catches up with what happened while down).
+        self._moved: set[int] | None = None
         self._places: dict[str, tuple[float, dict[str, int], int]] = {}  # queue -> (read at, places, servers)
 
     # -- listeners --------------------------------------------------------------------------------------
@@ -107,7 +109,9 @@ class ChatHub:
         return bool(self._agents)
 
     def to_chat(self, chat_id: int, event: Event) -> None:
-        self._moved = self._moved or event.get("type") in ("msg", "state")
+        kind = event.get("type")
+        if self._moved is not None and (kind == "state" or (kind == "msg" and event.get("sender") != Sender.CUSTOMER)):
+            self._moved.add(chat_id)
         for listener in list(self._chats.get(chat_id, ())):
             listener.put(event)
 
@@ -167,16 +171,14 @@ class ChatHub:
 
     async def _follow_interactions(self) -> None:
         """The webchats' interactions (journey, Insight) kept in line with their chats, once a second at most
-        and only after a chat moved (the voice service does the same for SMS)."""
+        and only those of the chats that moved (the voice service does the same for SMS)."""
         while True:
             await asyncio.sleep(INTERACTIONS_EVERY_S)
-            if not self._moved:
-                continue
-            self._moved = False
+            moved, self._moved = self._moved, set()
             try:
-                await follow_interactions(self.store, (Channel.CHAT,))
-            except Exception as exc:  # the store may be briefly unreachable: the next move tries again
-                self._moved = True
+                await follow_interactions(self.store, (Channel.CHAT,), moved)
+            except Exception as exc:  # the store may be briefly unreachable: the next pass tries again
+                self._moved = None if moved is None else moved | self._moved
                 log.warning("following the chats' interactions failed: %s: %s", type(exc).__name__, exc)
 
     async def apply(self, commands: list[Command]) -> None:

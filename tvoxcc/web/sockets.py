@@ -37,11 +37,23 @@ async def serve(
     side closes; ``idle`` runs when no event came for ``idle_s`` (a waiting visitor's place); ``intercept``
     sees each event first and returns True for one it handled itself."""
 
+    async def next_event() -> Event | None:
+        """The next event, None when none came for ``idle_s``. Without wait_for (a task and a timer per event,
+        and a cancelled task per idle socket every ``idle_s``: a busy hub's many sockets made it a cost)."""
+        if not listener.events.empty():
+            return listener.events.get_nowait()
+        if idle is None:  # nothing to do when idle: wait as long as it takes (the socket's end cancels it)
+            return await listener.events.get()
+        try:
+            async with asyncio.timeout(idle_s):
+                return await listener.events.get()
+        except TimeoutError:
+            return None
+
     async def push() -> None:
         while not ws.closed:
-            try:
-                event: Event = await asyncio.wait_for(listener.events.get(), idle_s)
-            except TimeoutError:
+            event = await next_event()
+            if event is None:
                 if idle is not None:
                     await _survive(idle())
                 continue
