@@ -17,11 +17,13 @@ import pytest
 from sqlalchemy import event
 
 from tests.chat_world import imported_tenant
+from tvoxcc.chat import fanout
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import ChatError, Sender
 from tvoxcc.chat.posting import Poster
 from tvoxcc.chat.store import Message, Post, messages_after, open_chat, post, post_many
 from tvoxcc.store.engine import Store
+from tvoxcc.store.notify import Wake
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DOC = {
@@ -148,3 +150,39 @@ async def test_batches_racing_a_close_keep_numbers_gapless_and_nothing_stored_af
         else:  # refused: only B's after its close, and not stored
             assert (one.chat_id, str(result)) == (b, "the chat is closed")
             assert (one.chat_id, one.body) not in numbers
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_batch_notifies_the_other_web_runs_of_each_chats_new_numbers(store: Store, tenant: int) -> None:
+    """The batch's one statement NOTIFYs tvoxcc_chat (tvoxcc.chat.fanout): every chat with its first and last
+    new number, at most CHATS_PER_NOTIFY chats a payload (PostgreSQL refuses 8,000 bytes and more)."""
+    chats = [await new_chat(store, tenant, f"V{i}") for i in range(fanout.CHATS_PER_NOTIFY + 5)]
+    payloads: list[str] = []
+    both = asyncio.Event()
+
+    def heard(payload: str) -> None:
+        payloads.append(payload)
+        if len(payloads) == 2:
+            both.set()
+
+    wake = await Wake.open(store, "tvoxcc_test_unused", {fanout.CHANNEL: heard})
+    try:
+        batch = [Post(chat, Sender.CUSTOMER, "hello", NOW) for chat in chats] + [
+            Post(chats[0], Sender.CUSTOMER, "again", NOW),
+            Post(chats[1], Sender.AGENT, "not yours", NOW, agent_id=1),  # refused: no number, not announced
+        ]
+        with message_inserts(store) as inserts:
+            await post_many(store, tenant, batch)
+        assert len(inserts) == 1
+        async with asyncio.timeout(30):  # a guard against hanging: the NOTIFYs come with the commit
+            await both.wait()
+    finally:
+        await wake.close()
+    news = [one for payload in payloads for one in fanout.parse(payload, "another process")]
+    assert sorted((n.chat_id, n.first, n.last) for n in news if isinstance(n, fanout.Stored)) == [
+        (chats[0], 1, 2),
+        *((chat, 1, 1) for chat in chats[1:]),
+    ]
+    assert {n.tenant_id for n in news if isinstance(n, fanout.Stored)} == {tenant}
+    assert len(payloads) == 2 and all(len(payload.encode()) < 8000 for payload in payloads)
+    assert fanout.parse(payloads[0], fanout.origin(store)) == []  # the process that stored them skips its own

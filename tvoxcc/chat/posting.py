@@ -4,7 +4,8 @@ One transaction per batch (tvoxcc.chat.store.post_many: one statement and one ro
 PostgreSQL, two statements on SQLite) instead of one per message, so a busy `web run` writes at the rate of
 its batches, not of its messages. No timer: an idle store writes a lone message at once, and only what
 arrives during a write waits for the next one. A sender is answered (and its message relayed) only after the
-commit that stored it, with its number.
+commit that stored it, with its number. On PostgreSQL the batch's statement also tells the other `web run`s
+which numbers it stored (tvoxcc.chat.fanout), so they push them to their sockets of the same chats.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ connected to them; the accepted ones are numbered next in their chat in the orde
 ``next_seq`` advanced by as many), so numbers stay gapless and a refused message takes none. A single
 statement runs in its own transaction (the connection is in autocommit): it is stored and committed, or
 nothing is — a resend's unique (chat_id, client_id) violation rolls it back whole, numbers included, and
-post_many then writes the batch's messages one by one as it does on SQLite.
+post_many then writes the batch's messages one by one as it does on SQLite. The same statement NOTIFYs the
+other `web run`s of the numbers it stored (tvoxcc.chat.fanout), still one round trip.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tvoxcc.chat import fanout
 from tvoxcc.chat.core import ChatStatus, Sender
 from tvoxcc.chat.sms import NOTIFY_CHANNEL as SMS_NOTIFY
 from tvoxcc.chat.sms import Delivery
@@ -28,7 +30,9 @@ if TYPE_CHECKING:
     from tvoxcc.chat.store import Post
 
 # posted: the batch, one row per message (ord: its place in the batch); locked: its chats' rows still open;
-# accepted: the messages the checks let through, k-th of their chat; taken: each chat's first new number.
+# accepted: the messages the checks let through, k-th of their chat; taken: each chat's first new number;
+# notices: the other `web run`s told which numbers each chat has new (tvoxcc.chat.fanout; a NOTIFY is sent
+# at the commit, so with the statement's own; at most CHATS_PER_NOTIFY chats a payload).
 POST_BATCH = text(
     """
 WITH posted AS MATERIALIZED (
@@ -51,15 +55,23 @@ taken AS (
     UPDATE chats SET next_seq = chats.next_seq + n.n, updated_at = :now
     FROM (SELECT chat_id, count(*) AS n FROM accepted GROUP BY chat_id) AS n
     WHERE chats.id = n.chat_id
-    RETURNING chats.id, chats.next_seq - n.n AS first
+    RETURNING chats.id, chats.next_seq - n.n AS first, n.n AS n
 ),
 stored AS (
     INSERT INTO chat_messages (tenant_id, chat_id, seq, sender, body, agent_id, client_id, at, delivery)
     SELECT :tenant_id, a.chat_id, t.first + a.k - 1, a.sender, a.body, a.agent_id, a.client_id, a.at,
         CASE WHEN a.sender = :agent AND a.channel = :sms THEN :pending END
     FROM accepted a JOIN taken t ON t.id = a.chat_id
+),
+notices AS MATERIALIZED (
+    SELECT pg_notify(:fanout, json_build_object(
+        'o', CAST(:origin AS text), 't', :tenant_id, 'm', json_agg(json_build_array(id, first, first + n - 1))
+    )::text)
+    FROM (SELECT *, (row_number() OVER (ORDER BY id) - 1) / CAST(:per_notify AS int) AS part FROM taken) AS parts
+    GROUP BY part
 )
-SELECT p.ord, l.id IS NOT NULL AS open, t.first + a.k - 1 AS seq, a.sender = :agent AND a.channel = :sms AS outbound
+SELECT p.ord, l.id IS NOT NULL AS open, t.first + a.k - 1 AS seq, a.sender = :agent AND a.channel = :sms AS outbound,
+    (SELECT count(*) FROM notices) AS notices
 FROM posted p
 LEFT JOIN locked l ON l.id = p.chat_id
 LEFT JOIN accepted a ON a.ord = p.ord
@@ -110,6 +122,9 @@ async def store_batch(store: Store, tenant_id: int, posts: list[Post]) -> list[S
         "agent": str(Sender.AGENT),
         "sms": str(Channel.SMS),
         "pending": str(Delivery.PENDING),
+        "fanout": fanout.CHANNEL,
+        "origin": fanout.origin(store),
+        "per_notify": fanout.CHATS_PER_NOTIFY,
     }
     async with _autocommit(store).connect() as conn:
         rows = (await conn.execute(POST_BATCH, params)).all()

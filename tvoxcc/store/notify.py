@@ -3,6 +3,8 @@
 ``Wake.open(store, channel)`` LISTENs on its own asyncpg connection when the store is PostgreSQL; ``wait``
 returns when a NOTIFY arrived or ``seconds`` passed, so a poller reads at once on PostgreSQL and every
 ``seconds`` on SQLite (or when the listening connection could not be made: polling stays the fallback).
+``handlers`` LISTEN on more channels over the same connection (one a process), each NOTIFY's payload handed
+to its channel's handler (tvoxcc.chat.fanout: the chats a `web run` shares with the others).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -44,7 +47,9 @@ class Wake:
         self._conn: Any = None  # the asyncpg connection that LISTENs
 
     @classmethod
-    async def open(cls, store: Store, channel: str) -> Wake:
+    async def open(
+        cls, store: Store, channel: str, handlers: Mapping[str, Callable[[str], None]] | None = None
+    ) -> Wake:
         wake = cls()
         url = store.engine.url
         if url.get_backend_name() != "postgresql":
@@ -54,6 +59,8 @@ class Wake:
         try:
             wake._conn = await asyncpg.connect(asyncpg_dsn(url))
             await wake._conn.add_listener(channel, lambda *_: wake.event.set())
+            for other, handler in (handlers or {}).items():
+                await wake._conn.add_listener(other, _payload_to(handler))
         except Exception as exc:
             log.warning("cannot LISTEN on %s (%s): polling only", channel, type(exc).__name__)
         return wake
@@ -79,7 +86,17 @@ class Wake:
             self._conn = None
 
 
-async def notify(session: AsyncSession, channel: str) -> None:
+def _payload_to(handler: Callable[[str], None]) -> Callable[..., None]:
+    def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            handler(payload)
+        except Exception as exc:  # one bad payload must not stop the listening connection
+            log.warning("NOTIFY handler failed: %s: %s", type(exc).__name__, exc)
+
+    return on_notify
+
+
+async def notify(session: AsyncSession, channel: str, payload: str = "") -> None:
     """NOTIFY ``channel`` with the session's commit (PostgreSQL); nothing on SQLite, whose readers poll."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+        await session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload})

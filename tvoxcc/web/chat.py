@@ -158,7 +158,7 @@ async def visitor_socket(request: web.Request) -> web.StreamResponse:
             elif kind == "close":
                 c.chats.chat_changed(await routing.close(c.store, tenant_id, chat_id, c.clock()))
             elif kind == "typing" and typing.allow(str(chat_id), asyncio.get_running_loop().time()):
-                c.chats.to_chat(chat_id, {"type": "typing", "chat": chat_id, "from": "customer"})  # a hint, not stored
+                c.chats.shared(chat_id, {"type": "typing", "chat": chat_id, "from": "customer"})  # a hint, not stored
         except ChatError as exc:
             await ws.send_json({"type": "error", "message": str(exc)})
 

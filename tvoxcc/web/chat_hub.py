@@ -5,8 +5,13 @@ the hub fans a chat's new message or state out to the chat's listeners, and "loo
 desktops when the ACD's commands concern that agent (an offer, an offer ended, wrap-up, a pause). The ACD
 runs in another process (`voice run`, `acd run`): its commands are read from acd_commands
 (tvoxcc.acd.CommandReader) and the chats brought in line with their items' rows (tvoxcc.chat.routing_store).
-One `web run` serves every socket of a chat; several would need a NOTIFY per message (not done). Messages
-the sockets post go through ``posts`` (tvoxcc.chat.posting: group commit).
+Messages the sockets post go through ``posts`` (tvoxcc.chat.posting: group commit).
+
+Several `web run`s share chats on PostgreSQL (tvoxcc.chat.fanout): the statement storing a batch NOTIFYs the
+chats' new numbers, and a move or typing hint made here is NOTIFYed by ``shared``; each hub LISTENs on the
+connection that wakes its command reader and pushes its listeners the messages (read from the store, so a
+socket's numbering replays what it missed and drops what it had) and events another process announced. The
+ACD's commands need none: every hub reads them all. On SQLite (one machine, one `web run`) nothing is sent.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,16 +27,17 @@ from typing import Any
 from sqlalchemy import select
 
 from tvoxcc.acd import Command, CommandKind, CommandReader
+from tvoxcc.chat import fanout
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import ChatStatus, RateLimit, Sender
 from tvoxcc.chat.interactions import follow_interactions
 from tvoxcc.chat.posting import Poster
-from tvoxcc.chat.store import ChatInfo
+from tvoxcc.chat.store import ChatInfo, messages_after
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.models.acd import NOTIFY_CHANNEL
-from tvoxcc.store.notify import Wake
+from tvoxcc.store.notify import Wake, notify
 from tvoxcc.voice.acd_config import agent_id as router_agent_id
 
 log = logging.getLogger(__name__)
@@ -89,6 +95,9 @@ class ChatHub:
         # nothing); None: every open one (the first pass, which catches up with what happened while down).
         self._moved: set[int] | None = None
         self._places: dict[str, tuple[float, dict[str, int], int]] = {}  # queue -> (read at, places, servers)
+        self._origin = fanout.origin(store)
+        self._shares = store.engine.dialect.name == "postgresql"  # SQLite: one `web run`, nothing to tell
+        self._pending: set[asyncio.Task[None]] = set()  # NOTIFYs being sent, messages being read for a NOTIFY
 
     # -- listeners --------------------------------------------------------------------------------------
 
@@ -119,13 +128,63 @@ class ChatHub:
         for listener in list(self._agents.get(agent_row, ())):
             listener.put(event)
 
-    def chat_changed(self, chat: ChatInfo) -> None:
+    def chat_changed(self, chat: ChatInfo, *, shared: bool = True) -> None:
         """Tell the chat's sockets its new state (and to replay the messages the move added: joined, closed…),
-        and the agent it is offered to or connected with to look again."""
-        self.to_chat(chat.chat_id, {"type": "state", "chat": chat.chat_id, "status": str(chat.status)})
-        self.to_chat(chat.chat_id, {"type": "sync", "chat": chat.chat_id})
-        if chat.agent_id is not None:
-            self.to_agent(chat.agent_id, {"type": "refresh"})
+        and the agent it is offered to or connected with to look again; ``shared``: the other `web run`s too
+        (a move made here; not one of the ACD's commands, which every hub reads)."""
+        event = {"type": "state", "chat": chat.chat_id, "status": str(chat.status)}
+        self._changed(chat.chat_id, chat.agent_id, event)
+        if shared:
+            self._tell_others(chat.chat_id, chat.agent_id, event)
+
+    def shared(self, chat_id: int, event: Event) -> None:
+        """An event (a typing hint) for the chat's sockets here and in the other `web run`s."""
+        self.to_chat(chat_id, event)
+        self._tell_others(chat_id, None, event)
+
+    def _changed(self, chat_id: int, agent_row: int | None, event: Event) -> None:
+        self.to_chat(chat_id, event)
+        self.to_chat(chat_id, {"type": "sync", "chat": chat_id})
+        if agent_row is not None:
+            self.to_agent(agent_row, {"type": "refresh"})
+
+    # -- the other `web run`s (tvoxcc.chat.fanout) ------------------------------------------------------
+
+    def _tell_others(self, chat_id: int, agent_row: int | None, event: Event) -> None:
+        if self._shares:
+            self._spawn(self._notify(fanout.event_payload(self._origin, chat_id, agent_row, event)))
+
+    async def _notify(self, payload: str) -> None:
+        async with self.store.session() as session:
+            await notify(session, fanout.CHANNEL, payload)
+            await session.commit()
+
+    def _spawn(self, step: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(step)
+        self._pending.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # a socket replays by number what was missed
+            exc = task.exception()
+            log.warning("sharing a chat with the other web runs failed: %s: %s", type(exc).__name__, exc)
+
+    def notified(self, payload: str) -> None:
+        """A NOTIFY from another `web run`: its news pushed to the listeners here."""
+        for news in fanout.parse(payload, self._origin):
+            if isinstance(news, fanout.Stored):
+                if news.chat_id in self._chats:  # else nobody here to read them for
+                    self._spawn(self._push_stored(news))
+            elif news.event.get("type") == "state":  # its agent's desktop may be here without the chat's sockets
+                self._changed(news.chat_id, news.agent_row, news.event)
+            else:
+                self.to_chat(news.chat_id, news.event)
+
+    async def _push_stored(self, news: fanout.Stored) -> None:
+        after, count = news.first - 1, news.last - news.first + 1
+        for message in await messages_after(self.store, news.tenant_id, news.chat_id, after, limit=count):
+            self.to_chat(news.chat_id, {"type": "msg", "chat": news.chat_id, **message.to_json()})
 
     async def place(self, chat: ChatInfo) -> routing.Place:
         """The chat's place in its queue, from one read of the queue shared by its visitors for PLACE_TTL_S."""
@@ -149,7 +208,7 @@ class ChatHub:
         self._interactions = asyncio.create_task(self._follow_interactions())
 
     async def stop(self) -> None:
-        for task in (self._task, self._interactions):
+        for task in (self._task, self._interactions, *self._pending):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -163,7 +222,7 @@ class ChatHub:
     async def _follow(self, reader: CommandReader) -> None:
         while True:
             try:
-                async for command in _batches(reader):
+                async for command in _batches(reader, self.notified):
                     await self.apply(command)
             except Exception as exc:  # the store may be briefly unreachable: keep following
                 log.warning("following the ACD's chat commands failed: %s: %s", type(exc).__name__, exc)
@@ -183,7 +242,7 @@ class ChatHub:
 
     async def apply(self, commands: list[Command]) -> None:
         for chat in await routing.apply_commands(self.store, commands, self.clock()):
-            self.chat_changed(chat)
+            self.chat_changed(chat, shared=False)
         for command in commands:  # the agent a command names looks again (an offer withdrawn, wrap-up, pause)
             if command.agent_id and command.kind is not CommandKind.OFFER:
                 row = await self.agent_row(command.agent_id)
@@ -199,9 +258,10 @@ class ChatHub:
         return self._agent_rows.get(rid)
 
 
-async def _batches(reader: CommandReader) -> AsyncGenerator[list[Command], None]:
-    """The reader's commands a batch at a time (a NOTIFY or the poll wakes it)."""
-    wake = await Wake.open(reader.store, NOTIFY_CHANNEL)
+async def _batches(reader: CommandReader, notified: Callable[[str], None]) -> AsyncGenerator[list[Command], None]:
+    """The reader's commands a batch at a time (a NOTIFY or the poll wakes it); the other `web run`s' chat news
+    to ``notified``, on the same listening connection."""
+    wake = await Wake.open(reader.store, NOTIFY_CHANNEL, {fanout.CHANNEL: notified})
     try:
         while True:
             commands = await reader.read()

@@ -187,7 +187,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
                 listener.put({"type": "refresh"})
             elif kind == "typing" and isinstance(chat_id, int):
                 if chat_id in mine and typing.allow(str(chat_id), loop.time()):  # not stored: a hint, at most 1/s
-                    c.chats.to_chat(chat_id, {"type": "typing", "chat": chat_id, "from": "agent", "name": desk.name})
+                    c.chats.shared(chat_id, {"type": "typing", "chat": chat_id, "from": "agent", "name": desk.name})
             elif not isinstance(chat_id, int):
                 raise ChatError(f"unknown request {kind!r}")
             elif kind == "say":
