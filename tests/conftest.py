@@ -26,18 +26,31 @@ if "PYTEST_XDIST_WORKER" in os.environ:
     )
 
 
+# e2e modules on a namespace topology of their own (tvoxcc.lab.topology_lab), not on the shared lab.
+TOPOLOGY_MODULES = frozenset(
+    {"test_voice_nodes.py", "test_nodes_topology.py", "test_lab_topology_cli.py", "test_voice_failover_cut.py"}
+)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the marks into the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Work units for `pytest -n N --dist loadgroup` (`make test`): each module whole, and every lab test in one.
+    """Work units for `pytest -n N --dist loadgroup` (`make test`): each module whole, every lab test in one, and
+    the namespace-topology tests in another.
 
     The lab tests share one Asterisk per worker and its store, one module after another in collection order, as
-    in a run without workers: spread over workers they would meet in orders no run has checked. Everything else
-    goes in parallel by module, each worker with its own PostgreSQL and free ports.
+    in a run without workers: spread over workers they would meet in orders no run has checked. The topology
+    tests bring up hosts of their own (namespaces, subnet, Asterisk nodes, Kamailio, store): they need nothing
+    of the shared lab, so they run beside it, one after another (two topologies at once would crowd the cores).
+    Everything else goes in parallel by module, each worker with its own PostgreSQL and free ports.
     """
     for item in items:
-        path = item.path.relative_to(Path(__file__).parent)
-        group = "lab" if path.parts[0] == "e2e" else path.as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(_work_unit(item.path.relative_to(Path(__file__).parent))))
+
+
+def _work_unit(path: Path) -> str:
+    if path.parts[0] != "e2e":
+        return path.as_posix()
+    return "topology" if path.name in TOPOLOGY_MODULES else "lab"
 
 
 @pytest.fixture(scope="session")
