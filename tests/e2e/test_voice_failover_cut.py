@@ -102,6 +102,18 @@ async def store(pair: Pair) -> AsyncIterator[Store]:
     await db.dispose()
 
 
+async def listening(ports: list[int], within: float = 5.0) -> None:
+    """Until a UDP socket of this machine's is bound on each port (the answering sipp phones), at most ``within``."""
+    deadline = time.monotonic() + within
+    wanted = {f":{port:04X}" for port in ports}
+    while time.monotonic() < deadline:
+        lines = (await asyncio.to_thread(Path("/proc/net/udp").read_text)).splitlines()[1:]
+        bound = {line.split()[1][-5:] for line in lines if len(line.split()) > 1}
+        if wanted <= bound:
+            return
+        await asyncio.sleep(0.1)
+
+
 async def talking(pair: Pair, other_than: set[str], within: float = 30.0) -> tuple[str, str]:
     """(agent leg, caller channel) of a call bridge not among ``other_than`` (agent legs)."""
     deadline = time.monotonic() + within
@@ -223,6 +235,7 @@ async def test_sigkill_then_a_network_cut_of_the_active_host_the_standby_routes_
             pair.sipp.answer(p.user, port=p.port, bye_timeout_ms=TALK_MS + 30000, timeout_s=TALK_MS // 1000 + 60)
             for p in phones.values()
         ]
+        await listening([p.port for p in phones.values()])  # an offer to a phone not listening yet is a RONA
         talkers = pair.sipp.start(
             caller_scenario(DID, "1", wait_ms=800, hangup="us", hold_ms=TALK_MS),
             service=DID, timeout_s=TALK_MS // 1000 + 60, calls=len(NAMES),
