@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from tvoxcc.voice.queue_log_file import QueueLogFile
@@ -26,3 +27,16 @@ def test_lines_are_readable_at_once_and_a_rotated_file_is_started_again(tmp_path
     log.append(["6|c2|q|NONE|ABANDON|1|1|4"])  # usable again after a close
     log.close()
     assert path.read_text().splitlines()[-1] == "6|c2|q|NONE|ABANDON|1|1|4"
+
+
+async def test_in_a_loop_the_lines_of_one_turn_are_flushed_together_at_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "queue_log"
+    log = QueueLogFile(path)
+    log.append(["1|c1|q|NONE|ENTERQUEUE|||1"])
+    log.append(["2|c1|q|a|CONNECT|1||1"])
+    assert path.read_text() == ""  # still this turn: buffered
+    await asyncio.sleep(0)  # the loop went on: both lines readable
+    assert path.read_text().splitlines() == ["1|c1|q|NONE|ENTERQUEUE|||1", "2|c1|q|a|CONNECT|1||1"]
+    log.append(["3|c1|q|a|COMPLETECALLER|1|1|1"])
+    log.close()  # a close writes what is buffered
+    assert path.read_text().count("\n") == 3

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, bindparam, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.store import models as m
+from tvoxcc.store.precompiled import Precompiled
 from tvoxcc.support.status import TicketStatus
 
 CHUNK = 500  # values per IN (...): far below SQLite's and PostgreSQL's bound-parameter limits
@@ -136,33 +137,38 @@ class CallerCard:
     open_tickets: int  # tickets not resolved yet
 
 
-# One prebuilt Core query a call, filtered to the tenant by hand: every call waits for it, and the ORM's
-# session, entity loading and statement building cost more than the lookup (0.72 -> 0.33 ms CPU a call).
+# One prebuilt query a call, filtered to the tenant by hand: every call waits for it, and the ORM's session,
+# entity loading and statement building cost more than the lookup (0.72 -> 0.33 ms CPU a call); on SQLite it
+# runs as its SQL text (tvoxcc.store.precompiled: 0.28 -> ~0.04 ms). The open statuses are written into the
+# statement (constants: a bound IN would be expanded at every execution).
 _OPEN_TICKETS = (
     select(func.count())
     .where(
         m.Ticket.tenant_id == bindparam("tenant"),
         m.Ticket.contact_id == m.Contact.id,
-        m.Ticket.status.in_(TicketStatus.WORKING),
+        m.Ticket.status.in_([literal_column(f"'{status.value}'") for status in sorted(TicketStatus.WORKING)]),
     )
     .scalar_subquery()
     .label("open_tickets")
 )
 _CARD = select(m.Contact.id, m.Contact.language, m.Contact.vip, m.Contact.merged_into_id, _OPEN_TICKETS)
-_BY_PHONE = _CARD.join(m.ContactPhone, m.ContactPhone.contact_id == m.Contact.id).where(
-    m.ContactPhone.tenant_id == bindparam("tenant"),
-    m.ContactPhone.number == bindparam("number"),
-    m.Contact.tenant_id == bindparam("tenant"),
+_BY_PHONE = Precompiled(
+    _CARD.join(m.ContactPhone, m.ContactPhone.contact_id == m.Contact.id).where(
+        m.ContactPhone.tenant_id == bindparam("tenant"),
+        m.ContactPhone.number == bindparam("number"),
+        m.Contact.tenant_id == bindparam("tenant"),
+    )
 )
-_BY_ID = _CARD.where(m.Contact.tenant_id == bindparam("tenant"), m.Contact.id == bindparam("contact"))
+_BY_ID = Precompiled(_CARD.where(m.Contact.tenant_id == bindparam("tenant"), m.Contact.id == bindparam("contact")))
 
 
 def caller_card(conn: Connection, tenant_id: int, number: str) -> CallerCard | None:
     """The caller of ``number`` (E.164) in ``tenant_id``, merges followed; None when nobody has it. On a plain
     connection: the voice service runs it in one hop to the database's thread (tvoxcc.store.one_hop)."""
-    row = conn.execute(_BY_PHONE, {"tenant": tenant_id, "number": number}).one_or_none()
-    while row is not None and row.merged_into_id is not None:
-        row = conn.execute(_BY_ID, {"tenant": tenant_id, "contact": row.merged_into_id}).one_or_none()
-    if row is None:
+    rows = _BY_PHONE.rows(conn, {"tenant": tenant_id, "number": number})
+    while rows and rows[0][3] is not None:  # merged into another contact: that one's card
+        rows = _BY_ID.rows(conn, {"tenant": tenant_id, "contact": rows[0][3]})
+    if not rows:
         return None
-    return CallerCard(row.id, row.language, bool(row.vip), int(row.open_tickets or 0))
+    contact_id, language, vip, _merged, open_tickets = rows[0]
+    return CallerCard(int(contact_id), language, bool(vip), int(open_tickets or 0))
