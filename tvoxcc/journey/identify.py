@@ -139,7 +139,7 @@ class CallerCard:
 
 # One prebuilt query a call, filtered to the tenant by hand: every call waits for it, and the ORM's session,
 # entity loading and statement building cost more than the lookup (0.72 -> 0.33 ms CPU a call); on SQLite it
-# runs as its SQL text (tvoxcc.store.precompiled: 0.28 -> ~0.04 ms). The open statuses are written into the
+# runs as its SQL text (tvoxcc.store.precompiled: 0.28 -> 0.02 ms). The open statuses are written into the
 # statement (constants: a bound IN would be expanded at every execution).
 _OPEN_TICKETS = (
     select(func.count())

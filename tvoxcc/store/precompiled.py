@@ -2,7 +2,7 @@
 
 Executing a Core statement costs SQLAlchemy a cache key walked over the whole statement, a compiled-cache
 lookup, parameter processing and a result wrapper at every execution: for the caller lookup every call waits
-for (tvoxcc.journey.identify) that was ~0.28 ms of the event loop's CPU against ~0.02 ms for SQLite itself.
+for (tvoxcc.journey.identify) that was ~0.28 ms of the event loop's CPU, ~0.02 ms run this way.
 ``Precompiled(statement).rows(conn, params)`` compiles the statement for SQLite once and runs the text on the
 connection's own sqlite3 cursor (in the transaction SQLAlchemy began), values in the compiled order; on any
 other driver (PostgreSQL, aiosqlite behind ``run_sync``) it is a plain ``conn.execute``. The statement must
