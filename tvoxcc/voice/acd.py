@@ -337,10 +337,12 @@ class AcdQueue(AcdRestart):
         for key in await lost_bridges(self.ari, self.holding):
             log.warning("ACD: holding bridge of %s is gone (Asterisk restarted?): a new one when needed", key)
             del self.holding[key]
-        # What we track, before Asterisk is asked: an agent leg still being originated (an offer the commands
-        # released just now made, e.g. after a takeover) is in no list yet, and is not gone.
+        # What we track, before Asterisk is asked: an agent leg or a callback's customer leg still being originated
+        # (an offer or a callback the commands released just now made, e.g. after a takeover) is in no list yet,
+        # and is not gone (a callback taken for gone was failed while its customer's phone rang).
         placed = [channel_id for channel_id, leg in self.legs.items() if leg.placed]
-        tracked = [w.call.channel_id for w in self.items.values()] + placed + list(self.dialing)
+        dialled = [channel_id for channel_id in self.dialing if channel_id not in self.originating]
+        tracked = [w.call.channel_id for w in self.items.values()] + placed + dialled
         live = await live_channels(self.ari)
         if live is not None:
             for channel_id in gone(tracked, live):

@@ -132,6 +132,9 @@ class AcdBase(ABC):
         self.book = CallbackBook(acd.store, acd.recorder)
         self.callbacks: dict[str, CallbackJob] = {}  # router item id -> the callback it is
         self.dialing: dict[str, str] = {}  # customer channel id -> callback item id
+        # Of those, the ones whose originate is under way: not in Asterisk's channel list yet, so not "gone" at a
+        # (re)connect's check (as an agent leg's ``placed``).
+        self.originating: set[str] = set()
         self.outbound: dict[str, OutboundRoute] = {}  # tenant -> how it dials out
         self.callback_poll_s = callback_poll_s
         self.config_poll_s = config_poll_s

@@ -86,14 +86,18 @@ class AcdCallbacks(AcdBase):
             if job is None or job.channel_id is None or route is None:
                 raise NotDiallable("no outbound route")
             self.dialing[job.channel_id] = item_id
-            await self.ari.channels.originate(
-                route.dial(job.number),
-                app=self.ari.app,
-                app_args=f"{CALLBACK_LEG},{item_id}",
-                caller_id=route.caller_id or None,
-                ring_timeout=route.ring_seconds,
-                channel_id=job.channel_id,
-            )
+            self.originating.add(job.channel_id)
+            try:
+                await self.ari.channels.originate(
+                    route.dial(job.number),
+                    app=self.ari.app,
+                    app_args=f"{CALLBACK_LEG},{item_id}",
+                    caller_id=route.caller_id or None,
+                    ring_timeout=route.ring_seconds,
+                    channel_id=job.channel_id,
+                )
+            finally:
+                self.originating.discard(job.channel_id)
         except (AriError, NotDiallable) as exc:
             log.warning("ACD: cannot call back %s: %s", item_id, exc)
             if job is not None and job.channel_id is not None:
