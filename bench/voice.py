@@ -16,7 +16,8 @@ agent. Per step: success %, the caller's wait from answer to the agent's hang-up
 ("to agent", p50/p95), Asterisk's and the voice service's CPU ms per call: the process's CPU time (user +
 system, /proc/PID/stat, every thread) from just before the step's first call to SETTLE_S after its last one
 ended (so the facts the voice service writes a moment later, batched, are counted with the step), divided by
-the step's calls that reached an agent. Every caller is the lab's ``caller`` endpoint (its From user names the
+the step's calls that reached an agent (in brackets the event loop's thread alone: the rest is the store
+writers' threads). Every caller is the lab's ``caller`` endpoint (its From user names the
 endpoint), so every call has the same caller id; the voice service caches no caller, so each call still
 looks its caller up in the store. The CPU aim is judged at 40 calls/s, the step the other aims are
 judged at (at 10 calls/s the service's fixed costs, a few commits and wallboard writes a second whatever the
@@ -86,8 +87,10 @@ def native_queue(agents: int) -> tuple[str, str]:
     return queues, dialplan
 
 
-def cpu_ms(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_ms(pid: int, thread: int | None = None) -> float:
+    """A process's CPU time (every thread), or one of its threads' (``thread``: its id; the pid is the main one)."""
+    stat = Path(f"/proc/{pid}/task/{thread}/stat" if thread is not None else f"/proc/{pid}/stat")
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1000 / TICK
 
 
@@ -106,6 +109,7 @@ class Step:
     agent_answered: int
     asterisk_ms: float
     voice_ms: float | None
+    voice_loop_ms: float | None = None  # of it, the event loop's thread (the rest: the store writers' threads)
 
     @property
     def reached(self) -> int:
@@ -122,10 +126,12 @@ class Step:
     def line(self) -> str:
         per = max(self.reached, 1)
         voice = f"{self.voice_ms / per:6.1f}" if self.voice_ms is not None else "     -"
+        loop = f" (loop {self.voice_loop_ms / per:.1f})" if self.voice_loop_ms is not None else ""
         return (
             f"{self.path:7} {self.rate:5.0f}/s  ok {self.reached:5}/{self.result.attempted:<5} "
             f"({100 * self.success:5.1f} %)  to agent p50 {self.to_agent_ms(0.5):7.0f} ms p95 "
             f"{self.to_agent_ms(0.95):7.0f} ms  asterisk {self.asterisk_ms / per:5.1f} ms/call  voice {voice} ms/call"
+            f"{loop}"
         )
 
 
@@ -192,14 +198,17 @@ class Bench:
         time.sleep(0.5)
         ast0 = cpu_ms(self.asterisk_pid)
         voice0 = cpu_ms(self.voice.pid) if self.voice else None
+        loop0 = cpu_ms(self.voice.pid, self.voice.pid) if self.voice else None
         result = run_callers(self.target, free_port(2), number, rate, int(rate * self.step_s), 30000)
         time.sleep(SETTLE_S)  # the step's deferred work (batched writes) is the step's
         ast1 = cpu_ms(self.asterisk_pid)
         voice1 = cpu_ms(self.voice.pid) if self.voice else None
+        loop1 = cpu_ms(self.voice.pid, self.voice.pid) if self.voice else None
         answered = self.phones.answered()
         self.phones.stop()
         voice_ms = voice1 - voice0 if voice0 is not None and voice1 is not None else None
-        return Step(path, rate, result, answered, ast1 - ast0, voice_ms)
+        loop_ms = loop1 - loop0 if loop0 is not None and loop1 is not None else None
+        return Step(path, rate, result, answered, ast1 - ast0, voice_ms, loop_ms)
 
     def ladder(self, path: str, rates: list[float]) -> list[Step]:
         steps = []
