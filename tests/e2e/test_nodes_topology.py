@@ -11,9 +11,7 @@ import base64
 import json
 import os
 import re
-import shutil
 import signal
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -25,14 +23,11 @@ from typing import Any
 
 import pytest
 
-from tests.components import component_missing, require_program
 from tests.e2e.conftest import AGENTS, DIDS, LAB_CACHE
+from tests.e2e.topology_up import Topology, need_namespaces, scratch_dir, topology_up
 from tvoxcc.asterisk.inputs import RenderInput
-from tvoxcc.config import Settings, load_settings
 from tvoxcc.lab import netns, process
-from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.sipp import Sipp, SippAgent, SippRun, caller_scenario, free_udp_port
-from tvoxcc.lab.topology_lab import TopologyLab
 
 UNKNOWN_NUMBER = "5559999"  # answered by every node's dialplan ("no service"), no voice service needed
 _MESSAGE = re.compile(r"^-{47} (\S+ \S+)$", re.M)
@@ -75,16 +70,7 @@ def call_traces(run: SippRun) -> list[CallTrace]:
     return list(calls.values())
 
 
-@dataclass
-class Topo:
-    lab: TopologyLab
-    settings: Settings
-    state: dict[str, Any]
-    sipp: Sipp
-
-    def node(self, name: str) -> dict[str, Any]:
-        return next(n for n in self.state["nodes"] if n["name"] == name)
-
+class Topo(Topology):
     def callers(self, calls: int) -> SippRun:
         scenario = caller_scenario(UNKNOWN_NUMBER, wait_ms=300)
         return self.sipp.start(scenario, service=UNKNOWN_NUMBER, calls=calls, timeout_s=30).wait(60)
@@ -128,23 +114,13 @@ class Topo:
 
 @pytest.fixture(scope="module")
 def topo() -> Iterator[Topo]:
-    if os.geteuid() != 0:
-        component_missing("network namespaces and the lab Asterisk need root")
-    for tool in ("sipp", "chroot", "zstd", "debootstrap", "kamailio", "ip"):
-        require_program(tool, "scripts/system-deps.sh installs it")
-    base = Path(tempfile.mkdtemp(prefix="tvoxcc-topo-"))
-    base.chmod(0o755)  # Asterisk drops to its own user: every directory on the path must be traversable
-    settings = load_settings(write_lab_config(base, base / "lab", LAB_CACHE))
-    lab = TopologyLab(settings, base / "topology")
-    try:
-        state = lab.up("nodes=2", RenderInput.from_settings(settings, AGENTS, DIDS))
-        NODE_NAMES.update({node["address"]: node["name"] for node in state["nodes"]})
-        phones = Sipp(state["kamailio"]["host"], state["kamailio"]["port"], local_ip=state["machine_address"])
-        yield Topo(lab, settings, state, phones)
-        phones.cleanup()
-    finally:
-        lab.down()
-        shutil.rmtree(base, ignore_errors=True)
+    need_namespaces()
+    with (
+        scratch_dir("tvoxcc-topo-") as base,
+        topology_up(base, "nodes=2", AGENTS, DIDS, lab_cache=LAB_CACHE, kind=Topo) as up,
+    ):
+        NODE_NAMES.update({node["address"]: node["name"] for node in up.state["nodes"]})
+        yield up
 
 
 def test_agents_register_to_kamailio_and_every_node_reaches_them(topo: Topo) -> None:
