@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _failover_rounds import FailoverRounds, Service, stop, wait_log
+from _failover_rounds import FailoverRounds, Service, wait_log
 
-from tests.e2e.pair import Pair, redundant_pair
+from tests.e2e.pair import Pair, redundant_pair, stop_voice_run
 from tvoxcc.acd import InputKind
 from tvoxcc.asterisk.inputs import AgentPhone, Did
 from tvoxcc.lab.sipp import SippAgent
@@ -110,14 +110,14 @@ class PairBench(FailoverRounds):
         """main active again: its service started as a standby, main2's stopped cleanly (the lease given up)."""
         self.services["main"] = self.start_voice("main")
         wait_log(self.services["main"], "waits as a standby", STARTUP_S)
-        stop(self.services.pop("main2"))
+        stop_voice_run(self.services.pop("main2")[0])
         wait_log(self.services["main"], "voice service ready", STARTUP_S)
         self.services["main2"] = self.start_voice("main2")
         wait_log(self.services["main2"], "waits as a standby", STARTUP_S)
 
     def down(self, *, failed: bool = False) -> None:
         for service in self.services.values():
-            stop(service)
+            stop_voice_run(service[0])
         for log in sorted(self.base.glob("voice-*.log")) if failed else ():
             print(f"--- {log.name}, its end:\n{''.join(log.read_text(errors='replace').splitlines(True)[-25:])}")
         with contextlib.suppress(AttributeError):

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import subprocess
 import time
 from abc import ABC, abstractmethod
@@ -40,24 +38,26 @@ def wait_log(service: Service, text: str, within: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def run_rounds(
+    count: int, one: Callable[[], tuple[float, int]], said: Callable[[int, float, int], str]
+) -> tuple[list[float], int]:
+    """``count`` rounds of ``one`` (takeover s, calls lost), each printed as ``said(n, took, lost)``: (the takeover
+    times, the calls lost in all)."""
+    took_all, lost_all = [], 0
+    for n in range(1, count + 1):
+        took, lost = one()
+        took_all.append(took)
+        lost_all += lost
+        print(said(n, took, lost), flush=True)
+    return took_all, lost_all
+
+
 def until(check: Callable[[], bool], what: str, within: float = 60.0) -> None:
     deadline = time.monotonic() + within
     while not check():
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what}: not within {within} s")
         time.sleep(0.02)
-
-
-def stop(service: Service) -> None:
-    """SIGTERM to the service's process group, SIGKILL if it has not ended 15 s later."""
-    process = service[0]
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
 
 
 class FailoverRounds(ABC):

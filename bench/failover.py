@@ -47,8 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _contract import Aim, arguments
 from _failover_pair import PairBench
-from _failover_rounds import FailoverRounds, Service, stop, wait_log
+from _failover_rounds import FailoverRounds, Service, run_rounds, wait_log
 
+from tests.e2e.pair import stop_voice_run
 from tvoxcc.acd import InputKind
 from tvoxcc.config import load_settings
 from tvoxcc.lab.config import write_lab_config
@@ -158,7 +159,7 @@ class Bench(FailoverRounds):
 
     def down(self) -> None:
         for service in self.services:
-            stop(service)
+            stop_voice_run(service[0])
         self.sipp.cleanup()
         self.lab.down()
         shutil.rmtree(self.base, ignore_errors=True)
@@ -170,17 +171,14 @@ def main_cut(aim: Aim, quick: bool, lease_s: float) -> None:
     failed = True
     try:
         bench.up(LAB_CACHE, lease_s)
-        baseline = []
-        for n in range(kills):
-            took, lost = bench.fail_over(cut=False)
-            baseline.append(took)
-            print(f"kill {n + 1}: the standby routes {took:.2f} s after the SIGKILL, lost {lost}", flush=True)
-        takeovers, lost_total = [], 0
-        for n in range(cuts):
-            took, lost = bench.fail_over(cut=True)
-            takeovers.append(took)
-            lost_total += lost
-            print(f"cut {n + 1}: the standby routes {took:.2f} s after the cut, lost {lost} of {CALLERS}", flush=True)
+        baseline, _ = run_rounds(
+            kills, lambda: bench.fail_over(cut=False),
+            lambda n, took, lost: f"kill {n}: the standby routes {took:.2f} s after the SIGKILL, lost {lost}",
+        )  # fmt: skip
+        takeovers, lost_total = run_rounds(
+            cuts, lambda: bench.fail_over(cut=True),
+            lambda n, took, lost: f"cut {n}: the standby routes {took:.2f} s after the cut, lost {lost} of {CALLERS}",
+        )  # fmt: skip
         failed = False
     finally:
         bench.down(failed=failed)  # the services' logs printed when a round failed
@@ -210,19 +208,16 @@ def main() -> int:
         bench.up()
         bench.services.append(bench.start_voice())
         wait_log(bench.services[0], "voice service ready")
-        baseline = []
-        for n in range(restarts):  # a lone service: SIGKILL and a plain restart
-            took, lost = bench.kill(with_standby=False)
-            baseline.append(took)
-            print(f"restart {n + 1}: calls back and routed {took:.2f} s after the kill, lost {lost}", flush=True)
+        baseline, _ = run_rounds(  # a lone service: SIGKILL and a plain restart
+            restarts, lambda: bench.kill(with_standby=False),
+            lambda n, took, lost: f"restart {n}: calls back and routed {took:.2f} s after the kill, lost {lost}",
+        )  # fmt: skip
         bench.services.append(bench.start_voice())
         wait_log(bench.services[-1], "waits as a standby")
-        takeovers, lost_total = [], 0
-        for n in range(kills):
-            took, lost = bench.kill(with_standby=True)
-            takeovers.append(took)
-            lost_total += lost
-            print(f"kill {n + 1}: the standby routes {took:.2f} s after the kill, lost {lost} of {CALLERS}", flush=True)
+        takeovers, lost_total = run_rounds(
+            kills, lambda: bench.kill(with_standby=True),
+            lambda n, took, lost: f"kill {n}: the standby routes {took:.2f} s after the kill, lost {lost} of {CALLERS}",
+        )  # fmt: skip
     finally:
         bench.down()
     p50, worst = statistics.median(takeovers), max(takeovers)

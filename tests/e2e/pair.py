@@ -13,13 +13,11 @@ it, the node-failure case). Phones and callers (sipp) run on the machine's leg o
 
 from __future__ import annotations
 
-import base64
-import json
 import os
+import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,15 +71,8 @@ class Pair:
         subprocess.run(["ip", "-n", namespace, "link", "set", self.leg(name), "up" if up else "down"], check=True)
 
     def ari(self, path: str, method: str = "GET") -> Any:
-        """The calls' Asterisk, over ARI (plain urllib, from the machine's leg)."""
-        ast = self.settings.asterisk
-        request = urllib.request.Request(f"{self.node()['ari_url']}/ari/{path}", method=method)
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+        """The calls' Asterisk, over ARI."""
+        return self.topology.ari(CALLS_ON, path, method)
 
     def voice_run(self, host: str, log: Path) -> subprocess.Popen[bytes]:
         """`tvoxcc voice run` in host ``host``'s namespace (`ip netns exec` execs it: the PID is the service's)."""
@@ -95,6 +86,18 @@ class Pair:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def stop_voice_run(process: subprocess.Popen[bytes] | None, within: float = 15.0) -> None:
+    """SIGTERM to a `voice run`'s process group (``voice_run`` starts it in its own), SIGKILL if it has not ended
+    ``within`` s later."""
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(within)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
 
 
 def services_config(up: Topology, database_url: str, lease_s: float) -> Path:

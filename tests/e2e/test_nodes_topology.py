@@ -7,8 +7,6 @@ bridge (10.213.X.1), like a phone on the office LAN.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import re
 import signal
@@ -19,12 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import AGENTS, DIDS, LAB_CACHE
-from tests.e2e.topology_up import Topology, need_namespaces, scratch_dir, topology_up
+from tests.e2e.conftest import AGENTS, DIDS
+from tests.e2e.topology_up import Topology, nodes_topology
 from tvoxcc.asterisk.inputs import RenderInput
 from tvoxcc.lab import netns, process
 from tvoxcc.lab.sipp import Sipp, SippAgent, SippRun, caller_scenario, free_udp_port
@@ -79,46 +76,26 @@ class Topo(Topology):
         """The node that answered each call, in the order the calls were sent."""
         return [c.node or "none" for c in sorted(call_traces(run), key=lambda c: c.invite_at)]
 
-    def _ari(self, node: str, path: str, method: str = "GET") -> Any:
-        ast = self.settings.asterisk
-        request = urllib.request.Request(f"{self.node(node)['ari_url']}/ari/{path}", method=method)
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
     def wait_reachable(self, node: str, endpoint: str, within: float = 20.0) -> None:
         """Until ``node`` sees the phone online: it learns so from its OPTIONS through Kamailio (every 5 s), and
         refuses to ring a phone it has not seen yet (500 "Allocation failed")."""
         deadline = time.monotonic() + within
-        while self._ari(node, f"endpoints/PJSIP/{urllib.parse.quote(endpoint)}")["state"] != "online":
+        while self.ari(node, f"endpoints/PJSIP/{urllib.parse.quote(endpoint)}")["state"] != "online":
             assert time.monotonic() < deadline, f"{node} never saw {endpoint} online"
             time.sleep(0.2)
 
     def originate(self, node: str, endpoint: str) -> None:
         """Node ``node`` calls ``endpoint`` (an agent's phone) over ARI; the answered leg then plays "no service"."""
         self.wait_reachable(node, endpoint)
-        ast = self.settings.asterisk
         query = urllib.parse.urlencode(
             {"endpoint": f"PJSIP/{endpoint}", "extension": UNKNOWN_NUMBER, "context": "tvoxcc-inbound"}
         )
-        request = urllib.request.Request(f"{self.node(node)['ari_url']}/ari/channels?{query}", method="POST")
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            assert response.status == 200
+        self.ari(node, f"channels?{query}", "POST")  # an error status raises
 
 
 @pytest.fixture(scope="module")
 def topo() -> Iterator[Topo]:
-    need_namespaces()
-    with (
-        scratch_dir("tvoxcc-topo-") as base,
-        topology_up(base, "nodes=2", AGENTS, DIDS, lab_cache=LAB_CACHE, kind=Topo) as up,
-    ):
+    with nodes_topology("tvoxcc-topo-", kind=Topo) as up:
         NODE_NAMES.update({node["address"]: node["name"] for node in up.state["nodes"]})
         yield up
 

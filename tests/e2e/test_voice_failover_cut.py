@@ -33,7 +33,7 @@ import pytest
 from tests.cli import Tvox
 from tests.components import component_missing
 from tests.e2e.conftest import DIDS, LAB_CACHE, PASSWORD
-from tests.e2e.pair import Pair, redundant_pair
+from tests.e2e.pair import Pair, redundant_pair, stop_voice_run
 from tests.e2e.test_voice_acd_kill import QUEUE, agent, line, until
 from tests.e2e.test_voice_failover import OfferMonitor, text_of, wait_for_line
 from tests.e2e.topology_up import need_namespaces, scratch_dir
@@ -122,16 +122,6 @@ async def talking(pair: Pair, other_than: set[str], within: float = 30.0) -> tup
     raise AssertionError(f"no agent was bridged to a caller: {pair.ari('bridges')}")
 
 
-def stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is not None and process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-
-
 class Services:
     """The `voice run` processes of the test, each with its own log, stopped at the end."""
 
@@ -146,7 +136,7 @@ class Services:
 
     def stop(self) -> None:
         for process, _ in self.started:
-            stop(process)
+            stop_voice_run(process)
 
 
 async def kept(pair: Pair, store: Store, before: Any, up: list[str], talks: list[tuple[str, str]]) -> None:

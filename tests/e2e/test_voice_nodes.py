@@ -23,10 +23,10 @@ import pytest
 
 from tests.cli import Tvox
 from tests.e2e import test_sms as sms
-from tests.e2e.conftest import AGENTS, DIDS, LAB_CACHE
+from tests.e2e.conftest import AGENTS, DIDS
 from tests.e2e.test_voice_acd import Clock, answered_by
 from tests.e2e.test_voice_acd_kill import agent, until
-from tests.e2e.topology_up import Topology, need_namespaces, scratch_dir, topology_up
+from tests.e2e.topology_up import Topology, nodes_topology
 from tests.e2e.voice import interactions, running_voice
 from tvoxcc.acd import InputKind, send_input
 from tvoxcc.asterisk.inputs import RenderInput
@@ -58,11 +58,7 @@ class Nodes(Topology):
 
 @pytest.fixture(scope="module")
 def nodes() -> Iterator[Nodes]:
-    need_namespaces()
-    with (
-        scratch_dir("tvoxcc-vnodes-") as base,
-        topology_up(base, "nodes=2", AGENTS, DIDS, lab_cache=LAB_CACHE, kind=Nodes) as up,
-    ):
+    with nodes_topology("tvoxcc-vnodes-", kind=Nodes) as up:  # its own lab id, subnet and namespaces
         upgrade(up.settings.database.url.get_secret_value())
         tvox = Tvox(up.config_path)
         tvox.ok("import", str(DATA / "e2e-acme.yaml"))

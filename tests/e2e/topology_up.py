@@ -4,16 +4,21 @@ The one place that writes the lab's config in a scratch directory, brings the to
 and DIDs, and aims sipp at Kamailio from the machine's leg of the lab's bridge (like a phone on the office LAN):
 
     need_namespaces("psql")                                     # root and the tools, else the component fails
-    with scratch_dir("tvoxcc-x-") as base, topology_up(base, "nodes=2", AGENTS, DIDS, lab_cache=LAB_CACHE,
+    with scratch_dir("tvoxcc-x-") as base, topology_up(base, "redundant", AGENTS, DIDS, lab_cache=LAB_CACHE,
                                                        kind=Topology) as up:
-        up.node("node1"), up.sipp, up.config_path               # the lab's config: SQLite store, one node's ARI
+        up.node("main2"), up.sipp, up.config_path               # the lab's config: SQLite store, one node's ARI
+    with nodes_topology("tvoxcc-y-", kind=Topology) as up:     # all of it for two nodes and the e2e agents
+        up.ari("node1", "channels")
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import tempfile
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +48,17 @@ class Topology:
 
     def host(self, name: str) -> dict[str, Any]:
         return next(h for h in self.state["hosts"] if h["name"] == name)
+
+    def ari(self, node: str, path: str, method: str = "GET") -> Any:
+        """Node ``node``'s Asterisk over ARI (plain urllib, from the machine's leg): the JSON answered, or None."""
+        ast = self.settings.asterisk
+        request = urllib.request.Request(f"{self.node(node)['ari_url']}/ari/{path}", method=method)
+        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=5) as response:
+            body = response.read()
+        return json.loads(body) if body else None
 
     def sounds_dir(self, node: str) -> Path:
         """Where node ``node`` plays prompts from (`prompts render --out`)."""
@@ -95,3 +111,14 @@ def topology_up(
             phones.cleanup()
     finally:
         lab.down()
+
+
+@contextmanager
+def nodes_topology(prefix: str, *, kind: type[T]) -> Iterator[T]:
+    """Two Asterisk nodes behind Kamailio (`nodes=2`) with tests/e2e/conftest.py's agents and DIDs, in a scratch
+    directory named ``prefix…``; failing unless root and the tools are there."""
+    from tests.e2e.conftest import AGENTS, DIDS, LAB_CACHE  # the e2e lab's: a bench brings its own
+
+    need_namespaces()
+    with scratch_dir(prefix) as base, topology_up(base, "nodes=2", AGENTS, DIDS, lab_cache=LAB_CACHE, kind=kind) as up:
+        yield up
