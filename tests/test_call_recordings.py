@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from tvoxcc.ari import AriClient
+from tests.ari_stand_in import ari_stand_in
 from tvoxcc.config import RecordingSettings
 from tvoxcc.recordings.repository import Repository
 from tvoxcc.store.engine import Store
@@ -62,16 +61,10 @@ async def serving(fake: Recordings, tmp_path: Path) -> AsyncIterator[CallRecordi
     app = web.Application()
     app.router.add_get("/ari/recordings/live/{name}", fake.live)
     app.router.add_get("/ari/recordings/stored/{name}", fake.stored)
-    server = TestServer(app)
-    await server.start_server()
-    ari = AriClient(f"http://127.0.0.1:{server.port}", "tvoxcc", "secret", "tvoxcc")
     store = Store.from_url(f"sqlite:///{tmp_path}/never-opened.db")
-    try:
+    async with ari_stand_in(app) as ari:
         yield CallRecordings(ari, store, Recorder(store), Repository(RecordingSettings(), tmp_path / "data"))
-    finally:
-        await ari.close()
-        await store.dispose()
-        await server.close()
+    await store.dispose()
 
 
 @pytest.fixture
