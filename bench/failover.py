@@ -27,8 +27,6 @@ topology. Prints ``failover --cut: takeover p50 X s max Y s, lost N of M calls (
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
 import signal
@@ -38,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +46,7 @@ from _contract import Aim, arguments
 from _failover_pair import PairBench
 from _failover_rounds import FailoverRounds, Service, run_rounds, wait_log
 
+from tests.e2e.ari_http import ari_json
 from tests.e2e.pair import stop_voice_run
 from tvoxcc.acd import InputKind
 from tvoxcc.config import load_settings
@@ -125,15 +123,7 @@ class Bench(FailoverRounds):
         return self.settings.database.url.get_secret_value()
 
     def ari(self, path: str, method: str = "GET") -> Any:
-        ast = self.settings.asterisk
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request = urllib.request.Request(
-            f"{ast.ari_url}/ari/{path}", method=method, headers={"Authorization": f"Basic {token}"}
-        )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+        return ari_json(self.settings.asterisk.ari_url, self.settings.asterisk, path, method)
 
     def callers(self) -> list[str]:
         return [c["id"] for c in self.ari("channels") if c["name"].startswith("PJSIP/caller-")]

@@ -13,12 +13,9 @@ and DIDs, and aims sipp at Kamailio from the machine's leg of the lab's bridge (
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
 import tempfile
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tests.components import component_missing, require_program
+from tests.e2e.ari_http import ari_json
 from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput
 from tvoxcc.config import Settings, load_settings
 from tvoxcc.lab.config import write_lab_config
@@ -50,15 +48,8 @@ class Topology:
         return next(h for h in self.state["hosts"] if h["name"] == name)
 
     def ari(self, node: str, path: str, method: str = "GET") -> Any:
-        """Node ``node``'s Asterisk over ARI (plain urllib, from the machine's leg): the JSON answered, or None."""
-        ast = self.settings.asterisk
-        request = urllib.request.Request(f"{self.node(node)['ari_url']}/ari/{path}", method=method)
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+        """Node ``node``'s Asterisk over ARI, from the machine's leg: the JSON answered, or None."""
+        return ari_json(self.node(node)["ari_url"], self.settings.asterisk, path, method)
 
     def sounds_dir(self, node: str) -> Path:
         """Where node ``node`` plays prompts from (`prompts render --out`)."""
