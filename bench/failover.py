@@ -27,10 +27,6 @@ topology. Prints ``failover --cut: takeover p50 X s max Y s, lost N of M calls (
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import contextlib
-import json
 import os
 import shutil
 import signal
@@ -40,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +44,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _contract import Aim, arguments
 from _failover_pair import PairBench
+from _failover_rounds import FailoverRounds, Service, run_rounds, wait_log
 
-from tvoxcc.acd import InputKind, send_input
+from tests.e2e.ari_http import ari_json
+from tests.e2e.pair import stop_voice_run
+from tvoxcc.acd import InputKind
 from tvoxcc.config import load_settings
 from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.lab import Lab
-from tvoxcc.lab.sipp import Sipp, SippAgent, SippRun, caller_scenario
-from tvoxcc.store.engine import Store
+from tvoxcc.lab.sipp import Sipp, SippAgent
 
 AIM_TAKEOVER_S = 5.0
 CALLERS = 20
@@ -74,8 +71,9 @@ ivrs:
 """
 
 
-class Bench:
+class Bench(FailoverRounds):
     def __init__(self) -> None:
+        super().__init__(AGENT, CALLERS)
         self.base = Path(tempfile.mkdtemp(prefix="tvoxcc-bench-failover-"))
         self.base.chmod(0o755)
         self.config = write_lab_config(self.base, self.base / "lab", LAB_CACHE)
@@ -86,7 +84,7 @@ class Bench:
         self.sipp = Sipp(ast.sip_host, ast.sip_port)
         self.phone = SippAgent(self.sipp, AGENT, PASSWORD)
         self.db = self.base / "tvoxcc.db"
-        self.services: list[tuple[subprocess.Popen[bytes], Path]] = []  # [active, standby?]
+        self.services: list[Service] = []  # [active, standby?]
         self.started = 0
 
     # -- set-up ----------------------------------------------------------------------------------------
@@ -101,7 +99,7 @@ class Bench:
         self.cli("lab", "--state-dir", str(self.base / "lab"), "up")
         self.phone.register().check()
 
-    def start_voice(self) -> tuple[subprocess.Popen[bytes], Path]:
+    def start_voice(self) -> Service:
         self.started += 1
         log = self.base / f"voice-{self.started}.log"
         process = subprocess.Popen(
@@ -114,14 +112,6 @@ class Bench:
         )
         return process, log
 
-    def wait_log(self, service: tuple[subprocess.Popen[bytes], Path], text: str, within: float = 60.0) -> None:
-        process, log = service
-        deadline = time.monotonic() + within
-        while text not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"voice run: no {text!r}: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.05)
-
     # -- the store and Asterisk, as seen from outside --------------------------------------------------
 
     def rows(self, sql: str) -> int:
@@ -129,59 +119,20 @@ class Bench:
             (count,) = db.execute(sql).fetchone()
         return int(count)
 
-    def waiting(self) -> int:
-        return self.rows("SELECT count(*) FROM acd_items WHERE channel = 'voice' AND status = 'waiting'")
-
-    def routed(self) -> int:
-        return self.rows(
-            "SELECT count(*) FROM acd_items WHERE channel = 'voice' AND status IN ('offered', 'connected')"
-        )
-
-    def ask(self, kind: InputKind, **payload: Any) -> None:
-        async def go() -> None:
-            store = Store.from_url(self.settings.database.url.get_secret_value())
-            try:
-                await send_input(store, kind, agent_id=AGENT, **payload)
-            finally:
-                await store.dispose()
-
-        asyncio.run(go())
+    def database_url(self) -> str:
+        return self.settings.database.url.get_secret_value()
 
     def ari(self, path: str, method: str = "GET") -> Any:
-        ast = self.settings.asterisk
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request = urllib.request.Request(
-            f"{ast.ari_url}/ari/{path}", method=method, headers={"Authorization": f"Basic {token}"}
-        )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+        return ari_json(self.settings.asterisk.ari_url, self.settings.asterisk, path, method)
 
     def callers(self) -> list[str]:
         return [c["id"] for c in self.ari("channels") if c["name"].startswith("PJSIP/caller-")]
-
-    def until(self, check: Any, what: str, within: float = 60.0) -> None:
-        deadline = time.monotonic() + within
-        while not check():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{what}: not within {within} s")
-            time.sleep(0.02)
 
     # -- one kill ------------------------------------------------------------------------------------
 
     def kill(self, *, with_standby: bool) -> tuple[float, int]:
         """SIGKILL the active service with CALLERS callers waiting: (takeover s, calls lost)."""
-        self.ask(InputKind.PAUSE, code="bench")
-        self.until(lambda: self.rows(f"SELECT count(*) FROM acd_agents WHERE agent_id = '{AGENT}' "
-                                     "AND status = 'paused'") == 1, "the agent paused")  # fmt: skip
-        answering = self.phone.answer(ring_ms=0)
-        callers = self.sipp.start(
-            caller_scenario(DID, wait_ms=500, hangup="them", bye_timeout_ms=170000),
-            service=DID, timeout_s=180, calls=CALLERS,
-        )  # fmt: skip
-        self.until(lambda: self.waiting() == CALLERS, f"{CALLERS} callers waiting")
-        time.sleep(0.5)
+        answering, callers = self.callers_waiting(self.phone, self.sipp, DID)
         active = self.services.pop(0)
         os.killpg(active[0].pid, signal.SIGKILL)
         killed = time.monotonic()
@@ -189,33 +140,16 @@ class Bench:
         self.ask(InputKind.UNPAUSE)
         if not with_standby:
             self.services.append(self.start_voice())
-        taking = self.services[0]
-        self.until(lambda: self.routed() >= 1, "a routing decision after the kill")
-        decided = time.monotonic()
-        self.wait_log(taking, "voice service ready")
-        ready = time.monotonic()
-        time.sleep(1.0)
-        lost = CALLERS - len(self.callers())
+        took, lost = self.taken_over(self.services[0], killed)
         self.end_calls(answering, callers)
         if with_standby:
             self.services.append(self.start_voice())  # the killed one again, as the next standby
-            self.wait_log(self.services[-1], "waits as a standby")
-        return max(decided, ready) - killed, lost
-
-    def end_calls(self, answering: SippRun, callers: SippRun) -> None:
-        self.ask(InputKind.PAUSE, code="bench")  # no new offer while the callers go
-        for channel in self.callers():
-            with contextlib.suppress(OSError):  # gone meanwhile
-                self.ari(f"channels/{channel}", "DELETE")
-        callers.wait(30)
-        answering.wait(30)
-        self.until(lambda: self.rows("SELECT count(*) FROM acd_items WHERE channel = 'voice'") == 0, "callers gone")
+            wait_log(self.services[-1], "waits as a standby")
+        return took, lost
 
     def down(self) -> None:
-        for process, _ in self.services:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(15)
+        for service in self.services:
+            stop_voice_run(service[0])
         self.sipp.cleanup()
         self.lab.down()
         shutil.rmtree(self.base, ignore_errors=True)
@@ -227,17 +161,14 @@ def main_cut(aim: Aim, quick: bool, lease_s: float) -> None:
     failed = True
     try:
         bench.up(LAB_CACHE, lease_s)
-        baseline = []
-        for n in range(kills):
-            took, lost = bench.fail_over(cut=False)
-            baseline.append(took)
-            print(f"kill {n + 1}: the standby routes {took:.2f} s after the SIGKILL, lost {lost}", flush=True)
-        takeovers, lost_total = [], 0
-        for n in range(cuts):
-            took, lost = bench.fail_over(cut=True)
-            takeovers.append(took)
-            lost_total += lost
-            print(f"cut {n + 1}: the standby routes {took:.2f} s after the cut, lost {lost} of {CALLERS}", flush=True)
+        baseline, _ = run_rounds(
+            kills, lambda: bench.fail_over(cut=False),
+            lambda n, took, lost: f"kill {n}: the standby routes {took:.2f} s after the SIGKILL, lost {lost}",
+        )  # fmt: skip
+        takeovers, lost_total = run_rounds(
+            cuts, lambda: bench.fail_over(cut=True),
+            lambda n, took, lost: f"cut {n}: the standby routes {took:.2f} s after the cut, lost {lost} of {CALLERS}",
+        )  # fmt: skip
         failed = False
     finally:
         bench.down(failed=failed)  # the services' logs printed when a round failed
@@ -266,20 +197,17 @@ def main() -> int:
     try:
         bench.up()
         bench.services.append(bench.start_voice())
-        bench.wait_log(bench.services[0], "voice service ready")
-        baseline = []
-        for n in range(restarts):  # a lone service: SIGKILL and a plain restart
-            took, lost = bench.kill(with_standby=False)
-            baseline.append(took)
-            print(f"restart {n + 1}: calls back and routed {took:.2f} s after the kill, lost {lost}", flush=True)
+        wait_log(bench.services[0], "voice service ready")
+        baseline, _ = run_rounds(  # a lone service: SIGKILL and a plain restart
+            restarts, lambda: bench.kill(with_standby=False),
+            lambda n, took, lost: f"restart {n}: calls back and routed {took:.2f} s after the kill, lost {lost}",
+        )  # fmt: skip
         bench.services.append(bench.start_voice())
-        bench.wait_log(bench.services[-1], "waits as a standby")
-        takeovers, lost_total = [], 0
-        for n in range(kills):
-            took, lost = bench.kill(with_standby=True)
-            takeovers.append(took)
-            lost_total += lost
-            print(f"kill {n + 1}: the standby routes {took:.2f} s after the kill, lost {lost} of {CALLERS}", flush=True)
+        wait_log(bench.services[-1], "waits as a standby")
+        takeovers, lost_total = run_rounds(
+            kills, lambda: bench.kill(with_standby=True),
+            lambda n, took, lost: f"kill {n}: the standby routes {took:.2f} s after the kill, lost {lost} of {CALLERS}",
+        )  # fmt: skip
     finally:
         bench.down()
     p50, worst = statistics.median(takeovers), max(takeovers)

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
+from tests.ari_stand_in import ari_stand_in
 from tvoxcc.ari import AriBadRequest, AriClient
 from tvoxcc.backoff import Backoff
 from tvoxcc.voice.presence import (
@@ -61,12 +61,8 @@ async def asterisk() -> AsyncIterator[tuple[FakeAsterisk, AriClient]]:
     app = web.Application()
     app.router.add_post("/ari/applications/{app}/subscription", fake.subscribe)
     app.router.add_get("/ari/endpoints/PJSIP", fake.list_endpoints)
-    server = TestServer(app)
-    await server.start_server()
-    client = AriClient(f"http://127.0.0.1:{server.port}", "tvoxcc", "secret", "tvoxcc")
-    yield fake, client
-    await client.close()
-    await server.close()
+    async with ari_stand_in(app) as client:
+        yield fake, client
 
 
 async def no_sleep(_: float) -> None:

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
+from tests.ari_stand_in import ari_stand_in
 from tvoxcc.ari import AriClient
 from tvoxcc.voice.reconnect import gone, live_channels, lost_bridges
 
@@ -29,12 +29,8 @@ async def ari() -> AsyncIterator[AriClient]:
     app = web.Application()
     app.router.add_get("/ari/bridges/{id}", bridge)
     app.router.add_get("/ari/channels", channels)
-    server = TestServer(app)
-    await server.start_server()
-    client = AriClient(f"http://127.0.0.1:{server.port}", "tvoxcc", "secret", "tvoxcc")
-    yield client
-    await client.close()
-    await server.close()
+    async with ari_stand_in(app) as client:
+        yield client
 
 
 def test_gone_keeps_order_and_names_each_once() -> None:

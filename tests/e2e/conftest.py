@@ -16,8 +16,6 @@ Fixture ``sipp`` (function) gives a fresh Sipp whose leftover processes are kill
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import secrets
 import shutil
@@ -33,6 +31,7 @@ from typing import Any
 import pytest
 
 from tests.components import component_missing, require_program
+from tests.e2e.ari_http import ari_json
 from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput
 from tvoxcc.asterisk.reload import reload_asterisk
 from tvoxcc.config import Settings, load_settings
@@ -86,15 +85,7 @@ class LabHandle:
         return self.lab.up(self.current)
 
     def ari(self, path: str, method: str = "GET") -> Any:
-        ast = self.settings.asterisk
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request = urllib.request.Request(
-            f"{ast.ari_url}/ari/{path.lstrip('/')}", method=method, headers={"Authorization": f"Basic {token}"}
-        )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+        return ari_json(self.settings.asterisk.ari_url, self.settings.asterisk, path, method)
 
     def channels(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.ari("channels")

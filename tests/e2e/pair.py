@@ -13,13 +13,11 @@ it, the node-failure case). Phones and callers (sipp) run on the machine's leg o
 
 from __future__ import annotations
 
-import base64
-import json
 import os
+import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.cli import Tvox
+from tests.e2e.topology_up import Topology, topology_up
 from tests.servers.postgres import PostgresServer, start_postgres
-from tvoxcc.asterisk.inputs import AgentPhone, Did, RenderInput
+from tvoxcc.asterisk.inputs import AgentPhone, Did
 from tvoxcc.config import Settings, load_settings
-from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.sipp import Sipp
 from tvoxcc.lab.topology import Wiring, parse_topology
-from tvoxcc.lab.topology_lab import TopologyLab
 from tvoxcc.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,11 +39,9 @@ CALLS_ON = "main2"  # the Asterisk node every call sits on
 
 @dataclass
 class Pair:
-    lab: TopologyLab
-    state: dict[str, Any]
+    topology: Topology
     settings: Settings  # the services': PostgreSQL on db, the Asterisk node main2 behind Kamailio
     config_path: Path
-    sipp: Sipp  # aimed at Kamailio from the machine's leg
     postgres: PostgresServer
 
     @property
@@ -54,43 +49,37 @@ class Pair:
         return Tvox(self.config_path)
 
     @property
+    def sipp(self) -> Sipp:
+        """Aimed at Kamailio from the machine's leg."""
+        return self.topology.sipp
+
+    @property
     def sounds_dir(self) -> Path:
         """Where the calls' node plays prompts from (`prompts render --out`)."""
-        return Path(self.node()["state_dir"]) / "root/usr/share/asterisk/sounds"
+        return self.topology.sounds_dir(CALLS_ON)
 
     def node(self) -> dict[str, Any]:
-        return next(n for n in self.state["nodes"] if n["name"] == CALLS_ON)
-
-    def host(self, name: str) -> dict[str, Any]:
-        return next(h for h in self.state["hosts"] if h["name"] == name)
+        return self.topology.node(CALLS_ON)
 
     def leg(self, name: str) -> str:
         """The veth end inside host ``name``'s namespace: its only way out."""
         (host,) = [h for h in parse_topology("redundant").hosts if h.name == name]
-        return Wiring(self.state["lab_id"], self.state["third_octet"]).host_leg(host)
+        return Wiring(self.topology.state["lab_id"], self.topology.state["third_octet"]).host_leg(host)
 
     def set_link(self, name: str, up: bool) -> None:
-        subprocess.run(
-            ["ip", "-n", self.host(name)["namespace"], "link", "set", self.leg(name), "up" if up else "down"],
-            check=True,
-        )
+        namespace = self.topology.host(name)["namespace"]
+        subprocess.run(["ip", "-n", namespace, "link", "set", self.leg(name), "up" if up else "down"], check=True)
 
     def ari(self, path: str, method: str = "GET") -> Any:
-        """The calls' Asterisk, over ARI (plain urllib, from the machine's leg)."""
-        ast = self.settings.asterisk
-        request = urllib.request.Request(f"{self.node()['ari_url']}/ari/{path}", method=method)
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+        """The calls' Asterisk, over ARI."""
+        return self.topology.ari(CALLS_ON, path, method)
 
     def voice_run(self, host: str, log: Path) -> subprocess.Popen[bytes]:
         """`tvoxcc voice run` in host ``host``'s namespace (`ip netns exec` execs it: the PID is the service's)."""
         env = {**os.environ, "TVOXCC_CONFIG": str(self.config_path), "PYTHONPATH": str(ROOT)}
+        namespace = self.topology.host(host)["namespace"]
         return subprocess.Popen(
-            ["ip", "netns", "exec", self.host(host)["namespace"], sys.executable, "-m", "tvoxcc", "voice", "run"],
+            ["ip", "netns", "exec", namespace, sys.executable, "-m", "tvoxcc", "voice", "run"],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log.open("ab"),
@@ -99,19 +88,31 @@ class Pair:
         )
 
 
-def services_config(lab_config: Path, state: dict[str, Any], database_url: str, lease_s: float) -> Path:
+def stop_voice_run(process: subprocess.Popen[bytes] | None, within: float = 15.0) -> None:
+    """SIGTERM to a `voice run`'s process group (``voice_run`` starts it in its own), SIGKILL if it has not ended
+    ``within`` s later."""
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(within)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def services_config(up: Topology, database_url: str, lease_s: float) -> Path:
     """The lab's config with the store on db's PostgreSQL and the voice service on main2's node via Kamailio."""
-    text = lab_config.read_text()
+    text = up.config_path.read_text()
     start = text.index("[database]")
     end = text.index("[", start + 1)
-    node = next(n for n in state["nodes"] if n["name"] == CALLS_ON)
+    state, node = up.state, up.node(CALLS_ON)
     text = text[:start] + f'[database]\nurl = "{database_url}"\n\n' + text[end:]
     text += (
         f'\n[kamailio]\nsip_host = "{state["kamailio"]["host"]}"\nsip_port = {state["kamailio"]["port"]}\n'
         f'\n[[kamailio.nodes]]\nname = "{CALLS_ON}"\nhost = "{node["address"]}"\n'
         f"\n[voice]\nlease_seconds = {lease_s}\n"
     )
-    path = lab_config.with_name("services.toml")
+    path = up.config_path.with_name("services.toml")
     path.write_text(text)
     path.chmod(0o600)
     return path
@@ -129,24 +130,14 @@ def redundant_pair(
 ) -> Iterator[Pair]:
     """The topology up in ``base`` (0755: Asterisk drops to its own user), main's node stopped, PostgreSQL up and
     migrated in db's namespace; everything stopped and removed afterwards."""
-    lab_config = write_lab_config(base, base / "lab", lab_cache)
-    settings = load_settings(lab_config)
-    lab = TopologyLab(settings, base / "topology", say) if say else TopologyLab(settings, base / "topology")
-    postgres = None
-    try:
-        state = lab.up("redundant", RenderInput.from_settings(settings, agents, dids))
-        lab.stop_node("main")  # every call on main2's node
-        db = next(h for h in state["hosts"] if h["name"] == "db")
+    with topology_up(base, "redundant", agents, dids, lab_cache=lab_cache, kind=Topology, say=say) as up:
+        up.lab.stop_node("main")  # every call on main2's node
+        db = up.host("db")
         postgres = start_postgres(namespace=db["namespace"], address=db["address"])
-        config_path = services_config(lab_config, state, postgres.url(), lease_s)
-        upgrade(postgres.url())
-        time.sleep(2 * settings.kamailio.probe_seconds + 1)  # Kamailio's probes: main's node out of rotation
-        phones = Sipp(state["kamailio"]["host"], state["kamailio"]["port"], local_ip=state["machine_address"])
         try:
-            yield Pair(lab, state, load_settings(config_path), config_path, phones, postgres)
+            config_path = services_config(up, postgres.url(), lease_s)
+            upgrade(postgres.url())
+            time.sleep(2 * up.settings.kamailio.probe_seconds + 1)  # Kamailio's probes: main's node out of rotation
+            yield Pair(up, load_settings(config_path), config_path, postgres)
         finally:
-            phones.cleanup()
-    finally:
-        if postgres is not None:
             postgres.stop()
-        lab.down()

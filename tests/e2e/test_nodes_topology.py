@@ -7,13 +7,9 @@ bridge (10.213.X.1), like a phone on the office LAN.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import re
-import shutil
 import signal
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -21,18 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.components import component_missing, require_program
-from tests.e2e.conftest import AGENTS, DIDS, LAB_CACHE
+from tests.e2e.conftest import AGENTS, DIDS
+from tests.e2e.topology_up import Topology, nodes_topology
 from tvoxcc.asterisk.inputs import RenderInput
-from tvoxcc.config import Settings, load_settings
 from tvoxcc.lab import netns, process
-from tvoxcc.lab.config import write_lab_config
 from tvoxcc.lab.sipp import Sipp, SippAgent, SippRun, caller_scenario, free_udp_port
-from tvoxcc.lab.topology_lab import TopologyLab
 
 UNKNOWN_NUMBER = "5559999"  # answered by every node's dialplan ("no service"), no voice service needed
 _MESSAGE = re.compile(r"^-{47} (\S+ \S+)$", re.M)
@@ -75,16 +67,7 @@ def call_traces(run: SippRun) -> list[CallTrace]:
     return list(calls.values())
 
 
-@dataclass
-class Topo:
-    lab: TopologyLab
-    settings: Settings
-    state: dict[str, Any]
-    sipp: Sipp
-
-    def node(self, name: str) -> dict[str, Any]:
-        return next(n for n in self.state["nodes"] if n["name"] == name)
-
+class Topo(Topology):
     def callers(self, calls: int) -> SippRun:
         scenario = caller_scenario(UNKNOWN_NUMBER, wait_ms=300)
         return self.sipp.start(scenario, service=UNKNOWN_NUMBER, calls=calls, timeout_s=30).wait(60)
@@ -93,58 +76,28 @@ class Topo:
         """The node that answered each call, in the order the calls were sent."""
         return [c.node or "none" for c in sorted(call_traces(run), key=lambda c: c.invite_at)]
 
-    def _ari(self, node: str, path: str, method: str = "GET") -> Any:
-        ast = self.settings.asterisk
-        request = urllib.request.Request(f"{self.node(node)['ari_url']}/ari/{path}", method=method)
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
     def wait_reachable(self, node: str, endpoint: str, within: float = 20.0) -> None:
         """Until ``node`` sees the phone online: it learns so from its OPTIONS through Kamailio (every 5 s), and
         refuses to ring a phone it has not seen yet (500 "Allocation failed")."""
         deadline = time.monotonic() + within
-        while self._ari(node, f"endpoints/PJSIP/{urllib.parse.quote(endpoint)}")["state"] != "online":
+        while self.ari(node, f"endpoints/PJSIP/{urllib.parse.quote(endpoint)}")["state"] != "online":
             assert time.monotonic() < deadline, f"{node} never saw {endpoint} online"
             time.sleep(0.2)
 
     def originate(self, node: str, endpoint: str) -> None:
         """Node ``node`` calls ``endpoint`` (an agent's phone) over ARI; the answered leg then plays "no service"."""
         self.wait_reachable(node, endpoint)
-        ast = self.settings.asterisk
         query = urllib.parse.urlencode(
             {"endpoint": f"PJSIP/{endpoint}", "extension": UNKNOWN_NUMBER, "context": "tvoxcc-inbound"}
         )
-        request = urllib.request.Request(f"{self.node(node)['ari_url']}/ari/channels?{query}", method="POST")
-        token = base64.b64encode(f"{ast.ari_user}:{ast.ari_password.get_secret_value()}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            assert response.status == 200
+        self.ari(node, f"channels?{query}", "POST")  # an error status raises
 
 
 @pytest.fixture(scope="module")
 def topo() -> Iterator[Topo]:
-    if os.geteuid() != 0:
-        component_missing("network namespaces and the lab Asterisk need root")
-    for tool in ("sipp", "chroot", "zstd", "debootstrap", "kamailio", "ip"):
-        require_program(tool, "scripts/system-deps.sh installs it")
-    base = Path(tempfile.mkdtemp(prefix="tvoxcc-topo-"))
-    base.chmod(0o755)  # Asterisk drops to its own user: every directory on the path must be traversable
-    settings = load_settings(write_lab_config(base, base / "lab", LAB_CACHE))
-    lab = TopologyLab(settings, base / "topology")
-    try:
-        state = lab.up("nodes=2", RenderInput.from_settings(settings, AGENTS, DIDS))
-        NODE_NAMES.update({node["address"]: node["name"] for node in state["nodes"]})
-        phones = Sipp(state["kamailio"]["host"], state["kamailio"]["port"], local_ip=state["machine_address"])
-        yield Topo(lab, settings, state, phones)
-        phones.cleanup()
-    finally:
-        lab.down()
-        shutil.rmtree(base, ignore_errors=True)
+    with nodes_topology("tvoxcc-topo-", kind=Topo) as up:
+        NODE_NAMES.update({node["address"]: node["name"] for node in up.state["nodes"]})
+        yield up
 
 
 def test_agents_register_to_kamailio_and_every_node_reaches_them(topo: Topo) -> None:

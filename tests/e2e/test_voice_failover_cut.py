@@ -21,10 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,11 +31,12 @@ from typing import Any
 import pytest
 
 from tests.cli import Tvox
-from tests.components import component_missing, require_program
+from tests.components import component_missing
 from tests.e2e.conftest import DIDS, LAB_CACHE, PASSWORD
-from tests.e2e.pair import Pair, redundant_pair
+from tests.e2e.pair import Pair, redundant_pair, stop_voice_run
 from tests.e2e.test_voice_acd_kill import QUEUE, agent, line, until
 from tests.e2e.test_voice_failover import OfferMonitor, text_of, wait_for_line
+from tests.e2e.topology_up import need_namespaces, scratch_dir
 from tests.servers.postgres import find_pg_bin
 from tvoxcc.acd import InputKind, load, send_input
 from tvoxcc.asterisk.inputs import AgentPhone
@@ -76,23 +75,18 @@ def agents_yaml(base: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Pair]:
-    if os.geteuid() != 0:
-        component_missing("network namespaces and the lab Asterisk need root")
-    for tool in ("sipp", "chroot", "zstd", "debootstrap", "kamailio", "ip", "runuser", "psql"):
-        require_program(tool, "scripts/system-deps.sh installs it")
+    need_namespaces("runuser", "psql")
     if find_pg_bin() is None:
         component_missing("PostgreSQL server not installed (scripts/system-deps.sh installs it)")
-    base = Path(tempfile.mkdtemp(prefix="tvoxcc-cut-"))  # its own lab id, subnet and namespaces
-    base.chmod(0o755)  # Asterisk drops to its own user: every directory on the path must be traversable
-    try:
-        with redundant_pair(base, AGENTS, DIDS, lab_cache=LAB_CACHE, lease_s=LEASE_S) as ready:
-            ready.tvox.ok("import", str(DATA / "e2e-acme.yaml"))
-            ready.tvox.ok("ivr", "set", "acme", "sales", str(DATA / "hold-ivr.yaml"))
-            ready.tvox.ok("import", str(agents_yaml(base)))
-            ready.tvox.ok("prompts", "render", "-t", "acme", "--out", str(ready.sounds_dir))
-            yield ready
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    with (
+        scratch_dir("tvoxcc-cut-") as base,
+        redundant_pair(base, AGENTS, DIDS, lab_cache=LAB_CACHE, lease_s=LEASE_S) as ready,
+    ):
+        ready.tvox.ok("import", str(DATA / "e2e-acme.yaml"))
+        ready.tvox.ok("ivr", "set", "acme", "sales", str(DATA / "hold-ivr.yaml"))
+        ready.tvox.ok("import", str(agents_yaml(base)))
+        ready.tvox.ok("prompts", "render", "-t", "acme", "--out", str(ready.sounds_dir))
+        yield ready
 
 
 @pytest.fixture
@@ -128,16 +122,6 @@ async def talking(pair: Pair, other_than: set[str], within: float = 30.0) -> tup
     raise AssertionError(f"no agent was bridged to a caller: {pair.ari('bridges')}")
 
 
-def stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is not None and process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-
-
 class Services:
     """The `voice run` processes of the test, each with its own log, stopped at the end."""
 
@@ -152,7 +136,7 @@ class Services:
 
     def stop(self) -> None:
         for process, _ in self.started:
-            stop(process)
+            stop_voice_run(process)
 
 
 async def kept(pair: Pair, store: Store, before: Any, up: list[str], talks: list[tuple[str, str]]) -> None:

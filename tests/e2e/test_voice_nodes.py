@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,22 +22,20 @@ from typing import Any
 import pytest
 
 from tests.cli import Tvox
-from tests.components import component_missing, require_program
 from tests.e2e import test_sms as sms
-from tests.e2e.conftest import AGENTS, DIDS, LAB_CACHE
+from tests.e2e.conftest import AGENTS, DIDS
 from tests.e2e.test_voice_acd import Clock, answered_by
 from tests.e2e.test_voice_acd_kill import agent, until
+from tests.e2e.topology_up import Topology, nodes_topology
 from tests.e2e.voice import interactions, running_voice
 from tvoxcc.acd import InputKind, send_input
 from tvoxcc.asterisk.inputs import RenderInput
 from tvoxcc.chat import routing_store as routing
 from tvoxcc.chat.core import ChatError, Sender
 from tvoxcc.chat.store import post
-from tvoxcc.config import AsteriskNode, KamailioSettings, Settings, load_settings
+from tvoxcc.config import AsteriskNode, KamailioSettings
 from tvoxcc.lab import process
-from tvoxcc.lab.config import write_lab_config
-from tvoxcc.lab.sipp import Sipp, SippAgent, SippRun, caller_scenario
-from tvoxcc.lab.topology_lab import TopologyLab
+from tvoxcc.lab.sipp import SippAgent, SippRun, caller_scenario
 from tvoxcc.store.engine import Store
 from tvoxcc.store.migrate import upgrade
 from tvoxcc.voice.app import VoiceApp
@@ -51,16 +47,8 @@ DID = "5551000"
 QUEUE = "acme/sales-it"
 
 
-@dataclass
-class Nodes:
-    lab: TopologyLab
-    settings: Settings  # the voice service's: [[kamailio.nodes]] names both nodes
-    state: dict[str, Any]
-    sipp: Sipp
-    config_path: Path
-
-    def node(self, name: str) -> dict[str, Any]:
-        return next(n for n in self.state["nodes"] if n["name"] == name)
+class Nodes(Topology):
+    """Its settings are the voice service's: [[kamailio.nodes]] names both nodes."""
 
     def pid(self, name: str) -> int:
         pid = process.read_pid(Path(self.node(name)["state_dir"]) / "asterisk.pid")
@@ -70,42 +58,19 @@ class Nodes:
 
 @pytest.fixture(scope="module")
 def nodes() -> Iterator[Nodes]:
-    if os.geteuid() != 0:
-        component_missing("network namespaces and the lab Asterisk need root")
-    for tool in ("sipp", "chroot", "zstd", "debootstrap", "kamailio", "ip"):
-        require_program(tool, "scripts/system-deps.sh installs it")
-    base = Path(tempfile.mkdtemp(prefix="tvoxcc-vnodes-"))  # its own lab id, subnet and namespaces (topology.py)
-    base.chmod(0o755)  # Asterisk drops to its own user: every directory on the path must be traversable
-    config_path = write_lab_config(base, base / "lab", LAB_CACHE)
-    settings = load_settings(config_path)
-    lab = TopologyLab(settings, base / "topology")
-    try:
-        state = lab.up("nodes=2", RenderInput.from_settings(settings, AGENTS, DIDS))
-        upgrade(settings.database.url.get_secret_value())
-        tvox = Tvox(config_path)
+    with nodes_topology("tvoxcc-vnodes-", kind=Nodes) as up:  # its own lab id, subnet and namespaces
+        upgrade(up.settings.database.url.get_secret_value())
+        tvox = Tvox(up.config_path)
         tvox.ok("import", str(DATA / "e2e-acme.yaml"))
         tvox.ok("import", str(DATA / "e2e-acme-agents.yaml"))
-        for node in state["nodes"]:  # each node plays the tenant's prompts from its own root
-            tvox.ok(
-                "prompts",
-                "render",
-                "-t",
-                "acme",
-                "--out",
-                str(Path(node["state_dir"]) / "root/usr/share/asterisk/sounds"),
-            )
-        listed = tuple(AsteriskNode(name=n["name"], host=n["address"]) for n in state["nodes"])
+        for node in up.state["nodes"]:  # each node plays the tenant's prompts from its own root
+            tvox.ok("prompts", "render", "-t", "acme", "--out", str(up.sounds_dir(node["name"])))
+        listed = tuple(AsteriskNode(name=n["name"], host=n["address"]) for n in up.state["nodes"])
         kamailio = KamailioSettings(
-            sip_host=state["kamailio"]["host"], sip_port=state["kamailio"]["port"], nodes=listed
+            sip_host=up.state["kamailio"]["host"], sip_port=up.state["kamailio"]["port"], nodes=listed
         )
-        voice = settings.voice.model_copy(update={"node_lost_seconds": 3.0})
-        served = settings.model_copy(update={"kamailio": kamailio, "voice": voice})
-        phones = Sipp(state["kamailio"]["host"], state["kamailio"]["port"], local_ip=state["machine_address"])
-        yield Nodes(lab, served, state, phones, config_path)
-        phones.cleanup()
-    finally:
-        lab.down()
-        shutil.rmtree(base, ignore_errors=True)
+        voice = up.settings.voice.model_copy(update={"node_lost_seconds": 3.0})
+        yield replace(up, settings=up.settings.model_copy(update={"kamailio": kamailio, "voice": voice}))
 
 
 @pytest.fixture

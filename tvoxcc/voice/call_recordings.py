@@ -239,7 +239,7 @@ class CallRecordings:
         try:
             await self.ari.recordings.get_stored(name)
         except AriError:
-            self.pending.pop(name, None)
+            self.finish_without(name)  # watched since the first look: its pause log and agent leg go with it
             log.debug("voice: no recording %s on Asterisk (live or stored) to take back", name)
             return False
         self.started(name, pending)
