@@ -181,6 +181,14 @@ class ChatHub:
             else:
                 self.to_chat(news.chat_id, news.event)
 
+    def reconnected(self) -> None:
+        """The listening connection was lost and made again: what the other `web run`s NOTIFYed meanwhile is
+        gone, so every chat's sockets here replay by number what they missed and every desktop looks again."""
+        for chat_id in list(self._chats):
+            self.to_chat(chat_id, {"type": "sync", "chat": chat_id})
+        for agent_row in list(self._agents):
+            self.to_agent(agent_row, {"type": "refresh"})
+
     async def _push_stored(self, news: fanout.Stored) -> None:
         after, count = news.first - 1, news.last - news.first + 1
         for message in await messages_after(self.store, news.tenant_id, news.chat_id, after, limit=count):
@@ -222,7 +230,7 @@ class ChatHub:
     async def _follow(self, reader: CommandReader) -> None:
         while True:
             try:
-                async for command in _batches(reader, self.notified):
+                async for command in _batches(reader, self.notified, self.reconnected):
                     await self.apply(command)
             except Exception as exc:  # the store may be briefly unreachable: keep following
                 log.warning("following the ACD's chat commands failed: %s: %s", type(exc).__name__, exc)
@@ -258,10 +266,12 @@ class ChatHub:
         return self._agent_rows.get(rid)
 
 
-async def _batches(reader: CommandReader, notified: Callable[[str], None]) -> AsyncGenerator[list[Command], None]:
+async def _batches(
+    reader: CommandReader, notified: Callable[[str], None], reconnected: Callable[[], None]
+) -> AsyncGenerator[list[Command], None]:
     """The reader's commands a batch at a time (a NOTIFY or the poll wakes it); the other `web run`s' chat news
-    to ``notified``, on the same listening connection."""
-    wake = await Wake.open(reader.store, NOTIFY_CHANNEL, {fanout.CHANNEL: notified})
+    to ``notified``, on the same listening connection, and ``reconnected`` once it is made again after a loss."""
+    wake = await Wake.open(reader.store, NOTIFY_CHANNEL, {fanout.CHANNEL: notified}, reconnected)
     try:
         while True:
             commands = await reader.read()
