@@ -268,9 +268,10 @@ async def test_the_agent_hears_the_customer_after_its_web_runs_listening_connect
 ) -> None:
     """Web run 2's LISTENing backends terminated (a failover, a restart of PostgreSQL would do the same): it
     LISTENs again and its desktop replays what it missed, with nothing asked on the desktop's socket. The first
-    message is sent at once (its NOTIFY most likely lost: replayed), the second once web run 2 listens again."""
+    message is sent at once (its NOTIFY most likely lost: replayed), the second once web run 2 listens again.
+    Then web run 1's are terminated as the agent closes the chat: the widget is told the chat's state."""
     token = await agent_session(pg_url)
-    with processes(pg_url, tmp_path) as ((web1, web2), (_, pid2)):
+    with processes(pg_url, tmp_path) as ((web1, web2), (pid1, pid2)):
         async with (
             aiohttp.ClientSession(trust_env=False, cookie_jar=aiohttp.DummyCookieJar()) as http,
             connected_chat(http, web1, web2, token) as (desk, widget, chat),
@@ -284,3 +285,7 @@ async def test_the_agent_hears_the_customer_after_its_web_runs_listening_connect
             assert [e["cid"] for e in desk.messages() if e.get("cid")] == ["c1", "c2"]  # each once
             seqs = [event["seq"] for event in desk.messages()]
             assert seqs == sorted(set(seqs))
+
+            assert await terminate_listening(pg_url, pid1) >= 1
+            await desk.ws.send_json({"type": "close", "chat": chat})
+            await widget.until(lambda e: e.get("status") == "closed", "the close made as web run 1's LISTEN was cut")

@@ -183,11 +183,19 @@ class ChatHub:
 
     def reconnected(self) -> None:
         """The listening connection was lost and made again: what the other `web run`s NOTIFYed meanwhile is
-        gone, so every chat's sockets here replay by number what they missed and every desktop looks again."""
+        gone, so every chat's sockets here replay by number the messages they missed and every desktop looks
+        again; then each chat's state as stored is told as a move's would be (a widget shows no status from
+        its messages: a close made elsewhere meanwhile would leave it open)."""
         for chat_id in list(self._chats):
             self.to_chat(chat_id, {"type": "sync", "chat": chat_id})
         for agent_row in list(self._agents):
             self.to_agent(agent_row, {"type": "refresh"})
+        if self._chats:
+            self._spawn(self._states_now(list(self._chats)))
+
+    async def _states_now(self, chat_ids: list[int]) -> None:
+        for chat in await routing.chats_now(self.store, chat_ids):
+            self._changed(chat.chat_id, None, {"type": "state", "chat": chat.chat_id, "status": str(chat.status)})
 
     async def _push_stored(self, news: fanout.Stored) -> None:
         after, count = news.first - 1, news.last - news.first + 1
