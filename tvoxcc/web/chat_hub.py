@@ -10,8 +10,9 @@ Messages the sockets post go through ``posts`` (tvoxcc.chat.posting: group commi
 Several `web run`s share chats on PostgreSQL (tvoxcc.chat.fanout): the statement storing a batch NOTIFYs the
 chats' new numbers, and a move or typing hint made here is NOTIFYed by ``shared``; each hub LISTENs on the
 connection that wakes its command reader and pushes its listeners the messages (read from the store, so a
-socket's numbering replays what it missed and drops what it had) and events another process announced. The
-ACD's commands need none: every hub reads them all. On SQLite (one machine, one `web run`) nothing is sent.
+socket's numbering replays what it missed and drops what it had) and events another process announced;
+when that connection was lost and made again (NOTIFYs missed), ``reconnected`` has every socket here catch up
+from the store. The ACD's commands need none: every hub reads them all. On SQLite (one machine, one `web run`) nothing is sent.
 """
 
 from __future__ import annotations
