@@ -12,7 +12,8 @@ chats' new numbers, and a move or typing hint made here is NOTIFYed by ``shared`
 connection that wakes its command reader and pushes its listeners the messages (read from the store, so a
 socket's numbering replays what it missed and drops what it had) and events another process announced;
 when that connection was lost and made again (NOTIFYs missed), ``reconnected`` has every socket here catch up
-from the store. The ACD's commands need none: every hub reads them all. On SQLite (one machine, one `web run`) nothing is sent.
+from the store. The ACD's commands need none: every hub reads them all. On SQLite (one machine, one
+`web run`) nothing is sent.
 """
 
 from __future__ import annotations
