@@ -1,10 +1,11 @@
 """One asyncpg connection kept LISTENing: made again after a loss, every channel listened to again.
 
 A loss is seen two ways: asyncpg's termination listener (the server closed the socket: a restart, a failover,
-``pg_terminate_backend``) and a cheap query every ``check_every_s`` with a short timeout (a silent peer: a
-network cut closes nothing). NOTIFYs sent while it is down are gone, so ``on_back`` runs once it listens again
-(tvoxcc.store.notify.Wake: its poller reads at once; the chat hub has its sockets replay by number).
-Reconnects wait out tvoxcc.backoff with jitter: the processes a restart cut off do not all come back at once.
+``pg_terminate_backend``) and a cheap query every ``check_every_s`` with a short timeout, its first channel's
+LISTEN again (a silent peer: a network cut closes nothing). NOTIFYs sent while it is down are gone, so
+``on_back`` runs once it listens again (tvoxcc.store.notify.Wake: its poller reads at once; the chat hub has
+its sockets replay by number). Reconnects wait out tvoxcc.backoff with jitter: the processes a restart cut
+off do not all come back at once.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Listening:
         self._name = name
         self._on_back = on_back
         self._check_every_s = check_every_s
+        self._check = 'LISTEN "{}"'.format(next(iter(self._channels)).replace('"', '""'))
         self._conn: Any = None
         self._lost = asyncio.Event()  # set by the termination listener of the current connection
         self._task: asyncio.Task[None] | None = None
@@ -129,7 +131,8 @@ class Listening:
                 async with asyncio.timeout(self._check_every_s):
                     await self._lost.wait()
                     return "connection closed"
-            try:
-                await self._conn.fetchval("SELECT 1", timeout=min(CHECK_TIMEOUT_S, self._check_every_s))
+            try:  # a LISTEN it made already: a round trip that changes nothing, and pg_stat_activity keeps
+                # showing the connection's last query as a LISTEN (how an operator finds the listeners)
+                await self._conn.execute(self._check, timeout=min(CHECK_TIMEOUT_S, self._check_every_s))
             except Exception as exc:
                 return f"no answer: {type(exc).__name__}"
