@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
@@ -105,3 +106,22 @@ async def test_a_listening_connection_whose_server_went_silent_is_made_again(sto
     finally:
         os.kill(pid, signal.SIGCONT)
         await wake.close()
+
+
+async def test_a_wake_that_cannot_listen_waits_out_its_time_and_close_stops_its_retries() -> None:
+    """No server on the port: it polls (``wait`` returns after its time), retries in the background, and
+    ``close`` ends the retrying."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    store = Store.from_url(f"postgresql://postgres@127.0.0.1:{closed_port}/postgres")
+    try:
+        wake = await Wake.open(store, WAKE)
+        assert not wake.listening
+        await within(wake.wait(0.05), "the timer fallback")
+        retrying = [task for task in asyncio.all_tasks() if task.get_name() == f"listen-{WAKE}"]
+        assert len(retrying) == 1 and not retrying[0].done()
+        await wake.close()
+        assert retrying[0].cancelled()
+    finally:
+        await store.dispose()
