@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.conftest import _create_pg_database
 from tests.servers.postgres import PostgresServer
@@ -76,10 +76,46 @@ async def agent_session(url: str) -> str:
         await store.dispose()
 
 
+def local_ports(pid: int) -> list[int]:
+    """The local TCP ports of process ``pid``'s sockets (its connections to PostgreSQL among them)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # a descriptor closed meanwhile
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target.removeprefix("socket:[").removesuffix("]"))
+    ports = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+async def terminate_listening(url: str, pid: int) -> int:
+    """pg_terminate_backend of every backend process ``pid`` LISTENs on (last query a LISTEN); how many."""
+    store = Store.from_url(url)
+    try:
+        async with store.session() as session:
+            killed = await session.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND query LIKE 'LISTEN%' AND client_port = ANY(:ports)"
+                ),
+                {"ports": local_ports(pid)},
+            )
+            return sum(1 for done in killed.scalars() if done)
+    finally:
+        await store.dispose()
+
+
 @contextmanager
-def processes(url: str, tmp: Path) -> Iterator[list[str]]:
-    """Two `web run`s (each with its own config and data directory) and an `acd run`; the web runs' URLs."""
-    bases, started = [], []
+def processes(url: str, tmp: Path) -> Iterator[tuple[list[str], list[int]]]:
+    """Two `web run`s (each with its own config and data directory) and an `acd run`; the web runs' URLs and
+    process ids."""
+    bases: list[str] = []
+    started: list[subprocess.Popen[bytes]] = []
     try:
         for name in ("web1", "web2", "acd"):
             data = tmp / name
@@ -94,7 +130,7 @@ def processes(url: str, tmp: Path) -> Iterator[list[str]]:
                 bases.append(f"http://127.0.0.1:{port}")
             with (data / "stderr.log").open("ab") as err:
                 started.append(subprocess.Popen(argv, env=env, start_new_session=True, stderr=err))
-        yield bases
+        yield bases, [process.pid for process in started[:2]]
     finally:
         for process in started:
             os.killpg(process.pid, signal.SIGTERM)
@@ -167,49 +203,89 @@ def agent_state(event: Event) -> dict[str, Any] | None:
     return event if event.get("type") == "state" and "agent" in event else None
 
 
+@asynccontextmanager
+async def connected_chat(
+    http: aiohttp.ClientSession, web1: str, web2: str, token: str
+) -> AsyncIterator[tuple[Socket, Socket, int]]:
+    """Ann's desktop on web run 2, logged in; a chat opened on web run 1, its widget's socket there, offered to
+    ann and accepted: the desktop, the widget, the chat."""
+    await up(http, web1)
+    await up(http, web2)
+    cookie = {"Cookie": f"{auth.SESSION_COOKIE}={token}"}
+    async with socket_to(http, f"{web2}/agent/ws", headers=cookie) as desk:
+        await desk.ws.send_json({"type": "login"})
+        await desk.until(
+            lambda e: (agent_state(e) or {}).get("agent", {}).get("status") == "available",
+            "ann logged in",
+            nudge={"type": "refresh"},
+        )
+        async with http.post(f"{web1}/chat/api/acme/web/open", json={"name": "Cleo", "email": ""}) as r:
+            opened = await r.json()
+        chat: int = opened["chat"]
+        widget_url = f"{web1}/chat/ws/acme/{chat}?token={opened['token']}&after=0"
+        async with socket_to(http, widget_url) as widget:
+            await desk.until(
+                lambda e: any(c["chat"] == chat for c in (agent_state(e) or {}).get("chats", [])),
+                "the chat offered to ann",
+                nudge={"type": "refresh"},
+            )
+            await desk.ws.send_json({"type": "sync", "chat": chat, "after": 0})  # as the page does for a new chat
+            await desk.ws.send_json({"type": "accept", "chat": chat})
+            await widget.until(lambda e: e.get("status") == "connected", "the customer sees ann joined")
+            yield desk, widget, chat
+
+
 async def test_a_customer_on_one_web_run_and_the_agent_on_another_see_each_other(pg_url: str, tmp_path: Path) -> None:
     token = await agent_session(pg_url)
-    with processes(pg_url, tmp_path) as (web1, web2):
-        async with aiohttp.ClientSession(trust_env=False, cookie_jar=aiohttp.DummyCookieJar()) as http:
-            await up(http, web1)
-            await up(http, web2)
-            cookie = {"Cookie": f"{auth.SESSION_COOKIE}={token}"}
-            async with socket_to(http, f"{web2}/agent/ws", headers=cookie) as desk:
-                await desk.ws.send_json({"type": "login"})
-                await desk.until(
-                    lambda e: (agent_state(e) or {}).get("agent", {}).get("status") == "available",
-                    "ann logged in",
-                    nudge={"type": "refresh"},
-                )
-                async with http.post(f"{web1}/chat/api/acme/web/open", json={"name": "Cleo", "email": ""}) as r:
-                    opened = await r.json()
-                chat = opened["chat"]
-                widget_url = f"{web1}/chat/ws/acme/{chat}?token={opened['token']}&after=0"
-                async with socket_to(http, widget_url) as widget:
-                    await desk.until(
-                        lambda e: any(c["chat"] == chat for c in (agent_state(e) or {}).get("chats", [])),
-                        "the chat offered to ann",
-                        nudge={"type": "refresh"},
-                    )
-                    await desk.ws.send_json({"type": "accept", "chat": chat})
-                    await widget.until(lambda e: e.get("status") == "connected", "the customer sees ann joined")
+    with processes(pg_url, tmp_path) as ((web1, web2), _):
+        async with (
+            aiohttp.ClientSession(trust_env=False, cookie_jar=aiohttp.DummyCookieJar()) as http,
+            connected_chat(http, web1, web2, token) as (desk, widget, chat),
+        ):
+            await widget.ws.send_json({"type": "say", "body": "my parcel is late", "cid": "c1"})
+            asked = await desk.until(lambda e: e.get("cid") == "c1", "the customer's message on the desktop")
+            await desk.ws.send_json({"type": "typing", "chat": chat})
+            await widget.until(lambda e: e.get("type") == "typing", "the agent's typing hint in the widget")
+            await desk.ws.send_json({"type": "say", "chat": chat, "body": "let me look", "cid": "a1"})
+            answered = await widget.until(lambda e: e.get("cid") == "a1", "the agent's reply in the widget")
+            assert (asked["sender"], asked["body"], asked["chat"]) == ("customer", "my parcel is late", chat)
+            assert (answered["sender"], answered["body"], answered["agent"]) == ("agent", "let me look", "ann")
+            assert answered["seq"] > asked["seq"] >= 1
 
-                    await widget.ws.send_json({"type": "say", "body": "my parcel is late", "cid": "c1"})
-                    asked = await desk.until(lambda e: e.get("cid") == "c1", "the customer's message on the desktop")
-                    await desk.ws.send_json({"type": "typing", "chat": chat})
-                    await widget.until(lambda e: e.get("type") == "typing", "the agent's typing hint in the widget")
-                    await desk.ws.send_json({"type": "say", "chat": chat, "body": "let me look", "cid": "a1"})
-                    answered = await widget.until(lambda e: e.get("cid") == "a1", "the agent's reply in the widget")
-                    assert (asked["sender"], asked["body"], asked["chat"]) == ("customer", "my parcel is late", chat)
-                    assert (answered["sender"], answered["body"], answered["agent"]) == ("agent", "let me look", "ann")
-                    assert answered["seq"] > asked["seq"] >= 1
+            await desk.ws.send_json({"type": "close", "chat": chat})
+            await widget.until(lambda e: e.get("status") == "closed", "the agent's close in the widget")
+            # the system message the close stored follows the reply in the widget, replayed by number
+            await widget.until(lambda e: e.get("type") == "msg" and e["seq"] > answered["seq"], "closed")
 
-                    await desk.ws.send_json({"type": "close", "chat": chat})
-                    await widget.until(lambda e: e.get("status") == "closed", "the agent's close in the widget")
-                    # the system message the close stored follows the reply in the widget, replayed by number
-                    await widget.until(lambda e: e.get("type") == "msg" and e["seq"] > answered["seq"], "closed")
+            seqs = [event["seq"] for event in widget.messages()]
+            assert seqs == sorted(set(seqs)) == list(range(1, seqs[-1] + 1))  # each once, none missing
+            assert [e["cid"] for e in widget.messages() if e.get("cid")] == ["c1", "a1"]
+            assert [e["cid"] for e in desk.messages() if e.get("cid")] == ["c1", "a1"]
 
-                    seqs = [event["seq"] for event in widget.messages()]
-                    assert seqs == sorted(set(seqs)) == list(range(1, seqs[-1] + 1))  # each once, none missing
-                    assert [e["cid"] for e in widget.messages() if e.get("cid")] == ["c1", "a1"]
-                    assert [e["cid"] for e in desk.messages() if e.get("cid")] == ["c1", "a1"]
+
+async def test_the_agent_hears_the_customer_after_its_web_runs_listening_connections_are_killed(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Web run 2's LISTENing backends terminated (a failover, a restart of PostgreSQL would do the same): it
+    LISTENs again and its desktop replays what it missed, with nothing asked on the desktop's socket. The first
+    message is sent at once (its NOTIFY most likely lost: replayed), the second once web run 2 listens again.
+    Then web run 1's are terminated as the agent closes the chat: the widget is told the chat's state."""
+    token = await agent_session(pg_url)
+    with processes(pg_url, tmp_path) as ((web1, web2), (pid1, pid2)):
+        async with (
+            aiohttp.ClientSession(trust_env=False, cookie_jar=aiohttp.DummyCookieJar()) as http,
+            connected_chat(http, web1, web2, token) as (desk, widget, chat),
+        ):
+            assert await terminate_listening(pg_url, pid2) >= 1
+            await widget.ws.send_json({"type": "say", "body": "are you there?", "cid": "c1"})
+            first = await desk.until(lambda e: e.get("cid") == "c1", "the message sent as the LISTEN was cut")
+            await widget.ws.send_json({"type": "say", "body": "hello?", "cid": "c2"})
+            second = await desk.until(lambda e: e.get("cid") == "c2", "the message sent after")
+            assert (first["body"], second["body"], first["chat"]) == ("are you there?", "hello?", chat)
+            assert [e["cid"] for e in desk.messages() if e.get("cid")] == ["c1", "c2"]  # each once
+            seqs = [event["seq"] for event in desk.messages()]
+            assert seqs == sorted(set(seqs))
+
+            assert await terminate_listening(pg_url, pid1) >= 1
+            await desk.ws.send_json({"type": "close", "chat": chat})
+            await widget.until(lambda e: e.get("status") == "closed", "the close made as web run 1's LISTEN was cut")

@@ -44,9 +44,7 @@ async def run(service: AcdService, stop: asyncio.Event, poll_s: float, config_po
                 log.warning("ACD: the database is unreachable (%s); retrying in %.1f s", type(error).__name__, retry_s)
                 if service.routing:
                     await service.crash()
-                await wake.close()
-                await asyncio.sleep(retry_s)
-                wake = await Wake.open(service.store, NOTIFY_CHANNEL)  # LISTEN again, on whichever primary
+                await asyncio.sleep(retry_s)  # the Wake LISTENs again by itself, on whichever primary answers
         if service.routing:
             await service.stop()
     finally:

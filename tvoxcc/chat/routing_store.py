@@ -281,6 +281,13 @@ async def agent_chats(store: Store, tenant_id: int, agent_id: int) -> list[ChatI
         return [info(chat) for chat in rows.scalars().all()]
 
 
+async def chats_now(store: Store, chat_ids: Iterable[int]) -> list[ChatInfo]:
+    """The chats as stored now, of any tenant (a web app catching up with moves it may have missed)."""
+    async with store.session() as session:
+        rows = await session.execute(select(m.Chat).where(m.Chat.id.in_(list(chat_ids))).order_by(m.Chat.id))
+        return [info(chat) for chat in rows.scalars().all()]
+
+
 async def answered(store: Store, seq: int, timeout_s: float = 15.0, poll_s: float = 0.05) -> None:
     """Wait until the ACD took request ``seq`` (an agent's login, pause…); ChatError with its refusal, or when
     no ACD took it in time."""

@@ -2,9 +2,11 @@
 
 ``Wake.open(store, channel)`` LISTENs on its own asyncpg connection when the store is PostgreSQL; ``wait``
 returns when a NOTIFY arrived or ``seconds`` passed, so a poller reads at once on PostgreSQL and every
-``seconds`` on SQLite (or when the listening connection could not be made: polling stays the fallback).
+``seconds`` on SQLite (or while the listening connection is down: polling stays the fallback).
 ``handlers`` LISTEN on more channels over the same connection (one a process), each NOTIFY's payload handed
 to its channel's handler (tvoxcc.chat.fanout: the chats a `web run` shares with the others).
+The connection is made again after a loss (tvoxcc.store.listening); NOTIFYs sent meanwhile are gone, so the
+waiter is woken and ``on_reconnect`` called once it listens again: readers catch up from the store.
 """
 
 from __future__ import annotations
@@ -14,61 +16,52 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from sqlalchemy import text
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tvoxcc.store.engine import Store
+from tvoxcc.store.listening import CHECK_EVERY_S, Listening, asyncpg_dsn
 
 log = logging.getLogger(__name__)
-
-
-def asyncpg_dsn(url: URL) -> str:
-    """The URL as asyncpg.connect takes it. SQLAlchemy's multi-host form (``?host=a:5432&host=b:5432``, a
-    primary and its standby) becomes libpq's host list (``a:5432,b:5432``): asyncpg would keep only the last
-    of repeated query parameters, and LISTEN on a standby fails."""
-    hosts = url.query.get("host")
-    if not hosts:
-        return url.set(drivername="postgresql").render_as_string(False)
-    rest = {key: value for key, value in url.query.items() if key != "host"}
-    auth = ""
-    if url.username:
-        auth = quote(url.username, safe="") + (f":{quote(url.password, safe='')}" if url.password else "") + "@"
-    listed = ",".join((hosts,) if isinstance(hosts, str) else hosts)
-    query = urlencode(rest, doseq=True)
-    return f"postgresql://{auth}{listed}/{quote(url.database or '')}" + (f"?{query}" if query else "")
 
 
 class Wake:
     def __init__(self) -> None:
         self.event = asyncio.Event()
-        self._conn: Any = None  # the asyncpg connection that LISTENs
+        self._listening: Listening | None = None
 
     @classmethod
     async def open(
-        cls, store: Store, channel: str, handlers: Mapping[str, Callable[[str], None]] | None = None
+        cls,
+        store: Store,
+        channel: str,
+        handlers: Mapping[str, Callable[[str], None]] | None = None,
+        on_reconnect: Callable[[], None] | None = None,
+        *,
+        check_every_s: float = CHECK_EVERY_S,
     ) -> Wake:
+        """``on_reconnect``: called after the listening connection was lost and made again (NOTIFYs missed)."""
         wake = cls()
         url = store.engine.url
         if url.get_backend_name() != "postgresql":
             return wake
-        import asyncpg  # type: ignore[import-untyped]
+        channels: dict[str, Callable[..., None]] = {channel: lambda *_: wake.event.set()}
+        channels.update((other, _payload_to(handler)) for other, handler in (handlers or {}).items())
 
-        try:
-            wake._conn = await asyncpg.connect(asyncpg_dsn(url))
-            await wake._conn.add_listener(channel, lambda *_: wake.event.set())
-            for other, handler in (handlers or {}).items():
-                await wake._conn.add_listener(other, _payload_to(handler))
-        except Exception as exc:
-            log.warning("cannot LISTEN on %s (%s): polling only", channel, type(exc).__name__)
+        def back() -> None:
+            wake.event.set()  # the poller reads now what the missed NOTIFYs announced
+            if on_reconnect is not None:
+                on_reconnect()
+
+        wake._listening = Listening(asyncpg_dsn(url), channels, channel, back, check_every_s)
+        await wake._listening.start()
         return wake
 
     @property
     def listening(self) -> bool:
-        """True when NOTIFYs wake it (PostgreSQL, connection made); else it only waits out its time."""
-        return self._conn is not None
+        """True while NOTIFYs wake it (PostgreSQL, connection up); else it only waits out its time."""
+        return self._listening is not None and self._listening.connected
 
     def set(self) -> None:
         """Wake the waiter now (a stop, a change made in this process)."""
@@ -80,10 +73,10 @@ class Wake:
         self.event.clear()
 
     async def close(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await self._conn.close()
-            self._conn = None
+        """Stop listening and reconnecting."""
+        if self._listening is not None:
+            await self._listening.close()
+            self._listening = None
 
 
 def _payload_to(handler: Callable[[str], None]) -> Callable[..., None]:

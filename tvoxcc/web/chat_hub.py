@@ -10,8 +10,10 @@ Messages the sockets post go through ``posts`` (tvoxcc.chat.posting: group commi
 Several `web run`s share chats on PostgreSQL (tvoxcc.chat.fanout): the statement storing a batch NOTIFYs the
 chats' new numbers, and a move or typing hint made here is NOTIFYed by ``shared``; each hub LISTENs on the
 connection that wakes its command reader and pushes its listeners the messages (read from the store, so a
-socket's numbering replays what it missed and drops what it had) and events another process announced. The
-ACD's commands need none: every hub reads them all. On SQLite (one machine, one `web run`) nothing is sent.
+socket's numbering replays what it missed and drops what it had) and events another process announced;
+when that connection was lost and made again (NOTIFYs missed), ``reconnected`` has every socket here catch up
+from the store. The ACD's commands need none: every hub reads them all. On SQLite (one machine, one
+`web run`) nothing is sent.
 """
 
 from __future__ import annotations
@@ -181,6 +183,22 @@ class ChatHub:
             else:
                 self.to_chat(news.chat_id, news.event)
 
+    def reconnected(self) -> None:
+        """The listening connection was lost and made again: what the other `web run`s NOTIFYed meanwhile is
+        gone, so every chat's sockets here replay by number the messages they missed and every desktop looks
+        again; then each chat's state as stored is told as a move's would be (a widget shows no status from
+        its messages: a close made elsewhere meanwhile would leave it open)."""
+        for chat_id in list(self._chats):
+            self.to_chat(chat_id, {"type": "sync", "chat": chat_id})
+        for agent_row in list(self._agents):
+            self.to_agent(agent_row, {"type": "refresh"})
+        if self._chats:
+            self._spawn(self._states_now(list(self._chats)))
+
+    async def _states_now(self, chat_ids: list[int]) -> None:
+        for chat in await routing.chats_now(self.store, chat_ids):
+            self._changed(chat.chat_id, None, {"type": "state", "chat": chat.chat_id, "status": str(chat.status)})
+
     async def _push_stored(self, news: fanout.Stored) -> None:
         after, count = news.first - 1, news.last - news.first + 1
         for message in await messages_after(self.store, news.tenant_id, news.chat_id, after, limit=count):
@@ -222,7 +240,7 @@ class ChatHub:
     async def _follow(self, reader: CommandReader) -> None:
         while True:
             try:
-                async for command in _batches(reader, self.notified):
+                async for command in _batches(reader, self.notified, self.reconnected):
                     await self.apply(command)
             except Exception as exc:  # the store may be briefly unreachable: keep following
                 log.warning("following the ACD's chat commands failed: %s: %s", type(exc).__name__, exc)
@@ -258,10 +276,12 @@ class ChatHub:
         return self._agent_rows.get(rid)
 
 
-async def _batches(reader: CommandReader, notified: Callable[[str], None]) -> AsyncGenerator[list[Command], None]:
+async def _batches(
+    reader: CommandReader, notified: Callable[[str], None], reconnected: Callable[[], None]
+) -> AsyncGenerator[list[Command], None]:
     """The reader's commands a batch at a time (a NOTIFY or the poll wakes it); the other `web run`s' chat news
-    to ``notified``, on the same listening connection."""
-    wake = await Wake.open(reader.store, NOTIFY_CHANNEL, {fanout.CHANNEL: notified})
+    to ``notified``, on the same listening connection, and ``reconnected`` once it is made again after a loss."""
+    wake = await Wake.open(reader.store, NOTIFY_CHANNEL, {fanout.CHANNEL: notified}, reconnected)
     try:
         while True:
             commands = await reader.read()
