@@ -15,16 +15,16 @@ from tvoxcc.store.engine import Store
 
 async def test_exists_and_rows_see_what_another_session_committed(store: Store) -> None:
     waiting = select(m.AcdInput.seq).where(m.AcdInput.taken_at.is_(None))
-    assert not await peek.exists(store, waiting)
+    assert not await peek.exists(store, peek.probe(waiting))
     async with store.session() as session:
         session.add(m.AcdInput(kind="agent-state", payload={}, created_at=datetime.now(UTC)))
         await session.commit()
-    assert await peek.exists(store, waiting)
+    assert await peek.exists(store, peek.probe(waiting))
     assert len(await peek.rows(store, waiting)) == 1
     async with store.session() as session:
         await session.execute(update(m.AcdInput).values(taken_at=datetime.now(UTC)))
         await session.commit()
-    assert not await peek.exists(store, waiting)
+    assert not await peek.exists(store, peek.probe(waiting))
 
 
 async def _org(store: Store) -> int:

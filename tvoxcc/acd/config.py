@@ -36,6 +36,8 @@ class ConfigSource(Protocol):
 
 # Every table the configuration is read from (tvoxcc.voice.acd_config.AcdDirectory and ``load`` below).
 CONFIG_TABLES = (m.Tenant, m.Service, m.Queue, m.QueueSkill, m.Skill, m.Agent, m.AgentSkill, m.QueueMember)
+# Their raw rows, one statement each, built once (tvoxcc.store.peek).
+_ROWS_OF = tuple(select(t.__table__).order_by(*t.__table__.primary_key) for t in CONFIG_TABLES)
 
 
 class StoreConfig:
@@ -54,9 +56,7 @@ class StoreConfig:
         self._built: AcdConfig | None = None
 
     async def load(self) -> AcdConfig:
-        rows = tuple(
-            [await peek.rows(self.store, select(t.__table__).order_by(*t.__table__.primary_key)) for t in CONFIG_TABLES]
-        )
+        rows = tuple([await peek.rows(self.store, statement) for statement in _ROWS_OF])
         if self._built is not None and rows == self._rows:
             return self._built
         self._built = await self._build()
