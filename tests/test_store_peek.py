@@ -60,4 +60,9 @@ async def test_the_configuration_is_built_again_only_when_a_row_changed(store: S
     assert changed is not first
     assert changed.agents[0][0].skills["french"] == 7
     assert await config.load() is changed
+    async with store.session() as session:  # a JSON value, as `agent set --capacity voice=1,mail=3` would
+        await session.execute(update(m.Agent).where(m.Agent.id == agent_id).values(capacity={"voice": 1, "mail": 3}))
+        await session.commit()
+    recapped = await config.load()
+    assert recapped is not changed and dict(recapped.agents[0][0].capacity) == {"voice": 1, "mail": 3}
     await store.dispose()  # closes peek's reader with the store

@@ -26,6 +26,8 @@ from tvoxcc.store.one_hop import OneHop
 
 _KEY = "peek"
 Ts = TypeVarTuple("Ts")
+AnySelect = Select[*tuple[Any, ...]]
+Tables = tuple[tuple[tuple[Any, ...], ...], ...]  # each query's rows, as plain tuples
 
 
 def _reader(store: Store) -> OneHop:
@@ -57,6 +59,15 @@ async def exists(store: Store, looked_for: Probe) -> bool:
 async def rows(store: Store, query: Select[*Ts]) -> Sequence[Row[*Ts]]:
     """``query``'s rows, read without a session (a short read: a poll's, not a call's)."""
     return await _reader(store).read(_rows, query)
+
+
+async def plain_rows(store: Store, queries: Sequence[AnySelect]) -> Tables:
+    """Each query's rows as plain tuples, all read in one transaction: a look to compare with the last one."""
+    return await _reader(store).read(_plain_rows, queries)
+
+
+def _plain_rows(conn: Connection, queries: Sequence[AnySelect]) -> Tables:
+    return tuple(tuple(tuple(row) for row in conn.execute(query)) for query in queries)
 
 
 def _exists(conn: Connection, statement: Select[tuple[bool]]) -> bool:
