@@ -289,3 +289,28 @@ async def test_an_embedding_adapter_writes_rows_only_for_the_other_channels(stor
         (CommandKind.OFFER, ticket, "acme-anna")
     ]
     await acd.stop()
+
+
+async def test_an_agent_gone_from_the_configuration_is_logged_out_once_free_though_nothing_changed_since(
+    store: Store,
+) -> None:
+    """A look at an unchanged configuration is skipped only while nothing waits on the router's state: an agent
+    removed mid-call keeps the call, and its logout comes at the first look after the call ends."""
+    tenant_id, clock = await tenant(store), Clock()
+    acd = service(store, tenant_id, clock)
+    assert await acd.start()
+    acd.login("acme-anna")
+    call = acd.submit(NewItem("acme/support", q.Channel.VOICE, tenant_id, caller_id="0611"))
+    acd.accept(call, "acme-anna")
+    whole = config(tenant_id)
+    without_anna = AcdConfig(whole.queues, [a for a in whole.agents if a[0].agent_id != "acme-anna"], whole.tenants)
+    acd.config = FixedConfig(without_anna)
+    assert await acd.reload_config() == 1  # her membership goes; she keeps the call
+    assert await acd.reload_config() == 0  # the same configuration: nothing to do while she is on the call
+    anna = acd.view().agents["acme-anna"]
+    assert anna.logged_in and anna.connected == (call,) and anna.members == ()
+    acd.complete(call)
+    assert await acd.reload_config() == 1  # the same configuration, but now she is free: logged out
+    assert not acd.view().agents["acme-anna"].logged_in
+    assert await acd.reload_config() == 0
+    await acd.stop()

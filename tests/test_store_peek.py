@@ -15,16 +15,16 @@ from tvoxcc.store.engine import Store
 
 async def test_exists_and_rows_see_what_another_session_committed(store: Store) -> None:
     waiting = select(m.AcdInput.seq).where(m.AcdInput.taken_at.is_(None))
-    assert not await peek.exists(store, waiting)
+    assert not await peek.exists(store, peek.probe(waiting))
     async with store.session() as session:
         session.add(m.AcdInput(kind="agent-state", payload={}, created_at=datetime.now(UTC)))
         await session.commit()
-    assert await peek.exists(store, waiting)
+    assert await peek.exists(store, peek.probe(waiting))
     assert len(await peek.rows(store, waiting)) == 1
     async with store.session() as session:
         await session.execute(update(m.AcdInput).values(taken_at=datetime.now(UTC)))
         await session.commit()
-    assert not await peek.exists(store, waiting)
+    assert not await peek.exists(store, peek.probe(waiting))
 
 
 async def _org(store: Store) -> int:
@@ -60,4 +60,9 @@ async def test_the_configuration_is_built_again_only_when_a_row_changed(store: S
     assert changed is not first
     assert changed.agents[0][0].skills["french"] == 7
     assert await config.load() is changed
+    async with store.session() as session:  # a JSON value, as `agent set --capacity voice=1,mail=3` would
+        await session.execute(update(m.Agent).where(m.Agent.id == agent_id).values(capacity={"voice": 1, "mail": 3}))
+        await session.commit()
+    recapped = await config.load()
+    assert recapped is not changed and dict(recapped.agents[0][0].capacity) == {"voice": 1, "mail": 3}
     await store.dispose()  # closes peek's reader with the store

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import Row, select
+from sqlalchemy import select, type_coerce
+from sqlalchemy.types import NullType
 
 from tvoxcc.queues import model as q
 from tvoxcc.queues.sync import Membership
@@ -36,6 +37,12 @@ class ConfigSource(Protocol):
 
 # Every table the configuration is read from (tvoxcc.voice.acd_config.AcdDirectory and ``load`` below).
 CONFIG_TABLES = (m.Tenant, m.Service, m.Queue, m.QueueSkill, m.Skill, m.Agent, m.AgentSkill, m.QueueMember)
+# Their rows as stored, one statement each, built once (tvoxcc.store.peek): the columns untyped, so no value is
+# converted (JSON parsed, datetimes made aware) only to be compared with the last look's.
+_ROWS_OF = tuple(
+    select(*(type_coerce(c, NullType()).label(c.name) for c in t.__table__.columns)).order_by(*t.__table__.primary_key)
+    for t in CONFIG_TABLES
+)
 
 
 class StoreConfig:
@@ -44,19 +51,17 @@ class StoreConfig:
 
     The ACD looks for changes every few seconds; reading and building the whole configuration (every agent with
     its skills and memberships, through the ORM) cost ~10 ms of CPU per 100 agents each time. ``load`` first
-    reads the configuration tables' raw rows (one cheap read each, tvoxcc.store.peek) and hands back the
+    reads the configuration tables' rows as stored (one cheap read, tvoxcc.store.peek) and hands back the
     configuration it built last when not one row changed."""
 
     def __init__(self, store: Store, directory: AcdDirectory | None = None) -> None:
         self.store = store
         self.directory = directory
-        self._rows: tuple[Sequence[Row[Any]], ...] | None = None
+        self._rows: peek.Tables | None = None
         self._built: AcdConfig | None = None
 
     async def load(self) -> AcdConfig:
-        rows = tuple(
-            [await peek.rows(self.store, select(t.__table__).order_by(*t.__table__.primary_key)) for t in CONFIG_TABLES]
-        )
+        rows = await peek.plain_rows(self.store, _ROWS_OF)
         if self._built is not None and rows == self._rows:
             return self._built
         self._built = await self._build()

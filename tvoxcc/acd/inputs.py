@@ -21,6 +21,8 @@ from tvoxcc.store import peek
 from tvoxcc.store.engine import Store
 from tvoxcc.store.models.acd import NOTIFY_CHANNEL
 
+_WAITING = peek.probe(select(m.AcdInput.seq).where(m.AcdInput.taken_at.is_(None)))  # built once (store.peek)
+
 
 @dataclass(frozen=True, slots=True)
 class Input:
@@ -79,8 +81,7 @@ async def pending(store: Store, limit: int = 500) -> list[Input]:
     inserts it, so a request may commit after one numbered above it was read and applied; a bound would
     skip it for ever (seen with 20 agents logging in at once from the desktop).
     """
-    waiting = select(m.AcdInput.seq).where(m.AcdInput.taken_at.is_(None))
-    if not await peek.exists(store, waiting):  # the usual answer, found for ~1/20 of a session's cost
+    if not await peek.exists(store, _WAITING):  # the usual answer, found for ~1/20 of a session's cost
         return []
     async with store.session() as session:
         rows = await session.execute(

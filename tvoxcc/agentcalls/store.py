@@ -27,6 +27,11 @@ from tvoxcc.store import peek
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.callbacks import OutboundRoute
 
+# polled every second: built once (tvoxcc.store.peek)
+_REQUESTED = peek.probe(
+    select(m.AgentCall.id).where(m.AgentCall.phase == Phase.REQUESTED, m.AgentCall.origin == Origin.DESKTOP)
+)
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -119,10 +124,7 @@ class AgentCallBook:
     async def claim_requests(self, now: datetime) -> list[Claimed]:
         """Click-to-call requests not taken yet, now ``ringing`` (by one voice service: the update decides); those
         older than REQUEST_TTL_S are refused ``expired`` instead, never rung."""
-        requested = select(m.AgentCall.id).where(
-            m.AgentCall.phase == Phase.REQUESTED, m.AgentCall.origin == Origin.DESKTOP
-        )
-        if not await peek.exists(self.store, requested):  # polled every second: no write transaction for nothing
+        if not await peek.exists(self.store, _REQUESTED):  # polled every second: no write transaction for nothing
             return []
         async with self.store.session() as session:
             expired = await session.execute(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import String, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,17 +56,23 @@ async def open_interaction(
     return row
 
 
+@cache  # one statement per set of channels, built once (tvoxcc.store.peek)
+def _open_ones(channels: tuple[Channel, ...]) -> peek.Probe:
+    return peek.probe(
+        select(m.Interaction.id).where(
+            m.Interaction.channel.in_([str(c) for c in channels]), m.Interaction.ended_at.is_(None)
+        )
+    )
+
+
 async def follow_interactions(
     store: Store, channels: tuple[Channel, ...] = (Channel.SMS, Channel.CHAT), chats: Collection[int] | None = None
 ) -> int:
     """Open interactions of ``channels`` brought in line with their chats (only those of ``chats`` when given:
     the ones that moved, so a pass costs what changed, not every open conversation); how many changed."""
-    open_ones = select(m.Interaction.id).where(
-        m.Interaction.channel.in_([str(c) for c in channels]), m.Interaction.ended_at.is_(None)
-    )
     if chats is not None and not chats:
         return 0
-    if not await peek.exists(store, open_ones):  # run every second or so: no session while no conversation is open
+    if not await peek.exists(store, _open_ones(channels)):  # run every second or so: no session while none is open
         return 0
     replies = select(m.ChatMessage.chat_id, func.min(m.ChatMessage.at).label("at")).where(
         m.ChatMessage.sender == Sender.AGENT

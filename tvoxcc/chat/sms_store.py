@@ -34,6 +34,8 @@ from tvoxcc.store import peek
 from tvoxcc.store.engine import Store
 from tvoxcc.support.dispatch_store import names_of
 
+_PENDING = peek.probe(select(m.ChatMessage.id).where(m.ChatMessage.delivery == Delivery.PENDING))  # store.peek
+
 
 @dataclass(frozen=True, slots=True)
 class Received:
@@ -137,7 +139,7 @@ async def follow_interactions(store: Store) -> int:
 
 async def pending(store: Store, limit: int = 100) -> list[Reply]:
     """Agents' replies not sent yet, oldest first, across tenants (the voice service owns every trunk)."""
-    if not await peek.exists(store, select(m.ChatMessage.id).where(m.ChatMessage.delivery == Delivery.PENDING)):
+    if not await peek.exists(store, _PENDING):
         return []
     async with store.session() as session:
         rows = await session.execute(

@@ -4,6 +4,9 @@ The row says what runs where (service, host, pid, since) and the lease that deci
 role is active; ``tvoxcc cluster status`` reads it. A beat that fails (the store unreachable a moment) is
 logged and the next one tries again: the heartbeat never stops its service. A clean stop deletes the row; a
 killed instance's row stays and goes stale, and is pruned by any live instance an hour later.
+
+A beat is one transaction in one hop (tvoxcc.store.one_hop), its statements built once: through a session it
+cost ~2 ms of CPU on SQLite, a tenth of the idle voice service's.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, update
 
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
+from tvoxcc.store.one_hop import OneHop
 from tvoxcc.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,11 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0
 PRUNE_AFTER = timedelta(hours=1)  # a row silent this long is a dead instance's: removed
 PRUNE_EVERY = 150  # beats between two prunes
+
+_ROWS = cast(Table, m.ServiceInstance.__table__)
+_BEAT = update(_ROWS).where(_ROWS.c.instance == bindparam("this")).values(beat_at=bindparam("now"))
+_INSERT = insert(_ROWS)
+_PRUNE = delete(_ROWS).where(_ROWS.c.beat_at < bindparam("before"))
 
 
 class ServiceKind(StrEnum):
@@ -60,31 +70,29 @@ class Heartbeat:
         self.started_at = clock()
         self._task: asyncio.Task[None] | None = None
         self._beats = 0
+        self._hop = OneHop(store, f"heartbeat-{service}")
+        store.on_dispose(self._hop.close)
 
     async def beat(self) -> None:
         """Write this instance's row now (inserted again if someone pruned it); every PRUNE_EVERY beats, prune."""
-        now = self.clock()
-        async with self.store.session() as session:
-            done = await session.execute(
-                update(m.ServiceInstance).where(m.ServiceInstance.instance == self.instance).values(beat_at=now)
-            )
-            if getattr(done, "rowcount", 0) != 1:
-                session.add(
-                    m.ServiceInstance(
-                        instance=self.instance,
-                        service=str(self.service),
-                        host=self.host,
-                        pid=self.pid,
-                        lease=self.lease,
-                        started_at=self.started_at,
-                        beat_at=now,
-                        interval_s=self.interval_s,
-                    )
-                )
-            if self._beats % PRUNE_EVERY == 0:
-                await session.execute(delete(m.ServiceInstance).where(m.ServiceInstance.beat_at < now - PRUNE_AFTER))
-            await session.commit()
+        await self._hop.run(self._beat, self.clock(), prune=self._beats % PRUNE_EVERY == 0)
         self._beats += 1
+
+    def _beat(self, conn: Connection, now: datetime, *, prune: bool) -> None:
+        if conn.execute(_BEAT, {"this": self.instance, "now": now}).rowcount != 1:
+            row = {
+                "instance": self.instance,
+                "service": str(self.service),
+                "host": self.host,
+                "pid": self.pid,
+                "lease": self.lease,
+                "started_at": self.started_at,
+                "beat_at": now,
+                "interval_s": self.interval_s,
+            }
+            conn.execute(_INSERT, row)
+        if prune:
+            conn.execute(_PRUNE, {"before": now - PRUNE_AFTER})
 
     async def start(self) -> None:
         await self._beat_or_log()
@@ -102,6 +110,7 @@ class Heartbeat:
                 await session.commit()
         except Exception as exc:  # the store gone at shutdown: the row goes stale, then is pruned
             log.warning("heartbeat: cannot remove %s: %s: %s", self.instance, type(exc).__name__, exc)
+        await self._hop.close()
 
     async def _forever(self) -> None:
         while True:

@@ -25,6 +25,7 @@ from tvoxcc.store.engine import Store
 
 REQUEST_TTL_S = 30
 DESK_ACTIONS = (RecordingAction.PAUSE, RecordingAction.RESUME)
+_NOT_TAKEN = peek.probe(select(m.RecordingRequest.id).where(m.RecordingRequest.taken_at.is_(None)))  # store.peek
 
 
 class NoRecordedCall(Exception):
@@ -76,7 +77,7 @@ async def request(session: AsyncSession, tenant_id: int, agent_id: int, action: 
 async def claim(store: Store, now: datetime) -> list[Claimed]:
     """The requests not taken yet, now taken by this service (a row another service took is not returned)."""
     claimed: list[Claimed] = []
-    if not await peek.exists(store, select(m.RecordingRequest.id).where(m.RecordingRequest.taken_at.is_(None))):
+    if not await peek.exists(store, _NOT_TAKEN):
         return claimed
     async with store.session() as session:
         rows = await session.execute(

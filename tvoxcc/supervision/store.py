@@ -23,6 +23,13 @@ from tvoxcc.supervision.session import EndReason, ListenSession, Mode, Origin, P
 from tvoxcc.supervision.trail import Stored, actor, steps
 from tvoxcc.web.access import Principal
 
+# polled every second: built once (tvoxcc.store.peek)
+_WEB_REQUESTED = peek.probe(
+    select(m.ListenSession.id).where(
+        m.ListenSession.phase == Phase.REQUESTED.value, m.ListenSession.origin == Origin.WEB.value
+    )
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Request:
@@ -167,10 +174,7 @@ class ListenStore:
 
     async def claim_web_requests(self) -> list[WebRequest]:
         """Web requests not yet rung, now marked ``ringing`` (by one voice service: the update decides)."""
-        requested = select(m.ListenSession.id).where(
-            m.ListenSession.phase == Phase.REQUESTED.value, m.ListenSession.origin == Origin.WEB.value
-        )
-        if not await peek.exists(self.store, requested):
+        if not await peek.exists(self.store, _WEB_REQUESTED):
             return []
         async with self.store.session() as db:
             rows = (

@@ -23,12 +23,14 @@ from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.queues.model import Channel
 from tvoxcc.queues.model import EventKind as RouterEvent
 from tvoxcc.store import models as m
+from tvoxcc.store import peek
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 # What may replace {number} in a dial string: digits, a leading +, or an internal name (lab "caller").
 _DIALLABLE = re.compile(r"^\+?[A-Za-z0-9*#]{1,32}$")
+_OUTBOUND = select(m.Tenant.name, m.Tenant.outbound).where(m.Tenant.outbound.is_not(None))  # built once (store.peek)
 
 
 class NotDiallable(ValueError):
@@ -120,9 +122,8 @@ class CallbackBook:
         self.recorder = recorder
 
     async def outbound_routes(self) -> dict[str, OutboundRoute]:
-        async with self.store.session() as session:
-            rows = await session.execute(select(m.Tenant.name, m.Tenant.outbound).where(m.Tenant.outbound.is_not(None)))
-            return {name: OutboundRoute.from_data(data) for name, data in rows.all() if data}
+        """Every tenant's outbound route (the ACD asks at each callback poll: a cheap read, tvoxcc.store.peek)."""
+        return {name: OutboundRoute.from_data(data) for name, data in await peek.rows(self.store, _OUTBOUND) if data}
 
     async def take_pending(self, tenants: set[str], *, again: bool = False) -> list[CallbackJob]:
         """Pending requests of tenants that can dial out, oldest first, marked ``queued``.
