@@ -50,7 +50,6 @@ class _Table:
     name: str
     key: str
     columns: tuple[str, ...]
-    json: tuple[bool, ...]
     stamp: str
     pg_types: tuple[str, ...]  # each column's type in the JSON record (json_to_recordset)
     # A row's values in ``columns`` order, taken in C (a generator over the columns cost ~4 % of the voice
@@ -68,7 +67,6 @@ class _Table:
             table.name,
             key,
             tuple(c.name for c in given),
-            tuple(isinstance(c.type, JSON) for c in given),
             stamp,
             tuple(_pg_element(c.type, dialect) for c in given),
             _getter(tuple(c.name for c in given)),
