@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 
 from tvoxcc.ari.errors import AriUnavailable, error_for_status
 from tvoxcc.ari.http1 import Answer, Http1Client
@@ -64,7 +65,7 @@ class AriHttp:
         target = path
         if query := query_string(params):
             target += "?" + query
-        data = json.dumps(body).encode() if body is not None else None
+        data = orjson.dumps(body) if body is not None else None
         try:
             return await self._client.request(method, target, data, "application/json" if data is not None else "")
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
@@ -92,8 +93,8 @@ class AriHttp:
             if not answer.body:
                 return None
             try:
-                return json.loads(answer.body)
-            except ValueError as exc:
+                return orjson.loads(answer.body)
+            except orjson.JSONDecodeError as exc:
                 raise AriUnavailable(f"not JSON: {answer.body[:80]!r}", method=method, path=path) from exc
         text = answer.body.decode("utf-8", errors="replace")
         raise error_for_status(answer.status, _message(text, answer.reason), method=method, path=path)

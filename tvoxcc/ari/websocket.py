@@ -13,13 +13,13 @@ have missed. A 401/403 is not retried: a wrong password never heals by itself.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 
 from tvoxcc.ari.errors import AriAuthError
 from tvoxcc.ari.events import Connected, Disconnected, StreamItem, parse_event
@@ -163,8 +163,8 @@ class AriEvents:
             if msg.type is not aiohttp.WSMsgType.TEXT:
                 continue  # BINARY never comes from Asterisk; CLOSE/ERROR end the loop themselves
             try:
-                data = json.loads(msg.data)
-            except ValueError:
+                data = orjson.loads(msg.data)
+            except orjson.JSONDecodeError:
                 log.warning("ARI events: dropped a non-JSON message (%d bytes)", len(msg.data))
                 continue
             if isinstance(data, dict) and (self.only is None or data.get("type") in self.only):
