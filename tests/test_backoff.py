@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -72,3 +73,36 @@ async def test_cancelling_the_loop_cancels_its_wait() -> None:
 async def test_the_log_line_names_the_loop_and_reason(caplog: pytest.LogCaptureFixture) -> None:
     await Retries(Backoff(initial=0.25), "acme/support", sleep=Sleeps()).wait("ConnectionRefusedError: refused")
     assert "acme/support: ConnectionRefusedError: refused; retrying in 0.25s" in caplog.text
+
+
+async def test_quiet_retries_warn_once_a_loss_and_say_once_when_back(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="tvoxcc.backoff")
+    retries = Retries(Backoff(initial=1.0, cap=1.0), "LISTEN on x", sleep=Sleeps(), quiet=True)
+    retries.reset()  # nothing lost yet: nothing said
+    for reason in ("lost (connection closed)", "still down", "still down"):
+        await retries.wait(reason)
+    retries.reset()
+    await retries.wait("lost again")
+    retries.reset()
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, "LISTEN on x: lost (connection closed); retrying in 1.00s"),
+        (logging.DEBUG, "LISTEN on x: still down; retrying in 1.00s"),
+        (logging.DEBUG, "LISTEN on x: still down; retrying in 1.00s"),
+        (logging.INFO, "LISTEN on x: back after 3 tries"),
+        (logging.WARNING, "LISTEN on x: lost again; retrying in 1.00s"),
+        (logging.INFO, "LISTEN on x: back after 1 try"),
+    ]
+
+
+async def test_retries_warn_at_every_wait_and_say_nothing_at_a_reset_unless_quiet(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="tvoxcc.backoff")
+    retries = Retries(Backoff(initial=1.0, cap=1.0), "ARI events", sleep=Sleeps())
+    await retries.wait("refused")
+    await retries.wait("refused")
+    retries.reset()
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, "ARI events: refused; retrying in 1.00s"),
+        (logging.WARNING, "ARI events: refused; retrying in 1.00s"),
+    ]

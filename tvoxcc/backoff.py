@@ -1,7 +1,7 @@
 """Exponential backoff with jitter: the one mechanism behind every reconnect and retry loop.
 
-Used by the ARI events websocket, the IMAP ingest loop (``Retries``) and the outbox (``Backoff.delay``: a
-mail's next try is stored, so its schedule survives a restart).
+Used by the ARI events websocket, the IMAP ingest loop, the agent phones' subscriptions and the LISTEN connection
+(``Retries``) and the outbox (``Backoff.delay``: a mail's next try is stored, so its schedule survives a restart).
 
 Why not tenacity: its attempt count lives inside one retry call, while our loops restart the count after a
 connection that worked and go on (the ARI loop even yields events between tries), so each loop would need a
@@ -38,7 +38,13 @@ class Backoff:
 
 
 class Retries:
-    """The retry count of one loop: ``await wait(reason)`` before the next try, ``reset()`` once a try worked."""
+    """The retry count of one loop: ``await wait(reason)`` before the next try, ``reset()`` once a try worked.
+
+    Every wait is a warning. ``quiet``, for a loop that goes on retrying as long as a server is down while the
+    process works on without it (the LISTEN connection: its readers poll meanwhile): the first wait of a loss
+    only, the next ones at debug, and ``reset`` after them says once, at info, that it is back and after how
+    many tries.
+    """
 
     def __init__(
         self,
@@ -47,21 +53,26 @@ class Retries:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        quiet: bool = False,
     ) -> None:
         self.backoff = backoff
         self.name = name  # says which loop in the log line
         self.attempt = 0
+        self.quiet = quiet
         self._sleep = sleep
         self._rng = rng
 
     def reset(self) -> None:
+        if self.quiet and self.attempt:
+            log.info("%s: back after %d %s", self.name, self.attempt, "try" if self.attempt == 1 else "tries")
         self.attempt = 0
 
     async def wait(self, reason: str, stop: asyncio.Event | None = None) -> float:
         """Log and sleep the next delay; return early once ``stop`` is set. ``reason`` must hold no secret."""
         delay = self.backoff.delay(self.attempt, self._rng())
+        level = logging.DEBUG if self.quiet and self.attempt else logging.WARNING
         self.attempt += 1
-        log.warning("%s: %s; retrying in %.2fs", self.name, reason, delay)
+        log.log(level, "%s: %s; retrying in %.2fs", self.name, reason, delay)
         if stop is None:
             await self._sleep(delay)
             return delay

@@ -5,7 +5,7 @@ A loss is seen two ways: asyncpg's termination listener (the server closed the s
 LISTEN again (a silent peer: a network cut closes nothing). NOTIFYs sent while it is down are gone, so
 ``on_back`` runs once it listens again (tvoxcc.store.notify.Wake: its poller reads at once; the chat hub has
 its sockets replay by number). Reconnects wait out tvoxcc.backoff with jitter: the processes a restart cut
-off do not all come back at once.
+off do not all come back at once. Its retries are quiet: one warning when it is lost, one info line when back.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from sqlalchemy.engine import URL
 
-from tvoxcc.backoff import Backoff
+from tvoxcc.backoff import Backoff, Retries
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +65,7 @@ class Listening:
         self._conn: Any = None
         self._lost = asyncio.Event()  # set by the termination listener of the current connection
         self._task: asyncio.Task[None] | None = None
+        self._down = ""  # why the first connection failed (said by the first retry)
 
     @property
     def connected(self) -> bool:
@@ -76,7 +76,7 @@ class Listening:
         try:
             await self._connect()
         except Exception as exc:
-            log.warning("cannot LISTEN on %s (%s): polling until it can", self._name, type(exc).__name__)
+            self._down = f"cannot connect ({type(exc).__name__}), polling until it can"
         self._task = asyncio.create_task(self._keep(), name=f"listen-{self._name}")
 
     async def close(self) -> None:
@@ -106,19 +106,22 @@ class Listening:
         self._conn = conn
 
     async def _keep(self) -> None:
+        # Quiet: the first retry of a loss says why (a warning), the next ones only at debug, and once it listens
+        # again one info line says after how many tries.
+        retries = Retries(BACKOFF, f"LISTEN on {self._name}", quiet=True)
+        reason = self._down
         while True:
             if self._conn is not None:
-                reason = await self._watch()
+                reason = f"lost ({await self._watch()}), polling until it is back"
                 conn, self._conn = self._conn, None
                 conn.terminate()
-                log.warning("LISTEN on %s lost (%s): polling until it is back", self._name, reason)
-            attempt = 0
             while self._conn is None:
-                await asyncio.sleep(BACKOFF.delay(attempt, random.random()))
-                attempt += 1
-                with contextlib.suppress(Exception):  # down still: the warning above said so once
+                await retries.wait(reason)
+                try:
                     await self._connect()
-            log.info("LISTEN on %s: listening again after %d tries", self._name, attempt)
+                except Exception as exc:
+                    reason = f"still cannot connect ({type(exc).__name__})"
+            retries.reset()
             try:
                 self._on_back()
             except Exception as exc:  # a failing catch-up must not stop the listening
