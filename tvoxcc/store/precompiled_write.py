@@ -14,9 +14,10 @@ sqlite3 cursor, inside the transaction SQLAlchemy began.
 On any other driver (PostgreSQL, aiosqlite behind ``run_sync``) each method is the plain ``conn.execute``.
 
 - ``many(conn, rows)``: one executemany, nothing returned.
-- ``returning(conn, rows)``: an ``… RETURNING`` statement's rows, one per parameter row and in their order
-  (sqlite3's executemany returns no rows: one execute per row on SQLite, which measured cheaper than a multi-row
-  VALUES statement; elsewhere give the statement ``sort_by_parameter_order=True``).
+- ``inserted_ids(conn, rows)``: an INSERT's new keys (a single INTEGER PRIMARY KEY), one per row, in their order.
+  sqlite3's executemany returns no rows: on SQLite one execute per row and its ``lastrowid`` (for 10 rows ~0.26 ms
+  of CPU; ~0.34 ms with RETURNING fetched per row or as one multi-row VALUES statement); elsewhere the INSERT …
+  RETURNING the key with ``sort_by_parameter_order``.
 - ``rowcounts(conn, rows)``: one execute per row, how many rows each changed (an UPDATE whose WHERE may no longer
   match).
 
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Update
+from sqlalchemy import Connection, Insert, Table, Update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.schema import Column, ColumnDefault
@@ -56,6 +57,7 @@ class PrecompiledWrite:
             raise ValueError("an UPDATE names its parameters with bindparam(), not keys")
         self.statement = statement
         self.keys = tuple(keys)
+        self._with_ids = _with_ids(statement)
         self._plan = self._compile(sqlite.dialect())  # refuses what it cannot run at once, not at the first call
 
     # -- running it ---------------------------------------------------------------------------------------------
@@ -73,19 +75,21 @@ class PrecompiledWrite:
         finally:
             cursor.close()
 
-    def returning(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    def inserted_ids(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """The INSERT's new primary keys, one per row and in their order."""
+        if self._with_ids is None:
+            raise ValueError("inserted_ids is for an INSERT into a table of one integer primary key")
         if not rows:
             return []
         if conn.dialect.driver != "pysqlite":
-            return [tuple(row) for row in conn.execute(self.statement, list(rows)).all()]
+            return [int(i) for i in conn.execute(self._with_ids, list(rows)).scalars().all()]
         plan = self._plan_for(conn.dialect)
         cursor = _cursor(conn)
         try:
-            returned: list[tuple[Any, ...]] = []
-            for row in rows:
-                (one,) = cursor.execute(plan.sql, plan.values(row)).fetchall()
-                returned.append(one)
-            return returned
+            ids: list[int] = []
+            for row in rows:  # the key is the rowid (INTEGER PRIMARY KEY): no RETURNING row to fetch
+                ids.append(cursor.execute(plan.sql, plan.values(row)).lastrowid)
+            return ids
         finally:
             cursor.close()
 
@@ -128,6 +132,16 @@ class PrecompiledWrite:
             if (processor := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
         )
         return _Plan(dialect, compiled.string, _row_values(tuple(order), tuple(filled), processors))
+
+
+def _with_ids(statement: Insert | Update) -> Insert | None:
+    """The INSERT returning its new keys in the order of the rows, when its table's key is SQLite's rowid."""
+    if not isinstance(statement, Insert) or not isinstance(table := statement.table, Table):
+        return None
+    key = list(table.primary_key)
+    if len(key) != 1 or key[0].type.compile(dialect=sqlite.dialect()) != "INTEGER":
+        return None  # SQLite's rowid is the key only for a single INTEGER PRIMARY KEY
+    return statement.returning(key[0], sort_by_parameter_order=True)
 
 
 def _row_values(

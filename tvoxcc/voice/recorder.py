@@ -14,11 +14,13 @@ Order is kept: ops are applied in the order they were queued, so a call's events
 ids ascend) and an interaction exists before its events. A batch that fails is retried op by op, so one
 bad row never loses the others; the failing op is logged and dropped.
 
-A batch is written with SQLAlchemy Core, not the ORM (whose unit of work cost more than the rest of a call):
-the new interactions, with what the batch changes of them folded in, are one INSERT … RETURNING (their ids
-in the order of the rows), the changes to stored ones one UPDATE per shape (executemany), their ends one
-UPDATE, and all events one executemany; the whole transaction in one hop to the database's thread
-(tvoxcc.store.one_hop).
+A batch is written with SQLAlchemy Core statements, not the ORM (whose unit of work cost more than the rest of
+a call), each compiled once and on SQLite run as its SQL text with SQLAlchemy's own value processing
+(tvoxcc.store.precompiled_write: SQLAlchemy's per-row parameter handling was most of the writer's CPU): the new
+interactions, with what the batch changes of them folded in, are one INSERT per shape (their ids in the order of
+the rows), the changes to stored ones one UPDATE per shape (executemany), their ends one fixed UPDATE per
+interaction that ends it only if still open (its rowcount says which ended), and all events one executemany; the
+whole transaction in one hop to the database's thread (tvoxcc.store.one_hop).
 """
 
 from __future__ import annotations
@@ -170,7 +172,6 @@ _CHANGEABLE = {"outcome": None, "ended_at": None, "answered_at": None, "agent_id
 _INSERT_EVENTS = PrecompiledWrite(
     insert(EVENTS), keys=("tenant_id", "kind", "at", "data", "agent_id", "queue_id", "interaction_id")
 )
-_INSERT_INTERACTIONS = insert(INTERACTIONS).returning(INTERACTIONS.c.id, sort_by_parameter_order=True)  # ids in order
 _inserts: dict[tuple[str, ...], PrecompiledWrite] = {}  # by the columns the new rows name
 _changes: dict[tuple[str, ...], PrecompiledWrite] = {}  # by the columns a change sets
 # An end is applied only to an interaction still open (another writer may have ended it): its rowcount says which.
@@ -215,9 +216,9 @@ def _apply(conn: Connection, ops: list[_Write]) -> None:
         shapes.setdefault(tuple(sorted(row)), []).append(ref)
     for names, refs in shapes.items():
         if (inserting := _inserts.get(names)) is None:
-            inserting = _inserts[names] = PrecompiledWrite(_INSERT_INTERACTIONS, keys=names)
-        for ref, (interaction_id,) in zip(refs, inserting.returning(conn, [new[ref] for ref in refs]), strict=True):
-            ref.id = int(interaction_id)
+            inserting = _inserts[names] = PrecompiledWrite(insert(INTERACTIONS), keys=names)
+        for ref, interaction_id in zip(refs, inserting.inserted_ids(conn, [new[ref] for ref in refs]), strict=True):
+            ref.id = interaction_id
     ended = _change_stored(conn, steps)
     rows = []
     for of, what in events:
