@@ -14,11 +14,13 @@ Order is kept: ops are applied in the order they were queued, so a call's events
 ids ascend) and an interaction exists before its events. A batch that fails is retried op by op, so one
 bad row never loses the others; the failing op is logged and dropped.
 
-A batch is written with SQLAlchemy Core, not the ORM (whose unit of work cost more than the rest of a call):
-the new interactions, with what the batch changes of them folded in, are one INSERT … RETURNING (their ids
-in the order of the rows), the changes to stored ones one UPDATE per shape (executemany), their ends one
-UPDATE, and all events one executemany; the whole transaction in one hop to the database's thread
-(tvoxcc.store.one_hop).
+A batch is written with SQLAlchemy Core statements, not the ORM (whose unit of work cost more than the rest of
+a call), each compiled once and on SQLite run as its SQL text with SQLAlchemy's own value processing
+(tvoxcc.store.precompiled_write: SQLAlchemy's per-row parameter handling was most of the writer's CPU): the new
+interactions, with what the batch changes of them folded in, are one INSERT per shape (their ids in the order of
+the rows), the changes to stored ones one UPDATE per shape (executemany), their ends one fixed UPDATE per
+interaction that ends it only if still open (its rowcount says which ended), and all events one executemany; the
+whole transaction in one hop to the database's thread (tvoxcc.store.one_hop).
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, case, insert, update
+from sqlalchemy import Connection, Table, bindparam, insert, update
 
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.store.group_commit import GroupCommit
 from tvoxcc.store.one_hop import OneHop
+from tvoxcc.store.precompiled_write import PrecompiledWrite
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +105,25 @@ class Recorder(GroupCommit[_Write]):
         return ref
 
     def event(
-        self, tenant_id: int, interaction: InteractionRef | None, kind: str, at: datetime, data: Any = None, **more: Any
+        self,
+        tenant_id: int,
+        interaction: InteractionRef | None,
+        kind: str,
+        at: datetime,
+        data: Any = None,
+        *,
+        agent_id: int | None = None,
+        queue_id: int | None = None,
     ) -> None:
-        values = {"tenant_id": tenant_id, "kind": kind, "at": at, "data": data if data is not None else {}, **more}
+        data = data if data is not None else {}
+        values = {
+            "tenant_id": tenant_id,
+            "kind": kind,
+            "at": at,
+            "data": data,
+            "agent_id": agent_id,
+            "queue_id": queue_id,
+        }
         self.put(_Event(tenant_id, interaction, values))
 
     def update(self, interaction: InteractionRef, **values: Any) -> None:
@@ -148,10 +167,19 @@ EVENTS: Table = m.InteractionEvent.__table__  # type: ignore[assignment]
 # What a batch may set on an interaction it opens: every new row names them all, so rows share one shape.
 _CHANGEABLE = {"outcome": None, "ended_at": None, "answered_at": None, "agent_id": None, "queue_id": None,
                "recording": None, "contact_id": None}  # fmt: skip
-_NO_LINKS = {"agent_id": None, "queue_id": None}
-# Built once: SQLAlchemy then finds their compiled form at once. The ids come back in the order of the rows.
-_INSERT_INTERACTIONS = insert(INTERACTIONS).returning(INTERACTIONS.c.id, sort_by_parameter_order=True)
-_INSERT_EVENTS = insert(EVENTS)
+# Compiled once (tvoxcc.store.precompiled_write): on SQLite the rows go to sqlite3 as tuples. Every event row names
+# the same columns (``Recorder.event``); interaction rows and changes come in a few shapes, each compiled once.
+_INSERT_EVENTS = PrecompiledWrite(
+    insert(EVENTS), keys=("tenant_id", "kind", "at", "data", "agent_id", "queue_id", "interaction_id")
+)
+_inserts: dict[tuple[str, ...], PrecompiledWrite] = {}  # by the columns the new rows name
+_changes: dict[tuple[str, ...], PrecompiledWrite] = {}  # by the columns a change sets
+# An end is applied only to an interaction still open (another writer may have ended it): its rowcount says which.
+_END = PrecompiledWrite(
+    update(INTERACTIONS)
+    .where(INTERACTIONS.c.id == bindparam("v_id"), INTERACTIONS.c.ended_at.is_(None))
+    .values(ended_at=bindparam("v_at"), outcome=bindparam("v_outcome"))
+)
 
 _Step = dict[str, Any] | _Close  # what a batch does to a stored interaction: set values, or end it
 
@@ -185,11 +213,12 @@ def _apply(conn: Connection, ops: list[_Write]) -> None:
                 pass
     shapes: dict[tuple[str, ...], list[InteractionRef]] = {}  # rows of one shape: one INSERT of many rows
     for ref, row in new.items():
-        shapes.setdefault(tuple(row), []).append(ref)
-    for refs in shapes.values():
-        ids = conn.execute(_INSERT_INTERACTIONS, [new[ref] for ref in refs]).scalars().all()
-        for ref, interaction_id in zip(refs, ids, strict=True):
-            ref.id = int(interaction_id)
+        shapes.setdefault(tuple(sorted(row)), []).append(ref)
+    for names, refs in shapes.items():
+        if (inserting := _inserts.get(names)) is None:
+            inserting = _inserts[names] = PrecompiledWrite(insert(INTERACTIONS), keys=names)
+        for ref, interaction_id in zip(refs, inserting.inserted_ids(conn, [new[ref] for ref in refs]), strict=True):
+            ref.id = interaction_id
     ended = _change_stored(conn, steps)
     rows = []
     for of, what in events:
@@ -197,9 +226,8 @@ def _apply(conn: Connection, ops: list[_Write]) -> None:
             if of is None or (of not in new and of not in ended):
                 continue  # it had ended already (another writer, a previous run): no second ``ended``
             what = {"tenant_id": of.tenant_id, "kind": Kind.ENDED, "at": what.at, "data": {"outcome": what.outcome}}
-        rows.append({**_NO_LINKS, **what, "interaction_id": of.id if of else None})
-    if rows:
-        conn.execute(_INSERT_EVENTS, rows)
+        rows.append({"agent_id": None, "queue_id": None, **what, "interaction_id": of.id if of else None})
+    _INSERT_EVENTS.many(conn, rows)
 
 
 def _change_stored(conn: Connection, steps: dict[InteractionRef, list[_Step]]) -> set[InteractionRef]:
@@ -220,17 +248,18 @@ def _change_stored(conn: Connection, steps: dict[InteractionRef, list[_Step]]) -
                     {**{f"v_{n}": v for n, v in step.items()}, "v_id": ref.id}
                 )
         for names, params in sets.items():
-            change: dict[str, Any] = {name: bindparam(f"v_{name}") for name in names}
-            conn.execute(update(INTERACTIONS).where(INTERACTIONS.c.id == bindparam("v_id")).values(change), params)
+            _change(names).many(conn, params)
         if ends:
-            # One UPDATE ends them all, only those still open (another writer may have ended one), and says which.
-            at = case({i: close.at for i, (_, close) in ends.items()}, value=INTERACTIONS.c.id)
-            outcome = case({i: close.outcome for i, (_, close) in ends.items()}, value=INTERACTIONS.c.id)
-            stmt = (
-                update(INTERACTIONS)
-                .where(INTERACTIONS.c.id.in_(list(ends)), INTERACTIONS.c.ended_at.is_(None))
-                .values(ended_at=at, outcome=outcome)
-                .returning(INTERACTIONS.c.id)
-            )
-            ended.update(ends[i][0] for i in conn.execute(stmt).scalars())
+            params = [{"v_id": i, "v_at": close.at, "v_outcome": close.outcome} for i, (_, close) in ends.items()]
+            changed = _END.rowcounts(conn, params)
+            ended.update(ref for (ref, _), count in zip(ends.values(), changed, strict=True) if count)
     return ended
+
+
+def _change(names: tuple[str, ...]) -> PrecompiledWrite:
+    """The UPDATE setting ``names`` of one interaction (``v_<name>``, ``v_id``), compiled at its first use."""
+    if (changing := _changes.get(names)) is None:
+        values: dict[str, Any] = {name: bindparam(f"v_{name}") for name in names}
+        statement = update(INTERACTIONS).where(INTERACTIONS.c.id == bindparam("v_id")).values(values)
+        changing = _changes[names] = PrecompiledWrite(statement)
+    return changing
