@@ -18,9 +18,9 @@ A batch is written with SQLAlchemy Core statements, not the ORM (whose unit of w
 a call), each compiled once and on SQLite run as its SQL text with SQLAlchemy's own value processing
 (tvoxcc.store.precompiled_write: SQLAlchemy's per-row parameter handling was most of the writer's CPU): the new
 interactions, with what the batch changes of them folded in, are one INSERT per shape (their ids in the order of
-the rows), the changes to stored ones one UPDATE per shape (executemany), their ends one fixed UPDATE per
-interaction that ends it only if still open (its rowcount says which ended), and all events one executemany; the
-whole transaction in one hop to the database's thread (tvoxcc.store.one_hop).
+the rows), the changes to stored ones one UPDATE per shape (executemany), their ends one UPDATE that ends only
+those still open and says which (on SQLite a fixed one per interaction, its rowcount saying), and all events one
+executemany; the whole transaction in one hop to the database's thread (tvoxcc.store.one_hop).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy import Connection, Table, bindparam, case, insert, update
 
 from tvoxcc.interactions import InteractionEventKind as Kind
 from tvoxcc.store import models as m
@@ -250,10 +250,30 @@ def _change_stored(conn: Connection, steps: dict[InteractionRef, list[_Step]]) -
         for names, params in sets.items():
             _change(names).many(conn, params)
         if ends:
-            params = [{"v_id": i, "v_at": close.at, "v_outcome": close.outcome} for i, (_, close) in ends.items()]
-            changed = _END.rowcounts(conn, params)
-            ended.update(ref for (ref, _), count in zip(ends.values(), changed, strict=True) if count)
+            ended.update(_end(conn, ends))
     return ended
+
+
+def _end(conn: Connection, ends: dict[int, tuple[InteractionRef, _Close]]) -> list[InteractionRef]:
+    """End each of ``ends`` still open (another writer may have ended one); returns those it ended.
+
+    SQLite: the fixed per-row UPDATE, its rowcount saying which (no round trip: cheaper than compiling the
+    statement below for every batch). Elsewhere each statement is a round trip: one UPDATE for them all, which
+    says which it ended.
+    """
+    if conn.dialect.driver == "pysqlite":
+        params = [{"v_id": i, "v_at": close.at, "v_outcome": close.outcome} for i, (_, close) in ends.items()]
+        changed = _END.rowcounts(conn, params)
+        return [ref for (ref, _), count in zip(ends.values(), changed, strict=True) if count]
+    at = case({i: close.at for i, (_, close) in ends.items()}, value=INTERACTIONS.c.id)
+    outcome = case({i: close.outcome for i, (_, close) in ends.items()}, value=INTERACTIONS.c.id)
+    stmt = (
+        update(INTERACTIONS)
+        .where(INTERACTIONS.c.id.in_(list(ends)), INTERACTIONS.c.ended_at.is_(None))
+        .values(ended_at=at, outcome=outcome)
+        .returning(INTERACTIONS.c.id)
+    )
+    return [ends[i][0] for i in conn.execute(stmt).scalars()]
 
 
 def _change(names: tuple[str, ...]) -> PrecompiledWrite:
