@@ -25,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 
+from tests.test_acd_service import tenant as new_tenant
 from tvoxcc.interactions import Direction
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -116,14 +117,6 @@ def _ids_of(conn: Connection, interaction: int) -> list[int]:
     return [linked[0] - 1, *linked]
 
 
-async def _tenant(store: Store) -> int:
-    async with store.session() as session:
-        tenant = m.Tenant(name="acme", display_name="ACME")
-        session.add(tenant)
-        await session.commit()
-        return tenant.id
-
-
 def _check(written: dict[str, Any]) -> None:
     ids, core_ids = written["ids"], written["core_ids"]
     assert len(ids) == 2 and ids[1] == ids[0] + 1 and min(ids) > max(core_ids)  # the rows' own keys, in order
@@ -139,7 +132,7 @@ def _check(written: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 async def test_the_stored_rows_are_sqlalchemys_on_each_backend_and_driver(store: Store, migrated_url: str) -> None:
-    tenant = await _tenant(store)
+    tenant = await new_tenant(store)
     async with store.engine.begin() as conn:  # aiosqlite / asyncpg behind run_sync: SQLAlchemy runs it
         _check(await conn.run_sync(_write_both, tenant))
     if migrated_url.startswith("sqlite"):  # the voice recorder's plain pysqlite connection: tuples to sqlite3

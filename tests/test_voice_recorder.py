@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.test_acd_service import tenant as new_tenant
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
 from tvoxcc.voice.lanes import Lanes, current_lane
@@ -19,14 +20,6 @@ from tvoxcc.voice.overload import LagMeter
 from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-async def _tenant(store: Store) -> int:
-    async with store.session() as session:
-        tenant = m.Tenant(name="acme", display_name="ACME")
-        session.add(tenant)
-        await session.commit()
-        return tenant.id
 
 
 async def _rows(store: Store) -> tuple[list[m.Interaction], list[tuple[int | None, str]]]:
@@ -42,7 +35,7 @@ async def _rows(store: Store) -> tuple[list[m.Interaction], list[tuple[int | Non
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 async def test_many_calls_are_written_in_order_in_few_transactions(store: Store) -> None:
-    tenant = await _tenant(store)
+    tenant = await new_tenant(store)
     recorder = Recorder(store)
     refs: list[InteractionRef] = []
     for n in range(300):  # three hundred calls at once, each with its own steps
@@ -69,7 +62,7 @@ async def test_many_calls_are_written_in_order_in_few_transactions(store: Store)
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 async def test_a_failing_op_loses_nothing_else_and_a_stored_interaction_closes_once(store: Store) -> None:
-    tenant = await _tenant(store)
+    tenant = await new_tenant(store)
     recorder = Recorder(store)
     first = recorder.open(tenant, channel="voice", external_id="a", offered_at=NOW)
     await recorder.flush()
@@ -90,7 +83,7 @@ async def test_a_failing_op_loses_nothing_else_and_a_stored_interaction_closes_o
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 async def test_changes_in_one_batch_apply_in_the_order_queued(store: Store) -> None:
-    tenant = await _tenant(store)
+    tenant = await new_tenant(store)
     recorder = Recorder(store)
     kept, closed_elsewhere = (recorder.open(tenant, channel="voice", external_id=x, offered_at=NOW) for x in "ab")
     await recorder.flush()
@@ -121,7 +114,7 @@ async def test_changes_in_one_batch_apply_in_the_order_queued(store: Store) -> N
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_a_flush_never_waits_for_the_linger(store: Store) -> None:
-    tenant = await _tenant(store)
+    tenant = await new_tenant(store)
     recorder = Recorder(store, linger=3600)  # batches gather for an hour unless someone waits for them
     ref = recorder.open(tenant, channel="voice", external_id="a", offered_at=NOW)
     await asyncio.sleep(0)  # the writer took the op and lingers
