@@ -2,7 +2,7 @@
 
 In one process, on a real store (SQLite file by default, --db URL, or a private PostgreSQL started for the
 run with --postgres) and over real loopback HTTP:
-the router and LiveWriter as the voice service runs them (debounce 0.1 s), the web app (tvoxcc.web) polling
+the router and LiveWriter as the voice service runs them (its default debounce), the web app (tvoxcc.web) polling
 the snapshot table every --poll seconds, and an aiohttp client logged in and reading the Server-Sent Events
 stream. On PostgreSQL the writer's NOTIFY wakes the web app before its poll.
 Each round a caller enters (or leaves) the queue; the latency is from the router call to the ``live``
@@ -130,7 +130,7 @@ def client() -> aiohttp.ClientSession:
 async def run_tvoxcc(store: Store, rounds: int, poll: float, seed_value: int) -> list[float]:
     router = Router(random.Random(seed_value))
     router.add_queue(q.QueueConfig(name="acme/sales"), time.time())
-    writer = LiveWriter(store, router, utcnow, debounce=0.1)
+    writer = LiveWriter(store, router, utcnow)  # the voice service's debounce
     await writer.start()
     await writer.flush()
     runner, base = await serve(build_app(store, WebSettings(secret=SecretStr("b" * 32), poll_interval=poll)))
@@ -254,7 +254,8 @@ async def run(url: str, rounds: int, poll: float, seed_value: int, aim: Aim) -> 
         tenant_id = await seed(store)
         backend = store.engine.dialect.name
         wake = "NOTIFY" if backend == "postgresql" else f"poll {poll:.3f} s"
-        print(f"{rounds} changes -> SSE live event on {backend} ({wake}), tvoxcc's debounce 0.1 s", flush=True)
+        debounce = LiveWriter.__init__.__kwdefaults__["debounce"]
+        print(f"{rounds} changes -> SSE live event on {backend} ({wake}), tvoxcc's debounce {debounce} s", flush=True)
         ours = await run_tvoxcc(store, rounds, poll, seed_value)
         bare = await run_bare(store, tenant_id, rounds, poll, seed_value)
     finally:

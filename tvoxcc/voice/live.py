@@ -1,14 +1,14 @@
 """The ACD's live state copied to the store for the wallboard (the web app runs in another process).
 
-The ACD (its router, a cache of the acd_* rows) knows who waits and what each agent does. After every decision that
-produced events the ACD calls ``LiveWriter.changed``; the writer notes when each agent's state changed (the router's
-own event time) and, at most once per ``debounce`` seconds (1 s, a wallboard's refresh: at 0.1 s a busy service
-wrote ten snapshots a second, ~0.3 ms of its CPU a call at 40 calls/s, and 0.25 s still cost measurably more than 1
-s at 40 calls/s, for a difference no eye sees on a wall), writes a snapshot of each tenant whose view changed: per
-queue the callers waiting and when the longest waiting one queued, per agent its state, pause reason and since when
+The ACD (its router, a cache of the acd_* rows) knows who waits and what each agent does. After every decision
+that produced events the ACD calls ``LiveWriter.changed``; the writer notes when each agent's state changed (the
+router's own event time) and, at most once per ``debounce`` seconds (0.25 s: at 0.1 s a busy service wrote ten
+snapshots a second, ~0.3 ms of its CPU a call at 40 calls/s, for a difference no eye sees; at 1 s a wallboard
+would miss its "within a second" while calls flow), writes a snapshot of each tenant whose view changed: per queue
+the callers waiting and when the longest waiting one queued, per agent its state, pause reason and since when
 (tvoxcc.store.models.live). A burst of router events is one write; a lone event is written at once (leading edge),
-the rest of a burst at the end of the window. On PostgreSQL each write also sends a NOTIFY, so the web app need not
-wait for its next poll.
+the rest of a burst at the end of the window. On PostgreSQL each write also sends a NOTIFY, so the web app need
+not wait for its next poll.
 
 ``snapshot`` is pure (router state in, plain values out); the writer is the thin adapter around it. Both read
 the router through ``RouterReads`` (a Router, or the ACD service that holds one). Callers are voice items:
@@ -212,7 +212,7 @@ class LiveWriter:
         router: RouterReads,
         clock: Callable[[], datetime],
         *,
-        debounce: float = 1.0,
+        debounce: float = 0.25,
         timer: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:

@@ -3,8 +3,7 @@
 Every ``poll_interval`` one query reads ``live_tenants`` (a row per tenant: version, written_at); only a
 tenant whose version moved is loaded (its queue and agent rows) and announced to the Server-Sent-Event
 streams waiting on it. So an idle wallboard costs one tiny query per interval for the whole app, and an
-event reaches browsers within debounce (voice side: at once after a quiet second, else ≤ 1 s) + interval
-(≤ 0.25 s) + the write itself.
+event reaches browsers within debounce (voice side, ≤ 0.25 s) + interval (≤ 0.25 s) + the write itself.
 
 On PostgreSQL the app also LISTENs to the writer's NOTIFY and polls at once when it arrives (the poll
 stays, as the fallback when the listening connection is lost).
