@@ -135,6 +135,25 @@ async def test_posts_arriving_during_a_write_are_written_together_in_order(store
     await poster.stop()
 
 
+async def test_a_resend_through_the_poster_is_answered_with_the_stored_message_and_the_poster_writes_on(
+    store: Store, tenant: int
+) -> None:
+    """On PostgreSQL the Poster writes on a connection of its own with the statement prepared: a resend's unique
+    violation there leaves it sound, the batch is written one by one and the next batches still are."""
+    chat = await new_chat(store, tenant, "A")
+    poster = Poster(store)
+    first = await poster.post(tenant, Post(chat, Sender.CUSTOMER, "hello", NOW, client_id="c1"))
+    again, other = await asyncio.gather(
+        poster.post(tenant, Post(chat, Sender.CUSTOMER, "hello", NOW, client_id="c1")),  # its answer was lost
+        poster.post(tenant, Post(chat, Sender.CUSTOMER, "next", NOW, client_id="c2")),
+    )
+    later = await poster.post(tenant, Post(chat, Sender.CUSTOMER, "later", NOW, client_id="c3"))
+    await poster.stop()
+    assert (first.seq, again.seq, other.seq, later.seq) == (1, 1, 2, 3)
+    stored = [(x.seq, x.body) for x in await messages_after(store, tenant, chat, 0)]
+    assert stored == [(1, "hello"), (2, "next"), (3, "later")]
+
+
 async def test_batches_racing_a_close_keep_numbers_gapless_and_nothing_stored_after_it(
     store: Store, tenant: int
 ) -> None:
