@@ -3,11 +3,12 @@
 The rules are tvoxcc.chat.store.post_many's: each chat's row is locked (``FOR UPDATE``, in id order) and
 read as it is now; a message is refused when its chat is closed, or when an agent writes in a chat not
 connected to them; the accepted ones are numbered next in their chat in the order posted (the chat's
-``next_seq`` advanced by as many), so numbers stay gapless and a refused message takes none. A single
-statement runs in its own transaction (the connection is in autocommit): it is stored and committed, or
-nothing is — a resend's unique (chat_id, client_id) violation rolls it back whole, numbers included, and
-post_many then writes the batch's messages one by one as it does on SQLite. The same statement NOTIFYs the
-other `web run`s of the numbers it stored (tvoxcc.chat.fanout), still one round trip.
+``next_seq`` advanced by as many), so numbers stay gapless and a refused message takes none. It is run on
+asyncpg's own connection, outside any transaction of SQLAlchemy's, so a single statement is its own
+transaction: it is stored and committed, or nothing is — a resend's unique (chat_id, client_id) violation
+rolls it back whole, numbers included, and post_many then writes the batch's messages one by one as it does
+on SQLite. The same statement NOTIFYs the other `web run`s of the numbers it stored (tvoxcc.chat.fanout),
+still one round trip.
 """
 
 from __future__ import annotations
