@@ -8,13 +8,13 @@ stored once and answered with the stored message.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from tests.chat_world import imported_tenant
 from tvoxcc.chat import fanout
@@ -44,21 +44,32 @@ async def new_chat(store: Store, tenant: int, name: str) -> int:
     return chat.chat_id
 
 
-@contextmanager
-def message_inserts(store: Store) -> Iterator[list[str]]:
-    """The statements inserting into chat_messages sent while inside (on PostgreSQL the batch's one statement
-    locks, numbers and inserts: tvoxcc.chat.posting_pg)."""
+@asynccontextmanager
+async def message_writes(store: Store) -> AsyncIterator[list[str]]:
+    """The writes that stored chat messages while inside, known on leaving: on SQLite each statement inserting
+    into chat_messages, on PostgreSQL each transaction that inserted rows there (their distinct ``xmin``: the
+    batch's one statement locks, numbers and inserts, tvoxcc.chat.posting_pg, on asyncpg's connection)."""
     seen: list[str] = []
+    if store.engine.dialect.name == "postgresql":
+        async with store.session() as session:
+            before = (await session.execute(text("SELECT coalesce(max(id), 0) FROM chat_messages"))).scalar_one()
+        yield seen
+        async with store.session() as session:
+            writes = await session.execute(
+                text("SELECT DISTINCT xmin::text FROM chat_messages WHERE id > :before"), {"before": before}
+            )
+            seen.extend(writes.scalars())
+        return
 
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def before_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if "INSERT INTO CHAT_MESSAGES" in " ".join(statement.upper().split()):
             seen.append(statement)
 
-    event.listen(store.engine.sync_engine, "before_cursor_execute", before)
+    event.listen(store.engine.sync_engine, "before_cursor_execute", before_execute)
     try:
         yield seen
     finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", before)
+        event.remove(store.engine.sync_engine, "before_cursor_execute", before_execute)
 
 
 async def test_a_batch_numbers_each_chat_gaplessly_and_refused_messages_take_no_number(
@@ -73,9 +84,9 @@ async def test_a_batch_numbers_each_chat_gaplessly_and_refused_messages_take_no_
         Post(closed, Sender.CUSTOMER, "late", NOW),
         Post(a, Sender.CUSTOMER, "a2", NOW),
     ]
-    with message_inserts(store) as inserts:
+    async with message_writes(store) as writes:
         results = await post_many(store, tenant, batch)
-    assert len(inserts) == 1  # the whole batch in one statement
+    assert len(writes) == 1  # the whole batch in one write
     assert [r.seq if isinstance(r, Message) else str(r) for r in results] == [
         1,
         1,
@@ -108,9 +119,9 @@ async def test_posts_arriving_during_a_write_are_written_together_in_order(store
     chats = [await new_chat(store, tenant, name) for name in ("A", "B")]
     poster = Poster(store)
     posts = [Post(chats[n % 2], Sender.CUSTOMER, f"m{n}", NOW, client_id=f"c{n}") for n in range(30)]
-    with message_inserts(store) as inserts:
+    async with message_writes(store) as writes:
         sent = await asyncio.gather(*(poster.post(tenant, one) for one in posts))
-    assert len(inserts) < len(posts)  # grouped, not one transaction per message
+    assert len(writes) < len(posts)  # grouped, not one transaction per message
     for chat in chats:
         stored = await messages_after(store, tenant, chat, 0)
         assert [x.seq for x in stored] == list(range(1, 16))
@@ -122,6 +133,25 @@ async def test_posts_arriving_during_a_write_are_written_together_in_order(store
     with pytest.raises(ChatError, match="closed"):
         await poster.post(tenant, Post(chats[0], Sender.CUSTOMER, "too late", NOW))
     await poster.stop()
+
+
+async def test_a_resend_through_the_poster_is_answered_with_the_stored_message_and_the_poster_writes_on(
+    store: Store, tenant: int
+) -> None:
+    """On PostgreSQL the Poster writes on a connection of its own with the statement prepared: a resend's unique
+    violation there leaves it sound, the batch is written one by one and the next batches still are."""
+    chat = await new_chat(store, tenant, "A")
+    poster = Poster(store)
+    first = await poster.post(tenant, Post(chat, Sender.CUSTOMER, "hello", NOW, client_id="c1"))
+    again, other = await asyncio.gather(
+        poster.post(tenant, Post(chat, Sender.CUSTOMER, "hello", NOW, client_id="c1")),  # its answer was lost
+        poster.post(tenant, Post(chat, Sender.CUSTOMER, "next", NOW, client_id="c2")),
+    )
+    later = await poster.post(tenant, Post(chat, Sender.CUSTOMER, "later", NOW, client_id="c3"))
+    await poster.stop()
+    assert (first.seq, again.seq, other.seq, later.seq) == (1, 1, 2, 3)
+    stored = [(x.seq, x.body) for x in await messages_after(store, tenant, chat, 0)]
+    assert stored == [(1, "hello"), (2, "next"), (3, "later")]
 
 
 async def test_batches_racing_a_close_keep_numbers_gapless_and_nothing_stored_after_it(
@@ -171,9 +201,9 @@ async def test_a_batch_notifies_the_other_web_runs_of_each_chats_new_numbers(sto
             Post(chats[0], Sender.CUSTOMER, "again", NOW),
             Post(chats[1], Sender.AGENT, "not yours", NOW, agent_id=1),  # refused: no number, not announced
         ]
-        with message_inserts(store) as inserts:
+        async with message_writes(store) as writes:
             await post_many(store, tenant, batch)
-        assert len(inserts) == 1
+        assert len(writes) == 1
         async with asyncio.timeout(30):  # a guard against hanging: the NOTIFYs come with the commit
             await both.wait()
     finally:

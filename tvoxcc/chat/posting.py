@@ -15,6 +15,7 @@ import contextlib
 from collections import defaultdict
 
 from tvoxcc.chat.core import ChatError
+from tvoxcc.chat.posting_pg import BatchWriter
 from tvoxcc.chat.store import Message, Post, post_many
 from tvoxcc.store.engine import Store
 
@@ -26,6 +27,8 @@ class Poster:
         self.store = store
         self._waiting: list[tuple[int, Post, asyncio.Future[Message | ChatError]]] = []
         self._writer: asyncio.Task[None] | None = None
+        # PostgreSQL: the batches on one connection kept with the statement prepared (tvoxcc.chat.posting_pg)
+        self._batches = BatchWriter(store) if store.engine.dialect.name == "postgresql" else None
 
     async def post(self, tenant_id: int, post: Post) -> Message:
         """The message stored with its number (after the commit); ChatError when it is refused."""
@@ -42,6 +45,8 @@ class Poster:
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 await self._writer
+        if self._batches is not None:
+            await self._batches.close()
 
     async def _write(self) -> None:
         while self._waiting:
@@ -51,7 +56,7 @@ class Poster:
                 by_tenant[tenant_id].append((post, done))
             for tenant_id, waiting in by_tenant.items():
                 try:
-                    results = await post_many(self.store, tenant_id, [post for post, _ in waiting])
+                    results = await post_many(self.store, tenant_id, [post for post, _ in waiting], self._batches)
                 except Exception as exc:  # the store failed: every sender of the batch is told
                     for _, done in waiting:
                         if not done.done():

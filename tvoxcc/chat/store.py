@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tvoxcc.acd import InputKind, Request, queue_inputs
 from tvoxcc.chat.core import ChatError, ChatEvent, ChatStatus, Sender, chat_item, move
 from tvoxcc.chat.interactions import open_interaction
-from tvoxcc.chat.posting_pg import Stored, store_batch
+from tvoxcc.chat.posting_pg import BatchWriter, Stored, store_batch
 from tvoxcc.chat.sms import NOTIFY_CHANNEL as SMS_NOTIFY
 from tvoxcc.chat.sms import Delivery
 from tvoxcc.journey.identify import contacts_by_email
@@ -253,18 +253,23 @@ async def post(
     return result
 
 
-async def post_many(store: Store, tenant_id: int, posts: list[Post]) -> list[Message | ChatError]:
+async def post_many(
+    store: Store, tenant_id: int, posts: list[Post], writer: BatchWriter | None = None
+) -> list[Message | ChatError]:
     """Messages stored with their numbers in one transaction (group commit: tvoxcc.chat.posting), each one's
     result in order: the message (a resend of one already stored, same ``client_id``: that one), or why it was
     refused (a closed chat; an agent who is not the one connected). On PostgreSQL one statement does it all
-    (tvoxcc.chat.posting_pg: one round trip); on SQLite ``_post_together``."""
+    (tvoxcc.chat.posting_pg: one round trip; on ``writer``'s connection when given); on SQLite
+    ``_post_together``."""
     try:
+        if writer is not None:
+            return _outcomes(posts, await writer.write(tenant_id, posts))
         if store.engine.dialect.name == "postgresql":
             return _outcomes(posts, await store_batch(store, tenant_id, posts))
         return await _post_together(store, tenant_id, posts)
     except IntegrityError:  # a resend of a message stored already: the numbers went back with the rollback
         if len(posts) > 1:  # which one: each on its own
-            return [(await post_many(store, tenant_id, [one]))[0] for one in posts]
+            return [(await post_many(store, tenant_id, [one], writer))[0] for one in posts]
         async with store.tenant(tenant_id) as session:
             (one,) = posts
             same = await _by_client_id(session, one.chat_id, one.client_id) if one.client_id else None
