@@ -4,7 +4,7 @@ A call used to wait for a commit of its own at every step (interaction opened, I
 event, answered, ended), one at a time behind every other call's. Here a call only queues what happened
 (``open``, ``event``, ``update``, ``close``: plain method calls, no await) and goes on; the group-commit writer
 (tvoxcc.store.group_commit, the ACD's decisions use it too) takes everything queued meanwhile and writes it
-in one transaction, after a linger of 0.5 s. While that commit runs the next batch gathers, so the busier
+in one transaction, after a linger of 0.25 s. While that commit runs the next batch gathers, so the busier
 the service the bigger the batches, and the database sees a few commits a second instead of one per event.
 
 What needs an acknowledgement waits for it: ``await recorder.flush()`` returns once everything queued
@@ -90,12 +90,13 @@ class Recorder(GroupCommit[_Write]):
 
     name = "voice-recorder"
 
-    def __init__(self, store: Store, *, max_batch: int = 2000, linger: float = 0.5) -> None:
-        # After the first op of a batch, wait ``linger`` for more: a busy service then commits twice a second
-        # instead of at every call step (each commit costs about the same CPU whatever it holds; 0.25 s, four a
-        # second, cost measurably more at 40 calls/s: bench/voice.py, README). A ``flush`` cuts the wait short:
-        # whoever waits for an acknowledgement never waits for the linger. What a crash loses is what no
-        # acknowledgement covered: the facts of at most the last linger.
+    def __init__(self, store: Store, *, max_batch: int = 2000, linger: float = 0.25) -> None:
+        # After the first op of a batch, wait ``linger`` for more: a busy service then commits four times a
+        # second instead of at every call step (each commit costs about the same CPU whatever it holds). A
+        # ``flush`` cuts the wait short: whoever waits for an acknowledgement never waits for the linger. What a
+        # crash loses is what no acknowledgement covered, the facts of at most the last linger: no longer than
+        # the ACD's own linger (``acd_linger_seconds``, 0.25), or a kill could leave a call completed in the
+        # ACD's rows with its interaction still open (0.5 s was tried: a CI run then failed in a way that fits).
         super().__init__(store, max_batch=max_batch, linger=linger)
         self._hop = OneHop(store, self.name)
 
