@@ -31,8 +31,13 @@ class Precompiled:
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> Sequence[tuple[Any, ...]]:
         if conn.dialect.driver != "pysqlite":
             return [tuple(row) for row in conn.execute(self.statement, dict(params)).all()]
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = sqlite_cursor(conn)
         try:
             return cursor.execute(self.sql, tuple(params[key] for key in self.order)).fetchall()  # type: ignore[no-any-return]
         finally:
             cursor.close()
+
+
+def sqlite_cursor(conn: Connection) -> Any:
+    """A new cursor of the connection's own sqlite3 connection, in the transaction SQLAlchemy began on it."""
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

@@ -39,6 +39,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.schema import Column, ColumnDefault
 from sqlalchemy.types import NullType
 
+from tvoxcc.store.precompiled import sqlite_cursor
+
 _Values = Callable[[Mapping[str, Any]], Sequence[Any]]
 
 
@@ -69,7 +71,7 @@ class PrecompiledWrite:
             conn.execute(self.statement, list(rows))
             return
         plan = self._plan_for(conn.dialect)
-        cursor = _cursor(conn)
+        cursor = sqlite_cursor(conn)
         try:
             cursor.executemany(plan.sql, map(plan.values, rows))
         finally:
@@ -84,7 +86,7 @@ class PrecompiledWrite:
         if conn.dialect.driver != "pysqlite":
             return [int(i) for i in conn.execute(self._with_ids, list(rows)).scalars().all()]
         plan = self._plan_for(conn.dialect)
-        cursor = _cursor(conn)
+        cursor = sqlite_cursor(conn)
         try:
             ids: list[int] = []
             for row in rows:  # the key is the rowid (INTEGER PRIMARY KEY): no RETURNING row to fetch
@@ -97,7 +99,7 @@ class PrecompiledWrite:
         if conn.dialect.driver != "pysqlite":
             return [conn.execute(self.statement, dict(row)).rowcount for row in rows]
         plan = self._plan_for(conn.dialect)
-        cursor = _cursor(conn)
+        cursor = sqlite_cursor(conn)
         try:
             return [cursor.execute(plan.sql, plan.values(row)).rowcount for row in rows]
         finally:
@@ -182,8 +184,3 @@ def _default(column: Column[Any], inserting: bool) -> Callable[[], Any]:
 
 def _constant(value: Any) -> Callable[[], Any]:
     return lambda: value
-
-
-def _cursor(conn: Connection) -> Any:
-    """The sqlite3 cursor of the connection, in the transaction SQLAlchemy began on it."""
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
