@@ -98,6 +98,13 @@ class AcdRestart(AcdHolding):
         skills = tuple(sorted(item.skills.items()))
         return QueuePoint(item.queue.split("/", 1)[-1], 0, item.arrived_at, item.queued_at, skills)
 
+    def held_calls(self) -> set[str] | None:
+        try:
+            stored = self.service.view().items
+        except NotRouting:
+            return None
+        return set(stored) | set(self.items) | {leg.item_id for leg in self.legs.values()}
+
     def _stored(self, item_id: str) -> ItemView | None:
         try:
             return self.service.item_view(item_id)
