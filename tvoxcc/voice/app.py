@@ -323,7 +323,8 @@ class VoiceApp:
         names = tuple(self.nodes.clients) if self.nodes is not None else ()
         calls = await self.directory.open_inbound_calls(before)
         now = self.clock()
-        for ending in left_open(calls, live, held, node=node, nodes=names):
+        endings = left_open(calls, live, held, node=node, nodes=names)
+        for ending in endings:
             call = ending.call
             log.info(
                 "resync: call %s (interaction %d) ended while no service recorded it: closed as %s",
@@ -332,6 +333,8 @@ class VoiceApp:
             self.directory.recorder.close(
                 InteractionRef.stored(call.tenant_id, call.interaction_id), now, ending.outcome
             )
+        if endings:
+            await self.directory.recorder.flush()  # stored before the service says it is ready
 
     async def _requeue(self, channel_id: str, number: str, tenant: str, service: str, point: QueuePoint) -> None:
         try:
