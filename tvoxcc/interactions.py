@@ -42,7 +42,7 @@ class Outcome(StrEnum):
     # A callback attempt that reached nobody:
     NO_ANSWER = "no-answer"
     NOT_DIALLED = "not-dialled"
-    INTERRUPTED = "interrupted"  # the voice service stopped while it was being dialled
+    INTERRUPTED = "interrupted"  # the voice service stopped while it was dialled or served (how it ended: unknown)
     MACHINE = "machine"  # a campaign's line answered by an answering machine
 
     # Named groups (set below the class: enum members cannot be built inside their own class body).

@@ -13,7 +13,8 @@ On the first connection to Asterisk the calls are matched with the rows:
   choices from its ``queued`` event, else from the row) waits again in its queue's holding bridge at the
   place the row gives; one that was talking keeps its bridge and agent leg (``_resume``);
 - a stored voice item whose caller channel is gone is abandoned and its interaction closed; a stored callback
-  the callback book no longer holds leaves the line;
+  the callback book no longer holds leaves the line (a call whose interaction is open though the ACD holds no
+  item of it any more, its end lost to the kill, is closed by the app's resync: tvoxcc.voice.left_open);
 - a connected call's bridge recording (named after its caller: ``call_recordings.recording_name``) is taken back:
   still live, the app subscribes to its bridge (a new process gets no event of it otherwise) and stores it when
   the call ends; finished while no service ran, it is stored from Asterisk's stored recordings at once;
@@ -97,6 +98,13 @@ class AcdRestart(AcdHolding):
             return None
         skills = tuple(sorted(item.skills.items()))
         return QueuePoint(item.queue.split("/", 1)[-1], 0, item.arrived_at, item.queued_at, skills)
+
+    def held_calls(self) -> set[str] | None:
+        try:
+            stored = self.service.view().items
+        except NotRouting:
+            return None
+        return set(stored) | set(self.items) | {leg.item_id for leg in self.legs.values()}
 
     def _stored(self, item_id: str) -> ItemView | None:
         try:

@@ -31,8 +31,11 @@ from tvoxcc.voice.call_recordings import is_leg_snoop
 from tvoxcc.voice.directory import Directory, QueuePoint, UnknownRoute
 from tvoxcc.voice.handoff import QueueHandoff
 from tvoxcc.voice.lanes import Lanes
+from tvoxcc.voice.left_open import left_open
 from tvoxcc.voice.nodes import EventStream, NodeDown, NodeItem, NodeLost, NodesAri, NodeUp
 from tvoxcc.voice.overload import LagMeter
+from tvoxcc.voice.reconnect import live_channels
+from tvoxcc.voice.recorder import InteractionRef
 
 if TYPE_CHECKING:
     from tvoxcc.campaigns.service import CampaignService
@@ -259,6 +262,7 @@ class VoiceApp:
         """Take back the channels still in our Stasis app that no task owns, and end the calls whose channels
         left it meanwhile; returns how many were taken back. ``node``: that node's channels and calls only."""
         nodes = self.nodes if node is not None else None
+        asked = self.clock()  # a call offered after this may be missing from the listings below: not judged
         try:
             app = await (nodes.node(node) if nodes and node else self.ari).applications.get(self.ari.app)
         except AriError as exc:
@@ -302,7 +306,35 @@ class VoiceApp:
         # gets its old position (and the first free agent the oldest) whatever the order of the list.
         for channel_id, number, tenant, service, point in sorted(queued, key=lambda c: _arrival(c[4])):
             await self._requeue(channel_id, number, tenant, service, point)
+        await self._close_left_open(node, asked)
         return resumed
+
+    async def _close_left_open(self, node: str | None, before: datetime) -> None:
+        """Close the calls a previous run left open in the store though they are over (tvoxcc.voice.left_open):
+        neither live on Asterisk (``node``'s, when several) nor held by the ACD or this app."""
+        held = self.handoff.held_calls()
+        if held is None:
+            return
+        client = self.nodes.node(node) if self.nodes is not None and node is not None else self.ari
+        live = await live_channels(client)  # every channel: a call handed to the dialplan is live too
+        if live is None:
+            return
+        held |= set(self.calls) | set(self.tasks)
+        names = tuple(self.nodes.clients) if self.nodes is not None else ()
+        calls = await self.directory.open_inbound_calls(before)
+        now = self.clock()
+        endings = left_open(calls, live, held, node=node, nodes=names)
+        for ending in endings:
+            call = ending.call
+            log.info(
+                "resync: call %s (interaction %d) ended while no service recorded it: closed as %s",
+                call.channel_id, call.interaction_id, ending.outcome,
+            )  # fmt: skip
+            self.directory.recorder.close(
+                InteractionRef.stored(call.tenant_id, call.interaction_id), now, ending.outcome
+            )
+        if endings:
+            await self.directory.recorder.flush()  # stored before the service says it is ready
 
     async def _requeue(self, channel_id: str, number: str, tenant: str, service: str, point: QueuePoint) -> None:
         try:

@@ -25,6 +25,7 @@ from tvoxcc.support.opening import open_ticket
 from tvoxcc.support.status import MessageKind
 from tvoxcc.voice.callback_status import CallbackStatus
 from tvoxcc.voice.callbacks import request_callback
+from tvoxcc.voice.left_open import OpenCall
 from tvoxcc.voice.recorder import InteractionRef, Recorder
 
 
@@ -248,6 +249,26 @@ class Directory:
                 )
             ).first()
         return None if row is None else InteractionRef.stored(int(row[0]), int(row[1]))
+
+    async def open_inbound_calls(self, before: datetime) -> list[OpenCall]:
+        """Every tenant's open inbound voice interaction offered before ``before`` (tvoxcc.voice.left_open)."""
+        await self.recorder.flush()  # the ends already queued (a resync's) are not judged again
+        async with self.store.session() as session:
+            rows = (
+                await session.execute(
+                    select(m.Interaction.tenant_id, m.Interaction.id, m.Interaction.external_id,
+                           m.Interaction.answered_at)
+                    .where(
+                        m.Interaction.channel == Channel.VOICE,
+                        m.Interaction.direction == Direction.INBOUND,
+                        m.Interaction.ended_at.is_(None),
+                        m.Interaction.external_id.is_not(None),
+                        m.Interaction.offered_at < before,
+                    )
+                    .order_by(m.Interaction.id)
+                )
+            ).all()  # fmt: skip
+        return [OpenCall(int(t), int(i), str(c), answered is not None) for t, i, c, answered in rows]
 
     async def stored_call(self, interaction: InteractionRef) -> m.Interaction | None:
         """A stored call's row (what a previous run knew of it: answer, queue, agent, contact, recording); no

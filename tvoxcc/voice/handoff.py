@@ -49,6 +49,11 @@ class QueueHandoff(Protocol):
 
     async def on_connected(self) -> None: ...
 
+    def held_calls(self) -> set[str] | None:
+        """The caller channel ids (= item ids) of every call the handoff holds, in memory or in its stored
+        rows; None when it cannot say (not routing)."""
+        ...
+
     def lane_of(self, channel_id: str, args: tuple[str, ...] = ()) -> str:
         """The lane (tvoxcc.voice.lanes) of the call this channel belongs to."""
         ...

@@ -96,7 +96,8 @@ class Recorder(GroupCommit[_Write]):
         # ``flush`` cuts the wait short: whoever waits for an acknowledgement never waits for the linger. What a
         # crash loses is what no acknowledgement covered, the facts of at most the last linger: no longer than
         # the ACD's own linger (``acd_linger_seconds``, 0.25), or a kill could leave a call completed in the
-        # ACD's rows with its interaction still open (0.5 s was tried: a CI run then failed in a way that fits).
+        # ACD's rows with its interaction still open (0.5 s was tried: a CI run then failed in a way that fits). The
+        # resync at a start closes such a call (tvoxcc.voice.left_open); a longer linger would leave more of them.
         super().__init__(store, max_batch=max_batch, linger=linger)
         self._hop = OneHop(store, self.name)
 
