@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tvoxcc.interactions import Direction
@@ -20,6 +20,14 @@ class Interaction(TenantScoped, Timestamped, Base):
         Index("ix_interactions_contact", "tenant_id", "contact_id", "offered_at"),
         # per-sender mail limit; an unknown caller's journey
         Index("ix_interactions_sender", "tenant_id", "from_address", "offered_at"),
+        # the open ones only (a few among millions): what a voice resync judges (tvoxcc.voice.left_open)
+        Index(
+            "ix_interactions_open",
+            "channel",
+            "direction",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))  # tvoxcc.queues.model.Channel
