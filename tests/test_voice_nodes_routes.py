@@ -16,7 +16,16 @@ from tvoxcc.ari.models import Channel, Endpoint
 from tvoxcc.config import AsteriskNode, KamailioSettings, Settings, load_settings
 from tvoxcc.demo_nodes import nodes_settings
 from tvoxcc.voice.node_routes import Merge, NodeRoutes, Resource, merge
-from tvoxcc.voice.nodes import NodeDown, NodeEvents, NodeLost, NodesAri, NodeUp, connect_ari, node_ari_url
+from tvoxcc.voice.nodes import (
+    NodeDown,
+    NodeEvents,
+    NodeHttp,
+    NodeLost,
+    NodesAri,
+    NodeUp,
+    connect_ari,
+    node_ari_url,
+)
 
 
 def routes() -> NodeRoutes:
@@ -137,6 +146,51 @@ async def test_node_events_up_down_lost_and_presence_over_every_node() -> None:
     events.translate("node2", Connected(reconnect=True))
     await asyncio.sleep(0.1)
     assert events._queue.empty() and r.lost == set()
+    await events.close()
+
+
+def passed(items: list[object]) -> list[str]:
+    """The phone states an agent's presence is told (the state over every node)."""
+    return [item.endpoint.state for item in items if isinstance(item, ev.EndpointStateChange)]
+
+
+class ListedHttp:
+    """A node's ARI answering GET /endpoints/PJSIP with ``states`` (resource -> state)."""
+
+    def __init__(self, states: dict[str, str]) -> None:
+        self.base_url, self.states = "http://node", states
+
+    async def request(self, method: str, path: str, params: object = None, body: object = None) -> object:
+        return [{"technology": "PJSIP", "resource": name, "state": state} for name, state in self.states.items()]
+
+
+async def test_one_nodes_offline_is_no_logout_while_a_node_silent_since_the_listing_has_the_phone_online() -> None:
+    """node1 cut off from Kamailio (or dying) reports the phone offline; node2 never reported it (its state
+    there never changed) but its listing said online: the agent stays in. Before, it was logged out, and for
+    good (node2 had nothing new to say)."""
+    r = NodeRoutes(["node1", "node2"])
+    events = NodeEvents({}, r, grace=30.0)
+    events.translate("node1", Connected())
+    events.translate("node2", Connected())
+    listed = {"node1": ListedHttp({"acme-alice": "online"}), "node2": ListedHttp({"acme-alice": "online"})}
+    http = NodeHttp(listed, r)  # type: ignore[arg-type]
+    await http.request("GET", "/endpoints/PJSIP")  # the ACD's listing after the connect
+    assert passed(events.translate("node1", endpoint_change("acme-alice", "offline"))) in ([], ["online"])
+    assert passed(events.translate("node2", endpoint_change("acme-alice", "offline"))) == ["offline"]  # everywhere
+    await events.close()
+
+
+async def test_what_a_reconnected_node_said_of_a_phone_before_is_forgotten() -> None:
+    """An Asterisk that reconnects may have restarted (its phones' states at its start are no events): its old
+    "online" must not keep an agent in whose phone another node reports offline."""
+    r = NodeRoutes(["node1", "node2"])
+    events = NodeEvents({}, r, grace=30.0)
+    events.translate("node1", Connected())
+    events.translate("node2", Connected())
+    assert events.translate("node1", endpoint_change("acme-alice", "online"))
+    events.translate("node1", Disconnected(reason="restart"))
+    events.translate("node1", Connected(reconnect=True))
+    assert passed(events.translate("node2", endpoint_change("acme-alice", "offline"))) == ["offline"]
     await events.close()
 
 

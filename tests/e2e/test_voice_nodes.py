@@ -27,7 +27,7 @@ from tests.e2e.conftest import AGENTS, DIDS
 from tests.e2e.test_voice_acd import Clock, answered_by
 from tests.e2e.test_voice_acd_kill import agent, until
 from tests.e2e.topology_up import Topology, nodes_topology
-from tests.e2e.voice import interactions, running_voice
+from tests.e2e.voice import VOICE_LOG, interactions, running_voice
 from tvoxcc.acd import InputKind, send_input
 from tvoxcc.asterisk.inputs import RenderInput
 from tvoxcc.chat import routing_store as routing
@@ -176,7 +176,9 @@ async def test_a_killed_node_has_its_calls_ended_in_the_store_the_other_keeps_se
     os.kill(nodes.pid("node1"), signal.SIGKILL)
     # node1's calls are ended in the store (interactions closed, ACD items gone, its talks' agents freed).
     stored = await until(store, lambda s: {node_of(i) for i in open_items(s)} == {"node2"}, "node1's items gone", 30)
-    assert all(agent(stored, f"acme-{n}")["logged_in"] for n in ("alice", "bob")), "agents are not on a node"
+    assert all(agent(stored, f"acme-{n}")["logged_in"] for n in ("alice", "bob")), (
+        f"agents are not on a node:\n{VOICE_LOG.about('acme-alice', 'acme-bob')}"
+    )
     rows = await wait_for(lambda: ended_on(nodes, after, "node1"), "node1's interactions ended", 30)
     assert len(rows) == 3, rows
     still = [r for r in await interactions(nodes.settings) if r["id"] > after and node_of(r["channel_id"]) == "node2"]

@@ -43,7 +43,7 @@ from tvoxcc.voice.call_recordings import CallRecordings, recording_name
 from tvoxcc.voice.callbacks import CallbackBook, CallbackJob, OutboundRoute
 from tvoxcc.voice.directory import Directory, QueuePoint
 from tvoxcc.voice.lanes import Lanes
-from tvoxcc.voice.presence import EndpointSubscriber
+from tvoxcc.voice.presence import EndpointSubscriber, PresenceReports
 from tvoxcc.voice.queue_log_file import QueueLogFile
 from tvoxcc.voice.recorder import InteractionRef
 
@@ -154,6 +154,7 @@ class AcdBase(ABC):
         self._holding_made: dict[str, asyncio.Future[str]] = {}  # queue -> its holding bridge being created
         self.pause_codes: dict[str, dict[str, str]] = {}  # tenant -> dialled code -> activity name
         self.endpoint_states: dict[str, str] = {}  # agent phone -> last reported state
+        self.presence_reports = PresenceReports()  # a listing of phones never undoes a newer event (acd_agents)
         self.logouts_due: set[str] = set()  # agents whose phone went offline with an item in hand (acd_agents)
         self.presence = EndpointSubscriber(ari)  # follows agent phones, in checked chunks
         self.on_change: Callable[[q.Outputs], None] | None = None  # the wallboard's copy (tvoxcc.voice.live)

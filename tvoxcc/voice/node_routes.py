@@ -89,6 +89,8 @@ class NodeRoutes:
         self.lost: set[str] = set()  # websocket down past the grace: skipped until it connects again
         self.where: dict[str, str] = {}  # key(resource, id) -> node
         self.spread: dict[str, Spread] = {}  # spread bridge id -> what it is
+        # endpoint resource -> node -> its state there: from the node's events, else from a listing (tvoxcc.voice.nodes)
+        self.endpoints: dict[str, dict[str, str]] = {}
         self._turn = itertools.count()
 
     # -- the nodes' states
@@ -105,6 +107,8 @@ class NodeRoutes:
     def connected(self, node: str) -> None:
         self.up.add(node)
         self.lost.discard(node)
+        for states in self.endpoints.values():  # it may have restarted: what it said of phones is unknown again
+            states.pop(node, None)
 
     def disconnected(self, node: str) -> None:
         self.up.discard(node)
@@ -112,6 +116,11 @@ class NodeRoutes:
     def mark_lost(self, node: str) -> None:
         self.up.discard(node)
         self.lost.add(node)
+
+    def endpoint_listed(self, node: str, resource: str, state: str) -> None:
+        """A node's listing named a phone's state: taken where that node's events said nothing yet (an event
+        handled while the listing was awaited is as new or newer)."""
+        self.endpoints.setdefault(resource, {}).setdefault(node, state)
 
     def resources_on(self, node: str, resource: Resource) -> list[str]:
         prefix = f"{resource}:"

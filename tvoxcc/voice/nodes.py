@@ -11,7 +11,10 @@ calls on any node unchanged. Its ``node_events`` merges every node's events webs
 - agent presence: each node qualifies the agents' phones at Kamailio (an OPTIONS it answers for a registered
   phone only), so every node reports the same phone; one agent's ``EndpointStateChange`` is passed on only when
   the state over all nodes changes (online when any node sees it online), so a second node's report of what the
-  first said already never logs an agent in or out twice, and a node going away logs nobody out.
+  first said already never logs an agent in or out twice, and a node going away logs nobody out. A node reports
+  a phone only when its state there changes: what each node says of every phone is also taken from the endpoint
+  listings (the ACD's, after each connect), so one node's "offline" (cut off from Kamailio, dying) is no logout
+  while another node, silent since the start, has the phone online.
 
 Single-node settings (no ``[[kamailio.nodes]]``) keep the plain ``AriClient``: nothing here runs.
 """
@@ -23,7 +26,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from tvoxcc.ari import AriClient, AriError, AriUnavailable, Conflict, Connected, Disconnected, NotFound, StreamItem
@@ -193,6 +196,9 @@ class NodeHttp(AriHttp):
             if parts == ["channels"]:
                 for channel in answer or ():
                     self.routes.learn(Resource.CHANNEL, str(channel.get("id") or ""), node)
+            elif parts[0] == "endpoints":
+                for endpoint in answer or ():
+                    self.routes.endpoint_listed(node, str(endpoint.get("resource")), str(endpoint.get("state")))
             elif parts[0] == "applications":
                 for channel_id in (answer or {}).get("channel_ids", ()):
                     self.routes.learn(Resource.CHANNEL, str(channel_id), node)
@@ -273,7 +279,6 @@ class NodeEvents:
         self._queue: asyncio.Queue[StreamItem | NodeItem] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: dict[str, asyncio.Task[None]] = {}
-        self._states: dict[str, dict[str, str]] = {}  # endpoint resource -> node -> state
         self._passed: dict[str, str] = {}  # endpoint resource -> the state over all nodes, as last passed on
         self._failed: Exception | None = None  # a node's stream ended on an error: raised to the app
 
@@ -321,19 +326,23 @@ class NodeEvents:
             case ev.PlaybackFinished(playback=playback):
                 self.routes.forget(Resource.PLAYBACK, playback.id)
             case ev.EndpointStateChange(endpoint=endpoint):
-                return [item] if self._presence(node, endpoint.resource, endpoint.state) else []
+                overall = self._presence(node, endpoint.resource, endpoint.state)
+                if overall is None:
+                    return []
+                # The state over every node, not this node's: node1's "offline" when node2 has the phone online.
+                return [item if overall == endpoint.state else replace(item, endpoint=replace(endpoint, state=overall))]
         return [item]
 
-    def _presence(self, node: str, resource: str, state: str) -> bool:
-        """Record one node's view of an endpoint; True when the view over every node changed."""
-        states = self._states.setdefault(resource, {})
+    def _presence(self, node: str, resource: str, state: str) -> str | None:
+        """Record one node's view of an endpoint; the view over every node when it changed, else None."""
+        states = self.routes.endpoints.setdefault(resource, {})
         states[node] = state
         seen = [s for n, s in states.items() if n not in self.routes.lost]
         overall = "online" if "online" in seen else state
         if self._passed.get(resource) == overall:
-            return False
+            return None
         self._passed[resource] = overall
-        return True
+        return overall
 
     async def _lose_later(self, node: str) -> None:
         await asyncio.sleep(self.grace)

@@ -68,6 +68,34 @@ def presence_change(previous: str | None, state: str) -> PresenceChange | None:
     return None
 
 
+class PresenceReports:
+    """Which agent phones Asterisk reported (events) since a given moment.
+
+    The ACD also lists every phone's state (after each connect, when agents are added): that answer reflects
+    the moment it was asked for, and an event handled while it was awaited (events run in lanes of their own)
+    is as new or newer. Applied after such an event, a stale "offline" would log out an agent whose phone is
+    online, and nothing would log it in again: no node reports a state that did not change. Such a phone's
+    entry in the listing is skipped; if the event was the older one, the state that followed it comes as an
+    event of its own (each node reports its states in order), so nothing is lost either way.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._last: dict[str, int] = {}  # endpoint resource -> the count at its last report
+
+    def report(self, resource: str) -> None:
+        self._count += 1
+        self._last[resource] = self._count
+
+    def mark(self) -> int:
+        """The moment a listing is asked for."""
+        return self._count
+
+    def since(self, mark: int, resource: str) -> bool:
+        """True when ``resource`` was reported after ``mark``."""
+        return self._last.get(resource, 0) > mark
+
+
 @dataclass
 class Subscribed:
     """The outcome of one pass: agents followed, and those not followed with Asterisk's reason."""
