@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,14 @@ from typing import Any
 import pytest
 
 from tests.cli import Tvox
-from tests.e2e.test_voice_restart import hold_flow, start_voice, wait_ready  # noqa: F401 (fixture)
-from tests.e2e.voice import interactions, path_of
+from tests.e2e.test_voice_restart import (  # noqa: F401 (hold_flow: a fixture)
+    hold_flow,
+    killed_with_callers_in_the_ivr,
+    start_voice,
+    wait_ready,
+)
+from tests.e2e.voice import interactions
 from tvoxcc.interactions import Direction, Outcome
-from tvoxcc.lab.sipp import caller_scenario
 from tvoxcc.queues.model import Channel
 from tvoxcc.store import models as m
 from tvoxcc.store.engine import Store
@@ -59,22 +63,9 @@ async def test_a_restart_closes_a_call_left_open_and_keeps_the_live_ones(
     tmp_path: Path,
 ) -> None:
     log = tmp_path / "voice.log"
-    before = len(await interactions(lab.settings))
-    voice = start_voice(lab, log)
+    callers, before = await killed_with_callers_in_the_ivr(lab, sipp, log, CALLERS, 12000)
+    voice: subprocess.Popen[bytes] | None = None
     try:
-        wait_ready(log, 1)
-        callers = sipp.start(
-            caller_scenario("5551000", wait_ms=12000, hangup="us"), service="5551000", timeout_s=60, calls=CALLERS
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            rows = (await interactions(lab.settings))[before:]
-            if len(rows) == CALLERS and all("main" in path_of(r) for r in rows):
-                break
-            await asyncio.sleep(0.2)
-        assert len(rows) == CALLERS, log.read_text()[-3000:]
-        os.killpg(voice.pid, signal.SIGKILL)
-        voice.wait(5)
         stale = await left_open(lab)
 
         voice = start_voice(lab, log)
@@ -87,7 +78,7 @@ async def test_a_restart_closes_a_call_left_open_and_keeps_the_live_ones(
         assert len(live) == CALLERS and not any(r["ended"] for r in live)  # still in the IVR: kept open
         finished = await asyncio.to_thread(callers.wait, 60)
     finally:
-        if voice.poll() is None:
+        if voice is not None and voice.poll() is None:
             os.killpg(voice.pid, signal.SIGTERM)
             voice.wait(10)
     finished.check()

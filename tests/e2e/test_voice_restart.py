@@ -63,25 +63,34 @@ def hold_flow(lab: Any) -> Iterator[Tvox]:
     tvox.ok("import", str(DATA / "e2e-acme.yaml"))  # the other voice tests' flow again
 
 
-async def test_sigkill_with_20_callers_in_the_ivr(lab: Any, sipp: Any, hold_flow: Tvox, tmp_path: Path) -> None:
-    log = tmp_path / "voice.log"
+async def killed_with_callers_in_the_ivr(lab: Any, sipp: Any, log: Path, calls: int, wait_ms: int) -> tuple[Any, int]:
+    """`voice run` started, ``calls`` callers held in the hold flow's IVR (their interactions stored, each at
+    the menu), then the service SIGKILLed: the callers' sipp run, and how many interactions there were before."""
     before = len(await interactions(lab.settings))
     voice = start_voice(lab, log)
     try:
         wait_ready(log, 1)
         callers = sipp.start(
-            caller_scenario("5551000", wait_ms=16000, hangup="us"), service="5551000", timeout_s=60, calls=CALLERS
+            caller_scenario("5551000", wait_ms=wait_ms, hangup="us"), service="5551000", timeout_s=60, calls=calls
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             rows = (await interactions(lab.settings))[before:]
-            if len(rows) == CALLERS and all("main" in path_of(r) for r in rows):
+            if len(rows) == calls and all("main" in path_of(r) for r in rows):
                 break
             await asyncio.sleep(0.2)
-        assert len(rows) == CALLERS, log.read_text()[-3000:]
-
+        assert len(rows) == calls, log.read_text()[-3000:]  # noqa: ASYNC240 (a failure's message)
+    finally:
         os.killpg(voice.pid, signal.SIGKILL)
         voice.wait(5)
+    return callers, before
+
+
+async def test_sigkill_with_20_callers_in_the_ivr(lab: Any, sipp: Any, hold_flow: Tvox, tmp_path: Path) -> None:
+    log = tmp_path / "voice.log"
+    callers, before = await killed_with_callers_in_the_ivr(lab, sipp, log, CALLERS, 16000)
+    voice: subprocess.Popen[bytes] | None = None
+    try:
         in_stasis = [c for c in lab.channels() if c["name"].startswith("PJSIP/caller-")]
         assert len(in_stasis) == CALLERS  # Asterisk kept every caller while we were gone
 
@@ -91,7 +100,7 @@ async def test_sigkill_with_20_callers_in_the_ivr(lab: Any, sipp: Any, hold_flow
         finished = await asyncio.to_thread(callers.wait, 60)
         rows = (await wait_until_ended(lab.settings, len(await interactions(lab.settings)) - before))[before:]
     finally:
-        if voice.poll() is None:
+        if voice is not None and voice.poll() is None:
             os.killpg(voice.pid, signal.SIGTERM)
             voice.wait(10)
 
