@@ -232,6 +232,14 @@ async def connected_chat(
             await desk.ws.send_json({"type": "sync", "chat": chat, "after": 0})  # as the page does for a new chat
             await desk.ws.send_json({"type": "accept", "chat": chat})
             await widget.until(lambda e: e.get("status") == "connected", "the customer sees ann joined")
+            # and the desktop shows it connected, as the page must before its agent can type in it (web.desk)
+            await desk.until(
+                lambda e: any(
+                    c["chat"] == chat and c["status"] == "connected" for c in (agent_state(e) or {}).get("chats", [])
+                ),
+                "the chat connected on ann's desktop",
+                nudge={"type": "refresh"},
+            )
             yield desk, widget, chat
 
 
