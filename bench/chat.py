@@ -14,6 +14,10 @@ The baseline, in the same run on the same machine: a bare aiohttp websocket rela
 code times it. The last line is the ratio p95 tvoxcc / p95 bare. The client's own event loop lag (how late a
 10 ms sleep wakes while the messages flow) is printed for both runs: one client process holds every socket.
 
+A third run, printed beside it and not judged: the same relay storing each message before relaying it (one
+INSERT, committed, on a pool of three connections to the same PostgreSQL: the least any relay that stores
+before it delivers pays here), so the figures show how much of tvoxcc's round trip is that write.
+
 Aim: message round trip customer -> agent p95 <= 100 ms and within 3x the bare relay's p95, with 1,000
 customer chats and 200 agent desktops (--quick: 100 and 20, fewer messages); exit 1 when missed.
 """
@@ -32,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +91,13 @@ def percentile(values: list[float], fraction: float) -> float:
 # -- the bare relay (run as `bench/chat.py --bare PORT` in a process of its own) ------------------------
 
 
-def bare_relay(port: int) -> None:
+STORED_RELAY_TABLE = "bench_stored_relay"
+
+
+def bare_relay(port: int, db: str | None) -> None:
+    """The relay; with ``db`` (a PostgreSQL URL), each message INSERTed and committed before it is relayed."""
     agents: dict[str, web.WebSocketResponse] = {}
+    pool: list[Any] = []  # asyncpg's Pool, made at the app's start
 
     async def agent(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -103,10 +113,29 @@ def bare_relay(port: int) -> None:
         pair = request.match_info["pair"]
         async for message in ws:
             if message.type is WSMsgType.TEXT:
+                if pool:
+                    await pool[0].execute(
+                        f"INSERT INTO {STORED_RELAY_TABLE} (pair, body) VALUES ($1, $2)", int(pair), message.data
+                    )
                 await agents[pair].send_str(message.data)
         return ws
 
+    async def connect(app: web.Application) -> AsyncIterator[None]:
+        if db is None:
+            yield
+            return
+        import asyncpg  # type: ignore[import-untyped]
+
+        dsn = db.replace("postgresql+asyncpg://", "postgresql://")
+        pool.append(await asyncpg.create_pool(dsn, min_size=3, max_size=3))
+        await pool[0].execute(
+            f"CREATE TABLE IF NOT EXISTS {STORED_RELAY_TABLE} (id bigserial PRIMARY KEY, pair int, body text)"
+        )
+        yield
+        await pool[0].close()
+
     app = web.Application()
+    app.cleanup_ctx.append(connect)
     app.router.add_get("/a/{pair}", agent)
     app.router.add_get("/c/{pair}", customer)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
@@ -177,9 +206,11 @@ async def talk(
     watching.cancel()
 
 
-async def run_bare(n: int, messages: int, interval: float, seed: int, lag: LoopLag) -> list[float]:
+async def run_bare(
+    n: int, messages: int, interval: float, seed: int, lag: LoopLag, db: str | None = None
+) -> list[float]:
     port = free_port()
-    process = spawn([sys.executable, __file__, "--bare", str(port)], dict(os.environ))
+    process = spawn([sys.executable, __file__, "--bare", str(port), *([db] if db else [])], dict(os.environ))
     timing = Timing()
     try:
         async with aiohttp.ClientSession(trust_env=False, connector=unlimited()) as http:
@@ -367,8 +398,8 @@ def report(name: str, latencies: list[float], expected: int) -> tuple[float, flo
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--bare":
-        bare_relay(int(sys.argv[2]))
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--bare":
+        bare_relay(int(sys.argv[2]), sys.argv[3] if len(sys.argv) == 4 else None)
         return
     parser = arguments(__doc__)
     add_database_options(parser)
@@ -383,14 +414,19 @@ def main() -> None:
     messages = args.messages or (3 if args.quick else 5)
     if not args.db:
         args.postgres = True  # the aim is about PostgreSQL
-    lag, bare_lag = LoopLag(), LoopLag()
+    lag, bare_lag, stored_lag = LoopLag(), LoopLag(), LoopLag()
     with bench_database(args) as url:
         latencies, per_chat = asyncio.run(run_tvoxcc(url, n, agents, messages, args.interval, 1, lag))
+        stored = asyncio.run(run_bare(n, messages, args.interval, 1, stored_lag, db=url)) if "postgres" in url else []
     bare = asyncio.run(run_bare(n, messages, args.interval, 1, bare_lag))
     _, p95 = report("tvoxcc", latencies, n * messages)
     _, bare95 = report("bare relay", bare, n * messages)
+    stored95 = report("stored relay (one INSERT a message, not judged)", stored, n * messages)[1] if stored else 0
     print(lag.line("tvoxcc run:"), flush=True)
     print(bare_lag.line("bare relay run:"), flush=True)
+    if stored:
+        print(stored_lag.line("stored relay run:"), flush=True)
+        print(f"p95 tvoxcc / p95 stored relay: {p95 / stored95:.2f} (not judged)", flush=True)
     print(f"memory per open chat: {per_chat:.1f} KiB (web process RSS growth / {n})", flush=True)
     aim.check(f"every message delivered ({len(latencies)} of {n * messages})", len(latencies) == n * messages)
     aim.check(f"round trip p95 {p95:.2f} ms <= 100 ms", p95 <= 100)

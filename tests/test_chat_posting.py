@@ -99,6 +99,29 @@ async def test_a_batch_numbers_each_chat_gaplessly_and_refused_messages_take_no_
     assert [(x.seq, x.body) for x in await messages_after(store, tenant, b, 0)] == [(1, "b1")]
 
 
+async def test_one_message_at_a_time_keeps_the_same_rules(store: Store, tenant: int) -> None:
+    """A batch of one (PostgreSQL: its own statement, tvoxcc.chat.posting_pg.POST_ONE) refuses and numbers as a
+    batch does."""
+    a, closed = [await new_chat(store, tenant, name) for name in ("A", "C")]
+    await routing.close(store, tenant, closed, NOW)
+    posts = [
+        Post(a, Sender.CUSTOMER, "a1", NOW),
+        Post(a, Sender.AGENT, "not yours", NOW, agent_id=1),  # nobody is connected to A
+        Post(closed, Sender.CUSTOMER, "late", NOW),
+        Post(closed + 1000, Sender.CUSTOMER, "nowhere", NOW),  # no such chat
+        Post(a, Sender.CUSTOMER, "a2", NOW),
+    ]
+    results = [(await post_many(store, tenant, [one]))[0] for one in posts]
+    assert [r.seq if isinstance(r, Message) else str(r) for r in results] == [
+        1,
+        "the chat is not connected to you",
+        "the chat is closed",
+        "the chat is closed",
+        2,
+    ]
+    assert [(x.seq, x.body) for x in await messages_after(store, tenant, a, 0)] == [(1, "a1"), (2, "a2")]
+
+
 async def test_a_resend_in_a_batch_is_stored_once_and_the_others_still_are(store: Store, tenant: int) -> None:
     chat = await new_chat(store, tenant, "A")
     first = await post(store, tenant, chat, Sender.CUSTOMER, "hello", NOW, client_id="c1")
@@ -216,3 +239,28 @@ async def test_a_batch_notifies_the_other_web_runs_of_each_chats_new_numbers(sto
     assert {n.tenant_id for n in news if isinstance(n, fanout.Stored)} == {tenant}
     assert len(payloads) == 2 and all(len(payload.encode()) < 8000 for payload in payloads)
     assert fanout.parse(payloads[0], fanout.origin(store)) == []  # the process that stored them skips its own
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_chat_held_up_does_not_hold_up_the_others_and_keeps_its_order(store: Store, tenant: int) -> None:
+    """Batches are written side by side: while chat A's row is locked by another transaction (its batch stuck
+    in the store), chat B's message is stored and answered; A's next message waits for A's batch, not beside
+    it, so A's numbers follow the order posted."""
+    a, b = await new_chat(store, tenant, "A"), await new_chat(store, tenant, "B")
+    poster = Poster(store)
+    try:
+        async with store.engine.connect() as blocker:
+            await blocker.execute(text("SELECT id FROM chats WHERE id = :a FOR UPDATE"), {"a": a})
+            a1 = asyncio.create_task(poster.post(tenant, Post(a, Sender.CUSTOMER, "a1", NOW, client_id="a1")))
+            await asyncio.sleep(0.2)  # a1's statement is waiting on the row lock
+            a2 = asyncio.create_task(poster.post(tenant, Post(a, Sender.CUSTOMER, "a2", NOW, client_id="a2")))
+            async with asyncio.timeout(30):  # a guard: on one writer b1 waits for a1 until the lock is let go
+                b1 = await poster.post(tenant, Post(b, Sender.CUSTOMER, "b1", NOW, client_id="b1"))
+            assert b1.seq == 1
+            assert not a1.done() and not a2.done()
+            await blocker.rollback()
+        first, second = await a1, await a2
+    finally:
+        await poster.stop()
+    assert (first.seq, second.seq) == (1, 2)
+    assert [(x.seq, x.body) for x in await messages_after(store, tenant, a, 0)] == [(1, "a1"), (2, "a2")]
