@@ -32,7 +32,7 @@ UNREACHED = AriClient("http://127.0.0.1:9", "nobody", "nothing", "tvoxcc")  # ne
 
 
 async def running_campaign(store: Store) -> CampaignRunner:
-    settings = CampaignSettings(window=parse_window("mon-sun 00:00-23:59"))
+    settings = CampaignSettings(window=parse_window("mon-sun 00:00-24:00"))
     await cs.save_campaign(store, "acme", "spring", cs.CampaignDraft(DialMode.PROGRESSIVE, settings=settings), new=True)
     listed = [ListedRecord(f"+3906123456{n}", {}, f"t:{n}") for n in range(3)]
     await cs.import_records(store, "acme", "spring", listed, datetime.now(UTC))

@@ -62,12 +62,17 @@ def test_bad_settings_are_refused_with_one_line_and_nothing_changes(tvox_any: Tv
     assert "closes before it opens" in tvox.fails(
         "campaign", "set", "-t", "acme", "spring", "--window", "mon-fri 20:00-09:00"
     )
+    assert "hours from 00:00 to 24:00" in tvox.fails(
+        "campaign", "set", "-t", "acme", "spring", "--window", "mon-fri 24:00-24:00"
+    )
     assert "at least 15 s" in tvox.fails("campaign", "set", "-t", "acme", "spring", "--ring-s", "10")
     assert "no queue 'nope'" in tvox.fails("campaign", "set", "-t", "acme", "spring", "--queue", "nope")
     assert "already exists" in tvox.fails("campaign", "add", "-t", "acme", "spring")
     assert "no campaign 'autumn'" in tvox.fails("campaign", "show", "-t", "acme", "autumn")
     shown = json.loads(tvox.ok("campaign", "show", "-t", "acme", "spring", "--json"))
     assert (shown["window"], shown["ring_s"], shown["queues"]) == ("mon-fri 09:00-20:00", 25.0, ["outbound"])
+    tvox.ok("campaign", "set", "-t", "acme", "spring", "--window", "mon-sun 18:00-24:00")  # until midnight
+    assert json.loads(tvox.ok("campaign", "show", "-t", "acme", "spring", "--json"))["window"] == "mon-sun 18:00-24:00"
 
 
 def test_a_list_with_any_bad_line_imports_nothing_and_names_every_line(tvox_any: Tvox, tmp_path: Path) -> None:

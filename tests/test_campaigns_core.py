@@ -24,6 +24,7 @@ from tvoxcc.campaigns.events import (
 from tvoxcc.campaigns.ledger import AbandonLedger, LedgerEntry
 from tvoxcc.campaigns.model import (
     ABANDON_HOLD_S,
+    END_OF_DAY,
     AbandonRule,
     CallWindow,
     DialMode,
@@ -35,6 +36,7 @@ from tvoxcc.campaigns.model import (
     unanswered_outcome,
 )
 from tvoxcc.campaigns.pacing import PacingView, predictive_lines, progressive_lines
+from tvoxcc.campaigns.spec import SpecError, format_window, parse_window
 from tvoxcc.campaigns.windows import NumberError, in_window, normalise, zones_of
 
 MONDAY_NOON_NY = datetime(2026, 12, 7, 17, 0, tzinfo=UTC).timestamp()
@@ -85,6 +87,17 @@ def test_a_window_must_be_open_in_every_zone_the_number_may_be_in() -> None:
     assert not in_window(window, NY, MONDAY_NOON_NY + 9 * 3600)  # 21:00 in New York
     assert not in_window(window, ("Pacific/Honolulu", *NY), MONDAY_NOON_NY)  # 07:00 in Honolulu
     assert not in_window(window, NY, MONDAY_NOON_NY - 2 * 86_400)  # Saturday
+
+
+def test_a_window_until_24_00_is_open_through_the_last_minute_of_the_day() -> None:
+    window = parse_window("mon-sun 00:00-24:00")
+    assert window.end == END_OF_DAY and format_window(window) == "mon-sun 00:00-24:00"
+    last_minute = datetime(2026, 12, 7, 23, 59, 30, tzinfo=UTC).timestamp()
+    assert in_window(window, ("UTC",), last_minute)
+    assert in_window(window, ("UTC",), last_minute + 60)  # 00:00:30 the next day
+    assert not in_window(parse_window("mon-sun 00:00-23:59"), ("UTC",), last_minute)  # 23:59 ends before it
+    with pytest.raises(SpecError, match="24:00"):
+        parse_window("mon-sun 24:00-24:00")
 
 
 def test_records_retry_per_outcome_up_to_their_attempts_then_end() -> None:

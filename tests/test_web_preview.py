@@ -26,7 +26,7 @@ WINBACK = Path(__file__).parent / "data" / "scripts" / "winback.yaml"
 NUMBERS = ["+390255590001", "+390255590002", "+390255590003", "+390255590004"]
 
 
-async def preview_campaign(store: Store, window: str = "mon-sun 00:00-23:59") -> None:
+async def preview_campaign(store: Store, window: str = "mon-sun 00:00-24:00") -> None:
     await with_route(store)
     settings = CampaignSettings(
         window=parse_window(window), retry=RetryRules(max_attempts=3, dispositions={"call-later": 3600.0})

@@ -77,7 +77,7 @@ async def campaign(store: Store, name: str, mode: DialMode, numbers: list[str]) 
             session.add(m.Tenant(name="camp", timezone="UTC", country="US"))
             await session.commit()
     settings = CampaignSettings(
-        window=parse_window("mon-sun 00:00-23:59"),
+        window=parse_window("mon-sun 00:00-24:00"),
         retry=RetryRules(max_attempts=2, busy_s=1.0, no_answer_s=1.0, failed_s=1.0, machine_s=None),
         ring_s=15.0,
         machine_action=MachineAction.HANG_UP,
@@ -336,7 +336,7 @@ async def work_in_voice_run(lab: Any, sipp: Sipp, tmp_path: Path, mode: DialMode
     csv_file = tmp_path / "list.csv"
     csv_file.write_text("number\n" + "".join(f"{n}\n" for n in numbers))
     add = ["campaign", "add", "-t", "acme", name, "--mode", mode.value, "--queue", "sales-it"]
-    await asyncio.to_thread(tvox.ok, *add, "--window", "mon-sun 00:00-23:59", "--ring-s", "15")
+    await asyncio.to_thread(tvox.ok, *add, "--window", "mon-sun 00:00-24:00", "--ring-s", "15")
     await asyncio.to_thread(tvox.ok, "campaign", "import-list", "-t", "acme", name, str(csv_file))
     person = greeting_pcap(tmp_path / "person.pcap", lead_ms=200, tone_ms=700, silence_ms=9000)
     customers = sipp.customer_answers(port=VOICE_CUSTOMER_PORT, pcap=person, ring_ms=300, calls=len(numbers))

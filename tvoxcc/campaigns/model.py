@@ -107,13 +107,21 @@ class RetryRules:
         return None
 
 
+# A window's end at midnight ("24:00"): time has no 24:00, and 23:59 would leave the last minute of every day shut.
+END_OF_DAY = time.max
+
+
 @dataclass(frozen=True, slots=True)
 class CallWindow:
-    """When a record may be called, in the called party's local time: weekdays (0 = Monday) and hours."""
+    """When a record may be called, in the called party's local time: weekdays (0 = Monday) and hours, the end
+    excluded (``END_OF_DAY``: until midnight, written 24:00)."""
 
     days: frozenset[int] = frozenset(range(5))
     start: time = time(9, 0)
     end: time = time(20, 0)
+
+    def opens_at(self, local: time) -> bool:
+        return self.start <= local and (local < self.end or self.end == END_OF_DAY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from datetime import time
 from typing import Any
 
 from tvoxcc.campaigns.model import (
+    END_OF_DAY,
     MIN_RING_S,
     AbandonRule,
     CallWindow,
@@ -27,7 +28,8 @@ class SpecError(ValueError):
 
 
 def parse_window(text: str) -> CallWindow:
-    """'mon-fri 09:00-20:00' (days inclusive, hours local to the called party, the end excluded)."""
+    """'mon-fri 09:00-20:00' (days inclusive, hours local to the called party, the end excluded; 24:00 is
+    midnight at the day's end)."""
     match = _WINDOW.match(text.lower())
     if match is None:
         raise SpecError(f"window {text!r}: write it as 'mon-fri 09:00-20:00'")
@@ -38,9 +40,10 @@ def parse_window(text: str) -> CallWindow:
     a, b = DAYS.index(first), DAYS.index(last or first)
     days = frozenset(range(a, b + 1)) if a <= b else frozenset([*range(a, 7), *range(b + 1)])
     try:
-        opens, closes = time.fromisoformat(start.zfill(5)), time.fromisoformat(end.zfill(5))
+        opens = time.fromisoformat(start.zfill(5))
+        closes = END_OF_DAY if end == "24:00" else time.fromisoformat(end.zfill(5))
     except ValueError as exc:
-        raise SpecError(f"window {text!r}: {exc}") from exc
+        raise SpecError(f"window {text!r}: {exc} (hours from 00:00 to 24:00)") from exc
     if opens >= closes:
         raise SpecError(f"window {text!r}: it closes before it opens")
     return CallWindow(days=days, start=opens, end=closes)
@@ -51,7 +54,8 @@ def format_window(window: CallWindow) -> str:
     spans = f"{DAYS[days[0]]}-{DAYS[days[-1]]}" if len(days) > 1 else DAYS[days[0]]
     if days != list(range(days[0], days[-1] + 1)):
         spans = ",".join(DAYS[d] for d in days)
-    return f"{spans} {window.start:%H:%M}-{window.end:%H:%M}"
+    end = "24:00" if window.end == END_OF_DAY else f"{window.end:%H:%M}"
+    return f"{spans} {window.start:%H:%M}-{end}"
 
 
 def parse_retry(text: str) -> tuple[str, float | None]:
