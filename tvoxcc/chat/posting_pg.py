@@ -89,8 +89,9 @@ ORDER BY p.ord
 
 # The same rules for a batch of one message (the common case: at a few hundred messages a second a write
 # seldom finds another waiting), with scalar parameters: no arrays to encode and unnest, no window, one row
-# locked by primary key. Measured on a private PostgreSQL, one message at a time (median / p95): 0.51 / 0.72
-# ms against POST_BATCH's 0.79 / 1.08 (/tmp bench of the two statements alternated, 1,000 chats).
+# locked by primary key. Measured on a private PostgreSQL with 1,000 chats, one message at a time (median /
+# p95, runs of a scratch script): 0.40 / 0.74 ms (0.60 / 0.79 with two other processes LISTENing) against
+# POST_BATCH's 0.65-0.79 / 0.87-1.08 ms (0.83-1.00 / 1.08-1.38).
 POST_ONE = text(
     """
 WITH locked AS MATERIALIZED (
