@@ -23,9 +23,10 @@ from tvoxcc.chat.store import Message, Post, post_many
 from tvoxcc.store.engine import Store
 
 MAX_BATCH = 500  # messages in one INSERT at most (a bounded statement; the rest go in the next batch)
-# Batches in flight at once on PostgreSQL. At one: a message that found a write under way waited for it and
-# then for its own (bench/chat.py: ~0.4 ms of the round trip's p95 at 200 messages a second); SQLite has one
-# writer whatever we do.
+# Batches in flight at once on PostgreSQL. At one, a message that found a write under way waited for it and
+# then for its own, and a chat whose row a long transaction held locked held up every other chat's messages
+# (tests/test_chat_posting.py); bench/chat.py p95 2.16-2.36 ms at three against 2.27-2.53 at one (full runs,
+# alternated). SQLite has one writer whatever we do.
 WRITERS = 3
 
 
