@@ -62,7 +62,7 @@ async def _core_insert_rows(session: AsyncSession, table: Table, rows: Any) -> N
     await session.execute(insert(table), rows)
 
 
-async def _core_insert_rows_returning_ids(session: AsyncSession, table: Table, rows: Any) -> list[int]:
+async def _core_insert_rows_with_ids(session: AsyncSession, table: Table, rows: Any) -> list[int]:
     result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
     return [int(row[0]) for row in result.all()]
 
@@ -71,7 +71,7 @@ async def _core_insert_rows_returning_ids(session: AsyncSession, table: Table, r
 FAST_PATHS: dict[str, tuple[Any, dict[str, Callable[..., Any]]]] = {
     "bulk.py": (
         mail_in,
-        {"insert_rows": _core_insert_rows, "insert_rows_returning_ids": _core_insert_rows_returning_ids},
+        {"insert_rows": _core_insert_rows, "insert_rows_with_ids": _core_insert_rows_with_ids},
     ),
 }
 
