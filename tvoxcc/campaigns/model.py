@@ -120,7 +120,7 @@ class CallWindow:
     start: time = time(9, 0)
     end: time = time(20, 0)
 
-    def opens_at(self, local: time) -> bool:
+    def is_open_at(self, local: time) -> bool:
         return self.start <= local and (local < self.end or self.end == END_OF_DAY)
 
 

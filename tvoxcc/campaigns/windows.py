@@ -49,6 +49,6 @@ def in_window(window: CallWindow, zones: tuple[str, ...], now: float) -> bool:
     instant = datetime.fromtimestamp(now, UTC)
     for name in zones:
         local = instant.astimezone(_zone(name))
-        if local.weekday() not in window.days or not window.opens_at(local.time()):
+        if local.weekday() not in window.days or not window.is_open_at(local.time()):
             return False
     return True

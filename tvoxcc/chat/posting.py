@@ -14,7 +14,6 @@ numbers it stored (tvoxcc.chat.fanout), so they push them to their sockets of th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 from tvoxcc.chat.core import ChatError
@@ -61,8 +60,7 @@ class Poster:
 
     async def stop(self) -> None:
         while self._writing:
-            with contextlib.suppress(Exception):
-                await asyncio.gather(*self._writing, return_exceptions=True)
+            await asyncio.gather(*self._writing, return_exceptions=True)
         for writer in self._writers:
             if writer is not None:
                 await writer.close()

@@ -165,14 +165,14 @@ _CONSTANTS = {
 }
 
 
-def _arguments(store: Store, tenant_id: int, posts: list[Post]) -> list[Any]:
-    """POST_BATCH's arguments for ``posts`` (POST_ONE's when there is one)."""
+def _statement(store: Store, tenant_id: int, posts: list[Post]) -> tuple[str, list[Any]]:
+    """The statement that stores ``posts`` (POST_ONE for one message, else POST_BATCH) and its arguments."""
+    common = {**_CONSTANTS, "tenant_id": tenant_id, "origin": fanout.origin(store)}
     if len(posts) == 1:
         (one,) = posts
         at = _utc(one.now)
         values = {
-            **_CONSTANTS,
-            "tenant_id": tenant_id,
+            **common,
             "now": at,
             "chat_id": one.chat_id,
             "sender": str(one.sender),
@@ -180,12 +180,10 @@ def _arguments(store: Store, tenant_id: int, posts: list[Post]) -> list[Any]:
             "agent_id": one.agent_id,
             "client_id": one.client_id,
             "at": at,
-            "origin": fanout.origin(store),
         }
-        return [values[name] for name in _ONE_PARAMETERS]
+        return POST_ONE_SQL, [values[name] for name in _ONE_PARAMETERS]
     values = {
-        **_CONSTANTS,
-        "tenant_id": tenant_id,
+        **common,
         "now": _utc(max(one.now for one in posts)),
         "ords": list(range(len(posts))),
         "chat_ids": [one.chat_id for one in posts],
@@ -194,13 +192,8 @@ def _arguments(store: Store, tenant_id: int, posts: list[Post]) -> list[Any]:
         "agent_ids": [one.agent_id for one in posts],
         "client_ids": [one.client_id for one in posts],
         "ats": [_utc(one.now) for one in posts],
-        "origin": fanout.origin(store),
     }
-    return [values[name] for name in _PARAMETERS]
-
-
-def _sql(posts: list[Post]) -> str:
-    return POST_ONE_SQL if len(posts) == 1 else POST_BATCH_SQL
+    return POST_BATCH_SQL, [values[name] for name in _PARAMETERS]
 
 
 async def _stored(driver: Any, sql: str, statement: Any, arguments: list[Any]) -> list[Stored]:
@@ -221,10 +214,10 @@ async def _stored(driver: Any, sql: str, statement: Any, arguments: list[Any]) -
 async def store_batch(store: Store, tenant_id: int, posts: list[Post]) -> list[Stored]:
     """``posts`` stored and committed together; each one's outcome, in order.
     Raises IntegrityError (nothing stored) when one is a resend of a stored message."""
-    arguments = _arguments(store, tenant_id, posts)
+    sql, arguments = _statement(store, tenant_id, posts)
     async with store.engine.connect() as conn:  # asyncpg's own: no transaction of SQLAlchemy's, autocommit
         driver = (await conn.get_raw_connection()).driver_connection
-        return await _stored(driver, _sql(posts), None, arguments)
+        return await _stored(driver, sql, None, arguments)
 
 
 class BatchWriter:
@@ -242,7 +235,7 @@ class BatchWriter:
         self._prepared: dict[str, Any] = {}  # SQL -> asyncpg's PreparedStatement
 
     async def write(self, tenant_id: int, posts: list[Post]) -> list[Stored]:
-        arguments, sql = _arguments(self.store, tenant_id, posts), _sql(posts)
+        sql, arguments = _statement(self.store, tenant_id, posts)
         try:
             if self._driver is None:
                 self._conn = await self.store.engine.connect()
